@@ -1,0 +1,62 @@
+"""The backend interface."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..config import MlShip
+
+
+@dataclass
+class RunContext:
+    """Everything a backend needs to start one run."""
+
+    run_id: str
+    run_dir: Path
+    job: str
+    version: int
+    digest: str
+    notebook_file: Path
+    environment: str
+    environment_source: str
+    config: dict[str, Any]
+    spec: dict[str, Any]
+    #: secret values by name: handed to the process, never written anywhere
+    secrets: dict[str, str] = field(default_factory=dict)
+    #: append a line to the run's log (for a building phase)
+    log: Callable[[str], None] = print
+
+    @property
+    def log_path(self) -> Path:
+        return self.run_dir / "log.txt"
+
+
+class Backend(ABC):
+    name: str = ""
+
+    def __init__(self, settings: MlShip):
+        self.settings = settings
+
+    @abstractmethod
+    def available(self) -> tuple[bool, str]:
+        """Whether runs can start now, and if not, why (shown to users)."""
+
+    @abstractmethod
+    def start(self, ctx: RunContext) -> dict[str, Any]:
+        """Start the run without waiting for it; return a JSON reference to find it again."""
+
+    @abstractmethod
+    def is_alive(self, ref: dict[str, Any], run_dir: Path) -> bool:
+        """Whether the run is still going (building or executing)."""
+
+    @abstractmethod
+    def cancel(self, ref: dict[str, Any], run_dir: Path) -> None:
+        """Stop the run; must not raise when it already ended."""
+
+    def collect(self, ref: dict[str, Any], run_dir: Path) -> None:  # noqa: B027
+        """Bring logs and results into ``run_dir`` (for backends that run elsewhere)."""

@@ -1,0 +1,79 @@
+"""The embedded default: the runner in a detached subprocess with the current environment."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from .base import Backend, RunContext
+
+
+def _start_time(pid: int) -> str | None:
+    """Kernel start time of a process (field 22 of /proc/PID/stat), to tell a reused pid apart."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    if fields[0] in ("Z", "X"):  # zombie or dead: finished
+        return None
+    return fields[19]
+
+
+class LocalBackend(Backend):
+    name = "local"
+
+    def __init__(self, settings: Any):
+        super().__init__(settings)
+        self._children: dict[int, subprocess.Popen[bytes]] = {}
+
+    def available(self) -> tuple[bool, str]:
+        return True, ""
+
+    def start(self, ctx: RunContext) -> dict[str, Any]:
+        env = dict(os.environ)
+        env.update({k: str(v) for k, v in (ctx.config.get("env") or {}).items()})
+        env.update(ctx.secrets)
+        env["PYTHONUNBUFFERED"] = "1"
+        env["ML_SHIP_RUN_ID"] = ctx.run_id
+        with open(ctx.log_path, "ab") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "jupyter_ml_ship.runner", str(ctx.run_dir)],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=ctx.run_dir,
+                env=env,
+                start_new_session=True,
+            )
+        self._children[proc.pid] = proc
+        return {"pid": proc.pid, "start_time": _start_time(proc.pid)}
+
+    def is_alive(self, ref: dict[str, Any], run_dir: Path) -> bool:
+        pid = ref.get("pid")
+        if not pid:
+            return False
+        child = self._children.get(pid)
+        if child is not None and child.poll() is not None:
+            self._children.pop(pid, None)
+            return False
+        started = _start_time(pid)
+        return started is not None and started == ref.get("start_time")
+
+    def cancel(self, ref: dict[str, Any], run_dir: Path) -> None:
+        if self.is_alive(ref, run_dir):
+            try:
+                os.kill(ref["pid"], signal.SIGTERM)  # the runner interrupts its kernel and reports
+            except ProcessLookupError:
+                pass
+
+    def kill(self, ref: dict[str, Any]) -> None:
+        """Hard stop of the whole process group (runner and kernel)."""
+        try:
+            os.killpg(ref["pid"], signal.SIGKILL)
+        except (ProcessLookupError, KeyError, PermissionError):
+            pass

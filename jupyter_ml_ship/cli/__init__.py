@@ -1,0 +1,65 @@
+"""``ml-ship``: the command-line face of the service.
+
+Exit codes: 0 success, 1 a run (or pipeline) did not succeed, 2 bad usage or bad input.
+Command groups live in sibling modules, each with ``register(subparsers)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from importlib import import_module
+
+from .._version import __version__
+
+#: modules of this package that add commands; each defines register(subparsers)
+COMMAND_MODULES = ["_jobs", "_runs", "_pipelines", "_images"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ml-ship",
+        description="Ship notebooks as versioned, parameterized jobs; run, watch and roll back.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--home", help="state directory (env ML_SHIP_HOME)")
+    parser.add_argument("--db", help="SQLAlchemy URL of the store (env ML_SHIP_DB_URL)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMAND_MODULES:
+        try:
+            module = import_module(f".{name}", __name__)
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.endswith(name):
+                continue  # a command group not installed in this build
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.home:
+        os.environ["ML_SHIP_HOME"] = args.home
+    if args.db:
+        os.environ["ML_SHIP_DB_URL"] = args.db
+    from ..errors import ShipError
+
+    try:
+        return int(args.func(args) or 0)
+    except ShipError as exc:
+        print(f"ml-ship: error: {exc.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ml-ship: interrupted (runs keep going; `ml-ship cancel RUN` stops one)",
+              file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def run_main() -> None:  # pragma: no cover - console entry point
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""Shared CLI helpers: the service, parameter parsing, output formatting."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from typing import Any
+
+from pydantic import BaseModel
+
+
+def service() -> Any:
+    from ..core import ShipService
+
+    return ShipService()
+
+
+def parse_value(text: str) -> Any:
+    """``-p K V``: V parsed as YAML like papermill (``3`` is an int); dates stay strings."""
+    import yaml
+
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    if isinstance(value, (dt.date, dt.datetime)):
+        return text
+    return value
+
+
+def add_param_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                   default=[], help="a parameter; VALUE is parsed as YAML (repeatable)")
+
+
+def params_of(args: argparse.Namespace) -> dict[str, Any]:
+    return {k: parse_value(v) for k, v in args.parameter}
+
+
+def add_json(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="one JSON document on stdout")
+
+
+def dump_json(data: Any) -> None:
+    def plain(x: Any) -> Any:
+        if isinstance(x, BaseModel):
+            return x.model_dump(mode="json")
+        if isinstance(x, list):
+            return [plain(i) for i in x]
+        if isinstance(x, dict):
+            return {k: plain(v) for k, v in x.items()}
+        return x
+
+    json.dump(plain(data), sys.stdout, indent=2, default=str)
+    sys.stdout.write("\n")
+
+
+def when(t: dt.datetime | None) -> str:
+    return t.astimezone().strftime("%Y-%m-%d %H:%M:%S") if t else "-"
+
+
+def seconds(d: float | None) -> str:
+    return "-" if d is None else (f"{d:.1f}s" if d < 120 else f"{d / 60:.1f}m")
+
+
+def table(headers: list[str], rows: list[list[Any]]) -> None:
+    """A plain aligned table (rich on a terminal)."""
+    if sys.stdout.isatty():
+        from rich.console import Console
+        from rich.table import Table
+
+        t = Table(*headers, box=None, header_style="bold")
+        for r in rows:
+            t.add_row(*[str(c) for c in r])
+        Console().print(t)
+        return
+    cells = [headers] + [[str(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    for r in cells:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+
+
+def err(msg: str) -> None:
+    print(msg, file=sys.stderr)

@@ -1,0 +1,101 @@
+"""ml-ship ship | jobs | versions | rollback | delete"""
+
+from __future__ import annotations
+
+import argparse
+
+from ._common import add_json, add_param_option, dump_json, err, params_of, service, table, when
+from ._runs import follow
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("ship", help="ship a notebook as a new version of its job")
+    p.add_argument("notebook")
+    p.add_argument("--name", help="job name (default: metadata.ml_ship.name or the file name)")
+    p.add_argument("-m", "--message", default="", help="what changed in this version")
+    p.add_argument("--run", action="store_true", help="start a run of the shipped version")
+    p.add_argument("--backend", help="backend of the run (local, docker, airflow)")
+    p.add_argument("--wait", action="store_true", help="with --run: follow it to the end")
+    add_param_option(p)
+    add_json(p)
+    p.set_defaults(func=cmd_ship)
+
+    p = sub.add_parser("jobs", help="list jobs")
+    add_json(p)
+    p.set_defaults(func=cmd_jobs)
+
+    p = sub.add_parser("versions", help="a job's versions, newest first")
+    p.add_argument("job")
+    add_json(p)
+    p.set_defaults(func=cmd_versions)
+
+    p = sub.add_parser("rollback", help="make an earlier version the current one")
+    p.add_argument("job")
+    p.add_argument("version", type=int)
+    add_json(p)
+    p.set_defaults(func=cmd_rollback)
+
+    p = sub.add_parser("delete", help="delete a job with its versions and runs")
+    p.add_argument("job")
+    p.set_defaults(func=cmd_delete)
+
+
+def cmd_ship(args: argparse.Namespace) -> int:
+    svc = service()
+    params = params_of(args)
+    run = args.run or args.wait or bool(params)
+    result = svc.ship(args.notebook, name=args.name, message=args.message, run=run,
+                      parameters=params, backend=args.backend)
+    if args.json and not args.wait:
+        dump_json(result)
+        return 0
+    v = result.version
+    state = "new version" if result.created else "unchanged, same version"
+    err(f"shipped {v.job} v{v.number} ({state}, digest {v.digest[:12]})")
+    if result.run is None:
+        return 0
+    err(f"run {result.run.id} started on {result.run.backend}")
+    if not args.wait:
+        print(result.run.id)
+        return 0
+    return follow(svc, result.run.id, as_json=args.json)
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    jobs = service().jobs()
+    if args.json:
+        dump_json({"jobs": jobs})
+        return 0
+    table(["JOB", "CURRENT", "LATEST", "LAST RUN", "STATUS", "UPDATED"], [
+        [j.name, f"v{j.current_version}", f"v{j.latest_version}",
+         j.last_run.id if j.last_run else "-", j.last_run.status if j.last_run else "-",
+         when(j.updated_at)] for j in jobs
+    ])
+    return 0
+
+
+def cmd_versions(args: argparse.Namespace) -> int:
+    versions = service().versions(args.job)
+    if args.json:
+        dump_json({"versions": versions})
+        return 0
+    table(["", "VERSION", "DIGEST", "CREATED", "AUTHOR", "MESSAGE"], [
+        ["*" if v.is_current else "", f"v{v.number}", v.digest[:12], when(v.created_at),
+         v.author, v.message] for v in versions
+    ])
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    job = service().rollback(args.job, args.version)
+    if args.json:
+        dump_json(job)
+    else:
+        err(f"{job.name}: current version is now v{job.current_version}")
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    service().delete_job(args.job)
+    err(f"deleted job {args.job}")
+    return 0

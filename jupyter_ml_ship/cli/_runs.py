@@ -1,0 +1,178 @@
+"""ml-ship run | runs | status | logs | cancel | output"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from typing import Any
+
+from ._common import (
+    add_json,
+    add_param_option,
+    dump_json,
+    err,
+    params_of,
+    seconds,
+    service,
+    table,
+    when,
+)
+
+FOLLOW_INTERVAL = 0.05
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="start a run of a job (JOB or JOB@VERSION)")
+    p.add_argument("job", metavar="JOB[@N]")
+    p.add_argument("--backend")
+    p.add_argument("--wait", action="store_true", help="follow the log; exit 1 unless it succeeds")
+    add_param_option(p)
+    add_json(p)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("runs", help="list runs, newest first")
+    p.add_argument("--job")
+    p.add_argument("--status")
+    p.add_argument("--limit", type=int, default=50)
+    add_json(p)
+    p.set_defaults(func=cmd_runs)
+
+    p = sub.add_parser("status", help="one run's status, error and outputs")
+    p.add_argument("run")
+    add_json(p)
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("logs", help="a run's log")
+    p.add_argument("run")
+    p.add_argument("-f", "--follow", action="store_true", help="keep printing until the run ends")
+    p.set_defaults(func=cmd_logs)
+
+    p = sub.add_parser("cancel", help="stop a run")
+    p.add_argument("run")
+    add_json(p)
+    p.set_defaults(func=cmd_cancel)
+
+    p = sub.add_parser("output", help="the executed notebook of a run")
+    p.add_argument("run")
+    p.add_argument("-o", "--output", help="write it to this file instead of stdout")
+    p.set_defaults(func=cmd_output)
+
+
+def split_ref(ref: str) -> tuple[str, int | None]:
+    from ..errors import BadInput
+
+    name, _, number = ref.partition("@")
+    if not number:
+        return name, None
+    try:
+        return name, int(number.lstrip("v"))
+    except ValueError:
+        raise BadInput(f"{ref!r}: the version after '@' must be a number") from None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    svc = service()
+    job, version = split_ref(args.job)
+    info = svc.run(job, version, params_of(args), args.backend)
+    if args.wait:
+        err(f"run {info.id} of {info.job} v{info.version} started on {info.backend}")
+        return follow(svc, info.id, as_json=args.json)
+    if args.json:
+        dump_json(info)
+    else:
+        print(info.id)
+    return 0
+
+
+def follow(svc: Any, run_id: str, as_json: bool = False, out: Any = None) -> int:
+    """Print the log as it grows until the run ends; 0 only if it succeeded."""
+    from ..core.models import TERMINAL_STATUSES
+
+    out = out or (sys.stderr if as_json else sys.stdout)
+    offset = 0
+    while True:
+        info = svc.get_run(run_id)
+        data, offset = svc.read_log(run_id, offset)
+        while data:
+            out.write(data.decode("utf-8", "replace"))
+            data, offset = svc.read_log(run_id, offset)
+        out.flush()
+        if info.status in TERMINAL_STATUSES:
+            break
+        time.sleep(FOLLOW_INTERVAL)
+    if as_json:
+        dump_json(info)
+    else:
+        tail = f": {info.error.message}" if info.error else ""
+        err(f"run {info.id} {info.status} in {seconds(info.duration)}{tail}")
+    return 0 if info.status == "succeeded" else 1
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    runs, _ = service().runs(job=args.job, status=args.status, limit=args.limit)
+    if args.json:
+        dump_json({"runs": runs})
+        return 0
+    table(["RUN", "JOB", "VERSION", "STATUS", "BACKEND", "STARTED", "DURATION"], [
+        [r.id, r.job, f"v{r.version}", r.status, r.backend, when(r.started_at),
+         seconds(r.duration)] for r in runs
+    ])
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    info = service().get_run(args.run)
+    if args.json:
+        dump_json(info)
+        return 0
+    rows = [
+        ("run", info.id), ("job", f"{info.job} v{info.version}"), ("status", info.status),
+        ("backend", info.backend), ("attempts", f"{info.attempts}/{info.max_attempts}"),
+        ("started", when(info.started_at)), ("ended", when(info.ended_at)),
+        ("duration", seconds(info.duration)), ("parameters", info.parameters or "-"),
+    ]
+    if info.error:
+        rows.append(("error", info.error.message))
+    for name, value in info.outputs.items():
+        rows.append((f"output {name}", value))
+    for k, v in rows:
+        print(f"{k:>12}  {v}")
+    return 0
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    svc = service()
+    if args.follow:
+        follow(svc, args.run)
+        return 0
+    offset = 0
+    while True:
+        data, offset = svc.read_log(args.run, offset)
+        if not data:
+            return 0
+        sys.stdout.write(data.decode("utf-8", "replace"))
+
+
+def cmd_cancel(args: argparse.Namespace) -> int:
+    svc = service()
+    before = svc.get_run(args.run)
+    info = svc.cancel(args.run)
+    if args.json:
+        dump_json(info)
+    elif before.status == "cancelled":
+        err(f"run {info.id} was already cancelled")
+    else:
+        err(f"run {info.id} cancelled")
+    return 0
+
+
+def cmd_output(args: argparse.Namespace) -> int:
+    path = service().output_path(args.run)
+    if args.output:
+        shutil.copyfile(path, args.output)
+        err(f"wrote {args.output}")
+    else:
+        sys.stdout.write(path.read_text())
+    return 0

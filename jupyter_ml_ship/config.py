@@ -1,0 +1,110 @@
+"""Settings shared by the CLI and the server extension (one traitlets ``Configurable``).
+
+In ``jupyter_server_config.py``: ``c.MlShip.home = "/data/ml_ship"``; on the command line of the
+server: ``--MlShip.default_backend=docker``; for the CLI: environment variables ``ML_SHIP_*``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from traitlets import Bool, Int, List, Unicode, default
+from traitlets.config import Configurable
+
+
+def _env(name: str, fallback: str = "") -> str:
+    return os.environ.get(name, fallback)
+
+
+class MlShip(Configurable):
+    """Where jupyter_ml_ship keeps its state and how it runs jobs."""
+
+    home = Unicode(help="Directory for the database, notebook snapshots, run logs and outputs "
+                   "(env ML_SHIP_HOME; default: <jupyter data dir>/ml_ship).").tag(config=True)
+    db_url = Unicode(help="SQLAlchemy URL of the store (env ML_SHIP_DB_URL; default SQLite in "
+                     "the home). PostgreSQL: postgresql+psycopg://user@host/db").tag(config=True)
+    default_backend = Unicode(help="Backend used when a run names none (env ML_SHIP_BACKEND)."
+                              ).tag(config=True)
+    max_request_bytes = Int(2 * 1024 * 1024, help="Largest accepted request body / parameter "
+                            "payload in bytes.").tag(config=True)
+    max_notebook_bytes = Int(200 * 1024 * 1024, help="Largest notebook accepted for shipping."
+                             ).tag(config=True)
+    freeze_environment = Bool(True, help="Lock the kernel environment's packages when a notebook "
+                              "has no requirements.").tag(config=True)
+    reconcile_interval = Int(1000, help="Milliseconds between server checks of active runs."
+                             ).tag(config=True)
+    parallelism = Int(0, help="Steps of a pipeline run at once (0: number of cores)."
+                      ).tag(config=True)
+    # docker backend
+    docker_base_image = Unicode(help="Base image of job images (env ML_SHIP_DOCKER_BASE_IMAGE; "
+                                "default python:3.11-slim).").tag(config=True)
+    ca_bundle = Unicode(help="CA bundle (PEM) installed into images and mounted at run time, for "
+                        "TLS-intercepting proxies (env ML_SHIP_CA_BUNDLE).").tag(config=True)
+    wheelhouse = Unicode(help="Directory of wheels to install from with no network "
+                         "(env ML_SHIP_WHEELHOUSE).").tag(config=True)
+    # airflow backend
+    airflow_url = Unicode(help="Airflow API base URL, e.g. http://127.0.0.1:8080 "
+                          "(env ML_SHIP_AIRFLOW_URL).").tag(config=True)
+    airflow_username = Unicode(help="Airflow user (env ML_SHIP_AIRFLOW_USERNAME).").tag(config=True)
+    airflow_password = Unicode(help="Airflow password (env ML_SHIP_AIRFLOW_PASSWORD); never "
+                               "logged or stored.").tag(config=True)
+    airflow_dags_folder = Unicode(help="Airflow DAGs folder the generated DAG files go to "
+                                  "(env ML_SHIP_AIRFLOW_DAGS_FOLDER).").tag(config=True)
+    airflow_operator = Unicode(help="'docker' (DockerOperator) or 'kubernetes' "
+                               "(KubernetesPodOperator) steps (env ML_SHIP_AIRFLOW_OPERATOR)."
+                               ).tag(config=True)
+    enabled_backends = List(Unicode(), default_value=["local", "docker", "airflow"],
+                            help="Backends offered to users.").tag(config=True)
+
+    @default("home")
+    def _home(self) -> str:
+        if _env("ML_SHIP_HOME"):
+            return _env("ML_SHIP_HOME")
+        from jupyter_core.paths import jupyter_data_dir
+
+        return str(Path(jupyter_data_dir()) / "ml_ship")
+
+    @default("db_url")
+    def _db_url(self) -> str:
+        return _env("ML_SHIP_DB_URL") or f"sqlite:///{Path(self.home) / 'ml_ship.db'}"
+
+    @default("default_backend")
+    def _default_backend(self) -> str:
+        return _env("ML_SHIP_BACKEND", "local")
+
+    @default("docker_base_image")
+    def _base_image(self) -> str:
+        return _env("ML_SHIP_DOCKER_BASE_IMAGE", "python:3.11-slim")
+
+    @default("ca_bundle")
+    def _ca_bundle(self) -> str:
+        return _env("ML_SHIP_CA_BUNDLE")
+
+    @default("wheelhouse")
+    def _wheelhouse(self) -> str:
+        return _env("ML_SHIP_WHEELHOUSE")
+
+    @default("airflow_url")
+    def _airflow_url(self) -> str:
+        return _env("ML_SHIP_AIRFLOW_URL")
+
+    @default("airflow_username")
+    def _airflow_username(self) -> str:
+        return _env("ML_SHIP_AIRFLOW_USERNAME")
+
+    @default("airflow_password")
+    def _airflow_password(self) -> str:
+        return _env("ML_SHIP_AIRFLOW_PASSWORD")
+
+    @default("airflow_dags_folder")
+    def _airflow_dags(self) -> str:
+        return _env("ML_SHIP_AIRFLOW_DAGS_FOLDER")
+
+    @default("airflow_operator")
+    def _airflow_operator(self) -> str:
+        return _env("ML_SHIP_AIRFLOW_OPERATOR", "docker")
+
+    @property
+    def home_path(self) -> Path:
+        return Path(self.home).expanduser()

@@ -1,0 +1,279 @@
+"""Run lifecycle: start, reconcile from the run directory, cancel, wait, logs."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from ..backends import RunContext
+from ..errors import BackendUnavailable, BadInput, Conflict, NotFound
+from ..store import Job, Run
+from ..store.files import atomic_write_json, read_json
+from ..store.schema import utcnow
+from . import convert
+from .models import TERMINAL_STATUSES, RunInfo
+from .naming import validate_parameters
+
+if TYPE_CHECKING:
+    from .service import ShipService
+
+ACTIVE = ("queued", "building", "running")
+#: a run past its timeout by this much, with no result, is stopped by the service itself
+TIMEOUT_GRACE = 30.0
+
+
+def new_run_id() -> str:
+    """Sortable by creation time: milliseconds in hex, then randomness."""
+    return f"{int(time.time() * 1000):011x}{secrets.token_hex(3)}"
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+class RunsMixin:
+    # ---- start --------------------------------------------------------------------------
+
+    def run(
+        self: ShipService,
+        job: str,
+        version: int | None = None,
+        parameters: dict[str, Any] | None = None,
+        backend: str | None = None,
+        *,
+        pipeline_run_id: str | None = None,
+        step: str | None = None,
+        overrides: dict[str, Any] | None = None,
+    ) -> RunInfo:
+        """Start a run of a version (default: the current one) and return at once."""
+        with self.store.session() as s:
+            v = self._version(s, job, version)
+            config = {**v.config, **(overrides or {})}
+            where = f"job {job} v{v.number}"
+            params = validate_parameters(
+                v.parameters, parameters, where, self.settings.max_request_bytes
+            )
+            backend_name = backend or config.get("backend") or self.settings.default_backend
+            impl = self.backend(backend_name)
+            ok, reason = impl.available()
+            if not ok:
+                raise BackendUnavailable(f"backend {backend_name!r} is not available: {reason}")
+            missing = [n for n in config.get("secrets") or [] if n not in os.environ]
+            if missing:
+                raise BadInput(f"{where}: secret(s) {', '.join(missing)} are not set in the "
+                               "environment of the service")
+            run_id = new_run_id()
+            run_dir = self.home / "runs" / run_id
+            run_dir.mkdir(parents=True)
+            shutil.copyfile(v.notebook_file, run_dir / "input.ipynb")
+            kernel = ((json.loads((run_dir / "input.ipynb").read_text()).get("metadata") or {})
+                      .get("kernelspec") or {}).get("name")
+            spec = {
+                "run_id": run_id, "job": job, "version": v.number, "parameters": params,
+                "kernel_name": kernel, "timeout": config.get("timeout"),
+                "max_attempts": 1 + int(config.get("retries") or 0),
+            }
+            atomic_write_json(run_dir / "run.json", spec)
+            row = Run(
+                id=run_id, job_id=v.job_id, version_id=v.id, version_number=v.number,
+                backend=backend_name, status="queued", parameters=params, attempts=0,
+                max_attempts=spec["max_attempts"], timeout=spec["timeout"], created_at=utcnow(),
+                outputs={}, run_dir=str(run_dir), backend_ref={},
+                pipeline_run_id=pipeline_run_id, step=step,
+            )
+            s.add(row)
+            ctx = RunContext(
+                run_id=run_id, run_dir=run_dir, job=job, version=v.number, digest=v.digest,
+                notebook_file=Path(v.notebook_file), environment=v.environment,
+                environment_source=v.environment_source, config=config, spec=spec,
+                secrets={n: os.environ[n] for n in config.get("secrets") or []},
+                log=lambda line, p=run_dir / "log.txt": _append_log(p, line),
+            )
+        try:
+            ref = impl.start(ctx)
+        except Exception as exc:
+            self._finish(run_id, "failed", {"message": f"{backend_name} could not start the "
+                                            f"run: {exc}", "ename": type(exc).__name__})
+            raise
+        with self.store.session() as s:
+            row = s.get(Run, run_id)
+            row.backend_ref = ref
+            if row.status == "queued":
+                row.status = ref.get("status", "running")
+                row.started_at = utcnow()
+        info = self.get_run(run_id, reconcile=False)
+        self._notify(info)
+        return info
+
+    # ---- read ---------------------------------------------------------------------------
+
+    def _run_row(self, s: Any, run_id: str) -> Run:
+        row = s.get(Run, run_id)
+        if row is None:
+            raise NotFound(f"no run with id {run_id!r}")
+        return row
+
+    def get_run(self: ShipService, run_id: str, reconcile: bool = True) -> RunInfo:
+        if reconcile:
+            self.reconcile(run_id)
+        with self.store.session() as s:
+            return convert.run_info(self._run_row(s, run_id))
+
+    def runs(
+        self: ShipService,
+        job: str | None = None,
+        status: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+        pipeline_run_id: str | None = None,
+    ) -> tuple[list[RunInfo], str | None]:
+        """Newest first; ``cursor`` is the id of the last run of the previous page."""
+        if not 1 <= limit <= 1000:
+            raise BadInput(f"limit must be between 1 and 1000, got {limit}")
+        q = select(Run, Job.name).join(Job, Run.job_id == Job.id).order_by(Run.id.desc())
+        with self.store.session() as s:
+            if job is not None:
+                q = q.where(Run.job_id == self._job(s, job).id)
+            if status is not None:
+                q = q.where(Run.status == status)
+            if pipeline_run_id is not None:
+                q = q.where(Run.pipeline_run_id == pipeline_run_id)
+            if cursor:
+                q = q.where(Run.id < cursor)
+            rows = s.execute(q.limit(limit + 1)).all()
+            page = [convert.run_info(r, name) for r, name in rows[:limit]]
+        return page, (page[-1].id if len(rows) > limit else None)
+
+    def read_log(self: ShipService, run_id: str, offset: int = 0,
+                 limit: int = 1 << 20) -> tuple[bytes, int]:
+        """Bytes of the log from ``offset`` (at most ``limit``) and the offset after them."""
+        if offset < 0:
+            raise BadInput(f"offset must be >= 0, got {offset}")
+        with self.store.session() as s:
+            row = self._run_row(s, run_id)
+            path = Path(row.run_dir) / "log.txt"
+        try:
+            with open(path, "rb") as fh:
+                fh.seek(offset)
+                data = fh.read(limit)
+        except FileNotFoundError:
+            data = b""
+        return data, offset + len(data)
+
+    def output_path(self: ShipService, run_id: str) -> Path:
+        with self.store.session() as s:
+            row = self._run_row(s, run_id)
+            run_dir, status = Path(row.run_dir), row.status
+        for name in ("output.ipynb", "output.partial.ipynb"):
+            if (run_dir / name).exists():
+                return run_dir / name
+        raise NotFound(f"run {run_id} has no output notebook yet (status {status})")
+
+    # ---- control ------------------------------------------------------------------------
+
+    def cancel(self: ShipService, run_id: str) -> RunInfo:
+        with self.store.session() as s:
+            row = self._run_row(s, run_id)
+            status, backend, ref, run_dir = row.status, row.backend, row.backend_ref, row.run_dir
+        if status == "cancelled":
+            return self.get_run(run_id, reconcile=False)
+        if status in TERMINAL_STATUSES:
+            raise Conflict(f"run {run_id} already ended ({status}); nothing to cancel")
+        self.backend(backend).cancel(ref, Path(run_dir))
+        self._finish(run_id, "cancelled", {"message": "cancelled by user", "ename": "Cancelled"})
+        return self.get_run(run_id, reconcile=False)
+
+    def wait(self: ShipService, run_id: str, timeout: float | None = None,
+             interval: float = 0.05) -> RunInfo:
+        deadline = time.monotonic() + timeout if timeout else None
+        while True:
+            info = self.get_run(run_id)
+            if info.status in TERMINAL_STATUSES:
+                return info
+            if deadline and time.monotonic() > deadline:
+                return info
+            time.sleep(interval)
+
+    # ---- reconcile ----------------------------------------------------------------------
+
+    def active_run_ids(self: ShipService) -> list[str]:
+        with self.store.session() as s:
+            return list(s.scalars(select(Run.id).where(Run.status.in_(ACTIVE))))
+
+    def reconcile(self: ShipService, run_id: str) -> None:
+        """Move a run's status from what its run directory and backend say."""
+        with self.store.session() as s:
+            row = self._run_row(s, run_id)
+            if row.status in TERMINAL_STATUSES:
+                return
+            status, backend, ref = row.status, row.backend, dict(row.backend_ref or {})
+            run_dir, started, timeout = Path(row.run_dir), row.started_at, row.timeout
+            attempts_allowed = row.max_attempts
+        impl = self.backend(backend)
+        impl.collect(ref, run_dir)
+        result = read_json(run_dir / "result.json")
+        if result is None:
+            alive = impl.is_alive(ref, run_dir)
+            result = read_json(run_dir / "result.json")  # it may have landed meanwhile
+        if result is not None:
+            self._finish(run_id, result["status"], result.get("error"), result)
+            return
+        if not alive:
+            if status == "queued" and not ref:
+                return  # still being started by another process
+            self._finish(run_id, "failed", {
+                "message": f"the run's {backend} process ended without a result "
+                           "(killed, or the machine restarted)",
+                "ename": "RunnerLost",
+            })
+            return
+        state = read_json(run_dir / "state.json") or {}
+        phase = state.get("phase")
+        if timeout and started:
+            limit = timedelta(seconds=timeout * attempts_allowed + TIMEOUT_GRACE)
+            if datetime.now(timezone.utc) - started > limit:
+                impl.cancel(ref, run_dir)
+                self._finish(run_id, "timed_out", {"message": f"timed out after {timeout:g} s "
+                                                   "(runner unresponsive)", "ename": "Timeout"})
+                return
+        if phase in ("building", "running") and phase != status:
+            with self.store.session() as s:
+                row = s.get(Run, run_id)
+                row.status = phase
+                row.attempts = int(state.get("attempt") or row.attempts)
+            self._notify(self.get_run(run_id, reconcile=False))
+
+    def _finish(self: ShipService, run_id: str, status: str, error: dict[str, Any] | None,
+                result: dict[str, Any] | None = None) -> None:
+        with self.store.session() as s:
+            row = s.get(Run, run_id)
+            if row is None or row.status in TERMINAL_STATUSES:
+                return
+            row.status = status
+            row.error = error
+            row.ended_at = _parse_time((result or {}).get("ended_at")) or utcnow()
+            if result:
+                row.outputs = result.get("outputs") or {}
+                row.attempts = int(result.get("attempts") or row.attempts)
+                row.started_at = row.started_at or _parse_time(result.get("started_at"))
+        self._notify(self.get_run(run_id, reconcile=False))
+
+    def _notify(self: ShipService, info: RunInfo) -> None:
+        for callback in list(self._listeners):
+            try:
+                callback(info)
+            except Exception:  # a listener must not break the service
+                pass
+
+
+def _append_log(path: Path, line: str) -> None:
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(line.rstrip("\n") + "\n")

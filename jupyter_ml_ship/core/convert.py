@@ -1,0 +1,72 @@
+"""Store rows → public models."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..store import Job, Run, Version
+from .models import TERMINAL_STATUSES, JobInfo, ParameterSpec, RunError, RunInfo, VersionInfo
+
+
+def run_info(r: Run, job_name: str | None = None) -> RunInfo:
+    duration = None
+    if r.started_at is not None:
+        end = r.ended_at or (None if r.status in TERMINAL_STATUSES else datetime.now(timezone.utc))
+        if end is not None:
+            duration = max(0.0, (end - r.started_at).total_seconds())
+    return RunInfo(
+        id=r.id,
+        job=job_name or r.job.name,
+        version=r.version_number,
+        backend=r.backend,
+        status=r.status,  # type: ignore[arg-type]
+        parameters=r.parameters or {},
+        attempts=r.attempts,
+        max_attempts=r.max_attempts,
+        created_at=r.created_at,
+        started_at=r.started_at,
+        ended_at=r.ended_at,
+        duration=duration,
+        error=RunError(**r.error) if r.error else None,
+        outputs=r.outputs or {},
+        pipeline_run_id=r.pipeline_run_id,
+        step=r.step,
+        has_output=(Path(r.run_dir) / "output.ipynb").exists()
+        or (Path(r.run_dir) / "output.partial.ipynb").exists(),
+    )
+
+
+def version_info(v: Version, job: Job) -> VersionInfo:
+    return VersionInfo(
+        job=job.name,
+        number=v.number,
+        digest=v.digest,
+        message=v.message,
+        author=v.author,
+        created_at=v.created_at,
+        parameters=[ParameterSpec(**p) for p in v.parameters],
+        environment=v.environment,
+        config=v.config,
+        source_path=v.source_path,
+        is_current=job.current_version == v.number,
+    )
+
+
+def job_info(s: Session, job: Job) -> JobInfo:
+    last = s.scalars(
+        select(Run).where(Run.job_id == job.id).order_by(Run.id.desc()).limit(1)
+    ).first()
+    latest = max((v.number for v in job.versions), default=None)
+    return JobInfo(
+        name=job.name,
+        current_version=job.current_version,
+        latest_version=latest,
+        created_at=job.created_at,
+        updated_at=job.updated_at,
+        source_path=job.source_path,
+        last_run=run_info(last, job.name) if last else None,
+    )

@@ -1,0 +1,160 @@
+"""Public data models of the service: what the CLI prints with --json and the REST API returns.
+
+These pydantic models are the single source of the wire format; the OpenAPI spec is generated
+from them and the TypeScript types in ``src/api/types.ts`` are checked against that spec.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+RunStatus = Literal[
+    "queued", "building", "running", "succeeded", "failed", "cancelled", "timed_out", "skipped"
+]
+TERMINAL_STATUSES: frozenset[str] = frozenset(
+    {"succeeded", "failed", "cancelled", "timed_out", "skipped"}
+)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ParameterSpec(_Model):
+    """One parameter of a notebook, as papermill's ``inspect_notebook`` reports it."""
+
+    name: str
+    type: str = Field(description="inferred type name: int, float, str, bool, list, dict, None or ''")
+    default: str | None = Field(None, description="the default as written in the parameters cell")
+    help: str = ""
+
+
+class RunError(_Model):
+    """Why a run did not succeed: the failing cell and the exception, or a reason."""
+
+    cell_index: int | None = None
+    ename: str | None = None
+    evalue: str | None = None
+    message: str
+
+
+class RunInfo(_Model):
+    id: str
+    job: str
+    version: int
+    backend: str
+    status: RunStatus
+    parameters: dict[str, Any] = {}
+    attempts: int = 0
+    max_attempts: int = 1
+    created_at: datetime
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    duration: float | None = Field(None, description="seconds from start to end (or to now)")
+    error: RunError | None = None
+    outputs: dict[str, Any] = {}
+    pipeline_run_id: str | None = None
+    step: str | None = None
+    has_output: bool = False
+
+
+class VersionInfo(_Model):
+    job: str
+    number: int
+    digest: str
+    message: str = ""
+    author: str = ""
+    created_at: datetime
+    parameters: list[ParameterSpec] = []
+    environment: str = Field("", description="the requirements lock of this version")
+    config: dict[str, Any] = Field({}, description="metadata.ml_ship of the shipped notebook")
+    source_path: str = ""
+    is_current: bool = False
+
+
+class JobInfo(_Model):
+    name: str
+    current_version: int | None = None
+    latest_version: int | None = None
+    created_at: datetime
+    updated_at: datetime
+    source_path: str = ""
+    last_run: RunInfo | None = None
+
+
+class ShipResult(_Model):
+    job: JobInfo
+    version: VersionInfo
+    created: bool = Field(description="false when the content was unchanged and the version reused")
+    run: RunInfo | None = None
+
+
+class BackendStatus(_Model):
+    name: str
+    available: bool
+    reason: str = ""
+
+
+class HealthInfo(_Model):
+    version: str
+    store: str = Field(description="sqlite or postgresql")
+    backends: list[BackendStatus]
+    default_backend: str
+
+
+class JobList(_Model):
+    jobs: list[JobInfo]
+
+
+class VersionList(_Model):
+    versions: list[VersionInfo]
+
+
+class RunList(_Model):
+    runs: list[RunInfo]
+    next_cursor: str | None = None
+
+
+class ErrorBody(_Model):
+    error: str = Field(description="a stable machine code: bad_request, not_found, conflict, too_large, unavailable")
+    message: str
+
+
+# ---- requests -------------------------------------------------------------------------------
+
+
+class ShipRequest(_Model):
+    path: str = Field(description="notebook path relative to the server root")
+    name: str | None = None
+    message: str | None = None
+    parameters: dict[str, Any] | None = None
+    backend: str | None = None
+    run: bool = False
+    config: dict[str, Any] | None = Field(
+        None, description="overrides merged into metadata.ml_ship before shipping"
+    )
+
+
+class CreateRunRequest(_Model):
+    job: str
+    version: int | None = None
+    parameters: dict[str, Any] | None = None
+    backend: str | None = None
+
+
+class RollbackRequest(_Model):
+    version: int
+
+
+class RunStatusEvent(_Model):
+    """Payload of the Jupyter server event emitted on every run status change."""
+
+    run_id: str
+    job: str
+    version: int
+    status: RunStatus
+    pipeline_run_id: str | None = None
+    step: str | None = None

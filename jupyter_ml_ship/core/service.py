@@ -1,0 +1,232 @@
+"""The service: ship, list, roll back; runs are in ``_runs.RunsMixin``.
+
+The CLI and the server extension are two thin faces over one ``ShipService``. It imports neither
+jupyter_server nor tornado, and holds no global state: build as many as you like.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from .._version import __version__
+from ..backends import Backend, backend_names, load_backend
+from ..config import MlShip
+from ..errors import BadInput, Conflict, NotFound
+from ..store import Event, Job, Run, Store, Version
+from ..store.files import atomic_write_text
+from ..store.schema import utcnow
+from . import convert
+from ._runs import RunsMixin
+from .models import BackendStatus, HealthInfo, JobInfo, ShipResult, VersionInfo
+from .naming import check_name, name_from_path
+
+
+class ShipService(RunsMixin):
+    def __init__(self, settings: MlShip | None = None, store: Store | None = None):
+        self.settings = settings or MlShip()
+        self.home = self.settings.home_path
+        self.store = store or Store(self.settings.db_url, self.home)
+        self._backends: dict[str, Backend] = {}
+        self._listeners: list[Any] = []
+
+    # ---- plumbing -----------------------------------------------------------------------
+
+    def backend(self, name: str | None) -> Backend:
+        name = name or self.settings.default_backend
+        if name not in self._backends:
+            if name not in self.settings.enabled_backends:
+                raise BadInput(
+                    f"backend {name!r} is not enabled (enabled: "
+                    f"{', '.join(self.settings.enabled_backends)})"
+                )
+            self._backends[name] = load_backend(name, self.settings)
+        return self._backends[name]
+
+    def subscribe(self, callback: Any) -> None:
+        """``callback(RunInfo)`` on every run status change this service makes."""
+        self._listeners.append(callback)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def health(self) -> HealthInfo:
+        statuses = []
+        for name in backend_names():
+            if name not in self.settings.enabled_backends:
+                continue
+            try:
+                ok, reason = self.backend(name).available()
+            except Exception as exc:  # a broken backend must not break /health
+                ok, reason = False, str(exc)
+            statuses.append(BackendStatus(name=name, available=ok, reason=reason))
+        return HealthInfo(
+            version=__version__,
+            store=self.store.kind,
+            backends=statuses,
+            default_backend=self.settings.default_backend,
+        )
+
+    # ---- ship ---------------------------------------------------------------------------
+
+    def ship(
+        self,
+        path: str | Path,
+        *,
+        name: str | None = None,
+        message: str | None = None,
+        author: str | None = None,
+        config: dict[str, Any] | None = None,
+        run: bool = False,
+        parameters: dict[str, Any] | None = None,
+        backend: str | None = None,
+    ) -> ShipResult:
+        """Snapshot a notebook as a new version of its job, or return the identical one."""
+        from ..notebook import load_notebook, make_snapshot, parameter_schema
+
+        nb = load_notebook(path, self.settings.max_notebook_bytes)
+        snap = make_snapshot(path, nb, config, freeze=self.settings.freeze_environment)
+        job_name = check_name(name or snap.config.get("name") or name_from_path(path))
+        if backend is None:
+            backend = snap.config.get("backend")
+        nb_file = self.home / "jobs" / job_name / f"{snap.digest}.ipynb"
+        author = author if author is not None else _whoami()
+        created = False
+        for _ in range(20):  # concurrent ships of one job: retry on a unique-key race
+            with self.store.session() as s:
+                job = self._get_or_create_job(s, job_name, snap.source_path)
+                existing = s.scalars(
+                    select(Version).where(Version.job_id == job.id, Version.digest == snap.digest)
+                ).first()
+                if existing is not None:
+                    version = existing
+                    break
+            if not nb_file.exists():
+                atomic_write_text(nb_file, snap.to_json())
+            schema = parameter_schema(nb_file)
+            try:
+                with self.store.session() as s:
+                    job = s.scalars(select(Job).where(Job.name == job_name)).one()
+                    number = (s.scalar(
+                        select(func.max(Version.number)).where(Version.job_id == job.id)
+                    ) or 0) + 1
+                    version = Version(
+                        job_id=job.id, number=number, digest=snap.digest, message=message or "",
+                        author=author, notebook_file=str(nb_file), parameters=schema,
+                        environment=snap.environment, environment_source=snap.environment_source,
+                        config=snap.config, source_path=snap.source_path, created_at=utcnow(),
+                    )
+                    s.add(version)
+                    s.flush()
+                    job.current_version = number
+                    job.updated_at = utcnow()
+                    job.source_path = snap.source_path
+                    s.add(Event(job_name=job_name, kind="ship", actor=author,
+                                data={"version": number, "digest": snap.digest}))
+                created = True
+                break
+            except IntegrityError:
+                continue
+        else:  # pragma: no cover - twenty lost races in a row
+            raise Conflict(f"job {job_name!r}: too many concurrent ships, try again")
+        result = ShipResult(
+            job=self.job(job_name), version=self.version(job_name, version.number), created=created
+        )
+        if run:
+            result.run = self.run(job_name, version.number, parameters, backend)
+        return result
+
+    def _get_or_create_job(self, s: Session, name: str, source: str) -> Job:
+        job = s.scalars(select(Job).where(Job.name == name)).first()
+        if job is not None:
+            return job
+        try:
+            with s.begin_nested():
+                job = Job(name=name, source_path=source, created_at=utcnow(), updated_at=utcnow())
+                s.add(job)
+        except IntegrityError:
+            job = s.scalars(select(Job).where(Job.name == name)).one()
+        return job
+
+    # ---- jobs and versions --------------------------------------------------------------
+
+    def _job(self, s: Session, name: str) -> Job:
+        job = s.scalars(select(Job).where(Job.name == name)).first()
+        if job is None:
+            raise NotFound(f"no job named {name!r}")
+        return job
+
+    def _version(self, s: Session, name: str, number: int | None) -> Version:
+        job = self._job(s, name)
+        number = job.current_version if number is None else number
+        version = s.scalars(
+            select(Version).where(Version.job_id == job.id, Version.number == number)
+        ).first()
+        if version is None:
+            latest = s.scalar(select(func.max(Version.number)).where(Version.job_id == job.id))
+            raise NotFound(f"job {name!r} has no version {number} (versions 1 to {latest})")
+        return version
+
+    def jobs(self) -> list[JobInfo]:
+        with self.store.session() as s:
+            jobs = s.scalars(select(Job).order_by(Job.name)).all()
+            return [convert.job_info(s, j) for j in jobs]
+
+    def job(self, name: str) -> JobInfo:
+        with self.store.session() as s:
+            return convert.job_info(s, self._job(s, name))
+
+    def versions(self, name: str) -> list[VersionInfo]:
+        with self.store.session() as s:
+            job = self._job(s, name)
+            rows = s.scalars(
+                select(Version).where(Version.job_id == job.id).order_by(Version.number.desc())
+            ).all()
+            return [convert.version_info(v, job) for v in rows]
+
+    def version(self, name: str, number: int | None = None) -> VersionInfo:
+        with self.store.session() as s:
+            v = self._version(s, name, number)
+            return convert.version_info(v, v.job)
+
+    def version_notebook(self, name: str, number: int | None = None) -> Path:
+        with self.store.session() as s:
+            return Path(self._version(s, name, number).notebook_file)
+
+    def rollback(self, name: str, number: int, actor: str | None = None) -> JobInfo:
+        """Point the job's current version at an earlier version; history stays as it was."""
+        with self.store.session() as s:
+            version = self._version(s, name, number)
+            job = version.job
+            previous = job.current_version
+            job.current_version = version.number
+            job.updated_at = utcnow()
+            s.add(Event(job_name=name, kind="rollback", actor=actor or _whoami(),
+                        data={"from": previous, "to": version.number}))
+        return self.job(name)
+
+    def delete_job(self, name: str) -> None:
+        with self.store.session() as s:
+            job = self._job(s, name)
+            active = s.scalar(
+                select(func.count()).select_from(Run).where(
+                    Run.job_id == job.id, Run.status.in_(("queued", "building", "running"))
+                )
+            )
+            if active:
+                raise Conflict(f"job {name!r} has {active} active run(s); cancel them first")
+            s.delete(job)
+            s.add(Event(job_name=name, kind="delete", actor=_whoami(), data={}))
+
+
+def _whoami() -> str:
+    try:
+        return os.environ.get("ML_SHIP_AUTHOR") or getpass.getuser()
+    except Exception:  # no passwd entry in some containers
+        return ""

@@ -1,0 +1,51 @@
+"""Errors raised by the service.
+
+Every error the service raises on purpose is a ``ShipError``; its ``code`` and ``http_status``
+let the CLI (exit 2, one line) and the server (``{"error", "message"}``) report it the same way.
+
+    ShipError
+    ├── BadInput          400  something the caller sent is wrong (the message says what and where)
+    ├── NotFound          404  unknown job, version, run or pipeline
+    ├── Conflict          409  the request does not fit the current state
+    ├── TooLarge          413  a payload over the configured limit
+    └── BackendUnavailable 503 a backend that is not installed, not running or unreachable
+"""
+
+from __future__ import annotations
+
+
+class ShipError(Exception):
+    code = "error"
+    http_status = 500
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class BadInput(ShipError):
+    code = "bad_request"
+    http_status = 400
+
+
+class NotFound(ShipError):
+    code = "not_found"
+    http_status = 404
+
+
+class Conflict(ShipError):
+    code = "conflict"
+    http_status = 409
+
+
+class TooLarge(ShipError):
+    code = "too_large"
+    http_status = 413
+
+
+class BackendUnavailable(ShipError):
+    code = "unavailable"
+    http_status = 503
+
+
+__all__ = ["ShipError", "BadInput", "NotFound", "Conflict", "TooLarge", "BackendUnavailable"]

@@ -1,0 +1,183 @@
+"""Turn a notebook on disk into the immutable snapshot a version keeps.
+
+The snapshot drops ``ship-skip`` cells, outputs and execution counts; its digest covers what
+changes behaviour (cell sources and tags, kernel, the environment lock and the job config) and
+nothing that does not (outputs, counts, widget state).
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..errors import BadInput, TooLarge
+from .environment import environment_lock
+
+SKIP_TAG = "ship-skip"
+
+
+class Resources(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    cpu: float | None = Field(None, gt=0)
+    memory: str | None = Field(None, pattern=r"^\d+(\.\d+)?\s*[kKmMgGtT]?i?[bB]?$")
+    gpu: int | None = Field(None, ge=0)
+
+
+class ShipConfig(BaseModel):
+    """``metadata.ml_ship`` of a notebook: every field optional."""
+
+    model_config = ConfigDict(extra="allow")
+    name: str | None = None
+    backend: str | None = None
+    base_image: str | None = None
+    requirements: str | list[str] | None = None
+    resources: Resources | None = None
+    timeout: float | None = Field(None, gt=0)
+    retries: int | None = Field(None, ge=0, le=20)
+    env: dict[str, str] | None = None
+    secrets: list[str] | None = None
+    schedule: str | None = None
+    depends_on: list[str] | None = None
+    network: bool | None = None
+
+
+@dataclass
+class Snapshot:
+    notebook: dict[str, Any]
+    digest: str
+    config: dict[str, Any]
+    environment: str
+    environment_source: str
+    source_path: str
+    skipped_cells: list[int] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        return json.dumps(self.notebook, indent=1, ensure_ascii=False) + "\n"
+
+
+def load_notebook(path: str | Path, max_bytes: int = 200 * 1024 * 1024) -> Any:
+    """Read and validate a notebook; every failure is a ``BadInput`` naming the file and the spot."""
+    import nbformat
+
+    p = Path(path)
+    if not p.exists():
+        raise BadInput(f"{path}: no such file")
+    if p.is_dir():
+        raise BadInput(f"{path}: is a directory, not a notebook")
+    size = p.stat().st_size
+    if size > max_bytes:
+        raise TooLarge(f"{path}: {size} bytes is over the limit of {max_bytes} bytes")
+    raw = p.read_bytes()
+    try:
+        data = json.loads(raw)
+    except UnicodeDecodeError:
+        raise BadInput(f"{path}: not a notebook (not UTF-8 text)") from None
+    except json.JSONDecodeError as exc:
+        raise BadInput(
+            f"{path}: not a notebook: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from None
+    if not isinstance(data, dict) or "nbformat" not in data:
+        raise BadInput(f"{path}: not a notebook (no 'nbformat' field at the top level)")
+    major = data.get("nbformat")
+    if not isinstance(major, int) or major < 3:
+        raise BadInput(f"{path}: nbformat {major!r} is not supported (3 or 4 needed)")
+    try:
+        nb = nbformat.reads(raw.decode(), as_version=4)
+        nbformat.validate(nb)
+    except nbformat.ValidationError as exc:
+        where = "/".join(str(x) for x in exc.absolute_path) if hasattr(exc, "absolute_path") else ""
+        raise BadInput(f"{path}: invalid notebook at {where or 'top level'}: {exc.message}") from None
+    except Exception as exc:  # nbformat raises several types on broken structure
+        raise BadInput(f"{path}: invalid notebook: {exc}") from None
+    return nb
+
+
+def ship_config(nb: Any, overrides: dict[str, Any] | None = None, where: str = "") -> ShipConfig:
+    raw = dict(nb.get("metadata", {}).get("ml_ship") or {})
+    if overrides:
+        raw.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return ShipConfig.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(x) for x in first["loc"])
+        raise BadInput(f"{where}metadata.ml_ship.{loc}: {first['msg']}") from None
+
+
+def make_snapshot(
+    path: str | Path,
+    nb: Any,
+    overrides: dict[str, Any] | None = None,
+    freeze: bool = True,
+) -> Snapshot:
+    """The shippable snapshot of an already loaded notebook."""
+    path = Path(path)
+    config = ship_config(nb, overrides, where=f"{path.name}: ")
+    cells, skipped = [], []
+    for i, cell in enumerate(nb.cells):
+        if SKIP_TAG in (cell.get("metadata", {}).get("tags") or []):
+            skipped.append(i)
+            continue
+        clean = {k: v for k, v in cell.items() if k not in ("outputs", "execution_count")}
+        clean["metadata"] = {
+            k: v for k, v in cell.get("metadata", {}).items() if k not in ("execution", "collapsed")
+        }
+        if cell.cell_type == "code":
+            clean["outputs"] = []
+            clean["execution_count"] = None
+        cells.append(clean)
+    meta = {k: v for k, v in nb.metadata.items() if k in ("kernelspec", "language_info", "ml_ship")}
+    cfg = config.model_dump(exclude_none=True)
+    if cfg:
+        meta["ml_ship"] = cfg
+    notebook = {"cells": cells, "metadata": meta, "nbformat": 4, "nbformat_minor": nb.nbformat_minor}
+    lock, lock_source = environment_lock(path.parent, config.requirements, freeze=freeze)
+    kernel = (meta.get("kernelspec") or {}).get("name", "")
+    digest_input = {
+        "cells": [
+            [c["cell_type"], c["source"], sorted(c.get("metadata", {}).get("tags") or [])]
+            for c in cells
+        ],
+        "kernel": kernel,
+        "environment": lock,
+        "config": cfg,
+    }
+    digest = hashlib.sha256(
+        json.dumps(digest_input, sort_keys=True, ensure_ascii=False).encode()
+    ).hexdigest()
+    return Snapshot(notebook, digest, cfg, lock, lock_source, str(path), skipped)
+
+
+def parameter_schema(snapshot_path: str | Path) -> list[dict[str, Any]]:
+    """Parameters of a snapshot file by papermill's ``inspect_notebook``."""
+    from papermill import inspect_notebook
+
+    found = inspect_notebook(str(snapshot_path))
+    return [
+        {
+            "name": p["name"],
+            "type": _type_name(p.get("inferred_type_name"), p.get("default")),
+            "default": p.get("default"),
+            "help": p.get("help") or "",
+        }
+        for p in found.values()
+    ]
+
+
+def _type_name(annotated: str | None, default: str | None) -> str:
+    """The annotation papermill found, else the type of the default's literal value."""
+    if annotated and annotated != "None":
+        return annotated
+    if default is None:
+        return ""
+    try:
+        value = ast.literal_eval(default)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return ""  # an expression: any value is accepted
+    return "None" if value is None else type(value).__name__

@@ -1,0 +1,182 @@
+"""Executing a run directory: attempts, timeout, cancel (SIGTERM), result.json."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ..outputs import parse_outputs
+from ..store.files import atomic_write_json
+
+INTERRUPT_GRACE = 5.0
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+def _say(msg: str) -> None:
+    print(f"[ml-ship] {msg}", flush=True)
+
+
+def _kernel_pids() -> list[int]:
+    """Child processes of this runner (the kernel), found through /proc."""
+    me, found = os.getpid(), []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                stat = fh.read()
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == me:
+            found.append(int(entry))
+    return found
+
+
+def _signal_kernels(sig: int) -> None:
+    for pid in _kernel_pids():
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+
+
+class _Attempt:
+    """One papermill execution in a worker thread, stoppable from the main thread."""
+
+    def __init__(self, run_dir: Path, spec: dict[str, Any]):
+        self.run_dir, self.spec = run_dir, spec
+        self.error: BaseException | None = None
+        self.nb: Any = None
+        self.thread = threading.Thread(target=self._work, daemon=True)
+
+    def _work(self) -> None:
+        import papermill
+
+        try:
+            self.nb = papermill.execute_notebook(
+                str(self.run_dir / "input.ipynb"),
+                str(self.run_dir / "output.partial.ipynb"),
+                parameters=self.spec.get("parameters") or {},
+                kernel_name=self.spec.get("kernel_name") or None,
+                progress_bar=False,
+                log_output=False,
+                stdout_file=sys.stdout,
+                stderr_file=sys.stderr,
+                cwd=str(self.run_dir),
+                start_timeout=self.spec.get("start_timeout", 60),
+            )
+        except BaseException as exc:  # reported as the attempt's outcome
+            self.error = exc
+
+
+def _describe(exc: BaseException) -> dict[str, Any]:
+    from papermill.exceptions import PapermillExecutionError
+
+    if isinstance(exc, PapermillExecutionError):
+        return {
+            "cell_index": exc.cell_index,
+            "ename": exc.ename,
+            "evalue": exc.evalue,
+            "message": f"cell {exc.cell_index} raised {exc.ename}: {exc.evalue}",
+        }
+    name = type(exc).__name__
+    if name == "DeadKernelError":
+        return {"ename": name, "evalue": str(exc), "message": f"the kernel died: {exc}"}
+    return {"ename": name, "evalue": str(exc), "message": f"{name}: {exc}"}
+
+
+class Runner:
+    def __init__(self, run_dir: Path):
+        self.run_dir = run_dir
+        self.spec: dict[str, Any] = json.loads((run_dir / "run.json").read_text())
+        self.stop_reason: str | None = None  # "cancelled" or "timed_out"
+
+    def _on_term(self, signum: int, _frame: Any) -> None:
+        self.stop_reason = self.stop_reason or "cancelled"
+
+    def _write_state(self, **state: Any) -> None:
+        atomic_write_json(self.run_dir / "state.json", {"pid": os.getpid(), **state})
+
+    def run(self) -> dict[str, Any]:
+        signal.signal(signal.SIGTERM, self._on_term)
+        signal.signal(signal.SIGINT, self._on_term)
+        max_attempts = max(1, int(self.spec.get("max_attempts") or 1))
+        timeout = self.spec.get("timeout")
+        started = _now()
+        status, error, attempt = "failed", None, 0
+        for attempt in range(1, max_attempts + 1):
+            self._write_state(phase="running", attempt=attempt, started_at=started)
+            _say(
+                f"run {self.spec.get('run_id', '?')}: {self.spec.get('job', '?')} "
+                f"v{self.spec.get('version', '?')}, attempt {attempt}/{max_attempts}"
+            )
+            status, error = self._attempt(timeout)
+            if status in ("succeeded", "cancelled") or attempt == max_attempts:
+                break
+            _say(f"attempt {attempt} {status}: {error['message'] if error else ''}; retrying")
+        partial = self.run_dir / "output.partial.ipynb"
+        outputs: dict[str, Any] = {}
+        if partial.exists():
+            try:
+                outputs = parse_outputs(json.loads(partial.read_text()))
+            except ValueError:
+                pass
+            os.replace(partial, self.run_dir / "output.ipynb")
+        for name, value in outputs.items():
+            _say(f"output {name} = {json.dumps(value)[:200]}")
+        result = {
+            "status": status,
+            "error": error,
+            "outputs": outputs,
+            "attempts": attempt,
+            "started_at": started,
+            "ended_at": _now(),
+        }
+        atomic_write_json(self.run_dir / "result.json", result)
+        _say(f"run {status}" + (f": {error['message']}" if error else ""))
+        return result
+
+    def _attempt(self, timeout: float | None) -> tuple[str, dict[str, Any] | None]:
+        job = _Attempt(self.run_dir, self.spec)
+        job.thread.start()
+        deadline = time.monotonic() + timeout if timeout else None
+        interrupted_at: float | None = None
+        while job.thread.is_alive():
+            job.thread.join(0.05)
+            if self.stop_reason is None and deadline and time.monotonic() > deadline:
+                self.stop_reason = "timed_out"
+                _say(f"timeout of {timeout:g} s reached: stopping the kernel")
+            if self.stop_reason and interrupted_at is None:
+                interrupted_at = time.monotonic()
+                _signal_kernels(signal.SIGINT)
+            elif interrupted_at and time.monotonic() - interrupted_at > INTERRUPT_GRACE:
+                _signal_kernels(signal.SIGKILL)
+                interrupted_at = time.monotonic() + 3600
+        if self.stop_reason == "timed_out":
+            reason = self.stop_reason
+            self.stop_reason = None  # a retry gets a fresh deadline
+            return reason, {"message": f"timed out after {timeout:g} s", "ename": "Timeout"}
+        if self.stop_reason == "cancelled":
+            return "cancelled", {"message": "cancelled", "ename": "Cancelled"}
+        if job.error is not None:
+            return "failed", _describe(job.error)
+        return "succeeded", None
+
+
+def execute_run_dir(run_dir: str | Path) -> dict[str, Any]:
+    """Execute the run in ``run_dir`` and return what was written to ``result.json``."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(line_buffering=True)
+    return Runner(Path(run_dir)).run()
