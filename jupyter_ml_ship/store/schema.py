@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -120,3 +121,99 @@ class Event(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     actor: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# ---- pipelines (migration 0002) -------------------------------------------------------------
+
+
+class Pipeline(Base):
+    """A named DAG of job steps; versions like a job's."""
+
+    __tablename__ = "pipelines"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(63), unique=True)
+    current_version: Mapped[int | None] = mapped_column(Integer)
+    source_path: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    versions: Mapped[list[PipelineVersion]] = relationship(
+        back_populates="pipeline", cascade="all, delete-orphan", order_by="PipelineVersion.number"
+    )
+
+
+class PipelineVersion(Base):
+    """An immutable pipeline: its resolved spec (every step pinned to a job version)."""
+
+    __tablename__ = "pipeline_versions"
+    __table_args__ = (
+        UniqueConstraint("pipeline_id", "number", name="uq_pipeline_versions_number"),
+        UniqueConstraint("pipeline_id", "digest", name="uq_pipeline_versions_digest"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pipeline_id: Mapped[int] = mapped_column(ForeignKey("pipelines.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    digest: Mapped[str] = mapped_column(String(64))
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    source: Mapped[str] = mapped_column(Text, default="")
+    message: Mapped[str] = mapped_column(Text, default="")
+    author: Mapped[str] = mapped_column(String(200), default="")
+    source_path: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    pipeline: Mapped[Pipeline] = relationship(back_populates="versions")
+
+
+class PipelineRun(Base):
+    """One execution of a pipeline version; its steps are ``PipelineStep`` rows."""
+
+    __tablename__ = "pipeline_runs"
+    __table_args__ = (
+        Index("ix_pipeline_runs_pipeline", "pipeline_id", "id"),
+        Index("ix_pipeline_runs_status", "status"),
+    )
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    pipeline_id: Mapped[int] = mapped_column(ForeignKey("pipelines.id", ondelete="CASCADE"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("pipeline_versions.id", ondelete="CASCADE"))
+    version_number: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    backend: Mapped[str | None] = mapped_column(String(32))
+    parallelism: Mapped[int] = mapped_column(Integer, default=1)
+    use_cache: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    pipeline: Mapped[Pipeline] = relationship()
+    version: Mapped[PipelineVersion] = relationship()
+    steps: Mapped[list[PipelineStep]] = relationship(
+        back_populates="pipeline_run", cascade="all, delete-orphan", order_by="PipelineStep.id"
+    )
+
+
+class PipelineStep(Base):
+    """A step of a pipeline run. ``pending -> starting`` is claimed by a conditional UPDATE, so
+    a step is started once even when several processes advance the same pipeline run."""
+
+    __tablename__ = "pipeline_steps"
+    __table_args__ = (
+        UniqueConstraint("pipeline_run_id", "step", name="uq_pipeline_steps_step"),
+        Index("ix_pipeline_steps_cache", "cache_key", "status"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pipeline_run_id: Mapped[str] = mapped_column(
+        ForeignKey("pipeline_runs.id", ondelete="CASCADE")
+    )
+    step: Mapped[str] = mapped_column(String(63))
+    job: Mapped[str] = mapped_column(String(63))
+    version_number: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    run_id: Mapped[str | None] = mapped_column(String(32))
+    cached: Mapped[bool] = mapped_column(Boolean, default=False)
+    cache_key: Mapped[str | None] = mapped_column(String(64))
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    outputs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pipeline_run: Mapped[PipelineRun] = relationship(back_populates="steps")
