@@ -78,7 +78,7 @@ class RunsMixin:
                       .get("kernelspec") or {}).get("name")
             spec = {
                 "run_id": run_id, "job": job, "version": v.number, "parameters": params,
-                "kernel_name": kernel, "timeout": config.get("timeout"),
+                "kernel_name": kernel or "python3", "timeout": config.get("timeout"),
                 "max_attempts": 1 + int(config.get("retries") or 0),
             }
             atomic_write_json(run_dir / "run.json", spec)

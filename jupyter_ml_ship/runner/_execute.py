@@ -96,6 +96,14 @@ def _describe(exc: BaseException) -> dict[str, Any]:
     return {"ename": name, "evalue": str(exc), "message": f"{name}: {exc}"}
 
 
+def _error_cell(nb: dict[str, Any], fallback: int) -> int:
+    """Index, in the output notebook as a user opens it, of the cell that raised."""
+    for i, cell in enumerate(nb.get("cells", [])):
+        if any(o.get("output_type") == "error" for o in cell.get("outputs") or []):
+            return i
+    return fallback
+
+
 class Runner:
     def __init__(self, run_dir: Path):
         self.run_dir = run_dir
@@ -129,7 +137,13 @@ class Runner:
         outputs: dict[str, Any] = {}
         if partial.exists():
             try:
-                outputs = parse_outputs(json.loads(partial.read_text()))
+                executed = json.loads(partial.read_text())
+                outputs = parse_outputs(executed)
+                if error and error.get("cell_index") is not None:
+                    error["cell_index"] = _error_cell(executed, error["cell_index"])
+                    error["message"] = (
+                        f"cell {error['cell_index']} raised {error['ename']}: {error['evalue']}"
+                    )
             except ValueError:
                 pass
             os.replace(partial, self.run_dir / "output.ipynb")

@@ -1,0 +1,40 @@
+# jupyter_ml_ship — the two quick-start commands are `make lab` and `make test`.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.ml-ship-installed
+PORT ?= 8888
+
+.PHONY: setup lab test test-python test-ui test-js lint bench clean
+
+## setup: virtualenv with the project (editable), its lab extension and test tools
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml package.json yarn.lock
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@$(PY) -m pip install -q --disable-pip-version-check uv
+	$(VENV)/bin/uv pip install --python $(PY) -e ".[test]"
+	$(VENV)/bin/jupyter labextension develop --overwrite . >/dev/null
+	@touch $@
+
+## lab: JupyterLab with the extension, opened on the example notebooks (local backend, SQLite)
+lab: setup
+	$(VENV)/bin/jupyter lab --notebook-dir=examples --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) --LabApp.news_url=None
+
+## test: every test (starts Docker, Airflow and Chromium where this machine can)
+test: setup
+	scripts/test.sh
+
+test-python: setup
+	$(PY) -m pytest tests/python -q
+
+lint: setup
+	$(VENV)/bin/ruff check jupyter_ml_ship tests bench
+
+## bench: the benchmarks (not part of the tests); figures go to stdout
+bench: setup
+	$(PY) bench/bench_run.py
+	$(PY) bench/bench_ship.py
+
+clean:
+	rm -rf $(VENV) node_modules lib jupyter_ml_ship/labextension

@@ -1,0 +1,112 @@
+"""The ml-ship command as a user types it: exit codes, --json, logs, output."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.python.conftest import EXAMPLES
+
+ML_SHIP = [sys.executable, "-m", "jupyter_ml_ship"]
+
+
+def ml(env, *args, check=None, timeout=180):
+    proc = subprocess.run([*ML_SHIP, *args], env=env, capture_output=True, text=True,
+                          timeout=timeout)
+    if check is not None:
+        assert proc.returncode == check, (proc.returncode, proc.stdout, proc.stderr)
+    return proc
+
+
+def test_ship_run_wait_and_output_show_the_parameters(cli_env, tmp_path):
+    p = ml(cli_env, "ship", str(EXAMPLES / "hello.ipynb"), "--run", "--wait",
+           "-p", "name", "Ada Lovelace", "-p", "times", "2", check=0)
+    assert p.stdout.count("hello, Ada Lovelace!") == 2
+    assert "shipped hello v1 (new version" in p.stderr
+    assert "succeeded" in p.stderr
+    runs = json.loads(ml(cli_env, "runs", "--json", check=0).stdout)["runs"]
+    assert len(runs) == 1 and runs[0]["parameters"] == {"name": "Ada Lovelace", "times": 2}
+    run_id = runs[0]["id"]
+    out = tmp_path / "out.ipynb"
+    ml(cli_env, "output", run_id, "-o", str(out), check=0)
+    nb = json.loads(out.read_text())
+    injected = [c for c in nb["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
+    assert 'name = "Ada Lovelace"' in "".join(injected[0]["source"])
+    status = json.loads(ml(cli_env, "status", run_id, "--json", check=0).stdout)
+    assert status["status"] == "succeeded" and status["outputs"] == {"greeted": "Ada Lovelace"}
+    assert "hello, Ada Lovelace!" in ml(cli_env, "logs", run_id, check=0).stdout
+
+
+def test_versions_rollback_and_jobs_listing(cli_env, tmp_path):
+    nb = tmp_path / "hello.ipynb"
+    nb.write_text((EXAMPLES / "hello.ipynb").read_text())
+    ml(cli_env, "ship", str(nb), "-m", "first", check=0)
+    data = json.loads(nb.read_text())
+    data["cells"][-1]["source"] = "print('v2 speaking')"
+    nb.write_text(json.dumps(data))
+    ml(cli_env, "ship", str(nb), "-m", "second", check=0)
+    versions = json.loads(ml(cli_env, "versions", "hello", "--json", check=0).stdout)["versions"]
+    assert [(v["number"], v["message"], v["is_current"]) for v in versions] == [
+        (2, "second", True), (1, "first", False)]
+    ml(cli_env, "rollback", "hello", "1", check=0)
+    jobs = json.loads(ml(cli_env, "jobs", "--json", check=0).stdout)["jobs"]
+    assert jobs[0]["current_version"] == 1 and jobs[0]["latest_version"] == 2
+    p = ml(cli_env, "run", "hello", "--wait", check=0)
+    assert "hello, world!" in p.stdout and "v2 speaking" not in p.stdout
+    p = ml(cli_env, "run", "hello@2", "--wait", check=0)
+    assert "v2 speaking" in p.stdout
+
+
+def test_bad_input_exits_2_with_one_line_and_no_traceback(cli_env, tmp_path):
+    ml(cli_env, "ship", str(EXAMPLES / "hello.ipynb"), check=0)
+    cases = [
+        (["ship", str(tmp_path / "missing.ipynb")], "no such file"),
+        (["run", "hello", "-p", "times", "many"], "parameter 'times' must be int"),
+        (["run", "hello", "-p", "nme", "x"], "unknown parameter 'nme'"),
+        (["run", "nope"], "no job named 'nope'"),
+        (["run", "hello@x"], "must be a number"),
+        (["rollback", "hello", "7"], "has no version 7"),
+        (["status", "0000"], "no run with id '0000'"),
+        (["ship", str(EXAMPLES / "hello.ipynb"), "--name", "Bad Name"], "not allowed"),
+    ]
+    for args, message in cases:
+        p = ml(cli_env, *args)
+        assert p.returncode == 2, (args, p.stderr)
+        assert message in p.stderr, (args, p.stderr)
+        assert "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1
+
+
+def test_a_failed_run_with_wait_exits_1(cli_env, tmp_path):
+    p = ml(cli_env, "ship", str(EXAMPLES / "evaluate.ipynb"), "--wait", "-p", "accuracy", "0.1")
+    assert p.returncode == 1
+    assert "below the bar" in p.stderr + p.stdout
+    assert "failed" in p.stderr
+
+
+def test_json_of_a_waited_run_is_one_document(cli_env):
+    p = ml(cli_env, "ship", str(EXAMPLES / "hello.ipynb"), "--wait", "--json", check=0)
+    doc = json.loads(p.stdout)
+    assert doc["status"] == "succeeded" and doc["outputs"]["greeted"] == "world"
+
+
+def test_follow_logs_of_a_live_run(cli_env, tmp_path):
+    nb = tmp_path / "ticks.ipynb"
+    from tests.python.conftest import make_notebook
+
+    make_notebook(nb, "import time\nfor i in range(5):\n    print(f'tick {i}', flush=True)\n"
+                      "    time.sleep(0.3)")
+    ml(cli_env, "ship", str(nb), check=0)
+    run_id = ml(cli_env, "run", "ticks", check=0).stdout.strip()
+    p = ml(cli_env, "logs", run_id, "-f", check=0)
+    assert [f"tick {i}" in p.stdout for i in range(5)] == [True] * 5
+    assert json.loads(ml(cli_env, "status", run_id, "--json").stdout)["status"] == "succeeded"
+
+
+def test_home_option_and_help(tmp_path, cli_env):
+    home = tmp_path / "elsewhere"
+    ml(cli_env, "--home", str(home), "ship", str(EXAMPLES / "hello.ipynb"), check=0)
+    assert (home / "ml_ship.db").exists()
+    assert "ship" in ml(cli_env, "--help", check=0).stdout
+    assert Path(home / "jobs" / "hello").is_dir()
