@@ -138,15 +138,19 @@ class ShipRequest(_Model):
     )
 
 
+#: version numbers fit a 32-bit integer column on every database
+VERSION_MAX = 2**31 - 1
+
+
 class CreateRunRequest(_Model):
     job: str
-    version: int | None = None
+    version: int | None = Field(None, ge=1, le=VERSION_MAX, description="default: the current one")
     parameters: dict[str, Any] | None = None
     backend: str | None = None
 
 
 class RollbackRequest(_Model):
-    version: int
+    version: int = Field(ge=1, le=VERSION_MAX)
 
 
 class RunStatusEvent(_Model):

@@ -1,0 +1,155 @@
+"""REST handlers: health, notebook info, ship, jobs, versions, runs. Each is a thin call of the
+service in the thread pool; errors are mapped once, in ``MlShipHandler``."""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.utils import url_path_join
+from tornado import web
+
+from ..core.models import (
+    CreateRunRequest,
+    JobList,
+    RollbackRequest,
+    RunList,
+    ShipRequest,
+    VersionList,
+)
+from ..core.notebook_info import notebook_info
+from ..errors import ShipError
+from ._base import MlShipHandler
+from ._models import ListRunsQuery, NotebookInfoQuery
+
+OPENAPI_FILE = Path(__file__).with_name("openapi.json")
+
+
+class HealthHandler(MlShipHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.reply(await self.call(self.service.health))
+
+
+@functools.cache
+def _spec_file() -> dict[str, Any]:
+    return json.loads(OPENAPI_FILE.read_text())
+
+
+class OpenApiHandler(MlShipHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        """The checked-in spec, with ``servers`` pointing at this server's base URL."""
+        spec = dict(await self.call(_spec_file))
+        spec["servers"] = [{"url": url_path_join(self.base_url, "ml-ship/api")}]
+        self.reply(spec)
+
+
+class NotebookInfoHandler(MlShipHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        q = self.query(NotebookInfoQuery)
+        path = await self.call(self.resolve_notebook, q.path)
+        info = await self.call(notebook_info, path, self.ml_ship.max_notebook_bytes)
+        self.reply(info)
+
+
+class ShipHandler(MlShipHandler):
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        req = self.body(ShipRequest)
+        path = await self.call(self.resolve_notebook, req.path)
+        try:
+            result = await self.call(
+                self.service.ship, path, name=req.name, message=req.message,
+                author=self.author, config=req.config, run=req.run,
+                parameters=req.parameters, backend=req.backend,
+            )
+        except ShipError as exc:  # name the file as the user knows it, not the server's path
+            exc.message = exc.message.replace(str(path), req.path)
+            raise
+        self.reply(result, 201)
+
+
+class JobsHandler(MlShipHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.reply(JobList(jobs=await self.call(self.service.jobs)))
+
+
+class JobHandler(MlShipHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, name: str) -> None:
+        self.reply(await self.call(self.service.job, name))
+
+    @web.authenticated
+    @authorized
+    async def delete(self, name: str) -> None:
+        await self.call(self.service.delete_job, name)
+        self.set_status(204)
+        self.finish()
+
+
+class VersionsHandler(MlShipHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, name: str) -> None:
+        self.reply(VersionList(versions=await self.call(self.service.versions, name)))
+
+
+class VersionHandler(MlShipHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, name: str, number: str) -> None:
+        self.reply(await self.call(self.service.version, name, self.version_number(number)))
+
+
+class RollbackHandler(MlShipHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, name: str) -> None:
+        req = self.body(RollbackRequest)
+        self.reply(await self.call(self.service.rollback, name, req.version, actor=self.author))
+
+
+class RunsHandler(MlShipHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        q = self.query(ListRunsQuery)
+        runs, cursor = await self.call(
+            self.service.runs, job=q.job, status=q.status, limit=q.limit, cursor=q.cursor,
+            pipeline_run_id=q.pipeline_run_id,
+        )
+        self.reply(RunList(runs=runs, next_cursor=cursor))
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        req = self.body(CreateRunRequest)
+        info = await self.call(self.service.run, req.job, req.version, req.parameters, req.backend)
+        self.set_header("Location", self.request.path.rstrip("/") + f"/{info.id}")
+        self.reply(info, 201)
+
+
+class RunHandler(MlShipHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, run_id: str) -> None:
+        self.reply(await self.call(self.service.get_run, run_id))
+
+
+class CancelHandler(MlShipHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, run_id: str) -> None:
+        self.reply(await self.call(self.service.cancel, run_id))

@@ -1,0 +1,51 @@
+"""Query-string models of the REST API (bodies and responses are the core models)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..core.models import RunStatus
+
+
+class _Query(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ListRunsQuery(_Query):
+    """``GET /runs``: newest first, one page at a time."""
+
+    job: str | None = Field(None, description="only runs of this job")
+    status: RunStatus | None = Field(None, description="only runs in this status")
+    limit: int = Field(50, ge=1, le=1000, description="page size")
+    cursor: str | None = Field(None, description="next_cursor of the previous page")
+    pipeline_run_id: str | None = Field(None, description="only the step runs of a pipeline run")
+
+
+class LogQuery(_Query):
+    offset: int = Field(0, ge=0, description="byte offset to read the log from")
+
+
+class OutputQuery(_Query):
+    format: Literal["ipynb", "html"] = Field(
+        "ipynb", description="ipynb: the notebook JSON; html: a static HTML report (nbconvert)"
+    )
+
+
+class NotebookInfoQuery(_Query):
+    path: str = Field(description="notebook path relative to the server root")
+
+
+class LogChunk(BaseModel):
+    """A WebSocket message of ``/runs/{id}/logs/ws``: log text and the offset after it."""
+
+    offset: int
+    data: str
+
+
+class LogDone(BaseModel):
+    """The last WebSocket message: the run ended and every byte of its log was sent."""
+
+    done: Literal[True] = True
+    status: RunStatus

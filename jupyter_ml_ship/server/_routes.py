@@ -1,0 +1,254 @@
+"""The route table of the REST API and the OpenAPI spec generated from it and the models.
+
+One table feeds both the tornado handlers and ``openapi.json``; a test keeps the checked-in
+file equal to ``build_spec()`` and every documented operation equal to a handler method.
+Regenerate after a change: ``python -m jupyter_ml_ship.server --write-openapi``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from .. import __version__
+from ..core.models import (
+    CreateRunRequest,
+    ErrorBody,
+    HealthInfo,
+    JobInfo,
+    JobList,
+    RollbackRequest,
+    RunInfo,
+    RunList,
+    RunStatusEvent,
+    ShipRequest,
+    ShipResult,
+    VersionInfo,
+    VersionList,
+)
+from ..core.notebook_info import NotebookInfo
+from . import _handlers as h
+from ._base import NotFoundHandler
+from ._logs import LogHandler, LogSocketHandler, OutputHandler
+from ._models import ListRunsQuery, LogChunk, LogDone, LogQuery, NotebookInfoQuery, OutputQuery
+
+API_BASE = "/ml-ship/api"
+SPEC_FILE = Path(__file__).with_name("openapi.json")
+
+#: status → what it means here (every error body is an ErrorBody)
+ERRORS = {
+    400: "bad input: the message says what and where",
+    403: "not authenticated, or not authorized (read-only users may only GET)",
+    404: "no such job, version, run, notebook or route",
+    409: "the request does not fit the current state",
+    413: "body or parameters over MlShip.max_request_bytes",
+    503: "a backend or the store is unavailable",
+}
+
+
+@dataclass(frozen=True)
+class Op:
+    summary: str
+    response: Any = None  # a model, "empty", "text", "notebook", "websocket"
+    status: int = 200
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    errors: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Route:
+    path: str  # OpenAPI template under API_BASE; {x} is the handler's keyword argument x
+    handler: type
+    ops: dict[str, Op] = field(default_factory=dict)
+    tag: str = ""
+
+    @property
+    def pattern(self) -> str:
+        return API_BASE + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", self.path)
+
+
+ROUTES: list[Route] = [
+    Route("/health", h.HealthHandler, {"get": Op("Version, backends and store", HealthInfo)},
+          "server"),
+    Route("/openapi.json", h.OpenApiHandler, {"get": Op("This document", "spec")}, "server"),
+    Route("/notebook-info", h.NotebookInfoHandler, {
+        "get": Op("Suggested name, parameters and metadata.ml_ship of a notebook",
+                  NotebookInfo, query=NotebookInfoQuery, errors=(400, 404, 413)),
+    }, "jobs"),
+    Route("/ship", h.ShipHandler, {
+        "post": Op("Ship a notebook as a new version of its job (or the identical one), "
+                   "optionally run it", ShipResult, 201, ShipRequest, errors=(400, 404, 409, 413)),
+    }, "jobs"),
+    Route("/jobs", h.JobsHandler, {"get": Op("All jobs", JobList)}, "jobs"),
+    Route("/jobs/{name}", h.JobHandler, {
+        "get": Op("One job", JobInfo, errors=(404,)),
+        "delete": Op("Delete a job with no active run, its versions and runs", "empty", 204,
+                     errors=(404, 409)),
+    }, "jobs"),
+    Route("/jobs/{name}/versions", h.VersionsHandler, {
+        "get": Op("Versions of a job, newest first", VersionList, errors=(404,)),
+    }, "jobs"),
+    Route("/jobs/{name}/versions/{number}", h.VersionHandler, {
+        "get": Op("One version", VersionInfo, errors=(400, 404)),
+    }, "jobs"),
+    Route("/jobs/{name}/rollback", h.RollbackHandler, {
+        "post": Op("Move the current version pointer to another version", JobInfo,
+                   body=RollbackRequest, errors=(400, 404, 413)),
+    }, "jobs"),
+    Route("/runs", h.RunsHandler, {
+        "get": Op("Runs, newest first, one page at a time", RunList, query=ListRunsQuery,
+                  errors=(400, 404)),
+        "post": Op("Start a run of a job's version", RunInfo, 201, CreateRunRequest,
+                   errors=(400, 404, 413)),
+    }, "runs"),
+    Route("/runs/{run_id}", h.RunHandler, {"get": Op("One run", RunInfo, errors=(404,))},
+          "runs"),
+    Route("/runs/{run_id}/cancel", h.CancelHandler, {
+        "post": Op("Cancel a run", RunInfo, errors=(404, 409)),
+    }, "runs"),
+    Route("/runs/{run_id}/logs", LogHandler, {
+        "get": Op("Log text from a byte offset; X-Next-Offset tells where to go on", "text",
+                  query=LogQuery, errors=(400, 404)),
+    }, "runs"),
+    Route("/runs/{run_id}/logs/ws", LogSocketHandler, {
+        "get": Op("WebSocket: the log from a byte offset, live, then the final status",
+                  "websocket", 101, query=LogQuery, errors=(400, 404)),
+    }, "runs"),
+    Route("/runs/{run_id}/output", OutputHandler, {
+        "get": Op("The executed notebook (JSON), or an HTML report", "notebook",
+                  query=OutputQuery, errors=(400, 404)),
+    }, "runs"),
+]
+
+# Pipelines: when ``jupyter_ml_ship.core.pipelines`` lands, add its routes here (and handlers
+# in a ``_pipelines.py`` module): /pipelines, /pipelines/{name}, /pipelines/{name}/runs,
+# /pipeline-runs/{id}, /pipeline-runs/{id}/cancel; then regenerate openapi.json.
+
+
+def tornado_handlers() -> list[tuple[str, type]]:
+    """(pattern, handler) for the extension; unknown API paths end in a JSON 404."""
+    return [(r.pattern, r.handler) for r in ROUTES] + [(API_BASE + "/.*", NotFoundHandler)]
+
+
+# ---- OpenAPI --------------------------------------------------------------------------------
+
+_MODELS: list[tuple[type[BaseModel], str]] = [
+    (ErrorBody, "serialization"), (HealthInfo, "serialization"), (NotebookInfo, "serialization"),
+    (ShipRequest, "validation"), (ShipResult, "serialization"), (JobList, "serialization"),
+    (JobInfo, "serialization"), (VersionList, "serialization"), (VersionInfo, "serialization"),
+    (RollbackRequest, "validation"), (RunList, "serialization"), (RunInfo, "serialization"),
+    (CreateRunRequest, "validation"), (LogChunk, "serialization"), (LogDone, "serialization"),
+    (RunStatusEvent, "serialization"),
+]
+
+
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    schema = model.model_json_schema()
+    required = set(schema.get("required", []))
+    params = []
+    for name, prop in schema["properties"].items():
+        prop = dict(prop)
+        description = prop.pop("description", "")
+        prop.pop("title", None)
+        options = [o for o in prop.pop("anyOf", []) if o.get("type") != "null"]
+        if options:  # "X or null" → X: a query string is either given or not
+            prop = {**options[0], **prop}
+        param = {"name": name, "in": "query", "required": name in required, "schema": prop}
+        if description:
+            param["description"] = description
+        params.append(param)
+    return params
+
+
+def _path_parameters(path: str) -> list[dict[str, Any]]:
+    out = []
+    for name in re.findall(r"\{(\w+)\}", path):
+        schema = {"type": "integer", "minimum": 1} if name == "number" else {"type": "string"}
+        out.append({"name": name, "in": "path", "required": True, "schema": schema})
+    return out
+
+
+def _success(op: Op) -> dict[str, Any]:
+    if op.response == "empty":
+        return {"description": "done, no content"}
+    if op.response == "websocket":
+        return {"description": "switching to the WebSocket protocol. Messages: LogChunk… then "
+                               "LogDone (see components)"}
+    if op.response == "text":
+        return {
+            "description": "log text (UTF-8) from the offset, never ending inside a character",
+            "headers": {"X-Next-Offset": {"description": "the offset to ask from next time",
+                                          "schema": {"type": "integer", "minimum": 0}}},
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        }
+    if op.response == "notebook":
+        return {"description": "the output notebook (nbformat 4), or an HTML report",
+                "content": {"application/json": {"schema": {"type": "object"}},
+                            "text/html": {"schema": {"type": "string"}}}}
+    if op.response == "spec":
+        return {"description": "OpenAPI 3.1 document",
+                "content": {"application/json": {"schema": {"type": "object"}}}}
+    return {"description": op.summary,
+            "content": {"application/json": {"schema": _ref(op.response)}}}
+
+
+def _operation(route: Route, method: str, op: Op) -> dict[str, Any]:
+    params = _path_parameters(route.path) + (_query_parameters(op.query) if op.query else [])
+    codes = sorted({*op.errors, 403, 503})
+    responses: dict[str, Any] = {str(op.status): _success(op)}
+    for code in codes:
+        responses[str(code)] = {"description": ERRORS[code], "content": {
+            "application/json": {"schema": _ref(ErrorBody)}}}
+    op_id = method + "".join(p.capitalize() for p in re.split(r"[^a-zA-Z0-9]+", route.path) if p)
+    out: dict[str, Any] = {"operationId": op_id, "summary": op.summary, "tags": [route.tag]}
+    if params:
+        out["parameters"] = params
+    if op.body is not None:
+        out["requestBody"] = {"required": True, "content": {
+            "application/json": {"schema": _ref(op.body)}}}
+    out["responses"] = responses
+    return out
+
+
+def build_spec() -> dict[str, Any]:
+    """The OpenAPI 3.1 document of ROUTES and the pydantic models."""
+    _, defs = models_json_schema(_MODELS, ref_template="#/components/schemas/{model}")
+    paths: dict[str, Any] = {}
+    for route in ROUTES:
+        paths[route.path] = {m: _operation(route, m, op) for m, op in route.ops.items()}
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "jupyter_ml_ship",
+            "version": __version__,
+            "description": "Ship notebooks as versioned, parameterized jobs. Every route needs "
+                           "Jupyter authentication (`Authorization: token …` or the lab's "
+                           "cookie + XSRF header). Run status changes are also Jupyter server "
+                           "events (schema https://events.jupyter-ml-ship.org/run-status/v1, "
+                           "data RunStatusEvent) on /api/events/subscribe.",
+        },
+        "servers": [{"url": API_BASE}],
+        "security": [{"jupyterToken": []}],
+        "paths": paths,
+        "components": {
+            "schemas": defs["$defs"],
+            "securitySchemes": {"jupyterToken": {
+                "type": "apiKey", "in": "header", "name": "Authorization",
+                "description": "`token <the server's token>`"}},
+        },
+    }
+
+
+def render_spec() -> str:
+    return json.dumps(build_spec(), indent=1, ensure_ascii=False) + "\n"
