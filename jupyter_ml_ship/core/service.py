@@ -26,9 +26,10 @@ from . import convert
 from ._runs import RunsMixin
 from .models import BackendStatus, HealthInfo, JobInfo, ShipResult, VersionInfo
 from .naming import check_name, name_from_path
+from .pipelines import PipelinesMixin
 
 
-class ShipService(RunsMixin):
+class ShipService(RunsMixin, PipelinesMixin):
     def __init__(self, settings: MlShip | None = None, store: Store | None = None):
         self.settings = settings or MlShip()
         self.home = self.settings.home_path

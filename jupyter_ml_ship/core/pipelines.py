@@ -1,0 +1,224 @@
+"""Pipelines on the service: ship, describe, version, run, follow, cancel (``PipelinesMixin``).
+
+The CLI and the REST layer call these methods; the work is done in ``jupyter_ml_ship.pipelines``
+(file format and checks in ``spec``/``versions``, scheduling in ``executor``/``scheduler``).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+
+from ..errors import BadInput, Conflict
+from ..pipelines.models import (
+    PIPELINE_DONE,
+    PipelineDescription,
+    PipelineInfo,
+    PipelineRunInfo,
+    PipelineVersionInfo,
+    ShipPipelineResult,
+)
+
+if TYPE_CHECKING:
+    from .service import ShipService
+
+
+class PipelinesMixin:
+    # ---- files and versions ---------------------------------------------------------------
+
+    def describe_pipeline_file(self: ShipService, path: str | Path) -> PipelineDescription:
+        """The validated graph of a pipeline file or notebook folder; ships and runs nothing."""
+        from ..pipelines import versions
+
+        return versions.describe(self, path)
+
+    def ship_pipeline(self: ShipService, path: str | Path, message: str | None = None,
+                      author: str | None = None) -> ShipPipelineResult:
+        """Check a pipeline file (or folder), ship its notebooks, record the version.
+
+        Unchanged content gives the existing version (``created`` false).
+        """
+        from ..pipelines import versions
+        from .service import _whoami
+
+        version, created = versions.ship(self, path, message,
+                                         author if author is not None else _whoami())
+        return ShipPipelineResult(pipeline=self.pipeline(version.pipeline), version=version,
+                                  created=created)
+
+    def pipelines(self: ShipService) -> list[PipelineInfo]:
+        from ..store.schema import Pipeline
+
+        with self.store.session() as s:
+            return [self._pipeline_info(s, p)
+                    for p in s.scalars(select(Pipeline).order_by(Pipeline.name))]
+
+    def pipeline(self: ShipService, name: str) -> PipelineInfo:
+        from ..pipelines.versions import pipeline_row
+
+        with self.store.session() as s:
+            return self._pipeline_info(s, pipeline_row(s, name))
+
+    def _pipeline_info(self: ShipService, s: Any, pipe: Any) -> PipelineInfo:
+        from ..pipelines.executor import run_info
+        from ..store.schema import PipelineRun, PipelineVersion
+
+        last = s.scalars(select(PipelineRun).where(PipelineRun.pipeline_id == pipe.id)
+                         .order_by(PipelineRun.id.desc()).limit(1)).first()
+        latest = s.scalar(select(func.max(PipelineVersion.number))
+                          .where(PipelineVersion.pipeline_id == pipe.id))
+        return PipelineInfo(name=pipe.name, current_version=pipe.current_version,
+                            latest_version=latest, created_at=pipe.created_at,
+                            updated_at=pipe.updated_at, source_path=pipe.source_path,
+                            last_run=run_info(last) if last else None)
+
+    def pipeline_versions(self: ShipService, name: str) -> list[PipelineVersionInfo]:
+        """Newest first."""
+        from ..pipelines.versions import pipeline_row, version_info
+
+        with self.store.session() as s:
+            pipe = pipeline_row(s, name)
+            return [version_info(v, pipe) for v in reversed(pipe.versions)]
+
+    def pipeline_version(self: ShipService, name: str,
+                         number: int | None = None) -> PipelineVersionInfo:
+        from ..pipelines.versions import version_info, version_row
+
+        with self.store.session() as s:
+            v = version_row(s, name, number)
+            return version_info(v, v.pipeline)
+
+    def rollback_pipeline(self: ShipService, name: str, number: int,
+                          actor: str | None = None) -> PipelineInfo:
+        from ..pipelines import versions
+        from .service import _whoami
+
+        versions.rollback(self, name, number, actor or _whoami())
+        return self.pipeline(name)
+
+    def delete_pipeline(self: ShipService, name: str) -> None:
+        """Delete a pipeline with its versions and pipeline runs (its jobs stay)."""
+        from ..pipelines.versions import pipeline_row
+        from ..store.schema import Event, PipelineRun
+
+        with self.store.session() as s:
+            pipe = pipeline_row(s, name)
+            active = s.scalar(select(func.count()).select_from(PipelineRun).where(
+                PipelineRun.pipeline_id == pipe.id, PipelineRun.status.in_(("queued", "running"))))
+            if active:
+                raise Conflict(f"pipeline {name!r} has {active} active run(s); cancel them first")
+            s.delete(pipe)
+            s.add(Event(job_name=name, kind="pipeline-delete", data={}))
+
+    # ---- runs -----------------------------------------------------------------------------
+
+    def run_pipeline(self: ShipService, name: str, version: int | None = None,
+                     parameters: dict[str, Any] | None = None, backend: str | None = None, *,
+                     use_cache: bool = True, parallelism: int | None = None,
+                     detach: bool = True) -> PipelineRunInfo:
+        """Start a run of a shipped pipeline (default: its current version) and return at once.
+
+        The steps that can start do so before this returns; a detached scheduler process
+        (``detach``) carries on with the rest, so the caller may exit. With ``detach=False``
+        the caller drives it (``drive_pipeline_run``) or lets the server's reconciler do so.
+        """
+        from ..pipelines import executor, scheduler
+
+        run_id = executor.create(self, name, version, parameters, backend, use_cache,
+                                 parallelism)
+        info = executor.advance(self, run_id)
+        if detach and info.status not in PIPELINE_DONE:
+            scheduler.spawn(self, run_id)
+        return info
+
+    def drive_pipeline_run(self: ShipService, run_id: str,
+                           timeout: float | None = None) -> PipelineRunInfo:
+        """Schedule a pipeline run in this process until it ends (or ``timeout`` seconds)."""
+        from ..pipelines import scheduler
+
+        deadline = time.monotonic() + timeout if timeout else None
+        return scheduler.drive(self, run_id, deadline)
+
+    def advance_pipeline_run(self: ShipService, run_id: str) -> PipelineRunInfo:
+        """One idempotent scheduling pass (safe from several processes; the reconciler's call)."""
+        from ..pipelines.executor import advance
+
+        return advance(self, run_id)
+
+    def resume_pipeline_run(self: ShipService, run_id: str) -> PipelineRunInfo:
+        """Advance an active pipeline run and start a scheduler for it if none is alive."""
+        from ..pipelines import executor, scheduler
+
+        info = executor.info(self, run_id)
+        if info.status in PIPELINE_DONE and not any(
+                st.status in ("starting", "queued", "building", "running") for st in info.steps):
+            return info
+        if scheduler.scheduler_alive(self, run_id):
+            return info
+        info = executor.advance(self, run_id)
+        if info.status not in PIPELINE_DONE:
+            scheduler.spawn(self, run_id)
+        return info
+
+    def get_pipeline_run(self: ShipService, run_id: str,
+                         reconcile: bool = True) -> PipelineRunInfo:
+        """A pipeline run with its steps; ``reconcile`` resumes it if its scheduler is gone."""
+        from ..pipelines import executor
+
+        return self.resume_pipeline_run(run_id) if reconcile else executor.info(self, run_id)
+
+    def pipeline_runs(self: ShipService, pipeline: str | None = None, status: str | None = None,
+                      limit: int = 50,
+                      cursor: str | None = None) -> tuple[list[PipelineRunInfo], str | None]:
+        """Newest first; ``cursor`` is the id of the last run of the previous page."""
+        from ..pipelines.executor import run_info
+        from ..pipelines.versions import pipeline_row
+        from ..store.schema import PipelineRun
+
+        if not 1 <= limit <= 1000:
+            raise BadInput(f"limit must be between 1 and 1000, got {limit}")
+        q = select(PipelineRun).order_by(PipelineRun.id.desc())
+        with self.store.session() as s:
+            if pipeline is not None:
+                q = q.where(PipelineRun.pipeline_id == pipeline_row(s, pipeline).id)
+            if status is not None:
+                q = q.where(PipelineRun.status == status)
+            if cursor:
+                q = q.where(PipelineRun.id < cursor)
+            rows = s.scalars(q.limit(limit + 1)).all()
+            page = [run_info(r) for r in rows[:limit]]
+        return page, (page[-1].id if len(rows) > limit else None)
+
+    def cancel_pipeline_run(self: ShipService, run_id: str) -> PipelineRunInfo:
+        from ..pipelines.executor import cancel
+
+        return cancel(self, run_id)
+
+    def active_pipeline_run_ids(self: ShipService) -> list[str]:
+        from ..store.schema import PipelineRun
+
+        with self.store.session() as s:
+            return list(s.scalars(select(PipelineRun.id).where(
+                PipelineRun.status.in_(("queued", "running")))))
+
+    def wait_pipeline_run(self: ShipService, run_id: str, timeout: float | None = None,
+                          interval: float = 0.1) -> PipelineRunInfo:
+        """Poll until the pipeline run ends (or ``timeout``); resumes it if nobody schedules it."""
+        deadline = time.monotonic() + timeout if timeout else None
+        last_resume = 0.0
+        while True:
+            now = time.monotonic()
+            if now - last_resume > 2.0:
+                info, last_resume = self.get_pipeline_run(run_id), now
+            else:
+                info = self.get_pipeline_run(run_id, reconcile=False)
+            if info.status in PIPELINE_DONE and not any(
+                    st.status in ("starting", "queued", "building", "running")
+                    for st in info.steps):
+                return info
+            if deadline and time.monotonic() > deadline:
+                return info
+            time.sleep(interval)

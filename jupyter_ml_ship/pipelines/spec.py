@@ -1,0 +1,302 @@
+"""Reading a pipeline: a ``*.pipeline.yaml`` file, or a folder of notebooks whose
+``metadata.ml_ship.depends_on`` name each other. Structural checks happen here (keys, types,
+unknown steps, cycles, template references); checks that need notebooks or the store are in
+``resolve``. Every problem is a ``BadInput`` that says where (file, line, key).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..core.naming import check_name, name_from_path
+from ..errors import BadInput
+from .templates import Ref, find_refs
+
+STEP_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,62}$")
+TOP_KEYS = {"name", "description", "parameters", "steps"}
+STEP_KEYS = {"notebook", "job", "depends_on", "parameters", "retries", "timeout", "backend"}
+
+
+@dataclass
+class StepSpec:
+    id: str
+    notebook: str | None = None  # as written, relative to the pipeline file
+    job: str | None = None  # job name, for ``job: name`` / ``job: name@3``
+    version: int | None = None  # pinned job version
+    depends_on: list[str] = field(default_factory=list)
+    parameters: dict[str, Any] = field(default_factory=dict)
+    retries: int | None = None
+    timeout: float | None = None
+    backend: str | None = None
+    refs: list[tuple[str, Ref]] = field(default_factory=list)
+
+
+@dataclass
+class PipelineSpec:
+    name: str
+    path: Path  # the file, or the folder
+    base_dir: Path  # notebook paths are relative to it
+    parameters: dict[str, Any]
+    steps: dict[str, StepSpec]
+    source: str  # the file's text (a folder: a generated YAML of the same pipeline)
+    lines: dict[tuple[str, ...], int] = field(default_factory=dict)
+
+    def where(self, *key: str) -> str:
+        """``churn.pipeline.yaml, line 12: steps.train.depends_on`` — the location of a key."""
+        line = None
+        for n in range(len(key), 0, -1):
+            line = self.lines.get(tuple(key[:n]))
+            if line:
+                break
+        spot = ".".join(key)
+        return f"{self.path.name}" + (f", line {line}" if line else "") + (f": {spot}" if spot else "")
+
+    def upstream(self, step_id: str) -> set[str]:
+        """All steps ``step_id`` depends on, directly or through others."""
+        seen: set[str] = set()
+        todo = list(self.steps[step_id].depends_on)
+        while todo:
+            s = todo.pop()
+            if s not in seen:
+                seen.add(s)
+                todo.extend(self.steps[s].depends_on)
+        return seen
+
+    def order(self) -> list[str]:
+        """Step ids so that every step comes after its dependencies (file order otherwise)."""
+        done: list[str] = []
+        placed: set[str] = set()
+        while len(done) < len(self.steps):
+            for sid, step in self.steps.items():
+                if sid not in placed and all(d in placed for d in step.depends_on):
+                    done.append(sid)
+                    placed.add(sid)
+        return done
+
+
+def _node_lines(node: yaml.Node, path: tuple[str, ...], out: dict[tuple[str, ...], int]) -> None:
+    out[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            k = str(key.value)
+            out[path + (k,)] = key.start_mark.line + 1
+            _node_lines(value, path + (k,), out)
+            out[path + (k,)] = key.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _node_lines(item, path + (str(i),), out)
+
+
+def _load_yaml(text: str, path: Path) -> tuple[Any, dict[tuple[str, ...], int]]:
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        what = " ".join(str(x) for x in (exc.context, exc.problem) if x)
+        raise BadInput(f"{path.name}{where}: invalid YAML: {what}") from None
+    except yaml.YAMLError as exc:
+        raise BadInput(f"{path.name}: invalid YAML: {exc}") from None
+    finally:
+        loader.dispose()
+    lines: dict[tuple[str, ...], int] = {}
+    if node is not None:
+        _node_lines(node, (), lines)
+    return data, lines
+
+
+def load_pipeline(path: str | Path) -> PipelineSpec:
+    """A pipeline file or folder, parsed and structurally valid."""
+    p = Path(path)
+    if p.is_dir():
+        return _from_folder(p)
+    if not p.is_file():
+        raise BadInput(f"{path}: no such pipeline file or folder")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise BadInput(f"{p.name}: not a text file") from None
+    data, lines = _load_yaml(text, p)
+    spec = PipelineSpec(name="", path=p, base_dir=p.parent.resolve(), parameters={}, steps={},
+                        source=text, lines=lines)
+    return _build(spec, data)
+
+
+def _build(spec: PipelineSpec, data: Any) -> PipelineSpec:
+    if not isinstance(data, dict):
+        raise BadInput(f"{spec.where()}: a pipeline is a mapping with 'name', 'parameters' and "
+                       "'steps'")
+    unknown = sorted(set(map(str, data)) - TOP_KEYS)
+    if unknown:
+        raise BadInput(f"{spec.where(unknown[0])}: unknown key (allowed: "
+                       f"{', '.join(sorted(TOP_KEYS))})")
+    name = data.get("name") or name_from_path(spec.path)
+    try:
+        spec.name = check_name(str(name), "pipeline")
+    except BadInput as exc:
+        raise BadInput(f"{spec.where('name')}: {exc.message}") from None
+    params = data.get("parameters") or {}
+    if not isinstance(params, dict):
+        raise BadInput(f"{spec.where('parameters')}: must be a mapping of names to defaults")
+    spec.parameters = {str(k): _jsonable(v, spec.where("parameters", str(k)))
+                       for k, v in params.items()}
+    steps = data.get("steps")
+    if not isinstance(steps, dict) or not steps:
+        raise BadInput(f"{spec.where('steps')}: a pipeline needs a mapping of one or more steps")
+    for sid, raw in steps.items():
+        spec.steps[str(sid)] = _step(spec, str(sid), raw)
+    _check_graph(spec)
+    return spec
+
+
+def _jsonable(value: Any, where: str) -> Any:
+    """YAML dates and other non-JSON scalars become strings, like ``-p`` values."""
+    try:
+        json.dumps(value, allow_nan=False)
+        return value
+    except (TypeError, ValueError):
+        if isinstance(value, (list, dict)):
+            raise BadInput(f"{where}: not a JSON value") from None
+        return str(value)
+
+
+def _step(spec: PipelineSpec, sid: str, raw: Any) -> StepSpec:
+    where = lambda *k: spec.where("steps", sid, *k)  # noqa: E731
+    if not STEP_ID.match(sid):
+        raise BadInput(f"{where()}: step id {sid!r} is not allowed (letters, digits, '_', '-')")
+    if not isinstance(raw, dict):
+        raise BadInput(f"{where()}: a step is a mapping with 'notebook' or 'job'")
+    unknown = sorted(set(map(str, raw)) - STEP_KEYS)
+    if unknown:
+        raise BadInput(f"{where(unknown[0])}: unknown key (allowed: {', '.join(sorted(STEP_KEYS))})")
+    step = StepSpec(id=sid)
+    if ("notebook" in raw) == ("job" in raw):
+        raise BadInput(f"{where()}: give exactly one of 'notebook' (a file) or 'job' (name[@N])")
+    if "notebook" in raw:
+        if not isinstance(raw["notebook"], str) or not raw["notebook"].strip():
+            raise BadInput(f"{where('notebook')}: must be a notebook path")
+        step.notebook = raw["notebook"]
+    else:
+        ref = str(raw["job"])
+        name, _, number = ref.partition("@")
+        try:
+            step.job = check_name(name)
+            step.version = int(number.lstrip("v")) if number else None
+        except (BadInput, ValueError):
+            raise BadInput(f"{where('job')}: {ref!r} is not a job reference (name or name@N)") \
+                from None
+    deps = raw.get("depends_on") or []
+    deps = [deps] if isinstance(deps, str) else deps
+    if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
+        raise BadInput(f"{where('depends_on')}: must be a list of step ids")
+    step.depends_on = list(dict.fromkeys(deps))
+    params = raw.get("parameters") or {}
+    if not isinstance(params, dict):
+        raise BadInput(f"{where('parameters')}: must be a mapping of parameter names to values")
+    step.parameters = {str(k): _jsonable(v, where("parameters", str(k))) for k, v in params.items()}
+    step.refs = find_refs(step.parameters, f"steps.{sid}.parameters")
+    retries = raw.get("retries")
+    if retries is not None and (isinstance(retries, bool) or not isinstance(retries, int)
+                                or not 0 <= retries <= 20):
+        raise BadInput(f"{where('retries')}: must be an integer from 0 to 20")
+    step.retries = retries
+    timeout = raw.get("timeout")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+                                or timeout <= 0):
+        raise BadInput(f"{where('timeout')}: must be a number of seconds > 0")
+    step.timeout = float(timeout) if timeout is not None else None
+    backend = raw.get("backend")
+    if backend is not None and not isinstance(backend, str):
+        raise BadInput(f"{where('backend')}: must be a backend name")
+    step.backend = backend
+    return step
+
+
+def find_cycle(deps: dict[str, list[str]]) -> list[str] | None:
+    """A dependency cycle in data-flow order (``[a, b, a]``: b depends on a, a on b), or None."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for dep in deps.get(node, []):
+            if state.get(dep) == 1:
+                loop = path[path.index(dep):] + [dep]
+                return loop[::-1]
+            if dep in deps and state.get(dep) is None:
+                found = visit(dep)
+                if found:
+                    return found
+        path.pop()
+        state[node] = 2
+        return None
+
+    for node in deps:
+        if state.get(node) is None:
+            found = visit(node)
+            if found:
+                return found
+    return None
+
+
+def _check_graph(spec: PipelineSpec) -> None:
+    ids = list(spec.steps)
+    for sid, step in spec.steps.items():
+        for i, dep in enumerate(step.depends_on):
+            if dep not in spec.steps:
+                raise BadInput(f"{spec.where('steps', sid, 'depends_on', str(i))}: unknown step "
+                               f"{dep!r} (steps: {', '.join(ids)})")
+    cycle = find_cycle({sid: s.depends_on for sid, s in spec.steps.items()})
+    if cycle:
+        raise BadInput(f"{spec.where('steps', cycle[1], 'depends_on')}: dependency cycle: "
+                       + " -> ".join(cycle))
+    for sid, step in spec.steps.items():
+        upstream = spec.upstream(sid)
+        for spot, ref in step.refs:
+            key = ("steps", sid, "parameters", spot.split(".")[3].split("[")[0])
+            if ref.kind == "params" and ref.name not in spec.parameters:
+                names = ", ".join(spec.parameters) or "none"
+                raise BadInput(f"{spec.where(*key)}: {{{{ {ref} }}}}: unknown pipeline parameter "
+                               f"{ref.name!r} (parameters: {names})")
+            if ref.kind == "steps" and ref.name not in upstream:
+                why = "no such step" if ref.name not in spec.steps else \
+                    f"step {ref.name!r} is not upstream of {sid!r} (add it to depends_on)"
+                raise BadInput(f"{spec.where(*key)}: {{{{ {ref} }}}}: {why}")
+
+
+def _from_folder(folder: Path) -> PipelineSpec:
+    """Notebooks of a folder; each is a step named after its job, ordered by ``depends_on``."""
+    from .analysis import read_notebook_facts
+
+    steps: dict[str, Any] = {}
+    files: dict[str, str] = {}
+    for nb_path in sorted(folder.glob("*.ipynb")):
+        facts = read_notebook_facts(nb_path, nb_path.name)
+        sid = str(facts.config.get("name") or name_from_path(nb_path))
+        if sid in steps:
+            raise BadInput(f"{folder.name}: {nb_path.name} and {files[sid]} are both job {sid!r}")
+        files[sid] = nb_path.name
+        deps = facts.config.get("depends_on") or []
+        steps[sid] = {"notebook": nb_path.name, **({"depends_on": deps} if deps else {})}
+    if not steps:
+        raise BadInput(f"{folder}: no notebooks in this folder")
+    data = {"name": name_from_path(folder.resolve()), "steps": steps}
+    text = yaml.safe_dump(data, sort_keys=False)
+    spec = PipelineSpec(name="", path=folder, base_dir=folder.resolve(), parameters={}, steps={},
+                        source=text)
+    for sid, raw in steps.items():
+        deps = raw.get("depends_on") or []
+        for dep in deps if isinstance(deps, list) else [deps]:
+            if dep not in steps:
+                raise BadInput(f"{files[sid]}: metadata.ml_ship.depends_on: {dep!r} is not a "
+                               f"notebook of {folder.name}/ (jobs: {', '.join(steps)})")
+    return _build(spec, data)

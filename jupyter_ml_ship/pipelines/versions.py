@@ -1,0 +1,231 @@
+"""Pipeline versions: resolving steps to job versions, content addressing, history, rollback.
+
+A pipeline version is immutable: every step is pinned to a job version, and its digest covers
+the pipeline's content (not comments or layout) plus the digests of those job versions.
+Shipping unchanged content returns the existing version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..core.naming import name_from_path
+from ..errors import BadInput, Conflict, NotFound
+from ..store.schema import Event, Pipeline, PipelineVersion, utcnow
+from .analysis import NotebookFacts, notebook_facts, read_notebook_facts
+from .models import PipelineDescription, PipelineVersionInfo, StepInfo
+from .spec import PipelineSpec, StepSpec, load_pipeline
+
+if TYPE_CHECKING:
+    from ..core.service import ShipService
+
+
+@dataclass
+class _Facts:
+    job: str
+    version: int | None
+    notebook_path: Path | None
+    facts: NotebookFacts
+
+
+def _step_facts(svc: ShipService, spec: PipelineSpec, step: StepSpec) -> _Facts:
+    """What a step's notebook offers, read from the file or the pinned job version."""
+    if step.notebook is not None:
+        path = (spec.base_dir / step.notebook).resolve()
+        facts = read_notebook_facts(path, spec.where("steps", step.id, "notebook"))
+        job = str(facts.config.get("name") or name_from_path(path))
+        return _Facts(job, None, path, facts)
+    assert step.job is not None
+    try:
+        info = svc.version(step.job, step.version)
+        nb_file = svc.version_notebook(step.job, step.version)
+    except NotFound as exc:
+        raise BadInput(f"{spec.where('steps', step.id, 'job')}: {exc.message}") from None
+    facts = notebook_facts(json.loads(Path(nb_file).read_text()))
+    facts.parameters = [p.name for p in info.parameters]
+    return _Facts(step.job, info.number, None, facts)
+
+
+def check(svc: ShipService, spec: PipelineSpec) -> dict[str, _Facts]:
+    """Checks that need the notebooks or the store: unknown jobs, parameters, outputs."""
+    found = {sid: _step_facts(svc, spec, step) for sid, step in spec.steps.items()}
+    for sid, step in spec.steps.items():
+        _check_params(spec, step, found[sid].facts.parameters, found[sid].job)
+        for spot, ref in step.refs:
+            if ref.kind != "steps":
+                continue
+            declared = found[ref.name].facts.outputs
+            if declared is not None and ref.output not in declared:
+                key = spot.split(".")[3].split("[")[0]
+                have = ", ".join(sorted(declared)) or "no outputs"
+                raise BadInput(
+                    f"{spec.where('steps', sid, 'parameters', key)}: {{{{ {ref} }}}}: step "
+                    f"{ref.name!r} (job {found[ref.name].job}) does not record an output "
+                    f"{ref.output!r} (it records: {have})"
+                )
+    return found
+
+
+def _check_params(spec: PipelineSpec, step: StepSpec, names: list[str], job: str) -> None:
+    for key in step.parameters:
+        if key not in names:
+            raise BadInput(
+                f"{spec.where('steps', step.id, 'parameters', key)}: job {job} has no parameter "
+                f"{key!r} (parameters: {', '.join(names) or 'none'})"
+            )
+
+
+def describe(svc: ShipService, path: str | Path) -> PipelineDescription:
+    """A pipeline file (or folder) validated and laid out as steps; nothing shipped or run."""
+    spec = load_pipeline(path)
+    found = check(svc, spec)
+    steps = [_step_info(spec.steps[sid], found[sid].job, found[sid].version,
+                        _outputs(found[sid].facts.outputs)) for sid in spec.steps]
+    return PipelineDescription(name=spec.name, path=str(spec.path), parameters=spec.parameters,
+                               steps=steps)
+
+
+def _outputs(names: set[str] | None) -> list[str] | None:
+    return None if names is None else sorted(names)
+
+
+def _step_info(step: StepSpec, job: str, version: int | None,
+               outputs: list[str] | None) -> StepInfo:
+    return StepInfo(id=step.id, job=job, version=version, notebook=step.notebook,
+                    depends_on=step.depends_on, parameters=step.parameters,
+                    retries=step.retries, timeout=step.timeout, backend=step.backend,
+                    declared_outputs=outputs)
+
+
+# ---- ship -----------------------------------------------------------------------------------
+
+
+def ship(svc: ShipService, path: str | Path, message: str | None = None,
+         author: str | None = None) -> tuple[PipelineVersionInfo, bool]:
+    """Validate, ship each step's notebook as a job version, then record the pipeline version.
+
+    Returns the version and whether it is new.
+    """
+    spec = load_pipeline(path)
+    found = check(svc, spec)
+    steps: dict[str, dict[str, Any]] = {}
+    for sid in spec.order():
+        step, facts = spec.steps[sid], found[sid]
+        if facts.notebook_path is not None:
+            shipped = svc.ship(facts.notebook_path, message=message or f"pipeline {spec.name}",
+                               author=author).version
+            _check_params(spec, step, [p.name for p in shipped.parameters], shipped.job)
+            job, number, digest = shipped.job, shipped.number, shipped.digest
+        else:
+            v = svc.version(facts.job, facts.version)
+            job, number, digest = v.job, v.number, v.digest
+        steps[sid] = {
+            "job": job, "version": number, "digest": digest, "notebook": step.notebook,
+            "depends_on": step.depends_on, "parameters": step.parameters,
+            "retries": step.retries, "timeout": step.timeout, "backend": step.backend,
+            "outputs": _outputs(facts.facts.outputs),
+        }
+    content = {
+        "name": spec.name, "parameters": spec.parameters,
+        "steps": {sid: {k: v for k, v in s.items() if k not in ("version", "notebook", "outputs")}
+                  for sid, s in steps.items()},
+    }
+    digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+    full = {"name": spec.name, "parameters": spec.parameters,
+            "steps": {sid: steps[sid] for sid in spec.steps}}
+    return _record(svc, spec, full, digest, message or "", author if author is not None else "")
+
+
+def _record(svc: ShipService, spec: PipelineSpec, full: dict[str, Any], digest: str,
+            message: str, author: str) -> tuple[PipelineVersionInfo, bool]:
+    source_path = str(spec.path.resolve())
+    for _ in range(20):  # concurrent ships of one pipeline: retry on a unique-key race
+        try:
+            with svc.store.session() as s:
+                pipe = s.scalars(select(Pipeline).where(Pipeline.name == spec.name)).first()
+                if pipe is None:
+                    pipe = Pipeline(name=spec.name, source_path=source_path,
+                                    created_at=utcnow(), updated_at=utcnow())
+                    s.add(pipe)
+                    s.flush()
+                existing = s.scalars(select(PipelineVersion).where(
+                    PipelineVersion.pipeline_id == pipe.id, PipelineVersion.digest == digest
+                )).first()
+                if existing is not None:
+                    return version_info(existing, pipe), False
+                number = (s.scalar(select(func.max(PipelineVersion.number)).where(
+                    PipelineVersion.pipeline_id == pipe.id)) or 0) + 1
+                row = PipelineVersion(
+                    pipeline_id=pipe.id, number=number, digest=digest, spec=full,
+                    source=spec.source, message=message, author=author,
+                    source_path=source_path, created_at=utcnow(),
+                )
+                s.add(row)
+                s.flush()
+                pipe.current_version = number
+                pipe.updated_at = utcnow()
+                pipe.source_path = source_path
+                s.add(Event(job_name=spec.name, kind="pipeline-ship", actor=author,
+                            data={"version": number, "digest": digest}))
+                s.flush()
+                return version_info(row, pipe), True
+        except IntegrityError:
+            continue
+    raise Conflict(f"pipeline {spec.name!r}: too many concurrent ships, try again")
+
+
+# ---- read -----------------------------------------------------------------------------------
+
+
+def pipeline_row(s: Session, name: str) -> Pipeline:
+    pipe = s.scalars(select(Pipeline).where(Pipeline.name == name)).first()
+    if pipe is None:
+        raise NotFound(f"no pipeline named {name!r}")
+    return pipe
+
+
+def version_row(s: Session, name: str, number: int | None) -> PipelineVersion:
+    pipe = pipeline_row(s, name)
+    number = pipe.current_version if number is None else number
+    row = s.scalars(select(PipelineVersion).where(
+        PipelineVersion.pipeline_id == pipe.id, PipelineVersion.number == number)).first()
+    if row is None:
+        latest = s.scalar(select(func.max(PipelineVersion.number)).where(
+            PipelineVersion.pipeline_id == pipe.id))
+        raise NotFound(f"pipeline {name!r} has no version {number} (versions 1 to {latest})")
+    return row
+
+
+def version_info(v: PipelineVersion, pipe: Pipeline) -> PipelineVersionInfo:
+    steps = [
+        StepInfo(id=sid, job=st["job"], version=st["version"], notebook=st.get("notebook"),
+                 depends_on=st.get("depends_on") or [], parameters=st.get("parameters") or {},
+                 retries=st.get("retries"), timeout=st.get("timeout"), backend=st.get("backend"),
+                 declared_outputs=st.get("outputs"))
+        for sid, st in (v.spec.get("steps") or {}).items()
+    ]
+    return PipelineVersionInfo(
+        pipeline=pipe.name, number=v.number, digest=v.digest, message=v.message,
+        author=v.author, created_at=v.created_at, parameters=v.spec.get("parameters") or {},
+        steps=steps, source_path=v.source_path, is_current=pipe.current_version == v.number,
+    )
+
+
+def rollback(svc: ShipService, name: str, number: int, actor: str) -> None:
+    """Point the pipeline's current version at an earlier one; history stays."""
+    with svc.store.session() as s:
+        v = version_row(s, name, number)
+        pipe = v.pipeline
+        previous = pipe.current_version
+        pipe.current_version = v.number
+        pipe.updated_at = utcnow()
+        s.add(Event(job_name=name, kind="pipeline-rollback", actor=actor,
+                    data={"from": previous, "to": v.number}))
