@@ -30,6 +30,7 @@ module.exports = {
     '!src/**/__tests__/**'
   ],
   coverageReporters: ['lcov', 'text'],
-  testRegex: 'src/.*/__tests__/.*\\.spec\\.tsx?$',
+  roots: ['<rootDir>/src'],
+  testRegex: '/__tests__/.*\\.spec\\.tsx?$',
   transformIgnorePatterns: [`/node_modules/(?!${esModules}).+`]
 };

@@ -1,14 +1,155 @@
+/**
+ * jupyter-ml-ship: the Ship button, the ship dialog, the jobs and runs side panel and run views.
+ */
 import {
-  JupyterFrontEnd,
-  JupyterFrontEndPlugin
+  ILayoutRestorer,
+  type JupyterFrontEnd,
+  type JupyterFrontEndPlugin
 } from '@jupyterlab/application';
+import { ICommandPalette, WidgetTracker } from '@jupyterlab/apputils';
+import { IDocumentManager } from '@jupyterlab/docmanager';
+import { INotebookTracker } from '@jupyterlab/notebook';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+
+import { notifyFinished, type IActions } from './actions';
+import { MlShipClient } from './api/client';
+import { createPanel } from './components/Panel';
+import { createRunView, type RunView } from './components/RunView';
+import { shipIcon } from './icons';
+import { MlShipModel } from './model';
+import { OutputDrive } from './outputs';
+import { DEFAULT_SETTINGS, readSettings, type IMlShipSettings } from './settings';
+import { shipNotebook } from './ship';
+
+const PLUGIN_ID = 'jupyter-ml-ship:plugin';
+
+export namespace CommandIDs {
+  export const ship = 'ml-ship:ship';
+  export const openPanel = 'ml-ship:open-panel';
+  export const openRun = 'ml-ship:open-run';
+  export const refresh = 'ml-ship:refresh';
+}
 
 const plugin: JupyterFrontEndPlugin<void> = {
-  id: 'jupyter-ml-ship:plugin',
+  id: PLUGIN_ID,
   description: 'Ship notebooks as versioned jobs and follow their runs.',
   autoStart: true,
-  activate: (app: JupyterFrontEnd) => {
-    console.debug('jupyter-ml-ship activated');
+  optional: [
+    INotebookTracker,
+    ISettingRegistry,
+    ICommandPalette,
+    ILayoutRestorer,
+    IDocumentManager
+  ],
+  activate: (
+    app: JupyterFrontEnd,
+    notebooks: INotebookTracker | null,
+    settingRegistry: ISettingRegistry | null,
+    palette: ICommandPalette | null,
+    restorer: ILayoutRestorer | null,
+    docManager: IDocumentManager | null
+  ) => {
+    const { commands, shell, serviceManager } = app;
+    let settings: IMlShipSettings = { ...DEFAULT_SETTINGS };
+    const client = new MlShipClient(serviceManager.serverSettings);
+    const model = new MlShipModel({
+      client,
+      events: serviceManager.events ?? null,
+      pageSize: settings.runsPageSize
+    });
+    serviceManager.contents.addDrive(new OutputDrive(client));
+
+    const runViews = new WidgetTracker<RunView>({ namespace: 'ml-ship-run' });
+    const actions: IActions = {
+      model,
+      settings: () => settings,
+      docManager,
+      watched: new Set<string>(),
+      openRun: id => {
+        const open = runViews.find(w => w.content.runId === id);
+        if (open) {
+          shell.activateById(open.id);
+          return;
+        }
+        const view = createRunView(id, actions);
+        void runViews.add(view);
+        shell.add(view, 'main', { mode: 'split-right' });
+        shell.activateById(view.id);
+        model.selectRun(id);
+      },
+      showJob: name => {
+        shell.activateById(panel.id);
+        void model.selectJob(name);
+      }
+    };
+    model.runFinished.connect((_, run) => notifyFinished(actions, run));
+    runViews.currentChanged.connect((_, view) => {
+      if (view) {
+        model.selectRun(view.content.runId);
+      }
+    });
+
+    const panel = createPanel(model, actions);
+    shell.add(panel, 'left', { rank: 850 });
+
+    commands.addCommand(CommandIDs.ship, {
+      label: args => (args.toolbar ? 'Ship' : 'Ship Notebook as a Job…'),
+      caption: 'Ship this notebook as a new version of a job, and optionally run it',
+      icon: shipIcon,
+      isEnabled: () => !!notebooks?.currentWidget,
+      execute: async () => {
+        const current = notebooks?.currentWidget;
+        if (current) {
+          await shipNotebook(actions, current, serviceManager.contents);
+        }
+      }
+    });
+    commands.addCommand(CommandIDs.openPanel, {
+      label: 'Show ML Ship Jobs and Runs',
+      caption: 'Open the ML Ship side panel',
+      icon: args => (args.isPalette ? undefined : shipIcon),
+      execute: () => shell.activateById(panel.id)
+    });
+    commands.addCommand(CommandIDs.openRun, {
+      label: args => `Open Run ${(args.id as string) ?? ''}`,
+      caption: 'Open the view of a run: status, log and outputs',
+      execute: args => {
+        if (typeof args.id === 'string' && args.id) {
+          actions.openRun(args.id);
+        }
+      }
+    });
+    commands.addCommand(CommandIDs.refresh, {
+      label: 'Refresh ML Ship Jobs and Runs',
+      execute: () => model.checkHealth().then(() => model.refresh())
+    });
+    notebooks?.currentChanged.connect(() => commands.notifyCommandChanged(CommandIDs.ship));
+
+    if (palette) {
+      const category = 'ML Ship';
+      palette.addItem({ command: CommandIDs.ship, category });
+      palette.addItem({ command: CommandIDs.openPanel, category });
+      palette.addItem({ command: CommandIDs.refresh, category });
+    }
+    if (restorer) {
+      restorer.add(panel, 'ml-ship-panel');
+      void restorer.restore(runViews, {
+        command: CommandIDs.openRun,
+        args: view => ({ id: view.content.runId }),
+        name: view => view.content.runId
+      });
+    }
+
+    if (settingRegistry) {
+      void settingRegistry
+        .load(PLUGIN_ID)
+        .then(loaded => {
+          settings = readSettings(loaded);
+          loaded.changed.connect(() => (settings = readSettings(loaded)));
+        })
+        .catch(reason => console.error('jupyter-ml-ship: cannot load settings', reason));
+    }
+    void model.start();
   }
 };
 

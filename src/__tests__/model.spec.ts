@@ -1,0 +1,188 @@
+import type { Event } from '@jupyterlab/services';
+import { Stream } from '@lumino/signaling';
+
+import { RUN_STATUS_SCHEMA_ID, type IRunInfo } from '../api/types';
+import { MlShipModel } from '../model';
+import { FRONTEND_VERSION } from '../version';
+import { FakeServer, makeJob, makeRun, makeVersion } from './fakeServer';
+
+function fakeEvents(): { manager: Event.IManager; emit: (e: Event.Emission) => void } {
+  const owner = {};
+  const stream = new Stream<unknown, Event.Emission>(owner);
+  return {
+    manager: { stream } as unknown as Event.IManager,
+    emit: e => stream.emit(e)
+  };
+}
+
+const flush = () => new Promise(resolve => setTimeout(resolve, 0));
+
+function health(version = FRONTEND_VERSION) {
+  return {
+    body: {
+      version,
+      store: 'sqlite',
+      backends: [{ name: 'local', available: true, reason: '' }],
+      default_backend: 'local'
+    }
+  };
+}
+
+describe('MlShipModel', () => {
+  let server: FakeServer;
+  let model: MlShipModel;
+  let events: ReturnType<typeof fakeEvents>;
+
+  beforeEach(() => {
+    server = new FakeServer().on('GET', 'health', health());
+    events = fakeEvents();
+    model = new MlShipModel({ client: server.client(), events: events.manager });
+  });
+
+  afterEach(() => model.dispose());
+
+  it('is ok with a server of its own version', async () => {
+    await model.checkHealth();
+    expect(model.compatibility.state).toBe('ok');
+    expect(model.health?.default_backend).toBe('local');
+  });
+
+  it('says clearly when the server extension is of another version', async () => {
+    server.on('GET', 'health', health('9.9.9'));
+    await model.checkHealth();
+    expect(model.compatibility.state).toBe('mismatch');
+    expect(model.compatibility.message).toContain('9.9.9');
+    expect(model.compatibility.message).toContain(FRONTEND_VERSION);
+  });
+
+  it('says clearly when the server extension is missing', async () => {
+    server.routes.clear();
+    await model.checkHealth();
+    expect(model.compatibility.state).toBe('missing');
+    expect(model.compatibility.message).toMatch(/server extension is not running/);
+    await model.refresh();
+    expect(server.calls.filter(c => c.startsWith('GET jobs'))).toEqual([]);
+  });
+
+  it('loads jobs, then a job’s versions and runs', async () => {
+    server
+      .on('GET', 'jobs', { body: { jobs: [makeJob()] } })
+      .on('GET', 'jobs/train/versions', {
+        body: {
+          versions: [makeVersion({ number: 2, is_current: true }), makeVersion({ number: 1 })]
+        }
+      })
+      .on('GET', 'runs', ({ query }) => {
+        expect(query.get('job')).toBe('train');
+        return { body: { runs: [makeRun()], next_cursor: 'abc' } };
+      });
+    await model.checkHealth();
+    await model.refresh();
+    expect(model.jobs.map(j => j.name)).toEqual(['train']);
+    await model.selectJob('train');
+    expect(model.selectedJob?.name).toBe('train');
+    expect(model.versions.map(v => v.number)).toEqual([2, 1]);
+    expect(model.runs).toHaveLength(1);
+    expect(model.hasMoreRuns).toBe(true);
+  });
+
+  it('updates a run and its job from a run-status event, without polling', async () => {
+    const running = makeRun({ status: 'running' });
+    const done = makeRun({ status: 'succeeded', outputs: { accuracy: 0.93 }, has_output: true });
+    let current: IRunInfo = running;
+    server
+      .on('GET', 'jobs', { body: { jobs: [makeJob({ last_run: running })] } })
+      .on('GET', 'jobs/train/versions', { body: { versions: [] } })
+      .on('GET', 'runs', () => ({ body: { runs: [current], next_cursor: null } }))
+      .on('GET', `runs/${running.id}`, () => ({ body: current }));
+    await model.checkHealth();
+    await model.refresh();
+    await model.selectJob('train');
+    expect(model.hasActiveRuns).toBe(true);
+
+    const finished: IRunInfo[] = [];
+    model.runFinished.connect((_, run) => finished.push(run));
+    let changes = 0;
+    model.changed.connect(() => changes++);
+    current = done;
+    events.emit({
+      schema_id: RUN_STATUS_SCHEMA_ID,
+      run_id: running.id,
+      job: 'train',
+      version: 1,
+      status: 'succeeded',
+      pipeline_run_id: null,
+      step: null
+    });
+    await flush();
+    await flush();
+    expect(model.runs[0].status).toBe('succeeded');
+    expect(model.runs[0].outputs).toEqual({ accuracy: 0.93 });
+    expect(model.jobs[0].last_run?.status).toBe('succeeded');
+    expect(finished.map(r => r.id)).toEqual([running.id]);
+    expect(changes).toBeGreaterThan(0);
+    expect(model.hasActiveRuns).toBe(false);
+  });
+
+  it('ignores events of other schemas', async () => {
+    await model.checkHealth();
+    events.emit({ schema_id: 'https://events.jupyter.org/jupyter_server/contents_service/v1' });
+    await flush();
+    expect(server.calls.filter(c => c.startsWith('GET runs/'))).toEqual([]);
+  });
+
+  it('adds a new run of the selected job at the top', async () => {
+    server
+      .on('GET', 'jobs', { body: { jobs: [makeJob()] } })
+      .on('GET', 'jobs/train/versions', { body: { versions: [] } })
+      .on('GET', 'runs', { body: { runs: [makeRun({ id: '01900000000000aa', status: 'failed' })], next_cursor: null } });
+    await model.checkHealth();
+    await model.refresh();
+    await model.selectJob('train');
+    model.updateRun(makeRun({ id: '01900000000000bb', status: 'queued' }));
+    expect(model.runs.map(r => r.id)).toEqual(['01900000000000bb', '01900000000000aa']);
+  });
+
+  it('moves the current marker on rollback', async () => {
+    server
+      .on('GET', 'jobs', { body: { jobs: [makeJob({ current_version: 2 })] } })
+      .on('GET', 'jobs/train/versions', {
+        body: {
+          versions: [makeVersion({ number: 2, is_current: true }), makeVersion({ number: 1 })]
+        }
+      })
+      .on('GET', 'runs', { body: { runs: [], next_cursor: null } })
+      .on('POST', 'jobs/train/rollback', ({ body }) => {
+        expect(body).toEqual({ version: 1 });
+        return { body: makeJob({ current_version: 1 }) };
+      });
+    await model.checkHealth();
+    await model.refresh();
+    await model.selectJob('train');
+    await model.rollback('train', 1);
+    expect(model.jobs[0].current_version).toBe(1);
+    expect(model.versions.filter(v => v.is_current).map(v => v.number)).toEqual([1]);
+  });
+
+  it('keeps the server’s error message when an action fails', async () => {
+    server.on('POST', 'runs', {
+      status: 400,
+      body: { error: 'bad_request', message: "job train v2: parameter 'n' must be int" }
+    });
+    await expect(model.startRun('train', 2, { n: 'x' })).rejects.toMatchObject({
+      code: 'bad_request',
+      status: 400,
+      message: "job train v2: parameter 'n' must be int"
+    });
+  });
+
+  it('reports a failed load and recovers on the next refresh', async () => {
+    server.on('GET', 'jobs', { status: 503, body: { error: 'unavailable', message: 'store is locked' } });
+    await model.checkHealth();
+    await model.refresh();
+    expect(model.loadError).toBe('store is locked');
+    server.on('GET', 'jobs', { body: { jobs: [] } });
+    await model.refresh();
+    expect(model.loadError).toBeNull();
+  });
+});

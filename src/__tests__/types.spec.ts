@@ -1,0 +1,75 @@
+/**
+ * The TypeScript wire types (src/api/types.ts) against the server's OpenAPI spec, so that a
+ * field added, renamed or removed in `core/models.py` fails here instead of in the lab.
+ *
+ * Each `Record<keyof IX, true>` below must list exactly the interface's fields (the compiler
+ * checks that), and the test checks that list against the spec's schema properties.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+
+import type * as T from '../api/types';
+
+const SPEC = path.join(__dirname, '..', '..', 'jupyter_ml_ship', 'server', 'openapi.json');
+
+const fields: Record<string, Record<string, true>> = {
+  ParameterSpec: { name: true, type: true, default: true, help: true } satisfies Record<keyof T.IParameterSpec, true>,
+  RunError: { cell_index: true, ename: true, evalue: true, message: true } satisfies Record<keyof T.IRunError, true>,
+  RunInfo: {
+    id: true, job: true, version: true, backend: true, status: true, parameters: true,
+    attempts: true, max_attempts: true, created_at: true, started_at: true, ended_at: true,
+    duration: true, error: true, outputs: true, pipeline_run_id: true, step: true, has_output: true
+  } satisfies Record<keyof T.IRunInfo, true>,
+  VersionInfo: {
+    job: true, number: true, digest: true, message: true, author: true, created_at: true,
+    parameters: true, environment: true, config: true, source_path: true, is_current: true
+  } satisfies Record<keyof T.IVersionInfo, true>,
+  JobInfo: {
+    name: true, current_version: true, latest_version: true, created_at: true, updated_at: true,
+    source_path: true, last_run: true
+  } satisfies Record<keyof T.IJobInfo, true>,
+  ShipResult: { job: true, version: true, created: true, run: true } satisfies Record<keyof T.IShipResult, true>,
+  BackendStatus: { name: true, available: true, reason: true } satisfies Record<keyof T.IBackendStatus, true>,
+  HealthInfo: { version: true, store: true, backends: true, default_backend: true } satisfies Record<keyof T.IHealthInfo, true>,
+  JobList: { jobs: true } satisfies Record<keyof T.IJobList, true>,
+  VersionList: { versions: true } satisfies Record<keyof T.IVersionList, true>,
+  RunList: { runs: true, next_cursor: true } satisfies Record<keyof T.IRunList, true>,
+  ErrorBody: { error: true, message: true } satisfies Record<keyof T.IErrorBody, true>,
+  ShipRequest: {
+    path: true, name: true, message: true, parameters: true, backend: true, run: true, config: true
+  } satisfies Record<keyof T.IShipRequest, true>,
+  CreateRunRequest: { job: true, version: true, parameters: true, backend: true } satisfies Record<keyof T.ICreateRunRequest, true>,
+  RollbackRequest: { version: true } satisfies Record<keyof T.IRollbackRequest, true>,
+  RunStatusEvent: {
+    run_id: true, job: true, version: true, status: true, pipeline_run_id: true, step: true
+  } satisfies Record<keyof T.IRunStatusEvent, true>,
+  NotebookInfo: { name: true, parameters: true, config: true } satisfies Record<keyof T.INotebookInfo, true>
+};
+
+const statuses: Record<T.RunStatus, true> = {
+  queued: true, building: true, running: true, succeeded: true, failed: true, cancelled: true,
+  timed_out: true, skipped: true
+};
+
+const hasSpec = fs.existsSync(SPEC);
+const describeSpec = hasSpec ? describe : describe.skip;
+
+describeSpec('src/api/types.ts against openapi.json', () => {
+  const schemas = hasSpec ? JSON.parse(fs.readFileSync(SPEC, 'utf-8')).components.schemas : {};
+
+  it.each(Object.keys(fields))('%s has the same fields', name => {
+    expect(schemas[name]).toBeDefined();
+    expect(Object.keys(fields[name]).sort()).toEqual(Object.keys(schemas[name].properties).sort());
+  });
+
+  it('knows every run status', () => {
+    const status = schemas.RunInfo.properties.status;
+    const values: string[] = status.enum ?? schemas[status.$ref?.split('/').pop()]?.enum;
+    expect(Object.keys(statuses).sort()).toEqual([...values].sort());
+  });
+
+  it('knows the log WebSocket messages', () => {
+    expect(Object.keys(schemas.LogChunk.properties).sort()).toEqual(['data', 'offset']);
+    expect(Object.keys(schemas.LogDone.properties).sort()).toEqual(['done', 'status']);
+  });
+});

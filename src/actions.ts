@@ -1,0 +1,170 @@
+/** User actions shared by the panel, the run view and the commands: each asks, acts, reports. */
+import { Dialog, Notification, showDialog, showErrorMessage } from '@jupyterlab/apputils';
+import type { IDocumentManager } from '@jupyterlab/docmanager';
+
+import { errorMessage } from './api/client';
+import type { IRunInfo, IVersionInfo } from './api/types';
+import { pickBackend } from './components/BackendSelect';
+import { RunDialogBody, type IRunChoices } from './components/RunDialog';
+import { shortId, STATUS_LABELS } from './format';
+import type { MlShipModel } from './model';
+import { openOutput } from './outputs';
+import type { IMlShipSettings } from './settings';
+
+export interface IActions {
+  model: MlShipModel;
+  settings: () => IMlShipSettings;
+  docManager: IDocumentManager | null;
+  /** open (or reveal) the run view of a run */
+  openRun: (id: string) => void;
+  /** show a job in the side panel */
+  showJob: (name: string) => void;
+  /** runs started from this lab, for the end-of-run notification */
+  watched: Set<string>;
+}
+
+/** Ask for parameters and start a run of a version (default: the job's current one). */
+export async function runWithDialog(
+  ctx: IActions,
+  job: string,
+  version: number | null,
+  initial?: Record<string, unknown>,
+  backend?: string
+): Promise<IRunInfo | null> {
+  const { model } = ctx;
+  let info: IVersionInfo;
+  try {
+    info = await (version === null
+      ? model.client.job(job).then(j => model.client.version(job, j.current_version ?? 1))
+      : model.client.version(job, version));
+  } catch (error) {
+    await showErrorMessage(`Cannot run ${job}`, errorMessage(error));
+    return null;
+  }
+  const wanted =
+    backend || (info.config.backend as string | undefined) || ctx.settings().defaultBackend;
+  const body = new RunDialogBody({
+    parameters: info.parameters,
+    initial,
+    health: model.health,
+    backend: pickBackend(model.health, wanted || undefined)
+  });
+  const result = await showDialog<IRunChoices>({
+    title: `Run ${job} v${info.number}`,
+    body,
+    buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Run' })],
+    focusNodeSelector: 'input, textarea, select'
+  });
+  if (!result.button.accept || !result.value) {
+    return null;
+  }
+  return startRun(ctx, job, info.number, result.value.parameters, result.value.backend);
+}
+
+export async function startRun(
+  ctx: IActions,
+  job: string,
+  version: number | null,
+  parameters: Record<string, unknown>,
+  backend?: string
+): Promise<IRunInfo | null> {
+  try {
+    const run = await ctx.model.startRun(job, version, parameters, backend);
+    ctx.watched.add(run.id);
+    if (ctx.settings().openRunView) {
+      ctx.openRun(run.id);
+    } else {
+      Notification.info(`Started run ${shortId(run.id)} of ${job} v${run.version}`, {
+        autoClose: 5000,
+        actions: [{ label: 'View', callback: () => ctx.openRun(run.id) }]
+      });
+    }
+    return run;
+  } catch (error) {
+    await showErrorMessage(`Cannot run ${job}`, errorMessage(error));
+    return null;
+  }
+}
+
+/** "Re-run with these parameters": the same version, the same values, editable first. */
+export function rerun(ctx: IActions, run: IRunInfo): Promise<IRunInfo | null> {
+  return runWithDialog(ctx, run.job, run.version, run.parameters, run.backend);
+}
+
+export async function rollbackWithConfirm(
+  ctx: IActions,
+  job: string,
+  version: IVersionInfo
+): Promise<void> {
+  const current = ctx.model.jobs.find(j => j.name === job)?.current_version;
+  const result = await showDialog({
+    title: `Roll back ${job} to v${version.number}?`,
+    body:
+      `New runs of ${job} will use version ${version.number}` +
+      (version.message ? ` (“${version.message}”)` : '') +
+      (current ? ` instead of version ${current}` : '') +
+      '. Nothing is deleted: every version stays in the history.',
+    buttons: [
+      Dialog.cancelButton(),
+      Dialog.warnButton({ label: `Roll back to v${version.number}` })
+    ]
+  });
+  if (!result.button.accept) {
+    return;
+  }
+  try {
+    await ctx.model.rollback(job, version.number);
+    Notification.success(`${job}: current version is now v${version.number}`, {
+      autoClose: 5000
+    });
+  } catch (error) {
+    await showErrorMessage(`Cannot roll back ${job}`, errorMessage(error));
+  }
+}
+
+export async function cancelWithConfirm(ctx: IActions, run: IRunInfo): Promise<void> {
+  const result = await showDialog({
+    title: `Cancel run ${shortId(run.id)}?`,
+    body: `The run of ${run.job} v${run.version} on ${run.backend} is stopped; its log is kept.`,
+    buttons: [Dialog.cancelButton({ label: 'Keep running' }), Dialog.warnButton({ label: 'Cancel run' })]
+  });
+  if (!result.button.accept) {
+    return;
+  }
+  try {
+    await ctx.model.cancelRun(run.id);
+  } catch (error) {
+    await showErrorMessage('Cannot cancel the run', errorMessage(error));
+  }
+}
+
+export async function openRunOutput(ctx: IActions, run: IRunInfo): Promise<void> {
+  if (!ctx.docManager) {
+    await showErrorMessage('Cannot open the output', 'The document manager is not available.');
+    return;
+  }
+  openOutput(ctx.docManager, run);
+}
+
+/** A notification when a run started from this lab ends. */
+export function notifyFinished(ctx: IActions, run: IRunInfo): void {
+  if (!ctx.watched.has(run.id) || !ctx.settings().notifyOnFinish) {
+    return;
+  }
+  ctx.watched.delete(run.id);
+  const text = `${run.job} v${run.version}: run ${shortId(run.id)} ${STATUS_LABELS[run.status]}`;
+  const options = {
+    autoClose: run.status === 'succeeded' ? 5000 : (false as const),
+    actions: [{ label: 'View run', callback: () => ctx.openRun(run.id) }]
+  };
+  if (run.status === 'succeeded') {
+    Notification.success(text, options);
+  } else if (run.status === 'cancelled' || run.status === 'skipped') {
+    Notification.info(text, options);
+  } else {
+    Notification.error(
+      run.error?.ename ? `${text}: ${run.error.ename}: ${run.error.evalue ?? ''}` : text,
+      options
+    );
+  }
+}

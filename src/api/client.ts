@@ -1,0 +1,288 @@
+/**
+ * A typed client of the ml-ship REST API.
+ *
+ * Every request goes through `ServerConnection.makeRequest`, so authentication (token or
+ * cookie) and the XSRF header are handled like for JupyterLab's own services. A failed
+ * request throws an `ApiError` carrying the server's `{error, message}` body, or a clear
+ * message of our own when there is none (network error, HTML error page).
+ */
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+import type {
+  ICreateRunRequest,
+  IErrorBody,
+  IHealthInfo,
+  IJobInfo,
+  IJobList,
+  INotebookInfo,
+  IRunInfo,
+  IRunList,
+  IShipRequest,
+  IShipResult,
+  IVersionInfo,
+  IVersionList,
+  RunStatus
+} from './types';
+
+/** The REST base, relative to the server's base URL. */
+export const API_NAMESPACE = 'ml-ship/api';
+
+/**
+ * An error answered by the server (or met on the way to it).
+ *
+ * `code` is the server's stable code (`bad_request`, `not_found`, `conflict`, `too_large`,
+ * `unavailable`), or `network` / `http_<status>` when the server sent no error body.
+ */
+export class ApiError extends Error {
+  readonly code: string;
+  readonly status: number;
+
+  constructor(code: string, message: string, status: number) {
+    super(message);
+    this.name = 'ApiError';
+    this.code = code;
+    this.status = status;
+  }
+
+  /** Build the error for a non-2xx response from its body. */
+  static async fromResponse(response: Response): Promise<ApiError> {
+    let text = '';
+    try {
+      text = await response.text();
+    } catch {
+      // the body is not readable: keep the status line
+    }
+    const body = parseErrorBody(text);
+    if (body) {
+      return new ApiError(body.error, body.message, response.status);
+    }
+    const statusLine = `${response.status} ${response.statusText || ''}`.trim();
+    const message =
+      response.status === 404
+        ? `Not found (${statusLine}): is the jupyter_ml_ship server extension installed and enabled?`
+        : `The server answered ${statusLine}`;
+    return new ApiError(`http_${response.status}`, message, response.status);
+  }
+}
+
+/** The `{error, message}` body of an error response, or null when it is something else. */
+export function parseErrorBody(text: string): IErrorBody | null {
+  if (!text) {
+    return null;
+  }
+  try {
+    const data = JSON.parse(text);
+    if (data && typeof data.message === 'string' && data.message) {
+      return {
+        error: typeof data.error === 'string' ? data.error : 'error',
+        message: data.message
+      };
+    }
+    // jupyter_server's own JSON errors: {"message": ..., "reason": ...}
+    if (data && typeof data.reason === 'string' && data.reason) {
+      return { error: 'error', message: data.reason };
+    }
+  } catch {
+    // not JSON
+  }
+  return null;
+}
+
+/** A readable message for anything thrown, never "undefined". */
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error && error.message) {
+    return error.message;
+  }
+  if (typeof error === 'string' && error) {
+    return error;
+  }
+  return 'Unknown error';
+}
+
+type Query = Record<string, string | number | undefined | null>;
+
+function queryString(query?: Query): string {
+  if (!query) {
+    return '';
+  }
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value !== undefined && value !== null && value !== '') {
+      params.set(key, String(value));
+    }
+  }
+  const text = params.toString();
+  return text ? `?${text}` : '';
+}
+
+/** The URL of an API path (segments are URL-encoded by the caller's `encodeURIComponent`). */
+export function apiUrl(
+  settings: ServerConnection.ISettings,
+  path: string,
+  query?: Query
+): string {
+  return URLExt.join(settings.baseUrl, API_NAMESPACE, path) + queryString(query);
+}
+
+/**
+ * Call the ml-ship API and return the decoded body (JSON, or text for text responses).
+ */
+export async function requestAPI<T>(
+  path: string,
+  init: RequestInit = {},
+  settings: ServerConnection.ISettings = ServerConnection.makeSettings(),
+  query?: Query
+): Promise<T> {
+  const response = await send(path, init, settings, query);
+  if (response.status === 204) {
+    return undefined as T;
+  }
+  const type = response.headers.get('Content-Type') || '';
+  const text = await response.text();
+  if (type.includes('json') || (!type && text.startsWith('{'))) {
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new ApiError('bad_response', 'The server sent invalid JSON', response.status);
+    }
+  }
+  return text as unknown as T;
+}
+
+async function send(
+  path: string,
+  init: RequestInit,
+  settings: ServerConnection.ISettings,
+  query?: Query
+): Promise<Response> {
+  const url = apiUrl(settings, path, query);
+  let response: Response;
+  try {
+    response = await ServerConnection.makeRequest(url, init, settings);
+  } catch (error) {
+    throw new ApiError(
+      'network',
+      `Cannot reach the Jupyter server: ${errorMessage(error)}`,
+      0
+    );
+  }
+  if (!response.ok) {
+    throw await ApiError.fromResponse(response);
+  }
+  return response;
+}
+
+const seg = encodeURIComponent;
+
+function post(body?: unknown): RequestInit {
+  return {
+    method: 'POST',
+    body: body === undefined ? undefined : JSON.stringify(body),
+    headers: { 'Content-Type': 'application/json' }
+  };
+}
+
+/** The ml-ship API, one method per route. */
+export class MlShipClient {
+  readonly serverSettings: ServerConnection.ISettings;
+
+  constructor(serverSettings?: ServerConnection.ISettings) {
+    this.serverSettings = serverSettings ?? ServerConnection.makeSettings();
+  }
+
+  private _call<T>(path: string, init: RequestInit = {}, query?: Query) {
+    return requestAPI<T>(path, init, this.serverSettings, query);
+  }
+
+  health(): Promise<IHealthInfo> {
+    return this._call('health');
+  }
+
+  notebookInfo(path: string): Promise<INotebookInfo> {
+    return this._call('notebook-info', {}, { path });
+  }
+
+  ship(request: IShipRequest): Promise<IShipResult> {
+    return this._call('ship', post(request));
+  }
+
+  async jobs(): Promise<IJobInfo[]> {
+    return (await this._call<IJobList>('jobs')).jobs;
+  }
+
+  job(name: string): Promise<IJobInfo> {
+    return this._call(`jobs/${seg(name)}`);
+  }
+
+  deleteJob(name: string): Promise<void> {
+    return this._call(`jobs/${seg(name)}`, { method: 'DELETE' });
+  }
+
+  async versions(job: string): Promise<IVersionInfo[]> {
+    return (await this._call<IVersionList>(`jobs/${seg(job)}/versions`)).versions;
+  }
+
+  version(job: string, n: number): Promise<IVersionInfo> {
+    return this._call(`jobs/${seg(job)}/versions/${n}`);
+  }
+
+  rollback(job: string, version: number): Promise<IJobInfo> {
+    return this._call(`jobs/${seg(job)}/rollback`, post({ version }));
+  }
+
+  runs(query: {
+    job?: string;
+    status?: RunStatus;
+    limit?: number;
+    cursor?: string | null;
+  }): Promise<IRunList> {
+    return this._call('runs', {}, query);
+  }
+
+  createRun(request: ICreateRunRequest): Promise<IRunInfo> {
+    return this._call('runs', post(request));
+  }
+
+  run(id: string): Promise<IRunInfo> {
+    return this._call(`runs/${seg(id)}`);
+  }
+
+  cancel(id: string): Promise<IRunInfo> {
+    return this._call(`runs/${seg(id)}/cancel`, post());
+  }
+
+  /** Log text from byte `offset`, and the offset to ask from next time. */
+  async logs(id: string, offset = 0): Promise<{ text: string; nextOffset: number }> {
+    const response = await send(
+      `runs/${seg(id)}/logs`,
+      {},
+      this.serverSettings,
+      { offset }
+    );
+    const text = await response.text();
+    const header = Number(response.headers.get('X-Next-Offset'));
+    const nextOffset = Number.isFinite(header) && header >= offset ? header : offset + byteLength(text);
+    return { text, nextOffset };
+  }
+
+  /** The executed notebook of a run (nbformat JSON). */
+  output(id: string): Promise<Record<string, unknown>> {
+    return this._call(`runs/${seg(id)}/output`);
+  }
+
+  /** The WebSocket URL that streams a run's log from `offset`. */
+  logSocketUrl(id: string, offset = 0): string {
+    const { wsUrl, token, appendToken } = this.serverSettings;
+    const query: Query = { offset };
+    if (appendToken && token) {
+      query.token = token;
+    }
+    return URLExt.join(wsUrl, API_NAMESPACE, `runs/${seg(id)}/logs/ws`) + queryString(query);
+  }
+}
+
+/** UTF-8 length of a string, as the server counts log offsets in bytes. */
+export function byteLength(text: string): number {
+  return new TextEncoder().encode(text).length;
+}

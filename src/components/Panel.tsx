@@ -1,0 +1,117 @@
+/** The ml-ship side panel: a notice when the server is not right, jobs, or one job. */
+import { ReactWidget } from '@jupyterlab/apputils';
+import { refreshIcon, SidePanel, ToolbarButton } from '@jupyterlab/ui-components';
+import { Panel as LuminoPanel, Widget } from '@lumino/widgets';
+import * as React from 'react';
+
+import { rollbackWithConfirm, runWithDialog, type IActions } from '../actions';
+import { shipIcon } from '../icons';
+import type { MlShipModel } from '../model';
+import { Notice } from './common';
+import { JobDetail } from './JobDetail';
+import { JobsList } from './JobsList';
+
+/** Re-render every second while something is running (durations), without server calls. */
+function useClock(active: boolean): number {
+  const [now, setNow] = React.useState(Date.now());
+  React.useEffect(() => {
+    if (!active) {
+      return;
+    }
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, [active]);
+  return active ? now : Date.now();
+}
+
+function PanelBody(props: { model: MlShipModel; actions: IActions }): JSX.Element {
+  const { model, actions } = props;
+  const [, setVersion] = React.useState(0);
+  React.useEffect(() => {
+    const onChange = () => setVersion(v => v + 1);
+    model.changed.connect(onChange);
+    return () => {
+      model.changed.disconnect(onChange);
+    };
+  }, [model]);
+  const now = useClock(model.hasActiveRuns);
+  const compat = model.compatibility;
+  const job = model.selectedJob;
+
+  const retry = () => void model.checkHealth().then(() => model.refresh());
+  return (
+    <div className="jp-MlShip-panelBody">
+      {(compat.state === 'missing' ||
+        compat.state === 'unreachable' ||
+        compat.state === 'mismatch') && (
+        <Notice
+          kind={compat.state === 'mismatch' ? 'warning' : 'error'}
+          action={{ label: 'Retry', onClick: retry }}
+        >
+          <span data-compat={compat.state}>{compat.message}</span>
+        </Notice>
+      )}
+      {model.loadError && compat.state !== 'missing' && compat.state !== 'unreachable' && (
+        <Notice kind="error" action={{ label: 'Retry', onClick: () => void model.refresh() }}>
+          {model.loadError}
+        </Notice>
+      )}
+      {compat.state === 'unknown' ? (
+        <div className="jp-MlShip-empty">Loading…</div>
+      ) : compat.state === 'missing' || compat.state === 'unreachable' ? null : job ? (
+        <JobDetail
+          job={job}
+          versions={model.versions}
+          runs={model.runs}
+          hasMoreRuns={model.hasMoreRuns}
+          selectedRunId={model.selectedRunId}
+          now={now}
+          onBack={() => void model.selectJob(null)}
+          onOpenRun={run => actions.openRun(run.id)}
+          onRun={version => void runWithDialog(actions, job.name, version)}
+          onRollback={version => void rollbackWithConfirm(actions, job.name, version)}
+          onLoadMore={() => void model.loadMoreRuns()}
+        />
+      ) : (
+        <JobsList jobs={model.jobs} onSelect={name => void model.selectJob(name)} />
+      )}
+    </div>
+  );
+}
+
+class PanelBodyWidget extends ReactWidget {
+  constructor(
+    private readonly _model: MlShipModel,
+    private readonly _actions: IActions
+  ) {
+    super();
+    this.addClass('jp-MlShip-panelContent');
+  }
+  protected render(): JSX.Element {
+    return <PanelBody model={this._model} actions={this._actions} />;
+  }
+}
+
+/** The side panel widget: JupyterLab's SidePanel with a title, a toolbar and the body. */
+export function createPanel(model: MlShipModel, actions: IActions): SidePanel {
+  const panel = new SidePanel({ content: new LuminoPanel() });
+  panel.id = 'jp-MlShip-panel';
+  panel.addClass('jp-MlShip-panel');
+  panel.title.icon = shipIcon;
+  panel.title.caption = 'ML Ship: jobs and runs';
+  const header = new Widget({ node: document.createElement('h2') });
+  header.node.textContent = 'ML Ship';
+  header.addClass('jp-text-truncated');
+  header.addClass('jp-MlShip-title');
+  panel.header.addWidget(header);
+  panel.toolbar.addItem(
+    'refresh',
+    new ToolbarButton({
+      icon: refreshIcon,
+      tooltip: 'Refresh jobs and runs',
+      onClick: () => void model.checkHealth().then(() => model.refresh())
+    })
+  );
+  panel.addWidget(new PanelBodyWidget(model, actions));
+  return panel;
+}

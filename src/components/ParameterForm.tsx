@@ -1,0 +1,124 @@
+/** One typed input per notebook parameter, validated as you type. */
+import * as React from 'react';
+
+import type { IParameterSpec } from '../api/types';
+import { defaultValue, kindHint, paramKind } from '../params';
+
+export interface IParameterFormProps {
+  specs: IParameterSpec[];
+  texts: Record<string, string>;
+  errors: Record<string, string>;
+  onChange: (name: string, text: string) => void;
+}
+
+function ParameterInput(props: {
+  spec: IParameterSpec;
+  text: string;
+  invalid: boolean;
+  onChange: (text: string) => void;
+}): JSX.Element {
+  const { spec, text, invalid, onChange } = props;
+  const kind = paramKind(spec);
+  const id = `jp-MlShip-param-${spec.name}`;
+  const literal = defaultValue(spec) !== undefined;
+  const placeholder =
+    spec.default !== null && !literal ? `default: ${spec.default}` : undefined;
+  const common = {
+    id,
+    name: `param-${spec.name}`,
+    'data-param': spec.name,
+    'aria-invalid': invalid,
+    className: `jp-mod-styled jp-MlShip-input${invalid ? ' jp-mod-error' : ''}`
+  };
+  if (kind === 'bool') {
+    return (
+      <input
+        {...common}
+        className="jp-MlShip-checkbox"
+        type="checkbox"
+        checked={text === 'true'}
+        onChange={e => onChange(e.currentTarget.checked ? 'true' : 'false')}
+      />
+    );
+  }
+  if (kind === 'json' || kind === 'any') {
+    return (
+      <textarea
+        {...common}
+        className={`${common.className} jp-MlShip-json`}
+        rows={Math.min(6, Math.max(1, text.split('\n').length))}
+        spellCheck={false}
+        value={text}
+        placeholder={placeholder}
+        onChange={e => onChange(e.currentTarget.value)}
+      />
+    );
+  }
+  return (
+    <input
+      {...common}
+      type="text"
+      inputMode={kind === 'int' ? 'numeric' : kind === 'float' ? 'decimal' : undefined}
+      spellCheck={false}
+      value={text}
+      placeholder={placeholder}
+      onChange={e => onChange(e.currentTarget.value)}
+    />
+  );
+}
+
+export function ParameterForm(props: IParameterFormProps): JSX.Element {
+  if (!props.specs.length) {
+    return (
+      <div className="jp-MlShip-muted">
+        No parameters. Tag a cell <code>parameters</code> to make its variables settable per
+        run.
+      </div>
+    );
+  }
+  return (
+    <div className="jp-MlShip-params">
+      {props.specs.map(spec => {
+        const error = props.errors[spec.name];
+        const text = props.texts[spec.name] ?? '';
+        return (
+          <div
+            key={spec.name}
+            className={`jp-MlShip-field${error ? ' jp-MlShip-field-invalid' : ''}`}
+          >
+            <label htmlFor={`jp-MlShip-param-${spec.name}`}>
+              <span className="jp-MlShip-param-name">{spec.name}</span>
+              <span className="jp-MlShip-param-type">{kindHint(spec)}</span>
+            </label>
+            <ParameterInput
+              spec={spec}
+              text={text}
+              invalid={!!error}
+              onChange={value => props.onChange(spec.name, value)}
+            />
+            {error ? (
+              <div className="jp-MlShip-field-error">{error}</div>
+            ) : spec.help ? (
+              <div className="jp-MlShip-field-help">{spec.help}</div>
+            ) : null}
+          </div>
+        );
+      })}
+    </div>
+  );
+}
+
+/**
+ * Tell an enclosing JupyterLab `Dialog` to re-check validity after React re-rendered:
+ * the dialog disables its accept buttons while `.jp-mod-error` or `:invalid` is present,
+ * but only looks on `input` events, which fire before React updates the DOM.
+ */
+export function useDialogValidation(
+  ref: React.RefObject<HTMLElement>,
+  deps: React.DependencyList
+): void {
+  React.useEffect(() => {
+    ref.current?.dispatchEvent(new Event('input', { bubbles: true }));
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, deps);
+}

@@ -1,0 +1,90 @@
+/** The body of the Run dialog: a version's parameters and the backend. */
+import { ReactWidget } from '@jupyterlab/apputils';
+import * as React from 'react';
+
+import type { IHealthInfo, IParameterSpec } from '../api/types';
+import { collectParameters, initialText } from '../params';
+import { BackendSelect } from './BackendSelect';
+import { ParameterForm, useDialogValidation } from './ParameterForm';
+
+export interface IRunDialogOptions {
+  parameters: IParameterSpec[];
+  /** values to start from instead of the defaults (e.g. "Re-run with these parameters") */
+  initial?: Record<string, unknown>;
+  health: IHealthInfo | null;
+  backend: string;
+}
+
+export interface IRunChoices {
+  parameters: Record<string, unknown>;
+  backend: string;
+}
+
+function RunForm(props: {
+  options: IRunDialogOptions;
+  onValue: (value: IRunChoices) => void;
+}): JSX.Element {
+  const { options } = props;
+  const ref = React.useRef<HTMLDivElement>(null);
+  const [texts, setTexts] = React.useState<Record<string, string>>(() =>
+    Object.fromEntries(
+      options.parameters.map(p => [p.name, initialText(p, options.initial?.[p.name])])
+    )
+  );
+  const [backend, setBackend] = React.useState(options.backend);
+  const collected = collectParameters(options.parameters, texts);
+
+  React.useEffect(() => {
+    props.onValue({ parameters: collected.values, backend });
+  });
+  useDialogValidation(ref, [texts, backend]);
+
+  const unknown = Object.keys(options.initial ?? {}).filter(
+    k => !options.parameters.some(p => p.name === k)
+  );
+  return (
+    <div className="jp-MlShip-form jp-MlShip-runForm" ref={ref}>
+      <fieldset className="jp-MlShip-section">
+        <legend>Parameters</legend>
+        <ParameterForm
+          specs={options.parameters}
+          texts={texts}
+          errors={collected.errors}
+          onChange={(key, text) => setTexts({ ...texts, [key]: text })}
+        />
+        {unknown.length > 0 && (
+          <div className="jp-MlShip-field-help">
+            Not in this version, left out: {unknown.join(', ')}
+          </div>
+        )}
+      </fieldset>
+      <div className="jp-MlShip-field">
+        <label htmlFor="jp-MlShip-run-backend">Backend</label>
+        <BackendSelect
+          id="jp-MlShip-run-backend"
+          health={options.health}
+          value={backend}
+          onChange={setBackend}
+        />
+      </div>
+    </div>
+  );
+}
+
+export class RunDialogBody extends ReactWidget {
+  private _value: IRunChoices;
+
+  constructor(private readonly _options: IRunDialogOptions) {
+    super();
+    this.addClass('jp-MlShip-dialogBody');
+    this._value = { parameters: {}, backend: _options.backend };
+  }
+
+  getValue(): IRunChoices {
+    return this._value;
+  }
+
+  protected render(): JSX.Element {
+    return <RunForm options={this._options} onValue={v => (this._value = v)} />;
+  }
+}

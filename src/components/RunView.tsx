@@ -1,0 +1,261 @@
+/**
+ * The run view (a main-area tab): status, times, parameters, outputs, error, and the live log,
+ * with Cancel, Re-run with these parameters and Open output in its toolbar.
+ */
+import { MainAreaWidget, ReactWidget } from '@jupyterlab/apputils';
+import {
+  notebookIcon,
+  runIcon,
+  stopIcon,
+  Toolbar,
+  ToolbarButton
+} from '@jupyterlab/ui-components';
+import * as React from 'react';
+
+import { cancelWithConfirm, openRunOutput, rerun, type IActions } from '../actions';
+import { errorMessage } from '../api/client';
+import { isTerminal, type IRunInfo, type RunStatus } from '../api/types';
+import { formatDate, formatDuration, runDuration, shortId } from '../format';
+import { shipIcon } from '../icons';
+import { LogBuffer, LogFollower } from '../log';
+import { KeyValues, Notice, RunErrorBox, StatusChip } from './common';
+import { LogView } from './LogView';
+
+function Header(props: { run: IRunInfo; now: number }): JSX.Element {
+  const { run } = props;
+  return (
+    <div className="jp-MlShip-runHeader">
+      <div className="jp-MlShip-runTitle">
+        <StatusChip status={run.status} />
+        <span className="jp-MlShip-item-title">
+          {run.job} <span className="jp-MlShip-version-badge">v{run.version}</span>
+        </span>
+        <span className="jp-MlShip-muted" title={run.id}>
+          run #{shortId(run.id)}
+        </span>
+        {run.step && <span className="jp-MlShip-muted">step {run.step}</span>}
+      </div>
+      <dl className="jp-MlShip-facts">
+        <div>
+          <dt>Backend</dt>
+          <dd>{run.backend}</dd>
+        </div>
+        <div>
+          <dt>Started</dt>
+          <dd>{formatDate(run.started_at ?? run.created_at)}</dd>
+        </div>
+        <div>
+          <dt>Ended</dt>
+          <dd>{run.ended_at ? formatDate(run.ended_at) : '—'}</dd>
+        </div>
+        <div>
+          <dt>Duration</dt>
+          <dd data-duration>{formatDuration(runDuration(run, props.now))}</dd>
+        </div>
+        <div>
+          <dt>Attempts</dt>
+          <dd>
+            {run.attempts} of {run.max_attempts}
+          </dd>
+        </div>
+      </dl>
+    </div>
+  );
+}
+
+/** The live state of one run view: run info, log buffer and follower. */
+class RunViewContent extends ReactWidget {
+  run: IRunInfo | null = null;
+  readonly buffer: LogBuffer;
+  private _follower: LogFollower | null = null;
+  private _revision = 0;
+  private _follow: boolean;
+  private _problem: string | null = null;
+  private _timer: ReturnType<typeof setInterval> | null = null;
+
+  constructor(
+    readonly runId: string,
+    private readonly _actions: IActions,
+    private readonly _onRunChange: () => void
+  ) {
+    super();
+    this.addClass('jp-MlShip-runView');
+    this.buffer = new LogBuffer(_actions.settings().maxLogChars);
+    this._follow = _actions.settings().followLogs;
+    _actions.model.runChanged.connect(this._onModelRun, this);
+    void this._load();
+  }
+
+  private async _load(): Promise<void> {
+    try {
+      this._setRun(await this._actions.model.client.run(this.runId));
+      this._startLog();
+    } catch (error) {
+      this._problem = errorMessage(error);
+      this.update();
+    }
+  }
+
+  private _startLog(): void {
+    const follower = (this._follower = new LogFollower({
+      client: this._actions.model.client,
+      runId: this.runId
+    }));
+    follower.data.connect((_, text) => {
+      this.buffer.append(text);
+      this._revision++;
+      this.update();
+    });
+    follower.finished.connect(() => {
+      // the final info (outputs, error) may be newer than the last event
+      void this._actions.model.client
+        .run(this.runId)
+        .then(run => this._actions.model.updateRun(run))
+        .catch(() => undefined);
+    });
+    follower.error.connect((_, message) => {
+      this._problem = `Log: ${message}`;
+      this.update();
+    });
+    follower.start();
+  }
+
+  private _onModelRun(_: unknown, run: IRunInfo): void {
+    if (run.id === this.runId) {
+      this._setRun(run);
+    }
+  }
+
+  private _setRun(run: IRunInfo): void {
+    this.run = run;
+    this._problem = null;
+    const active = !isTerminal(run.status);
+    if (active && !this._timer) {
+      this._timer = setInterval(() => this.update(), 1000); // the duration ticks
+    } else if (!active && this._timer) {
+      clearInterval(this._timer);
+      this._timer = null;
+    }
+    this._onRunChange();
+    this.update();
+  }
+
+  dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    this._actions.model.runChanged.disconnect(this._onModelRun, this);
+    this._follower?.dispose();
+    if (this._timer) {
+      clearInterval(this._timer);
+    }
+    super.dispose();
+  }
+
+  protected render(): JSX.Element {
+    const run = this.run;
+    if (!run) {
+      return (
+        <div className="jp-MlShip-runBody">
+          {this._problem ? (
+            <Notice kind="error">{this._problem}</Notice>
+          ) : (
+            <div className="jp-MlShip-empty">Loading run {this.runId}…</div>
+          )}
+        </div>
+      );
+    }
+    const placeholder: Record<RunStatus, string> = {
+      queued: 'Waiting for the run to start…',
+      building: 'Building the environment…',
+      running: 'Waiting for output…',
+      succeeded: 'The run printed nothing.',
+      failed: 'No log.',
+      cancelled: 'No log.',
+      timed_out: 'No log.',
+      skipped: 'Skipped: it did not run.'
+    };
+    return (
+      <div className="jp-MlShip-runBody" data-run={run.id} data-status={run.status}>
+        <Header run={run} now={Date.now()} />
+        {this._problem && <Notice kind="warning">{this._problem}</Notice>}
+        {run.error && run.status !== 'succeeded' && <RunErrorBox error={run.error} />}
+        <div className="jp-MlShip-runTables">
+          <section>
+            <h3>Parameters</h3>
+            <KeyValues values={run.parameters} empty="the notebook’s defaults" />
+          </section>
+          <section>
+            <h3>Outputs</h3>
+            <KeyValues
+              values={run.outputs}
+              className="jp-MlShip-outputs"
+              empty={isTerminal(run.status) ? 'none recorded' : 'none yet'}
+            />
+          </section>
+        </div>
+        <LogView
+          buffer={this.buffer}
+          revision={this._revision}
+          follow={this._follow}
+          onFollowChange={follow => {
+            this._follow = follow;
+            this.update();
+          }}
+          placeholder={placeholder[run.status]}
+          runId={run.id}
+        />
+      </div>
+    );
+  }
+}
+
+export type RunView = MainAreaWidget<RunViewContent>;
+
+/** A main-area widget showing one run. */
+export function createRunView(runId: string, actions: IActions): RunView {
+  const cancel = new ToolbarButton({
+    icon: stopIcon,
+    label: 'Cancel',
+    tooltip: 'Cancel this run',
+    enabled: false,
+    onClick: () => content.run && void cancelWithConfirm(actions, content.run)
+  });
+  const again = new ToolbarButton({
+    icon: runIcon,
+    label: 'Re-run',
+    tooltip: 'Re-run with these parameters',
+    enabled: false,
+    onClick: () => content.run && void rerun(actions, content.run)
+  });
+  const output = new ToolbarButton({
+    icon: notebookIcon,
+    label: 'Open output',
+    tooltip: 'Open the executed notebook (read-only)',
+    enabled: false,
+    onClick: () => content.run && void openRunOutput(actions, content.run)
+  });
+  const content: RunViewContent = new RunViewContent(runId, actions, () => {
+    const run = content?.run;
+    if (!run) {
+      return;
+    }
+    cancel.enabled = !isTerminal(run.status);
+    again.enabled = true;
+    output.enabled = run.has_output;
+    widget.title.label = `${run.job} #${shortId(run.id)}`;
+    widget.title.className = `jp-MlShip-runTab jp-MlShip-runTab-${run.status}`;
+  });
+  const widget = new MainAreaWidget({ content });
+  widget.id = `jp-MlShip-run-${runId}`;
+  widget.title.icon = shipIcon;
+  widget.title.label = `Run #${shortId(runId)}`;
+  widget.title.caption = `ml-ship run ${runId}`;
+  widget.title.closable = true;
+  widget.addClass('jp-MlShip-runWidget');
+  widget.toolbar.addItem('cancel', cancel);
+  widget.toolbar.addItem('rerun', again);
+  widget.toolbar.addItem('output', output);
+  widget.toolbar.addItem('spacer', Toolbar.createSpacerItem());
+  return widget;
+}

@@ -1,0 +1,95 @@
+/** Small React pieces shared by the panel, the dialogs and the run view. */
+import * as React from 'react';
+
+import type { IRunError, RunStatus } from '../api/types';
+import { formatValue, STATUS_LABELS } from '../format';
+
+export function StatusChip(props: { status: RunStatus; title?: string }): JSX.Element {
+  return (
+    <span
+      className={`jp-MlShip-status jp-MlShip-status-${props.status}`}
+      data-status={props.status}
+      title={props.title ?? STATUS_LABELS[props.status]}
+    >
+      {STATUS_LABELS[props.status]}
+    </span>
+  );
+}
+
+/** A two-column table of names and values (parameters, outputs). */
+export function KeyValues(props: {
+  values: Record<string, unknown>;
+  empty?: string;
+  className?: string;
+}): JSX.Element {
+  const entries = Object.entries(props.values);
+  if (!entries.length) {
+    return <div className="jp-MlShip-muted">{props.empty ?? 'none'}</div>;
+  }
+  return (
+    <table className={`jp-MlShip-kv ${props.className ?? ''}`}>
+      <tbody>
+        {entries.map(([key, value]) => (
+          <tr key={key}>
+            <th scope="row">{key}</th>
+            <td title={typeof value === 'string' ? value : JSON.stringify(value)}>
+              {formatValue(value, 200)}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/** `k=v, k=v` on one line. */
+export function inlineValues(values: Record<string, unknown>, max = 80): string {
+  return formatValue(
+    Object.entries(values)
+      .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+      .join(', '),
+    max
+  );
+}
+
+/** Why a run did not succeed: the failing cell and the exception. */
+export function RunErrorBox(props: { error: IRunError }): JSX.Element {
+  const { cell_index, ename, evalue, message } = props.error;
+  return (
+    <div className="jp-MlShip-error" role="alert">
+      {cell_index !== null && cell_index !== undefined && (
+        <div className="jp-MlShip-error-where">In cell {cell_index}</div>
+      )}
+      {ename ? (
+        <div className="jp-MlShip-error-exc">
+          <span className="jp-MlShip-error-ename">{ename}</span>
+          {evalue ? `: ${evalue}` : ''}
+        </div>
+      ) : null}
+      {message && message !== `${ename}: ${evalue}` && (
+        <div className="jp-MlShip-error-message">{message}</div>
+      )}
+    </div>
+  );
+}
+
+/** A notice box (warning or error) with an optional action button. */
+export function Notice(props: {
+  kind: 'warning' | 'error' | 'info';
+  children: React.ReactNode;
+  action?: { label: string; onClick: () => void };
+}): JSX.Element {
+  return (
+    <div className={`jp-MlShip-notice jp-MlShip-notice-${props.kind}`} role="status">
+      <div className="jp-MlShip-notice-text">{props.children}</div>
+      {props.action && (
+        <button
+          className="jp-Button jp-mod-styled jp-mod-reject jp-MlShip-notice-action"
+          onClick={props.action.onClick}
+        >
+          {props.action.label}
+        </button>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,389 @@
+/**
+ * The state of the ml-ship panel: jobs, the selected job's versions and runs, server health.
+ *
+ * Updates come from the server's run-status events (Jupyter event bus); a slow poll (15 s
+ * while runs are active, a minute otherwise) only makes up for missed events.
+ */
+import type { Event } from '@jupyterlab/services';
+import type { IDisposable } from '@lumino/disposable';
+import { Poll } from '@lumino/polling';
+import { Signal, type ISignal } from '@lumino/signaling';
+
+import { ApiError, errorMessage, MlShipClient } from './api/client';
+import {
+  isTerminal,
+  RUN_STATUS_SCHEMA_ID,
+  type IHealthInfo,
+  type IJobInfo,
+  type IRunInfo,
+  type IRunStatusEvent,
+  type IVersionInfo
+} from './api/types';
+import { FRONTEND_VERSION } from './version';
+
+/** Whether the lab can talk to a server extension of its own version. */
+export interface ICompatibility {
+  state: 'unknown' | 'ok' | 'missing' | 'mismatch' | 'unreachable';
+  message: string;
+}
+
+export interface IModelOptions {
+  client: MlShipClient;
+  /** the server's event bus (`app.serviceManager.events`); polling only when absent */
+  events?: Event.IManager | null;
+  /** fallback poll while runs are active, in ms (a minute when none is) */
+  pollInterval?: number;
+  pageSize?: number;
+}
+
+function isRunStatusEvent(emission: Event.Emission): boolean {
+  return emission.schema_id === RUN_STATUS_SCHEMA_ID;
+}
+
+export class MlShipModel implements IDisposable {
+  readonly client: MlShipClient;
+  private _jobs: IJobInfo[] = [];
+  private _versions: IVersionInfo[] = [];
+  private _runs: IRunInfo[] = [];
+  private _nextCursor: string | null = null;
+  private _selectedJob: string | null = null;
+  private _selectedRun: string | null = null;
+  private _health: IHealthInfo | null = null;
+  private _compat: ICompatibility = { state: 'unknown', message: '' };
+  private _loadError: string | null = null;
+  private _events: Event.IManager | null;
+  private _poll: Poll;
+  private _refreshTimer: ReturnType<typeof setTimeout> | null = null;
+  private _disposed = false;
+  private _pageSize: number;
+  private _pollInterval: number;
+
+  private _changed = new Signal<this, void>(this);
+  private _runChanged = new Signal<this, IRunInfo>(this);
+  private _runFinished = new Signal<this, IRunInfo>(this);
+
+  constructor(options: IModelOptions) {
+    this.client = options.client;
+    this._events = options.events ?? null;
+    this._pageSize = options.pageSize ?? 50;
+    this._pollInterval = options.pollInterval ?? 15000;
+    this._events?.stream.connect(this._onEvent, this);
+    this._poll = new Poll({
+      auto: false,
+      factory: () => this.refresh(),
+      frequency: { interval: this._slowInterval(), backoff: true, max: 300000 },
+      name: 'ml-ship:refresh',
+      standby: 'when-hidden'
+    });
+  }
+
+  /** Any of jobs, versions, runs, selection, health changed. */
+  get changed(): ISignal<this, void> {
+    return this._changed;
+  }
+  /** One run's info was updated (by an event or an action). */
+  get runChanged(): ISignal<this, IRunInfo> {
+    return this._runChanged;
+  }
+  /** A run reached a final status while the lab was watching. */
+  get runFinished(): ISignal<this, IRunInfo> {
+    return this._runFinished;
+  }
+
+  get jobs(): readonly IJobInfo[] {
+    return this._jobs;
+  }
+  get versions(): readonly IVersionInfo[] {
+    return this._versions;
+  }
+  get runs(): readonly IRunInfo[] {
+    return this._runs;
+  }
+  get hasMoreRuns(): boolean {
+    return this._nextCursor !== null;
+  }
+  get selectedJob(): IJobInfo | null {
+    return this._jobs.find(j => j.name === this._selectedJob) ?? null;
+  }
+  get selectedJobName(): string | null {
+    return this._selectedJob;
+  }
+  get selectedRunId(): string | null {
+    return this._selectedRun;
+  }
+  get health(): IHealthInfo | null {
+    return this._health;
+  }
+  get compatibility(): ICompatibility {
+    return this._compat;
+  }
+  /** The last failure to load the lists, if the last refresh failed. */
+  get loadError(): string | null {
+    return this._loadError;
+  }
+  get isDisposed(): boolean {
+    return this._disposed;
+  }
+
+  /** Check the server, load everything, and start the fallback poll. */
+  async start(): Promise<void> {
+    await this.checkHealth();
+    await this._poll.start(); // its first tick, at once, is the first refresh
+  }
+
+  async checkHealth(): Promise<void> {
+    try {
+      this._health = await this.client.health();
+      this._compat =
+        this._health.version === FRONTEND_VERSION
+          ? { state: 'ok', message: '' }
+          : {
+              state: 'mismatch',
+              message:
+                `The lab extension is version ${FRONTEND_VERSION} but the server extension is ` +
+                `${this._health.version}. Reinstall jupyter_ml_ship so both match, restart ` +
+                'Jupyter and reload this page.'
+            };
+    } catch (error) {
+      this._health = null;
+      const missing = error instanceof ApiError && (error.status === 404 || error.status === 0);
+      this._compat = missing
+        ? {
+            state: error.status === 0 ? 'unreachable' : 'missing',
+            message:
+              error.status === 0
+                ? `The Jupyter server cannot be reached (${errorMessage(error)}).`
+                : 'The jupyter_ml_ship server extension is not running. Install jupyter_ml_ship ' +
+                  'in the environment of the Jupyter server, check that `jupyter server ' +
+                  'extension list` shows it enabled, then restart Jupyter.'
+          }
+        : { state: 'missing', message: `The ml-ship server did not answer: ${errorMessage(error)}` };
+    }
+    this._emitChanged();
+  }
+
+  /** Reload jobs, and the selected job's versions and runs. */
+  async refresh(): Promise<void> {
+    if (!this._serverAnswers()) {
+      await this.checkHealth();
+      if (!this._serverAnswers()) {
+        return;
+      }
+    }
+    try {
+      const job = this._selectedJob;
+      const [jobs, details] = await Promise.all([
+        this.client.jobs(),
+        job ? this._loadJob(job) : Promise.resolve(null)
+      ]);
+      this._jobs = jobs;
+      if (details && job === this._selectedJob) {
+        [this._versions, this._runs, this._nextCursor] = details;
+      }
+      this._loadError = null;
+    } catch (error) {
+      this._loadError = errorMessage(error);
+    }
+    this._updatePollRate();
+    this._emitChanged();
+  }
+
+  private _serverAnswers(): boolean {
+    return this._compat.state === 'ok' || this._compat.state === 'mismatch';
+  }
+
+  private async _loadJob(
+    name: string
+  ): Promise<[IVersionInfo[], IRunInfo[], string | null]> {
+    const [versions, page] = await Promise.all([
+      this.client.versions(name),
+      this.client.runs({ job: name, limit: this._pageSize })
+    ]);
+    return [versions, page.runs, page.next_cursor];
+  }
+
+  /** Show a job's versions and runs (null: back to the list of jobs). */
+  async selectJob(name: string | null): Promise<void> {
+    if (name === this._selectedJob) {
+      return;
+    }
+    this._selectedJob = name;
+    this._versions = [];
+    this._runs = [];
+    this._nextCursor = null;
+    this._emitChanged();
+    if (name) {
+      try {
+        const details = await this._loadJob(name);
+        if (name === this._selectedJob) {
+          [this._versions, this._runs, this._nextCursor] = details;
+          this._loadError = null;
+        }
+      } catch (error) {
+        this._loadError = errorMessage(error);
+      }
+      this._emitChanged();
+    }
+  }
+
+  selectRun(id: string | null): void {
+    if (id !== this._selectedRun) {
+      this._selectedRun = id;
+      this._emitChanged();
+    }
+  }
+
+  async loadMoreRuns(): Promise<void> {
+    const job = this._selectedJob;
+    if (!job || !this._nextCursor) {
+      return;
+    }
+    const page = await this.client.runs({
+      job,
+      limit: this._pageSize,
+      cursor: this._nextCursor
+    });
+    if (job === this._selectedJob) {
+      const known = new Set(this._runs.map(r => r.id));
+      this._runs = [...this._runs, ...page.runs.filter(r => !known.has(r.id))];
+      this._nextCursor = page.next_cursor;
+      this._emitChanged();
+    }
+  }
+
+  // ---- actions ------------------------------------------------------------------------
+
+  async rollback(job: string, version: number): Promise<IJobInfo> {
+    const info = await this.client.rollback(job, version);
+    this._upsertJob(info);
+    if (job === this._selectedJob) {
+      this._versions = this._versions.map(v => ({ ...v, is_current: v.number === version }));
+    }
+    this._emitChanged();
+    return info;
+  }
+
+  async startRun(
+    job: string,
+    version: number | null,
+    parameters: Record<string, unknown>,
+    backend?: string | null
+  ): Promise<IRunInfo> {
+    const run = await this.client.createRun({ job, version, parameters, backend: backend || null });
+    this.updateRun(run);
+    return run;
+  }
+
+  async cancelRun(id: string): Promise<IRunInfo> {
+    const run = await this.client.cancel(id);
+    this.updateRun(run);
+    return run;
+  }
+
+  /** Take a fresher RunInfo into the lists and tell the views. */
+  updateRun(run: IRunInfo): void {
+    const previous = this._runs.find(r => r.id === run.id);
+    if (run.job === this._selectedJob) {
+      this._runs = previous
+        ? this._runs.map(r => (r.id === run.id ? run : r))
+        : [run, ...this._runs].sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+    }
+    const job = this._jobs.find(j => j.name === run.job);
+    if (job && (!job.last_run || job.last_run.id <= run.id)) {
+      this._jobs = this._jobs.map(j => (j === job ? { ...j, last_run: run } : j));
+    } else if (!job) {
+      this._scheduleRefresh();
+    }
+    const wasActive = previous ? !isTerminal(previous.status) : true;
+    this._runChanged.emit(run);
+    if (isTerminal(run.status) && wasActive) {
+      this._runFinished.emit(run);
+    }
+    this._updatePollRate();
+    this._emitChanged();
+  }
+
+  private _upsertJob(info: IJobInfo): void {
+    const index = this._jobs.findIndex(j => j.name === info.name);
+    this._jobs =
+      index < 0
+        ? [...this._jobs, info].sort((a, b) => a.name.localeCompare(b.name))
+        : this._jobs.map((j, i) => (i === index ? info : j));
+  }
+
+  /** A job was shipped from this lab: show it without waiting for the next refresh. */
+  noteShipped(job: IJobInfo, run?: IRunInfo | null): void {
+    this._upsertJob(job);
+    if (job.name === this._selectedJob) {
+      this._scheduleRefresh();
+    }
+    if (run) {
+      this.updateRun(run);
+    } else {
+      this._emitChanged();
+    }
+  }
+
+  // ---- events and polling -------------------------------------------------------------
+
+  private _onEvent(_: Event.IManager, emission: Event.Emission): void {
+    if (!isRunStatusEvent(emission)) {
+      return;
+    }
+    const event = emission as unknown as IRunStatusEvent;
+    void this.client
+      .run(event.run_id)
+      .then(run => this.updateRun(run))
+      .catch(() => this._scheduleRefresh());
+  }
+
+  private _scheduleRefresh(): void {
+    if (this._refreshTimer === null && !this._disposed) {
+      this._refreshTimer = setTimeout(() => {
+        this._refreshTimer = null;
+        void this.refresh();
+      }, 300);
+    }
+  }
+
+  /** Runs that may still change: fast fallback poll; otherwise a slow one. */
+  get hasActiveRuns(): boolean {
+    return (
+      this._runs.some(r => !isTerminal(r.status)) ||
+      this._jobs.some(j => j.last_run !== null && !isTerminal(j.last_run.status))
+    );
+  }
+
+  private _slowInterval(): number {
+    return this.hasActiveRuns || !this._events ? this._pollInterval : this._pollInterval * 4;
+  }
+
+  private _updatePollRate(): void {
+    if (!this._poll || this._poll.isDisposed) {
+      return;
+    }
+    const interval = this._slowInterval();
+    if (this._poll.frequency.interval !== interval) {
+      this._poll.frequency = { ...this._poll.frequency, interval };
+    }
+  }
+
+  private _emitChanged(): void {
+    if (!this._disposed) {
+      this._changed.emit();
+    }
+  }
+
+  dispose(): void {
+    if (this._disposed) {
+      return;
+    }
+    this._disposed = true;
+    this._events?.stream.disconnect(this._onEvent, this);
+    this._poll.dispose();
+    if (this._refreshTimer) {
+      clearTimeout(this._refreshTimer);
+    }
+    Signal.clearData(this);
+  }
+}

@@ -1,0 +1,148 @@
+/** The Ship command: save the notebook, ask in the Ship dialog, remember choices, ship. */
+import { Dialog, Notification, showDialog, showErrorMessage } from '@jupyterlab/apputils';
+import { PathExt } from '@jupyterlab/coreutils';
+import type { NotebookPanel } from '@jupyterlab/notebook';
+import type { Contents } from '@jupyterlab/services';
+
+import { type IActions } from './actions';
+import { errorMessage } from './api/client';
+import type { INotebookInfo, IShipConfig, IShipResult } from './api/types';
+import { pickBackend } from './components/BackendSelect';
+import {
+  applyRunSettings,
+  runSettingsFromConfig
+} from './components/settingsFields';
+import { ShipDialogBody, type IShipChoices } from './components/ShipDialog';
+import { jobNameFromPath } from './params';
+
+export const SHIP_AND_RUN = 'Ship & run';
+
+function shipConfigOf(panel: NotebookPanel): IShipConfig {
+  const value = panel.model?.getMetadata('ml_ship');
+  return value && typeof value === 'object' && !Array.isArray(value)
+    ? { ...(value as IShipConfig) }
+    : {};
+}
+
+export async function shipNotebook(
+  ctx: IActions,
+  panel: NotebookPanel,
+  contents: Contents.IManager
+): Promise<IShipResult | null> {
+  const { context } = panel;
+  const { model } = ctx;
+  await context.ready;
+  if (contents.driveName(context.path)) {
+    await showErrorMessage(
+      'Cannot ship this notebook',
+      'Only notebooks saved in the Jupyter server’s file system can be shipped. Save a copy ' +
+        'there first (File › Save Notebook As…).'
+    );
+    return null;
+  }
+  const path = contents.localPath(context.path);
+  if (!model.health) {
+    await model.checkHealth();
+    if (!model.health) {
+      await showErrorMessage('Cannot ship', model.compatibility.message);
+      return null;
+    }
+  }
+  if (context.model.dirty) {
+    await context.save();
+  }
+
+  let info: INotebookInfo | null = null;
+  let parametersError: string | null = null;
+  try {
+    info = await model.client.notebookInfo(path);
+  } catch (error) {
+    parametersError = `The notebook’s parameters could not be read: ${errorMessage(error)}`;
+  }
+  const config = shipConfigOf(panel);
+  const name =
+    (typeof config.name === 'string' && config.name) || info?.name || jobNameFromPath(path);
+  const backend = pickBackend(
+    model.health,
+    (config.backend as string) || ctx.settings().defaultBackend || undefined
+  );
+  const body = new ShipDialogBody({
+    path,
+    name,
+    parameters: info?.parameters ?? [],
+    parametersError,
+    settings: runSettingsFromConfig(config, backend),
+    health: model.health
+  });
+  const result = await showDialog<IShipChoices>({
+    title: `Ship ${PathExt.basename(path)}`,
+    body,
+    buttons: [
+      Dialog.cancelButton(),
+      Dialog.okButton({ label: 'Ship', caption: 'Save a new version of the job' }),
+      Dialog.okButton({
+        label: SHIP_AND_RUN,
+        caption: 'Save a new version and run it with these parameters'
+      })
+    ],
+    defaultButton: 1,
+    focusNodeSelector: '#jp-MlShip-name'
+  });
+  if (!result.button.accept || !result.value) {
+    return null;
+  }
+  const choices = result.value;
+  const run = result.button.label === SHIP_AND_RUN;
+
+  // Remember the choices in the notebook, so that the next ship is one click.
+  const newConfig = applyRunSettings(config, choices.name, choices.settings);
+  panel.model?.setMetadata('ml_ship', newConfig);
+  try {
+    await context.save();
+  } catch (error) {
+    await showErrorMessage('Cannot save the notebook before shipping', errorMessage(error));
+    return null;
+  }
+
+  const pending = Notification.emit(`Shipping ${PathExt.basename(path)}…`, 'in-progress', {
+    autoClose: false
+  });
+  let shipped: IShipResult;
+  try {
+    shipped = await model.client.ship({
+      path,
+      name: choices.name,
+      message: choices.message || null,
+      run,
+      parameters: run ? choices.parameters : null,
+      backend: choices.settings.backend || null,
+      config: newConfig
+    });
+  } catch (error) {
+    Notification.dismiss(pending);
+    await showErrorMessage(`Cannot ship ${choices.name}`, errorMessage(error));
+    return null;
+  }
+  model.noteShipped(shipped.job, shipped.run);
+  const { job, version } = shipped;
+  const text = shipped.created
+    ? `Shipped ${job.name} v${version.number}`
+    : `No changes since v${version.number}: ${job.name} was not re-versioned`;
+  const actions = [{ label: 'Show job', callback: () => ctx.showJob(job.name) }];
+  if (shipped.run) {
+    const runId = shipped.run.id;
+    ctx.watched.add(runId);
+    actions.unshift({ label: 'View run', callback: () => ctx.openRun(runId) });
+    if (ctx.settings().openRunView) {
+      ctx.openRun(runId);
+    }
+  }
+  Notification.update({
+    id: pending,
+    message: shipped.run ? `${text}, run started` : text,
+    type: shipped.created ? 'success' : 'info',
+    autoClose: 6000,
+    actions
+  });
+  return shipped;
+}
