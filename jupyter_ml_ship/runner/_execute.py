@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..outputs import parse_outputs
+from ._kernel import EarlyKernel, start_early
 from ..store.files import atomic_write_json
 
 INTERRUPT_GRACE = 5.0
@@ -54,8 +55,8 @@ def _signal_kernels(sig: int) -> None:
 class _Attempt:
     """One papermill execution in a worker thread, stoppable from the main thread."""
 
-    def __init__(self, run_dir: Path, spec: dict[str, Any]):
-        self.run_dir, self.spec = run_dir, spec
+    def __init__(self, run_dir: Path, spec: dict[str, Any], kernel: EarlyKernel | None):
+        self.run_dir, self.spec, self.kernel = run_dir, spec, kernel
         self.error: BaseException | None = None
         self.nb: Any = None
         self.thread = threading.Thread(target=self._work, daemon=True)
@@ -63,7 +64,10 @@ class _Attempt:
     def _work(self) -> None:
         import papermill
 
+        extra: dict[str, Any] = {}
         try:
+            if self.kernel is not None:
+                extra["km"] = self.kernel.manager()
             self.nb = papermill.execute_notebook(
                 str(self.run_dir / "input.ipynb"),
                 str(self.run_dir / "output.partial.ipynb"),
@@ -75,9 +79,13 @@ class _Attempt:
                 stderr_file=sys.stderr,
                 cwd=str(self.run_dir),
                 start_timeout=self.spec.get("start_timeout", 60),
+                **extra,
             )
         except BaseException as exc:  # reported as the attempt's outcome
             self.error = exc
+        finally:
+            if self.kernel is not None:
+                self.kernel.stop()
 
 
 def _describe(exc: BaseException) -> dict[str, Any]:
@@ -162,7 +170,8 @@ class Runner:
         return result
 
     def _attempt(self, timeout: float | None) -> tuple[str, dict[str, Any] | None]:
-        job = _Attempt(self.run_dir, self.spec)
+        kernel = start_early(self.run_dir, self.spec.get("kernel_name"))
+        job = _Attempt(self.run_dir, self.spec, kernel)
         job.thread.start()
         deadline = time.monotonic() + timeout if timeout else None
         interrupted_at: float | None = None
