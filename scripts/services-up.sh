@@ -7,13 +7,14 @@
 #       developer-laptop mode: try docker and browser best-effort, warn, exit 0.
 #
 # Components: docker (scripts/docker-up.sh), browser (scripts/browser-up.sh),
-# airflow (scripts/airflow-up.sh). The component scripts' progress goes to stderr;
+# airflow (scripts/airflow-up.sh), postgres (scripts/postgres-up.sh: server binaries only;
+# the tests start and stop their own cluster on 127.0.0.1). The component scripts' progress goes to stderr;
 # stdout gets one line, ML_SHIP_AVAILABLE=<comma list of components that are up>.
 set -euo pipefail
 
 readonly NAME=services-up
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-KNOWN=(docker browser airflow)   # also the order they are brought up in
+KNOWN=(docker browser airflow postgres)   # also the order they are brought up in
 T0=$EPOCHREALTIME
 
 log() { printf '[%s] %s\n' "$NAME" "$*" >&2; }
