@@ -4,6 +4,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.ml-ship-installed
 PORT ?= 8888
+# tools called by tools (jupyter-builder, jlpm, node) come from the venv
+export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 .PHONY: setup lab test test-python test-ui test-js lint bench clean
 
