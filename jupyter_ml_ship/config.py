@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from traitlets import Bool, Int, List, Unicode, default
+from traitlets import Bool, Float, Int, List, Unicode, default
 from traitlets.config import Configurable
 
 
@@ -43,6 +43,16 @@ class MlShip(Configurable):
                         "TLS-intercepting proxies (env ML_SHIP_CA_BUNDLE).").tag(config=True)
     wheelhouse = Unicode(help="Directory of wheels to install from with no network "
                          "(env ML_SHIP_WHEELHOUSE).").tag(config=True)
+    docker_host = Unicode(help="Docker engine URL (env DOCKER_HOST; default "
+                          "unix:///var/run/docker.sock).").tag(config=True)
+    docker_installer = Unicode(help="Installer in image builds: auto (uv when found, else pip), "
+                               "uv or pip (env ML_SHIP_DOCKER_INSTALLER).").tag(config=True)
+    docker_memory = Unicode(help="Memory limit of a container when the job sets none, e.g. 4g "
+                            "(env ML_SHIP_DOCKER_MEMORY; default: no limit).").tag(config=True)
+    docker_cpus = Float(0.0, help="CPU limit of a container when the job sets none "
+                        "(0: no limit).").tag(config=True)
+    docker_stop_grace = Float(10.0, help="Seconds a cancelled container gets to stop before it "
+                              "is killed.").tag(config=True)
     # airflow backend
     airflow_url = Unicode(help="Airflow API base URL, e.g. http://127.0.0.1:8080 "
                           "(env ML_SHIP_AIRFLOW_URL).").tag(config=True)
@@ -84,6 +94,18 @@ class MlShip(Configurable):
     @default("wheelhouse")
     def _wheelhouse(self) -> str:
         return _env("ML_SHIP_WHEELHOUSE")
+
+    @default("docker_host")
+    def _docker_host(self) -> str:
+        return _env("DOCKER_HOST")
+
+    @default("docker_installer")
+    def _docker_installer(self) -> str:
+        return _env("ML_SHIP_DOCKER_INSTALLER", "auto")
+
+    @default("docker_memory")
+    def _docker_memory(self) -> str:
+        return _env("ML_SHIP_DOCKER_MEMORY")
 
     @default("airflow_url")
     def _airflow_url(self) -> str:
