@@ -162,8 +162,12 @@ class RunsMixin:
             path = Path(row.run_dir) / "log.txt"
         try:
             with open(path, "rb") as fh:
-                fh.seek(offset)
-                data = fh.read(limit)
+                # past the end: nothing yet (seeking that far can fail with EINVAL)
+                if offset < os.fstat(fh.fileno()).st_size:
+                    fh.seek(offset)
+                    data = fh.read(limit)
+                else:
+                    data = b""
         except FileNotFoundError:
             data = b""
         return data, offset + len(data)

@@ -24,7 +24,7 @@ class ListRunsQuery(_Query):
 
 
 class LogQuery(_Query):
-    offset: int = Field(0, ge=0, description="byte offset to read the log from")
+    offset: int = Field(0, ge=0, le=2**53 - 1, description="byte offset to read the log from")
 
 
 class OutputQuery(_Query):
