@@ -8,9 +8,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _util import BIN, env_with, median, report, timed  # noqa: E402
-
 import nbformat  # noqa: E402
+from _util import BIN, env_with, median, report, timed  # noqa: E402
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output  # noqa: E402
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from ..outputs import parse_outputs
-from ._kernel import EarlyKernel, start_early
 from ..store.files import atomic_write_json
+from ._kernel import EarlyKernel, start_early
 
 INTERRUPT_GRACE = 5.0
 
