@@ -9,6 +9,7 @@ export PATH="$PWD/$VENV/bin:$PATH"
 cleanup() { if [ "${CI:-}" = true ]; then scripts/docker-down.sh >/dev/null 2>&1 || true; fi; }
 trap cleanup EXIT
 
+"$VENV/bin/ruff" check jupyter_ml_ship tests bench
 scripts/services-up.sh
 
 status=0
