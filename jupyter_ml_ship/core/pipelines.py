@@ -13,17 +13,20 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 
 from ..errors import BadInput, Conflict
-from ..pipelines.models import (
-    PIPELINE_DONE,
-    PipelineDescription,
-    PipelineInfo,
-    PipelineRunInfo,
-    PipelineVersionInfo,
-    ShipPipelineResult,
-)
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported where used: jupyter_ml_ship.pipelines imports core itself
+    from ..pipelines.models import (
+        PipelineDescription,
+        PipelineInfo,
+        PipelineRunInfo,
+        PipelineVersionInfo,
+        ShipPipelineResult,
+    )
     from .service import ShipService
+
+#: pipeline run statuses that are final, and step statuses of work in progress
+_DONE = ("succeeded", "failed", "cancelled")
+_ACTIVE = ("starting", "queued", "building", "running")
 
 
 class PipelinesMixin:
@@ -42,6 +45,7 @@ class PipelinesMixin:
         Unchanged content gives the existing version (``created`` false).
         """
         from ..pipelines import versions
+        from ..pipelines.models import ShipPipelineResult
         from .service import _whoami
 
         version, created = versions.ship(self, path, message,
@@ -64,6 +68,7 @@ class PipelinesMixin:
 
     def _pipeline_info(self: ShipService, s: Any, pipe: Any) -> PipelineInfo:
         from ..pipelines.executor import run_info
+        from ..pipelines.models import PipelineInfo
         from ..store.schema import PipelineRun, PipelineVersion
 
         last = s.scalars(select(PipelineRun).where(PipelineRun.pipeline_id == pipe.id)
@@ -130,7 +135,7 @@ class PipelinesMixin:
         run_id = executor.create(self, name, version, parameters, backend, use_cache,
                                  parallelism)
         info = executor.advance(self, run_id)
-        if detach and info.status not in PIPELINE_DONE:
+        if detach and info.status not in _DONE:
             scheduler.spawn(self, run_id)
         return info
 
@@ -153,13 +158,13 @@ class PipelinesMixin:
         from ..pipelines import executor, scheduler
 
         info = executor.info(self, run_id)
-        if info.status in PIPELINE_DONE and not any(
-                st.status in ("starting", "queued", "building", "running") for st in info.steps):
+        if info.status in _DONE and not any(
+                st.status in _ACTIVE for st in info.steps):
             return info
         if scheduler.scheduler_alive(self, run_id):
             return info
         info = executor.advance(self, run_id)
-        if info.status not in PIPELINE_DONE:
+        if info.status not in _DONE:
             scheduler.spawn(self, run_id)
         return info
 
@@ -215,8 +220,8 @@ class PipelinesMixin:
                 info, last_resume = self.get_pipeline_run(run_id), now
             else:
                 info = self.get_pipeline_run(run_id, reconcile=False)
-            if info.status in PIPELINE_DONE and not any(
-                    st.status in ("starting", "queued", "building", "running")
+            if info.status in _DONE and not any(
+                    st.status in _ACTIVE
                     for st in info.steps):
                 return info
             if deadline and time.monotonic() > deadline:

@@ -1,0 +1,280 @@
+"""ml-ship pipeline run | status | cancel | list | runs | versions | rollback | ship | check"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from ._common import (
+    add_json,
+    add_param_option,
+    dump_json,
+    err,
+    params_of,
+    seconds,
+    service,
+    table,
+    when,
+)
+
+FOLLOW_INTERVAL = 0.1
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    group = sub.add_parser("pipeline", help="pipelines: notebooks chained into a DAG")
+    psub = group.add_subparsers(dest="pipeline_command", metavar="COMMAND")
+    psub.required = True
+
+    p = psub.add_parser("run", help="run a pipeline file, notebook folder, or shipped NAME[@N]")
+    p.add_argument("pipeline", metavar="FILE|NAME[@N]")
+    add_param_option(p)
+    p.add_argument("--wait", action="store_true",
+                   help="follow the steps; exit 1 unless the pipeline run succeeds")
+    p.add_argument("--no-cache", action="store_true",
+                   help="run every step, even those whose job version and parameters are unchanged")
+    p.add_argument("--backend", help="backend of the steps that name none")
+    p.add_argument("--parallelism", type=int, help="steps at once (default: MlShip.parallelism "
+                   "or the number of cores)")
+    p.add_argument("-m", "--message", default="", help="with a FILE: message of a new version")
+    add_json(p)
+    p.set_defaults(func=cmd_run)
+
+    p = psub.add_parser("status", help="a pipeline run and its steps")
+    p.add_argument("id")
+    add_json(p)
+    p.set_defaults(func=cmd_status)
+
+    p = psub.add_parser("cancel", help="stop a pipeline run and its running steps")
+    p.add_argument("id")
+    add_json(p)
+    p.set_defaults(func=cmd_cancel)
+
+    p = psub.add_parser("list", help="list pipelines")
+    add_json(p)
+    p.set_defaults(func=cmd_list)
+
+    p = psub.add_parser("runs", help="list pipeline runs, newest first")
+    p.add_argument("--pipeline")
+    p.add_argument("--status")
+    p.add_argument("--limit", type=int, default=50)
+    add_json(p)
+    p.set_defaults(func=cmd_runs)
+
+    p = psub.add_parser("versions", help="a pipeline's versions, newest first")
+    p.add_argument("name")
+    add_json(p)
+    p.set_defaults(func=cmd_versions)
+
+    p = psub.add_parser("rollback", help="make an earlier version of a pipeline the current one")
+    p.add_argument("name")
+    p.add_argument("version", type=int)
+    add_json(p)
+    p.set_defaults(func=cmd_rollback)
+
+    p = psub.add_parser("ship", help="ship a pipeline file (and its notebooks) without running")
+    p.add_argument("file")
+    p.add_argument("-m", "--message", default="")
+    add_json(p)
+    p.set_defaults(func=cmd_ship)
+
+    p = psub.add_parser("check", help="validate a pipeline file and show its steps (ships nothing)")
+    p.add_argument("file")
+    add_json(p)
+    p.set_defaults(func=cmd_check)
+
+
+def _is_file(ref: str) -> bool:
+    return Path(ref).exists() or ref.endswith((".yaml", ".yml")) or "/" in ref
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from ._runs import split_ref
+
+    svc = service()
+    if _is_file(args.pipeline):
+        shipped = svc.ship_pipeline(args.pipeline, message=args.message or None)
+        v = shipped.version
+        state = "new version" if shipped.created else "unchanged, same version"
+        err(f"shipped pipeline {v.pipeline} v{v.number} ({state}, {len(v.steps)} steps)")
+        name, version = v.pipeline, v.number
+    else:
+        name, version = split_ref(args.pipeline)
+    info = svc.run_pipeline(name, version, params_of(args), args.backend,
+                            use_cache=not args.no_cache, parallelism=args.parallelism)
+    err(f"pipeline run {info.id} of {info.pipeline} v{info.version} started "
+        f"({len(info.steps)} steps, parallelism {info.parallelism})")
+    if args.wait:
+        return follow(svc, info.id, as_json=args.json)
+    if args.json:
+        dump_json(info)
+    else:
+        print(info.id)
+    return 0
+
+
+def follow(svc: Any, run_id: str, as_json: bool = False) -> int:
+    """Show step status changes (on a terminal) until the pipeline run ends; 0 if it succeeded."""
+    from ..pipelines.models import PIPELINE_DONE, STEP_ACTIVE
+
+    live = sys.stderr.isatty()
+    seen: dict[str, str] = {}
+    last_resume = time.monotonic()
+    while True:
+        resume = time.monotonic() - last_resume > 2.0  # a dead scheduler is replaced
+        info = svc.get_pipeline_run(run_id, reconcile=resume)
+        if resume:
+            last_resume = time.monotonic()
+        for st in info.steps:
+            if live and seen.get(st.id) != st.status:
+                err(f"  {st.id:<16} {_step_state(st)}")
+            seen[st.id] = st.status or ""
+        if info.status in PIPELINE_DONE and not any(s.status in STEP_ACTIVE for s in info.steps):
+            break
+        time.sleep(FOLLOW_INTERVAL)
+    if as_json:
+        dump_json(info)
+    else:
+        _steps_table(info)
+    tail = f": {info.error.message}" if info.error else ""
+    err(f"pipeline run {info.id} {info.status} in {seconds(info.duration)}{tail}")
+    return 0 if info.status == "succeeded" else 1
+
+
+def _step_state(st: Any) -> str:
+    bits = [st.status or "-"]
+    if st.cached:
+        bits.append("(cached)")
+    if st.run_id:
+        bits.append(f"run {st.run_id}")
+    if st.status == "succeeded" and st.duration is not None and not st.cached:
+        bits.append(f"in {seconds(st.duration)}")
+    if st.error and st.status != "succeeded":
+        bits.append(f"- {st.error.message}")
+    return " ".join(bits)
+
+
+def _outputs_text(outputs: dict[str, Any], width: int = 60) -> str:
+    text = ", ".join(f"{k}={v!r}" for k, v in outputs.items()) or "-"
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _steps_table(info: Any) -> None:
+    table(["STEP", "JOB", "STATUS", "RUN", "DURATION", "OUTPUTS"], [
+        [st.id, f"{st.job} v{st.version}", st.status + (" (cached)" if st.cached else ""),
+         st.run_id or "-", seconds(st.duration), _outputs_text(st.outputs)]
+        for st in info.steps
+    ])
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    info = service().get_pipeline_run(args.id)
+    if args.json:
+        dump_json(info)
+        return 0
+    rows = [("pipeline run", info.id), ("pipeline", f"{info.pipeline} v{info.version}"),
+            ("status", info.status), ("started", when(info.started_at)),
+            ("ended", when(info.ended_at)), ("duration", seconds(info.duration)),
+            ("parameters", info.parameters or "-")]
+    if info.error:
+        rows.append(("error", info.error.message))
+    for k, v in rows:
+        print(f"{k:>12}  {v}")
+    print()
+    _steps_table(info)
+    for st in info.steps:
+        if st.error and st.status not in ("succeeded",):
+            print(f"{st.id}: {st.error.message}")
+    return 0
+
+
+def cmd_cancel(args: argparse.Namespace) -> int:
+    svc = service()
+    before = svc.get_pipeline_run(args.id, reconcile=False)
+    info = svc.cancel_pipeline_run(args.id)
+    if args.json:
+        dump_json(info)
+    elif before.status == "cancelled":
+        err(f"pipeline run {info.id} was already cancelled")
+    else:
+        stopped = [s.id for s in info.steps if s.status == "cancelled"]
+        err(f"pipeline run {info.id} cancelled (steps stopped: {', '.join(stopped) or 'none'})")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    pipes = service().pipelines()
+    if args.json:
+        dump_json({"pipelines": pipes})
+        return 0
+    table(["PIPELINE", "CURRENT", "LATEST", "LAST RUN", "STATUS", "UPDATED"], [
+        [p.name, f"v{p.current_version}", f"v{p.latest_version}",
+         p.last_run.id if p.last_run else "-", p.last_run.status if p.last_run else "-",
+         when(p.updated_at)] for p in pipes
+    ])
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    runs, _ = service().pipeline_runs(pipeline=args.pipeline, status=args.status,
+                                      limit=args.limit)
+    if args.json:
+        dump_json({"runs": runs})
+        return 0
+    table(["PIPELINE RUN", "PIPELINE", "VERSION", "STATUS", "STEPS OK", "STARTED", "DURATION"], [
+        [r.id, r.pipeline, f"v{r.version}", r.status,
+         f"{sum(s.status == 'succeeded' for s in r.steps)}/{len(r.steps)}",
+         when(r.started_at), seconds(r.duration)] for r in runs
+    ])
+    return 0
+
+
+def cmd_versions(args: argparse.Namespace) -> int:
+    versions = service().pipeline_versions(args.name)
+    if args.json:
+        dump_json({"versions": versions})
+        return 0
+    table(["", "VERSION", "DIGEST", "CREATED", "AUTHOR", "STEPS", "MESSAGE"], [
+        ["*" if v.is_current else "", f"v{v.number}", v.digest[:12], when(v.created_at),
+         v.author, ", ".join(f"{s.id}={s.job}@{s.version}" for s in v.steps), v.message]
+        for v in versions
+    ])
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    pipe = service().rollback_pipeline(args.name, args.version)
+    if args.json:
+        dump_json(pipe)
+    else:
+        err(f"pipeline {pipe.name}: current version is now v{pipe.current_version}")
+    return 0
+
+
+def cmd_ship(args: argparse.Namespace) -> int:
+    result = service().ship_pipeline(args.file, message=args.message or None)
+    if args.json:
+        dump_json(result)
+        return 0
+    v = result.version
+    state = "new version" if result.created else "unchanged, same version"
+    err(f"shipped pipeline {v.pipeline} v{v.number} ({state}, digest {v.digest[:12]})")
+    for st in v.steps:
+        err(f"  {st.id:<16} {st.job} v{st.version}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    desc = service().describe_pipeline_file(args.file)
+    if args.json:
+        dump_json(desc)
+        return 0
+    err(f"{desc.path}: pipeline {desc.name} is valid ({len(desc.steps)} steps)")
+    table(["STEP", "JOB", "DEPENDS ON", "OUTPUTS"], [
+        [s.id, s.job + (f"@{s.version}" if s.version else ""), ", ".join(s.depends_on) or "-",
+         "(dynamic)" if s.declared_outputs is None else ", ".join(s.declared_outputs) or "-"]
+        for s in desc.steps
+    ])
+    return 0
