@@ -241,9 +241,10 @@ class RunsMixin:
             return
         state = read_json(run_dir / "state.json") or {}
         phase = state.get("phase")
-        if timeout and started:
+        if timeout and started and phase != "building":  # an image build is not run time
+            since = _parse_time(state.get("started_at")) or started  # when the runner began
             limit = timedelta(seconds=timeout * attempts_allowed + TIMEOUT_GRACE)
-            if datetime.now(timezone.utc) - started > limit:
+            if datetime.now(timezone.utc) - since > limit:
                 impl.cancel(ref, run_dir)
                 self._finish(run_id, "timed_out", {"message": f"timed out after {timeout:g} s "
                                                    "(runner unresponsive)", "ename": "Timeout"})
