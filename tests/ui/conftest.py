@@ -1,0 +1,123 @@
+"""A real JupyterLab (with the extension) on 127.0.0.1 and a real Chromium driven by Playwright.
+
+Screenshots of every step go to ``tests/ui/artifacts/`` (look at them: that is what a user sees).
+Without Chromium or Playwright the tests skip on a laptop and fail in CI (ML_SHIP_REQUIRE=browser).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.python.conftest import EXAMPLES, REPO, require
+
+CHROMIUM = os.environ.get("ML_SHIP_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = REPO / "tests" / "ui" / "artifacts"
+TOKEN = "ml-ship-ui-test-token"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Lab:
+    def __init__(self, url: str, root: Path, home: Path):
+        self.url, self.root, self.home = url, root, home
+
+    def api(self, path: str) -> str:
+        return f"{self.url}ml-ship/api{path}?token={TOKEN}"
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    base = tmp_path_factory.mktemp("lab")
+    root, home = base / "root", base / "home"
+    shutil.copytree(EXAMPLES, root)
+    port = _free_port()
+    env = dict(os.environ)
+    env.update(ML_SHIP_HOME=str(home), JUPYTER_CONFIG_DIR=str(base / "config"),
+               JUPYTER_RUNTIME_DIR=str(base / "runtime"), PYTHONUNBUFFERED="1")
+    env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
+    log = open(base / "jupyter.log", "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+         f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+         f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={root}",
+         "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+         "--ServerApp.allow_root=True"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 90
+    try:
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}ml-ship/api/health?token={TOKEN}", timeout=2)
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        "JupyterLab did not start:\n" + (base / "jupyter.log").read_text()[-3000:]
+                    ) from None
+                time.sleep(0.3)
+        yield Lab(url, root, home)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    require("browser", os.path.exists(CHROMIUM), f"{CHROMIUM} not found (scripts/browser-up.sh)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        require("browser", False, f"python playwright missing: {exc}")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, lab: Lab, request: pytest.FixtureRequest) -> Iterator[object]:
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    console: list[str] = []
+    pg.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+    pg.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    pg.shot = lambda name: pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}-{name}.png"))
+    yield pg
+    failed = getattr(request.node, "rep_call", None)
+    if failed is not None and failed.failed:
+        pg.shot("failure")
+        (ARTIFACTS / f"{request.node.name}-console.txt").write_text("\n".join(console))
+    context.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, f"rep_{rep.when}", rep)
