@@ -24,6 +24,46 @@ export function outputPath(run: Pick<IRunInfo, 'id' | 'job' | 'version'>): strin
   return `${OUTPUT_DRIVE}:${run.id}/${run.job}-v${run.version}-${shortId(run.id)}.ipynb`;
 }
 
+type Json = Record<string, unknown>;
+
+const join = (value: unknown) =>
+  Array.isArray(value) && value.every(v => typeof v === 'string') ? value.join('') : value;
+
+/**
+ * nbformat allows multi-line strings as lists of lines on disk; the lab expects strings
+ * (the contents API joins them, as nbformat's `rejoin_lines` does): join sources, stream
+ * texts and non-JSON output data.
+ */
+export function joinMultiline(notebook: Json): Json {
+  const cells = Array.isArray(notebook.cells) ? (notebook.cells as Json[]) : [];
+  return {
+    ...notebook,
+    cells: cells.map(cell => ({
+      ...cell,
+      source: join(cell.source),
+      ...(Array.isArray(cell.outputs)
+        ? {
+            outputs: (cell.outputs as Json[]).map(output => {
+              const out: Json = { ...output };
+              if ('text' in out) {
+                out.text = join(out.text);
+              }
+              if (out.data && typeof out.data === 'object') {
+                out.data = Object.fromEntries(
+                  Object.entries(out.data as Json).map(([mime, value]) => [
+                    mime,
+                    /json$/.test(mime) ? value : join(value)
+                  ])
+                );
+              }
+              return out;
+            })
+          }
+        : {})
+    }))
+  };
+}
+
 export class OutputDrive implements Contents.IDrive {
   readonly name = OUTPUT_DRIVE;
   readonly serverSettings: ServerConnection.ISettings;
@@ -61,7 +101,8 @@ export class OutputDrive implements Contents.IDrive {
         mimetype: ''
       };
     }
-    const content = options?.content === false ? null : await this._client.output(runId);
+    const content =
+      options?.content === false ? null : joinMultiline(await this._client.output(runId));
     return {
       name: file,
       path: localPath,

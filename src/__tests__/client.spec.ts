@@ -51,3 +51,15 @@ describe('requestAPI errors', () => {
     expect(url).toBe('ws://localhost/ml-ship/api/runs/r1/logs/ws?offset=42');
   });
 });
+
+describe('requests', () => {
+  it('add no cache-busting parameter to the query string', async () => {
+    const server = new FakeServer().on('GET', 'runs', ({ query }) => ({
+      body: { runs: [], next_cursor: null, keys: [...query.keys()] }
+    }));
+    const answer = (await server.client().runs({ job: 'train', limit: 5 })) as unknown as {
+      keys: string[];
+    };
+    expect(answer.keys.sort()).toEqual(['job', 'limit']);
+  });
+});

@@ -67,6 +67,7 @@ export class FakeServer {
         baseUrl: 'http://localhost/',
         wsUrl: 'ws://localhost/',
         token: '',
+        init: { cache: 'no-store', credentials: 'same-origin' },
         fetch: this.fetch,
         Request,
         Headers

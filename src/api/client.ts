@@ -159,7 +159,9 @@ async function send(
   const url = apiUrl(settings, path, query);
   let response: Response;
   try {
-    response = await ServerConnection.makeRequest(url, init, settings);
+    // 'no-cache' (always revalidate) rather than JupyterLab's default 'no-store', which
+    // appends a timestamp to the query string that the API's strict query models refuse.
+    response = await ServerConnection.makeRequest(url, { cache: 'no-cache', ...init }, settings);
   } catch (error) {
     throw new ApiError(
       'network',

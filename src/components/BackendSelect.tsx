@@ -59,7 +59,7 @@ export function BackendSelect(props: {
       {unusable.length > 0 && (
         <ul className="jp-MlShip-backend-reasons">
           {unusable.map(b => (
-            <li key={b.name}>
+            <li key={b.name} title={b.reason}>
               <strong>{b.name}</strong>: {b.reason || 'not available'}
             </li>
           ))}

@@ -7,7 +7,7 @@ import * as React from 'react';
 import { rollbackWithConfirm, runWithDialog, type IActions } from '../actions';
 import { shipIcon } from '../icons';
 import type { MlShipModel } from '../model';
-import { Notice } from './common';
+import { Notice, TextWithCode } from './common';
 import { JobDetail } from './JobDetail';
 import { JobsList } from './JobsList';
 
@@ -48,7 +48,9 @@ function PanelBody(props: { model: MlShipModel; actions: IActions }): JSX.Elemen
           kind={compat.state === 'mismatch' ? 'warning' : 'error'}
           action={{ label: 'Retry', onClick: retry }}
         >
-          <span data-compat={compat.state}>{compat.message}</span>
+          <span data-compat={compat.state}>
+            <TextWithCode text={compat.message} />
+          </span>
         </Notice>
       )}
       {model.loadError && compat.state !== 'missing' && compat.state !== 'unreachable' && (

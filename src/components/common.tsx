@@ -66,10 +66,19 @@ export function RunErrorBox(props: { error: IRunError }): JSX.Element {
           {evalue ? `: ${evalue}` : ''}
         </div>
       ) : null}
-      {message && message !== `${ename}: ${evalue}` && (
+      {message && !(ename && message.includes(`${ename}: ${evalue ?? ''}`)) && (
         <div className="jp-MlShip-error-message">{message}</div>
       )}
     </div>
+  );
+}
+
+/** Text where `backquoted` parts are shown as code. */
+export function TextWithCode(props: { text: string }): JSX.Element {
+  return (
+    <>
+      {props.text.split('`').map((part, i) => (i % 2 ? <code key={i}>{part}</code> : part))}
+    </>
   );
 }
 
