@@ -6,6 +6,6 @@ A thin face: every handler calls the one ``ShipService`` the extension builds fr
 
 from __future__ import annotations
 
-from ._app import RUN_STATUS_SCHEMA_ID, MlShipExtension
+from ._app import PIPELINE_STATUS_SCHEMA_ID, RUN_STATUS_SCHEMA_ID, MlShipExtension
 
-__all__ = ["MlShipExtension", "RUN_STATUS_SCHEMA_ID"]
+__all__ = ["MlShipExtension", "RUN_STATUS_SCHEMA_ID", "PIPELINE_STATUS_SCHEMA_ID"]

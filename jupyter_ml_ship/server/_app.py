@@ -17,10 +17,13 @@ from ..config import MlShip
 from ..core import TERMINAL_STATUSES, RunInfo, ShipService
 from ..core.models import RunStatusEvent
 from ..errors import NotFound
+from ..pipelines.models import PipelineRunInfo, PipelineRunStatusEvent
 from ._base import EXECUTOR_KEY, SERVICE_KEY
+from ._pipelines import PIPELINE_EMIT_KEY
 from ._routes import tornado_handlers
 
 RUN_STATUS_SCHEMA_ID = "https://events.jupyter-ml-ship.org/run-status/v1"
+PIPELINE_STATUS_SCHEMA_ID = "https://events.jupyter-ml-ship.org/pipeline-run-status/v1"
 EVENT_SCHEMAS = Path(__file__).with_name("events")
 #: run ids whose last emitted status is remembered (to emit each change once)
 _REMEMBERED = 10_000
@@ -45,10 +48,12 @@ class MlShipExtension(ExtensionApp):
         self.ml_ship = MlShip(parent=self)
         self.service = ShipService(self.ml_ship)
         self.executor = ThreadPoolExecutor(self.worker_threads, thread_name_prefix="ml-ship")
-        self.settings.update({SERVICE_KEY: self.service, EXECUTOR_KEY: self.executor})
-        self._last_status: OrderedDict[str, str] = OrderedDict()
+        self.settings.update({SERVICE_KEY: self.service, EXECUTOR_KEY: self.executor,
+                              PIPELINE_EMIT_KEY: self.emit_pipeline})
+        self._last_status: OrderedDict[str, Any] = OrderedDict()
         self._reconciler: asyncio.Task[None] | None = None
-        self.serverapp.event_logger.register_event_schema(EVENT_SCHEMAS / "run-status.v1.json")
+        for schema in ("run-status.v1.json", "pipeline-run-status.v1.json"):
+            self.serverapp.event_logger.register_event_schema(EVENT_SCHEMAS / schema)
         self.service.subscribe(self._on_run_change)
         self.serverapp.io_loop.add_callback(self._start_reconciler)
         self.log.info("jupyter_ml_ship %s: home %s, store %s, default backend %s",
@@ -64,21 +69,38 @@ class MlShipExtension(ExtensionApp):
         """Service callback, on whatever thread made the change: hop to the event loop."""
         self.serverapp.io_loop.asyncio_loop.call_soon_threadsafe(self._emit, info)
 
-    def _emit(self, info: RunInfo) -> None:
-        if self._last_status.get(info.id) == info.status:
-            return
-        self._last_status[info.id] = info.status
-        self._last_status.move_to_end(info.id)
+    def _changed(self, key: str, state: Any) -> bool:
+        """Whether ``state`` is new for ``key`` (each change is emitted once)."""
+        if self._last_status.get(key) == state:
+            return False
+        self._last_status[key] = state
+        self._last_status.move_to_end(key)
         while len(self._last_status) > _REMEMBERED:
             self._last_status.popitem(last=False)
+        return True
+
+    def _send(self, schema_id: str, data: dict[str, Any]) -> None:
+        try:
+            self.serverapp.event_logger.emit(schema_id=schema_id, data=data)
+        except Exception:  # an event listener must not break the service
+            self.log.exception("ml-ship: emitting a %s event failed", schema_id)
+
+    def _emit(self, info: RunInfo) -> None:
+        if not self._changed(f"run:{info.id}", info.status):
+            return
         event = RunStatusEvent(run_id=info.id, job=info.job, version=info.version,
                                status=info.status, pipeline_run_id=info.pipeline_run_id,
                                step=info.step)
-        try:
-            self.serverapp.event_logger.emit(schema_id=RUN_STATUS_SCHEMA_ID,
-                                             data=event.model_dump(mode="json"))
-        except Exception:  # an event listener must not break the service
-            self.log.exception("ml-ship: emitting a run status event failed")
+        self._send(RUN_STATUS_SCHEMA_ID, event.model_dump(mode="json"))
+
+    def emit_pipeline(self, info: PipelineRunInfo) -> None:
+        """Emit a pipeline run's status and step statuses if they changed (on the loop)."""
+        steps = {st.id: st.status or "pending" for st in info.steps}
+        if not self._changed(f"pipeline:{info.id}", (info.status, tuple(steps.items()))):
+            return
+        event = PipelineRunStatusEvent(pipeline_run_id=info.id, pipeline=info.pipeline,
+                                       status=info.status, steps=steps)  # type: ignore[arg-type]
+        self._send(PIPELINE_STATUS_SCHEMA_ID, event.model_dump(mode="json"))
 
     # ---- reconciler ---------------------------------------------------------------------
 
@@ -92,7 +114,7 @@ class MlShipExtension(ExtensionApp):
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(interval)
-            known = [rid for rid, st in self._last_status.items() if st not in TERMINAL_STATUSES]
+            known = [key for key, st in self._last_status.items() if not _ended(st)]
             try:
                 infos, gone = await loop.run_in_executor(self.executor, self._reconcile_once,
                                                          known)
@@ -102,20 +124,32 @@ class MlShipExtension(ExtensionApp):
                 self.log.exception("ml-ship: reconciling active runs failed")
                 continue
             for info in infos:
-                self._emit(info)
-            for rid in gone:
-                self._last_status.pop(rid, None)
+                if isinstance(info, RunInfo):
+                    self._emit(info)
+                else:
+                    self.emit_pipeline(info)
+            for key in gone:
+                self._last_status.pop(key, None)
 
-    def _reconcile_once(self, known: list[str]) -> tuple[list[RunInfo], list[str]]:
-        """(current state of every active or recently active run, ids that disappeared)."""
-        infos, gone = [], []
-        for run_id in sorted(set(self.service.active_run_ids()) | set(known)):
+    def _reconcile_once(self, known: list[str]) -> tuple[list[Any], list[str]]:
+        """(current state of every active or recently active run and pipeline run, keys of
+        those that disappeared). Pipeline runs whose scheduler died are resumed."""
+        svc = self.service
+        keys = {f"run:{i}" for i in svc.active_run_ids()}
+        keys |= {f"pipeline:{i}" for i in svc.active_pipeline_run_ids()}
+        infos: list[Any] = []
+        gone = []
+        for key in sorted(keys | set(known)):
+            kind, _, run_id = key.partition(":")
             try:
-                infos.append(self.service.get_run(run_id))  # reconciles, then reads
-            except NotFound:  # its job was deleted
-                gone.append(run_id)
+                if kind == "run":
+                    infos.append(svc.get_run(run_id))  # reconciles, then reads
+                else:
+                    infos.append(svc.get_pipeline_run(run_id))  # resumes if orphaned
+            except NotFound:  # deleted with its job or pipeline
+                gone.append(key)
             except Exception:
-                self.log.exception("ml-ship: reconciling run %s failed", run_id)
+                self.log.exception("ml-ship: reconciling %s failed", key)
         return infos, gone
 
     async def stop_extension(self) -> None:
@@ -133,3 +167,12 @@ class MlShipExtension(ExtensionApp):
 
     def current_activity(self) -> Any:
         return None
+
+
+def _ended(state: Any) -> bool:
+    """A run's status, or a pipeline run's (status, steps): over, nothing left to change."""
+    if isinstance(state, tuple):
+        status, steps = state
+        return status in TERMINAL_STATUSES and all(st in TERMINAL_STATUSES or st == "pending"
+                                                   for _, st in steps)
+    return state in TERMINAL_STATUSES

@@ -179,12 +179,9 @@ class MlShipHandler(ServiceMixin, APIHandler):
             raise NotFound(f"no version {number}: version numbers start at 1")
         return number
 
-    def resolve_notebook(self, api_path: str) -> Path:
+    def resolve_path(self, api_path: str, folder_ok: bool = False) -> Path:
         """The file of a server-root-relative path; nothing outside the root, no hidden files."""
-        cm = self.contents_manager
-        root = getattr(cm, "root_dir", None)
-        if not root:
-            raise BadInput("shipping needs a contents manager that keeps files on disk")
+        root_real = self.root_dir()
         clean = api_path.replace("\\", "/")
         if not clean.strip():
             raise BadInput("path: a notebook path is needed")
@@ -193,15 +190,23 @@ class MlShipHandler(ServiceMixin, APIHandler):
         parts = [p for p in PurePosixPath(clean).parts if p not in ("", ".")]
         if ".." in parts:
             raise BadInput(f"path {api_path!r} is outside the server root")
-        root_real = Path(root).resolve()
         real = root_real.joinpath(*parts).resolve()
         if real != root_real and root_real not in real.parents:
             raise BadInput(f"path {api_path!r} leads outside the server root (symbolic link)")
-        if not getattr(cm, "allow_hidden", False) and is_hidden(str(real), str(root_real)):
+        if not getattr(self.contents_manager, "allow_hidden", False) and is_hidden(
+            str(real), str(root_real)
+        ):
             raise BadInput(f"path {api_path!r} is hidden (ContentsManager.allow_hidden is off)")
-        if not real.is_file():
-            raise NotFound(f"no notebook at {api_path!r} under the server root")
+        if not (real.is_file() or (folder_ok and real.is_dir())):
+            raise NotFound(f"no {'file' if folder_ok else 'notebook'} at {api_path!r} under "
+                           "the server root")
         return real
+
+    def root_dir(self) -> Path:
+        root = getattr(self.contents_manager, "root_dir", None)
+        if not root:
+            raise BadInput("shipping needs a contents manager that keeps files on disk")
+        return Path(root).resolve()
 
     # ---- output -------------------------------------------------------------------------
 

@@ -55,7 +55,7 @@ class NotebookInfoHandler(MlShipHandler):
     @authorized
     async def get(self) -> None:
         q = self.query(NotebookInfoQuery)
-        path = await self.call(self.resolve_notebook, q.path)
+        path = await self.call(self.resolve_path, q.path)
         info = await self.call(notebook_info, path, self.ml_ship.max_notebook_bytes)
         self.reply(info)
 
@@ -65,7 +65,7 @@ class ShipHandler(MlShipHandler):
     @authorized
     async def post(self) -> None:
         req = self.body(ShipRequest)
-        path = await self.call(self.resolve_notebook, req.path)
+        path = await self.call(self.resolve_path, req.path)
         try:
             result = await self.call(
                 self.service.ship, path, name=req.name, message=req.message,

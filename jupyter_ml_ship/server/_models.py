@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..core.models import RunStatus
+from ..pipelines.models import PipelineRunStatus
 
 
 class _Query(BaseModel):
@@ -49,3 +50,23 @@ class LogDone(BaseModel):
 
     done: Literal[True] = True
     status: RunStatus
+
+
+class ListPipelineRunsQuery(_Query):
+    """``GET /pipeline-runs`` and ``GET /pipelines/{name}/runs``: newest first."""
+
+    pipeline: str | None = Field(None, description="only runs of this pipeline")
+    status: PipelineRunStatus | None = Field(None, description="only runs in this status")
+    limit: int = Field(50, ge=1, le=1000, description="page size")
+    cursor: str | None = Field(None, description="next_cursor of the previous page")
+
+
+class PipelineRunsOfQuery(_Query):
+    status: PipelineRunStatus | None = Field(None, description="only runs in this status")
+    limit: int = Field(50, ge=1, le=1000, description="page size")
+    cursor: str | None = Field(None, description="next_cursor of the previous page")
+
+
+class PipelineInfoQuery(_Query):
+    path: str = Field(description="a *.pipeline.yaml file or a folder of notebooks, relative to "
+                                  "the server root")

@@ -33,10 +33,34 @@ from ..core.models import (
     VersionList,
 )
 from ..core.notebook_info import NotebookInfo
+from ..pipelines.models import (
+    PipelineDescription,
+    PipelineInfo,
+    PipelineList,
+    PipelineRunInfo,
+    PipelineRunList,
+    PipelineRunStatusEvent,
+    PipelineVersionInfo,
+    PipelineVersionList,
+    ShipPipelineRequest,
+    ShipPipelineResult,
+    StartPipelineRunRequest,
+)
 from . import _handlers as h
+from . import _pipelines as p
 from ._base import NotFoundHandler
 from ._logs import LogHandler, LogSocketHandler, OutputHandler
-from ._models import ListRunsQuery, LogChunk, LogDone, LogQuery, NotebookInfoQuery, OutputQuery
+from ._models import (
+    ListPipelineRunsQuery,
+    ListRunsQuery,
+    LogChunk,
+    LogDone,
+    LogQuery,
+    NotebookInfoQuery,
+    OutputQuery,
+    PipelineInfoQuery,
+    PipelineRunsOfQuery,
+)
 
 API_BASE = "/ml-ship/api"
 SPEC_FILE = Path(__file__).with_name("openapi.json")
@@ -45,7 +69,7 @@ SPEC_FILE = Path(__file__).with_name("openapi.json")
 ERRORS = {
     400: "bad input: the message says what and where",
     403: "not authenticated, or not authorized (read-only users may only GET)",
-    404: "no such job, version, run, notebook or route",
+    404: "no such job, pipeline, version, run, file or route",
     409: "the request does not fit the current state",
     413: "body or parameters over MlShip.max_request_bytes",
     503: "a backend or the store is unavailable",
@@ -127,9 +151,51 @@ ROUTES: list[Route] = [
     }, "runs"),
 ]
 
-# Pipelines: when ``jupyter_ml_ship.core.pipelines`` lands, add its routes here (and handlers
-# in a ``_pipelines.py`` module): /pipelines, /pipelines/{name}, /pipelines/{name}/runs,
-# /pipeline-runs/{id}, /pipeline-runs/{id}/cancel; then regenerate openapi.json.
+ROUTES += [
+    Route("/pipeline-info", p.PipelineInfoHandler, {
+        "get": Op("A pipeline file (or folder of notebooks) checked and laid out as steps; "
+                  "nothing shipped", PipelineDescription, query=PipelineInfoQuery,
+                  errors=(400, 404)),
+    }, "pipelines"),
+    Route("/pipelines", p.PipelinesHandler, {
+        "get": Op("All pipelines", PipelineList),
+        "post": Op("Ship a pipeline: its notebooks as job versions, then a pipeline version "
+                   "(or the identical one)", ShipPipelineResult, 201, ShipPipelineRequest,
+                   errors=(400, 404, 409, 413)),
+    }, "pipelines"),
+    Route("/pipelines/{name}", p.PipelineHandler, {
+        "get": Op("One pipeline", PipelineInfo, errors=(404,)),
+        "delete": Op("Delete a pipeline with no active run (its jobs stay)", "empty", 204,
+                     errors=(404, 409)),
+    }, "pipelines"),
+    Route("/pipelines/{name}/versions", p.PipelineVersionsHandler, {
+        "get": Op("Versions of a pipeline, newest first", PipelineVersionList, errors=(404,)),
+    }, "pipelines"),
+    Route("/pipelines/{name}/versions/{number}", p.PipelineVersionHandler, {
+        "get": Op("One pipeline version", PipelineVersionInfo, errors=(400, 404)),
+    }, "pipelines"),
+    Route("/pipelines/{name}/rollback", p.PipelineRollbackHandler, {
+        "post": Op("Move the pipeline's current version pointer", PipelineInfo,
+                   body=RollbackRequest, errors=(400, 404, 413)),
+    }, "pipelines"),
+    Route("/pipelines/{name}/runs", p.PipelineRunsOfHandler, {
+        "get": Op("Runs of a pipeline, newest first", PipelineRunList,
+                  query=PipelineRunsOfQuery, errors=(400, 404)),
+        "post": Op("Start a run of a pipeline (default: its current version)",
+                   PipelineRunInfo, 201, StartPipelineRunRequest, errors=(400, 404, 413)),
+    }, "pipelines"),
+    Route("/pipeline-runs", p.PipelineRunsHandler, {
+        "get": Op("Pipeline runs, newest first", PipelineRunList, query=ListPipelineRunsQuery,
+                  errors=(400, 404)),
+    }, "pipelines"),
+    Route("/pipeline-runs/{run_id}", p.PipelineRunHandler, {
+        "get": Op("One pipeline run with its steps", PipelineRunInfo, errors=(404,)),
+    }, "pipelines"),
+    Route("/pipeline-runs/{run_id}/cancel", p.PipelineCancelHandler, {
+        "post": Op("Cancel a pipeline run: no new steps, running steps cancelled",
+                   PipelineRunInfo, errors=(404, 409)),
+    }, "pipelines"),
+]
 
 
 def tornado_handlers() -> list[tuple[str, type]]:
@@ -145,7 +211,12 @@ _MODELS: list[tuple[type[BaseModel], str]] = [
     (JobInfo, "serialization"), (VersionList, "serialization"), (VersionInfo, "serialization"),
     (RollbackRequest, "validation"), (RunList, "serialization"), (RunInfo, "serialization"),
     (CreateRunRequest, "validation"), (LogChunk, "serialization"), (LogDone, "serialization"),
-    (RunStatusEvent, "serialization"),
+    (RunStatusEvent, "serialization"), (PipelineDescription, "serialization"),
+    (PipelineList, "serialization"), (PipelineInfo, "serialization"),
+    (ShipPipelineRequest, "validation"), (ShipPipelineResult, "serialization"),
+    (PipelineVersionList, "serialization"), (PipelineVersionInfo, "serialization"),
+    (PipelineRunList, "serialization"), (PipelineRunInfo, "serialization"),
+    (StartPipelineRunRequest, "validation"), (PipelineRunStatusEvent, "serialization"),
 ]
 
 
@@ -235,8 +306,10 @@ def build_spec() -> dict[str, Any]:
             "description": "Ship notebooks as versioned, parameterized jobs. Every route needs "
                            "Jupyter authentication (`Authorization: token …` or the lab's "
                            "cookie + XSRF header). Run status changes are also Jupyter server "
-                           "events (schema https://events.jupyter-ml-ship.org/run-status/v1, "
-                           "data RunStatusEvent) on /api/events/subscribe.",
+                           "events on /api/events/subscribe: schema "
+                           "https://events.jupyter-ml-ship.org/run-status/v1 (data "
+                           "RunStatusEvent) and .../pipeline-run-status/v1 (data "
+                           "PipelineRunStatusEvent).",
         },
         "servers": [{"url": API_BASE}],
         "security": [{"jupyterToken": []}],
