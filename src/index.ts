@@ -72,8 +72,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
           return;
         }
         const view = createRunView(id, actions);
+        // new run views become tabs next to the last one, not ever narrower splits
+        const last = runViews.currentWidget ?? runViews.find(() => true);
         void runViews.add(view);
-        shell.add(view, 'main', { mode: 'split-right' });
+        shell.add(
+          view,
+          'main',
+          last && last.isAttached ? { mode: 'tab-after', ref: last.id } : { mode: 'split-right' }
+        );
         shell.activateById(view.id);
         model.selectRun(id);
       },

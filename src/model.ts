@@ -178,7 +178,9 @@ export class MlShipModel implements IDisposable {
       ]);
       this._jobs = jobs;
       if (details && job === this._selectedJob) {
+        const before = new Map(this._runs.map(r => [r.id, r]));
         [this._versions, this._runs, this._nextCursor] = details;
+        this._announceChanges(before, this._runs);
       }
       this._loadError = null;
     } catch (error) {
@@ -186,6 +188,19 @@ export class MlShipModel implements IDisposable {
     }
     this._updatePollRate();
     this._emitChanged();
+  }
+
+  /** Tell run views about runs a refresh found changed (an event may have been missed). */
+  private _announceChanges(before: Map<string, IRunInfo>, after: readonly IRunInfo[]): void {
+    for (const run of after) {
+      const previous = before.get(run.id);
+      if (previous && JSON.stringify(previous) !== JSON.stringify(run)) {
+        this._runChanged.emit(run);
+        if (isTerminal(run.status) && !isTerminal(previous.status)) {
+          this._runFinished.emit(run);
+        }
+      }
+    }
   }
 
   private _serverAnswers(): boolean {

@@ -124,6 +124,25 @@ describe('MlShipModel', () => {
     expect(model.hasActiveRuns).toBe(false);
   });
 
+  it('tells run views what a refresh found when an event was missed', async () => {
+    let current = makeRun({ status: 'running' });
+    server
+      .on('GET', 'jobs', { body: { jobs: [makeJob()] } })
+      .on('GET', 'jobs/train/versions', { body: { versions: [] } })
+      .on('GET', 'runs', () => ({ body: { runs: [current], next_cursor: null } }));
+    await model.checkHealth();
+    await model.refresh();
+    await model.selectJob('train');
+    const changed: string[] = [];
+    const finished: string[] = [];
+    model.runChanged.connect((_, run) => changed.push(run.status));
+    model.runFinished.connect((_, run) => finished.push(run.id));
+    current = makeRun({ status: 'failed' });
+    await model.refresh();
+    expect(changed).toEqual(['failed']);
+    expect(finished).toEqual([current.id]);
+  });
+
   it('ignores events of other schemas', async () => {
     await model.checkHealth();
     events.emit({ schema_id: 'https://events.jupyter.org/jupyter_server/contents_service/v1' });

@@ -21,6 +21,9 @@ import { LogBuffer, LogFollower } from '../log';
 import { KeyValues, Notice, RunErrorBox, StatusChip } from './common';
 import { LogView } from './LogView';
 
+/** A run view asks for its run when no event told anything for this long. */
+const FALLBACK_POLL_MS = 15000;
+
 function Header(props: { run: IRunInfo; now: number }): JSX.Element {
   const { run } = props;
   return (
@@ -72,6 +75,8 @@ class RunViewContent extends ReactWidget {
   private _follow: boolean;
   private _problem: string | null = null;
   private _timer: ReturnType<typeof setInterval> | null = null;
+  private _lastUpdate = Date.now();
+  private _asking = false;
 
   constructor(
     readonly runId: string,
@@ -129,15 +134,30 @@ class RunViewContent extends ReactWidget {
   private _setRun(run: IRunInfo): void {
     this.run = run;
     this._problem = null;
+    this._lastUpdate = Date.now();
     const active = !isTerminal(run.status);
     if (active && !this._timer) {
-      this._timer = setInterval(() => this.update(), 1000); // the duration ticks
+      this._timer = setInterval(() => this._tick(), 1000);
     } else if (!active && this._timer) {
       clearInterval(this._timer);
       this._timer = null;
     }
     this._onRunChange();
     this.update();
+  }
+
+  /** Every second while active: the duration ticks; after 15 s without news, ask. */
+  private _tick(): void {
+    this.update();
+    if (Date.now() - this._lastUpdate > FALLBACK_POLL_MS && !this._asking) {
+      this._asking = true;
+      this._lastUpdate = Date.now();
+      void this._actions.model.client
+        .run(this.runId)
+        .then(run => this._actions.model.updateRun(run))
+        .catch(() => undefined)
+        .then(() => (this._asking = false));
+    }
   }
 
   dispose(): void {
@@ -179,7 +199,11 @@ class RunViewContent extends ReactWidget {
       <div className="jp-MlShip-runBody" data-run={run.id} data-status={run.status}>
         <Header run={run} now={Date.now()} />
         {this._problem && <Notice kind="warning">{this._problem}</Notice>}
-        {run.error && run.status !== 'succeeded' && <RunErrorBox error={run.error} />}
+        {run.error && (run.status === 'cancelled' || run.status === 'skipped') ? (
+          <Notice kind="info">{run.error.message}</Notice>
+        ) : run.error && run.status !== 'succeeded' ? (
+          <RunErrorBox error={run.error} />
+        ) : null}
         <div className="jp-MlShip-runTables">
           <section>
             <h3>Parameters</h3>
