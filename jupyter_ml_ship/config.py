@@ -64,6 +64,16 @@ class MlShip(Configurable):
     airflow_operator = Unicode(help="'docker' (DockerOperator) or 'kubernetes' "
                                "(KubernetesPodOperator) steps (env ML_SHIP_AIRFLOW_OPERATOR)."
                                ).tag(config=True)
+    airflow_artifacts = Unicode(help="Storage shared by the steps of a DAG run, mounted at the "
+                                "same path in every step: a directory of the Docker host "
+                                "(docker operator) or a ReadWriteMany PersistentVolumeClaim name "
+                                "(kubernetes). Empty: steps share only their recorded outputs "
+                                "(env ML_SHIP_AIRFLOW_ARTIFACTS).").tag(config=True)
+    airflow_namespace = Unicode("default", help="Kubernetes namespace of the step pods "
+                                "(kubernetes operator).").tag(config=True)
+    airflow_deploy_timeout = Float(600.0, help="Seconds to wait for Airflow to load a new DAG "
+                                   "file (its dag-processor lists the DAGs folder every "
+                                   "[dag_processor] refresh_interval).").tag(config=True)
     enabled_backends = List(Unicode(), default_value=["local", "docker", "airflow"],
                             help="Backends offered to users.").tag(config=True)
 
@@ -126,6 +136,10 @@ class MlShip(Configurable):
     @default("airflow_operator")
     def _airflow_operator(self) -> str:
         return _env("ML_SHIP_AIRFLOW_OPERATOR", "docker")
+
+    @default("airflow_artifacts")
+    def _airflow_artifacts(self) -> str:
+        return _env("ML_SHIP_AIRFLOW_ARTIFACTS")
 
     @property
     def home_path(self) -> Path:

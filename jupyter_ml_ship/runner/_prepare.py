@@ -1,0 +1,42 @@
+"""Preparing a run directory inside a container (an Airflow task): no service wrote it first.
+
+``python -m jupyter_ml_ship.runner RUN_DIR --notebook /job/notebook.ipynb --parameters JSON``
+makes ``RUN_DIR`` the way ``ShipService.run`` would (``input.ipynb`` and ``run.json``), so the
+same runner executes it; ``--outputs-file`` hands the recorded outputs to the orchestrator as
+one JSON object (an Airflow XCom).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from ..store.files import atomic_write_json, atomic_write_text
+
+#: files of an earlier attempt in the same run directory (an Airflow retry reuses it)
+STALE = ("result.json", "state.json", "output.ipynb", "output.partial.ipynb")
+
+
+def prepare_run_dir(run_dir: Path, notebook: Path, parameters: dict[str, Any], *,
+                    run_id: str | None = None, job: str = "", version: int | None = None) -> None:
+    """Write ``input.ipynb`` and ``run.json`` (one attempt: the orchestrator retries)."""
+    if not isinstance(parameters, dict):
+        raise ValueError(f"--parameters must be a JSON object, got {type(parameters).__name__}")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    for name in STALE:
+        (run_dir / name).unlink(missing_ok=True)
+    shutil.copyfile(notebook, run_dir / "input.ipynb")
+    nb = json.loads((run_dir / "input.ipynb").read_text(encoding="utf-8"))
+    kernel = ((nb.get("metadata") or {}).get("kernelspec") or {}).get("name")
+    atomic_write_json(run_dir / "run.json", {
+        "run_id": run_id or run_dir.name, "job": job or notebook.stem, "version": version,
+        "parameters": parameters, "kernel_name": kernel or "python3", "timeout": None,
+        "max_attempts": 1,
+    })
+
+
+def write_outputs(path: Path, outputs: dict[str, Any]) -> None:
+    """The recorded outputs as one JSON object (written even when empty)."""
+    atomic_write_text(path, json.dumps(outputs))
