@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
@@ -98,30 +99,45 @@ def create(svc: ShipService, name: str, version: int | None, parameters: dict[st
 
 def advance(svc: ShipService, run_id: str) -> PipelineRunInfo:
     """Reconcile running steps, skip what cannot run, start what can, finish when all ended."""
+    step_pass(svc, run_id)
+    return info(svc, run_id)
+
+
+def step_pass(svc: ShipService, run_id: str,
+              only: set[str] | None = None) -> tuple[str, dict[str, Path]]:
+    """One scheduling pass; ``only``: reconcile just these runs (those known to have ended).
+
+    Returns the pipeline run's status and the result files of its active runs (what the
+    scheduler process watches until the next pass).
+    """
     with svc.store.session() as s:
         pr = _pipeline_run(s, run_id)
         status, spec = pr.status, pr.version.spec
         rows = {st.step: st for st in pr.steps}
         if status in PIPELINE_DONE and not any(r.status in STEP_ACTIVE for r in rows.values()):
-            return info(svc, run_id)
+            return status, {}
         steps = {sid: _Snap(r) for sid, r in rows.items()}
         settings = dict(params=pr.parameters, backend=pr.backend, parallelism=pr.parallelism,
                         use_cache=pr.use_cache)
     for snap in steps.values():
-        if snap.status in STEP_ACTIVE:
+        if snap.status in STEP_ACTIVE and (only is None or snap.run_id is None
+                                           or snap.run_id in only):
             _refresh(svc, run_id, snap, cancelled=status == "cancelled")
-    if status == "cancelled":
-        return info(svc, run_id)
     if status == "queued":
         with svc.store.session() as s:
             s.execute(update(PipelineRun).where(PipelineRun.id == run_id,
                                                 PipelineRun.status == "queued")
                       .values(status="running", started_at=utcnow()))
-    # a cached step ends at once and may make its descendants ready: plan again until stable
-    while _plan(svc, run_id, spec, steps, settings):
-        pass
-    _finish_if_done(svc, run_id, spec, steps)
-    return info(svc, run_id)
+        status = "running"
+    if status == "running":
+        # a cached step ends at once and may make its descendants ready: plan until stable
+        while _plan(svc, run_id, spec, steps, settings):
+            pass
+        status = _finish_if_done(svc, run_id, spec, steps) or status
+    active = [x.run_id for x in steps.values() if x.status in STEP_ACTIVE and x.run_id]
+    with svc.store.session() as s:
+        dirs = s.execute(select(Run.id, Run.run_dir).where(Run.id.in_(active))).all()
+    return status, {rid: Path(d) / "result.json" for rid, d in dirs}
 
 
 def _plan(svc: ShipService, run_id: str, spec: dict[str, Any], steps: dict[str, _Snap],
@@ -253,12 +269,14 @@ def _launch(svc: ShipService, run_id: str, spec: dict[str, Any], steps: dict[str
     with svc.store.session() as s:
         s.execute(update(PipelineStep).where(PipelineStep.id == snap.id)
                   .values(run_id=run.id, started_at=run.started_at))
-        cancelled = _pipeline_run(s, run_id).status == "cancelled"
-    snap.run_id = run.id
+        s.execute(update(PipelineStep).where(PipelineStep.id == snap.id,
+                                             PipelineStep.status == "starting")
+                  .values(status=run.status))
+        cancelled = s.scalar(select(PipelineRun.status).where(PipelineRun.id == run_id)) \
+            == "cancelled"
+    snap.run_id, snap.status = run.id, run.status
     if cancelled:  # cancel() ran while this step was being started
         _refresh(svc, run_id, snap, cancelled=True)
-    elif run.status != "starting":
-        _move(svc, snap, "starting", run.status)
     return True
 
 
@@ -283,9 +301,10 @@ def _upstream(spec: dict[str, Any], sid: str) -> set[str]:
 
 
 def _finish_if_done(svc: ShipService, run_id: str, spec: dict[str, Any],
-                    steps: dict[str, _Snap]) -> None:
+                    steps: dict[str, _Snap]) -> str | None:
+    """The final status once every step ended (None before)."""
     if not all(x.status in STEP_DONE for x in steps.values()):
-        return
+        return None
     bad = [sid for sid in spec["steps"] if steps[sid].status in STEP_BLOCKING - {"skipped"}]
     error = None
     if bad:
@@ -293,11 +312,12 @@ def _finish_if_done(svc: ShipService, run_id: str, spec: dict[str, Any],
             row = s.get(PipelineStep, steps[bad[0]].id)
             why = (row.error or {}).get("message") or steps[bad[0]].status
         error = {"message": f"step {bad[0]} {steps[bad[0]].status}: {why}", "ename": "StepFailed"}
+    final = "failed" if bad else "succeeded"
     with svc.store.session() as s:
         s.execute(update(PipelineRun)
                   .where(PipelineRun.id == run_id, PipelineRun.status.in_(("queued", "running")))
-                  .values(status="failed" if bad else "succeeded", ended_at=utcnow(),
-                          error=error))
+                  .values(status=final, ended_at=utcnow(), error=error))
+    return final
 
 
 # ---- cancel and read ------------------------------------------------------------------------

@@ -21,15 +21,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
 if TYPE_CHECKING:
     from ..core.service import ShipService
 
 #: seconds between checks of the active steps' result files
 WATCH_INTERVAL = 0.02
 #: seconds between full reconciliations (backends without local result files, process deaths)
-FULL_INTERVAL = 0.5
+FULL_INTERVAL = 1.0
 SETTINGS_ENV = "ML_SHIP_SCHEDULER_SETTINGS"
 
 
@@ -86,31 +84,25 @@ def _settings_values(svc: ShipService) -> dict[str, Any]:
     return {name: getattr(s, name) for name in s.trait_names(config=True)}
 
 
-def _watched(svc: ShipService, run_id: str) -> list[Path]:
-    from ..core._runs import ACTIVE
-    from ..store.schema import Run
-
-    with svc.store.session() as s:
-        dirs = s.scalars(select(Run.run_dir).where(Run.pipeline_run_id == run_id,
-                                                   Run.status.in_(ACTIVE)))
-        return [Path(d) / "result.json" for d in dirs]
-
-
 def drive(svc: ShipService, run_id: str, deadline: float | None = None) -> Any:
     """Advance a pipeline run until it ends (the loop of the scheduler process)."""
-    from .executor import advance
-    from .models import PIPELINE_DONE, STEP_ACTIVE
+    from .executor import info, step_pass
+    from .models import PIPELINE_DONE
 
+    only: set[str] | None = None
     while True:
-        info = advance(svc, run_id)
-        active = [st for st in info.steps if st.status in STEP_ACTIVE]
-        if info.status in PIPELINE_DONE and not active:
-            return info
+        status, watched = step_pass(svc, run_id, only)
+        if status in PIPELINE_DONE and not watched:
+            return info(svc, run_id)
         if deadline is not None and time.monotonic() > deadline:
-            return info
-        watched = _watched(svc, run_id)
+            return info(svc, run_id)
         until = time.monotonic() + FULL_INTERVAL
-        while time.monotonic() < until and not any(p.exists() for p in watched):
+        only = None  # a full pass, unless a run is seen ending before then
+        while time.monotonic() < until:
+            ended = {rid for rid, result in watched.items() if result.exists()}
+            if ended:
+                only = ended
+                break
             time.sleep(WATCH_INTERVAL)
 
 

@@ -1,0 +1,156 @@
+"""Pipeline scheduling on the local backend: a 20-step graph of width 4 against its critical path.
+
+    .venv/bin/python bench/bench_pipeline.py [--steps 20] [--width 4] [--parallelism 4]
+                                             [--singles 3] [--chain 6] [--inprocess]
+
+1. single-step time: the median of lone ``svc.run`` + ``svc.wait`` of the trivial notebook
+   (measured before and after the pipelines, so machine load hits both alike);
+2. the layered graph (every step of a layer depends on every step of the layer before: the
+   critical path is ``steps / width`` steps), run with ``--no-cache`` through the production path
+   (``run_pipeline`` + the detached scheduler process, or ``--inprocess``): wall time against
+   critical path × single-step time;
+   (times come from the store: run and pipeline end timestamps, not from polling)
+3. scheduling overhead per step: a chain of ``--chain`` steps at parallelism 1,
+   (wall − chain × single) / chain, and the measured gap between a step's last upstream ending
+   and its own start in every run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_notebook
+
+from jupyter_ml_ship.config import MlShip
+from jupyter_ml_ship.core import ShipService
+
+
+def trivial(path: Path) -> Path:
+    nb = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                               "language": "python"}})
+    params = new_code_cell("i = 0")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, new_code_cell("from jupyter_ml_ship import record\nrecord('i', i)")]
+    nbformat.write(nb, str(path))
+    return path
+
+
+def layered(path: Path, name: str, steps: int, width: int) -> Path:
+    lines = [f"name: {name}", "steps:"]
+    for n in range(steps):
+        layer, prev = n // width, [f"s{m}" for m in range(steps) if m // width == n // width - 1]
+        lines.append(f"  s{n}:")
+        lines.append("    notebook: trivial.ipynb")
+        lines.append(f"    parameters: {{i: {n}}}")
+        if layer and prev:
+            lines.append(f"    depends_on: [{', '.join(prev)}]")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+#: polling here is slow on purpose (it would compete with the steps for the 2 cores); times
+#: come from the store's timestamps: the runner's end of a run, the scheduler's end of a pipeline
+POLL = 0.25
+
+
+def single(svc: ShipService, n: int) -> list[float]:
+    times = []
+    for k in range(n):
+        start = datetime.now(timezone.utc)
+        info = svc.wait(svc.run("trivial", parameters={"i": 1000 + k}).id, 300, interval=POLL)
+        assert info.status == "succeeded", info.error
+        times.append((info.ended_at - start).total_seconds())
+    return times
+
+
+def run(svc: ShipService, name: str, parallelism: int, inprocess: bool) -> tuple[float, object]:
+    start = datetime.now(timezone.utc)
+    info = svc.run_pipeline(name, use_cache=False, parallelism=parallelism, detach=not inprocess)
+    if inprocess:
+        info = svc.drive_pipeline_run(info.id, timeout=1800)
+    else:
+        info = svc.wait_pipeline_run(info.id, timeout=1800, interval=POLL)
+    assert info.status == "succeeded", info.error
+    return (info.ended_at - start).total_seconds(), info
+
+
+def gaps(info: object) -> list[float]:
+    """Seconds from a step's last upstream ending to its own start."""
+    steps = {s.id: s for s in info.steps}  # type: ignore[attr-defined]
+    out = []
+    for s in steps.values():
+        if s.depends_on:
+            ready = max(steps[d].ended_at for d in s.depends_on)
+            out.append((s.started_at - ready).total_seconds())
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--width", type=int, default=4)
+    ap.add_argument("--parallelism", type=int, default=4)
+    ap.add_argument("--singles", type=int, default=3)
+    ap.add_argument("--chain", type=int, default=6)
+    ap.add_argument("--inprocess", action="store_true",
+                    help="schedule in this process instead of the detached scheduler")
+    ap.add_argument("--block-rfc3987", action="store_true",
+                    help="experiment: child processes skip importing rfc3987_syntax (about 1 s "
+                         "of CPU per runner, pulled in by jsonschema through nbformat)")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        if args.block_rfc3987:
+            (work / "site").mkdir()
+            (work / "site" / "sitecustomize.py").write_text(
+                "import sys\nsys.modules.setdefault('rfc3987_syntax', None)\n")
+            os.environ["PYTHONPATH"] = os.pathsep.join(
+                p for p in (str(work / "site"), os.environ.get("PYTHONPATH")) if p)
+        trivial(work / "trivial.ipynb")
+        svc = ShipService(MlShip(home=str(work / "home"), freeze_environment=False))
+        svc.ship(work / "trivial.ipynb")
+        svc.ship_pipeline(layered(work / "graph.pipeline.yaml", "graph", args.steps, args.width))
+        svc.ship_pipeline(layered(work / "chain.pipeline.yaml", "chain", args.chain, 1))
+        single(svc, 1)  # warm up: bytecode, page cache
+
+        singles = single(svc, args.singles)
+        wall, info = run(svc, "graph", args.parallelism, args.inprocess)
+        chain_wall, chain = run(svc, "chain", 1, args.inprocess)
+        singles += single(svc, args.singles)
+
+        one = statistics.median(singles)
+        depth = -(-args.steps // args.width)
+        durations = [s.duration for s in info.steps]  # type: ignore[attr-defined]
+        all_gaps = gaps(info) + gaps(chain)
+        rows = [
+            ("single step (median, s)", f"{one:.2f}  (all: {', '.join(f'{t:.2f}' for t in singles)})"),
+            ("step run inside the graph (median, s)", f"{statistics.median(durations):.2f}"),
+            (f"graph: {args.steps} steps, width {args.width}, parallelism {args.parallelism}",
+             f"{wall:.2f} s wall"),
+            (f"critical path ({depth} steps) x single step", f"{depth * one:.2f} s"),
+            ("ratio wall / (critical path x single)", f"{wall / (depth * one):.2f}  (target <= 1.3)"),
+            (f"chain of {args.chain} at parallelism 1", f"{chain_wall:.2f} s wall"),
+            ("scheduling overhead per step (chain)",
+             f"{(chain_wall - args.chain * one) / args.chain * 1000:.0f} ms  (target < 50 ms)"),
+            ("upstream end -> step start (median / max)",
+             f"{statistics.median(all_gaps) * 1000:.0f} / {max(all_gaps) * 1000:.0f} ms"),
+            ("mode", ("in-process scheduling" if args.inprocess else "detached scheduler process")
+             + (", rfc3987_syntax blocked" if args.block_rfc3987 else "")),
+            ("load average at the end", " ".join(f"{x:.1f}" for x in os.getloadavg())),
+        ]
+        width = max(len(k) for k, _ in rows)
+        for k, v in rows:
+            print(f"  {k.ljust(width)}  {v}")
+        svc.close()
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
