@@ -102,7 +102,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
       label: args => (args.toolbar ? 'Ship' : 'Ship Notebook as a Job…'),
       caption: 'Ship this notebook as a new version of a job, and optionally run it',
       icon: shipIcon,
-      isEnabled: () => !!notebooks?.currentWidget,
+      // only notebooks of the server's file system (not, e.g., read-only run outputs)
+      isEnabled: () =>
+        !!notebooks?.currentWidget &&
+        !serviceManager.contents.driveName(notebooks.currentWidget.context.path),
       execute: async () => {
         const current = notebooks?.currentWidget;
         if (current) {
@@ -150,8 +153,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
       void settingRegistry
         .load(PLUGIN_ID)
         .then(loaded => {
-          settings = readSettings(loaded);
-          loaded.changed.connect(() => (settings = readSettings(loaded)));
+          const apply = () => {
+            settings = readSettings(loaded);
+            model.pageSize = settings.runsPageSize;
+          };
+          apply();
+          loaded.changed.connect(apply);
         })
         .catch(reason => console.error('jupyter-ml-ship: cannot load settings', reason));
     }

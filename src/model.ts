@@ -124,6 +124,10 @@ export class MlShipModel implements IDisposable {
   get isDisposed(): boolean {
     return this._disposed;
   }
+  /** Runs loaded per page (a setting). */
+  set pageSize(value: number) {
+    this._pageSize = Math.max(1, Math.min(1000, value));
+  }
 
   /** Check the server, load everything, and start the fallback poll. */
   async start(): Promise<void> {
