@@ -184,3 +184,39 @@ def test_a_folder_of_notebooks_is_a_pipeline_by_their_depends_on(svc, nb, tmp_pa
     nb("orphan.ipynb", "print(1)", metadata={"ml_ship": {"depends_on": ["nowhere"]}})
     with pytest.raises(BadInput, match="orphan.ipynb: metadata.ml_ship.depends_on: 'nowhere'"):
         svc.describe_pipeline_file(tmp_path / "work")
+
+
+def test_templates_keep_json_types_and_stay_sandboxed():
+    from jupyter_ml_ship.pipelines.templates import context, render
+
+    ctx = context({"day": "2024-01-01", "n": 3},
+                  {"a": {"rows": 500, "acc": [0.7, 0.9], "items": {"k": 1}}})
+    assert render("{{ steps.a.outputs.rows }}", ctx, "x") == 500
+    assert render(" {{ params.n }} ", ctx, "x") == 3
+    assert render("{{ steps.a.outputs.acc | max }}", ctx, "x") == 0.9
+    assert render("{{ steps.a.outputs['items'] }}", ctx, "x") == {"k": 1}  # not dict.items
+    assert render("day={{ params.day }}/{{ params.n }}", ctx, "x") == "day=2024-01-01/3"
+    assert render(["{{ params.n }}", {"deep": "{{ params.day }}"}], ctx, "x") == \
+        [3, {"deep": "2024-01-01"}]
+    with pytest.raises(BadInput, match="step a's outputs has no 'nope'"):
+        render("{{ steps.a.outputs.nope }}", ctx, "steps.b.parameters.x")
+    with pytest.raises(BadInput, match="unsafe"):
+        render("{{ params.day.__class__.__mro__ }}", ctx, "x")
+
+
+def test_an_output_missing_at_run_time_fails_the_step_that_needs_it(svc, notebooks, tmp_path):
+    svc.ship_pipeline(pipeline(tmp_path, """
+name: dyn
+steps:
+  c: {notebook: c.ipynb}
+  b:
+    notebook: b.ipynb
+    depends_on: [c]
+    parameters: {x: "{{ steps.c.outputs.metric_z }}"}
+"""))
+    info = svc.drive_pipeline_run(svc.run_pipeline("dyn", detach=False).id, timeout=240)
+    steps = {s.id: s for s in info.steps}
+    assert steps["c"].status == "succeeded" and set(steps["c"].outputs) == {"metric_p", "metric_q"}
+    assert steps["b"].status == "failed" and steps["b"].run_id is None
+    assert "step c's outputs has no 'metric_z'" in steps["b"].error.message
+    assert info.status == "failed" and "step b failed" in info.error.message
