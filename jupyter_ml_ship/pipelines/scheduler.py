@@ -57,13 +57,25 @@ def _lock(path: Path, exclusive: bool, patience: float = 0.0) -> Iterator[bool]:
 
 
 def scheduler_alive(svc: ShipService, run_id: str) -> bool:
-    """Whether some process is scheduling this pipeline run right now."""
-    with _lock(run_dir(svc, run_id) / "scheduler.lock", exclusive=False) as free:
-        return not free
+    """Whether some process is scheduling this pipeline run (or a spawned one is starting)."""
+    from ..backends.local import _start_time
+    from ..store.files import read_json
+
+    folder = run_dir(svc, run_id)
+    with _lock(folder / "scheduler.lock", exclusive=False) as free:
+        if not free:
+            return True
+    spawned = read_json(folder / "scheduler.json") or {}
+    pid = spawned.get("pid")
+    return bool(pid) and _start_time(pid) is not None and \
+        _start_time(pid) == spawned.get("start_time")
 
 
 def spawn(svc: ShipService, run_id: str) -> int:
     """Start a detached scheduler process for a pipeline run; returns its pid."""
+    from ..backends.local import _start_time
+    from ..store.files import atomic_write_json
+
     folder = run_dir(svc, run_id)
     folder.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
@@ -75,6 +87,8 @@ def spawn(svc: ShipService, run_id: str) -> int:
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True, env=env, cwd=str(folder),
         )
+    atomic_write_json(folder / "scheduler.json",
+                      {"pid": proc.pid, "start_time": _start_time(proc.pid)})
     return proc.pid
 
 
