@@ -20,10 +20,26 @@ from typing import Any
 
 from ..errors import BackendUnavailable, BadInput
 from ..store.files import atomic_write_json, read_json
+from ._docker.build import existing_image
 from ._docker.context import BuildPlan, choose_installer, plan_to_json, read_ca_bundle
-from ._docker.engine import container_by_name, engine_url, memory_bytes, ping, short_error
+from ._docker.engine import (
+    LABEL_BUILD,
+    container_by_name,
+    engine_url,
+    memory_bytes,
+    ping,
+    short_error,
+)
 from ._docker.images import list_images, prune_images
-from ._docker.supervisor import CANCEL, CONTAINER, LOCK, SPEC, SUPERVISOR, container_name
+from ._docker.supervisor import (
+    CANCEL,
+    CONTAINER,
+    LOCK,
+    SPEC,
+    SUPERVISOR,
+    Supervisor,
+    container_name,
+)
 from .base import Backend, RunContext
 from .local import _start_time
 
@@ -147,9 +163,27 @@ class DockerBackend(Backend):
             "home": str(self.settings.home_path),
         }
         atomic_write_json(ctx.run_dir / SPEC, spec)
-        pid = self._spawn(ctx.run_dir, ctx.secrets)
+        fd = self._lock(ctx.run_dir)
+        if fd is None:
+            raise BackendUnavailable(f"run {ctx.run_id} already has a docker supervisor")
+        try:
+            started = self._start_if_built(ctx.run_dir, plan, ctx.secrets)
+            pid = self._spawn(ctx.run_dir, ctx.secrets, lock_fd=fd)
+        finally:
+            os.close(fd)
         return {"supervisor_pid": pid, "container": container_name(ctx.run_id),
-                "status": "building"}
+                "status": "running" if started else "building"}
+
+    def _start_if_built(self, run_dir: Path, plan: BuildPlan, secrets: dict[str, str]) -> bool:
+        """When the image is already built, start the container here and now (fast path)."""
+        tag = plan.tag
+        image = existing_image(self.client(), tag)
+        if image is None or image.labels.get(LABEL_BUILD) != plan.build_key():
+            return False
+        sup = Supervisor(run_dir)
+        sup.log(f"[ml-ship] image {tag} is up to date: nothing to build")
+        container, _record = sup.start_container(self.client(), tag, secrets)
+        return container is not None
 
     def _spawn(self, run_dir: Path, secrets: dict[str, str], lock_fd: int | None = None) -> int:
         """Launch a supervisor that inherits the run's lock (so no one else starts one)."""

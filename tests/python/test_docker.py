@@ -100,6 +100,21 @@ def image_of(svc: ShipService, job: str, version: int) -> Any:
     return svc.backend("docker").client().images.get(found[0]["image"])
 
 
+def wait_until(check: Any, timeout: float = 120, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def gone(svc: ShipService, run_id: str) -> None:
+    """The run's container is removed (right after the result is written)."""
+    wait_until(lambda: containers_of(svc, run_id) == [], 30, f"the container of {run_id} to go")
+
+
 def edit_markdown(src: Path, dst: Path, text: str) -> Path:
     nb = json.loads(src.read_text())
     nb["cells"][0]["source"] = [text]
@@ -128,7 +143,7 @@ def test_example_runs_in_a_container_with_parameters(dsvc: ShipService, job_name
     assert image.labels["ml-ship.version"] == "1"
     assert image.labels["ml-ship.digest"] == shipped.version.digest
     assert "ml-ship.lock" in image.labels
-    assert containers_of(dsvc, info.id) == []  # removed after the run
+    gone(dsvc, info.id)  # removed after the run
 
 
 def test_markdown_edit_reuses_dependency_layers_and_images_cli(
@@ -228,7 +243,7 @@ def test_missing_requirement_fails_the_build_and_local_still_runs(
     assert "ml-ship-no-such-package-qz" in info.error.message
     # the installer's own explanation is in the log
     assert ("not found in the package registry" in log or "No matching distribution" in log), log
-    assert containers_of(dsvc, info.id) == []
+    gone(dsvc, info.id)
     local = dsvc.run(job_name, backend="local", parameters={"x": 2})
     local = dsvc.wait(local.id, timeout=120)
     assert local.status == "succeeded"

@@ -24,22 +24,14 @@ from .test_docker import (  # noqa: F401  (fixtures)
     docker_settings,
     docker_settings_for,
     dsvc,
+    gone,
     job_name,
     log_of,
+    wait_until,
 )
 
 SLEEPER = "import time\nprint(f'sleeping {seconds}', flush=True)\ntime.sleep(seconds)\n" \
           "print('woke up', flush=True)"
-
-
-def wait_until(check: Any, timeout: float = 120, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def running(svc: ShipService, run_id: str) -> None:
@@ -64,7 +56,7 @@ def test_memory_limit_exceeded_fails_with_out_of_memory(
     assert info.error.ename == "OutOfMemory"
     assert "out of memory" in info.error.message and "200 MiB" in info.error.message
     assert "out of memory" in log and "allocating" in log
-    wait_until(lambda: containers_of(dsvc, info.id) == [], 30, "the container to be removed")
+    gone(dsvc, info.id)
 
 
 def test_cancel_stops_the_container(dsvc: ShipService, job_name: str, nb: Any) -> None:
@@ -75,7 +67,7 @@ def test_cancel_stops_the_container(dsvc: ShipService, job_name: str, nb: Any) -
     started = time.monotonic()
     cancelled = dsvc.cancel(info.id)
     assert cancelled.status == "cancelled"
-    wait_until(lambda: containers_of(dsvc, info.id) == [], 30, "the container to go")
+    gone(dsvc, info.id)
     assert time.monotonic() - started < 30
     assert "woke up" not in log_of(dsvc, info.id)
     assert dsvc.get_run(info.id).status == "cancelled"
@@ -96,7 +88,8 @@ def test_cancel_while_building(dsvc: ShipService, job_name: str, nb: Any) -> Non
     result = wait_until(lambda: (run_dir / "result.json").exists() and
                         json.loads((run_dir / "result.json").read_text()), 60, "a result")
     assert result["status"] == "cancelled"
-    assert containers_of(dsvc, info.id) == [] and "never" not in log_of(dsvc, info.id)
+    gone(dsvc, info.id)
+    assert "never" not in log_of(dsvc, info.id)
 
 
 def test_timeout_kills_the_run(dsvc: ShipService, job_name: str, nb: Any) -> None:
@@ -107,7 +100,7 @@ def test_timeout_kills_the_run(dsvc: ShipService, job_name: str, nb: Any) -> Non
     info = dsvc.wait(info.id, timeout=60)
     assert info.status == "timed_out", log_of(dsvc, info.id)
     assert "timed out after 4 s" in info.error.message
-    wait_until(lambda: containers_of(dsvc, info.id) == [], 30, "the container to go")
+    gone(dsvc, info.id)
 
 
 def test_reattach_after_new_service_and_killed_supervisor(
@@ -130,7 +123,7 @@ def test_reattach_after_new_service_and_killed_supervisor(
         assert done.outputs == {"slept": 8}
         assert log.count("woke up") == 1 and log.count("sleeping 8") == 1
         assert third.output_path(info.id).name == "output.ipynb"
-        wait_until(lambda: containers_of(third, info.id) == [], 30, "the container to go")
+        gone(third, info.id)
         third.close()
     finally:
         other.close()

@@ -119,7 +119,7 @@ class Supervisor:
             tag = self._build(client)
             if tag is None:
                 return
-            container, record = self._start(client, tag)
+            container, record = self.start_container(client, tag)
             if container is None:
                 return
         self._wait(client, container, record)
@@ -153,20 +153,23 @@ class Supervisor:
             return None
         return tag
 
-    def _start(self, client: Any, tag: str) -> tuple[Any | None, dict[str, Any]]:
+    def start_container(self, client: Any, tag: str, secrets: dict[str, str] | None = None
+                        ) -> tuple[Any | None, dict[str, Any]]:
+        """Create and start the run's container (also called by ``start()`` when the image
+        exists, so the supervisor's own start-up is off the critical path)."""
         import docker.errors
 
         self.work.mkdir(exist_ok=True)
         for name in ("run.json", "input.ipynb"):
             shutil.copyfile(self.run_dir / name, self.work / name)
-        atomic_write_json(self.work / "state.json", {"phase": "building"})
+        atomic_write_json(self.work / "state.json", {"phase": "running", "started_at": _now()})
         _link(self.run_dir, "state.json")
         _link(self.run_dir, "output.partial.ipynb")
         (self.run_dir / "log.txt").touch()
         record = {"name": self.name, "image": tag, "created": False}
         atomic_write_json(self.run_dir / CONTAINER, record)
         try:
-            container = client.containers.create(tag, **self._container_args())
+            container = client.containers.create(tag, **self._container_args(secrets))
             record.update(id=container.id, created=True, started_at=_now())
             atomic_write_json(self.run_dir / CONTAINER, record)
             container.start()
@@ -178,11 +181,13 @@ class Supervisor:
         self.log(f"[ml-ship] container {self.name} started from {tag}" + self._limits_text())
         return container, record
 
-    def _container_args(self) -> dict[str, Any]:
+    def _container_args(self, secrets: dict[str, str] | None = None) -> dict[str, Any]:
         cfg = self.spec.get("config") or {}
         env = {str(k): str(v) for k, v in (cfg.get("env") or {}).items()}
-        env.update({n: os.environ[n] for n in self.spec.get("secret_names") or []
-                    if n in os.environ})
+        if secrets is None:
+            secrets = {n: os.environ[n] for n in self.spec.get("secret_names") or []
+                       if n in os.environ}
+        env.update(secrets)
         env.update(PYTHONUNBUFFERED="1", ML_SHIP_RUN_ID=self.run_id, HOME="/tmp")
         plan = self.spec["plan"]
         args: dict[str, Any] = {
