@@ -3,7 +3,8 @@
     .venv/bin/python bench/bench_server.py [--runs 10000] [--concurrent 100] [--repeat 300]
 
 1. 10,000 runs bulk-inserted into a fresh store, then median / p95 latency of
-   ``GET /runs?limit=50`` (first page, a later page by cursor, filtered) and ``GET /runs/{id}``.
+   ``GET /runs?limit=50`` (first page, a later page by cursor, filtered) and ``GET /runs/{id}``,
+   against the same server's cheapest authenticated call (``GET /api/status``) as a baseline.
 2. ``POST /ship`` with ``run: true`` → the run's first log line (the runner's) and the notebook's
    first printed line, polled through ``GET /runs/{id}/logs``.
 3. N concurrent ``POST /runs``: every 201 recorded once in the store, no duplicate ids, then all
@@ -210,8 +211,13 @@ def main() -> None:
                           timeout=120) as client:
             first = client.get("/runs", params={"limit": 50}).json()
             assert len(first["runs"]) == 50 and first["next_cursor"]
-            rows.append(("GET /runs?limit=50", stats(timed(client, "/runs", args.repeat,
-                                                             {"limit": 50}))))
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60,
+                              headers={"Authorization": f"token {TOKEN}"}) as plain:
+                baseline = timed(plain, "/api/status", args.repeat)
+            rows.append(("baseline: jupyter's own GET /api/status", stats(baseline)))
+            page = timed(client, "/runs", args.repeat, {"limit": 50})
+            ratio = statistics.median(page) / statistics.median(baseline)
+            rows.append(("GET /runs?limit=50", f"{stats(page)}  {ratio:.1f}x baseline"))
             rows.append(("GET /runs?limit=50&cursor=(middle)", stats(timed(
                 client, "/runs", args.repeat, {"limit": 50, "cursor": ids[len(ids) // 2]}))))
             rows.append(("GET /runs?job=hello&status=failed&limit=50", stats(timed(
@@ -226,6 +232,8 @@ def main() -> None:
             rows.append(("  → runner's first log line", stats(runner)))
             rows.append(("  → notebook's first printed line", stats(notebook)))
 
+            if args.concurrent <= 0:
+                return
             run_ids, wall, post_ms = asyncio.run(concurrent_posts(base, args.concurrent))
             recorded = [r["id"] for r in client.get("/runs", params={
                 "job": "hello", "limit": 1000}).json()["runs"] if r["id"] in set(run_ids)]
@@ -244,11 +252,11 @@ def main() -> None:
             server.kill()
             server.wait()
         shutil.rmtree(tmp, ignore_errors=True)
-    width = max(len(k) for k, _ in rows)
-    print(f"\njupyter server on 127.0.0.1, {args.runs} runs in the store "
-          f"({os.cpu_count()} cores)\n")
-    for k, v in rows:
-        print(f"{k:<{width}}  {v}")
+        width = max((len(k) for k, _ in rows), default=0)
+        print(f"\njupyter server on 127.0.0.1, {args.runs} runs in the store "
+              f"({os.cpu_count()} cores, load {os.getloadavg()[0]:.1f})\n")
+        for k, v in rows:
+            print(f"{k:<{width}}  {v}")
 
 
 if __name__ == "__main__":

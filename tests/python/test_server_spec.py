@@ -21,6 +21,7 @@ from tornado.routing import PathMatches
 from tornado.web import RequestHandler
 
 from jupyter_ml_ship.core.models import RunStatusEvent
+from jupyter_ml_ship.pipelines.models import PipelineRunStatusEvent
 from jupyter_ml_ship.server._base import NotFoundHandler
 from jupyter_ml_ship.server._routes import SPEC_FILE, render_spec
 
@@ -110,6 +111,22 @@ def test_event_schema_matches_the_model() -> None:
     EventSchema(schema).validate(event.model_dump(mode="json"))
     with pytest.raises(jsonschema.ValidationError):
         EventSchema(schema).validate({**event.model_dump(mode="json"), "status": "exploded"})
+
+
+def test_pipeline_event_schema_matches_the_model() -> None:
+    schema = json.loads((EVENTS / "pipeline-run-status.v1.json").read_text())
+    model = PipelineRunStatusEvent.model_json_schema()
+    assert schema["$id"] == "https://events.jupyter-ml-ship.org/pipeline-run-status/v1"
+    assert set(schema["properties"]) == set(model["properties"])
+    assert set(schema["required"]) == set(model["required"])
+    assert schema["properties"]["status"]["enum"] == model["properties"]["status"]["enum"]
+    step_enum = model["properties"]["steps"]["additionalProperties"]["enum"]
+    assert schema["properties"]["steps"]["additionalProperties"]["enum"] == step_enum
+    event = PipelineRunStatusEvent(pipeline_run_id="p1", pipeline="duo", status="running",
+                                   steps={"a": "succeeded", "b": "running"})
+    EventSchema(schema).validate(event.model_dump(mode="json"))
+    with pytest.raises(jsonschema.ValidationError):
+        EventSchema(schema).validate({**event.model_dump(mode="json"), "steps": {"a": "?"}})
 
 
 async def test_schemathesis_finds_no_server_error_and_no_spec_breach(
