@@ -76,8 +76,10 @@ def memory_bytes(value: str | int | float | None) -> int:
 
 
 def human_bytes(n: int) -> str:
+    """``209715200`` -> ``"200 MiB"``."""
+    size = float(n)
     for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}".replace(".0 ", " ")
-        n /= 1024
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if size == int(size) else f"{size:.1f} {unit}"
+        size /= 1024
     return f"{n} B"  # pragma: no cover

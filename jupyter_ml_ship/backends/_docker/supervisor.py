@@ -280,8 +280,8 @@ class Supervisor:
             except docker.errors.NotFound:
                 state = None
         result = read_json(self.work / "result.json")
-        base = {"started_at": record.get("started_at"), "attempts": 1, "outputs": {},
-                "ended_at": _now()}
+        base: dict[str, Any] = {"started_at": record.get("started_at"), "attempts": 1,
+                                "outputs": {}, "ended_at": _now()}
         if state and state.get("OOMKilled") and (result or {}).get("status") not in (
                 "cancelled", "timed_out"):
             limit = f"its memory limit of {human_bytes(memory)}" if memory else "the host's memory"
