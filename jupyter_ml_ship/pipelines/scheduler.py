@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 #: seconds between checks of the active steps' result files
 WATCH_INTERVAL = 0.02
 #: seconds between full reconciliations (backends without local result files, process deaths)
-FULL_INTERVAL = 1.0
+FULL_INTERVAL = 2.0
 SETTINGS_ENV = "ML_SHIP_SCHEDULER_SETTINGS"
 
 
