@@ -16,6 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("words", nargs="*", metavar="[prune] [JOB]")
     p.add_argument("--dry-run", action="store_true", help="with prune: only say what would go")
+    p.add_argument("--all", action="store_true",
+                   help="list the images of every job on the engine, not only this home's")
     add_json(p)
     p.set_defaults(func=cmd_images)
 
@@ -44,10 +46,9 @@ def cmd_images(args: argparse.Namespace) -> int:
     backend = svc.backend("docker")
     if prune:
         return _prune(svc, backend, job, args)
-    current = _current_versions(svc, job) if job else {
-        j.name: j.current_version for j in svc.jobs()}
+    current = {j.name: j.current_version for j in svc.jobs()}
     images = [{**i, "current": current.get(i["job"]) == i["version"]}
-              for i in backend.images(job)]
+              for i in backend.images(job) if job or args.all or i["job"] in current]
     if args.json:
         dump_json({"images": images})
         return 0
@@ -78,7 +79,7 @@ def _prune(svc: Any, backend: Any, job: str | None, args: argparse.Namespace) ->
         print(f"{verb} {i['image']} ({_size(i['size'])})")
     for i in kept:
         print(f"kept {i['image']} ({i['reason']})")
-    freed = _size(sum(i["size"] for i in removed))
     done = "would be removed" if args.dry_run else "removed"
-    err(f"{len(removed)} image(s) {done} ({freed}), {len(kept)} kept")
+    err(f"{len(removed)} image(s) {done}, {len(kept)} kept (layers shared with kept images "
+        "stay on disk)")
     return 0

@@ -20,7 +20,7 @@ def list_images(client: Any, job: str | None = None) -> list[dict[str, Any]]:
         except ValueError:
             version = 0
         found.append({
-            "image": tags[0] if tags else image.short_id,
+            "image": tags[0] if tags else f"(untagged) {image.short_id.split(':')[-1]}",
             "tags": tags,
             "id": image.id,
             "job": labels.get(LABEL_JOB, ""),
@@ -47,7 +47,8 @@ def _created(value: str | None) -> str | None:
 
 def prune_images(client: Any, current: dict[str, int | None], dry_run: bool = False
                  ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Remove the images of the jobs in ``current`` except each job's current version's.
+    """Remove the images of the jobs in ``current`` except each job's current version's
+    (tagged) image; untagged leftovers of rebuilds go too.
 
     Returns ``(removed, kept)``; an image in use by a container is kept with a reason.
     """
@@ -56,7 +57,7 @@ def prune_images(client: Any, current: dict[str, int | None], dry_run: bool = Fa
     removed, kept = [], []
     for job, keep_version in sorted(current.items()):
         for image in list_images(client, job):
-            if image["version"] == keep_version:
+            if image["version"] == keep_version and image["tags"]:
                 kept.append({**image, "reason": "current version"})
                 continue
             if dry_run:

@@ -182,6 +182,8 @@ class Supervisor:
         return container, record
 
     def _container_args(self, secrets: dict[str, str] | None = None) -> dict[str, Any]:
+        from docker.types import Mount
+
         cfg = self.spec.get("config") or {}
         env = {str(k): str(v) for k, v in (cfg.get("env") or {}).items()}
         if secrets is None:
@@ -199,8 +201,8 @@ class Supervisor:
                        LABEL_VERSION: str(plan["version"]), LABEL_DIGEST: plan["digest"]},
             "user": f"{os.getuid()}:{os.getgid()}",
             "working_dir": "/run-dir",
-            "volumes": {str(self.work): {"bind": "/run-dir", "mode": "rw"},
-                        str(self.run_dir / "log.txt"): {"bind": "/run-log.txt", "mode": "rw"}},
+            "mounts": [Mount("/run-dir", str(self.work), type="bind"),  # any path, even a ':'
+                       Mount("/run-log.txt", str(self.run_dir / "log.txt"), type="bind")],
             "init": True,
             "detach": True,
         }
