@@ -29,7 +29,6 @@ from .test_server import (  # noqa: F401  (fixtures)
     wait_run,
 )
 
-pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
 THOUSAND = (
     "import sys, time\n"

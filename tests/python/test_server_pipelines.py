@@ -22,7 +22,6 @@ from .test_server import (  # noqa: F401  (fixtures)
     ml_home,
 )
 
-pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
 PIPELINE = """\
 name: duo

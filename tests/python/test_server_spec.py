@@ -36,7 +36,6 @@ from .test_server import (  # noqa: F401  (fixtures)
     wait_run,
 )
 
-pytest_plugins = ["pytest_jupyter.jupyter_server"]
 METHODS = ("get", "post", "put", "patch", "delete")
 EVENTS = Path(__file__).resolve().parents[2] / "jupyter_ml_ship" / "server" / "events"
 
