@@ -183,3 +183,20 @@ def test_missing_base_image_is_named(home: Path) -> None:
     ok, why = DockerBackend(settings).available()
     assert not ok
     assert "ml-ship/no-such-base:none is not present locally and cannot be pulled" in why
+
+
+def test_a_hung_runner_is_killed_at_the_hard_limit(dsvc: ShipService, job_name: str,
+                                                   nb: Any) -> None:
+    """The runner itself freezes (SIGSTOP), so only the limit outside the container can act."""
+    path = nb("freeze.ipynb", "import os, signal\nprint('sleeping: freezing the runner', "
+              "flush=True)\nos.kill(os.getppid(), signal.SIGSTOP)\nimport time\ntime.sleep(600)",
+              metadata={"ml_ship": {"timeout": 2}})
+    dsvc.ship(path, name=job_name)
+    info = dsvc.run(job_name, backend="docker")
+    running(dsvc, info.id)
+    started = time.monotonic()
+    done = dsvc.wait(info.id, timeout=120)
+    assert done.status == "timed_out", log_of(dsvc, info.id)
+    assert "timed out after 2 s" in done.error.message
+    assert time.monotonic() - started < 60
+    gone(dsvc, info.id)

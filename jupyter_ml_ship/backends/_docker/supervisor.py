@@ -296,8 +296,9 @@ class Supervisor:
             self.log(f"[ml-ship] {message}")
         elif result is None:
             if self.stop:
-                message = ("cancelled" if self.stop == "cancelled"
-                           else "timed out: the container was killed")
+                message = ("cancelled" if self.stop == "cancelled" else
+                           f"timed out after {float(self.spec.get('timeout') or 0):g} s: the "
+                           "runner did not stop by itself, so the container was killed")
                 ename = "Cancelled" if self.stop == "cancelled" else "Timeout"
             elif state is None:
                 message = (f"the container {self.name} vanished (removed outside ml-ship, or the "
