@@ -85,6 +85,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_json(p)
     p.set_defaults(func=cmd_check)
 
+    from ._export import register_export
+
+    register_export(psub)
+
 
 def _is_file(ref: str) -> bool:
     return Path(ref).exists() or ref.endswith((".yaml", ".yml")) or "/" in ref

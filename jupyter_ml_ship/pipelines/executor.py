@@ -119,6 +119,13 @@ def step_pass(svc: ShipService, run_id: str,
         steps = {sid: _Snap(r) for sid, r in rows.items()}
         settings = dict(params=pr.parameters, backend=pr.backend, parallelism=pr.parallelism,
                         use_cache=pr.use_cache)
+    engine = pipeline_engine(svc, settings["backend"])
+    if engine is not None:  # the backend schedules the whole run itself (Airflow: a DAG run)
+        engine.advance_pipeline_run(svc, run_id)
+        with svc.store.session() as s:
+            pr = _pipeline_run(s, run_id)
+            status, steps = pr.status, {r.step: _Snap(r) for r in pr.steps}
+        return status, _result_files(svc, steps)
     for snap in steps.values():
         if snap.status in STEP_ACTIVE and (only is None or snap.run_id is None
                                            or snap.run_id in only):
@@ -134,10 +141,28 @@ def step_pass(svc: ShipService, run_id: str,
         while _plan(svc, run_id, spec, steps, settings):
             pass
         status = _finish_if_done(svc, run_id, spec, steps) or status
+    return status, _result_files(svc, steps)
+
+
+def _result_files(svc: ShipService, steps: dict[str, _Snap]) -> dict[str, Path]:
+    """The result files of the active steps' runs (what the scheduler process watches)."""
     active = [x.run_id for x in steps.values() if x.status in STEP_ACTIVE and x.run_id]
     with svc.store.session() as s:
         dirs = s.execute(select(Run.id, Run.run_dir).where(Run.id.in_(active))).all()
-    return status, {rid: Path(d) / "result.json" for rid, d in dirs}
+    return {rid: Path(d) / "result.json" for rid, d in dirs}
+
+
+def pipeline_engine(svc: ShipService, backend: str | None) -> Any:
+    """The backend of a pipeline run if it schedules whole pipeline runs itself, else None.
+
+    Such a backend (``airflow``) has ``advance_pipeline_run(svc, run_id)``, called instead of
+    our own planning, and ``cancel_pipeline_run(svc, run_id)``.
+    """
+    try:
+        impl = svc.backend(backend or svc.settings.default_backend)
+    except ShipError:
+        return None
+    return impl if hasattr(impl, "advance_pipeline_run") else None
 
 
 def _plan(svc: ShipService, run_id: str, spec: dict[str, Any], steps: dict[str, _Snap],
@@ -334,6 +359,9 @@ def cancel(svc: ShipService, run_id: str) -> PipelineRunInfo:
                   .where(PipelineRun.id == run_id, PipelineRun.status.in_(("queued", "running")))
                   .values(status="cancelled", ended_at=now,
                           error={"message": "cancelled by user", "ename": "Cancelled"}))
+        engine = pipeline_engine(svc, pr.backend)
+    if engine is not None:  # stops the run there, and its steps that have no run yet
+        engine.cancel_pipeline_run(svc, run_id)
     with svc.store.session() as s:
         s.execute(update(PipelineStep)
                   .where(PipelineStep.pipeline_run_id == run_id, PipelineStep.status == "pending")

@@ -19,7 +19,11 @@ from ..errors import BadInput
 from .templates import Ref, find_refs
 
 STEP_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,62}$")
-TOP_KEYS = {"name", "description", "parameters", "steps"}
+TOP_KEYS = {"name", "description", "parameters", "schedule", "steps"}
+#: ``schedule``: a cron expression (5 fields) or one of Airflow's presets
+SCHEDULE_PRESETS = ("@once", "@continuous", "@hourly", "@daily", "@weekly", "@monthly",
+                    "@quarterly", "@yearly")
+_CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,?#LW-]+$")
 STEP_KEYS = {"notebook", "job", "depends_on", "parameters", "retries", "timeout", "backend"}
 
 
@@ -46,6 +50,7 @@ class PipelineSpec:
     steps: dict[str, StepSpec]
     source: str  # the file's text (a folder: a generated YAML of the same pipeline)
     lines: dict[tuple[str, ...], int] = field(default_factory=dict)
+    schedule: str | None = None  # when an orchestrator (Airflow) runs it by itself
 
     def where(self, *key: str) -> str:
         """``churn.pipeline.yaml, line 12: steps.train.depends_on`` — the location of a key."""
@@ -148,6 +153,7 @@ def _build(spec: PipelineSpec, data: Any) -> PipelineSpec:
         raise BadInput(f"{spec.where('parameters')}: must be a mapping of names to defaults")
     spec.parameters = {str(k): _jsonable(v, spec.where("parameters", str(k)))
                        for k, v in params.items()}
+    spec.schedule = _schedule(data.get("schedule"), spec.where("schedule"))
     steps = data.get("steps")
     if not isinstance(steps, dict) or not steps:
         raise BadInput(f"{spec.where('steps')}: a pipeline needs a mapping of one or more steps")
@@ -155,6 +161,17 @@ def _build(spec: PipelineSpec, data: Any) -> PipelineSpec:
         spec.steps[str(sid)] = _step(spec, str(sid), raw)
     _check_graph(spec)
     return spec
+
+
+def _schedule(value: Any, where: str) -> str | None:
+    if value is None:
+        return None
+    fields = str(value).split() if isinstance(value, str) else []
+    if (len(fields) == 1 and fields[0] in SCHEDULE_PRESETS) or (
+            len(fields) == 5 and all(_CRON_FIELD.match(f) for f in fields)):
+        return " ".join(fields)
+    raise BadInput(f"{where}: {value!r} is not a schedule: write a cron expression such as "
+                   f"'0 6 * * *' or one of {', '.join(SCHEDULE_PRESETS)}")
 
 
 def _jsonable(value: Any, where: str) -> Any:

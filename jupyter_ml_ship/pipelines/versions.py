@@ -138,8 +138,10 @@ def ship(svc: ShipService, path: str | Path, message: str | None = None,
         "steps": {sid: {k: v for k, v in s.items() if k not in ("version", "notebook", "outputs")}
                   for sid, s in steps.items()},
     }
+    if spec.schedule:  # only when set: versions shipped before schedules keep their digest
+        content["schedule"] = spec.schedule
     digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
-    full = {"name": spec.name, "parameters": spec.parameters,
+    full = {"name": spec.name, "parameters": spec.parameters, "schedule": spec.schedule,
             "steps": {sid: steps[sid] for sid in spec.steps}}
     return _record(svc, spec, full, digest, message or "", author if author is not None else "")
 

@@ -1,0 +1,127 @@
+"""From a shipped version to a deployed DAG: what the DAG says, the step images, the file.
+
+The images are the docker backend's (``ml-ship/<job>:v<N>-<digest[:12]>``, built by its
+``ensure_image`` on the engine of ``MlShip.docker_host``), so a step runs the same image on
+Airflow as it would with ``--backend docker``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ...errors import BadInput
+from ...store.files import atomic_write_text
+from .._docker.context import image_tag
+from .dag import DagSpec, StepTask, dag_id, json_template, render_dag, resources_of
+
+if TYPE_CHECKING:
+    from ...config import MlShip
+    from ...core.service import ShipService
+
+#: a single job's task reads its parameters from the DAG run's conf as they are
+CONF_PARAMETERS = "{{ dag_run.conf | tojson }}"
+
+
+def _step(task_id: str, job: str, version: int, digest: str, config: dict[str, Any],
+          **kw: Any) -> StepTask:
+    retries = kw.pop("retries", None)
+    timeout = kw.pop("timeout", None)
+    return StepTask(
+        task_id=task_id, job=job, version=version, image=image_tag(job, version, digest),
+        retries=retries if retries is not None else config.get("retries"),
+        timeout=timeout or config.get("timeout"), network=bool(config.get("network")),
+        env={str(k): str(v) for k, v in (config.get("env") or {}).items()},
+        **resources_of(config), **kw,
+    )
+
+
+def pipeline_dag_spec(svc: ShipService, name: str, number: int | None = None,
+                      settings: MlShip | None = None) -> DagSpec:
+    """The DAG of a shipped pipeline version (default: the current one)."""
+    from ...pipelines.templates import find_refs
+    from ...pipelines.versions import version_row
+
+    settings = settings or svc.settings
+    with svc.store.session() as s:
+        v = version_row(s, name, number)
+        spec, number = dict(v.spec), v.number
+        digest, created, author, source = v.digest, v.created_at, v.author, v.source_path
+    steps = []
+    for sid, st in spec["steps"].items():
+        info = svc.version(st["job"], st["version"])
+        params = st.get("parameters") or {}
+        refs = find_refs(params, f"steps.{sid}.parameters")
+        steps.append(_step(
+            sid, st["job"], st["version"], info.digest, info.config,
+            parameters={k: json_template(val) for k, val in params.items()},
+            depends_on=list(st.get("depends_on") or []), notebook=st.get("notebook"),
+            upstream_refs=list(dict.fromkeys(r.name for _, r in refs if r.kind == "steps")),
+            retries=st.get("retries"), timeout=st.get("timeout"),
+        ))
+    return DagSpec(
+        dag_id=dag_id("pipeline", name, number), kind="pipeline", name=name, version=number,
+        digest=digest, created_at=created, author=author, source=source,
+        params=dict(spec.get("parameters") or {}), schedule=spec.get("schedule"), steps=steps,
+        operator=settings.airflow_operator, artifacts=settings.airflow_artifacts,
+        namespace=settings.airflow_namespace,
+    )
+
+
+def job_dag_spec(job: str, version: int, digest: str, config: dict[str, Any],
+                 notebook_file: Path, settings: MlShip) -> DagSpec:
+    """The one-task DAG of a job version; the DAG run's conf is the run's parameters."""
+    shipped = datetime.fromtimestamp(Path(notebook_file).stat().st_mtime, timezone.utc)
+    step = _step(job, job, version, digest, config, raw_parameters=CONF_PARAMETERS)
+    return DagSpec(
+        dag_id=dag_id("job", job, version), kind="job", name=job, version=version,
+        digest=digest, created_at=shipped, params={}, schedule=config.get("schedule"),
+        steps=[step], operator=settings.airflow_operator, artifacts=settings.airflow_artifacts,
+        namespace=settings.airflow_namespace,
+    )
+
+
+def ensure_images(settings: MlShip, home: Path, versions: list[dict[str, Any]],
+                  log: Callable[[str], None]) -> None:
+    """Build the image of each job version that lacks one (``versions``: the Version fields
+    ``job``, ``number``, ``digest``, ``environment``, ``environment_source``,
+    ``notebook_file``, ``config``)."""
+    from .._docker.build import BuildFailed, ensure_image
+    from ..docker import DockerBackend
+
+    docker = DockerBackend(settings)
+    client = docker.client()
+    for v in versions:
+        plan = docker.plan(v["job"], v["number"], v["digest"], v["environment"],
+                           v["environment_source"], Path(v["notebook_file"]), v["config"])
+        try:
+            ensure_image(client, plan, log, home / "docker" / "locks")
+        except BuildFailed as exc:
+            raise BadInput(f"job {v['job']} v{v['number']}: {exc}") from None
+
+
+def version_fields(svc: ShipService, job: str, number: int) -> dict[str, Any]:
+    """What ``ensure_images`` needs of a job version, read from the store."""
+    with svc.store.session() as s:
+        v = svc._version(s, job, number)
+        return {"job": job, "number": v.number, "digest": v.digest,
+                "environment": v.environment, "environment_source": v.environment_source,
+                "notebook_file": v.notebook_file, "config": dict(v.config or {})}
+
+
+def write_dag(folder: str | Path, spec: DagSpec) -> tuple[Path, bool]:
+    """Write the DAG file atomically (Airflow never reads half a file); ``(path, changed)``."""
+    if not folder:
+        raise BadInput("the airflow backend has no DAGs folder: set ML_SHIP_AIRFLOW_DAGS_FOLDER "
+                       "(c.MlShip.airflow_dags_folder) to the folder Airflow reads DAGs from")
+    path = Path(folder).expanduser() / spec.file_name
+    text = render_dag(spec)
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return path, False
+    except FileNotFoundError:
+        pass
+    atomic_write_text(path, text)
+    return path, True

@@ -1,0 +1,361 @@
+"""A pipeline run scheduled by Airflow, mirrored into our pipeline-run and step records.
+
+With the airflow backend a pipeline version is one DAG and a pipeline run is one DAG run:
+Airflow decides what runs when, and ``advance`` (the pipeline engine hook the executor calls,
+from the pipeline's scheduler process, the server or a CLI, any number of times) follows it:
+
+1. ``new``: the run is marked running and nothing slow happens (the caller may be a request);
+2. ``deploying``: the step images are built (docker operator), the DAG file is written, and the
+   DAG run is triggered with the pipeline parameters as its conf once Airflow has loaded it;
+3. ``triggered``: a step whose task started gets a run of its own (backend ``airflow``, the same
+   run records as on any backend: log, status, outputs, output notebook), followed through
+   ``AirflowBackend.collect``; a task Airflow skipped is a ``skipped`` step; the pipeline run
+   ends with the DAG run.
+
+Progress of the deploy goes to ``HOME/pipeline-runs/<id>/airflow.log``. One process advances a
+pipeline run at a time (``airflow.lock``); the others return at once.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select, update
+
+from ...errors import BackendUnavailable, ShipError
+from ...store.files import atomic_write_json, read_json
+from ...store.schema import PipelineRun, PipelineStep, Run, utcnow
+from .client import DAG_RUN_DONE
+from .sync import STATE, sync_lock
+
+if TYPE_CHECKING:
+    from ...core.service import ShipService
+    from ..airflow import AirflowBackend
+
+#: seconds between two looks at Airflow for one pipeline run
+MIN_SYNC = 1.0
+#: a step claimed this long ago with no run recorded was lost by a dying process
+STALE_CLAIM = timedelta(seconds=60)
+ACTIVE = ("starting", "queued", "building", "running")
+DONE = ("succeeded", "failed", "cancelled", "timed_out", "skipped")
+NOT_STARTED = (None, "none", "scheduled", "queued")
+NEVER_RUN = ("upstream_failed", "skipped", "removed")
+
+
+def folder(svc: ShipService, run_id: str) -> Path:
+    return svc.home / "pipeline-runs" / run_id
+
+
+def _log(svc: ShipService, run_id: str, line: str) -> None:
+    path = folder(svc, run_id) / "airflow.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(line.rstrip("\n") + "\n")
+
+
+# ---- the store ------------------------------------------------------------------------------
+
+
+def _load(svc: ShipService, run_id: str) -> dict[str, Any]:
+    with svc.store.session() as s:
+        pr = s.get(PipelineRun, run_id)
+        return {
+            "status": pr.status, "name": pr.pipeline.name, "version": pr.version_number,
+            "params": dict(pr.parameters or {}), "spec": dict(pr.version.spec),
+            "steps": {r.step: {"id": r.id, "status": r.status, "run_id": r.run_id,
+                               "outputs": dict(r.outputs or {}), "claimed_at": r.claimed_at}
+                      for r in pr.steps},
+        }
+
+
+def _set_step(svc: ShipService, row: dict[str, Any], olds: tuple[str, ...],
+              **values: Any) -> bool:
+    """Update a step only if it is still in one of ``olds`` (several processes may try)."""
+    with svc.store.session() as s:
+        done = s.execute(update(PipelineStep).where(PipelineStep.id == row["id"],
+                                                    PipelineStep.status.in_(olds))
+                         .values(**values)).rowcount
+    if done:
+        row.update({k: v for k, v in values.items() if k in ("status", "run_id", "outputs")})
+    return bool(done)
+
+
+def _set_run(svc: ShipService, run_id: str, olds: tuple[str, ...], **values: Any) -> None:
+    with svc.store.session() as s:
+        s.execute(update(PipelineRun).where(PipelineRun.id == run_id,
+                                            PipelineRun.status.in_(olds)).values(**values))
+
+
+def _fail(svc: ShipService, run_id: str, snap: dict[str, Any], message: str,
+          ename: str = "AirflowError") -> None:
+    """The pipeline run failed on the Airflow side before (some of) its steps ran."""
+    _log(svc, run_id, f"[ml-ship] pipeline run failed: {message}")
+    for row in snap["steps"].values():
+        if row["run_id"] is None:
+            _set_step(svc, row, ("pending", "queued", "starting"), status="skipped",
+                      ended_at=utcnow(), error={"message": f"not run: {message}",
+                                                "ename": "Skipped"})
+    _set_run(svc, run_id, ("queued", "running"), status="failed", ended_at=utcnow(),
+             error={"message": message, "ename": ename})
+
+
+# ---- advance --------------------------------------------------------------------------------
+
+
+def advance(backend: AirflowBackend, svc: ShipService, run_id: str) -> None:
+    with sync_lock(folder(svc, run_id)) as mine:
+        if not mine:
+            return
+        path = folder(svc, run_id) / STATE
+        state: dict[str, Any] = read_json(path) or {}
+        snap = _load(svc, run_id)
+        try:
+            _advance(backend, svc, run_id, snap, state)
+        finally:
+            atomic_write_json(path, state)
+
+
+def _advance(backend: AirflowBackend, svc: ShipService, run_id: str, snap: dict[str, Any],
+             state: dict[str, Any]) -> None:
+    active = [r for r in snap["steps"].values() if r["status"] in ACTIVE]
+    if snap["status"] in ("succeeded", "failed") and not active:
+        return
+    if snap["status"] == "cancelled":
+        _cancelled(backend, svc, run_id, snap, state)
+        return
+    phase = state.get("phase")
+    if phase is None:
+        _set_run(svc, run_id, ("queued",), status="running", started_at=utcnow())
+        state["phase"] = "new"
+        return
+    if phase == "new":
+        if not _deploy(backend, svc, run_id, snap, state):
+            return
+    if state["phase"] == "deploying":
+        if not _trigger(backend, svc, run_id, snap, state):
+            return
+    if time.time() - float(state.get("synced") or 0) < MIN_SYNC:
+        return
+    try:
+        _mirror(backend, svc, run_id, snap, state)
+    except BackendUnavailable as exc:  # Airflow away for a while: the steps wait
+        _log(svc, run_id, f"[ml-ship] {exc.message}")
+    state["synced"] = time.time()
+
+
+def _deploy(backend: AirflowBackend, svc: ShipService, run_id: str, snap: dict[str, Any],
+            state: dict[str, Any]) -> bool:
+    from ..airflow import dag_run_id
+    from .build import pipeline_dag_spec, version_fields
+
+    try:
+        spec = pipeline_dag_spec(svc, snap["name"], snap["version"])
+        pairs = dict.fromkeys((st.job, st.version) for st in spec.steps)
+        versions = [version_fields(svc, job, n) for job, n in pairs]
+        path, changed = backend.deploy(spec, versions, lambda line: _log(svc, run_id, line))
+    except ShipError as exc:
+        _fail(svc, run_id, snap, f"could not deploy the DAG: {exc.message}", "DeployFailed")
+        return False
+    _log(svc, run_id, f"[ml-ship] DAG {spec.dag_id} {'written to' if changed else 'is in'} "
+                      f"{path}")
+    state.update(phase="deploying", dag_id=spec.dag_id, dag_run_id=dag_run_id(run_id),
+                 file=path.name, deadline=time.time() + svc.settings.airflow_deploy_timeout)
+    return True
+
+
+def _trigger(backend: AirflowBackend, svc: ShipService, run_id: str, snap: dict[str, Any],
+             state: dict[str, Any]) -> bool:
+    try:
+        run = backend.try_trigger(state["dag_id"], state["file"], state["dag_run_id"],
+                                  snap["params"], state["deadline"])
+    except BackendUnavailable as exc:
+        if "cannot import" in exc.message or "did not load" in exc.message:
+            _fail(svc, run_id, snap, exc.message, "DeployFailed")
+        return False
+    if run is None:
+        return False
+    state["phase"] = "triggered"
+    _log(svc, run_id, f"[ml-ship] triggered DAG run {state['dag_run_id']}: "
+                      f"{backend.ui_url(state['dag_id'], state['dag_run_id'])}")
+    return True
+
+
+def _mirror(backend: AirflowBackend, svc: ShipService, run_id: str, snap: dict[str, Any],
+            state: dict[str, Any]) -> None:
+    client = backend.client()
+    dag_id, dr_id = state["dag_id"], state["dag_run_id"]
+    dag_run = client.dag_run(dag_id, dr_id)
+    if dag_run is None:
+        _fail(svc, run_id, snap, f"DAG run {dr_id} of {dag_id} is gone from Airflow")
+        return
+    tis = backend.task_instances(dag_id, dr_id, fresh=client.task_instances(dag_id, dr_id))
+    for sid in _order(snap["spec"]):
+        row, ti = snap["steps"][sid], tis.get(sid) or {}
+        if row["status"] in DONE:
+            continue
+        if row["run_id"] is None and not _adopt(svc, run_id, sid, row):
+            if ti.get("state") in NEVER_RUN:
+                why = _why_skipped(snap, sid)
+                _set_step(svc, row, ("pending", "queued", "starting"), status="skipped",
+                          ended_at=utcnow(), error={"message": why, "ename": "Skipped"})
+                continue
+            if ti.get("state") in NOT_STARTED:
+                if ti.get("state") in ("scheduled", "queued"):
+                    _set_step(svc, row, ("pending",), status="queued")
+                continue
+            if not _record(svc, run_id, snap, sid, row, dag_id, dr_id):
+                continue
+        _follow(svc, row)
+    if dag_run.get("state") in DAG_RUN_DONE:
+        _conclude(svc, run_id, snap, dag_run["state"])
+
+
+def _order(spec: dict[str, Any]) -> list[str]:
+    """Step ids, every one after its dependencies (upstream outputs are mirrored first)."""
+    done: list[str] = []
+    steps = spec["steps"]
+    while len(done) < len(steps):
+        for sid, st in steps.items():
+            if sid not in done and all(d in done for d in st.get("depends_on") or []):
+                done.append(sid)
+    return done
+
+
+def _why_skipped(snap: dict[str, Any], sid: str) -> str:
+    deps = snap["spec"]["steps"][sid].get("depends_on") or []
+    bad = [d for d in deps if snap["steps"][d]["status"] in DONE
+           and snap["steps"][d]["status"] != "succeeded"]
+    return f"upstream step {bad[0]} {snap['steps'][bad[0]]['status']}" if bad else \
+        "Airflow did not run this task"
+
+
+def _adopt(svc: ShipService, run_id: str, sid: str, row: dict[str, Any]) -> bool:
+    """A run recorded for the step by a process that died before linking it (or a lost claim)."""
+    if row["status"] != "starting":
+        return False
+    with svc.store.session() as s:
+        found = s.scalars(select(Run.id).where(Run.pipeline_run_id == run_id,
+                                               Run.step == sid)).first()
+    if found is not None:
+        return _set_step(svc, row, ("starting",), run_id=found)
+    claimed = row["claimed_at"] or utcnow()
+    if datetime.now(timezone.utc) - claimed > STALE_CLAIM:
+        _set_step(svc, row, ("starting",), status="pending", claimed_at=None)
+    return False
+
+
+def _record(svc: ShipService, run_id: str, snap: dict[str, Any], sid: str, row: dict[str, Any],
+            dag_id: str, dr_id: str) -> bool:
+    """The step's task started in Airflow: record a run for it (our log, status, outputs)."""
+    from ...pipelines import templates
+
+    if not _set_step(svc, row, ("pending", "queued"), status="starting", claimed_at=utcnow()):
+        return False
+    st = snap["spec"]["steps"][sid]
+    upstream = {d: snap["steps"][d]["outputs"] for d in snap["steps"] if d != sid}
+    try:
+        params = templates.render(st.get("parameters") or {},
+                                  templates.context(snap["params"], upstream),
+                                  f"steps.{sid}.parameters")
+        overrides = {k: st[k] for k in ("retries", "timeout") if st.get(k) is not None}
+        overrides["airflow_task"] = {"dag_id": dag_id, "dag_run_id": dr_id, "task_id": sid}
+        run = svc.run(st["job"], st["version"], params, "airflow", pipeline_run_id=run_id,
+                      step=sid, overrides=overrides)
+    except ShipError as exc:
+        _set_step(svc, row, ("starting",), status="failed", ended_at=utcnow(),
+                  error={"message": f"could not record the step: {exc.message}",
+                         "ename": type(exc).__name__})
+        return False
+    _set_step(svc, row, ("starting",), status=run.status, run_id=run.id,
+              started_at=run.started_at, parameters=params)
+    return True
+
+
+def _follow(svc: ShipService, row: dict[str, Any]) -> None:
+    """The step's run, reconciled (which syncs its task from Airflow), into the step."""
+    run = svc.get_run(row["run_id"])
+    if run.status == row["status"]:
+        return
+    values: dict[str, Any] = {"status": run.status, "started_at": run.started_at}
+    if run.status in DONE:
+        values.update(outputs=run.outputs, ended_at=run.ended_at or utcnow(),
+                      error=run.error.model_dump(exclude_none=True) if run.error else None)
+    _set_step(svc, row, ("pending",) + ACTIVE, **values)
+
+
+def _conclude(svc: ShipService, run_id: str, snap: dict[str, Any], dag_state: str) -> None:
+    """The DAG run ended: steps it never started are skipped; the pipeline run ends with it."""
+    for row in snap["steps"].values():
+        if row["run_id"] is None and row["status"] not in DONE:
+            _set_step(svc, row, ("pending", "queued"), status="skipped", ended_at=utcnow(),
+                      error={"message": f"the DAG run ended ({dag_state}) before it ran",
+                             "ename": "Skipped"})
+    rows = snap["steps"]
+    if any(r["status"] not in DONE for r in rows.values()):
+        return  # a step's run is still being synced: next time
+    bad = [sid for sid, r in rows.items() if r["status"] != "succeeded"]
+    failed = [sid for sid in bad if rows[sid]["status"] != "skipped"] or bad
+    error = None
+    if failed or dag_state != "success":
+        sid = failed[0] if failed else None
+        why = "the DAG run failed in Airflow"
+        if sid is not None:
+            with svc.store.session() as s:
+                step = s.get(PipelineStep, rows[sid]["id"])
+                why = f"step {sid} {step.status}: " + ((step.error or {}).get("message") or "")
+        error = {"message": why.rstrip(": "), "ename": "StepFailed"}
+    _set_run(svc, run_id, ("queued", "running"), status="failed" if error else "succeeded",
+             ended_at=utcnow(), error=error)
+
+
+def _cancelled(backend: AirflowBackend, svc: ShipService, run_id: str, snap: dict[str, Any],
+               state: dict[str, Any]) -> None:
+    """A cancelled pipeline run: the DAG run is stopped, the steps' runs are cancelled."""
+    _stop_dag_run(backend, svc, run_id, state)
+    for row in snap["steps"].values():
+        if row["run_id"] is None:
+            _set_step(svc, row, ("pending", "queued", "starting"), status="cancelled",
+                      ended_at=utcnow(), error={"message": "the pipeline run was cancelled",
+                                                "ename": "Cancelled"})
+        elif row["status"] in ACTIVE:
+            try:
+                svc.cancel(row["run_id"])
+            except ShipError:
+                pass
+            _follow(svc, row)
+
+
+def _stop_dag_run(backend: AirflowBackend, svc: ShipService, run_id: str,
+                  state: dict[str, Any]) -> None:
+    """Mark the DAG run failed in Airflow (once), or make sure it is never triggered."""
+    if state.get("phase") != "triggered":
+        state["phase"] = "cancelled"
+        return
+    if not state.get("stopped"):
+        backend.client().fail_dag_run(state["dag_id"], state["dag_run_id"])
+        state["stopped"] = True
+        _log(svc, run_id, f"[ml-ship] cancelled: DAG run {state['dag_run_id']} marked failed")
+
+
+# ---- cancel ---------------------------------------------------------------------------------
+
+
+def cancel(backend: AirflowBackend, svc: ShipService, run_id: str) -> None:
+    """Stop the pipeline's DAG run in Airflow (when another process is advancing the run, it
+    does so on its next pass: it sees the run cancelled); steps with no run are cancelled."""
+    for row in _load(svc, run_id)["steps"].values():
+        if row["run_id"] is None:
+            _set_step(svc, row, ("queued", "starting"), status="cancelled", ended_at=utcnow(),
+                      error={"message": "the pipeline run was cancelled", "ename": "Cancelled"})
+    with sync_lock(folder(svc, run_id)) as mine:
+        if not mine:
+            return
+        path = folder(svc, run_id) / STATE
+        state: dict[str, Any] = read_json(path) or {}
+        try:
+            _stop_dag_run(backend, svc, run_id, state)
+        finally:
+            atomic_write_json(path, state)
