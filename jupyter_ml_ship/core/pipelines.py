@@ -7,6 +7,7 @@ The CLI and the REST layer call these methods; the work is done in ``jupyter_ml_
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -210,20 +211,31 @@ class PipelinesMixin:
                 PipelineRun.status.in_(("queued", "running")))))
 
     def wait_pipeline_run(self: ShipService, run_id: str, timeout: float | None = None,
-                          interval: float = 0.1) -> PipelineRunInfo:
-        """Poll until the pipeline run ends (or ``timeout``); resumes it if nobody schedules it."""
+                          interval: float = 0.1,
+                          on_update: Callable[[PipelineRunInfo], None] | None = None,
+                          ) -> PipelineRunInfo:
+        """Follow a pipeline run until it ends (or ``timeout``); ``on_update(info)`` each look.
+
+        While no scheduler process holds the run (the one spawned is still starting, or it
+        died), this process schedules it, so no step waits for a scheduler to come up.
+        """
+        from ..pipelines import executor, scheduler
+
         deadline = time.monotonic() + timeout if timeout else None
-        last_resume = 0.0
         while True:
-            now = time.monotonic()
-            if now - last_resume > 2.0:
-                info, last_resume = self.get_pipeline_run(run_id), now
-            else:
-                info = self.get_pipeline_run(run_id, reconcile=False)
-            if info.status in _DONE and not any(
-                    st.status in _ACTIVE
-                    for st in info.steps):
+            info = executor.info(self, run_id)
+            if on_update:
+                on_update(info)
+            if info.status in _DONE and not any(st.status in _ACTIVE for st in info.steps):
                 return info
             if deadline and time.monotonic() > deadline:
                 return info
-            time.sleep(interval)
+            if scheduler.scheduling(self, run_id):
+                time.sleep(interval)
+                continue
+            if not scheduler.scheduler_alive(self, run_id):
+                scheduler.spawn(self, run_id)
+            look = time.monotonic() + max(interval, 1.0)
+            scheduler.drive(self, run_id, deadline,
+                            stop=lambda look=look: time.monotonic() > look
+                            or scheduler.scheduling(self, run_id))

@@ -16,7 +16,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -54,6 +54,12 @@ def _lock(path: Path, exclusive: bool, patience: float = 0.0) -> Iterator[bool]:
             yield True
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def scheduling(svc: ShipService, run_id: str) -> bool:
+    """Whether a scheduler process holds this pipeline run now (past its start-up)."""
+    with _lock(run_dir(svc, run_id) / "scheduler.lock", exclusive=False) as free:
+        return not free
 
 
 def scheduler_alive(svc: ShipService, run_id: str) -> bool:
@@ -98,8 +104,12 @@ def _settings_values(svc: ShipService) -> dict[str, Any]:
     return {name: getattr(s, name) for name in s.trait_names(config=True)}
 
 
-def drive(svc: ShipService, run_id: str, deadline: float | None = None) -> Any:
-    """Advance a pipeline run until it ends (the loop of the scheduler process)."""
+def drive(svc: ShipService, run_id: str, deadline: float | None = None,
+          stop: Callable[[], bool] | None = None) -> Any:
+    """Advance a pipeline run until it ends (the loop of the scheduler process).
+
+    Returns early at ``deadline`` (monotonic) or, after a pass, when ``stop()`` says so.
+    """
     from .executor import info, step_pass
     from .models import PIPELINE_DONE
 
@@ -108,7 +118,7 @@ def drive(svc: ShipService, run_id: str, deadline: float | None = None) -> Any:
         status, watched = step_pass(svc, run_id, only)
         if status in PIPELINE_DONE and not watched:
             return info(svc, run_id)
-        if deadline is not None and time.monotonic() > deadline:
+        if (deadline is not None and time.monotonic() > deadline) or (stop and stop()):
             return info(svc, run_id)
         until = time.monotonic() + FULL_INTERVAL
         only = None  # a full pass, unless a run is seen ending before then
@@ -117,6 +127,8 @@ def drive(svc: ShipService, run_id: str, deadline: float | None = None) -> Any:
             if ended:
                 only = ended
                 break
+            if stop and stop():
+                return info(svc, run_id)
             time.sleep(WATCH_INTERVAL)
 
 
