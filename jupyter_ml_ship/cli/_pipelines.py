@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -121,23 +120,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def follow(svc: Any, run_id: str, as_json: bool = False) -> int:
     """Show step status changes (on a terminal) until the pipeline run ends; 0 if it succeeded."""
-    from ..pipelines.models import PIPELINE_DONE, STEP_ACTIVE
-
     live = sys.stderr.isatty()
     seen: dict[str, str] = {}
-    last_resume = time.monotonic()
-    while True:
-        resume = time.monotonic() - last_resume > 2.0  # a dead scheduler is replaced
-        info = svc.get_pipeline_run(run_id, reconcile=resume)
-        if resume:
-            last_resume = time.monotonic()
+
+    def show(info: Any) -> None:
         for st in info.steps:
             if live and seen.get(st.id) != st.status:
                 err(f"  {st.id:<16} {_step_state(st)}")
             seen[st.id] = st.status or ""
-        if info.status in PIPELINE_DONE and not any(s.status in STEP_ACTIVE for s in info.steps):
-            break
-        time.sleep(FOLLOW_INTERVAL)
+
+    info = svc.wait_pipeline_run(run_id, interval=FOLLOW_INTERVAL, on_update=show)
     if as_json:
         dump_json(info)
     else:
