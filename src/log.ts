@@ -206,6 +206,11 @@ export class LogFollower implements IDisposable {
     } catch {
       return;
     }
+    if ('error' in message) {
+      // the server could not stream (e.g. the run is gone): say so; onclose falls back
+      this._error.emit(String((message as { message?: string }).message ?? message.error));
+      return;
+    }
     if ('done' in message && message.done) {
       this._finish(message.status ?? null);
       return;

@@ -94,6 +94,20 @@ describe('LogFollower', () => {
     follower.dispose();
   });
 
+  it('reports a server error sent over the socket', () => {
+    const follower = new LogFollower({
+      client: new FakeServer().client(),
+      runId: 'gone',
+      WebSocket: FakeSocket as unknown as typeof WebSocket
+    });
+    const errors: string[] = [];
+    follower.error.connect((_, m) => errors.push(m));
+    follower.start();
+    FakeSocket.last.send({ error: 'not_found', message: "no run with id 'gone'" });
+    expect(errors).toEqual(["no run with id 'gone'"]);
+    follower.dispose();
+  });
+
   it('falls back to HTTP when there is no WebSocket', async () => {
     let served = false;
     const server = new FakeServer()

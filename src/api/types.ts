@@ -185,7 +185,8 @@ export interface INotebookInfo {
 /** A message of the log WebSocket `/runs/{id}/logs/ws?offset=N`. */
 export type LogMessage =
   | { offset: number; data: string }
-  | { done: true; status: RunStatus };
+  | { done: true; status: RunStatus }
+  | IErrorBody;
 
 /** The `metadata.ml_ship` keys the ship dialog reads and writes. */
 export interface IShipConfig {

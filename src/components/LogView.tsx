@@ -20,6 +20,9 @@ const LogLine = React.memo(function LogLine(props: { line: ILogLine }): JSX.Elem
   );
 });
 
+/** Lines rendered at a time. */
+const WINDOW = 5000;
+
 function formatChars(n: number): string {
   return n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MB` : `${Math.ceil(n / 1024)} kB`;
 }
@@ -51,8 +54,13 @@ export function LogView(props: {
       props.onFollowChange(atEnd);
     }
   };
+  // Only the last `shown` lines are in the DOM (a few thousand render at once while the log
+  // streams); older kept lines come on demand.
+  const [shown, setShown] = React.useState(WINDOW);
   const partial = buffer.partial;
   const empty = !buffer.lines.length && !partial;
+  const hidden = Math.max(0, buffer.lines.length - shown);
+  const lines = hidden ? buffer.lines.slice(hidden) : buffer.lines;
   return (
     <div className="jp-MlShip-logBox">
       {buffer.droppedChars > 0 && (
@@ -73,7 +81,18 @@ export function LogView(props: {
           <div className="jp-MlShip-muted jp-MlShip-logEmpty">{props.placeholder}</div>
         ) : (
           <pre>
-            {buffer.lines.map(line => (
+            {hidden > 0 && (
+              <button
+                className="jp-Button jp-mod-styled jp-mod-reject jp-MlShip-logMore"
+                onClick={() => {
+                  props.onFollowChange(false);
+                  setShown(shown + WINDOW);
+                }}
+              >
+                Show {Math.min(hidden, WINDOW)} earlier lines ({hidden} not shown)
+              </button>
+            )}
+            {lines.map(line => (
               <LogLine key={line.index} line={line} />
             ))}
             {partial && <LogLine key={`p${partial.index}`} line={partial} />}
