@@ -69,7 +69,8 @@ def dsvc(docker_settings: MlShip, job_name: str) -> Iterator[ShipService]:
             pass
     client = service.backend("docker").client()
     deadline = time.monotonic() + 30
-    while client.containers.list(all=True, filters={"label": f"ml-ship.job={job_name}"}):
+    while client.containers.list(all=True, sparse=True,
+                                 filters={"label": f"ml-ship.job={job_name}"}):
         if time.monotonic() > deadline:
             break
         time.sleep(0.2)
@@ -90,7 +91,8 @@ def log_of(svc: ShipService, run_id: str) -> str:
 
 def containers_of(svc: ShipService, run_id: str) -> list[Any]:
     client = svc.backend("docker").client()
-    return client.containers.list(all=True, filters={"label": f"ml-ship.run={run_id}"})
+    return client.containers.list(all=True, sparse=True,
+                                  filters={"label": f"ml-ship.run={run_id}"})
 
 
 def image_of(svc: ShipService, job: str, version: int) -> Any:
@@ -146,13 +148,35 @@ def test_example_runs_in_a_container_with_parameters(dsvc: ShipService, job_name
     gone(dsvc, info.id)  # removed after the run
 
 
+def test_a_file_one_step_records_opens_in_the_next_container(dsvc: ShipService) -> None:
+    """prepare writes a CSV and records its path; train (another container) reads it."""
+    dsvc.ship(EXAMPLES / "prepare.ipynb")
+    dsvc.ship(EXAMPLES / "train.ipynb")
+    try:
+        prepared = run_to_end(dsvc, "prepare", parameters={"rows": 321})
+        assert prepared.status == "succeeded", log_of(dsvc, prepared.id)
+        data_path = prepared.outputs["data_path"]
+        assert Path(data_path).is_file()  # the same path on the host
+        trained = run_to_end(dsvc, "train", parameters={"data_path": data_path, "epochs": 5})
+        assert trained.status == "succeeded", log_of(dsvc, trained.id)
+        assert "training on 321 customers" in log_of(dsvc, trained.id)
+    finally:
+        client = dsvc.backend("docker").client()
+        for job in ("prepare", "train"):
+            for image in client.images.list(filters={"label": f"ml-ship.job={job}"}):
+                if image.labels.get("ml-ship.digest") in {v.digest for v in dsvc.versions(job)}:
+                    for tag in image.tags:
+                        client.images.remove(tag, force=True, noprune=True)
+
+
 def test_markdown_edit_reuses_dependency_layers_and_images_cli(
         dsvc: ShipService, job_name: str, tmp_path: Path, cli_env: dict[str, str]) -> None:
-    nb = edit_markdown(EXAMPLES / "hello.ipynb", tmp_path / "nb" / "hello.ipynb", "# first")
+    nb = edit_markdown(EXAMPLES / "hello.ipynb", tmp_path / "nb" / "hello.ipynb",
+                       f"# first {job_name}")  # a notebook no earlier build has seen
     dsvc.ship(nb, name=job_name)
     first = run_to_end(dsvc, job_name)
     assert first.status == "succeeded", log_of(dsvc, first.id)
-    edit_markdown(nb, nb, "# second: only this markdown changed")
+    edit_markdown(nb, nb, f"# second {job_name}: only this markdown changed")
     assert dsvc.ship(nb, name=job_name).version.number == 2
     second = run_to_end(dsvc, job_name)
     log = log_of(dsvc, second.id)

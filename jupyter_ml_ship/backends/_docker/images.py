@@ -9,40 +9,32 @@ from .engine import LABEL_DIGEST, LABEL_JOB, LABEL_VERSION, short_error
 
 
 def list_images(client: Any, job: str | None = None) -> list[dict[str, Any]]:
-    """Job images, by job then newest version first."""
+    """Job images, by job then newest version first (one API call: no race with removals)."""
     label = f"{LABEL_JOB}={job}" if job else LABEL_JOB
     found = []
-    for image in client.images.list(filters={"label": label}):
-        labels = image.labels or {}
-        tags = [t for t in image.tags if t.startswith("ml-ship/")]
+    for raw in client.api.images(filters={"label": label}):
+        labels = raw.get("Labels") or {}
+        tags = [t for t in raw.get("RepoTags") or [] if t.startswith("ml-ship/")]
         try:
             version = int(labels.get(LABEL_VERSION, "0"))
         except ValueError:
             version = 0
+        short = raw["Id"].split(":")[-1][:12]
+        created = raw.get("Created")
         found.append({
-            "image": tags[0] if tags else f"(untagged) {image.short_id.split(':')[-1]}",
+            "image": tags[0] if tags else f"(untagged) {short}",
             "tags": tags,
-            "id": image.id,
+            "id": raw["Id"],
             "job": labels.get(LABEL_JOB, ""),
             "version": version,
             "digest": labels.get(LABEL_DIGEST, ""),
             "lock": labels.get("ml-ship.lock", ""),
-            "size": int(image.attrs.get("Size") or 0),
-            "created": _created(image.attrs.get("Created")),
+            "size": int(raw.get("Size") or 0),
+            "created": datetime.fromtimestamp(created, timezone.utc).isoformat()
+            if isinstance(created, int) else None,
         })
-    found.sort(key=lambda i: (i["job"], -i["version"]))
+    found.sort(key=lambda i: (i["job"], -i["version"], i["created"] or ""))
     return found
-
-
-def _created(value: str | None) -> str | None:
-    if not value:
-        return None
-    try:  # docker gives nanoseconds; Python's fromisoformat takes microseconds
-        head, _, rest = value.rstrip("Z").partition(".")
-        micro = (rest[:6] if rest else "0").ljust(6, "0")
-        return datetime.fromisoformat(f"{head}.{micro}").replace(tzinfo=timezone.utc).isoformat()
-    except ValueError:
-        return value
 
 
 def prune_images(client: Any, current: dict[str, int | None], dry_run: bool = False

@@ -6,8 +6,9 @@ life: that lock, not a pid, is how the service knows a run is being looked after
 
 1. ``building``: build the version's image (output into ``log.txt``), unless it exists;
 2. ``running``: a container labelled ``ml-ship.run=<id>`` runs the runner on ``RUN_DIR/work``
-   (bind-mounted at ``/run-dir``; the runner's state and partial output are linked into the run
-   dir, its stdout/stderr append to ``log.txt`` directly), with the limits of the job config;
+   (bind-mounted at its host path, the home's other runs read-only beside it; the runner's state
+   and partial output are linked into the run dir, its stdout/stderr append to ``log.txt``
+   directly), as the service's uid, with the limits of the job config;
 3. collect: the runner's ``result.json`` is amended (out of memory, killed, vanished) and only then
    copied into the run dir with the output notebook, so the service never sees a premature result;
    the container is removed.
@@ -192,16 +193,21 @@ class Supervisor:
         env.update(secrets)
         env.update(PYTHONUNBUFFERED="1", ML_SHIP_RUN_ID=self.run_id, HOME="/tmp")
         plan = self.spec["plan"]
+        work, runs = str(self.work), str(self.run_dir.parent)
         args: dict[str, Any] = {
             "name": self.name,
-            "command": ["/bin/sh", "-c", "exec python -m jupyter_ml_ship.runner /run-dir "
-                        ">>/run-log.txt 2>&1"],
+            "command": ["/bin/sh", "-c", 'exec python -m jupyter_ml_ship.runner "$0" '
+                        ">>/run-log.txt 2>&1", work],
             "environment": env,
             "labels": {LABEL_RUN: self.run_id, LABEL_JOB: plan["job"],
                        LABEL_VERSION: str(plan["version"]), LABEL_DIGEST: plan["digest"]},
             "user": f"{os.getuid()}:{os.getgid()}",
-            "working_dir": "/run-dir",
-            "mounts": [Mount("/run-dir", str(self.work), type="bind"),  # any path, even a ':'
+            "working_dir": work,
+            # the work dir at its host path, over every run of the home read-only: a file path
+            # one step records (``record("data_path", ...)``) opens the same in the next step,
+            # in a container or on the host
+            "mounts": [Mount(runs, runs, type="bind", read_only=True),
+                       Mount(work, work, type="bind"),
                        Mount("/run-log.txt", str(self.run_dir / "log.txt"), type="bind")],
             "init": True,
             "detach": True,
