@@ -24,10 +24,10 @@ from ._docker.build import existing_image
 from ._docker.context import BuildPlan, choose_installer, plan_to_json, read_ca_bundle
 from ._docker.engine import (
     LABEL_BUILD,
-    container_by_name,
     engine_url,
     memory_bytes,
     ping,
+    run_container,
     short_error,
 )
 from ._docker.images import list_images, prune_images
@@ -245,7 +245,7 @@ class DockerBackend(Backend):
         if client is None:
             return True  # the engine is away: the container may well be running; ask later
         created = (read_json(run_dir / CONTAINER) or {}).get("created")
-        if container_by_name(client, container_name(spec["run_id"])) is None and not created:
+        if run_container(client, spec["run_id"]) is None and not created:
             missing = [n for n in spec.get("secret_names") or [] if n not in os.environ]
             if missing:
                 self._fail(run_dir, "the docker supervisor died before the container started, "

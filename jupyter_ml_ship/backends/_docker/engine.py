@@ -53,13 +53,17 @@ def ping(docker_host: str = "", timeout: float = 3.0) -> tuple[Any | None, str]:
     return client, ""
 
 
-def container_by_name(client: Any, name: str) -> Any | None:
+def run_container(client: Any, run_id: str) -> Any | None:
+    """The container of a run, found by its ``ml-ship.run`` label (how re-attaching works)."""
     import docker.errors
 
-    try:
-        return client.containers.get(name)
-    except docker.errors.NotFound:
-        return None
+    for found in client.containers.list(all=True, sparse=True,
+                                        filters={"label": f"{LABEL_RUN}={run_id}"}):
+        try:
+            return client.containers.get(found.id)
+        except docker.errors.NotFound:
+            continue
+    return None
 
 
 def memory_bytes(value: str | int | float | None) -> int:

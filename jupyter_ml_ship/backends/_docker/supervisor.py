@@ -127,9 +127,9 @@ class Supervisor:
         self._collect(container, record)
 
     def _find(self, client: Any) -> Any | None:
-        from .engine import container_by_name
+        from .engine import run_container
 
-        return container_by_name(client, self.name)
+        return run_container(client, self.run_id)
 
     def _build(self, client: Any) -> str | None:
         atomic_write_json(self.run_dir / "state.json", {"phase": "building", "pid": os.getpid()})
