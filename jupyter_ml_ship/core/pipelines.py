@@ -68,8 +68,8 @@ class PipelinesMixin:
             return self._pipeline_info(s, pipeline_row(s, name))
 
     def _pipeline_info(self: ShipService, s: Any, pipe: Any) -> PipelineInfo:
-        from ..pipelines.executor import run_info
         from ..pipelines.models import PipelineInfo
+        from ..pipelines.runs import run_info
         from ..store.schema import PipelineRun, PipelineVersion
 
         last = s.scalars(select(PipelineRun).where(PipelineRun.pipeline_id == pipe.id)
@@ -131,11 +131,11 @@ class PipelinesMixin:
         (``detach``) carries on with the rest, so the caller may exit. With ``detach=False``
         the caller drives it (``drive_pipeline_run``) or lets the server's reconciler do so.
         """
-        from ..pipelines import executor, scheduler
+        from ..pipelines import runs, scheduler
 
-        run_id = executor.create(self, name, version, parameters, backend, use_cache,
+        run_id = runs.create(self, name, version, parameters, backend, use_cache,
                                  parallelism)
-        info = executor.advance(self, run_id)
+        info = runs.advance(self, run_id)
         if detach and info.status not in _DONE:
             scheduler.spawn(self, run_id)
         return info
@@ -150,21 +150,21 @@ class PipelinesMixin:
 
     def advance_pipeline_run(self: ShipService, run_id: str) -> PipelineRunInfo:
         """One idempotent scheduling pass (safe from several processes; the reconciler's call)."""
-        from ..pipelines.executor import advance
+        from ..pipelines.runs import advance
 
         return advance(self, run_id)
 
     def resume_pipeline_run(self: ShipService, run_id: str) -> PipelineRunInfo:
         """Advance an active pipeline run and start a scheduler for it if none is alive."""
-        from ..pipelines import executor, scheduler
+        from ..pipelines import runs, scheduler
 
-        info = executor.info(self, run_id)
+        info = runs.info(self, run_id)
         if info.status in _DONE and not any(
                 st.status in _ACTIVE for st in info.steps):
             return info
         if scheduler.scheduler_alive(self, run_id):
             return info
-        info = executor.advance(self, run_id)
+        info = runs.advance(self, run_id)
         if info.status not in _DONE:
             scheduler.spawn(self, run_id)
         return info
@@ -172,15 +172,15 @@ class PipelinesMixin:
     def get_pipeline_run(self: ShipService, run_id: str,
                          reconcile: bool = True) -> PipelineRunInfo:
         """A pipeline run with its steps; ``reconcile`` resumes it if its scheduler is gone."""
-        from ..pipelines import executor
+        from ..pipelines import runs
 
-        return self.resume_pipeline_run(run_id) if reconcile else executor.info(self, run_id)
+        return self.resume_pipeline_run(run_id) if reconcile else runs.info(self, run_id)
 
     def pipeline_runs(self: ShipService, pipeline: str | None = None, status: str | None = None,
                       limit: int = 50,
                       cursor: str | None = None) -> tuple[list[PipelineRunInfo], str | None]:
         """Newest first; ``cursor`` is the id of the last run of the previous page."""
-        from ..pipelines.executor import run_info
+        from ..pipelines.runs import run_info
         from ..pipelines.versions import pipeline_row
         from ..store.schema import PipelineRun
 
@@ -199,7 +199,7 @@ class PipelinesMixin:
         return page, (page[-1].id if len(rows) > limit else None)
 
     def cancel_pipeline_run(self: ShipService, run_id: str) -> PipelineRunInfo:
-        from ..pipelines.executor import cancel
+        from ..pipelines.runs import cancel
 
         return cancel(self, run_id)
 
@@ -219,11 +219,11 @@ class PipelinesMixin:
         While no scheduler process holds the run (the one spawned is still starting, or it
         died), this process schedules it, so no step waits for a scheduler to come up.
         """
-        from ..pipelines import executor, scheduler
+        from ..pipelines import runs, scheduler
 
         deadline = time.monotonic() + timeout if timeout else None
         while True:
-            info = executor.info(self, run_id)
+            info = runs.info(self, run_id)
             if on_update:
                 on_update(info)
             if info.status in _DONE and not any(st.status in _ACTIVE for st in info.steps):

@@ -1,25 +1,24 @@
-"""Executing a pipeline run: ``advance()`` moves it one step forward from what the store says.
+"""Scheduling a pipeline run: ``step_pass()`` moves it forward from what the store says.
 
-``advance`` is idempotent and safe to call from several processes at once (a scheduler process,
-the server's reconciler, a CLI): a step leaves ``pending`` only through a conditional UPDATE
-(``WHERE status = 'pending'``), so exactly one caller starts it. All state is in the store, so
-a new process picks up where a dead one stopped.
+A pass is idempotent and safe from several processes at once (a scheduler process, the
+server's reconciler, a CLI following the run): a step leaves ``pending`` only through a
+conditional UPDATE (``WHERE status = 'pending'``), so exactly one caller starts it. All state is
+in the store, so a new process picks up where a dead one stopped. Each pass costs a few
+transactions whatever the number of steps it starts: claims, cache look-ups and the recording
+of started runs are batched.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 
-from ..core._runs import new_run_id
-from ..core.models import TERMINAL_STATUSES, RunError
-from ..core.naming import validate_parameters
+from ..core.models import TERMINAL_STATUSES
 from ..errors import BadInput, Conflict, NotFound, ShipError
 from ..store.schema import PipelineRun, PipelineStep, Run, utcnow
 from . import templates
@@ -28,10 +27,7 @@ from .models import (
     STEP_ACTIVE,
     STEP_BLOCKING,
     STEP_DONE,
-    PipelineRunInfo,
-    StepInfo,
 )
-from .versions import version_row
 
 if TYPE_CHECKING:
     from ..core.service import ShipService
@@ -44,63 +40,6 @@ def cache_key(digest: str, parameters: dict[str, Any]) -> str:
     """Steps with the same job version and resolved parameters give the same outputs."""
     payload = json.dumps({"digest": digest, "parameters": parameters}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
-
-
-def default_parallelism(svc: ShipService) -> int:
-    return svc.settings.parallelism or os.cpu_count() or 1
-
-
-# ---- create ---------------------------------------------------------------------------------
-
-
-def create(svc: ShipService, name: str, version: int | None, parameters: dict[str, Any] | None,
-           backend: str | None, use_cache: bool, parallelism: int | None) -> str:
-    """A queued pipeline run with one pending step per step; checks parameters first."""
-    if parallelism is not None and parallelism < 1:
-        raise BadInput(f"parallelism must be at least 1, got {parallelism}")
-    if backend is not None:
-        svc.backend(backend)  # unknown or disabled: BadInput now, not in every step
-    with svc.store.session() as s:
-        v = version_row(s, name, version)
-        spec = v.spec
-        defaults = spec.get("parameters") or {}
-        unknown = sorted(set(parameters or {}) - set(defaults))
-        if unknown:
-            raise BadInput(f"pipeline {name} v{v.number}: unknown parameter {unknown[0]!r} "
-                           f"(parameters: {', '.join(defaults) or 'none'})")
-        params = {**defaults, **(parameters or {})}
-        ctx = templates.context(params, {})
-        for sid, st in spec["steps"].items():
-            where = f"pipeline {name} v{v.number}: steps.{sid}.parameters"
-            refs = templates.find_refs(st.get("parameters") or {}, where)
-            if any(r.kind == "steps" for _, r in refs):
-                continue  # checked when its upstream outputs are known
-            resolved = templates.render(st.get("parameters") or {}, ctx, where)
-            job_version = svc._version(s, st["job"], st["version"])
-            validate_parameters(job_version.parameters, resolved, where,
-                                svc.settings.max_request_bytes)
-        run_id = new_run_id()
-        s.add(PipelineRun(
-            id=run_id, pipeline_id=v.pipeline_id, version_id=v.id, version_number=v.number,
-            status="queued", parameters=params, backend=backend,
-            parallelism=parallelism or default_parallelism(svc), use_cache=use_cache,
-            created_at=utcnow(),
-        ))
-        s.flush()
-        for sid, st in spec["steps"].items():
-            s.add(PipelineStep(pipeline_run_id=run_id, step=sid, job=st["job"],
-                               version_number=st["version"], status="pending",
-                               parameters={}, outputs={}))
-    return run_id
-
-
-# ---- advance --------------------------------------------------------------------------------
-
-
-def advance(svc: ShipService, run_id: str) -> PipelineRunInfo:
-    """Reconcile running steps, skip what cannot run, start what can, finish when all ended."""
-    step_pass(svc, run_id)
-    return info(svc, run_id)
 
 
 def step_pass(svc: ShipService, run_id: str,
@@ -126,10 +65,8 @@ def step_pass(svc: ShipService, run_id: str,
             pr = _pipeline_run(s, run_id)
             status, steps = pr.status, {r.step: _Snap(r) for r in pr.steps}
         return status, _result_files(svc, steps)
-    for snap in steps.values():
-        if snap.status in STEP_ACTIVE and (only is None or snap.run_id is None
-                                           or snap.run_id in only):
-            _refresh(svc, run_id, snap, cancelled=status == "cancelled")
+    _refresh(svc, run_id, [x for x in steps.values() if x.status in STEP_ACTIVE and (
+        only is None or x.run_id is None or x.run_id in only)], cancelled=status == "cancelled")
     if status == "queued":
         with svc.store.session() as s:
             s.execute(update(PipelineRun).where(PipelineRun.id == run_id,
@@ -176,15 +113,118 @@ def _plan(svc: ShipService, run_id: str, spec: dict[str, Any], steps: dict[str, 
             _move(svc, snap, "pending", "skipped", error={"message": why, "ename": "Skipped"},
                   ended_at=utcnow())
     free = settings["parallelism"] - sum(1 for x in steps.values() if x.status in STEP_ACTIVE)
-    changed = False
-    for sid in _ready(spec, steps):
-        if free <= 0:
-            break
-        if _launch(svc, run_id, spec, steps, sid, settings):
-            free -= 1
-        elif steps[sid].status in STEP_DONE:
-            changed = True
-    return changed
+    ready = _ready(spec, steps)
+    if not ready or (free <= 0 and not settings["use_cache"]):
+        return False
+    resolved = {}
+    for sid in ready:
+        params = _resolve(svc, spec, steps, sid, settings)
+        if params is not None:
+            resolved[sid] = (params, cache_key(spec["steps"][sid]["digest"], params))
+    changed = len(resolved) < len(ready)  # a step failed on its parameters
+    if settings["use_cache"] and resolved:
+        hits = _cached(svc, steps, resolved)
+        changed = changed or bool(hits)
+        resolved = {sid: v for sid, v in resolved.items() if sid not in hits}
+    claimed = _claim(svc, steps, dict(list(resolved.items())[:max(free, 0)]))
+    started = [(sid, _start(svc, run_id, spec, steps, sid, params, settings))
+               for sid, params in claimed]
+    _record_started(svc, run_id, steps, [(sid, run) for sid, run in started if run])
+    return changed or any(run is None for _, run in started)
+
+
+def _resolve(svc: ShipService, spec: dict[str, Any], steps: dict[str, _Snap], sid: str,
+             settings: dict[str, Any]) -> dict[str, Any] | None:
+    """A ready step's parameters with templates resolved; None (and the step failed) if not."""
+    upstream = {d: steps[d].outputs for d in _upstream(spec, sid)}
+    try:
+        return templates.render(spec["steps"][sid].get("parameters") or {},
+                                templates.context(settings["params"], upstream),
+                                f"steps.{sid}.parameters")
+    except BadInput as exc:
+        _move(svc, steps[sid], "pending", "failed", ended_at=utcnow(),
+              error={"message": exc.message, "ename": "ParameterError"})
+        return None
+
+
+def _cached(svc: ShipService, steps: dict[str, _Snap],
+            resolved: dict[str, tuple[dict[str, Any], str]]) -> set[str]:
+    """Steps whose (job version, parameters) succeeded before: they succeed at once with the
+    earlier outputs (and run id), marked ``cached``."""
+    keys = {key for _, key in resolved.values()}
+    done: set[str] = set()
+    now = utcnow()
+    with svc.store.session() as s:
+        rows = s.execute(select(PipelineStep.cache_key, PipelineStep.run_id, PipelineStep.outputs)
+                         .where(PipelineStep.cache_key.in_(keys),
+                                PipelineStep.status == "succeeded")
+                         .order_by(PipelineStep.ended_at)).all()
+        earlier = {key: (rid, outputs) for key, rid, outputs in rows}  # the latest wins
+        for sid, (params, key) in resolved.items():
+            if key not in earlier:
+                continue
+            rid, outputs = earlier[key]
+            moved = s.execute(update(PipelineStep).where(
+                PipelineStep.id == steps[sid].id, PipelineStep.status == "pending",
+            ).values(status="succeeded", cached=True, cache_key=key, parameters=params,
+                     run_id=rid, outputs=outputs or {}, started_at=now, ended_at=now)).rowcount
+            done.add(sid)
+            if moved:
+                steps[sid].status, steps[sid].outputs = "succeeded", dict(outputs or {})
+                steps[sid].run_id = rid
+            else:  # another process moved it: the next pass reads what it became
+                steps[sid].status = "starting"
+    return done
+
+
+def _claim(svc: ShipService, steps: dict[str, _Snap],
+           resolved: dict[str, tuple[dict[str, Any], str]]) -> list[tuple[str, dict[str, Any]]]:
+    """``pending → starting`` for each step, in one transaction; the steps this caller won."""
+    won = []
+    with svc.store.session() as s:
+        for sid, (params, key) in resolved.items():
+            if s.execute(update(PipelineStep).where(
+                PipelineStep.id == steps[sid].id, PipelineStep.status == "pending",
+            ).values(status="starting", claimed_at=utcnow(), parameters=params,
+                     cache_key=key)).rowcount:
+                won.append((sid, params))
+    for sid in resolved:  # the steps lost to another process count as started elsewhere
+        steps[sid].status = "starting"
+    return won
+
+
+def _start(svc: ShipService, run_id: str, spec: dict[str, Any], steps: dict[str, _Snap],
+           sid: str, params: dict[str, Any], settings: dict[str, Any]) -> Any:
+    """Start a claimed step's run; None (and the step failed) if it cannot start."""
+    st = spec["steps"][sid]
+    overrides = {k: st[k] for k in ("retries", "timeout") if st.get(k) is not None}
+    try:
+        return svc.run(st["job"], st["version"], params, st.get("backend") or settings["backend"],
+                       pipeline_run_id=run_id, step=sid, overrides=overrides)
+    except Exception as exc:  # a step that cannot start fails; its branch is skipped
+        message = exc.message if isinstance(exc, ShipError) else f"{type(exc).__name__}: {exc}"
+        _move(svc, steps[sid], "starting", "failed", ended_at=utcnow(),
+              error={"message": f"could not start: {message}", "ename": type(exc).__name__})
+        return None
+
+
+def _record_started(svc: ShipService, run_id: str, steps: dict[str, _Snap],
+                    started: list[tuple[str, Any]]) -> None:
+    """Record the runs of started steps; stop them if the pipeline run was cancelled meanwhile."""
+    if not started:
+        return
+    with svc.store.session() as s:
+        for sid, run in started:
+            s.execute(update(PipelineStep).where(PipelineStep.id == steps[sid].id)
+                      .values(run_id=run.id, started_at=run.started_at))
+            s.execute(update(PipelineStep).where(PipelineStep.id == steps[sid].id,
+                                                 PipelineStep.status == "starting")
+                      .values(status=run.status))
+            steps[sid].run_id, steps[sid].status = run.id, run.status
+        cancelled = s.scalar(select(PipelineRun.status).where(PipelineRun.id == run_id)) \
+            == "cancelled"
+    if cancelled:  # cancel() ran while these steps were being started
+        _refresh(svc, run_id, [steps[sid] for sid, _ in started], cancelled=True)
 
 
 class _Snap:
@@ -216,93 +256,51 @@ def _move(svc: ShipService, snap: _Snap, old: str | tuple[str, ...], new: str,
     return bool(done)
 
 
-def _refresh(svc: ShipService, run_id: str, snap: _Snap, cancelled: bool) -> None:
-    """Bring an active step up to date with its run (or adopt / release a lost claim)."""
-    if snap.run_id is None:
+def _refresh(svc: ShipService, run_id: str, snaps: list[_Snap], cancelled: bool) -> None:
+    """Bring active steps up to date with their runs (adopting or releasing lost claims)."""
+    for snap in [x for x in snaps if x.run_id is None]:
         with svc.store.session() as s:
             found = s.scalars(select(Run.id).where(Run.pipeline_run_id == run_id,
                                                    Run.step == snap.step)).first()
-        if found is None:
-            claimed = snap.claimed_at or utcnow()
-            if datetime.now(timezone.utc) - claimed > STALE_CLAIM:
-                _move(svc, snap, "starting", "pending", claimed_at=None)
-            return
-        with svc.store.session() as s:
-            s.execute(update(PipelineStep).where(PipelineStep.id == snap.id,
-                                                 PipelineStep.run_id.is_(None))
-                      .values(run_id=found))
-        snap.run_id = found
-    run = svc.get_run(snap.run_id)
-    if cancelled and run.status not in TERMINAL_STATUSES:
-        try:
-            run = svc.cancel(snap.run_id)
-        except Conflict:
-            run = svc.get_run(snap.run_id)
-    if run.status == snap.status:
+            if found is not None:
+                s.execute(update(PipelineStep).where(PipelineStep.id == snap.id,
+                                                     PipelineStep.run_id.is_(None))
+                          .values(run_id=found))
+        if found is not None:
+            snap.run_id = found
+        elif datetime.now(timezone.utc) - (snap.claimed_at or utcnow()) > STALE_CLAIM:
+            _move(svc, snap, "starting", "pending", claimed_at=None)
+    snaps = [x for x in snaps if x.run_id is not None]
+    for snap in snaps:
+        svc.reconcile(snap.run_id)
+        if cancelled:
+            try:
+                svc.cancel(snap.run_id)
+            except Conflict:  # it ended meanwhile
+                pass
+    if not snaps:
         return
-    values: dict[str, Any] = {"started_at": run.started_at}
-    if run.status in TERMINAL_STATUSES:
-        values.update(outputs=run.outputs, ended_at=run.ended_at or utcnow(),
-                      error=run.error.model_dump(exclude_none=True) if run.error else None)
-        snap.outputs = dict(run.outputs)
-    _move(svc, snap, tuple(STEP_ACTIVE), run.status, **values)
+    with svc.store.session() as s:
+        runs = {r.id: r for r in s.scalars(select(Run).where(
+            Run.id.in_([x.run_id for x in snaps])))}
+        for snap in snaps:
+            run = runs.get(snap.run_id)
+            if run is None or run.status == snap.status:
+                continue
+            values: dict[str, Any] = {"status": run.status, "started_at": run.started_at}
+            if run.status in TERMINAL_STATUSES:
+                values.update(outputs=run.outputs or {}, ended_at=run.ended_at or utcnow(),
+                              error=run.error)
+            moved = s.execute(update(PipelineStep).where(
+                PipelineStep.id == snap.id, PipelineStep.status.in_(STEP_ACTIVE),
+            ).values(**values)).rowcount
+            if moved:
+                snap.status, snap.outputs = run.status, dict(run.outputs or {})
 
 
 def _ready(spec: dict[str, Any], steps: dict[str, _Snap]) -> list[str]:
     return [sid for sid, st in spec["steps"].items() if steps[sid].status == "pending"
             and all(steps[d].status == "succeeded" for d in st.get("depends_on") or [])]
-
-
-def _launch(svc: ShipService, run_id: str, spec: dict[str, Any], steps: dict[str, _Snap],
-            sid: str, settings: dict[str, Any]) -> bool:
-    """Start one ready step (or reuse a cached result); True if it now occupies a slot."""
-    snap, st = steps[sid], spec["steps"][sid]
-    upstream = {d: steps[d].outputs for d in _upstream(spec, sid)}
-    where = f"steps.{sid}.parameters"
-    try:
-        params = templates.render(st.get("parameters") or {},
-                                  templates.context(settings["params"], upstream), where)
-    except BadInput as exc:
-        _move(svc, snap, "pending", "failed", ended_at=utcnow(),
-              error={"message": exc.message, "ename": "ParameterError"})
-        return False
-    key = cache_key(st["digest"], params)
-    if settings["use_cache"]:
-        with svc.store.session() as s:
-            hit = s.scalars(select(PipelineStep).where(
-                PipelineStep.cache_key == key, PipelineStep.status == "succeeded",
-            ).order_by(PipelineStep.ended_at.desc()).limit(1)).first()
-            hit_values = hit and dict(run_id=hit.run_id, outputs=hit.outputs)
-        if hit_values:
-            now = utcnow()
-            if _move(svc, snap, "pending", "succeeded", cached=True, cache_key=key,
-                     parameters=params, started_at=now, ended_at=now, **hit_values):
-                snap.outputs = dict(hit_values["outputs"] or {})
-            return False
-    if not _move(svc, snap, "pending", "starting", claimed_at=utcnow(), parameters=params,
-                 cache_key=key):
-        return False  # another process got there first
-    overrides = {k: st[k] for k in ("retries", "timeout") if st.get(k) is not None}
-    try:
-        run = svc.run(st["job"], st["version"], params, st.get("backend") or settings["backend"],
-                      pipeline_run_id=run_id, step=sid, overrides=overrides)
-    except Exception as exc:  # a step that cannot start fails; its branch is skipped
-        message = exc.message if isinstance(exc, ShipError) else f"{type(exc).__name__}: {exc}"
-        _move(svc, snap, "starting", "failed", ended_at=utcnow(),
-              error={"message": f"could not start: {message}", "ename": type(exc).__name__})
-        return False
-    with svc.store.session() as s:
-        s.execute(update(PipelineStep).where(PipelineStep.id == snap.id)
-                  .values(run_id=run.id, started_at=run.started_at))
-        s.execute(update(PipelineStep).where(PipelineStep.id == snap.id,
-                                             PipelineStep.status == "starting")
-                  .values(status=run.status))
-        cancelled = s.scalar(select(PipelineRun.status).where(PipelineRun.id == run_id)) \
-            == "cancelled"
-    snap.run_id, snap.status = run.id, run.status
-    if cancelled:  # cancel() ran while this step was being started
-        _refresh(svc, run_id, snap, cancelled=True)
-    return True
 
 
 def _topological(spec: dict[str, Any]) -> list[str]:
@@ -344,73 +342,3 @@ def _finish_if_done(svc: ShipService, run_id: str, spec: dict[str, Any],
                   .values(status=final, ended_at=utcnow(), error=error))
     return final
 
-
-# ---- cancel and read ------------------------------------------------------------------------
-
-
-def cancel(svc: ShipService, run_id: str) -> PipelineRunInfo:
-    """Stop a pipeline run: no new steps, running steps cancelled, pending ones ``cancelled``."""
-    now = utcnow()
-    with svc.store.session() as s:
-        pr = _pipeline_run(s, run_id)
-        if pr.status in PIPELINE_DONE and pr.status != "cancelled":
-            raise Conflict(f"pipeline run {run_id} already ended ({pr.status}); nothing to cancel")
-        s.execute(update(PipelineRun)
-                  .where(PipelineRun.id == run_id, PipelineRun.status.in_(("queued", "running")))
-                  .values(status="cancelled", ended_at=now,
-                          error={"message": "cancelled by user", "ename": "Cancelled"}))
-        engine = pipeline_engine(svc, pr.backend)
-    if engine is not None:  # stops the run there, and its steps that have no run yet
-        engine.cancel_pipeline_run(svc, run_id)
-    with svc.store.session() as s:
-        s.execute(update(PipelineStep)
-                  .where(PipelineStep.pipeline_run_id == run_id, PipelineStep.status == "pending")
-                  .values(status="cancelled", ended_at=now,
-                          error={"message": "the pipeline run was cancelled",
-                                 "ename": "Cancelled"}))
-        active = [_Snap(r) for r in s.scalars(select(PipelineStep).where(
-            PipelineStep.pipeline_run_id == run_id, PipelineStep.status.in_(STEP_ACTIVE)))]
-    for snap in active:
-        _refresh(svc, run_id, snap, cancelled=True)
-    return info(svc, run_id)
-
-
-def info(svc: ShipService, run_id: str) -> PipelineRunInfo:
-    with svc.store.session() as s:
-        return run_info(_pipeline_run(s, run_id))
-
-
-def _duration(start: datetime | None, end: datetime | None, done: bool) -> float | None:
-    if start is None:
-        return None
-    end = end or (None if done else datetime.now(timezone.utc))
-    return None if end is None else max(0.0, (end - start).total_seconds())
-
-
-def run_info(pr: PipelineRun) -> PipelineRunInfo:
-    spec_steps = pr.version.spec.get("steps") or {}
-    steps = []
-    for row in pr.steps:
-        st = spec_steps.get(row.step) or {}
-        steps.append(StepInfo(
-            id=row.step, job=row.job, version=row.version_number, notebook=st.get("notebook"),
-            depends_on=st.get("depends_on") or [],
-            parameters=row.parameters if row.status != "pending" else st.get("parameters") or {},
-            retries=st.get("retries"), timeout=st.get("timeout"), backend=st.get("backend"),
-            declared_outputs=st.get("outputs"), status=row.status,  # type: ignore[arg-type]
-            run_id=row.run_id, cached=row.cached, outputs=row.outputs or {},
-            error=RunError(**row.error) if row.error else None,
-            started_at=row.started_at, ended_at=row.ended_at,
-            duration=_duration(row.started_at, row.ended_at, row.status in STEP_DONE),
-        ))
-    order = {sid: i for i, sid in enumerate(spec_steps)}
-    steps.sort(key=lambda x: order.get(x.id, len(order)))
-    return PipelineRunInfo(
-        id=pr.id, pipeline=pr.pipeline.name, version=pr.version_number,
-        status=pr.status,  # type: ignore[arg-type]
-        parameters=pr.parameters or {}, backend=pr.backend, parallelism=pr.parallelism,
-        use_cache=pr.use_cache, created_at=pr.created_at, started_at=pr.started_at,
-        ended_at=pr.ended_at, duration=_duration(pr.started_at, pr.ended_at,
-                                                 pr.status in PIPELINE_DONE),
-        error=RunError(**pr.error) if pr.error else None, steps=steps,
-    )

@@ -110,8 +110,9 @@ def drive(svc: ShipService, run_id: str, deadline: float | None = None,
 
     Returns early at ``deadline`` (monotonic) or, after a pass, when ``stop()`` says so.
     """
-    from .executor import info, step_pass
+    from .executor import step_pass
     from .models import PIPELINE_DONE
+    from .runs import info
 
     only: set[str] | None = None
     while True:

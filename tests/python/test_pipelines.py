@@ -17,7 +17,8 @@ import pytest
 from jupyter_ml_ship.config import MlShip
 from jupyter_ml_ship.core import ShipService
 from jupyter_ml_ship.errors import Conflict
-from jupyter_ml_ship.pipelines import executor, scheduler
+from jupyter_ml_ship.pipelines import runs as pipeline_runs
+from jupyter_ml_ship.pipelines import scheduler
 
 TIMEOUT = 240
 
@@ -218,7 +219,7 @@ def test_concurrent_advances_start_each_step_once(settings, nb, tmp_path):
     services = [ShipService(MlShip(home=settings.home, freeze_environment=False))
                 for _ in range(4)]
     services[0].ship_pipeline(path)
-    run_id = executor.create(services[0], "wide", None, None, None, True, 4)
+    run_id = pipeline_runs.create(services[0], "wide", None, None, None, True, 4)
     barrier = threading.Barrier(len(services))
     errors: list[BaseException] = []
 

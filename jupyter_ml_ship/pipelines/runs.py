@@ -1,0 +1,145 @@
+"""Pipeline runs: create one, advance it, cancel it, read it (``PipelineRunInfo``).
+
+The scheduling itself — one idempotent pass over a run — is ``executor.step_pass``.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select, update
+
+from ..core._runs import new_run_id
+from ..core.models import RunError
+from ..core.naming import validate_parameters
+from ..errors import BadInput, Conflict
+from ..store.schema import PipelineRun, PipelineStep, utcnow
+from . import templates
+from .executor import _pipeline_run, _refresh, _Snap, pipeline_engine, step_pass
+from .models import PIPELINE_DONE, STEP_ACTIVE, STEP_DONE, PipelineRunInfo, StepInfo
+from .versions import version_row
+
+if TYPE_CHECKING:
+    from ..core.service import ShipService
+
+
+def default_parallelism(svc: ShipService) -> int:
+    return svc.settings.parallelism or os.cpu_count() or 1
+
+
+
+def create(svc: ShipService, name: str, version: int | None, parameters: dict[str, Any] | None,
+           backend: str | None, use_cache: bool, parallelism: int | None) -> str:
+    """A queued pipeline run with one pending step per step; checks parameters first."""
+    if parallelism is not None and parallelism < 1:
+        raise BadInput(f"parallelism must be at least 1, got {parallelism}")
+    if backend is not None:
+        svc.backend(backend)  # unknown or disabled: BadInput now, not in every step
+    with svc.store.session() as s:
+        v = version_row(s, name, version)
+        spec = v.spec
+        defaults = spec.get("parameters") or {}
+        unknown = sorted(set(parameters or {}) - set(defaults))
+        if unknown:
+            raise BadInput(f"pipeline {name} v{v.number}: unknown parameter {unknown[0]!r} "
+                           f"(parameters: {', '.join(defaults) or 'none'})")
+        params = {**defaults, **(parameters or {})}
+        ctx = templates.context(params, {})
+        for sid, st in spec["steps"].items():
+            where = f"pipeline {name} v{v.number}: steps.{sid}.parameters"
+            refs = templates.find_refs(st.get("parameters") or {}, where)
+            if any(r.kind == "steps" for _, r in refs):
+                continue  # checked when its upstream outputs are known
+            resolved = templates.render(st.get("parameters") or {}, ctx, where)
+            job_version = svc._version(s, st["job"], st["version"])
+            validate_parameters(job_version.parameters, resolved, where,
+                                svc.settings.max_request_bytes)
+        run_id = new_run_id()
+        s.add(PipelineRun(
+            id=run_id, pipeline_id=v.pipeline_id, version_id=v.id, version_number=v.number,
+            status="queued", parameters=params, backend=backend,
+            parallelism=parallelism or default_parallelism(svc), use_cache=use_cache,
+            created_at=utcnow(),
+        ))
+        s.flush()
+        for sid, st in spec["steps"].items():
+            s.add(PipelineStep(pipeline_run_id=run_id, step=sid, job=st["job"],
+                               version_number=st["version"], status="pending",
+                               parameters={}, outputs={}))
+    return run_id
+
+
+def advance(svc: ShipService, run_id: str) -> PipelineRunInfo:
+    """Reconcile running steps, skip what cannot run, start what can, finish when all ended."""
+    step_pass(svc, run_id)
+    return info(svc, run_id)
+
+
+
+def cancel(svc: ShipService, run_id: str) -> PipelineRunInfo:
+    """Stop a pipeline run: no new steps, running steps cancelled, pending ones ``cancelled``."""
+    now = utcnow()
+    with svc.store.session() as s:
+        pr = _pipeline_run(s, run_id)
+        if pr.status in PIPELINE_DONE and pr.status != "cancelled":
+            raise Conflict(f"pipeline run {run_id} already ended ({pr.status}); nothing to cancel")
+        s.execute(update(PipelineRun)
+                  .where(PipelineRun.id == run_id, PipelineRun.status.in_(("queued", "running")))
+                  .values(status="cancelled", ended_at=now,
+                          error={"message": "cancelled by user", "ename": "Cancelled"}))
+        engine = pipeline_engine(svc, pr.backend)
+    if engine is not None:  # stops the run there, and its steps that have no run yet
+        engine.cancel_pipeline_run(svc, run_id)
+    with svc.store.session() as s:
+        s.execute(update(PipelineStep)
+                  .where(PipelineStep.pipeline_run_id == run_id, PipelineStep.status == "pending")
+                  .values(status="cancelled", ended_at=now,
+                          error={"message": "the pipeline run was cancelled",
+                                 "ename": "Cancelled"}))
+        active = [_Snap(r) for r in s.scalars(select(PipelineStep).where(
+            PipelineStep.pipeline_run_id == run_id, PipelineStep.status.in_(STEP_ACTIVE)))]
+    _refresh(svc, run_id, active, cancelled=True)
+    return info(svc, run_id)
+
+
+def info(svc: ShipService, run_id: str) -> PipelineRunInfo:
+    with svc.store.session() as s:
+        return run_info(_pipeline_run(s, run_id))
+
+
+def _duration(start: datetime | None, end: datetime | None, done: bool) -> float | None:
+    if start is None:
+        return None
+    end = end or (None if done else datetime.now(timezone.utc))
+    return None if end is None else max(0.0, (end - start).total_seconds())
+
+
+def run_info(pr: PipelineRun) -> PipelineRunInfo:
+    spec_steps = pr.version.spec.get("steps") or {}
+    steps = []
+    for row in pr.steps:
+        st = spec_steps.get(row.step) or {}
+        steps.append(StepInfo(
+            id=row.step, job=row.job, version=row.version_number, notebook=st.get("notebook"),
+            depends_on=st.get("depends_on") or [],
+            parameters=row.parameters if row.status != "pending" else st.get("parameters") or {},
+            retries=st.get("retries"), timeout=st.get("timeout"), backend=st.get("backend"),
+            declared_outputs=st.get("outputs"), status=row.status,  # type: ignore[arg-type]
+            run_id=row.run_id, cached=row.cached, outputs=row.outputs or {},
+            error=RunError(**row.error) if row.error else None,
+            started_at=row.started_at, ended_at=row.ended_at,
+            duration=_duration(row.started_at, row.ended_at, row.status in STEP_DONE),
+        ))
+    order = {sid: i for i, sid in enumerate(spec_steps)}
+    steps.sort(key=lambda x: order.get(x.id, len(order)))
+    return PipelineRunInfo(
+        id=pr.id, pipeline=pr.pipeline.name, version=pr.version_number,
+        status=pr.status,  # type: ignore[arg-type]
+        parameters=pr.parameters or {}, backend=pr.backend, parallelism=pr.parallelism,
+        use_cache=pr.use_cache, created_at=pr.created_at, started_at=pr.started_at,
+        ended_at=pr.ended_at, duration=_duration(pr.started_at, pr.ended_at,
+                                                 pr.status in PIPELINE_DONE),
+        error=RunError(**pr.error) if pr.error else None, steps=steps,
+    )
