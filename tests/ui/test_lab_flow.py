@@ -1,0 +1,105 @@
+"""What a user does in the lab, in a real JupyterLab in a real Chromium.
+
+Open an example notebook, press Ship, fill a parameter, Ship & run, watch the run reach
+"succeeded" with the printed line in its log, open the output, roll back to version 1; a failing
+notebook shows "failed" and its error. Screenshots of each step: tests/ui/artifacts/.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.request
+
+from tests.ui.conftest import TOKEN
+
+LONG = 120_000  # ms: a run starts a kernel on a busy 2-core machine
+
+
+def open_notebook(page, lab, name: str) -> None:
+    page.goto(f"{lab.url}lab/tree/{name}?token={TOKEN}&reset")
+    page.locator(".jp-NotebookPanel-toolbar").first.wait_for(timeout=90_000)
+    page.locator(".jp-Notebook .jp-Cell").first.wait_for()
+
+
+def ship_dialog(page):
+    page.locator(".jp-NotebookPanel-toolbar").get_by_text("Ship", exact=True).click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.locator(".jp-MlShip-shipForm").wait_for()
+    return dialog
+
+
+def api(lab, path: str):
+    with urllib.request.urlopen(lab.api(path), timeout=30) as r:
+        return json.loads(r.read())
+
+
+def test_ship_run_watch_output_and_roll_back(page, lab):
+    open_notebook(page, lab, "hello.ipynb")
+    page.shot("01-notebook")
+    dialog = ship_dialog(page)
+    name_param = dialog.locator("#jp-MlShip-param-name")
+    name_param.fill("Ada")
+    dialog.locator("#jp-MlShip-message").fill("first version")
+    page.shot("02-ship-dialog")
+    dialog.get_by_role("button", name="Ship & run").click()
+
+    run_view = page.locator(".jp-MlShip-runBody[data-status]").last
+    run_view.wait_for(timeout=LONG)
+    page.locator(".jp-MlShip-runBody[data-status='succeeded']").last.wait_for(timeout=LONG)
+    log = page.locator(".jp-MlShip-log").last
+    log.get_by_text("hello, Ada!").wait_for(timeout=30_000)
+    page.shot("03-run-succeeded")
+    assert run_view.locator(".jp-MlShip-status").first.inner_text() == "succeeded"
+
+    # the server agrees: the run has the injected parameter and the recorded output
+    runs = api(lab, "/runs")["runs"]
+    assert runs[0]["status"] == "succeeded"
+    assert runs[0]["parameters"]["name"] == "Ada"
+    assert runs[0]["outputs"] == {"greeted": "Ada"}
+
+    # open the executed notebook: a read-only notebook with the injected parameters
+    page.locator(".jp-Toolbar").get_by_text("Open output").last.click()
+    injected = page.locator(".jp-Notebook .jp-Cell").filter(has_text='name = "Ada"')
+    injected.first.wait_for(timeout=30_000)
+    page.shot("04-output-notebook")
+
+    # a second version, then roll back to the first from the panel
+    open_notebook(page, lab, "hello.ipynb")
+    cell = page.locator(".jp-Notebook .jp-Cell").nth(2)
+    cell.click()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Control+End")
+    page.keyboard.type("\nprint('second version')")
+    page.keyboard.press("Escape")
+    dialog = ship_dialog(page)
+    dialog.locator("#jp-MlShip-message").fill("second version")
+    dialog.get_by_role("button", name="Ship", exact=True).click()
+    page.wait_for_function(
+        "() => fetch('/ml-ship/api/jobs/hello').then(r => r.json()).then(j => j.current_version === 2)",
+        timeout=LONG,
+    )
+    page.locator(".jp-SideBar [data-id='jp-ml-ship-panel'], .jp-SideBar li[title*='ML Ship']").first.click()
+    panel = page.locator(".jp-MlShip-panelBody")
+    panel.get_by_text("hello", exact=True).first.click()
+    panel.get_by_text(re.compile(r"^Versions")).click()
+    versions = panel.locator(".jp-MlShip-versions")
+    versions.wait_for()
+    page.shot("05-versions")
+    versions.get_by_role("button", name="Roll back to v1").click()
+    page.locator(".jp-Dialog").get_by_role("button", name=re.compile("Roll back")).click()
+    versions.locator("li").filter(has_text="v1").locator(".jp-MlShip-current").wait_for()
+    page.shot("06-rolled-back")
+    assert api(lab, "/jobs/hello")["current_version"] == 1
+
+
+def test_a_failing_notebook_shows_failed_and_the_error(page, lab):
+    open_notebook(page, lab, "evaluate.ipynb")
+    dialog = ship_dialog(page)
+    dialog.locator("#jp-MlShip-param-accuracy").fill("0.1")
+    dialog.get_by_role("button", name="Ship & run").click()
+    page.locator(".jp-MlShip-runBody[data-status='failed']").last.wait_for(timeout=LONG)
+    body = page.locator(".jp-MlShip-runBody[data-status='failed']").last
+    body.get_by_text(re.compile("ValueError")).first.wait_for()
+    body.get_by_text(re.compile("below the bar")).first.wait_for()
+    page.shot("07-run-failed")
