@@ -20,11 +20,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _util import BIN, REPO, env_with, median, report, timed  # noqa: E402
 
 from jupyter_ml_ship.backends._docker.build import ensure_image  # noqa: E402
+from jupyter_ml_ship.backends.docker import DockerBackend  # noqa: E402
 from jupyter_ml_ship.config import MlShip  # noqa: E402
 from jupyter_ml_ship.core import ShipService  # noqa: E402
 
@@ -43,10 +45,11 @@ def edited(src: Path, dst: Path, text: str) -> Path:
     return dst
 
 
-def build_once(svc: ShipService, nb: Path, job: str, text: str, nocache: bool) -> float:
+def build_once(svc: ShipService, nb: Path, job: str, text: str, nocache: bool,
+               backend: Any = None) -> float:
     result = svc.ship(edited(REPO / "examples" / "hello.ipynb", nb, text), name=job)
     v = svc.version(job, result.version.number)
-    backend = svc.backend("docker")
+    backend = backend or svc.backend("docker")
     plan = backend.plan(job, v.number, v.digest, v.environment, "none",
                         svc.version_notebook(job, v.number), v.config)
     lines: list[str] = []
@@ -63,6 +66,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--builds", type=int, default=3)
     ap.add_argument("--pairs", type=int, default=7)
+    ap.add_argument("--installers", type=int, default=0,
+                    help="also this many alternating cold builds with pip and with uv")
     args = ap.parse_args()
     docker_cli = shutil.which("docker")
     with tempfile.TemporaryDirectory() as tmp:
@@ -83,6 +88,16 @@ def main() -> None:
                 warm.append(build_once(svc, nb, job, f"# notebook-only edit {i}", nocache=False))
                 print(f"  build round {i + 1}: cold {cold[-1]:.1f} s, rebuild {warm[-1]:.2f} s",
                       file=sys.stderr)
+
+            by_installer: dict[str, list[float]] = {"pip": [], "uv": []}
+            for i in range(args.installers):
+                for name in ("pip", "uv"):
+                    values = {k: getattr(settings, k) for k in settings.traits(config=True)}
+                    other = DockerBackend(MlShip(**{**values, "docker_installer": name}))
+                    by_installer[name].append(build_once(svc, nb, job, f"# {name} {i}", True,
+                                                         other))
+                print(f"  installer round {i + 1}: pip {by_installer['pip'][-1]:.1f} s, uv "
+                      f"{by_installer['uv'][-1]:.1f} s", file=sys.stderr)
 
             # run overhead: the current version's image exists; both sides run the same notebook
             first = svc.wait(svc.run(job, backend="docker").id, timeout=600)
@@ -116,7 +131,11 @@ def main() -> None:
                 for tag in image.tags:
                     client.images.remove(tag, force=True, noprune=True)
             svc.close()
-    report([
+    rows = []
+    if args.installers:
+        rows = [("cold build with pip, median", f"{median(by_installer['pip']):.1f} s"),
+                ("cold build with uv, median", f"{median(by_installer['uv']):.1f} s")]
+    report(rows + [
         ("cold build (no cache), median", f"{median(cold):.1f} s"),
         ("rebuild after a markdown edit, median", f"{median(warm):.2f} s"),
         ("rebuild / cold (target <= 0.15)", f"{median(warm) / median(cold):.3f}"),

@@ -134,8 +134,8 @@ class Supervisor:
     def _build(self, client: Any) -> str | None:
         atomic_write_json(self.run_dir / "state.json", {"phase": "building", "pid": os.getpid()})
         plan = plan_from_json(self.spec["plan"])
-        self.building = True
         try:
+            self.building = True  # from here SIGTERM abandons the build (raises Cancelled)
             if self._cancel_requested():
                 raise Cancelled()
             tag, _ = ensure_image(client, plan, self.log,
@@ -290,8 +290,12 @@ class Supervisor:
         result = read_json(self.work / "result.json")
         base: dict[str, Any] = {"started_at": record.get("started_at"), "attempts": 1,
                                 "outputs": {}, "ended_at": _now()}
-        if state and state.get("OOMKilled") and (result or {}).get("status") not in (
-                "cancelled", "timed_out"):
+        oom = bool(state and state.get("OOMKilled"))
+        status = (result or {}).get("status", "failed")
+        if oom and status == "succeeded":
+            self.log("[ml-ship] a process of the run was killed for lack of memory, but the "
+                     "notebook succeeded")
+        elif oom and status == "failed":  # a cancel or a timeout stays what it was
             limit = f"its memory limit of {human_bytes(memory)}" if memory else "the host's memory"
             message = (f"out of memory: the run used more than {limit} and was killed; raise "
                        "metadata.ml_ship.resources.memory")
