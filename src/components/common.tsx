@@ -58,7 +58,7 @@ export function RunErrorBox(props: { error: IRunError }): JSX.Element {
   return (
     <div className="jp-MlShip-error" role="alert">
       {cell_index !== null && cell_index !== undefined && (
-        <div className="jp-MlShip-error-where">In cell {cell_index}</div>
+        <div className="jp-MlShip-error-where">In cell {cell_index} of the output notebook</div>
       )}
       {ename ? (
         <div className="jp-MlShip-error-exc">
