@@ -20,7 +20,6 @@ from tornado.httpclient import HTTPResponse
 
 from .conftest import make_notebook
 
-
 Api = Callable[..., Awaitable[HTTPResponse]]
 TERMINAL = {"succeeded", "failed", "cancelled", "timed_out", "skipped"}
 

@@ -29,7 +29,6 @@ from .test_server import (  # noqa: F401  (fixtures)
     wait_run,
 )
 
-
 THOUSAND = (
     "import sys, time\n"
     "for i in range(1000):\n"

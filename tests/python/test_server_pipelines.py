@@ -22,7 +22,6 @@ from .test_server import (  # noqa: F401  (fixtures)
     ml_home,
 )
 
-
 PIPELINE = """\
 name: duo
 parameters: {base: 20}
