@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from ..core.service import ShipService
 
 #: seconds between checks of the active steps' result files
-WATCH_INTERVAL = 0.02
+WATCH_INTERVAL = 0.01
 #: seconds between full reconciliations (backends without local result files, process deaths)
 FULL_INTERVAL = 2.0
 SETTINGS_ENV = "ML_SHIP_SCHEDULER_SETTINGS"
