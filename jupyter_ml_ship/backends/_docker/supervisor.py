@@ -31,7 +31,15 @@ from typing import Any
 from ...store.files import atomic_write_json, read_json
 from .build import BuildFailed, ensure_image
 from .context import plan_from_json
-from .engine import LABEL_DIGEST, LABEL_JOB, LABEL_RUN, LABEL_VERSION, connect, human_bytes
+from .engine import (
+    LABEL_DIGEST,
+    LABEL_JOB,
+    LABEL_RUN,
+    LABEL_VERSION,
+    connect,
+    human_bytes,
+    short_error,
+)
 
 SPEC, SUPERVISOR, LOCK = "docker.json", "supervisor.json", "supervisor.lock"
 CANCEL, CONTAINER, WORK = "cancel.request", "container.json", "work"
@@ -371,8 +379,8 @@ def main(argv: list[str] | None = None) -> int:
         sup.run()
     except Exception as exc:
         traceback.print_exc()
-        sup.finish("failed", "SupervisorError", f"the docker supervisor failed: "
-                   f"{type(exc).__name__}: {exc}")
+        sup.finish("failed", "SupervisorError", f"the docker supervisor failed "
+                   f"({type(exc).__name__}): {short_error(exc)}")
         return 1
     finally:
         os.close(lock_fd)
