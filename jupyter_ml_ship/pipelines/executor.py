@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 #: a step claimed this long ago with no run recorded was lost by a dying process: retry it
 STALE_CLAIM = timedelta(seconds=60)
+#: ``error.ename`` of a run whose starter died before the backend got it
+NEVER_STARTED = "NeverStarted"
 
 
 def cache_key(digest: str, parameters: dict[str, Any]) -> str:
@@ -260,8 +262,10 @@ def _refresh(svc: ShipService, run_id: str, snaps: list[_Snap], cancelled: bool)
     """Bring active steps up to date with their runs (adopting or releasing lost claims)."""
     for snap in [x for x in snaps if x.run_id is None]:
         with svc.store.session() as s:
-            found = s.scalars(select(Run.id).where(Run.pipeline_run_id == run_id,
-                                                   Run.step == snap.step)).first()
+            found = next((rid for rid, error in s.execute(
+                select(Run.id, Run.error).where(Run.pipeline_run_id == run_id,
+                                                Run.step == snap.step).order_by(Run.id.desc()))
+                if (error or {}).get("ename") != NEVER_STARTED), None)
             if found is not None:
                 s.execute(update(PipelineStep).where(PipelineStep.id == snap.id,
                                                      PipelineStep.run_id.is_(None))
@@ -271,8 +275,13 @@ def _refresh(svc: ShipService, run_id: str, snaps: list[_Snap], cancelled: bool)
         elif datetime.now(timezone.utc) - (snap.claimed_at or utcnow()) > STALE_CLAIM:
             _move(svc, snap, "starting", "pending", claimed_at=None)
     snaps = [x for x in snaps if x.run_id is not None]
-    for snap in snaps:
+    for snap in list(snaps):
         svc.reconcile(snap.run_id)
+        if _fail_if_never_started(svc, snap.run_id):  # nothing ran: start the step again
+            _move(svc, snap, tuple(STEP_ACTIVE), "pending", run_id=None, claimed_at=None)
+            snap.run_id = None
+            snaps.remove(snap)
+            continue
         if cancelled:
             try:
                 svc.cancel(snap.run_id)
@@ -296,6 +305,19 @@ def _refresh(svc: ShipService, run_id: str, snaps: list[_Snap], cancelled: bool)
             ).values(**values)).rowcount
             if moved:
                 snap.status, snap.outputs = run.status, dict(run.outputs or {})
+
+
+def _fail_if_never_started(svc: ShipService, run_id: str) -> bool:
+    """A run recorded but never handed to its backend (its starter died in between) would stay
+    ``queued`` forever: after ``STALE_CLAIM`` it fails (True)."""
+    with svc.store.session() as s:
+        run = s.get(Run, run_id)
+        stuck = run is not None and run.status == "queued" and not run.backend_ref and \
+            datetime.now(timezone.utc) - run.created_at > STALE_CLAIM
+    if stuck:
+        svc._finish(run_id, "failed", {"message": "never started: the process starting it "
+                                       "stopped first", "ename": NEVER_STARTED})
+    return stuck
 
 
 def _ready(spec: dict[str, Any], steps: dict[str, _Snap]) -> list[str]:

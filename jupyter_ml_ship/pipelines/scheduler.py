@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
 WATCH_INTERVAL = 0.01
 #: seconds between full reconciliations (backends without local result files, process deaths)
 FULL_INTERVAL = 2.0
+#: consecutive failed passes after which a scheduler gives up (a follower will start another)
+MAX_FAILURES = 30
 SETTINGS_ENV = "ML_SHIP_SCHEDULER_SETTINGS"
 
 
@@ -110,13 +113,27 @@ def drive(svc: ShipService, run_id: str, deadline: float | None = None,
 
     Returns early at ``deadline`` (monotonic) or, after a pass, when ``stop()`` says so.
     """
+    from ..errors import NotFound
     from .executor import step_pass
     from .models import PIPELINE_DONE
     from .runs import info
 
     only: set[str] | None = None
+    failures = 0
     while True:
-        status, watched = step_pass(svc, run_id, only)
+        try:
+            status, watched = step_pass(svc, run_id, only)
+            failures = 0
+        except NotFound:
+            raise  # the pipeline run (or its pipeline) was deleted
+        except Exception:  # e.g. the store busy for long: report, wait, try again
+            failures += 1
+            traceback.print_exc()
+            if failures >= MAX_FAILURES:
+                raise
+            time.sleep(FULL_INTERVAL)
+            only = None
+            continue
         if status in PIPELINE_DONE and not watched:
             return info(svc, run_id)
         if (deadline is not None and time.monotonic() > deadline) or (stop and stop()):

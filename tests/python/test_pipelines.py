@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,10 @@ def injected(svc: ShipService, run_id: str) -> str:
     nb = json.loads(svc.output_path(run_id).read_text())
     cells = [c for c in nb["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
     return "".join(cells[0]["source"]) if cells else ""
+
+
+def runs_of(svc, pipeline_run_id):
+    return svc.runs(pipeline_run_id=pipeline_run_id)[0]
 
 
 def steps_of(info):
@@ -242,3 +247,34 @@ def test_concurrent_advances_start_each_step_once(settings, nb, tmp_path):
     assert sorted(r.step for r in runs) == ["s0", "s1", "s2", "s3"]
     for s in services:
         s.close()
+
+
+def test_a_step_whose_starter_was_interrupted_is_started_again(svc, nb, tmp_path, monkeypatch):
+    """Ctrl-C lands between recording a step's run and handing it to the backend: once the
+    claim is stale (a minute; here at once) the next pass fails that run and starts the step."""
+    from jupyter_ml_ship.backends.local import LocalBackend
+    from jupyter_ml_ship.pipelines import executor
+
+    nb("one.ipynb", "from jupyter_ml_ship import record\nrecord('ok', 1)")
+    svc.ship_pipeline(write(tmp_path / "work" / "one.pipeline.yaml",
+                            "steps:\n  one: {notebook: one.ipynb}\n"))
+    real_start = LocalBackend.start
+
+    def interrupted(self, ctx):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(LocalBackend, "start", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        svc.run_pipeline("one", detach=False)
+    monkeypatch.setattr(LocalBackend, "start", real_start)
+    (stuck,), _ = svc.pipeline_runs()
+    assert stuck.steps[0].status == "starting"
+    waiting = svc.drive_pipeline_run(stuck.id, timeout=1).steps[0]
+    assert (waiting.status, waiting.run_id) == ("queued", runs_of(svc, stuck.id)[0].id)  # adopted
+
+    monkeypatch.setattr(executor, "STALE_CLAIM", timedelta(0))
+    final = svc.drive_pipeline_run(stuck.id, timeout=TIMEOUT)
+    assert final.status == "succeeded", final.error
+    assert final.steps[0].outputs == {"ok": 1}
+    assert [(r.status, r.error.ename if r.error else None) for r in runs_of(svc, stuck.id)] == [
+        ("succeeded", None), ("failed", "NeverStarted")]
