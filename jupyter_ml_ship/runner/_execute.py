@@ -62,10 +62,10 @@ class _Attempt:
         self.thread = threading.Thread(target=self._work, daemon=True)
 
     def _work(self) -> None:
-        import papermill
-
         extra: dict[str, Any] = {}
         try:
+            import papermill  # a broken runtime (an image) is a failed attempt, not a success
+
             if self.kernel is not None:
                 extra["km"] = self.kernel.manager()
             self.nb = papermill.execute_notebook(

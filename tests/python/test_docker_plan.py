@@ -60,6 +60,20 @@ def test_runner_works_from_the_image_files_alone(tmp_path: Path) -> None:
     assert result["status"] == "succeeded" and result["outputs"] == {"who": "img"}
 
 
+def test_a_broken_runtime_is_a_failed_run_not_a_success(tmp_path: Path) -> None:
+    """An image whose papermill cannot import (a dependency missing) must not report success."""
+    run_dir = tmp_path / "run"
+    make_notebook(run_dir / "input.ipynb", "print('hi')")
+    (run_dir / "run.json").write_text(json.dumps({"run_id": "r1", "kernel_name": "python3"}))
+    code = ("import sys\nsys.modules['yaml'] = None  # papermill needs it\n"
+            f"from jupyter_ml_ship.runner.__main__ import main\nsys.exit(main([{str(run_dir)!r}]))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    result = json.loads((run_dir / "result.json").read_text())
+    assert result["status"] == "failed" and "yaml" in result["error"]["message"]
+
+
 def test_layers_go_from_rarely_to_often_changing(tmp_path: Path) -> None:
     plan = plan_for(tmp_path, "pandas==2.2.3\n", "requirements.txt", ca_bundle="/x.pem")
     lines = steps(plan.dockerfile({"ml-ship.version": "3"}))
