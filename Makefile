@@ -15,7 +15,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml package.json yarn.lock
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@$(PY) -m pip install -q --disable-pip-version-check uv
-	$(VENV)/bin/uv pip install --python $(PY) -e ".[test]"
+	$(VENV)/bin/uv pip install --python $(PY) --compile-bytecode -e ".[test]"
 	$(VENV)/bin/jupyter labextension develop --overwrite . >/dev/null
 	@touch $@
 
