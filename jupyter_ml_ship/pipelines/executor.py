@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..core.models import TERMINAL_STATUSES
 from ..errors import BadInput, Conflict, NotFound, ShipError
@@ -52,7 +53,10 @@ def step_pass(svc: ShipService, run_id: str,
     scheduler process watches until the next pass).
     """
     with svc.store.session() as s:
-        pr = _pipeline_run(s, run_id)
+        pr = s.get(PipelineRun, run_id, options=[joinedload(PipelineRun.version),
+                                                 selectinload(PipelineRun.steps)])
+        if pr is None:
+            raise NotFound(f"no pipeline run with id {run_id!r}")
         status, spec = pr.status, pr.version.spec
         rows = {st.step: st for st in pr.steps}
         if status in PIPELINE_DONE and not any(r.status in STEP_ACTIVE for r in rows.values()):
@@ -84,11 +88,10 @@ def step_pass(svc: ShipService, run_id: str,
 
 
 def _result_files(svc: ShipService, steps: dict[str, _Snap]) -> dict[str, Path]:
-    """The result files of the active steps' runs (what the scheduler process watches)."""
-    active = [x.run_id for x in steps.values() if x.status in STEP_ACTIVE and x.run_id]
-    with svc.store.session() as s:
-        dirs = s.execute(select(Run.id, Run.run_dir).where(Run.id.in_(active))).all()
-    return {rid: Path(d) / "result.json" for rid, d in dirs}
+    """The result files of the active steps' runs (what the scheduler process watches): every
+    backend brings its run's ``result.json`` to ``HOME/runs/ID/`` (see ``RunsMixin.run``)."""
+    return {x.run_id: svc.home / "runs" / x.run_id / "result.json"
+            for x in steps.values() if x.status in STEP_ACTIVE and x.run_id}
 
 
 def pipeline_engine(svc: ShipService, backend: str | None) -> Any:
