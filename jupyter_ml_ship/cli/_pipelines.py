@@ -124,9 +124,10 @@ def follow(svc: Any, run_id: str, as_json: bool = False) -> int:
     seen: dict[str, str] = {}
 
     def show(info: Any) -> None:
+        width = max((len(st.id) for st in info.steps), default=0)
         for st in info.steps:
             if live and seen.get(st.id) != st.status:
-                err(f"  {st.id:<16} {_step_state(st)}")
+                err(f"  {st.id:<{width}}  {_step_state(st)}")
             seen[st.id] = st.status or ""
 
     info = svc.wait_pipeline_run(run_id, interval=FOLLOW_INTERVAL, on_update=show)
