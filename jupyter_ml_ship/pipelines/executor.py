@@ -127,8 +127,9 @@ def _plan(svc: ShipService, run_id: str, spec: dict[str, Any], steps: dict[str, 
         if params is not None:
             resolved[sid] = (params, cache_key(spec["steps"][sid]["digest"], params))
     changed = len(resolved) < len(ready)  # a step failed on its parameters
-    if settings["use_cache"] and resolved:
-        hits = _cached(svc, steps, resolved)
+    cacheable = {sid: v for sid, v in resolved.items() if spec["steps"][sid].get("cache", True)}
+    if settings["use_cache"] and cacheable:
+        hits = _cached(svc, steps, cacheable)
         changed = changed or bool(hits)
         resolved = {sid: v for sid, v in resolved.items() if sid not in hits}
     claimed = _claim(svc, steps, dict(list(resolved.items())[:max(free, 0)]))

@@ -44,6 +44,7 @@ class StepInfo(_Model):
     retries: int | None = None
     timeout: float | None = None
     backend: str | None = None
+    cache: bool = Field(True, description="false: the step always runs, never reused")
     declared_outputs: list[str] | None = Field(
         None, description="outputs the notebook records (None: names are computed at run time)"
     )

@@ -126,6 +126,7 @@ def run_info(pr: PipelineRun) -> PipelineRunInfo:
             depends_on=st.get("depends_on") or [],
             parameters=row.parameters if row.status != "pending" else st.get("parameters") or {},
             retries=st.get("retries"), timeout=st.get("timeout"), backend=st.get("backend"),
+            cache=st.get("cache", True),
             declared_outputs=st.get("outputs"), status=row.status,  # type: ignore[arg-type]
             run_id=row.run_id, cached=row.cached, outputs=row.outputs or {},
             error=RunError(**row.error) if row.error else None,

@@ -24,7 +24,8 @@ TOP_KEYS = {"name", "description", "parameters", "schedule", "steps"}
 SCHEDULE_PRESETS = ("@once", "@continuous", "@hourly", "@daily", "@weekly", "@monthly",
                     "@quarterly", "@yearly")
 _CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,?#LW-]+$")
-STEP_KEYS = {"notebook", "job", "depends_on", "parameters", "retries", "timeout", "backend"}
+STEP_KEYS = {"notebook", "job", "depends_on", "parameters", "retries", "timeout", "backend",
+             "cache"}
 
 
 @dataclass
@@ -38,6 +39,7 @@ class StepSpec:
     retries: int | None = None
     timeout: float | None = None
     backend: str | None = None
+    cache: bool = True  # False: always run (a step that reads the outside world)
     refs: list[tuple[str, Ref]] = field(default_factory=list)
 
 
@@ -234,6 +236,10 @@ def _step(spec: PipelineSpec, sid: str, raw: Any) -> StepSpec:
     if backend is not None and not isinstance(backend, str):
         raise BadInput(f"{where('backend')}: must be a backend name")
     step.backend = backend
+    cache = raw.get("cache", True)
+    if not isinstance(cache, bool):
+        raise BadInput(f"{where('cache')}: must be true or false")
+    step.cache = cache
     return step
 
 

@@ -102,6 +102,7 @@ def _step_info(step: StepSpec, job: str, version: int | None,
     return StepInfo(id=step.id, job=job, version=version, notebook=step.notebook,
                     depends_on=step.depends_on, parameters=step.parameters,
                     retries=step.retries, timeout=step.timeout, backend=step.backend,
+                    cache=step.cache,
                     declared_outputs=outputs)
 
 
@@ -132,6 +133,7 @@ def ship(svc: ShipService, path: str | Path, message: str | None = None,
             "depends_on": step.depends_on, "parameters": step.parameters,
             "retries": step.retries, "timeout": step.timeout, "backend": step.backend,
             "outputs": _outputs(facts.facts.outputs),
+            **({} if step.cache else {"cache": False}),  # only when off: digests stay as they were
         }
     content = {
         "name": spec.name, "parameters": spec.parameters,
@@ -211,6 +213,7 @@ def version_info(v: PipelineVersion, pipe: Pipeline) -> PipelineVersionInfo:
         StepInfo(id=sid, job=st["job"], version=st["version"], notebook=st.get("notebook"),
                  depends_on=st.get("depends_on") or [], parameters=st.get("parameters") or {},
                  retries=st.get("retries"), timeout=st.get("timeout"), backend=st.get("backend"),
+                 cache=st.get("cache", True),
                  declared_outputs=st.get("outputs"))
         for sid, st in (v.spec.get("steps") or {}).items()
     ]

@@ -86,6 +86,7 @@ steps:
     ("steps:\n  b: {notebook: b.ipynb, retries: many}\n",
      "steps.b.retries: must be an integer from 0 to 20"),
     ("steps:\n  b: {notebook: b.ipynb, job: b}\n", "give exactly one of 'notebook'"),
+    ("steps:\n  b: {notebook: b.ipynb, cache: maybe}\n", "steps.b.cache: must be true or false"),
     ("steps:\n  b: {notebook: b.ipynb, depends-on: [a]}\n", "steps.b.depends-on: unknown key"),
     ("name: Bad Name\nsteps:\n  b: {notebook: b.ipynb}\n", "line 1: name: pipeline name"),
 ])

@@ -278,3 +278,21 @@ def test_a_step_whose_starter_was_interrupted_is_started_again(svc, nb, tmp_path
     assert final.steps[0].outputs == {"ok": 1}
     assert [(r.status, r.error.ename if r.error else None) for r in runs_of(svc, stuck.id)] == [
         ("succeeded", None), ("failed", "NeverStarted")]
+
+
+def test_a_step_with_cache_false_runs_every_time(svc, nb, tmp_path):
+    nb("fixed.ipynb", "from jupyter_ml_ship import record\nrecord('v', 1)")
+    nb("live.ipynb", "import time\nfrom jupyter_ml_ship import record\nrecord('at', time.time())")
+    svc.ship_pipeline(write(tmp_path / "work" / "mixed.pipeline.yaml", """
+steps:
+  fixed: {notebook: fixed.ipynb}
+  live: {notebook: live.ipynb, cache: false}
+"""))
+    first = svc.drive_pipeline_run(svc.run_pipeline("mixed", detach=False).id, timeout=TIMEOUT)
+    second = svc.drive_pipeline_run(svc.run_pipeline("mixed", detach=False).id, timeout=TIMEOUT)
+    assert first.status == second.status == "succeeded"
+    a, b = steps_of(first), steps_of(second)
+    assert b["fixed"].cached and b["fixed"].run_id == a["fixed"].run_id
+    assert not b["live"].cached and b["live"].run_id != a["live"].run_id
+    assert b["live"].outputs["at"] > a["live"].outputs["at"]
+    assert svc.pipeline_version("mixed").steps[1].cache is False
