@@ -40,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # nbformat → jsonschema imports rfc3987_syntax, a second of CPU building a grammar for IRI
+    # format checks that notebooks never use: skip that optional checker (see runner/__main__).
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.home:
