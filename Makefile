@@ -37,6 +37,10 @@ lint: setup
 bench: setup
 	$(PY) bench/bench_run.py
 	$(PY) bench/bench_ship.py
+	$(PY) bench/bench_server.py
+	$(PY) bench/bench_pipeline.py
+	scripts/docker-up.sh && $(PY) bench/bench_docker.py
+	scripts/airflow-up.sh && $(PY) bench/bench_airflow.py
 
 clean:
 	rm -rf $(VENV) node_modules lib jupyter_ml_ship/labextension
