@@ -82,6 +82,7 @@ class AirflowHarness:
         self.dags_folder = root / "dags"
         self.logs = root / "process-logs"
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self._ready = False
         self.secret_key = secrets.token_hex(16)
         self.jwt_secret = secrets.token_hex(32)
 
@@ -148,25 +149,41 @@ class AirflowHarness:
     # ---- processes ------------------------------------------------------------------------
 
     def start(self, timeout: float = 240) -> None:
-        """Start every process and wait until the API answers and a worker is registered.
+        """Start every process and wait until the API answers and a worker is registered."""
+        self.launch()
+        self.ready(timeout)
 
-        The edge worker starts once the API answers: before that it backs off for up to 90 s.
-        """
+    def launch(self) -> None:
+        """Start the API server, scheduler and dag-processor without waiting for them."""
         if not (self.home / "airflow.db").exists():
             self.prepare()
+        for name, args in PROCESSES[:-1]:
+            if name not in self.procs:
+                self._spawn(name, args)
+
+    def ready(self, timeout: float = 240) -> AirflowHarness:
+        """Wait (bounded) until the API answers, then start the edge worker and wait for it.
+
+        The worker starts once the API answers: before that it backs off for up to 90 s.
+        Stops everything when the deployment does not come up.
+        """
+        if self._ready:
+            return self
         deadline = time.monotonic() + timeout
         try:
-            for name, args in PROCESSES[:-1]:
-                self._spawn(name, args)
             self._wait(deadline, "the API server", self._api_up)
-            # the worker keeps its task logs apart, as on another machine: it pushes them to
-            # the API server (sharing one folder would store every line twice)
-            self._spawn(*WORKER, AIRFLOW__LOGGING__BASE_LOG_FOLDER=str(self.root / "edge-logs"))
+            if WORKER[0] not in self.procs:
+                # the worker keeps its task logs apart, as on another machine: it pushes them
+                # to the API server (sharing one folder would store every line twice)
+                self._spawn(*WORKER,
+                            AIRFLOW__LOGGING__BASE_LOG_FOLDER=str(self.root / "edge-logs"))
             self._wait(deadline, "an edge worker", self._worker_up)
             self._wait(deadline, "the scheduler and dag-processor", self._jobs_up)
         except Exception:
             self.stop()
             raise
+        self._ready = True
+        return self
 
     def _spawn(self, name: str, args: tuple[str, ...], **env: str) -> None:
         with open(self.logs / f"{name}.log", "ab") as log:
@@ -218,12 +235,24 @@ class AirflowHarness:
         return "\n".join(out)
 
     def stop(self, grace: float = 20) -> None:
-        """SIGTERM each process group, SIGKILL what is left after ``grace`` seconds."""
-        for proc in self.procs.values():
+        """SIGTERM each process group, SIGKILL what is left after ``grace`` seconds.
+
+        The worker goes first, while the API server can still take its goodbye (without it,
+        it retries for minutes).
+        """
+        order = sorted(self.procs.values(), key=lambda p: p is not self.procs.get(WORKER[0]))
+        worker = self.procs.get(WORKER[0])
+        if worker is not None and worker.poll() is None:
+            _signal_group(worker, signal.SIGTERM)
+            try:
+                worker.wait(min(grace, 10))
+            except subprocess.TimeoutExpired:
+                pass
+        for proc in order:
             if proc.poll() is None:
                 _signal_group(proc, signal.SIGTERM)
         deadline = time.monotonic() + grace
-        for proc in self.procs.values():
+        for proc in order:
             try:
                 proc.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
@@ -234,6 +263,7 @@ class AirflowHarness:
             except subprocess.TimeoutExpired:
                 pass
         self.procs.clear()
+        self._ready = False
 
     def cleanup(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)

@@ -136,7 +136,7 @@ class AirflowClient:
         self.call("PATCH", f"/dags/{_q(dag_id)}/dagRuns/{_q(dag_run_id)}/taskInstances/"
                            f"{_q(task_id)}", json={"new_state": "failed",
                                                    "note": "cancelled from ml-ship"},
-                  missing_ok=True)
+                  missing_ok=True, conflict_ok=True)  # 409: it ended (failed) already
 
     def task_instances(self, dag_id: str, dag_run_id: str) -> dict[str, dict[str, Any]]:
         data = self.call("GET", f"/dags/{_q(dag_id)}/dagRuns/{_q(dag_run_id)}/taskInstances",

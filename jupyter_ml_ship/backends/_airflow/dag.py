@@ -42,7 +42,8 @@ class StepTask:
     job: str
     version: int
     image: str
-    parameters: dict[str, str]  # name -> template rendering to the value's JSON text
+    #: parameter name -> a template rendering to its JSON text
+    parameters: dict[str, str] = field(default_factory=dict)
     depends_on: list[str] = field(default_factory=list)
     upstream_refs: list[str] = field(default_factory=list)  # steps whose outputs are read
     notebook: str | None = None
@@ -161,7 +162,9 @@ def resources_of(config: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(res, dict):
         raise BadInput("metadata.ml_ship.resources must be a mapping of cpu, memory, gpu")
     cpu = res.get("cpu")
-    return {"cpu": str(cpu) if cpu not in (None, "", 0) else None,
+    if isinstance(cpu, (int, float)) and not isinstance(cpu, bool):
+        cpu = f"{float(cpu):g}"  # 2.0 -> "2", 0.5 -> "0.5"
+    return {"cpu": str(cpu) if cpu not in (None, "", 0, "0") else None,
             "memory": str(res["memory"]) if res.get("memory") else None,
             "gpu": int(res.get("gpu") or 0)}
 

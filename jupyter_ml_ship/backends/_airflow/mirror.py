@@ -65,7 +65,7 @@ def _load(svc: ShipService, run_id: str) -> dict[str, Any]:
         return {
             "status": pr.status, "name": pr.pipeline.name, "version": pr.version_number,
             "params": dict(pr.parameters or {}), "spec": dict(pr.version.spec),
-            "steps": {r.step: {"id": r.id, "status": r.status, "run_id": r.run_id,
+            "steps": {r.step: {"id": r.id, "step": r.step, "status": r.status, "run_id": r.run_id,
                                "outputs": dict(r.outputs or {}), "claimed_at": r.claimed_at}
                       for r in pr.steps},
         }
@@ -127,7 +127,12 @@ def _advance(backend: AirflowBackend, svc: ShipService, run_id: str, snap: dict[
         _cancelled(backend, svc, run_id, snap, state)
         return
     phase = state.get("phase")
-    if phase is None:
+    if phase is None:  # the caller started the run: say at once when Airflow cannot take it
+        ok, reason = backend.available()
+        if not ok:
+            _fail(svc, run_id, snap, f"backend 'airflow' is not available: {reason}",
+                  "BackendUnavailable")
+            raise BackendUnavailable(f"backend 'airflow' is not available: {reason}")
         _set_run(svc, run_id, ("queued",), status="running", started_at=utcnow())
         state["phase"] = "new"
         return
@@ -197,6 +202,9 @@ def _mirror(backend: AirflowBackend, svc: ShipService, run_id: str, snap: dict[s
         if row["status"] in DONE:
             continue
         if row["run_id"] is None and not _adopt(svc, run_id, sid, row):
+            deps = snap["spec"]["steps"][sid].get("depends_on") or []
+            if any(snap["steps"][d]["status"] not in DONE for d in deps):
+                continue  # an upstream run is still being synced: its outcome comes first
             if ti.get("state") in NEVER_RUN:
                 why = _why_skipped(snap, sid)
                 _set_step(svc, row, ("pending", "queued", "starting"), status="skipped",
@@ -288,11 +296,14 @@ def _follow(svc: ShipService, row: dict[str, Any]) -> None:
 
 def _conclude(svc: ShipService, run_id: str, snap: dict[str, Any], dag_state: str) -> None:
     """The DAG run ended: steps it never started are skipped; the pipeline run ends with it."""
-    for row in snap["steps"].values():
+    if any(r["run_id"] and r["status"] not in DONE for r in snap["steps"].values()):
+        return  # a step's run is still being synced: next time
+    for row in _order_rows(snap):
         if row["run_id"] is None and row["status"] not in DONE:
+            why = _why_skipped(snap, row["step"]) if dag_state == "failed" else \
+                f"the DAG run ended ({dag_state}) before it ran"
             _set_step(svc, row, ("pending", "queued"), status="skipped", ended_at=utcnow(),
-                      error={"message": f"the DAG run ended ({dag_state}) before it ran",
-                             "ename": "Skipped"})
+                      error={"message": why, "ename": "Skipped"})
     rows = snap["steps"]
     if any(r["status"] not in DONE for r in rows.values()):
         return  # a step's run is still being synced: next time
@@ -309,6 +320,10 @@ def _conclude(svc: ShipService, run_id: str, snap: dict[str, Any], dag_state: st
         error = {"message": why.rstrip(": "), "ename": "StepFailed"}
     _set_run(svc, run_id, ("queued", "running"), status="failed" if error else "succeeded",
              ended_at=utcnow(), error=error)
+
+
+def _order_rows(snap: dict[str, Any]) -> list[dict[str, Any]]:
+    return [snap["steps"][sid] for sid in _order(snap["spec"])]
 
 
 def _cancelled(backend: AirflowBackend, svc: ShipService, run_id: str, snap: dict[str, Any],

@@ -12,6 +12,7 @@ from __future__ import annotations
 import fcntl
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,6 +27,9 @@ LOCK = "airflow.lock"
 #: task instance states in which the task is (about to be) executing
 TI_RUNNING = frozenset({"running", "up_for_retry", "up_for_reschedule", "restarting", "deferred"})
 _FAILED_LINE = re.compile(r"\[ml-ship\] run (failed|timed_out|cancelled): (?P<message>.*)")
+#: seconds an ended task's log must stay the same before the run ends, and the longest wait
+SETTLE = 1.5
+SETTLE_MAX = 20.0
 _CELL = re.compile(r"cell (?P<cell>\d+) raised (?P<ename>[\w.]+): (?P<evalue>.*)", re.S)
 
 
@@ -97,11 +101,15 @@ def _append(run_dir: Path, lines: list[str]) -> None:
 
 
 def sync_logs(client: AirflowClient, ref: dict[str, Any], run_dir: Path, state: dict[str, Any],
-              ti: dict[str, Any]) -> None:
-    """Append what each try logged since the last sync (earlier tries are finished first)."""
+              ti: dict[str, Any]) -> int:
+    """Append what each try logged since the last sync (earlier tries are finished first).
+
+    Returns how many events the last try's log has now.
+    """
     tries = int(ti.get("try_number") or 0)
     if tries < 1:
-        return
+        return 0
+    events: list[dict[str, Any]] = []
     written: dict[str, dict[str, Any]] = state.setdefault("written", {})
     for t in range(int(state.get("log_try") or 1), tries + 1):
         events = client.log_events(ref["dag_id"], ref["dag_run_id"], ref["task_id"], t)
@@ -115,6 +123,17 @@ def sync_logs(client: AirflowClient, ref: dict[str, Any], run_dir: Path, state: 
         _append(run_dir, lines)
         if t < tries:
             state["log_try"] = t + 1
+    return len(events)
+
+
+def log_settled(state: dict[str, Any], size: int) -> bool:
+    """Whether an ended task's log is complete: a worker pushes the last lines after the task
+    ended, so the log must stop growing for ``SETTLE`` seconds (at most ``SETTLE_MAX``)."""
+    now = time.time()
+    seen = state.setdefault("settle", {"first": now, "size": -1, "at": now})
+    if size != seen["size"]:
+        seen.update(size=size, at=now)
+    return now - seen["at"] >= SETTLE or now - seen["first"] >= SETTLE_MAX
 
 
 def _error_from_log(run_dir: Path, ref: dict[str, Any], tries: int) -> dict[str, Any]:
@@ -185,7 +204,7 @@ def sync_task(client: AirflowClient, ref: dict[str, Any], run_dir: Path,
             ti = client.task_instances(ref["dag_id"], ref["dag_run_id"]).get(ref["task_id"])
         if ti is None:
             return state
-        sync_logs(client, ref, run_dir, state, ti)
+        size = sync_logs(client, ref, run_dir, state, ti)
         ti_state = ti.get("state")
         if ti.get("start_date") and not state.get("started_at"):
             state["started_at"] = ti["start_date"]
@@ -194,8 +213,10 @@ def sync_task(client: AirflowClient, ref: dict[str, Any], run_dir: Path,
             atomic_write_json(run_dir / "state.json", {
                 "phase": "running", "attempt": int(ti.get("try_number") or 1),
                 "started_at": ti.get("start_date") or state.get("started_at")})
-        state["ti_state"] = ti_state
-        if ti_state in TI_DONE:
+        if ti_state in TI_DONE and log_settled(state, size):
+            state["ti_state"] = ti_state
             finish(client, ref, run_dir, state, ti, artifacts)
+        elif ti_state not in TI_DONE:
+            state["ti_state"] = ti_state
         atomic_write_json(run_dir / STATE, state)
         return state
