@@ -18,6 +18,7 @@ import { createRunView, type RunView } from './components/RunView';
 import { shipIcon } from './icons';
 import { MlShipModel } from './model';
 import { OutputDrive } from './outputs';
+import { setupPipelines } from './pipeline/plugin';
 import { DEFAULT_SETTINGS, readSettings, type IMlShipSettings } from './settings';
 import { shipNotebook } from './ship';
 
@@ -95,7 +96,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
 
-    const panel = createPanel(model, actions);
+    const pipelines = setupPipelines(app, actions, palette, restorer);
+    const panel = createPanel(model, actions, pipelines);
     shell.add(panel, 'left', { rank: 850 });
 
     commands.addCommand(CommandIDs.ship, {
@@ -163,6 +165,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         .catch(reason => console.error('jupyter-ml-ship: cannot load settings', reason));
     }
     void model.start();
+    void pipelines.list.start();
   }
 };
 

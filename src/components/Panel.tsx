@@ -7,6 +7,8 @@ import * as React from 'react';
 import { rollbackWithConfirm, runWithDialog, type IActions } from '../actions';
 import { shipIcon } from '../icons';
 import type { MlShipModel } from '../model';
+import { PipelinesSection } from '../pipeline/PipelinesSection';
+import type { IPipelineParts } from '../pipeline/plugin';
 import { Notice, TextWithCode } from './common';
 import { JobDetail } from './JobDetail';
 import { JobsList } from './JobsList';
@@ -24,8 +26,12 @@ function useClock(active: boolean): number {
   return active ? now : Date.now();
 }
 
-function PanelBody(props: { model: MlShipModel; actions: IActions }): JSX.Element {
-  const { model, actions } = props;
+function PanelBody(props: {
+  model: MlShipModel;
+  actions: IActions;
+  pipelines?: IPipelineParts;
+}): JSX.Element {
+  const { model, actions, pipelines } = props;
   const [, setVersion] = React.useState(0);
   React.useEffect(() => {
     const onChange = () => setVersion(v => v + 1);
@@ -75,7 +81,10 @@ function PanelBody(props: { model: MlShipModel; actions: IActions }): JSX.Elemen
           onLoadMore={() => void model.loadMoreRuns()}
         />
       ) : (
-        <JobsList jobs={model.jobs} onSelect={name => void model.selectJob(name)} />
+        <>
+          <JobsList jobs={model.jobs} onSelect={name => void model.selectJob(name)} />
+          {pipelines && <PipelinesSection model={pipelines.list} onOpenRun={pipelines.openRun} />}
+        </>
       )}
     </div>
   );
@@ -84,18 +93,23 @@ function PanelBody(props: { model: MlShipModel; actions: IActions }): JSX.Elemen
 class PanelBodyWidget extends ReactWidget {
   constructor(
     private readonly _model: MlShipModel,
-    private readonly _actions: IActions
+    private readonly _actions: IActions,
+    private readonly _pipelines?: IPipelineParts
   ) {
     super();
     this.addClass('jp-MlShip-panelContent');
   }
   protected render(): JSX.Element {
-    return <PanelBody model={this._model} actions={this._actions} />;
+    return <PanelBody model={this._model} actions={this._actions} pipelines={this._pipelines} />;
   }
 }
 
 /** The side panel widget: JupyterLab's SidePanel with a title, a toolbar and the body. */
-export function createPanel(model: MlShipModel, actions: IActions): SidePanel {
+export function createPanel(
+  model: MlShipModel,
+  actions: IActions,
+  pipelines?: IPipelineParts
+): SidePanel {
   const panel = new SidePanel({ content: new LuminoPanel() });
   panel.id = 'jp-MlShip-panel';
   panel.addClass('jp-MlShip-panel');
@@ -111,9 +125,12 @@ export function createPanel(model: MlShipModel, actions: IActions): SidePanel {
     new ToolbarButton({
       icon: refreshIcon,
       tooltip: 'Refresh jobs and runs',
-      onClick: () => void model.checkHealth().then(() => model.refresh())
+      onClick: () =>
+        void model
+          .checkHealth()
+          .then(() => Promise.all([model.refresh(), pipelines?.list.refresh()]))
     })
   );
-  panel.addWidget(new PanelBodyWidget(model, actions));
+  panel.addWidget(new PanelBodyWidget(model, actions, pipelines));
   return panel;
 }

@@ -1,0 +1,151 @@
+/**
+ * Wire types of the pipeline routes and events.
+ *
+ * They mirror the pydantic models in `jupyter_ml_ship/pipelines/models.py` field by field
+ * (snake_case kept: these are the JSON documents as sent); `pipelineTypes.spec.ts` checks
+ * them against the server's openapi.json.
+ */
+import type { IRunError } from './types';
+
+/** A step's status: a run's statuses plus `pending` (upstream not done) and `starting`. */
+export type StepStatus =
+  | 'pending'
+  | 'starting'
+  | 'queued'
+  | 'building'
+  | 'running'
+  | 'succeeded'
+  | 'failed'
+  | 'cancelled'
+  | 'timed_out'
+  | 'skipped';
+
+export type PipelineRunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+/** One step: as declared (in a file or version) and, in a run, how it went. */
+export interface IStepInfo {
+  id: string;
+  job: string;
+  /** pinned job version (null: not shipped yet) */
+  version: number | null;
+  /** the notebook file the step was shipped from */
+  notebook: string | null;
+  depends_on: string[];
+  /** as written (templates) in a version; resolved values in a run */
+  parameters: Record<string, unknown>;
+  retries: number | null;
+  timeout: number | null;
+  backend: string | null;
+  /** false: the step always runs, never reused */
+  cache: boolean;
+  /** outputs the notebook records (null: names computed at run time) */
+  declared_outputs: string[] | null;
+  /** in a run only */
+  status: StepStatus | null;
+  /** the step's run (for a cached step: the earlier run whose outputs were reused) */
+  run_id: string | null;
+  cached: boolean;
+  outputs: Record<string, unknown>;
+  error: IRunError | null;
+  started_at: string | null;
+  ended_at: string | null;
+  duration: number | null;
+}
+
+/** `GET /pipeline-info?path=P`: a pipeline file read and validated, nothing shipped or run. */
+export interface IPipelineDescription {
+  name: string;
+  path: string;
+  parameters: Record<string, unknown>;
+  steps: IStepInfo[];
+}
+
+export interface IPipelineVersionInfo {
+  pipeline: string;
+  number: number;
+  digest: string;
+  message: string;
+  author: string;
+  created_at: string;
+  /** pipeline parameters and their defaults */
+  parameters: Record<string, unknown>;
+  steps: IStepInfo[];
+  source_path: string;
+  is_current: boolean;
+}
+
+export interface IPipelineRunInfo {
+  id: string;
+  pipeline: string;
+  version: number;
+  status: PipelineRunStatus;
+  parameters: Record<string, unknown>;
+  backend: string | null;
+  parallelism: number;
+  use_cache: boolean;
+  created_at: string;
+  started_at: string | null;
+  ended_at: string | null;
+  duration: number | null;
+  error: IRunError | null;
+  steps: IStepInfo[];
+}
+
+export interface IPipelineInfo {
+  name: string;
+  current_version: number | null;
+  latest_version: number | null;
+  created_at: string;
+  updated_at: string;
+  source_path: string;
+  last_run: IPipelineRunInfo | null;
+}
+
+export interface IShipPipelineResult {
+  pipeline: IPipelineInfo;
+  version: IPipelineVersionInfo;
+  /** false when the content was unchanged and the version reused */
+  created: boolean;
+}
+
+export interface IPipelineList {
+  pipelines: IPipelineInfo[];
+}
+
+export interface IPipelineVersionList {
+  versions: IPipelineVersionInfo[];
+}
+
+export interface IPipelineRunList {
+  runs: IPipelineRunInfo[];
+  next_cursor: string | null;
+}
+
+export interface IShipPipelineRequest {
+  /** a *.pipeline.yaml file or a folder of notebooks, relative to the server root */
+  path: string;
+  message?: string | null;
+}
+
+export interface IStartPipelineRunRequest {
+  /** default: the current version */
+  version?: number | null;
+  parameters?: Record<string, unknown> | null;
+  /** for steps that name no backend */
+  backend?: string | null;
+  /** false: re-run steps even when unchanged */
+  use_cache?: boolean;
+  parallelism?: number | null;
+}
+
+/** Payload of the Jupyter server event emitted when a pipeline run or a step changes. */
+export interface IPipelineRunStatusEvent {
+  pipeline_run_id: string;
+  pipeline: string;
+  status: PipelineRunStatus;
+  /** status of each step, by step id */
+  steps: Record<string, StepStatus>;
+}
+
+export const PIPELINE_RUN_STATUS_SCHEMA_ID =
+  'https://events.jupyter-ml-ship.org/pipeline-run-status/v1';

@@ -1,0 +1,189 @@
+/**
+ * The pipeline graph: dagre-placed step boxes (HTML) over SVG edges, coloured by status with
+ * the theme's variables. A step that has a run opens it on click (or Enter).
+ */
+import * as React from 'react';
+
+import type { IStepInfo, StepStatus } from '../api/pipelines';
+import { formatDuration } from '../format';
+import { layoutGraph } from './layout';
+import { STEP_LABELS } from './status';
+
+export function StepStatusChip(props: { status: StepStatus }): JSX.Element {
+  return (
+    <span
+      className={`jp-MlShip-status jp-MlShip-status-${props.status}`}
+      data-status={props.status}
+    >
+      {STEP_LABELS[props.status]}
+    </span>
+  );
+}
+
+function subtitle(step: IStepInfo): string {
+  if (!step.job) {
+    return '';
+  }
+  return step.version !== null ? `${step.job} v${step.version}` : step.job;
+}
+
+function stepTitle(step: IStepInfo): string {
+  const lines = [`Step ${step.id}`];
+  if (step.job) {
+    lines.push(`Job ${subtitle(step)}${step.notebook ? ` (${step.notebook})` : ''}`);
+  }
+  if (step.depends_on.length) {
+    lines.push(`After ${step.depends_on.join(', ')}`);
+  }
+  if (step.cached) {
+    lines.push('Cached: the outputs of an earlier run with the same version and parameters');
+  }
+  if (step.error) {
+    lines.push(
+      step.error.ename ? `${step.error.ename}: ${step.error.evalue ?? ''}` : step.error.message
+    );
+  }
+  if (step.run_id) {
+    lines.push('Click to open its run (log and output)');
+  }
+  return lines.join('\n');
+}
+
+function StepNode(props: {
+  step: IStepInfo;
+  box: { x: number; y: number; width: number; height: number };
+  onOpen?: (step: IStepInfo) => void;
+  inCycle: boolean;
+}): JSX.Element {
+  const { step, box, onOpen } = props;
+  const status = step.status;
+  const openable = !!onOpen && !!step.run_id;
+  const open = () => openable && onOpen!(step);
+  const classes = [
+    'jp-MlShip-graphNode',
+    status ? `jp-MlShip-graphNode-${status}` : 'jp-MlShip-graphNode-plain',
+    openable ? 'jp-mod-openable' : '',
+    props.inCycle ? 'jp-MlShip-graphNode-cycle' : ''
+  ];
+  return (
+    <div
+      className={classes.filter(Boolean).join(' ')}
+      style={{ left: box.x, top: box.y, width: box.width, height: box.height }}
+      data-step={step.id}
+      data-status={status ?? ''}
+      data-run={step.run_id ?? ''}
+      title={stepTitle(step)}
+      role={openable ? 'button' : 'group'}
+      aria-label={`Step ${step.id}${status ? `: ${STEP_LABELS[status]}` : ''}`}
+      tabIndex={openable ? 0 : undefined}
+      onClick={open}
+      onKeyDown={e => {
+        if (openable && (e.key === 'Enter' || e.key === ' ')) {
+          e.preventDefault();
+          open();
+        }
+      }}
+    >
+      <div className="jp-MlShip-graphNode-title">
+        <span className="jp-MlShip-graphNode-id">{step.id}</span>
+        {step.cached && (
+          <span className="jp-MlShip-cached" title="Reused the outputs of an earlier run">
+            cached
+          </span>
+        )}
+      </div>
+      <div className="jp-MlShip-graphNode-sub">
+        {subtitle(step) || (props.inCycle ? 'in a dependency cycle' : '')}
+      </div>
+      <div className="jp-MlShip-graphNode-foot">
+        {status ? (
+          <StepStatusChip status={status} />
+        ) : (
+          <span className="jp-MlShip-muted">
+            {step.notebook ?? (props.inCycle ? '' : 'not run')}
+          </span>
+        )}
+        {step.duration !== null && status && !step.cached && (
+          <span className="jp-MlShip-muted">{formatDuration(step.duration)}</span>
+        )}
+      </div>
+    </div>
+  );
+}
+
+let markerCount = 0;
+
+export interface IGraphViewProps {
+  steps: readonly IStepInfo[];
+  /** open a step's run; steps without a run are not clickable */
+  onOpenStep?: (step: IStepInfo) => void;
+  /** the steps form a dependency cycle: draw them and their edges as an error */
+  cycle?: boolean;
+}
+
+export function GraphView(props: IGraphViewProps): JSX.Element {
+  const { steps } = props;
+  const shape = steps.map(s => `${s.id}<${s.depends_on.join(',')}|${subtitle(s)}`).join(';');
+  const layout = React.useMemo(
+    () => layoutGraph(steps.map(s => ({ id: s.id, depends_on: s.depends_on, subtitle: subtitle(s) }))),
+    [shape] // eslint-disable-line react-hooks/exhaustive-deps
+  );
+  const [marker] = React.useState(() => `jp-MlShip-arrow-${++markerCount}`);
+  const byId = new Map(steps.map(s => [s.id, s]));
+  if (!steps.length) {
+    return <div className="jp-MlShip-empty">No steps.</div>;
+  }
+  const edgeClass = (from: string): string => {
+    if (props.cycle) {
+      return 'jp-MlShip-graphEdge jp-MlShip-graphEdge-cycle';
+    }
+    const status = byId.get(from)?.status;
+    return `jp-MlShip-graphEdge${status ? ` jp-MlShip-graphEdge-${status}` : ''}`;
+  };
+  return (
+    <div
+      className="jp-MlShip-graph"
+      style={{ width: layout.width, height: layout.height }}
+      data-steps={steps.length}
+    >
+      <svg
+        className="jp-MlShip-graphEdges"
+        width={layout.width}
+        height={layout.height}
+        aria-hidden="true"
+      >
+        <defs>
+          <marker
+            id={marker}
+            viewBox="0 0 10 10"
+            refX="9"
+            refY="5"
+            markerWidth="7"
+            markerHeight="7"
+            orient="auto-start-reverse"
+          >
+            <path d="M0,0L10,5L0,10z" className="jp-MlShip-graphArrow" />
+          </marker>
+        </defs>
+        {layout.edges.map(e => (
+          <path
+            key={`${e.from}->${e.to}`}
+            d={e.d}
+            className={edgeClass(e.from)}
+            data-edge={`${e.from}->${e.to}`}
+            markerEnd={`url(#${marker})`}
+          />
+        ))}
+      </svg>
+      {layout.nodes.map(box => (
+        <StepNode
+          key={box.id}
+          step={byId.get(box.id)!}
+          box={box}
+          onOpen={props.onOpenStep}
+          inCycle={!!props.cycle}
+        />
+      ))}
+    </div>
+  );
+}

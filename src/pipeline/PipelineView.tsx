@@ -1,0 +1,180 @@
+/**
+ * The body of a graph view (a pipeline file or one pipeline run): header with the run's
+ * status, validation errors, the graph, and the run's parameters.
+ */
+import { ReactWidget } from '@jupyterlab/apputils';
+import * as React from 'react';
+
+import type { IActions } from '../actions';
+import type { IStepInfo } from '../api/pipelines';
+import { KeyValues, Notice, RunErrorBox, StatusChip } from '../components/common';
+import { formatDate, formatDuration, formatRelative, shortId } from '../format';
+import type { PipelineGraphModel } from './graphModel';
+import { GraphView } from './GraphView';
+import { isPipelineDone, statusSummary } from './status';
+
+function RunBar(props: { model: PipelineGraphModel; fileView: boolean }): JSX.Element | null {
+  const { model, fileView } = props;
+  const run = model.run;
+  if (run) {
+    const duration =
+      run.started_at && !run.ended_at
+        ? (Date.now() - Date.parse(run.started_at)) / 1000
+        : run.duration;
+    return (
+      <div className="jp-MlShip-pipelineRunBar" data-pipeline-run={run.id} data-status={run.status}>
+        <StatusChip status={run.status} />
+        <span className="jp-MlShip-item-title">
+          Run #{shortId(run.id)} of {run.pipeline}{' '}
+          <span className="jp-MlShip-version-badge">v{run.version}</span>
+        </span>
+        <span className="jp-MlShip-muted" title={formatDate(run.started_at ?? run.created_at)}>
+          {formatRelative(run.started_at ?? run.created_at)} · {formatDuration(duration)}
+        </span>
+        <span className="jp-MlShip-muted jp-MlShip-grow">{statusSummary(run.steps)}</span>
+        {fileView && (
+          <button
+            className="jp-Button jp-mod-styled jp-mod-reject jp-MlShip-smallButton"
+            onClick={() => model.showFile()}
+            title="Show the graph of the file as it is now, without run statuses"
+          >
+            Show the file
+          </button>
+        )}
+      </div>
+    );
+  }
+  const last = model.lastRun;
+  if (fileView && last) {
+    return (
+      <div className="jp-MlShip-pipelineRunBar">
+        <span className="jp-MlShip-muted">Last run</span>
+        <StatusChip status={last.status} />
+        <span className="jp-MlShip-muted jp-MlShip-grow">
+          #{shortId(last.id)} · v{last.version} · {formatRelative(last.created_at)}
+        </span>
+        <button
+          className="jp-Button jp-mod-styled jp-mod-reject jp-MlShip-smallButton"
+          onClick={() => model.showRun(last)}
+        >
+          Show it
+        </button>
+      </div>
+    );
+  }
+  return null;
+}
+
+function PipelineBody(props: {
+  model: PipelineGraphModel;
+  fileView: boolean;
+  onOpenStep: (step: IStepInfo) => void;
+}): JSX.Element {
+  const { model, fileView } = props;
+  const run = model.run;
+  const cycle = !run ? model.cycle : null;
+  const steps = cycle ?? model.steps;
+  return (
+    <div
+      className="jp-MlShip-pipelineView"
+      data-pipeline={model.name ?? ''}
+      data-invalid={model.invalid ? 'true' : 'false'}
+    >
+      <div className="jp-MlShip-pipelineHeader">
+        <span className="jp-MlShip-pipelineName">{model.name ?? model.path ?? 'Pipeline'}</span>
+        {fileView && model.path && <span className="jp-MlShip-muted">{model.path}</span>}
+        {model.loading && <span className="jp-MlShip-muted">loading…</span>}
+        {model.busy && <span className="jp-MlShip-muted">shipping and starting…</span>}
+      </div>
+      <RunBar model={model} fileView={fileView} />
+      {model.invalid && !run && (
+        <div className="jp-MlShip-error jp-MlShip-pipelineInvalid" role="alert">
+          <div className="jp-MlShip-error-where">This pipeline cannot run</div>
+          <div className="jp-MlShip-error-message">{model.invalid}</div>
+          <div className="jp-MlShip-field-help">
+            Fix the file (Open With › Editor) and save it: the graph updates.
+          </div>
+        </div>
+      )}
+      {model.problem && <Notice kind="error">{model.problem}</Notice>}
+      {run?.error && run.status !== 'succeeded' && <RunErrorBox error={run.error} />}
+      <div className="jp-MlShip-graphScroll">
+        {steps.length ? (
+          <GraphView
+            steps={steps}
+            cycle={!!cycle}
+            onOpenStep={cycle ? undefined : props.onOpenStep}
+          />
+        ) : model.loading || model.invalid ? null : (
+          <div className="jp-MlShip-empty">No steps.</div>
+        )}
+      </div>
+      {run && (
+        <div className="jp-MlShip-runTables jp-MlShip-pipelineFacts">
+          <section>
+            <h3>Parameters</h3>
+            <KeyValues values={run.parameters} empty="the pipeline’s defaults" />
+          </section>
+          <section>
+            <h3>Run</h3>
+            <KeyValues
+              values={{
+                backend: run.backend ?? 'per step / server default',
+                parallelism: run.parallelism,
+                cache: run.use_cache ? 'reuse unchanged steps' : 'off (every step runs)',
+                ...(isPipelineDone(run.status) && run.ended_at
+                  ? { ended: formatDate(run.ended_at) }
+                  : {})
+              }}
+            />
+          </section>
+        </div>
+      )}
+    </div>
+  );
+}
+
+/** A ReactWidget over a graph model; re-renders on every model change. */
+export class PipelineViewContent extends ReactWidget {
+  private _timer: ReturnType<typeof setInterval> | null = null;
+
+  constructor(
+    readonly model: PipelineGraphModel,
+    private readonly _actions: IActions,
+    readonly fileView: boolean
+  ) {
+    super();
+    this.addClass('jp-MlShip-pipelineContent');
+    model.changed.connect(this._onChange, this);
+  }
+
+  private _onChange(): void {
+    // tick the duration while a run is active
+    const active = !!this.model.run && !isPipelineDone(this.model.run.status);
+    if (active && !this._timer) {
+      this._timer = setInterval(() => this.update(), 1000);
+    } else if (!active && this._timer) {
+      clearInterval(this._timer);
+      this._timer = null;
+    }
+    this.update();
+  }
+
+  dispose(): void {
+    if (this._timer) {
+      clearInterval(this._timer);
+    }
+    this.model.changed.disconnect(this._onChange, this);
+    super.dispose();
+  }
+
+  protected render(): JSX.Element {
+    return (
+      <PipelineBody
+        model={this.model}
+        fileView={this.fileView}
+        onOpenStep={step => step.run_id && this._actions.openRun(step.run_id)}
+      />
+    );
+  }
+}

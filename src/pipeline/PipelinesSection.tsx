@@ -1,0 +1,97 @@
+/** The side panel's "Pipelines" section: pipelines, their last run, and recent runs. */
+import { caretDownIcon, caretRightIcon } from '@jupyterlab/ui-components';
+import * as React from 'react';
+
+import { StatusChip } from '../components/common';
+import { formatDate, formatRelative, shortId } from '../format';
+import type { PipelineListModel } from './listModel';
+import { statusSummary } from './status';
+
+function useModel(model: PipelineListModel): void {
+  const [, setVersion] = React.useState(0);
+  React.useEffect(() => {
+    const onChange = () => setVersion(v => v + 1);
+    model.changed.connect(onChange);
+    return () => {
+      model.changed.disconnect(onChange);
+    };
+  }, [model]);
+}
+
+export function PipelinesSection(props: {
+  model: PipelineListModel;
+  onOpenRun: (id: string) => void;
+}): JSX.Element {
+  const { model } = props;
+  useModel(model);
+  return (
+    <section className="jp-MlShip-pipelines" aria-label="Pipelines">
+      <h3 className="jp-MlShip-sectionTitle">Pipelines</h3>
+      {model.error && <div className="jp-MlShip-empty jp-MlShip-item-error">{model.error}</div>}
+      {model.loaded && !model.error && !model.pipelines.length && (
+        <div className="jp-MlShip-empty">
+          No pipelines yet. Open a <code>*.pipeline.yaml</code> file: it shows the graph, and{' '}
+          <strong>Run pipeline</strong> ships and runs it.
+        </div>
+      )}
+      <ul className="jp-MlShip-list jp-MlShip-pipelineList">
+        {model.pipelines.map(p => {
+          const open = model.expanded === p.name;
+          const Caret = open ? caretDownIcon : caretRightIcon;
+          return (
+            <li key={p.name} data-pipeline={p.name}>
+              <button
+                className={`jp-MlShip-item${open ? ' jp-mod-selected' : ''}`}
+                aria-expanded={open}
+                onClick={() => void model.toggle(p.name)}
+                title={p.source_path || p.name}
+              >
+                <div className="jp-MlShip-item-main">
+                  <Caret.react tag="span" className="jp-MlShip-caret" />
+                  <span className="jp-MlShip-item-title jp-MlShip-grow">{p.name}</span>
+                  {p.last_run && <StatusChip status={p.last_run.status} />}
+                </div>
+                <div className="jp-MlShip-item-sub">
+                  <span className="jp-MlShip-version-badge">v{p.current_version ?? '–'}</span>
+                  <span className="jp-MlShip-dot">·</span>
+                  <span title={formatDate(p.last_run?.created_at ?? p.updated_at)}>
+                    {p.last_run
+                      ? `ran ${formatRelative(p.last_run.created_at)}`
+                      : `shipped ${formatRelative(p.updated_at)}`}
+                  </span>
+                </div>
+              </button>
+              {open && (
+                <ul className="jp-MlShip-list jp-MlShip-pipelineRuns" aria-label={`Runs of ${p.name}`}>
+                  {!model.runs.length && <li className="jp-MlShip-empty">No runs yet.</li>}
+                  {model.runs.map(run => (
+                    <li key={run.id} data-pipeline-run={run.id}>
+                      <button
+                        className="jp-MlShip-item"
+                        onClick={() => props.onOpenRun(run.id)}
+                        title="Open the graph of this run"
+                      >
+                        <div className="jp-MlShip-item-main">
+                          <StatusChip status={run.status} />
+                          <span>#{shortId(run.id)}</span>
+                          <span className="jp-MlShip-version-badge">v{run.version}</span>
+                          <span
+                            className="jp-MlShip-muted jp-MlShip-grow"
+                            title={formatDate(run.created_at)}
+                          >
+                            {formatRelative(run.created_at)}
+                          </span>
+                        </div>
+                        <div className="jp-MlShip-item-sub">{statusSummary(run.steps)}</div>
+                      </button>
+                    </li>
+                  ))}
+                </ul>
+              )}
+            </li>
+          );
+        })}
+      </ul>
+    </section>
+  );
+}

@@ -1,0 +1,111 @@
+/** The "Run pipeline" dialog: the pipeline's parameters (with its defaults), backend, cache. */
+import { Dialog, ReactWidget, showDialog } from '@jupyterlab/apputils';
+import * as React from 'react';
+
+import type { IHealthInfo } from '../api/types';
+import { BackendSelect } from '../components/BackendSelect';
+import { ParameterForm, useDialogValidation } from '../components/ParameterForm';
+import { collectParameters, initialText } from '../params';
+import type { IRunChoices } from './graphModel';
+import { pipelineParameterSpecs } from './status';
+
+export interface IRunPipelineOptions {
+  name: string;
+  /** the pipeline's parameters and their defaults */
+  parameters: Record<string, unknown>;
+  steps: number;
+  health: IHealthInfo | null;
+  backend: string;
+}
+
+function RunPipelineForm(props: {
+  options: IRunPipelineOptions;
+  onValue: (value: IRunChoices) => void;
+}): JSX.Element {
+  const { options } = props;
+  const specs = React.useMemo(() => pipelineParameterSpecs(options.parameters), [options]);
+  const ref = React.useRef<HTMLDivElement>(null);
+  const [texts, setTexts] = React.useState<Record<string, string>>(() =>
+    Object.fromEntries(specs.map(p => [p.name, initialText(p)]))
+  );
+  const [backend, setBackend] = React.useState(options.backend);
+  const [useCache, setUseCache] = React.useState(true);
+  const collected = collectParameters(specs, texts);
+
+  React.useEffect(() => {
+    props.onValue({ parameters: collected.values, backend, useCache });
+  });
+  useDialogValidation(ref, [texts, backend]);
+
+  return (
+    <div className="jp-MlShip-form jp-MlShip-pipelineRunForm" ref={ref}>
+      <p className="jp-MlShip-muted jp-MlShip-formIntro">
+        Ships the file’s notebooks (unchanged ones keep their version), then runs its{' '}
+        {options.steps} step{options.steps === 1 ? '' : 's'}, in parallel where the graph allows.
+      </p>
+      <fieldset className="jp-MlShip-section">
+        <legend>Pipeline parameters</legend>
+        {specs.length ? (
+          <ParameterForm
+            specs={specs}
+            texts={texts}
+            errors={collected.errors}
+            onChange={(key, text) => setTexts({ ...texts, [key]: text })}
+          />
+        ) : (
+          <div className="jp-MlShip-muted">
+            No parameters: add a <code>parameters:</code> mapping to the file to set values per
+            run.
+          </div>
+        )}
+      </fieldset>
+      <div className="jp-MlShip-field">
+        <label htmlFor="jp-MlShip-pipeline-backend">Backend (for steps that name none)</label>
+        <BackendSelect
+          id="jp-MlShip-pipeline-backend"
+          health={options.health}
+          value={backend}
+          onChange={setBackend}
+        />
+      </div>
+      <label className="jp-MlShip-check">
+        <input
+          type="checkbox"
+          name="use-cache"
+          checked={useCache}
+          onChange={e => setUseCache(e.currentTarget.checked)}
+        />{' '}
+        Reuse the results of unchanged steps (cache)
+      </label>
+    </div>
+  );
+}
+
+class RunPipelineBody extends ReactWidget {
+  private _value: IRunChoices;
+
+  constructor(private readonly _options: IRunPipelineOptions) {
+    super();
+    this.addClass('jp-MlShip-dialogBody');
+    this._value = { parameters: {}, backend: _options.backend, useCache: true };
+  }
+
+  getValue(): IRunChoices {
+    return this._value;
+  }
+
+  protected render(): JSX.Element {
+    return <RunPipelineForm options={this._options} onValue={v => (this._value = v)} />;
+  }
+}
+
+/** Ask for a run's parameters; null when the user cancels. */
+export async function askRunChoices(options: IRunPipelineOptions): Promise<IRunChoices | null> {
+  const result = await showDialog<IRunChoices>({
+    title: `Run pipeline ${options.name}`,
+    body: new RunPipelineBody(options),
+    buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Run pipeline' })],
+    focusNodeSelector: 'input, textarea, select'
+  });
+  return result.button.accept && result.value ? result.value : null;
+}

@@ -1,0 +1,304 @@
+/**
+ * The state behind one graph view: a pipeline file's validated graph and, once one is shown,
+ * a pipeline run whose step statuses update live from the server's pipeline-run-status
+ * events (a slow poll only makes up for missed events).
+ */
+import type { Event } from '@jupyterlab/services';
+import type { IDisposable } from '@lumino/disposable';
+import { Signal, type ISignal } from '@lumino/signaling';
+
+import { ApiError, errorMessage } from '../api/client';
+import {
+  PIPELINE_RUN_STATUS_SCHEMA_ID,
+  type IPipelineDescription,
+  type IPipelineRunInfo,
+  type IPipelineRunStatusEvent,
+  type IStepInfo
+} from '../api/pipelines';
+import { RUN_STATUS_SCHEMA_ID, type IRunStatusEvent } from '../api/types';
+import type { PipelineApi } from './api';
+import { applyStatusEvent, cycleInMessage, cycleSteps, isPipelineDone } from './status';
+
+export interface IGraphModelOptions {
+  api: PipelineApi;
+  /** the server's event bus; without it the run is polled every 2 s */
+  events?: Event.IManager | null;
+  /** a pipeline file, relative to the server root */
+  path?: string | null;
+  /** fallback poll of an active run, in ms */
+  pollInterval?: number;
+}
+
+export interface IRunChoices {
+  parameters: Record<string, unknown>;
+  backend?: string | null;
+  useCache?: boolean;
+}
+
+export class PipelineGraphModel implements IDisposable {
+  readonly api: PipelineApi;
+  private _path: string | null;
+  private _description: IPipelineDescription | null = null;
+  private _invalid: string | null = null;
+  private _run: IPipelineRunInfo | null = null;
+  private _lastRun: IPipelineRunInfo | null = null;
+  private _problem: string | null = null;
+  private _loading = false;
+  private _busy = false;
+  private _events: Event.IManager | null;
+  private _pollInterval: number;
+  private _pollTimer: ReturnType<typeof setInterval> | null = null;
+  private _fetchTimer: ReturnType<typeof setTimeout> | null = null;
+  private _disposed = false;
+  private _changed = new Signal<this, void>(this);
+  private _runEnded = new Signal<this, IPipelineRunInfo>(this);
+
+  constructor(options: IGraphModelOptions) {
+    this.api = options.api;
+    this._path = options.path ?? null;
+    this._events = options.events ?? null;
+    this._pollInterval = options.pollInterval ?? (this._events ? 10000 : 2000);
+    this._events?.stream.connect(this._onEvent, this);
+  }
+
+  get changed(): ISignal<this, void> {
+    return this._changed;
+  }
+  /** The shown run reached a final status while it was watched. */
+  get runEnded(): ISignal<this, IPipelineRunInfo> {
+    return this._runEnded;
+  }
+  get path(): string | null {
+    return this._path;
+  }
+  set path(value: string | null) {
+    this._path = value;
+  }
+  get description(): IPipelineDescription | null {
+    return this._description;
+  }
+  /** Why the file is not a valid pipeline (the server's message, with line and column). */
+  get invalid(): string | null {
+    return this._invalid;
+  }
+  /** The run shown, if any. */
+  get run(): IPipelineRunInfo | null {
+    return this._run;
+  }
+  /** The pipeline's latest run, when the file's pipeline has been run before. */
+  get lastRun(): IPipelineRunInfo | null {
+    return this._lastRun;
+  }
+  /** A failure to load or act (not a validation error). */
+  get problem(): string | null {
+    return this._problem;
+  }
+  get loading(): boolean {
+    return this._loading;
+  }
+  /** Shipping or starting a run. */
+  get busy(): boolean {
+    return this._busy;
+  }
+  get name(): string | null {
+    return this._run?.pipeline ?? this._description?.name ?? null;
+  }
+  /** The steps drawn: the run's (with statuses), else the file's. */
+  get steps(): readonly IStepInfo[] {
+    if (this._run) {
+      return this._run.steps;
+    }
+    return this._description?.steps ?? [];
+  }
+  /** The steps of a dependency cycle the validation message names, to draw the loop. */
+  get cycle(): IStepInfo[] | null {
+    const names = this._invalid ? cycleInMessage(this._invalid) : null;
+    return names ? cycleSteps(names) : null;
+  }
+  get isDisposed(): boolean {
+    return this._disposed;
+  }
+
+  /** Read and validate the file (after opening it and after every save). */
+  async loadFile(): Promise<void> {
+    if (!this._path) {
+      return;
+    }
+    this._loading = true;
+    this._emit();
+    try {
+      this._description = await this.api.describe(this._path);
+      this._invalid = null;
+      this._problem = null;
+      void this._loadLastRun(this._description.name);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 400) {
+        this._invalid = error.message;
+        this._problem = null;
+      } else {
+        this._problem = errorMessage(error);
+      }
+    }
+    this._loading = false;
+    this._emit();
+  }
+
+  private async _loadLastRun(name: string): Promise<void> {
+    try {
+      this._lastRun = (await this.api.pipeline(name)).last_run;
+    } catch {
+      this._lastRun = null; // never shipped: nothing to show
+    }
+    this._emit();
+  }
+
+  /** Show a run by id (the side panel, a restored tab). */
+  async loadRun(id: string): Promise<void> {
+    this._loading = true;
+    this._emit();
+    try {
+      this.showRun(await this.api.run(id));
+    } catch (error) {
+      this._problem = errorMessage(error);
+    }
+    this._loading = false;
+    this._emit();
+  }
+
+  /** Show this run's live statuses on the graph. */
+  showRun(run: IPipelineRunInfo): void {
+    const previous = this._run;
+    this._run = run;
+    this._problem = null;
+    if (this._lastRun && this._lastRun.id <= run.id) {
+      this._lastRun = run;
+    }
+    if (
+      previous &&
+      previous.id === run.id &&
+      !isPipelineDone(previous.status) &&
+      isPipelineDone(run.status)
+    ) {
+      this._runEnded.emit(run);
+    }
+    this._updatePoll();
+    this._emit();
+  }
+
+  /** Back to the file's own graph (no run). */
+  showFile(): void {
+    this._run = null;
+    this._updatePoll();
+    this._emit();
+  }
+
+  /** Ship the file (notebooks and pipeline), then start a run of that version and show it. */
+  async start(choices: IRunChoices): Promise<IPipelineRunInfo> {
+    if (!this._path) {
+      throw new Error('This view shows no pipeline file to run.');
+    }
+    this._busy = true;
+    this._emit();
+    try {
+      const shipped = await this.api.ship({ path: this._path });
+      const run = await this.api.startRun(shipped.pipeline.name, {
+        version: shipped.version.number,
+        parameters: choices.parameters,
+        backend: choices.backend || null,
+        use_cache: choices.useCache ?? true
+      });
+      this.showRun(run);
+      return run;
+    } finally {
+      this._busy = false;
+      this._emit();
+    }
+  }
+
+  async cancel(): Promise<void> {
+    if (!this._run) {
+      return;
+    }
+    this.showRun(await this.api.cancel(this._run.id));
+  }
+
+  /** Ask the server for the shown run now. */
+  async refreshRun(): Promise<void> {
+    const id = this._run?.id;
+    if (!id) {
+      return;
+    }
+    try {
+      const run = await this.api.run(id);
+      if (this._run?.id === id && !this._disposed) {
+        this.showRun(run);
+      }
+    } catch (error) {
+      this._problem = errorMessage(error);
+      this._emit();
+    }
+  }
+
+  // ---- events and polling ---------------------------------------------------------------
+
+  private _onEvent(_: Event.IManager, emission: Event.Emission): void {
+    const run = this._run;
+    if (!run) {
+      return;
+    }
+    if (emission.schema_id === PIPELINE_RUN_STATUS_SCHEMA_ID) {
+      const event = emission as unknown as IPipelineRunStatusEvent;
+      if (event.pipeline_run_id !== run.id) {
+        return;
+      }
+      const updated = applyStatusEvent(run, event);
+      if (updated !== run) {
+        this.showRun(updated);
+      }
+      this._scheduleFetch(); // run ids, outputs and times come with the full run
+    } else if (emission.schema_id === RUN_STATUS_SCHEMA_ID) {
+      const event = emission as unknown as IRunStatusEvent;
+      if (event.pipeline_run_id === run.id) {
+        this._scheduleFetch();
+      }
+    }
+  }
+
+  private _scheduleFetch(): void {
+    if (this._fetchTimer === null && !this._disposed) {
+      this._fetchTimer = setTimeout(() => {
+        this._fetchTimer = null;
+        void this.refreshRun();
+      }, 200);
+    }
+  }
+
+  private _updatePoll(): void {
+    const active = !!this._run && !isPipelineDone(this._run.status) && !this._disposed;
+    if (active && this._pollTimer === null) {
+      this._pollTimer = setInterval(() => void this.refreshRun(), this._pollInterval);
+    } else if (!active && this._pollTimer !== null) {
+      clearInterval(this._pollTimer);
+      this._pollTimer = null;
+    }
+  }
+
+  private _emit(): void {
+    if (!this._disposed) {
+      this._changed.emit();
+    }
+  }
+
+  dispose(): void {
+    if (this._disposed) {
+      return;
+    }
+    this._disposed = true;
+    this._events?.stream.disconnect(this._onEvent, this);
+    this._updatePoll();
+    if (this._fetchTimer !== null) {
+      clearTimeout(this._fetchTimer);
+    }
+    Signal.clearData(this);
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * Pipelines for the side panel: every shipped pipeline with its last run, and the recent runs
+ * of the one opened in the list. Refreshed on pipeline-run-status events, else slowly polled.
+ */
+import type { Event } from '@jupyterlab/services';
+import type { IDisposable } from '@lumino/disposable';
+import { Poll } from '@lumino/polling';
+import { Signal, type ISignal } from '@lumino/signaling';
+
+import { errorMessage } from '../api/client';
+import {
+  PIPELINE_RUN_STATUS_SCHEMA_ID,
+  type IPipelineInfo,
+  type IPipelineRunInfo
+} from '../api/pipelines';
+import type { PipelineApi } from './api';
+import { isPipelineDone } from './status';
+
+export const RECENT_RUNS = 8;
+
+export class PipelineListModel implements IDisposable {
+  private _pipelines: IPipelineInfo[] = [];
+  private _expanded: string | null = null;
+  private _runs: IPipelineRunInfo[] = [];
+  private _error: string | null = null;
+  private _loaded = false;
+  private _timer: ReturnType<typeof setTimeout> | null = null;
+  private _poll: Poll;
+  private _disposed = false;
+  private _changed = new Signal<this, void>(this);
+
+  constructor(
+    readonly api: PipelineApi,
+    private readonly _events: Event.IManager | null,
+    private readonly _interval = 15000
+  ) {
+    this._events?.stream.connect(this._onEvent, this);
+    this._poll = new Poll({
+      auto: false,
+      factory: () => this.refresh(),
+      frequency: { interval: this._interval * 4, backoff: true, max: 300000 },
+      name: 'ml-ship:pipelines',
+      standby: 'when-hidden'
+    });
+  }
+
+  get changed(): ISignal<this, void> {
+    return this._changed;
+  }
+  get pipelines(): readonly IPipelineInfo[] {
+    return this._pipelines;
+  }
+  /** The pipeline whose runs are listed. */
+  get expanded(): string | null {
+    return this._expanded;
+  }
+  /** Recent runs of the expanded pipeline, newest first. */
+  get runs(): readonly IPipelineRunInfo[] {
+    return this._runs;
+  }
+  get error(): string | null {
+    return this._error;
+  }
+  get loaded(): boolean {
+    return this._loaded;
+  }
+  get isDisposed(): boolean {
+    return this._disposed;
+  }
+  get hasActiveRuns(): boolean {
+    return (
+      this._pipelines.some(p => p.last_run && !isPipelineDone(p.last_run.status)) ||
+      this._runs.some(r => !isPipelineDone(r.status))
+    );
+  }
+
+  async start(): Promise<void> {
+    await this._poll.start();
+  }
+
+  async refresh(): Promise<void> {
+    const name = this._expanded;
+    try {
+      const [pipelines, runs] = await Promise.all([
+        this.api.pipelines(),
+        name ? this.api.runsOf(name, { limit: RECENT_RUNS }) : Promise.resolve(null)
+      ]);
+      this._pipelines = pipelines;
+      if (runs && name === this._expanded) {
+        this._runs = runs.runs;
+      }
+      this._error = null;
+    } catch (error) {
+      this._error = errorMessage(error);
+    }
+    this._loaded = true;
+    const interval = this.hasActiveRuns ? this._interval : this._interval * 4;
+    if (!this._poll.isDisposed && this._poll.frequency.interval !== interval) {
+      this._poll.frequency = { ...this._poll.frequency, interval };
+    }
+    this._emit();
+  }
+
+  /** List a pipeline's recent runs (again: close the list). */
+  async toggle(name: string): Promise<void> {
+    this._expanded = this._expanded === name ? null : name;
+    this._runs = [];
+    this._emit();
+    if (this._expanded) {
+      await this.refresh();
+    }
+  }
+
+  private _onEvent(_: Event.IManager, emission: Event.Emission): void {
+    if (emission.schema_id === PIPELINE_RUN_STATUS_SCHEMA_ID) {
+      this._scheduleRefresh();
+    }
+  }
+
+  private _scheduleRefresh(): void {
+    if (this._timer === null && !this._disposed) {
+      this._timer = setTimeout(() => {
+        this._timer = null;
+        void this.refresh();
+      }, 500);
+    }
+  }
+
+  private _emit(): void {
+    if (!this._disposed) {
+      this._changed.emit();
+    }
+  }
+
+  dispose(): void {
+    if (this._disposed) {
+      return;
+    }
+    this._disposed = true;
+    this._events?.stream.disconnect(this._onEvent, this);
+    this._poll.dispose();
+    if (this._timer !== null) {
+      clearTimeout(this._timer);
+    }
+    Signal.clearData(this);
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * Pipelines in the lab: the `*.pipeline.yaml` file type with "Pipeline Graph" as its default
+ * viewer (the text editor stays under Open With), pipeline run views, their commands, and the
+ * model of the side panel's Pipelines section.
+ */
+import type { ILayoutRestorer, JupyterFrontEnd } from '@jupyterlab/application';
+import { WidgetTracker, type ICommandPalette } from '@jupyterlab/apputils';
+
+import type { IActions } from '../actions';
+import { shipIcon } from '../icons';
+import { PipelineApi } from './api';
+import { PipelineListModel } from './listModel';
+import {
+  cancelPipeline,
+  createPipelineRunView,
+  PIPELINE_FACTORY,
+  PIPELINE_FILE_TYPE,
+  PipelineGraphFactory,
+  runPipeline,
+  type IPipelineDeps,
+  type PipelineDocument,
+  type PipelineRunView
+} from './widgets';
+
+export namespace PipelineCommandIDs {
+  export const openRun = 'ml-ship:open-pipeline-run';
+  export const run = 'ml-ship:run-pipeline';
+  export const cancel = 'ml-ship:cancel-pipeline';
+}
+
+export interface IPipelineParts {
+  list: PipelineListModel;
+  openRun: (id: string) => void;
+}
+
+export function setupPipelines(
+  app: JupyterFrontEnd,
+  actions: IActions,
+  palette: ICommandPalette | null,
+  restorer: ILayoutRestorer | null
+): IPipelineParts {
+  const { commands, shell, docRegistry, serviceManager } = app;
+  const events = serviceManager.events ?? null;
+  const api = new PipelineApi(actions.model.client);
+  const deps: IPipelineDeps = {
+    actions,
+    api,
+    events,
+    openWith: (path, factory) => void commands.execute('docmanager:open', { path, factory })
+  };
+
+  docRegistry.addFileType({
+    name: PIPELINE_FILE_TYPE,
+    displayName: 'ML Ship Pipeline',
+    extensions: ['.pipeline.yaml', '.pipeline.yml'],
+    mimeTypes: ['text/x-yaml'],
+    contentType: 'file',
+    fileFormat: 'text',
+    icon: shipIcon
+  });
+  const factory = new PipelineGraphFactory(deps, {
+    name: PIPELINE_FACTORY,
+    label: 'Pipeline Graph',
+    fileTypes: [PIPELINE_FILE_TYPE],
+    defaultFor: [PIPELINE_FILE_TYPE],
+    modelName: 'text'
+  });
+  docRegistry.addWidgetFactory(factory);
+  const documents = new WidgetTracker<PipelineDocument>({ namespace: 'ml-ship-pipeline' });
+  factory.widgetCreated.connect((_, widget) => {
+    widget.title.icon = shipIcon;
+    void documents.add(widget);
+    widget.context.pathChanged.connect(() => void documents.save(widget));
+  });
+
+  const runViews = new WidgetTracker<PipelineRunView>({ namespace: 'ml-ship-pipeline-run' });
+  const openRun = (id: string) => {
+    const open = runViews.find(w => w.runId === id);
+    if (open) {
+      shell.activateById(open.id);
+      return;
+    }
+    const view = createPipelineRunView(deps, id);
+    void runViews.add(view);
+    shell.add(view, 'main');
+    shell.activateById(view.id);
+  };
+
+  /** The graph view in focus: a pipeline file or a pipeline run. */
+  const current = () => {
+    const widget = shell.currentWidget;
+    return widget && (documents.has(widget) || runViews.has(widget))
+      ? (widget as PipelineDocument | PipelineRunView).content.model
+      : null;
+  };
+  commands.addCommand(PipelineCommandIDs.openRun, {
+    label: args => `Open Pipeline Run ${(args.id as string) ?? ''}`,
+    caption: 'Open the live graph of a pipeline run',
+    execute: args => {
+      if (typeof args.id === 'string' && args.id) {
+        openRun(args.id);
+      }
+    }
+  });
+  commands.addCommand(PipelineCommandIDs.run, {
+    label: 'Run Pipeline…',
+    caption: 'Ship the pipeline file in focus and run it with parameters',
+    isEnabled: () => !!current()?.path,
+    execute: () => {
+      const model = current();
+      return model ? runPipeline(deps, model) : undefined;
+    }
+  });
+  commands.addCommand(PipelineCommandIDs.cancel, {
+    label: 'Cancel Pipeline Run',
+    caption: 'Cancel the pipeline run shown in the graph in focus',
+    isEnabled: () => !!current()?.run,
+    execute: () => {
+      const model = current();
+      return model ? cancelPipeline(model) : undefined;
+    }
+  });
+  if (palette) {
+    palette.addItem({ command: PipelineCommandIDs.run, category: 'ML Ship' });
+    palette.addItem({ command: PipelineCommandIDs.cancel, category: 'ML Ship' });
+  }
+  if (restorer) {
+    void restorer.restore(documents, {
+      command: 'docmanager:open',
+      args: w => ({ path: w.context.path, factory: PIPELINE_FACTORY }),
+      name: w => w.context.path
+    });
+    void restorer.restore(runViews, {
+      command: PipelineCommandIDs.openRun,
+      args: w => ({ id: w.runId }),
+      name: w => w.runId
+    });
+  }
+
+  const list = new PipelineListModel(api, events);
+  return { list, openRun };
+}

@@ -1,0 +1,232 @@
+/**
+ * The graph's main-area widgets: the "Pipeline Graph" viewer of `*.pipeline.yaml` files (a
+ * document widget) and the view of one pipeline run (opened from the side panel), with
+ * Run pipeline / Cancel / Refresh in their toolbars.
+ */
+import {
+  Dialog,
+  MainAreaWidget,
+  Notification,
+  showDialog,
+  showErrorMessage
+} from '@jupyterlab/apputils';
+import {
+  ABCWidgetFactory,
+  DocumentWidget,
+  type DocumentRegistry
+} from '@jupyterlab/docregistry';
+import type { Event } from '@jupyterlab/services';
+import {
+  editIcon,
+  refreshIcon,
+  runIcon,
+  stopIcon,
+  Toolbar,
+  ToolbarButton
+} from '@jupyterlab/ui-components';
+
+import type { IActions } from '../actions';
+import { errorMessage } from '../api/client';
+import type { IPipelineRunInfo } from '../api/pipelines';
+import { pickBackend } from '../components/BackendSelect';
+import { shortId } from '../format';
+import type { PipelineApi } from './api';
+import { PipelineGraphModel } from './graphModel';
+import { PipelineViewContent } from './PipelineView';
+import { askRunChoices } from './RunPipelineDialog';
+import { isPipelineDone } from './status';
+
+export const PIPELINE_FILE_TYPE = 'ml-ship-pipeline';
+export const PIPELINE_FACTORY = 'Pipeline Graph';
+
+export interface IPipelineDeps {
+  actions: IActions;
+  api: PipelineApi;
+  events: Event.IManager | null;
+  /** open a file of the server root with a widget factory (the editor) */
+  openWith: (path: string, factory: string) => void;
+}
+
+/** Runs started from this lab: a notification when they end. */
+const watched = new Set<string>();
+
+function notifyEnded(deps: IPipelineDeps, run: IPipelineRunInfo): void {
+  if (!watched.delete(run.id) || !deps.actions.settings().notifyOnFinish) {
+    return;
+  }
+  const text = `Pipeline ${run.pipeline} v${run.version}: run #${shortId(run.id)} ${run.status}`;
+  if (run.status === 'succeeded') {
+    Notification.success(text, { autoClose: 5000 });
+  } else if (run.status === 'cancelled') {
+    Notification.info(text, { autoClose: 5000 });
+  } else {
+    Notification.error(run.error?.message ? `${text}: ${run.error.message}` : text, {
+      autoClose: false
+    });
+  }
+}
+
+/** Ask for parameters, ship the file and start a run; the graph then follows the run. */
+export async function runPipeline(deps: IPipelineDeps, model: PipelineGraphModel): Promise<void> {
+  if (!model.description || model.invalid) {
+    await model.loadFile();
+  }
+  const description = model.description;
+  if (model.invalid || !description) {
+    await showErrorMessage(
+      'Cannot run this pipeline',
+      model.invalid ?? model.problem ?? 'The file could not be read.'
+    );
+    return;
+  }
+  const { actions } = deps;
+  const choices = await askRunChoices({
+    name: description.name,
+    parameters: description.parameters,
+    steps: description.steps.length,
+    health: actions.model.health,
+    backend: pickBackend(actions.model.health, actions.settings().defaultBackend || undefined)
+  });
+  if (!choices) {
+    return;
+  }
+  try {
+    const run = await model.start(choices);
+    watched.add(run.id);
+  } catch (error) {
+    await showErrorMessage(`Cannot run pipeline ${description.name}`, errorMessage(error));
+  }
+}
+
+export async function cancelPipeline(model: PipelineGraphModel): Promise<void> {
+  const run = model.run;
+  if (!run) {
+    return;
+  }
+  const result = await showDialog({
+    title: `Cancel pipeline run #${shortId(run.id)}?`,
+    body: `No new step of ${run.pipeline} starts and the running ones are cancelled; finished steps and their logs are kept.`,
+    buttons: [
+      Dialog.cancelButton({ label: 'Keep running' }),
+      Dialog.warnButton({ label: 'Cancel pipeline run' })
+    ]
+  });
+  if (!result.button.accept) {
+    return;
+  }
+  try {
+    await model.cancel();
+  } catch (error) {
+    await showErrorMessage('Cannot cancel the pipeline run', errorMessage(error));
+  }
+}
+
+/** Toolbar buttons that follow the model's state. */
+function addToolbar(
+  toolbar: Toolbar,
+  deps: IPipelineDeps,
+  model: PipelineGraphModel,
+  fileView: boolean
+): void {
+  const run = new ToolbarButton({
+    icon: runIcon,
+    label: 'Run pipeline',
+    tooltip: 'Ship the pipeline and run it with parameters',
+    onClick: () => void runPipeline(deps, model)
+  });
+  const cancel = new ToolbarButton({
+    icon: stopIcon,
+    label: 'Cancel',
+    tooltip: 'Cancel the pipeline run shown',
+    enabled: false,
+    onClick: () => void cancelPipeline(model)
+  });
+  const refresh = new ToolbarButton({
+    icon: refreshIcon,
+    tooltip: fileView ? 'Check the file again' : 'Reload the run',
+    onClick: () => void (fileView ? model.loadFile() : Promise.resolve()).then(() => model.refreshRun())
+  });
+  if (fileView) {
+    toolbar.addItem('run-pipeline', run);
+  }
+  toolbar.addItem('cancel-pipeline', cancel);
+  toolbar.addItem('refresh-pipeline', refresh);
+  if (fileView) {
+    toolbar.addItem(
+      'edit-pipeline',
+      new ToolbarButton({
+        icon: editIcon,
+        label: 'Edit',
+        tooltip: 'Open the file in the text editor',
+        onClick: () => model.path && deps.openWith(model.path, 'Editor')
+      })
+    );
+  }
+  toolbar.addItem('spacer', Toolbar.createSpacerItem());
+  model.changed.connect(() => {
+    run.enabled = !model.busy && !!model.path;
+    cancel.enabled = !!model.run && !isPipelineDone(model.run.status);
+  });
+  model.runEnded.connect((_, ended) => notifyEnded(deps, ended));
+}
+
+export type PipelineDocument = DocumentWidget<PipelineViewContent, DocumentRegistry.ICodeModel>;
+
+/** The "Pipeline Graph" viewer: the file's graph, validated on open and on every save. */
+export class PipelineGraphFactory extends ABCWidgetFactory<
+  PipelineDocument,
+  DocumentRegistry.ICodeModel
+> {
+  constructor(
+    private readonly _deps: IPipelineDeps,
+    options: DocumentRegistry.IWidgetFactoryOptions<PipelineDocument>
+  ) {
+    super(options);
+  }
+
+  protected createNewWidget(
+    context: DocumentRegistry.IContext<DocumentRegistry.ICodeModel>
+  ): PipelineDocument {
+    const deps = this._deps;
+    const model = new PipelineGraphModel({ api: deps.api, events: deps.events });
+    const content = new PipelineViewContent(model, deps.actions, true);
+    const widget = new DocumentWidget({ content, context });
+    widget.addClass('jp-MlShip-pipelineWidget');
+    addToolbar(widget.toolbar, deps, model, true);
+    const load = () => {
+      model.path = context.localPath;
+      void model.loadFile();
+    };
+    void context.ready.then(() => {
+      load();
+      context.fileChanged.connect(load);
+    });
+    context.pathChanged.connect(load);
+    widget.disposed.connect(() => model.dispose());
+    return widget;
+  }
+}
+
+export type PipelineRunView = MainAreaWidget<PipelineViewContent> & { runId: string };
+
+/** A main-area view of one pipeline run (from the side panel). */
+export function createPipelineRunView(deps: IPipelineDeps, runId: string): PipelineRunView {
+  const model = new PipelineGraphModel({ api: deps.api, events: deps.events });
+  const content = new PipelineViewContent(model, deps.actions, false);
+  const widget = new MainAreaWidget({ content }) as PipelineRunView;
+  widget.runId = runId;
+  widget.id = `jp-MlShip-pipelineRun-${runId}`;
+  widget.title.label = `Pipeline run #${shortId(runId)}`;
+  widget.title.caption = `ml-ship pipeline run ${runId}`;
+  widget.title.closable = true;
+  widget.addClass('jp-MlShip-pipelineWidget');
+  addToolbar(widget.toolbar, deps, model, false);
+  model.changed.connect(() => {
+    if (model.run) {
+      widget.title.label = `${model.run.pipeline} #${shortId(runId)}`;
+    }
+  });
+  widget.disposed.connect(() => model.dispose());
+  void model.loadRun(runId);
+  return widget;
+}
