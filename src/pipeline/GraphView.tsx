@@ -5,7 +5,7 @@
 import * as React from 'react';
 
 import type { IStepInfo, StepStatus } from '../api/pipelines';
-import { formatDuration } from '../format';
+import { formatDuration, formatValue } from '../format';
 import { layoutGraph } from './layout';
 import { STEP_LABELS } from './status';
 
@@ -42,6 +42,10 @@ function stepTitle(step: IStepInfo): string {
     lines.push(
       step.error.ename ? `${step.error.ename}: ${step.error.evalue ?? ''}` : step.error.message
     );
+  }
+  const outputs = Object.entries(step.outputs);
+  if (outputs.length) {
+    lines.push('Outputs:', ...outputs.map(([k, v]) => `  ${k} = ${formatValue(v, 80)}`));
   }
   if (step.run_id) {
     lines.push('Click to open its run (log and output)');
@@ -113,6 +117,25 @@ function StepNode(props: {
 
 let markerCount = 0;
 
+/** Smallest zoom when a graph is wider than its view (below it, the view scrolls). */
+const MIN_SCALE = 0.6;
+
+/** The width available to an element, kept up to date. */
+function useWidth(ref: React.RefObject<HTMLElement>, attached: boolean): number | null {
+  const [width, setWidth] = React.useState<number | null>(null);
+  React.useEffect(() => {
+    const node = ref.current?.parentElement;
+    if (!node || typeof ResizeObserver === 'undefined') {
+      return;
+    }
+    const observer = new ResizeObserver(() => setWidth(node.clientWidth));
+    observer.observe(node);
+    setWidth(node.clientWidth);
+    return () => observer.disconnect();
+  }, [ref, attached]);
+  return width;
+}
+
 export interface IGraphViewProps {
   steps: readonly IStepInfo[];
   /** open a step's run; steps without a run are not clickable */
@@ -129,6 +152,12 @@ export function GraphView(props: IGraphViewProps): JSX.Element {
     [shape] // eslint-disable-line react-hooks/exhaustive-deps
   );
   const [marker] = React.useState(() => `jp-MlShip-arrow-${++markerCount}`);
+  const sizer = React.useRef<HTMLDivElement>(null);
+  const available = useWidth(sizer, steps.length > 0);
+  const scale =
+    available && layout.width > available
+      ? Math.max(MIN_SCALE, Math.floor((available / layout.width) * 100) / 100)
+      : 1;
   const byId = new Map(steps.map(s => [s.id, s]));
   if (!steps.length) {
     return <div className="jp-MlShip-empty">No steps.</div>;
@@ -142,48 +171,59 @@ export function GraphView(props: IGraphViewProps): JSX.Element {
   };
   return (
     <div
-      className="jp-MlShip-graph"
-      style={{ width: layout.width, height: layout.height }}
-      data-steps={steps.length}
+      className="jp-MlShip-graphSizer"
+      ref={sizer}
+      style={{ width: layout.width * scale, height: layout.height * scale }}
     >
-      <svg
-        className="jp-MlShip-graphEdges"
-        width={layout.width}
-        height={layout.height}
-        aria-hidden="true"
+      <div
+        className="jp-MlShip-graph"
+        style={{
+          width: layout.width,
+          height: layout.height,
+          transform: scale < 1 ? `scale(${scale})` : undefined
+        }}
+        data-steps={steps.length}
+        data-scale={scale}
       >
-        <defs>
-          <marker
-            id={marker}
-            viewBox="0 0 10 10"
-            refX="9"
-            refY="5"
-            markerWidth="7"
-            markerHeight="7"
-            orient="auto-start-reverse"
-          >
-            <path d="M0,0L10,5L0,10z" className="jp-MlShip-graphArrow" />
-          </marker>
-        </defs>
-        {layout.edges.map(e => (
-          <path
-            key={`${e.from}->${e.to}`}
-            d={e.d}
-            className={edgeClass(e.from)}
-            data-edge={`${e.from}->${e.to}`}
-            markerEnd={`url(#${marker})`}
+        <svg
+          className="jp-MlShip-graphEdges"
+          width={layout.width}
+          height={layout.height}
+          aria-hidden="true"
+        >
+          <defs>
+            <marker
+              id={marker}
+              viewBox="0 0 10 10"
+              refX="9"
+              refY="5"
+              markerWidth="7"
+              markerHeight="7"
+              orient="auto-start-reverse"
+            >
+              <path d="M0,0L10,5L0,10z" className="jp-MlShip-graphArrow" />
+            </marker>
+          </defs>
+          {layout.edges.map(e => (
+            <path
+              key={`${e.from}->${e.to}`}
+              d={e.d}
+              className={edgeClass(e.from)}
+              data-edge={`${e.from}->${e.to}`}
+              markerEnd={`url(#${marker})`}
+            />
+          ))}
+        </svg>
+        {layout.nodes.map(box => (
+          <StepNode
+            key={box.id}
+            step={byId.get(box.id)!}
+            box={box}
+            onOpen={props.onOpenStep}
+            inCycle={!!props.cycle}
           />
         ))}
-      </svg>
-      {layout.nodes.map(box => (
-        <StepNode
-          key={box.id}
-          step={byId.get(box.id)!}
-          box={box}
-          onOpen={props.onOpenStep}
-          inCycle={!!props.cycle}
-        />
-      ))}
+      </div>
     </div>
   );
 }

@@ -50,7 +50,7 @@ function RunPipelineForm(props: {
             specs={specs}
             texts={texts}
             errors={collected.errors}
-            onChange={(key, text) => setTexts({ ...texts, [key]: text })}
+            onChange={(key, text) => setTexts(t => ({ ...t, [key]: text }))}
           />
         ) : (
           <div className="jp-MlShip-muted">

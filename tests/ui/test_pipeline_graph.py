@@ -1,0 +1,146 @@
+"""The pipeline graph in a real JupyterLab in a real Chromium.
+
+Open ``churn.pipeline.yaml``: its three steps laid out left to right with their edges; Run
+pipeline with a parameter; every step turns green (succeeded) live; click a step and read its
+run's log (the value flowed from prepare to train); the side panel lists the pipeline and opens
+the run's graph; a file with a dependency cycle shows the cycle. Screenshots: tests/ui/artifacts/.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.request
+
+from tests.ui.conftest import TOKEN
+
+LONG = 150_000  # ms: three notebooks, each a kernel start on a busy 2-core machine
+
+
+def api(lab, path: str):
+    with urllib.request.urlopen(lab.api(path), timeout=30) as r:
+        return json.loads(r.read())
+
+
+def open_file(page, lab, name: str) -> None:
+    page.goto(f"{lab.url}lab/tree/{name}?token={TOKEN}&reset")
+    page.locator(".jp-MlShip-pipelineView").first.wait_for(timeout=90_000)
+
+
+def set_theme(page, name: str) -> None:
+    page.locator(".lm-MenuBar-itemLabel", has_text="Settings").click()
+    page.locator(".lm-Menu-itemLabel", has_text="Theme").first.hover()
+    page.locator(".lm-Menu-itemLabel").get_by_text(name, exact=True).click()
+    page.wait_for_function(
+        "dark => document.body.dataset.jpThemeLight === (dark ? 'false' : 'true')",
+        arg="Dark" in name,
+    )
+    page.wait_for_timeout(500)  # theme CSS applied
+
+
+def box(node) -> dict:
+    b = node.bounding_box()
+    assert b is not None
+    return b
+
+
+def test_pipeline_graph_runs_live_to_all_green(page, lab):
+    open_file(page, lab, "churn.pipeline.yaml")
+    graph = page.locator(".jp-MlShip-graph[data-steps='3']")
+    graph.wait_for()
+    nodes = graph.locator(".jp-MlShip-graphNode")
+    assert nodes.count() == 3
+    edges = sorted(graph.locator(".jp-MlShip-graphEdge").evaluate_all(
+        "els => els.map(e => e.dataset.edge)"))
+    assert edges == ["prepare->evaluate", "prepare->train", "train->evaluate"]
+    # laid out by the graph library: upstream steps left of their dependents
+    x = {s: box(graph.locator(f"[data-step='{s}']"))["x"] for s in ("prepare", "train", "evaluate")}
+    assert x["prepare"] < x["train"] < x["evaluate"], x
+    assert "train" in graph.locator("[data-step='train']").inner_text()
+    page.shot("01-graph")
+
+    # Run pipeline: the form has the pipeline's parameters with their defaults
+    page.locator(".jp-MlShip-pipelineWidget .jp-Toolbar").get_by_text("Run pipeline").click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.locator(".jp-MlShip-pipelineRunForm").wait_for()
+    assert dialog.locator("#jp-MlShip-param-day").input_value() == "2024-01-01"
+    assert dialog.locator("#jp-MlShip-param-rows").input_value() == "500"
+    dialog.locator("#jp-MlShip-param-rows").fill("300")
+    dialog.locator("#jp-MlShip-param-day").fill("2024-02-01")
+    page.shot("02-run-dialog")
+    dialog.get_by_role("button", name="Run pipeline").click()
+
+    bar = page.locator(".jp-MlShip-pipelineRunBar[data-pipeline-run]")
+    bar.wait_for(timeout=LONG)
+    run_id = bar.get_attribute("data-pipeline-run")
+    # live: a step is seen active before the end (statuses come from server events)
+    active = graph.locator(
+        ".jp-MlShip-graphNode[data-status='running'], .jp-MlShip-graphNode[data-status='starting'],"
+        " .jp-MlShip-graphNode[data-status='queued'], .jp-MlShip-graphNode[data-status='succeeded']"
+    )
+    active.first.wait_for(timeout=LONG)
+    page.shot("03-running")
+    page.locator(".jp-MlShip-pipelineRunBar[data-status='succeeded']").wait_for(timeout=LONG)
+    for step in ("prepare", "train", "evaluate"):
+        node = graph.locator(f"[data-step='{step}'][data-status='succeeded']")
+        node.wait_for(timeout=30_000)
+        assert node.locator(".jp-MlShip-status").inner_text() == "succeeded"
+    assert graph.locator(".jp-MlShip-graphEdge-succeeded").count() == 3
+    page.shot("04-all-green")
+
+    # the server agrees, with the parameter given in the form
+    run = api(lab, f"/pipeline-runs/{run_id}")
+    assert run["status"] == "succeeded"
+    assert run["parameters"] == {"day": "2024-02-01", "rows": 300}
+    steps = {s["id"]: s for s in run["steps"]}
+    assert steps["prepare"]["outputs"]["rows"] == 300
+
+    # click a step: its run view with the log (the rows prepared upstream reached train)
+    train = graph.locator("[data-step='train']")
+    assert train.get_attribute("data-run") == steps["train"]["run_id"]
+    train.click()
+    body = page.locator(f".jp-MlShip-runBody[data-run='{steps['train']['run_id']}']")
+    body.wait_for(timeout=30_000)
+    body.locator(".jp-MlShip-log").get_by_text("training on 300 customers").wait_for(timeout=30_000)
+    assert body.get_attribute("data-status") == "succeeded"
+    page.shot("05-step-run")
+
+    # the side panel lists the pipeline; its run opens the run's graph
+    page.locator(".jp-SideBar li[title*='ML Ship']").first.click()
+    section = page.locator(".jp-MlShip-pipelines")
+    item = section.locator("li[data-pipeline='churn'] > .jp-MlShip-item")
+    item.wait_for(timeout=30_000)
+    item.locator(".jp-MlShip-status", has_text="succeeded").wait_for(timeout=30_000)
+    item.click()
+    section.locator(f"li[data-pipeline-run='{run_id}'] .jp-MlShip-item").click()
+    view = page.locator(f"#jp-MlShip-pipelineRun-{run_id}")
+    view.locator(".jp-MlShip-graph[data-steps='3']").wait_for()
+    assert view.locator(".jp-MlShip-graphNode[data-status='succeeded']").count() == 3
+    page.shot("06-panel-run-view")
+
+    set_theme(page, "JupyterLab Dark")
+    page.shot("07-dark")
+    set_theme(page, "JupyterLab Light")
+
+
+def test_a_cycle_is_shown_as_an_error_with_its_loop(page, lab):
+    (lab.root / "loop.pipeline.yaml").write_text(
+        "name: loop\n"
+        "steps:\n"
+        "  a: {notebook: hello.ipynb, depends_on: [c]}\n"
+        "  b: {notebook: hello.ipynb, depends_on: [a]}\n"
+        "  c: {notebook: hello.ipynb, depends_on: [b]}\n"
+    )
+    open_file(page, lab, "loop.pipeline.yaml")
+    error = page.locator(".jp-MlShip-pipelineInvalid")
+    error.wait_for(timeout=30_000)
+    assert re.search(r"dependency cycle: a -> b -> c -> a", error.inner_text())
+    graph = page.locator(".jp-MlShip-graph[data-steps='3']")
+    assert graph.locator(".jp-MlShip-graphNode-cycle").count() == 3
+    assert graph.locator(".jp-MlShip-graphEdge-cycle").count() == 3
+    page.shot("08-cycle")
+    # the run button explains instead of shipping an invalid pipeline
+    page.locator(".jp-MlShip-pipelineWidget .jp-Toolbar").get_by_text("Run pipeline").click()
+    page.locator(".jp-Dialog").get_by_text("dependency cycle").first.wait_for()
+    page.keyboard.press("Escape")
+    page.locator(".jp-Dialog").wait_for(state="detached")
