@@ -188,8 +188,9 @@ def test_missing_base_image_is_named(home: Path) -> None:
 def test_a_hung_runner_is_killed_at_the_hard_limit(dsvc: ShipService, job_name: str,
                                                    nb: Any) -> None:
     """The runner itself freezes (SIGSTOP), so only the limit outside the container can act."""
-    path = nb("freeze.ipynb", "import os, signal\nprint('sleeping: freezing the runner', "
-              "flush=True)\nos.kill(os.getppid(), signal.SIGSTOP)\nimport time\ntime.sleep(600)",
+    # the pause lets the runner pass the printed line on before it is frozen
+    path = nb("freeze.ipynb", "import os, signal, time\nprint('sleeping: freezing the runner', "
+              "flush=True)\ntime.sleep(3)\nos.kill(os.getppid(), signal.SIGSTOP)\ntime.sleep(600)",
               metadata={"ml_ship": {"timeout": 2}})
     dsvc.ship(path, name=job_name)
     info = dsvc.run(job_name, backend="docker")
