@@ -216,7 +216,7 @@ def _mirror(backend: AirflowBackend, svc: ShipService, run_id: str, snap: dict[s
                 continue
             if not _record(svc, run_id, snap, sid, row, dag_id, dr_id):
                 continue
-        _follow(svc, row)
+        _follow(svc, row, ti)
     if dag_run.get("state") in DAG_RUN_DONE:
         _conclude(svc, run_id, snap, dag_run["state"])
 
@@ -282,12 +282,16 @@ def _record(svc: ShipService, run_id: str, snap: dict[str, Any], sid: str, row: 
     return True
 
 
-def _follow(svc: ShipService, row: dict[str, Any]) -> None:
-    """The step's run, reconciled (which syncs its task from Airflow), into the step."""
+def _follow(svc: ShipService, row: dict[str, Any], ti: dict[str, Any] | None = None) -> None:
+    """The step's run, reconciled (which syncs its task from Airflow), into the step (which
+    starts when its task did: the run is recorded a moment later)."""
     run = svc.get_run(row["run_id"])
     if run.status == row["status"]:
         return
+    started = (ti or {}).get("start_date")
     values: dict[str, Any] = {"status": run.status, "started_at": run.started_at}
+    if started:
+        values["started_at"] = datetime.fromisoformat(str(started).replace("Z", "+00:00"))
     if run.status in DONE:
         values.update(outputs=run.outputs, ended_at=run.ended_at or utcnow(),
                       error=run.error.model_dump(exclude_none=True) if run.error else None)
