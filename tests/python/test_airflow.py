@@ -8,7 +8,9 @@ a failure when ``ML_SHIP_REQUIRE`` names them (CI).
 
 from __future__ import annotations
 
+import asyncio
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -25,6 +27,7 @@ from jupyter_ml_ship.core import ShipService
 from .airflow_harness import AirflowHarness, airflow_installed, ensure_airflow_venv
 from .conftest import EXAMPLES, make_notebook, require, required
 from .test_docker import BASE_IMAGE, host_ca_bundle
+from .test_server import Api, api, js  # noqa: F401  (api is a fixture)
 
 #: a pipeline run on the deployment, from trigger to its end (the first task of a fresh
 #: worker takes ~25 s on this machine to import Airflow's task runtime)
@@ -387,3 +390,40 @@ def test_wrong_password_is_refused_naming_the_user_only(live, tmp_path):
     assert f"refused the credentials of user {deployment.username!r}" in reason
     assert "not-the-password" not in reason
     svc.close()
+
+
+# ---- from the lab: the server's routes ------------------------------------------------------
+
+
+@pytest.fixture
+def jp_server_config(live: AirflowHarness, tmp_path: Path) -> dict[str, Any]:
+    """The Jupyter server of the lab, with the airflow backend set up (as in a user's config)."""
+    settings = settings_for(live, tmp_path / "ml_home")
+    keys = [k for k in settings.trait_names(config=True) if k == "home" or k.startswith(
+        ("airflow_", "docker_base", "ca_bundle", "freeze"))]
+    return {"ServerApp": {"jpserver_extensions": {"jupyter_ml_ship": True}},
+            "MlShip": {**{k: getattr(settings, k) for k in keys}, "reconcile_interval": 200}}
+
+
+async def test_the_lab_runs_the_example_pipeline_on_airflow(api: Api, jp_root_dir: Path):
+    for f in ["churn.pipeline.yaml", "prepare.ipynb", "train.ipynb", "evaluate.ipynb"]:
+        shutil.copy(EXAMPLES / f, jp_root_dir / f)
+    health = {b["name"]: b for b in js(await api("GET", "health"))["backends"]}
+    assert health["airflow"]["available"], health["airflow"]
+    await api("POST", "pipelines", body={"path": "churn.pipeline.yaml"}, expect=201)
+    run = js(await api("POST", "pipelines", "churn", "runs", expect=201,
+                       body={"backend": "airflow", "parameters": {"rows": 200}}))
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + RUN_TIMEOUT
+    while True:
+        info = js(await api("GET", "pipeline-runs", run["id"]))
+        if info["status"] in ("succeeded", "failed", "cancelled") or loop.time() > deadline:
+            break
+        await asyncio.sleep(0.5)
+    assert info["status"] == "succeeded", info
+    steps = {st["id"]: st for st in info["steps"]}
+    assert steps["prepare"]["outputs"]["rows"] == 200
+    log = (await api("GET", "runs", steps["train"]["run_id"], "logs")).body.decode()
+    assert "training on 200 customers" in log
+    output = js(await api("GET", "runs", steps["evaluate"]["run_id"], "output"))
+    assert "model approved" in json.dumps(output)
