@@ -342,9 +342,11 @@ def _cancelled(backend: AirflowBackend, svc: ShipService, run_id: str, snap: dic
         elif row["status"] in ACTIVE:
             try:
                 svc.cancel(row["run_id"])
-            except ShipError:
-                pass
-            _follow(svc, row)
+                _follow(svc, row)
+            except ShipError as exc:  # Airflow away: the step ends here all the same
+                _set_step(svc, row, ACTIVE, status="cancelled", ended_at=utcnow(), error={
+                    "message": f"the pipeline run was cancelled ({exc.message})",
+                    "ename": "Cancelled"})
 
 
 def _stop_dag_run(backend: AirflowBackend, svc: ShipService, run_id: str,
