@@ -65,6 +65,37 @@ function RunBar(props: { model: PipelineGraphModel; fileView: boolean }): JSX.El
   return null;
 }
 
+/** Why steps failed, each with a link to its run. */
+function StepErrors(props: {
+  steps: readonly IStepInfo[];
+  onOpenStep: (step: IStepInfo) => void;
+}): JSX.Element | null {
+  const failed = props.steps.filter(
+    s => s.error && (s.status === 'failed' || s.status === 'timed_out')
+  );
+  if (!failed.length) {
+    return null;
+  }
+  return (
+    <ul className="jp-MlShip-stepErrors" aria-label="Failed steps">
+      {failed.map(step => (
+        <li key={step.id} data-step={step.id}>
+          <span className="jp-MlShip-stepErrors-id">{step.id}</span>
+          <RunErrorBox error={step.error!} />
+          {step.run_id && (
+            <button
+              className="jp-Button jp-mod-styled jp-mod-reject jp-MlShip-smallButton"
+              onClick={() => props.onOpenStep(step)}
+            >
+              Open run
+            </button>
+          )}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 function PipelineBody(props: {
   model: PipelineGraphModel;
   fileView: boolean;
@@ -97,7 +128,11 @@ function PipelineBody(props: {
         </div>
       )}
       {model.problem && <Notice kind="error">{model.problem}</Notice>}
-      {run?.error && run.status !== 'succeeded' && <RunErrorBox error={run.error} />}
+      {run?.error && run.status === 'cancelled' ? (
+        <Notice kind="info">{run.error.message}</Notice>
+      ) : run?.error && run.status !== 'succeeded' ? (
+        <RunErrorBox error={run.error} />
+      ) : null}
       <div className="jp-MlShip-graphScroll">
         {steps.length ? (
           <GraphView
@@ -109,6 +144,7 @@ function PipelineBody(props: {
           <div className="jp-MlShip-empty">No steps.</div>
         )}
       </div>
+      {run && <StepErrors steps={run.steps} onOpenStep={props.onOpenStep} />}
       {run && (
         <div className="jp-MlShip-runTables jp-MlShip-pipelineFacts">
           <section>

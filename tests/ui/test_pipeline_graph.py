@@ -63,6 +63,8 @@ def test_pipeline_graph_runs_live_to_all_green(page, lab):
     page.locator(".jp-MlShip-pipelineWidget .jp-Toolbar").get_by_text("Run pipeline").click()
     dialog = page.locator(".jp-Dialog")
     dialog.locator(".jp-MlShip-pipelineRunForm").wait_for()
+    # the dialog focuses its first input once shown: type only after that
+    page.wait_for_function("() => document.activeElement?.id === 'jp-MlShip-param-day'")
     assert dialog.locator("#jp-MlShip-param-day").input_value() == "2024-01-01"
     assert dialog.locator("#jp-MlShip-param-rows").input_value() == "500"
     dialog.locator("#jp-MlShip-param-rows").fill("300")
@@ -122,6 +124,13 @@ def test_pipeline_graph_runs_live_to_all_green(page, lab):
     page.shot("07-dark")
     set_theme(page, "JupyterLab Light")
 
+    # reopened, the file's graph offers its last run; the text editor is one click away
+    open_file(page, lab, "churn.pipeline.yaml")
+    last = page.locator(".jp-MlShip-pipelineRunBar", has_text="Last run")
+    last.locator(".jp-MlShip-status", has_text="succeeded").wait_for(timeout=30_000)
+    page.locator(".jp-MlShip-pipelineWidget .jp-Toolbar").get_by_text("Edit").click()
+    page.locator(".jp-FileEditor .cm-content", has_text="name: churn").wait_for(timeout=30_000)
+
 
 def test_a_cycle_is_shown_as_an_error_with_its_loop(page, lab):
     (lab.root / "loop.pipeline.yaml").write_text(
@@ -144,3 +153,57 @@ def test_a_cycle_is_shown_as_an_error_with_its_loop(page, lab):
     page.locator(".jp-Dialog").get_by_text("dependency cycle").first.wait_for()
     page.keyboard.press("Escape")
     page.locator(".jp-Dialog").wait_for(state="detached")
+
+
+def notebook(source: str) -> str:
+    """A two-cell notebook (parameters, then code) with a kernelspec."""
+    cells = [
+        {"cell_type": "code", "metadata": {"tags": ["parameters"]}, "source": "seconds = 0",
+         "outputs": [], "execution_count": None},
+        {"cell_type": "code", "metadata": {}, "source": source, "outputs": [],
+         "execution_count": None},
+    ]
+    return json.dumps({
+        "cells": cells, "nbformat": 4, "nbformat_minor": 5,
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                    "language": "python"}},
+    })
+
+
+def test_a_failed_step_skips_its_descendants_and_cancel_stops_the_rest(page, lab):
+    (lab.root / "nap.ipynb").write_text(notebook(
+        "import time\nprint('napping', flush=True)\ntime.sleep(seconds)"))
+    (lab.root / "boom.ipynb").write_text(notebook("raise RuntimeError('boom on purpose')"))
+    (lab.root / "mixed.pipeline.yaml").write_text(
+        "name: mixed\n"
+        "steps:\n"
+        "  nap: {notebook: nap.ipynb, parameters: {seconds: 120}}\n"
+        "  boom: {notebook: boom.ipynb}\n"
+        "  after-boom: {notebook: nap.ipynb, depends_on: [boom]}\n"
+    )
+    open_file(page, lab, "mixed.pipeline.yaml")
+    graph = page.locator(".jp-MlShip-graph[data-steps='3']")
+    graph.wait_for()
+    page.locator(".jp-MlShip-pipelineWidget .jp-Toolbar").get_by_text("Run pipeline").click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.get_by_text("No parameters").wait_for()
+    dialog.get_by_role("button", name="Run pipeline").click()
+
+    graph.locator("[data-step='boom'][data-status='failed']").wait_for(timeout=LONG)
+    graph.locator("[data-step='after-boom'][data-status='skipped']").wait_for(timeout=30_000)
+    graph.locator("[data-step='nap'][data-status='running']").wait_for(timeout=LONG)
+    assert "boom on purpose" in graph.locator("[data-step='boom']").get_attribute("title")
+    errors = page.locator(".jp-MlShip-stepErrors li[data-step='boom']")
+    errors.get_by_text("boom on purpose").wait_for()
+    page.shot("09-failed-and-running")
+
+    page.locator(".jp-MlShip-pipelineWidget .jp-Toolbar").get_by_text("Cancel").click()
+    page.locator(".jp-Dialog").get_by_role("button", name="Cancel pipeline run").click()
+    page.locator(".jp-MlShip-pipelineRunBar[data-status='cancelled']").wait_for(timeout=60_000)
+    graph.locator("[data-step='nap'][data-status='cancelled']").wait_for(timeout=60_000)
+    assert graph.locator("[data-step='boom']").get_attribute("data-status") == "failed"
+    page.shot("10-cancelled")
+    # the failed step's run: its log has the exception
+    errors.get_by_role("button", name="Open run").click()
+    failed = page.locator(".jp-MlShip-runBody[data-status='failed']").last
+    failed.get_by_text("boom on purpose").first.wait_for(timeout=30_000)
