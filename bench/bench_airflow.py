@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import subprocess
 import sys
@@ -154,6 +155,7 @@ def main() -> None:
         docker = [docker_run(env, pipeline) for _ in range(args.repeat)]
     finally:
         h.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
     def med(rows: list[dict[str, float]], key: str) -> float:
         return statistics.median(r[key] for r in rows)
