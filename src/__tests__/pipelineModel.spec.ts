@@ -78,7 +78,7 @@ describe('PipelineGraphModel', () => {
 
   beforeEach(() => {
     server = new FakeServer().on('GET', 'pipeline-info', { body: DESCRIPTION });
-    server.on('GET', 'pipelines/churn', { status: 404, body: { error: 'not_found', message: 'no' } });
+    server.on('GET', 'pipelines', { body: { pipelines: [] } });
     events = fakeEvents();
     model = new PipelineGraphModel({
       api: new PipelineApi(server.client()),
@@ -95,6 +95,18 @@ describe('PipelineGraphModel', () => {
     expect(model.steps.map(s => s.id)).toEqual(['prepare', 'train']);
     expect(model.invalid).toBeNull();
     expect(model.name).toBe('churn');
+  });
+
+  it('offers the last run of the pipeline once it was shipped', async () => {
+    await model.loadFile();
+    expect(model.lastRun).toBeNull();
+    server.on('GET', 'pipelines', {
+      body: { pipelines: [{ name: 'other', last_run: null }, { name: 'churn', last_run: pipelineRun() }] }
+    });
+    await model.loadFile();
+    await until(() => model.lastRun !== null);
+    expect(model.lastRun?.id).toBe(pipelineRun().id);
+    expect(model.run).toBeNull(); // shown only when asked
   });
 
   it('shows a validation error and the cycle it names', async () => {
@@ -297,5 +309,16 @@ describe('pipeline statuses and parameters', () => {
   it('finds the cycle a validation message names', () => {
     expect(cycleInMessage('x.yaml, line 8: dependency cycle: a -> b -> c -> a')).toEqual(['a', 'b', 'c']);
     expect(cycleInMessage('unknown step "z"')).toBeNull();
+  });
+});
+
+describe('pathInRoot', () => {
+  it('turns a server path under the root into a lab path, and nothing else', () => {
+    const { pathInRoot } = jest.requireActual('../pipeline/status');
+    expect(pathInRoot('/srv/work/pipes/churn.pipeline.yaml', '/srv/work')).toBe('pipes/churn.pipeline.yaml');
+    expect(pathInRoot('/srv/work/churn.pipeline.yaml', '/srv/work/')).toBe('churn.pipeline.yaml');
+    expect(pathInRoot('/srv/workshop/a.pipeline.yaml', '/srv/work')).toBeNull();
+    expect(pathInRoot('C:\\Users\\ada\\a.pipeline.yaml', 'C:/Users/ada')).toBe('a.pipeline.yaml');
+    expect(pathInRoot('/home/ada/a.pipeline.yaml', '~')).toBeNull();
   });
 });

@@ -83,7 +83,14 @@ function PanelBody(props: {
       ) : (
         <>
           <JobsList jobs={model.jobs} onSelect={name => void model.selectJob(name)} />
-          {pipelines && <PipelinesSection model={pipelines.list} onOpenRun={pipelines.openRun} />}
+          {pipelines && (
+            <PipelinesSection
+              model={pipelines.list}
+              onOpenRun={pipelines.openRun}
+              onOpenFile={pipelines.openFile}
+              labPath={pipelines.labPath}
+            />
+          )}
         </>
       )}
     </div>

@@ -21,6 +21,8 @@ function useModel(model: PipelineListModel): void {
 export function PipelinesSection(props: {
   model: PipelineListModel;
   onOpenRun: (id: string) => void;
+  onOpenFile: (serverPath: string) => void;
+  labPath: (serverPath: string) => string | null;
 }): JSX.Element {
   const { model } = props;
   useModel(model);
@@ -63,6 +65,17 @@ export function PipelinesSection(props: {
               </button>
               {open && (
                 <ul className="jp-MlShip-list jp-MlShip-pipelineRuns" aria-label={`Runs of ${p.name}`}>
+                  {props.labPath(p.source_path) && (
+                    <li className="jp-MlShip-pipelineFile">
+                      <button
+                        className="jp-MlShip-item"
+                        onClick={() => props.onOpenFile(p.source_path)}
+                        title="Open the pipeline file's graph (it may have changed since it was shipped)"
+                      >
+                        Open {props.labPath(p.source_path)}
+                      </button>
+                    </li>
+                  )}
                   {!model.runs.length && <li className="jp-MlShip-empty">No runs yet.</li>}
                   {model.runs.map(run => (
                     <li key={run.id} data-pipeline-run={run.id}>
@@ -75,14 +88,14 @@ export function PipelinesSection(props: {
                           <StatusChip status={run.status} />
                           <span>#{shortId(run.id)}</span>
                           <span className="jp-MlShip-version-badge">v{run.version}</span>
-                          <span
-                            className="jp-MlShip-muted jp-MlShip-grow"
-                            title={formatDate(run.created_at)}
-                          >
+                        </div>
+                        <div className="jp-MlShip-item-sub">
+                          <span title={formatDate(run.created_at)}>
                             {formatRelative(run.created_at)}
                           </span>
+                          <span className="jp-MlShip-dot">·</span>
+                          <span>{statusSummary(run.steps)}</span>
                         </div>
-                        <div className="jp-MlShip-item-sub">{statusSummary(run.steps)}</div>
                       </button>
                     </li>
                   ))}

@@ -145,9 +145,11 @@ export class PipelineGraphModel implements IDisposable {
 
   private async _loadLastRun(name: string): Promise<void> {
     try {
-      this._lastRun = (await this.api.pipeline(name)).last_run;
+      // the list, not GET /pipelines/{name}: a pipeline never shipped is no error
+      const shipped = (await this.api.pipelines()).find(p => p.name === name);
+      this._lastRun = shipped?.last_run ?? null;
     } catch {
-      this._lastRun = null; // never shipped: nothing to show
+      this._lastRun = null;
     }
     this._emit();
   }

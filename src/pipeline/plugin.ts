@@ -5,11 +5,13 @@
  */
 import type { ILayoutRestorer, JupyterFrontEnd } from '@jupyterlab/application';
 import { WidgetTracker, type ICommandPalette } from '@jupyterlab/apputils';
+import { PageConfig } from '@jupyterlab/coreutils';
 
 import type { IActions } from '../actions';
 import { shipIcon } from '../icons';
 import { PipelineApi } from './api';
 import { PipelineListModel } from './listModel';
+import { pathInRoot } from './status';
 import {
   cancelPipeline,
   createPipelineRunView,
@@ -31,6 +33,10 @@ export namespace PipelineCommandIDs {
 export interface IPipelineParts {
   list: PipelineListModel;
   openRun: (id: string) => void;
+  /** open a pipeline file (a path on the server) in the graph view, if under the root */
+  openFile: (serverPath: string) => void;
+  /** the server path as a path of the lab, or null when it is outside the server root */
+  labPath: (serverPath: string) => string | null;
 }
 
 export function setupPipelines(
@@ -107,8 +113,12 @@ export function setupPipelines(
     caption: 'Ship the pipeline file in focus and run it with parameters',
     isEnabled: () => !!current()?.path,
     execute: () => {
+      const widget = shell.currentWidget;
+      if (widget && documents.has(widget)) {
+        return (widget as PipelineDocument).runPipeline?.();
+      }
       const model = current();
-      return model ? runPipeline(deps, model) : undefined;
+      return model?.path ? runPipeline(deps, model) : undefined;
     }
   });
   commands.addCommand(PipelineCommandIDs.cancel, {
@@ -138,5 +148,13 @@ export function setupPipelines(
   }
 
   const list = new PipelineListModel(api, events);
-  return { list, openRun };
+  const labPath = (serverPath: string) =>
+    pathInRoot(serverPath, PageConfig.getOption('serverRoot'));
+  const openFile = (serverPath: string) => {
+    const path = labPath(serverPath);
+    if (path) {
+      deps.openWith(path, PIPELINE_FACTORY);
+    }
+  };
+  return { list, openRun, openFile, labPath };
 }

@@ -122,6 +122,16 @@ export function pipelineParameterSpecs(parameters: Record<string, unknown>): IPa
   }));
 }
 
+/** A server path as a path relative to the server root, or null when it is outside. */
+export function pathInRoot(absolute: string, root: string): string | null {
+  const path = absolute.replace(/\\/g, '/');
+  const base = root.replace(/\\/g, '/').replace(/\/+$/, '');
+  if (!path || !base || base.startsWith('~')) {
+    return null;
+  }
+  return path.startsWith(base + '/') ? path.slice(base.length + 1) : null;
+}
+
 // ---- validation messages ----------------------------------------------------------------
 
 /** The steps of a dependency cycle named in a validation message ("a -> b -> a"), or null. */

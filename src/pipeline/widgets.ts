@@ -67,8 +67,15 @@ function notifyEnded(deps: IPipelineDeps, run: IPipelineRunInfo): void {
 }
 
 /** Ask for parameters, ship the file and start a run; the graph then follows the run. */
-export async function runPipeline(deps: IPipelineDeps, model: PipelineGraphModel): Promise<void> {
-  if (!model.description || model.invalid) {
+export async function runPipeline(
+  deps: IPipelineDeps,
+  model: PipelineGraphModel,
+  save?: () => Promise<void>
+): Promise<void> {
+  if (save) {
+    await save(); // unsaved edits (Open With › Editor) are what the user means to run
+  }
+  if (save || !model.description || model.invalid) {
     await model.loadFile();
   }
   const description = model.description;
@@ -126,13 +133,14 @@ function addToolbar(
   toolbar: Toolbar,
   deps: IPipelineDeps,
   model: PipelineGraphModel,
-  fileView: boolean
+  save?: () => Promise<void>
 ): void {
+  const fileView = !!save;
   const run = new ToolbarButton({
     icon: runIcon,
     label: 'Run pipeline',
     tooltip: 'Ship the pipeline and run it with parameters',
-    onClick: () => void runPipeline(deps, model)
+    onClick: () => void runPipeline(deps, model, save)
   });
   const cancel = new ToolbarButton({
     icon: stopIcon,
@@ -170,7 +178,10 @@ function addToolbar(
   model.runEnded.connect((_, ended) => notifyEnded(deps, ended));
 }
 
-export type PipelineDocument = DocumentWidget<PipelineViewContent, DocumentRegistry.ICodeModel>;
+export type PipelineDocument = DocumentWidget<PipelineViewContent, DocumentRegistry.ICodeModel> & {
+  /** the toolbar's Run pipeline (saves unsaved edits first) */
+  runPipeline?: () => Promise<void>;
+};
 
 /** The "Pipeline Graph" viewer: the file's graph, validated on open and on every save. */
 export class PipelineGraphFactory extends ABCWidgetFactory<
@@ -190,9 +201,15 @@ export class PipelineGraphFactory extends ABCWidgetFactory<
     const deps = this._deps;
     const model = new PipelineGraphModel({ api: deps.api, events: deps.events });
     const content = new PipelineViewContent(model, deps.actions, true);
-    const widget = new DocumentWidget({ content, context });
+    const widget: PipelineDocument = new DocumentWidget({ content, context });
     widget.addClass('jp-MlShip-pipelineWidget');
-    addToolbar(widget.toolbar, deps, model, true);
+    const save = async () => {
+      if (context.model.dirty && !context.model.readOnly) {
+        await context.save();
+      }
+    };
+    widget.runPipeline = () => runPipeline(deps, model, save);
+    addToolbar(widget.toolbar, deps, model, save);
     const load = () => {
       model.path = context.localPath;
       void model.loadFile();
@@ -220,7 +237,7 @@ export function createPipelineRunView(deps: IPipelineDeps, runId: string): Pipel
   widget.title.caption = `ml-ship pipeline run ${runId}`;
   widget.title.closable = true;
   widget.addClass('jp-MlShip-pipelineWidget');
-  addToolbar(widget.toolbar, deps, model, false);
+  addToolbar(widget.toolbar, deps, model);
   model.changed.connect(() => {
     if (model.run) {
       widget.title.label = `${model.run.pipeline} #${shortId(runId)}`;

@@ -114,6 +114,7 @@ def test_pipeline_graph_runs_live_to_all_green(page, lab):
     item.wait_for(timeout=30_000)
     item.locator(".jp-MlShip-status", has_text="succeeded").wait_for(timeout=30_000)
     item.click()
+    section.get_by_text("Open churn.pipeline.yaml").wait_for()
     section.locator(f"li[data-pipeline-run='{run_id}'] .jp-MlShip-item").click()
     view = page.locator(f"#jp-MlShip-pipelineRun-{run_id}")
     view.locator(".jp-MlShip-graph[data-steps='3']").wait_for()
