@@ -1,5 +1,6 @@
 /**
- * jupyter-ml-ship: the Ship button, the ship dialog, the jobs and runs side panel and run views.
+ * jupyter-ml-ship: the Ship button, the ship dialog, the jobs, runs and pipelines side panel,
+ * run views and pipeline graphs.
  */
 import {
   ILayoutRestorer,

@@ -110,6 +110,7 @@ function PipelineBody(props: {
       className="jp-MlShip-pipelineView"
       data-pipeline={model.name ?? ''}
       data-invalid={model.invalid ? 'true' : 'false'}
+      data-path={fileView ? (model.path ?? '') : undefined}
     >
       <div className="jp-MlShip-pipelineHeader">
         <span className="jp-MlShip-pipelineName">{model.name ?? model.path ?? 'Pipeline'}</span>
