@@ -7,18 +7,13 @@ import type {
   StepStatus
 } from '../api/pipelines';
 import type { IParameterSpec } from '../api/types';
+import { STATUS_LABELS } from '../format';
 
+/** A step's run statuses, plus the two states a step has before it has a run. */
 export const STEP_LABELS: Record<StepStatus, string> = {
   pending: 'waiting',
   starting: 'starting',
-  queued: 'queued',
-  building: 'building',
-  running: 'running',
-  succeeded: 'succeeded',
-  failed: 'failed',
-  cancelled: 'cancelled',
-  timed_out: 'timed out',
-  skipped: 'skipped'
+  ...STATUS_LABELS
 };
 
 const STEP_DONE: ReadonlySet<string> = new Set([
