@@ -87,12 +87,17 @@ class ShipService(RunsMixin, PipelinesMixin):
         run: bool = False,
         parameters: dict[str, Any] | None = None,
         backend: str | None = None,
+        source: str | None = None,
     ) -> ShipResult:
-        """Snapshot a notebook as a new version of its job, or return the identical one."""
+        """Snapshot a notebook as a new version of its job, or return the identical one.
+
+        ``source`` is the path to record and show (the server passes it relative to its root).
+        """
         from ..notebook import load_notebook, make_snapshot, parameter_schema
 
         nb = load_notebook(path, self.settings.max_notebook_bytes)
         snap = make_snapshot(path, nb, config, freeze=self.settings.freeze_environment)
+        snap.source_path = source or snap.source_path
         job_name = check_name(name or snap.config.get("name") or name_from_path(path))
         if backend is None:
             backend = snap.config.get("backend")

@@ -103,6 +103,7 @@ async def test_ship_run_and_read_it_all_back(api: Api, jp_root_dir: Path) -> Non
     shipped = js(r)
     assert shipped["created"] is True
     assert shipped["job"]["name"] == "greet-me"
+    assert shipped["job"]["source_path"] == "work/Greet Me.ipynb"  # as the user knows it
     assert shipped["version"]["number"] == 1 and shipped["version"]["message"] == "first"
     # a token user is anonymous: the author is the user the server runs as
     assert shipped["version"]["author"] == (os.environ.get("ML_SHIP_AUTHOR") or getpass.getuser())
