@@ -3,12 +3,11 @@ outputs flow, and an unchanged re-run comes from the cache."""
 
 from __future__ import annotations
 
-import threading
-
 from jupyter_ml_ship.config import MlShip
 from jupyter_ml_ship.core import ShipService
 from jupyter_ml_ship.pipelines import runs as pipeline_runs
 from tests.python.conftest import make_notebook
+from tests.python.test_pipelines import advance_at_once
 from tests.python.test_postgres import pg_url  # noqa: F401  (the throw-away cluster)
 
 
@@ -39,22 +38,7 @@ steps:
         assert svc.health().store == "postgresql"
         svc.ship_pipeline(work / "fan.pipeline.yaml")
         run_id = pipeline_runs.create(svc, "fan", None, None, None, True, 4)
-        barrier = threading.Barrier(len(services))
-        errors: list[BaseException] = []
-
-        def advance(s: ShipService) -> None:
-            barrier.wait()
-            try:
-                s.advance_pipeline_run(run_id)
-            except BaseException as exc:  # pragma: no cover - reported below
-                errors.append(exc)
-
-        threads = [threading.Thread(target=advance, args=(s,)) for s in services]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(120)
-        assert not errors, errors
+        advance_at_once(services, run_id)
         final = svc.drive_pipeline_run(run_id, timeout=240)
         assert final.status == "succeeded", final.error
         assert {s.id: s.outputs for s in final.steps}["sum"] == {"total": 3}

@@ -216,19 +216,12 @@ steps:
     assert f"pipeline run {info.id}: succeeded" in done.stdout
 
 
-def test_concurrent_advances_start_each_step_once(settings, nb, tmp_path):
-    for i in range(4):
-        nb(f"s{i}.ipynb", f"print('step {i}')")
-    path = write(tmp_path / "work" / "wide.pipeline.yaml", "steps:\n" + "".join(
-        f"  s{i}: {{notebook: s{i}.ipynb}}\n" for i in range(4)))
-    services = [ShipService(MlShip(home=settings.home, freeze_environment=False))
-                for _ in range(4)]
-    services[0].ship_pipeline(path)
-    run_id = pipeline_runs.create(services[0], "wide", None, None, None, True, 4)
+def advance_at_once(services: list[ShipService], run_id: str) -> None:
+    """One scheduling pass of a pipeline run from every service at the same moment."""
     barrier = threading.Barrier(len(services))
     errors: list[BaseException] = []
 
-    def advance(svc):
+    def advance(svc: ShipService) -> None:
         barrier.wait()
         try:
             svc.advance_pipeline_run(run_id)
@@ -241,6 +234,18 @@ def test_concurrent_advances_start_each_step_once(settings, nb, tmp_path):
     for t in threads:
         t.join(120)
     assert not errors, errors
+
+
+def test_concurrent_advances_start_each_step_once(settings, nb, tmp_path):
+    for i in range(4):
+        nb(f"s{i}.ipynb", f"print('step {i}')")
+    path = write(tmp_path / "work" / "wide.pipeline.yaml", "steps:\n" + "".join(
+        f"  s{i}: {{notebook: s{i}.ipynb}}\n" for i in range(4)))
+    services = [ShipService(MlShip(home=settings.home, freeze_environment=False))
+                for _ in range(4)]
+    services[0].ship_pipeline(path)
+    run_id = pipeline_runs.create(services[0], "wide", None, None, None, True, 4)
+    advance_at_once(services, run_id)
     final = services[0].drive_pipeline_run(run_id, timeout=TIMEOUT)
     assert final.status == "succeeded"
     runs, _ = services[0].runs(limit=100, pipeline_run_id=run_id)
