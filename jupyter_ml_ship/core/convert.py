@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..store import Job, Run, Version
@@ -60,7 +60,7 @@ def job_info(s: Session, job: Job) -> JobInfo:
     last = s.scalars(
         select(Run).where(Run.job_id == job.id).order_by(Run.id.desc()).limit(1)
     ).first()
-    latest = max((v.number for v in job.versions), default=None)
+    latest = s.scalar(select(func.max(Version.number)).where(Version.job_id == job.id))
     return JobInfo(
         name=job.name,
         current_version=job.current_version,
