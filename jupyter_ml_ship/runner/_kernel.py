@@ -3,7 +3,9 @@
 Importing papermill and starting a kernel each take most of a second; doing them side by side
 is what lets a run cost less than the plain papermill CLI. Only the environment's own
 ``python3`` kernel is started early; any other kernel goes through papermill's usual path.
-The kernel talks over IPC sockets in the run directory (no TCP ports, nothing to eavesdrop).
+The kernel talks over IPC sockets (no TCP ports, nothing to eavesdrop, no port picked by one
+process and taken by another): in the run directory, or in a private directory under the temp
+dir when the run directory's path is too long for a unix socket.
 """
 
 from __future__ import annotations
@@ -11,12 +13,16 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
 CONNECTION_FILE = ".kernel-connection.json"
+#: unix socket paths are limited to 107 bytes; zmq appends "-PORT" to the prefix
+IPC_PATH_MAX = 100
 
 
 def _native_python3() -> bool:
@@ -37,10 +43,14 @@ class EarlyKernel:
     """A kernel process started by the runner itself."""
 
     def __init__(self, run_dir: Path):
-        self.run_dir = run_dir
+        self.run_dir = run_dir = run_dir.resolve()  # the kernel's cwd is the run directory
         self.connection_file = run_dir / CONNECTION_FILE
+        self.private_dir: Path | None = None
         prefix = run_dir / ".kernel-ipc"
-        use_ipc = len(str(prefix)) < 90  # unix socket paths are limited to 107 bytes
+        if len(str(prefix)) >= IPC_PATH_MAX:
+            self.private_dir = Path(tempfile.mkdtemp(prefix="ml-ship-kernel-"))  # mode 0700
+            prefix = self.private_dir / "ipc"
+        use_ipc = len(str(prefix)) < IPC_PATH_MAX
         info = {
             "transport": "ipc" if use_ipc else "tcp",
             "ip": str(prefix) if use_ipc else "127.0.0.1",
@@ -92,6 +102,8 @@ class EarlyKernel:
         stop(self.proc)
         for path in self.run_dir.glob(".kernel-ipc-*"):
             path.unlink(missing_ok=True)
+        if self.private_dir is not None:
+            shutil.rmtree(self.private_dir, ignore_errors=True)
         self.connection_file.unlink(missing_ok=True)
 
 

@@ -67,6 +67,17 @@ def steps_of(info):
     return {s.id: s for s in info.steps}
 
 
+def explain(svc, info) -> str:
+    """What went wrong in a pipeline run: each step's status and error, and its log's tail."""
+    lines = [f"pipeline run {info.id}: {info.status} {info.error}"]
+    for st in info.steps:
+        lines.append(f"  {st.id}: {st.status} run={st.run_id} error={st.error}")
+        if st.run_id and st.status not in ("succeeded", "cached"):
+            log = svc.read_log(st.run_id)[0].decode(errors="replace")
+            lines += [f"    | {line}" for line in log.splitlines()[-15:]]
+    return "\n".join(lines)
+
+
 @pytest.fixture
 def diamond(nb, tmp_path):
     rec = "from jupyter_ml_ship import record\n"
@@ -85,7 +96,7 @@ def test_diamond_passes_outputs_runs_branches_in_parallel_and_caches(svc, diamon
     svc.ship_pipeline(diamond)
     info = svc.run_pipeline("diamond", parallelism=4, detach=False)
     info = svc.drive_pipeline_run(info.id, timeout=TIMEOUT)
-    assert info.status == "succeeded", info.error
+    assert info.status == "succeeded", explain(svc, info)
     s = steps_of(info)
     assert s["a"].outputs == {"n10": 20, "label": "a2"}
     assert s["b"].outputs == {"b": 21}  # the int 20 arrived as an int
@@ -146,7 +157,7 @@ steps:
 """)
     svc.ship_pipeline(path)
     info = svc.drive_pipeline_run(svc.run_pipeline("flaky", detach=False).id, timeout=TIMEOUT)
-    assert info.status == "succeeded", info.error
+    assert info.status == "succeeded", explain(svc, info)
     run = svc.get_run(info.steps[0].run_id)
     assert run.attempts == 2 and run.max_attempts == 2 and run.outputs == {"ok": True}
     log = svc.read_log(run.id)[0].decode()
@@ -211,7 +222,7 @@ steps:
                           env=env, capture_output=True, text=True, timeout=TIMEOUT)
     assert done.returncode == 0, done.stdout + done.stderr
     final = svc.get_pipeline_run(info.id)
-    assert final.status == "succeeded", final.error
+    assert final.status == "succeeded", explain(svc, final)
     assert steps_of(final)["second"].outputs == {"got": 7}
     assert f"pipeline run {info.id}: succeeded" in done.stdout
 
@@ -279,7 +290,7 @@ def test_a_step_whose_starter_was_interrupted_is_started_again(svc, nb, tmp_path
 
     monkeypatch.setattr(executor, "STALE_CLAIM", timedelta(0))
     final = svc.drive_pipeline_run(stuck.id, timeout=TIMEOUT)
-    assert final.status == "succeeded", final.error
+    assert final.status == "succeeded", explain(svc, final)
     assert final.steps[0].outputs == {"ok": 1}
     assert [(r.status, r.error.ename if r.error else None) for r in runs_of(svc, stuck.id)] == [
         ("succeeded", None), ("failed", "NeverStarted")]
@@ -295,7 +306,8 @@ steps:
 """))
     first = svc.drive_pipeline_run(svc.run_pipeline("mixed", detach=False).id, timeout=TIMEOUT)
     second = svc.drive_pipeline_run(svc.run_pipeline("mixed", detach=False).id, timeout=TIMEOUT)
-    assert first.status == second.status == "succeeded"
+    assert first.status == "succeeded", explain(svc, first)
+    assert second.status == "succeeded", explain(svc, second)
     a, b = steps_of(first), steps_of(second)
     assert b["fixed"].cached and b["fixed"].run_id == a["fixed"].run_id
     assert not b["live"].cached and b["live"].run_id != a["live"].run_id

@@ -178,3 +178,32 @@ def test_runs_listing_filters_and_pages(svc, nb):
     rest, end = svc.runs(job="l", limit=2, cursor=cursor)
     assert [r.id for r in rest] == [ids[0]] and end is None
     assert len(svc.runs(status="succeeded")[0]) == 3
+
+
+def test_a_home_with_a_long_path_still_talks_to_the_kernel_over_ipc(tmp_path, nb):
+    from jupyter_ml_ship.config import MlShip
+    from jupyter_ml_ship.core import ShipService
+
+    home = tmp_path / ("a-rather-long-folder-name-" * 4) / "home"  # run dirs > 107 bytes
+    svc = ShipService(MlShip(home=str(home), freeze_environment=False))
+    try:
+        svc.ship(nb("ipc.ipynb", "print('over ipc')"))
+        info = svc.wait(svc.run("ipc").id, 120)
+        assert info.status == "succeeded", info.error
+        log = log_text(svc, info.id)
+        assert "over ipc" in log and "TCP" not in log, log
+    finally:
+        svc.close()
+
+
+def test_the_runner_accepts_a_relative_run_directory(tmp_path, nb):
+    import subprocess
+    import sys
+
+    path = nb("rel.ipynb", "print(f'x={x}')", params="x = 1")
+    proc = subprocess.run(
+        [sys.executable, "-m", "jupyter_ml_ship.runner", "rel-run", "--notebook", str(path),
+         "--parameters", '{"x": 5}'], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "x=5" in proc.stdout
+    assert json.loads((tmp_path / "rel-run" / "result.json").read_text())["status"] == "succeeded"
