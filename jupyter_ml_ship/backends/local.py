@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from . import _warm
 from .base import Backend, RunContext
 
 
@@ -40,6 +41,9 @@ class LocalBackend(Backend):
         env.update(ctx.secrets)
         env["PYTHONUNBUFFERED"] = "1"
         env["ML_SHIP_RUN_ID"] = ctx.run_id
+        pid = _warm.start_run(self.settings, ctx.run_dir, ctx.log_path, env)
+        if pid is not None:
+            return {"pid": pid, "start_time": _start_time(pid), "warm": True}
         with open(ctx.log_path, "ab") as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "jupyter_ml_ship.runner", str(ctx.run_dir)],

@@ -57,6 +57,24 @@ class ShipService(RunsMixin, PipelinesMixin):
     def close(self) -> None:
         self.store.close()
 
+    def prewarm(self) -> bool:
+        """Start the local backend's warm runner in the background unless it is up; whether
+        this call started it (runs use it once it answers, and start cold until then)."""
+        if "local" not in self.settings.enabled_backends:
+            return False
+        from ..backends import _warm
+
+        try:
+            return _warm.ensure(self.settings)
+        except OSError:
+            return False  # a read-only home, say: runs simply start cold
+
+    def stop_warm_runner(self) -> bool:
+        """Stop the warm runner of this home (runs it started go on); whether one answered."""
+        from ..backends import _warm
+
+        return _warm.stop(self.settings)
+
     def health(self) -> HealthInfo:
         statuses = []
         for name in backend_names():

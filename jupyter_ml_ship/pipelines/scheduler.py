@@ -159,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     from ..config import MlShip
     from ..core import ShipService
 
-    values = json.loads(os.environ.get(SETTINGS_ENV) or "{}")
+    # popped: runners, kernels and the warm runner started from here must not inherit it
+    values = json.loads(os.environ.pop(SETTINGS_ENV, None) or "{}")
     svc = ShipService(MlShip(**values))
     run_id = args[0]
     # patience: a probe by scheduler_alive() holds the lock shared for an instant
@@ -168,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"pipeline run {run_id}: another scheduler is running", flush=True)
             return 0
         print(f"pipeline run {run_id}: scheduler {os.getpid()} started", flush=True)
+        svc.prewarm()  # the run's later steps start from a warm runner
         info = drive(svc, run_id)
         print(f"pipeline run {run_id}: {info.status}", flush=True)
     svc.close()

@@ -14,13 +14,19 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
+import traceback
 from pathlib import Path
 from typing import Any
 
 CONNECTION_FILE = ".kernel-connection.json"
+#: set in runners forked by the warm runner (``_forkserver``): ipykernel and IPython are already
+#: imported there, so the kernel is forked from the runner instead of started as a new process
+FORK_KERNELS = False
 #: unix socket paths are limited to 107 bytes; zmq appends "-PORT" to the prefix
 IPC_PATH_MAX = 100
 
@@ -64,12 +70,16 @@ class EarlyKernel:
         fd = os.open(self.connection_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
             json.dump(info, fh)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ipykernel_launcher", "-f", str(self.connection_file)],
-            cwd=run_dir,
-            stdin=subprocess.DEVNULL,
-            env={**os.environ, "JPY_PARENT_PID": str(os.getpid())},  # exits with the runner
-        )
+        self.proc: Any
+        if FORK_KERNELS:
+            self.proc = _fork_kernel(self.connection_file)
+        else:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "ipykernel_launcher", "-f", str(self.connection_file)],
+                cwd=run_dir,
+                stdin=subprocess.DEVNULL,
+                env={**os.environ, "JPY_PARENT_PID": str(os.getpid())},  # exits with the runner
+            )
 
     def manager(self) -> Any:
         """A jupyter_client kernel manager bound to this process (for papermill's ``km``)."""
@@ -107,7 +117,84 @@ class EarlyKernel:
         self.connection_file.unlink(missing_ok=True)
 
 
-def stop(proc: subprocess.Popen[bytes]) -> None:
+class ForkedKernel:
+    """The part of ``subprocess.Popen`` the runner uses, for a kernel forked by the runner."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                self.returncode = -1
+            else:
+                if pid:
+                    self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        until = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if until is not None and time.monotonic() > until:
+                raise subprocess.TimeoutExpired(["kernel"], timeout or 0)
+            time.sleep(0.005)
+        return self.returncode  # type: ignore[return-value]
+
+    def send_signal(self, sig: int) -> None:
+        if self.poll() is None:
+            try:
+                os.kill(self.pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+
+def _fork_kernel(connection_file: Path) -> ForkedKernel:
+    """Fork this (single-threaded, warm) runner into an IPython kernel on ``connection_file``."""
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    parent = os.getpid()
+    pid = os.fork()
+    if pid:
+        return ForkedKernel(pid)
+    code = 1
+    try:
+        # what ``python -m ipykernel_launcher`` would start from, not the runner's state
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        if "rfc3987_syntax" in sys.modules and sys.modules["rfc3987_syntax"] is None:
+            del sys.modules["rfc3987_syntax"]  # the runner's shortcut, not the user's
+        os.environ["JPY_PARENT_PID"] = str(parent)
+        # the trait's default read JPY_PARENT_PID when the warm runner imported ipykernel
+        argv = ["-f", str(connection_file), f"--IPKernelApp.parent_handle={parent}"]
+        import ipykernel_launcher
+        from ipykernel.kernelapp import IPKernelApp
+
+        sys.argv = [ipykernel_launcher.__file__, *argv]
+        IPKernelApp.launch_instance(argv=argv)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 0
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:
+                pass
+        os._exit(code)
+
+
+def stop(proc: Any) -> None:
     if proc.poll() is None:
         proc.terminate()
         try:

@@ -56,6 +56,7 @@ class MlShipExtension(ExtensionApp):
             self.serverapp.event_logger.register_event_schema(EVENT_SCHEMAS / schema)
         self.service.subscribe(self._on_run_change)
         self.serverapp.io_loop.add_callback(self._start_reconciler)
+        self._warm_started = self.executor.submit(self.service.prewarm)
         self.log.info("jupyter_ml_ship %s: home %s, store %s, default backend %s",
                       __version__, self.ml_ship.home, self.service.store.safe_url,
                       self.ml_ship.default_backend)
@@ -161,6 +162,12 @@ class MlShipExtension(ExtensionApp):
                 await task
             except (asyncio.CancelledError, Exception):
                 pass
+        try:
+            if self._warm_started.result(timeout=5):
+                await asyncio.get_running_loop().run_in_executor(
+                    self.executor, self.service.stop_warm_runner)
+        except Exception:
+            pass
         self.executor.shutdown(wait=False, cancel_futures=True)
         self.service.close()
         self.log.info("jupyter_ml_ship stopped")

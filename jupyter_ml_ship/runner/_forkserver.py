@@ -1,0 +1,228 @@
+"""``python -m jupyter_ml_ship.runner._forkserver SOCKET IDLE``: the local backend's warm runner.
+
+A cold run spends most of a CPU-second before its first cell: an interpreter starts, imports
+papermill, nbclient and jupyter_client, and its kernel imports ipykernel and IPython. On two
+cores, four pipeline steps at once are bound by exactly that. This process imports all of it
+once, then forks a runner per run; the runner forks its kernel from the same warm image (see
+``_kernel``), so a step pays only for its own work.
+
+A forked runner is what a cold one is: its own session (cancel and kill reach the runner and its
+kernel), the run's log as stdout and stderr, the run directory as its working directory, the
+environment the backend composed for the run (secrets included: they travel over this socket,
+mode 0600, and are never written). The server answers one JSON line per connection:
+``{"op": "run", "run_dir", "log", "env"}`` → ``{"pid"}``; ``{"op": "ping"}``; ``{"op": "stop"}``.
+It exits after ``IDLE`` seconds without a request, when its socket is removed or replaced, and
+when a module it preloaded changed on disk (it answers ``{"stale": true}``; the backend then
+starts that run cold and a fresh server takes over).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import signal
+import socket
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # as the runner does
+
+#: what a runner and its kernel import; loaded once here
+PRELOAD = (
+    "papermill", "papermill.execute", "papermill.engines", "papermill.translators",
+    "papermill.iorw", "nbclient", "nbformat", "jupyter_client.manager",
+    "ipykernel.kernelapp", "ipykernel.ipkernel", "IPython",
+    "ipykernel_launcher", "jupyter_ml_ship.runner._execute",
+)
+MAX_REQUEST = 4 << 20
+
+
+def _preload() -> None:
+    for name in PRELOAD:
+        importlib.import_module(name)
+    import nbformat
+    from nbformat.v4 import new_notebook
+
+    nbformat.validate(new_notebook())  # compiles the notebook schema once
+
+
+def _module_times() -> dict[str, float]:
+    times = {}
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None)
+        if path:
+            try:
+                times[path] = os.stat(path).st_mtime
+            except OSError:
+                pass
+    return times
+
+
+def _stale(times: dict[str, float]) -> bool:
+    for path, mtime in times.items():
+        try:
+            if os.stat(path).st_mtime != mtime:
+                return True
+        except OSError:
+            return True
+    return False
+
+
+def _read_request(conn: socket.socket) -> dict[str, Any]:
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+        if len(data) > MAX_REQUEST:
+            raise ValueError("request too large")
+    return json.loads(data or b"{}")
+
+
+def _reply(conn: socket.socket, answer: dict[str, Any]) -> None:
+    try:
+        conn.sendall(json.dumps(answer).encode() + b"\n")
+    except OSError:
+        pass
+
+
+def _child(req: dict[str, Any], base_path: list[str]) -> int:
+    """In the forked child: become the run's runner (never returns to the server loop)."""
+    os.setsid()
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    null = os.open(os.devnull, os.O_RDONLY)
+    log = os.open(req["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    os.dup2(null, 0)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(null)
+    os.close(log)
+    run_dir = str(Path(req["run_dir"]).resolve())
+    os.chdir(run_dir)
+    os.environ.clear()
+    os.environ.update({str(k): str(v) for k, v in req["env"].items()})
+    sys.path[:] = [run_dir, *base_path]  # as ``python -m`` in the run directory would have it
+    sys.argv = [str(Path(__file__).with_name("__main__.py")), run_dir]
+    importlib.invalidate_caches()  # packages installed since this server started are found
+    from . import _kernel
+    from ._execute import execute_run_dir
+
+    _kernel.FORK_KERNELS = True
+    result = execute_run_dir(run_dir)
+    return 0 if result["status"] == "succeeded" else 1
+
+
+def _fork_runner(req: dict[str, Any], base_path: list[str], *sockets: socket.socket) -> int:
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 1
+    try:
+        for s in sockets:
+            s.close()
+        code = _child(req, base_path)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:
+                pass
+        os._exit(code)
+
+
+def _bind(path: str) -> socket.socket | None:
+    """Listen on ``path`` unless another server already answers there."""
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(path)
+        return None  # a live server
+    except OSError:
+        pass
+    finally:
+        probe.close()
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old = os.umask(0o177)
+    try:
+        srv.bind(path)
+    finally:
+        os.umask(old)
+    srv.listen(64)
+    return srv
+
+
+def serve(path: str, idle: float) -> int:
+    _preload()  # before listening: a client never waits for the imports
+    times = _module_times()
+    srv = _bind(path)
+    if srv is None:
+        print(f"warm runner: another server answers on {path}", flush=True)
+        return 0
+    inode = os.stat(path).st_ino
+    base_path = sys.path[1:]  # without this process's own working directory
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forked runners are reaped by the kernel
+    srv.settimeout(1.0)
+    print(f"warm runner {os.getpid()}: ready on {path}", flush=True)
+    last = time.monotonic()
+    try:
+        while True:
+            try:
+                conn, _ = srv.accept()
+            except TimeoutError:
+                try:
+                    moved = os.stat(path).st_ino != inode
+                except OSError:
+                    moved = True
+                if moved or time.monotonic() - last > idle:
+                    return 0
+                continue
+            last = time.monotonic()
+            with conn:
+                conn.settimeout(5.0)
+                try:
+                    req = _read_request(conn)
+                except (OSError, ValueError):
+                    continue
+                op = req.get("op")
+                if op == "ping":
+                    _reply(conn, {"pid": os.getpid()})
+                elif op == "stop":
+                    _reply(conn, {"stopped": os.getpid()})
+                    return 0
+                elif op == "run":
+                    if _stale(times):
+                        _reply(conn, {"stale": True})
+                        print("warm runner: a preloaded module changed on disk; exiting",
+                              flush=True)
+                        return 0
+                    try:
+                        pid = _fork_runner(req, base_path, srv, conn)
+                    except (OSError, KeyError) as exc:
+                        _reply(conn, {"error": str(exc)})
+                        continue
+                    _reply(conn, {"pid": pid})
+    finally:
+        srv.close()
+        try:
+            if os.stat(path).st_ino == inode:
+                os.unlink(path)
+        except OSError:
+            pass
+
+
+if __name__ == "__main__":
+    sys.exit(serve(sys.argv[1], float(sys.argv[2])))

@@ -1,0 +1,167 @@
+"""The local backend's warm runner: runs and kernels forked from it behave as cold ones do."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from jupyter_ml_ship.backends import _warm
+from jupyter_ml_ship.config import MlShip
+from jupyter_ml_ship.core import ShipService
+from jupyter_ml_ship.store import Run
+
+PROBE = """import os, random, sys
+from jupyter_ml_ship import record
+print(f'n={n} in {os.getcwd()}', flush=True)
+record('n', n)
+record('random', random.random())
+record('cmdline', open('/proc/self/cmdline').read().replace(chr(0), ' '))
+record('argv0', sys.argv[0])
+record('cwd', os.getcwd())
+record('value', os.environ.get('ML_SHIP_TEST_VALUE'))
+record('in_path', os.getcwd() in sys.path or '' in sys.path)
+"""
+
+
+def log_text(svc, run_id):
+    return svc.read_log(run_id)[0].decode()
+
+
+def wait_until(predicate, timeout=30.0):
+    until = time.monotonic() + timeout
+    while time.monotonic() < until:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture
+def warm(svc):
+    assert svc.prewarm() is True
+    pid = _warm.wait_ready(svc.settings, 60)
+    assert pid, (svc.settings.home_path / "warm" / "warm-runner.log").read_text()
+    yield pid
+    svc.stop_warm_runner()
+
+
+def gone(pid):
+    from jupyter_ml_ship.backends.local import _start_time
+
+    return _start_time(pid) is None  # a zombie waiting for this test to reap it is gone too
+
+
+def backend_ref(svc, run_id):
+    with svc.store.session() as s:
+        return dict(s.get(Run, run_id).backend_ref)
+
+
+def test_a_warm_run_is_what_a_cold_run_is(svc, nb, warm, monkeypatch):
+    monkeypatch.setenv("ML_SHIP_TEST_VALUE", "from the caller's environment")
+    svc.ship(nb("probe.ipynb", PROBE, params="n = 1"))
+    runs = [svc.wait(svc.run("probe", parameters={"n": n}).id, 120) for n in (5, 6)]
+    for n, info in zip((5, 6), runs):
+        assert info.status == "succeeded", (info.error, log_text(svc, info.id))
+        out = info.outputs
+        assert backend_ref(svc, info.id).get("warm") is True
+        assert "jupyter_ml_ship.runner._forkserver" in out["cmdline"]  # forked, not exec'd
+        assert out["n"] == n and f"n={n} in" in log_text(svc, info.id)
+        assert Path(out["cwd"]).name == info.id and out["in_path"]
+        assert out["argv0"].endswith("ipykernel_launcher.py")
+        assert out["value"] == "from the caller's environment"
+        log = log_text(svc, info.id)
+        assert "To connect another client" not in log and "Traceback" not in log, log
+    assert runs[0].outputs["random"] != runs[1].outputs["random"]  # reseeded in every fork
+
+    monkeypatch.setenv("ML_SHIP_WARM_RUNNER", "0")  # the same run, cold, for comparison
+    cold_svc = ShipService(MlShip(home=svc.settings.home, freeze_environment=False))
+    try:
+        cold = cold_svc.wait(cold_svc.run("probe", parameters={"n": 7}).id, 120)
+    finally:
+        cold_svc.close()
+    assert cold.status == "succeeded"
+    assert "ipykernel_launcher" in cold.outputs["cmdline"] and not backend_ref(svc, cold.id).get("warm")
+    assert {k: v for k, v in cold.outputs.items() if k not in ("n", "random", "cmdline", "cwd")} \
+        == {k: v for k, v in runs[0].outputs.items() if k not in ("n", "random", "cmdline", "cwd")}
+
+
+def test_cancel_and_kill_reach_a_warm_run_and_its_kernel(svc, nb, warm):
+    svc.ship(nb("slow.ipynb", "import os, time\nprint('kernel', os.getpid(), flush=True)\n"
+                              "time.sleep(300)"))
+    cancelled = svc.run("slow")
+    assert wait_until(lambda: "kernel " in log_text(svc, cancelled.id))
+    kernel = int(log_text(svc, cancelled.id).split("kernel ")[1].split()[0])
+    svc.cancel(cancelled.id)
+    info = svc.wait(cancelled.id, 60)
+    assert info.status == "cancelled"
+    assert wait_until(lambda: gone(kernel), 30)
+
+    killed = svc.run("slow")
+    assert wait_until(lambda: "kernel " in log_text(svc, killed.id))
+    kernel = int(log_text(svc, killed.id).split("kernel ")[1].split()[0])
+    os.killpg(backend_ref(svc, killed.id)["pid"], signal.SIGKILL)
+    info = svc.wait(killed.id, 60)
+    assert info.status == "failed" and "ended without a result" in info.error.message
+    assert "kernel " in log_text(svc, killed.id)  # the log written before the kill is kept
+    assert wait_until(lambda: gone(kernel), 30)
+    assert _warm.ping(svc.settings) == warm  # the warm runner itself is untouched
+
+
+def test_a_changed_module_retires_the_warm_runner_and_runs_start_cold(svc, nb, warm):
+    import jupyter_ml_ship.outputs as preloaded
+
+    svc.ship(nb("probe.ipynb", PROBE, params="n = 1"))
+    path = Path(preloaded.__file__)
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))  # "upgraded"
+    try:
+        info = svc.wait(svc.run("probe").id, 120)
+    finally:
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert info.status == "succeeded", info.error
+    assert "ipykernel_launcher" in info.outputs["cmdline"]
+    assert wait_until(lambda: _warm.ping(svc.settings) is None, 10)
+    assert wait_until(lambda: gone(warm), 10)
+
+
+def test_an_idle_warm_runner_exits_and_a_run_then_starts_cold(settings, nb):
+    settings.warm_runner_idle = 1.0
+    svc = ShipService(settings)
+    try:
+        assert svc.prewarm()
+        pid = _warm.wait_ready(settings, 60)
+        assert pid and svc.prewarm() is False  # one per home
+        assert wait_until(lambda: gone(pid), 30)
+        assert not _warm.socket_path(settings).exists()
+        svc.ship(nb("probe.ipynb", PROBE, params="n = 1"))
+        info = svc.wait(svc.run("probe").id, 120)
+        assert info.status == "succeeded" and "ipykernel_launcher" in info.outputs["cmdline"]
+    finally:
+        svc.close()
+
+
+def test_a_pipeline_scheduler_warms_up_and_keeps_its_settings_to_itself(svc, nb, tmp_path):
+    svc.settings.airflow_password = "pw-never-in-a-step"  # handed to the scheduler only
+    nb("first.ipynb", "import time\ntime.sleep(4)")  # time for the warm runner to come up
+    nb("then.ipynb", PROBE + "record('leak', [k for k, v in os.environ.items() "
+                             "if 'pw-never-in-a-step' in v])", params="n = 1")
+    spec = tmp_path / "work" / "warmup.pipeline.yaml"
+    spec.write_text("steps:\n  first: {notebook: first.ipynb}\n"
+                    "  then: {notebook: then.ipynb, depends_on: [first]}\n")
+    svc.ship_pipeline(spec)
+    run = svc.run_pipeline("warmup")  # the detached scheduler process
+    assert wait_until(lambda: svc.get_pipeline_run(run.id).status in
+                      ("succeeded", "failed", "cancelled"), 180)
+    info = svc.get_pipeline_run(run.id)
+    assert info.status == "succeeded", info.error
+    then = {s.id: s for s in info.steps}["then"]
+    assert then.outputs["leak"] == []
+    assert "jupyter_ml_ship.runner._forkserver" in then.outputs["cmdline"]
+    warm = _warm.ping(svc.settings)
+    assert warm
+    environ = Path(f"/proc/{warm}/environ").read_bytes()
+    assert b"pw-never-in-a-step" not in environ and b"SCHEDULER_SETTINGS" not in environ
