@@ -1,7 +1,11 @@
 """Pipeline scheduling on the local backend: a 20-step graph of width 4 against its critical path.
 
     .venv/bin/python bench/bench_pipeline.py [--steps 20] [--width 4] [--parallelism 4]
-                                             [--singles 3] [--chain 6] [--inprocess]
+                                             [--singles 3] [--chain 6] [--inprocess] [--cold]
+
+Runs start from the local backend's warm runner (the default: it is started and ready before
+anything is measured, singles included); ``--cold`` turns it off (ML_SHIP_WARM_RUNNER=0) so
+every runner and kernel is a new interpreter, as before the warm runner existed.
 
 1. single-step time: the median of lone ``svc.run`` + ``svc.wait`` of the trivial notebook
    (measured before and after the pipelines, so machine load hits both alike);
@@ -30,6 +34,7 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
+from jupyter_ml_ship.backends import _warm
 from jupyter_ml_ship.config import MlShip
 from jupyter_ml_ship.core import ShipService
 
@@ -118,20 +123,18 @@ def main() -> None:
     ap.add_argument("--chain", type=int, default=6)
     ap.add_argument("--inprocess", action="store_true",
                     help="schedule in this process instead of the detached scheduler")
-    ap.add_argument("--block-rfc3987", action="store_true",
-                    help="experiment: child processes skip importing rfc3987_syntax (about 1 s "
-                         "of CPU per runner, pulled in by jsonschema through nbformat)")
+    ap.add_argument("--cold", action="store_true",
+                    help="no warm runner: every runner and kernel is a new interpreter")
     args = ap.parse_args()
+    if args.cold:
+        os.environ["ML_SHIP_WARM_RUNNER"] = "0"  # this process and the detached schedulers
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        if args.block_rfc3987:
-            (work / "site").mkdir()
-            (work / "site" / "sitecustomize.py").write_text(
-                "import sys\nsys.modules.setdefault('rfc3987_syntax', None)\n")
-            os.environ["PYTHONPATH"] = os.pathsep.join(
-                p for p in (str(work / "site"), os.environ.get("PYTHONPATH")) if p)
         trivial(work / "trivial.ipynb")
         svc = ShipService(MlShip(home=str(work / "home"), freeze_environment=False))
+        if not args.cold:
+            svc.prewarm()
+            assert _warm.wait_ready(svc.settings, 60), "the warm runner did not come up"
         svc.ship(work / "trivial.ipynb")
         svc.ship_pipeline(layered(work / "graph.pipeline.yaml", "graph", args.steps, args.width))
         svc.ship_pipeline(layered(work / "chain.pipeline.yaml", "chain", args.chain, 1))
@@ -166,12 +169,13 @@ def main() -> None:
             ("upstream end -> step start (median / max)",
              f"{statistics.median(all_gaps) * 1000:.0f} / {max(all_gaps) * 1000:.0f} ms"),
             ("mode", ("in-process scheduling" if args.inprocess else "detached scheduler process")
-             + (", rfc3987_syntax blocked" if args.block_rfc3987 else "")),
+             + (", cold runners (no warm runner)" if args.cold else ", warm runner")),
             ("load average at the end", " ".join(f"{x:.1f}" for x in os.getloadavg())),
         ]
         width = max(len(k) for k, _ in rows)
         for k, v in rows:
             print(f"  {k.ljust(width)}  {v}")
+        svc.stop_warm_runner()
         svc.close()
     sys.stdout.flush()
 

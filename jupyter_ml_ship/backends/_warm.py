@@ -71,14 +71,25 @@ def ping(settings: Any) -> int | None:
 
 def start_run(settings: Any, run_dir: Path, log_path: Path, env: dict[str, str]) -> int | None:
     """Have the warm runner fork a runner for ``run_dir``; its pid, or None (start it cold)."""
+    return _fork(settings, {"op": "run", "run_dir": str(run_dir), "log": str(log_path),
+                            "env": env})
+
+
+def start_scheduler(settings: Any, run_id: str, values: dict[str, Any], log_path: Path,
+                    folder: Path, env: dict[str, str]) -> int | None:
+    """Have the warm runner fork a pipeline scheduler; its pid, or None (start it cold)."""
+    return _fork(settings, {"op": "schedule", "run_id": run_id, "settings": values,
+                            "log": str(log_path), "cwd": str(folder), "env": env})
+
+
+def _fork(settings: Any, request: dict[str, Any]) -> int | None:
     if not settings.warm_runner:
         return None
     try:
         path = socket_path(settings)
         if not path.exists():
             return None
-        answer = _call(path, {"op": "run", "run_dir": str(run_dir), "log": str(log_path),
-                              "env": env})
+        answer = _call(path, request)
     except (OSError, ValueError):
         return None
     pid = answer.get("pid")

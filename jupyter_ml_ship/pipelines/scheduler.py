@@ -82,23 +82,28 @@ def scheduler_alive(svc: ShipService, run_id: str) -> bool:
 
 def spawn(svc: ShipService, run_id: str) -> int:
     """Start a detached scheduler process for a pipeline run; returns its pid."""
+    from ..backends import _warm
     from ..backends.local import _start_time
     from ..store.files import atomic_write_json
 
     folder = run_dir(svc, run_id)
     folder.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ)
-    env[SETTINGS_ENV] = json.dumps(_settings_values(svc))
+    env = {k: v for k, v in os.environ.items() if k not in _warm.SETTINGS_VARIABLES}
     env["PYTHONUNBUFFERED"] = "1"
-    with open(folder / "scheduler.log", "ab") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "jupyter_ml_ship.pipelines.scheduler", run_id],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True, env=env, cwd=str(folder),
-        )
-    atomic_write_json(folder / "scheduler.json",
-                      {"pid": proc.pid, "start_time": _start_time(proc.pid)})
-    return proc.pid
+    # forked from the warm runner when it is up: no interpreter start, no imports, and the
+    # settings travel over its private socket instead of an environment variable
+    pid = _warm.start_scheduler(svc.settings, run_id, _settings_values(svc),
+                                folder / "scheduler.log", folder, env)
+    if pid is None:
+        env[SETTINGS_ENV] = json.dumps(_settings_values(svc))
+        with open(folder / "scheduler.log", "ab") as log:
+            pid = subprocess.Popen(
+                [sys.executable, "-m", "jupyter_ml_ship.pipelines.scheduler", run_id],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True, env=env, cwd=str(folder),
+            ).pid
+    atomic_write_json(folder / "scheduler.json", {"pid": pid, "start_time": _start_time(pid)})
+    return pid
 
 
 def _settings_values(svc: ShipService) -> dict[str, Any]:
@@ -156,13 +161,16 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m jupyter_ml_ship.pipelines.scheduler PIPELINE_RUN_ID",
               file=sys.stderr)
         return 2
+    # popped: runners, kernels and the warm runner started from here must not inherit it
+    return serve(json.loads(os.environ.pop(SETTINGS_ENV, None) or "{}"), args[0])
+
+
+def serve(values: dict[str, Any], run_id: str) -> int:
+    """Be the scheduler of ``run_id`` (a new process, or one forked by the warm runner)."""
     from ..config import MlShip
     from ..core import ShipService
 
-    # popped: runners, kernels and the warm runner started from here must not inherit it
-    values = json.loads(os.environ.pop(SETTINGS_ENV, None) or "{}")
     svc = ShipService(MlShip(**values))
-    run_id = args[0]
     # patience: a probe by scheduler_alive() holds the lock shared for an instant
     with _lock(run_dir(svc, run_id) / "scheduler.lock", exclusive=True, patience=2.0) as mine:
         if not mine:

@@ -10,7 +10,9 @@ A forked runner is what a cold one is: its own session (cancel and kill reach th
 kernel), the run's log as stdout and stderr, the run directory as its working directory, the
 environment the backend composed for the run (secrets included: they travel over this socket,
 mode 0600, and are never written). The server answers one JSON line per connection:
-``{"op": "run", "run_dir", "log", "env"}`` → ``{"pid"}``; ``{"op": "ping"}``; ``{"op": "stop"}``.
+``{"op": "run", "run_dir", "log", "env"}`` → ``{"pid"}``; ``{"op": "schedule", "run_id",
+"settings", "log", "cwd", "env"}`` (a pipeline run's scheduler, see ``pipelines/scheduler``) →
+``{"pid"}``; ``{"op": "ping"}``; ``{"op": "stop"}``.
 It exits after ``IDLE`` seconds without a request, when its socket is removed or replaced, and
 when a module it preloaded changed on disk (it answers ``{"stale": true}``; the backend then
 starts that run cold and a fresh server takes over).
@@ -26,6 +28,7 @@ import socket
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +39,13 @@ PRELOAD = (
     "papermill", "papermill.execute", "papermill.engines", "papermill.translators",
     "papermill.iorw", "nbclient", "nbformat", "jupyter_client.manager",
     "ipykernel.kernelapp", "ipykernel.ipkernel", "IPython",
-    "ipykernel_launcher", "jupyter_ml_ship.runner._execute",
+    # imported by the kernel while it initializes (the debugger alone is ~60 ms of CPU)
+    "ipykernel.debugger", "ipykernel.zmqshell", "IPython.core.history", "IPython.extensions",
+    "sqlite3", "pdb", "faulthandler", "ipykernel_launcher", "jupyter_ml_ship.runner._execute",
+    # a pipeline scheduler (forked from here too)
+    "jupyter_ml_ship.core", "jupyter_ml_ship.pipelines.executor", "jupyter_ml_ship.pipelines.runs",
+    "jupyter_ml_ship.pipelines.scheduler", "jupyter_ml_ship.backends.local",
+    "sqlalchemy.dialects.sqlite.pysqlite",
 )
 MAX_REQUEST = 4 << 20
 
@@ -91,8 +100,8 @@ def _reply(conn: socket.socket, answer: dict[str, Any]) -> None:
         pass
 
 
-def _child(req: dict[str, Any], base_path: list[str]) -> int:
-    """In the forked child: become the run's runner (never returns to the server loop)."""
+def _become(req: dict[str, Any], cwd: str, base_path: list[str]) -> None:
+    """In a forked child: a detached process of its own with the request's log and env."""
     os.setsid()
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     null = os.open(os.devnull, os.O_RDONLY)
@@ -102,13 +111,17 @@ def _child(req: dict[str, Any], base_path: list[str]) -> int:
     os.dup2(log, 2)
     os.close(null)
     os.close(log)
-    run_dir = str(Path(req["run_dir"]).resolve())
-    os.chdir(run_dir)
+    os.chdir(cwd)
     os.environ.clear()
     os.environ.update({str(k): str(v) for k, v in req["env"].items()})
-    sys.path[:] = [run_dir, *base_path]  # as ``python -m`` in the run directory would have it
-    sys.argv = [str(Path(__file__).with_name("__main__.py")), run_dir]
+    sys.path[:] = [cwd, *base_path]  # as ``python -m`` started there would have it
     importlib.invalidate_caches()  # packages installed since this server started are found
+
+
+def _runner(req: dict[str, Any], base_path: list[str]) -> int:
+    run_dir = str(Path(req["run_dir"]).resolve())
+    _become(req, run_dir, base_path)
+    sys.argv = [str(Path(__file__).with_name("__main__.py")), run_dir]
     from . import _kernel
     from ._execute import execute_run_dir
 
@@ -117,7 +130,21 @@ def _child(req: dict[str, Any], base_path: list[str]) -> int:
     return 0 if result["status"] == "succeeded" else 1
 
 
-def _fork_runner(req: dict[str, Any], base_path: list[str], *sockets: socket.socket) -> int:
+def _scheduler(req: dict[str, Any], base_path: list[str]) -> int:
+    from ..pipelines import scheduler
+
+    _become(req, req["cwd"], base_path)
+    sys.argv = [scheduler.__file__, req["run_id"]]
+    return scheduler.serve(req["settings"], req["run_id"])
+
+
+TARGETS: dict[str, Callable[[dict[str, Any], list[str]], int]] = {
+    "run": _runner, "schedule": _scheduler,
+}
+
+
+def _fork(req: dict[str, Any], base_path: list[str], *sockets: socket.socket) -> int:
+    target = TARGETS[req["op"]]
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
     pid = os.fork()
@@ -127,7 +154,7 @@ def _fork_runner(req: dict[str, Any], base_path: list[str], *sockets: socket.soc
     try:
         for s in sockets:
             s.close()
-        code = _child(req, base_path)
+        code = target(req, base_path)
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
     except BaseException:
@@ -203,14 +230,14 @@ def serve(path: str, idle: float) -> int:
                 elif op == "stop":
                     _reply(conn, {"stopped": os.getpid()})
                     return 0
-                elif op == "run":
+                elif op in TARGETS:
                     if _stale(times):
                         _reply(conn, {"stale": True})
                         print("warm runner: a preloaded module changed on disk; exiting",
                               flush=True)
                         return 0
                     try:
-                        pid = _fork_runner(req, base_path, srv, conn)
+                        pid = _fork(req, base_path, srv, conn)
                     except (OSError, KeyError) as exc:
                         _reply(conn, {"error": str(exc)})
                         continue

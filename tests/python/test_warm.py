@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -165,3 +166,17 @@ def test_a_pipeline_scheduler_warms_up_and_keeps_its_settings_to_itself(svc, nb,
     assert warm
     environ = Path(f"/proc/{warm}/environ").read_bytes()
     assert b"pw-never-in-a-step" not in environ and b"SCHEDULER_SETTINGS" not in environ
+
+    # with the warm runner up, the next pipeline run's scheduler is forked from it too, and its
+    # settings (the password) reach it over the socket, not through its environment
+    again = svc.run_pipeline("warmup", use_cache=False)
+    spawned = json.loads((svc.home / "pipeline-runs" / again.id / "scheduler.json").read_text())
+    cmdline = Path(f"/proc/{spawned['pid']}/cmdline").read_bytes()
+    environ = Path(f"/proc/{spawned['pid']}/environ").read_bytes()
+    assert b"jupyter_ml_ship.runner._forkserver" in cmdline
+    assert b"pw-never-in-a-step" not in environ
+    assert wait_until(lambda: svc.get_pipeline_run(again.id).status in
+                      ("succeeded", "failed", "cancelled"), 180)
+    info = svc.get_pipeline_run(again.id)
+    assert info.status == "succeeded", info.error
+    assert {s.id: s for s in info.steps}["then"].outputs["leak"] == []
