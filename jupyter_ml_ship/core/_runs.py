@@ -81,7 +81,8 @@ class RunsMixin:
                 "kernel_name": kernel or "python3", "timeout": config.get("timeout"),
                 "max_attempts": 1 + int(config.get("retries") or 0),
             }
-            atomic_write_json(run_dir / "run.json", spec)
+            # no fsync: the runner reads it next; after a machine crash the run is lost anyway
+            atomic_write_json(run_dir / "run.json", spec, durable=False)
             row = Run(
                 id=run_id, job_id=v.job_id, version_id=v.id, version_number=v.number,
                 backend=backend_name, status="queued", parameters=params, attempts=0,

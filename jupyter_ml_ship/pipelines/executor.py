@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,11 @@ if TYPE_CHECKING:
 STALE_CLAIM = timedelta(seconds=60)
 #: ``error.ename`` of a run whose starter died before the backend got it
 NEVER_STARTED = "NeverStarted"
+
+
+#: steps of one pass started at once (each start is mostly waiting: store commits, file syncs,
+#: the backend's answer)
+START_THREADS = 8
 
 
 def cache_key(digest: str, parameters: dict[str, Any]) -> str:
@@ -133,8 +139,15 @@ def _plan(svc: ShipService, run_id: str, spec: dict[str, Any], steps: dict[str, 
         changed = changed or bool(hits)
         resolved = {sid: v for sid, v in resolved.items() if sid not in hits}
     claimed = _claim(svc, steps, dict(list(resolved.items())[:max(free, 0)]))
-    started = [(sid, _start(svc, run_id, spec, steps, sid, params, settings))
-               for sid, params in claimed]
+
+    def start(item: tuple[str, dict[str, Any]]) -> tuple[str, Any]:
+        return item[0], _start(svc, run_id, spec, steps, item[0], item[1], settings)
+
+    if len(claimed) > 1:  # side by side: one start's file syncs and fork overlap the next's
+        with ThreadPoolExecutor(min(len(claimed), START_THREADS)) as pool:
+            started = list(pool.map(start, claimed))
+    else:
+        started = [start(item) for item in claimed]
     _record_started(svc, run_id, steps, [(sid, run) for sid, run in started if run])
     return changed or any(run is None for _, run in started)
 

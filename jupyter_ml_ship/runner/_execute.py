@@ -122,7 +122,9 @@ class Runner:
         self.stop_reason = self.stop_reason or "cancelled"
 
     def _write_state(self, **state: Any) -> None:
-        atomic_write_json(self.run_dir / "state.json", {"pid": os.getpid(), **state})
+        # progress only (result.json, written durably, is the outcome): no fsync
+        atomic_write_json(self.run_dir / "state.json", {"pid": os.getpid(), **state},
+                          durable=False)
 
     def run(self) -> dict[str, Any]:
         signal.signal(signal.SIGTERM, self._on_term)

@@ -48,6 +48,7 @@ PRELOAD = (
     "sqlalchemy.dialects.sqlite.pysqlite",
 )
 MAX_REQUEST = 4 << 20
+STALE_CHECK_INTERVAL = 0.5
 
 
 def _preload() -> None:
@@ -71,7 +72,16 @@ def _module_times() -> dict[str, float]:
     return times
 
 
+_checked = 0.0
+
+
 def _stale(times: dict[str, float]) -> bool:
+    """Whether a preloaded module changed on disk (checked at most every half second: a
+    pipeline layer's starts share one check)."""
+    global _checked
+    if time.monotonic() - _checked < STALE_CHECK_INTERVAL:
+        return False
+    _checked = time.monotonic()
     for path, mtime in times.items():
         try:
             if os.stat(path).st_mtime != mtime:
