@@ -39,8 +39,8 @@ class MlShip(Configurable):
                        "it): a run starts in tens of milliseconds instead of most of a second. "
                        "Started by the Jupyter server and by pipeline runs; any run uses it when "
                        "it is up (env ML_SHIP_WARM_RUNNER=0 turns it off).").tag(config=True)
-    warm_runner_idle = Float(600.0, help="Seconds without a run after which the warm runner "
-                             "exits.").tag(config=True)
+    warm_runner_idle = Float(help="Seconds without a run after which the warm runner exits "
+                             "(env ML_SHIP_WARM_RUNNER_IDLE; default 600).").tag(config=True)
     parallelism = Int(0, help="Steps of a pipeline run at once (0: number of cores)."
                       ).tag(config=True)
     # docker backend
@@ -103,6 +103,10 @@ class MlShip(Configurable):
     @default("warm_runner")
     def _warm_runner(self) -> bool:
         return _env("ML_SHIP_WARM_RUNNER", "1").lower() not in ("0", "false", "no", "off")
+
+    @default("warm_runner_idle")
+    def _warm_runner_idle(self) -> float:
+        return float(_env("ML_SHIP_WARM_RUNNER_IDLE", "600"))
 
     @default("docker_base_image")
     def _base_image(self) -> str:

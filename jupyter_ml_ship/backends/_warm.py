@@ -12,6 +12,7 @@ import fcntl
 import hashlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -123,7 +124,8 @@ def ensure(settings: Any) -> bool:
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True, cwd=str(folder), env=env,
             )
-        starting.write_text(json.dumps({"pid": proc.pid, "at": time.time()}))
+        starting.write_text(json.dumps({"pid": proc.pid, "at": time.time(),
+                                        "start_time": _start_time(proc.pid)}))
         return True
 
 
@@ -139,12 +141,24 @@ def wait_ready(settings: Any, timeout: float = 30.0) -> int | None:
 
 
 def stop(settings: Any) -> bool:
-    """Stop the warm runner (runs it started go on); whether one was running."""
+    """Stop the warm runner (runs it started go on), or one still starting; whether one was."""
     try:
         _call(socket_path(settings), {"op": "stop"}, timeout=2.0)
         return True
     except (OSError, ValueError):
+        pass
+    try:  # still importing: not listening yet
+        spawned = json.loads((_folder(settings) / "starting.json").read_text())
+        pid, started = int(spawned["pid"]), spawned.get("start_time")
+    except (OSError, ValueError, KeyError, TypeError):
         return False
+    if started and _start_time(pid) == started:
+        try:
+            os.kill(pid, signal.SIGTERM)
+            return True
+        except ProcessLookupError:
+            pass
+    return False
 
 
 def _start_time(pid: int) -> str | None:

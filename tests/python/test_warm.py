@@ -180,3 +180,15 @@ def test_a_pipeline_scheduler_warms_up_and_keeps_its_settings_to_itself(svc, nb,
     info = svc.get_pipeline_run(again.id)
     assert info.status == "succeeded", info.error
     assert {s.id: s for s in info.steps}["then"].outputs["leak"] == []
+
+
+def test_stop_also_ends_a_warm_runner_that_is_still_starting(svc):
+    from jupyter_ml_ship.backends.local import _start_time
+
+    assert svc.prewarm()
+    spawned = json.loads((svc.settings.home_path / "warm" / "starting.json").read_text())
+    assert _start_time(spawned["pid"]) is not None
+    assert svc.stop_warm_runner()  # before it listens (it imports for a while first)
+    assert wait_until(lambda: gone(spawned["pid"]), 10)
+    time.sleep(0.5)
+    assert _warm.ping(svc.settings) is None
