@@ -246,6 +246,9 @@ def serve(path: str, idle: float) -> int:
                     _reply(conn, {"stopped": os.getpid()})
                     return 0
                 elif op in TARGETS:
+                    if (req.get("env") or {}).get("PYTHONPATH") != os.environ.get("PYTHONPATH"):
+                        _reply(conn, {"cold": "PYTHONPATH differs from the warm runner's"})
+                        continue  # sys.path was made from it at start: that run starts cold
                     if _stale(times):
                         _reply(conn, {"stale": True})
                         print("warm runner: a preloaded module changed on disk; exiting",

@@ -192,3 +192,17 @@ def test_stop_also_ends_a_warm_runner_that_is_still_starting(svc):
     assert wait_until(lambda: gone(spawned["pid"]), 10)
     time.sleep(0.5)
     assert _warm.ping(svc.settings) is None
+
+
+def test_a_run_with_another_pythonpath_starts_cold_and_sees_it(svc, nb, warm, monkeypatch, tmp_path):
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "only_here.py").write_text("VALUE = 'from PYTHONPATH'\n")
+    svc.ship(nb("pp.ipynb", PROBE + "import only_here\nrecord('only', only_here.VALUE)",
+                params="n = 1"))
+    monkeypatch.setenv("PYTHONPATH", str(extra))
+    info = svc.wait(svc.run("pp").id, 120)
+    assert info.status == "succeeded", (info.error, log_text(svc, info.id))
+    assert info.outputs["only"] == "from PYTHONPATH"
+    assert "ipykernel_launcher" in info.outputs["cmdline"]
+    assert _warm.ping(svc.settings) == warm  # still serving runs with its own PYTHONPATH
