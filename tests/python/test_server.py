@@ -10,7 +10,7 @@ import asyncio
 import getpass
 import json
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +25,13 @@ TERMINAL = {"succeeded", "failed", "cancelled", "timed_out", "skipped"}
 
 
 @pytest.fixture
-def ml_home(tmp_path: Path) -> Path:
-    return tmp_path / "ml_home"
+def ml_home(tmp_path: Path) -> Iterator[Path]:
+    yield tmp_path / "ml_home"
+    # the server stops the warm runner it started; a pipeline scheduler may have started one
+    from jupyter_ml_ship.backends import _warm
+    from jupyter_ml_ship.config import MlShip
+
+    _warm.stop(MlShip(home=str(tmp_path / "ml_home")))
 
 
 @pytest.fixture
