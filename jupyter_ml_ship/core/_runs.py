@@ -7,6 +7,7 @@ import os
 import secrets
 import shutil
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,19 @@ if TYPE_CHECKING:
 ACTIVE = ("queued", "building", "running")
 #: a run past its timeout by this much, with no result, is stopped by the service itself
 TIMEOUT_GRACE = 30.0
+
+
+@dataclass
+class RunRequest:
+    """What ``ShipService.start_runs`` starts: the arguments of ``ShipService.run``."""
+
+    job: str
+    version: int | None = None
+    parameters: dict[str, Any] | None = None
+    backend: str | None = None
+    pipeline_run_id: str | None = None
+    step: str | None = None
+    overrides: dict[str, Any] | None = None
 
 
 def new_run_id() -> str:
@@ -54,65 +68,97 @@ class RunsMixin:
         overrides: dict[str, Any] | None = None,
     ) -> RunInfo:
         """Start a run of a version (default: the current one) and return at once."""
+        started = self.start_runs([RunRequest(job, version, parameters, backend,
+                                              pipeline_run_id, step, overrides)])[0]
+        if isinstance(started, BaseException):
+            raise started
+        return started
+
+    def start_runs(self: ShipService,
+                   requests: list[RunRequest]) -> list[RunInfo | Exception]:
+        """Start several runs at once (a pipeline's ready steps): one transaction records them
+        all, then each backend starts its run. Per request, its run or why it could not start.
+        """
+        results: list[RunInfo | Exception | None] = [None] * len(requests)
+        prepared: list[tuple[int, Any, RunContext, str]] = []
         with self.store.session() as s:
-            v = self._version(s, job, version)
-            config = {**v.config, **(overrides or {})}
-            where = f"job {job} v{v.number}"
-            params = validate_parameters(
-                v.parameters, parameters, where, self.settings.max_request_bytes
-            )
-            backend_name = backend or config.get("backend") or self.settings.default_backend
-            impl = self.backend(backend_name)
-            ok, reason = impl.available()
-            if not ok:
-                raise BackendUnavailable(f"backend {backend_name!r} is not available: {reason}")
-            missing = [n for n in config.get("secrets") or [] if n not in os.environ]
-            if missing:
-                raise BadInput(f"{where}: secret(s) {', '.join(missing)} are not set in the "
-                               "environment of the service")
-            run_id = new_run_id()
-            run_dir = self.home / "runs" / run_id
-            run_dir.mkdir(parents=True)
-            shutil.copyfile(v.notebook_file, run_dir / "input.ipynb")
-            kernel = ((json.loads((run_dir / "input.ipynb").read_text()).get("metadata") or {})
-                      .get("kernelspec") or {}).get("name")
-            spec = {
-                "run_id": run_id, "job": job, "version": v.number, "parameters": params,
-                "kernel_name": kernel or "python3", "timeout": config.get("timeout"),
-                "max_attempts": 1 + int(config.get("retries") or 0),
-            }
-            # no fsync: the runner reads it next; after a machine crash the run is lost anyway
-            atomic_write_json(run_dir / "run.json", spec, durable=False)
-            row = Run(
-                id=run_id, job_id=v.job_id, version_id=v.id, version_number=v.number,
-                backend=backend_name, status="queued", parameters=params, attempts=0,
-                max_attempts=spec["max_attempts"], timeout=spec["timeout"], created_at=utcnow(),
-                outputs={}, run_dir=str(run_dir), backend_ref={},
-                pipeline_run_id=pipeline_run_id, step=step,
-            )
-            s.add(row)
-            ctx = RunContext(
-                run_id=run_id, run_dir=run_dir, job=job, version=v.number, digest=v.digest,
-                notebook_file=Path(v.notebook_file), environment=v.environment,
-                environment_source=v.environment_source, config=config, spec=spec,
-                secrets={n: os.environ[n] for n in config.get("secrets") or []},
-                log=lambda line, p=run_dir / "log.txt": _append_log(p, line),
-            )
-        try:
-            ref = impl.start(ctx)
-        except Exception as exc:
-            self._finish(run_id, "failed", {"message": f"{backend_name} could not start the "
-                                            f"run: {exc}", "ename": type(exc).__name__})
-            raise
-        with self.store.session() as s:
-            row = s.get(Run, run_id)
-            row.backend_ref = ref
-            if row.status == "queued":
-                row.status = ref.get("status", "running")
-                row.started_at = utcnow()
-        info = self.get_run(run_id, reconcile=False)
-        self._notify(info)
-        return info
+            for i, req in enumerate(requests):
+                try:
+                    impl, ctx, row = self._prepare_run(s, req)
+                except Exception as exc:  # nothing of this request was added to the session
+                    results[i] = exc
+                    continue
+                s.add(row)
+                prepared.append((i, impl, ctx, row.backend))
+        refs: dict[str, dict[str, Any]] = {}
+        for i, impl, ctx, backend_name in prepared:
+            try:
+                refs[ctx.run_id] = impl.start(ctx)
+            except Exception as exc:
+                self._finish(ctx.run_id, "failed", {"message": f"{backend_name} could not start "
+                                                    f"the run: {exc}", "ename": type(exc).__name__})
+                results[i] = exc
+        if refs:
+            with self.store.session() as s:
+                for run_id, ref in refs.items():
+                    row = s.get(Run, run_id)
+                    row.backend_ref = ref
+                    if row.status == "queued":
+                        row.status = ref.get("status", "running")
+                        row.started_at = utcnow()
+        for i, _, ctx, _ in prepared:
+            if ctx.run_id in refs:
+                info = self.get_run(ctx.run_id, reconcile=False)
+                self._notify(info)
+                results[i] = info
+        return results  # type: ignore[return-value]
+
+    def _prepare_run(self: ShipService, s: Any, req: RunRequest) -> tuple[Any, RunContext, Run]:
+        """Validate a request and make its run directory; the row to add (raises on bad input
+        before anything is added to the session)."""
+        v = self._version(s, req.job, req.version)
+        config = {**v.config, **(req.overrides or {})}
+        where = f"job {req.job} v{v.number}"
+        params = validate_parameters(
+            v.parameters, req.parameters, where, self.settings.max_request_bytes
+        )
+        backend_name = req.backend or config.get("backend") or self.settings.default_backend
+        impl = self.backend(backend_name)
+        ok, reason = impl.available()
+        if not ok:
+            raise BackendUnavailable(f"backend {backend_name!r} is not available: {reason}")
+        missing = [n for n in config.get("secrets") or [] if n not in os.environ]
+        if missing:
+            raise BadInput(f"{where}: secret(s) {', '.join(missing)} are not set in the "
+                           "environment of the service")
+        run_id = new_run_id()
+        run_dir = self.home / "runs" / run_id
+        run_dir.mkdir(parents=True)
+        shutil.copyfile(v.notebook_file, run_dir / "input.ipynb")
+        kernel = ((json.loads((run_dir / "input.ipynb").read_text()).get("metadata") or {})
+                  .get("kernelspec") or {}).get("name")
+        spec = {
+            "run_id": run_id, "job": req.job, "version": v.number, "parameters": params,
+            "kernel_name": kernel or "python3", "timeout": config.get("timeout"),
+            "max_attempts": 1 + int(config.get("retries") or 0),
+        }
+        # no fsync: the runner reads it next; after a machine crash the run is lost anyway
+        atomic_write_json(run_dir / "run.json", spec, durable=False)
+        row = Run(
+            id=run_id, job_id=v.job_id, version_id=v.id, version_number=v.number,
+            backend=backend_name, status="queued", parameters=params, attempts=0,
+            max_attempts=spec["max_attempts"], timeout=spec["timeout"], created_at=utcnow(),
+            outputs={}, run_dir=str(run_dir), backend_ref={},
+            pipeline_run_id=req.pipeline_run_id, step=req.step,
+        )
+        ctx = RunContext(
+            run_id=run_id, run_dir=run_dir, job=req.job, version=v.number, digest=v.digest,
+            notebook_file=Path(v.notebook_file), environment=v.environment,
+            environment_source=v.environment_source, config=config, spec=spec,
+            secrets={n: os.environ[n] for n in config.get("secrets") or []},
+            log=lambda line, p=run_dir / "log.txt": _append_log(p, line),
+        )
+        return impl, ctx, row
 
     # ---- read ---------------------------------------------------------------------------
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload, selectinload
 
+from ..core._runs import RunRequest
 from ..core.models import TERMINAL_STATUSES
 from ..errors import BadInput, Conflict, NotFound, ShipError
 from ..store.schema import PipelineRun, PipelineStep, Run, utcnow
@@ -38,11 +38,6 @@ if TYPE_CHECKING:
 STALE_CLAIM = timedelta(seconds=60)
 #: ``error.ename`` of a run whose starter died before the backend got it
 NEVER_STARTED = "NeverStarted"
-
-
-#: steps of one pass started at once (each start is mostly waiting: store commits, file syncs,
-#: the backend's answer)
-START_THREADS = 8
 
 
 def cache_key(digest: str, parameters: dict[str, Any]) -> str:
@@ -139,15 +134,7 @@ def _plan(svc: ShipService, run_id: str, spec: dict[str, Any], steps: dict[str, 
         changed = changed or bool(hits)
         resolved = {sid: v for sid, v in resolved.items() if sid not in hits}
     claimed = _claim(svc, steps, dict(list(resolved.items())[:max(free, 0)]))
-
-    def start(item: tuple[str, dict[str, Any]]) -> tuple[str, Any]:
-        return item[0], _start(svc, run_id, spec, steps, item[0], item[1], settings)
-
-    if len(claimed) > 1:  # side by side: one start's file syncs and fork overlap the next's
-        with ThreadPoolExecutor(min(len(claimed), START_THREADS)) as pool:
-            started = list(pool.map(start, claimed))
-    else:
-        started = [start(item) for item in claimed]
+    started = _start(svc, run_id, spec, steps, claimed, settings)
     _record_started(svc, run_id, steps, [(sid, run) for sid, run in started if run])
     return changed or any(run is None for _, run in started)
 
@@ -213,18 +200,26 @@ def _claim(svc: ShipService, steps: dict[str, _Snap],
 
 
 def _start(svc: ShipService, run_id: str, spec: dict[str, Any], steps: dict[str, _Snap],
-           sid: str, params: dict[str, Any], settings: dict[str, Any]) -> Any:
-    """Start a claimed step's run; None (and the step failed) if it cannot start."""
-    st = spec["steps"][sid]
-    overrides = {k: st[k] for k in ("retries", "timeout") if st.get(k) is not None}
-    try:
-        return svc.run(st["job"], st["version"], params, st.get("backend") or settings["backend"],
-                       pipeline_run_id=run_id, step=sid, overrides=overrides)
-    except Exception as exc:  # a step that cannot start fails; its branch is skipped
-        message = exc.message if isinstance(exc, ShipError) else f"{type(exc).__name__}: {exc}"
-        _move(svc, steps[sid], "starting", "failed", ended_at=utcnow(),
-              error={"message": f"could not start: {message}", "ename": type(exc).__name__})
-        return None
+           claimed: list[tuple[str, dict[str, Any]]], settings: dict[str, Any]
+           ) -> list[tuple[str, Any]]:
+    """Start the claimed steps' runs together (one store transaction records them all); a step
+    that cannot start fails (its run is None) and its branch is skipped."""
+    requests = []
+    for sid, params in claimed:
+        st = spec["steps"][sid]
+        requests.append(RunRequest(
+            st["job"], st["version"], params, st.get("backend") or settings["backend"],
+            pipeline_run_id=run_id, step=sid,
+            overrides={k: st[k] for k in ("retries", "timeout") if st.get(k) is not None}))
+    started = []
+    for (sid, _), run in zip(claimed, svc.start_runs(requests) if requests else []):
+        if isinstance(run, Exception):
+            message = run.message if isinstance(run, ShipError) else f"{type(run).__name__}: {run}"
+            _move(svc, steps[sid], "starting", "failed", ended_at=utcnow(),
+                  error={"message": f"could not start: {message}", "ename": type(run).__name__})
+            run = None
+        started.append((sid, run))
+    return started
 
 
 def _record_started(svc: ShipService, run_id: str, steps: dict[str, _Snap],
