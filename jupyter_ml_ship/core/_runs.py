@@ -90,22 +90,22 @@ class RunsMixin:
                     continue
                 s.add(row)
                 prepared.append((i, impl, ctx, row.backend))
-        refs: dict[str, dict[str, Any]] = {}
+        refs: dict[str, tuple[dict[str, Any], datetime]] = {}
         for i, impl, ctx, backend_name in prepared:
             try:
-                refs[ctx.run_id] = impl.start(ctx)
+                refs[ctx.run_id] = impl.start(ctx), utcnow()
             except Exception as exc:
                 self._finish(ctx.run_id, "failed", {"message": f"{backend_name} could not start "
                                                     f"the run: {exc}", "ename": type(exc).__name__})
                 results[i] = exc
         if refs:
             with self.store.session() as s:
-                for run_id, ref in refs.items():
+                for run_id, (ref, started_at) in refs.items():
                     row = s.get(Run, run_id)
                     row.backend_ref = ref
                     if row.status == "queued":
                         row.status = ref.get("status", "running")
-                        row.started_at = utcnow()
+                        row.started_at = started_at
         for i, _, ctx, _ in prepared:
             if ctx.run_id in refs:
                 info = self.get_run(ctx.run_id, reconcile=False)
