@@ -5,6 +5,7 @@ let the CLI (exit 2, one line) and the server (``{"error", "message"}``) report 
 
     ShipError
     ├── BadInput          400  something the caller sent is wrong (the message says what and where)
+    │   └── InvalidPipeline    a pipeline file that parses but does not validate (+ its steps)
     ├── NotFound          404  unknown job, version, run or pipeline
     ├── Conflict          409  the request does not fit the current state
     ├── TooLarge          413  a payload over the configured limit
@@ -12,6 +13,8 @@ let the CLI (exit 2, one line) and the server (``{"error", "message"}``) report 
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class ShipError(Exception):
@@ -26,6 +29,15 @@ class ShipError(Exception):
 class BadInput(ShipError):
     code = "bad_request"
     http_status = 400
+
+
+class InvalidPipeline(BadInput):
+    """A pipeline file that parses but does not validate; ``steps`` is what it says (each a
+    ``StepInfo`` as JSON), so an editor can still draw the graph next to the message."""
+
+    def __init__(self, message: str, steps: list[dict[str, Any]]):
+        super().__init__(message)
+        self.steps = steps
 
 
 class NotFound(ShipError):

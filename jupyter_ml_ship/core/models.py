@@ -121,6 +121,9 @@ class RunList(_Model):
 class ErrorBody(_Model):
     error: str = Field(description="a stable machine code: bad_request, not_found, conflict, too_large, unavailable")
     message: str
+    steps: list[dict[str, Any]] | None = Field(
+        None, description="/pipeline-info only: the steps as the file writes them (StepInfo), "
+                          "when it parses but does not validate, to draw next to the message")
 
 
 # ---- requests -------------------------------------------------------------------------------

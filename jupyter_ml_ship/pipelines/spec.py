@@ -120,8 +120,9 @@ def _load_yaml(text: str, path: Path) -> tuple[Any, dict[tuple[str, ...], int]]:
     return data, lines
 
 
-def load_pipeline(path: str | Path) -> PipelineSpec:
-    """A pipeline file or folder, parsed and structurally valid."""
+def load_pipeline(path: str | Path, check_graph: bool = True) -> PipelineSpec:
+    """A pipeline file or folder, parsed and structurally valid (``check_graph=False``: its
+    references between steps and to parameters not checked yet, see ``check_graph``)."""
     p = Path(path)
     if p.is_dir():
         return _from_folder(p)
@@ -134,10 +135,10 @@ def load_pipeline(path: str | Path) -> PipelineSpec:
     data, lines = _load_yaml(text, p)
     spec = PipelineSpec(name="", path=p, base_dir=p.parent.resolve(), parameters={}, steps={},
                         source=text, lines=lines)
-    return _build(spec, data)
+    return _build(spec, data, check_graph)
 
 
-def _build(spec: PipelineSpec, data: Any) -> PipelineSpec:
+def _build(spec: PipelineSpec, data: Any, graph: bool = True) -> PipelineSpec:
     if not isinstance(data, dict):
         raise BadInput(f"{spec.where()}: a pipeline is a mapping with 'name', 'parameters' and "
                        "'steps'")
@@ -161,7 +162,8 @@ def _build(spec: PipelineSpec, data: Any) -> PipelineSpec:
         raise BadInput(f"{spec.where('steps')}: a pipeline needs a mapping of one or more steps")
     for sid, raw in steps.items():
         spec.steps[str(sid)] = _step(spec, str(sid), raw)
-    _check_graph(spec)
+    if graph:
+        check_graph(spec)
     return spec
 
 
@@ -271,7 +273,8 @@ def find_cycle(deps: dict[str, list[str]]) -> list[str] | None:
     return None
 
 
-def _check_graph(spec: PipelineSpec) -> None:
+def check_graph(spec: PipelineSpec) -> None:
+    """Every ``depends_on`` names a step, no cycle, every template reference resolvable."""
     ids = list(spec.steps)
     for sid, step in spec.steps.items():
         for i, dep in enumerate(step.depends_on):

@@ -18,11 +18,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..core.naming import name_from_path
-from ..errors import BadInput, Conflict, NotFound
+from ..errors import BadInput, Conflict, InvalidPipeline, NotFound
 from ..store.schema import Event, Pipeline, PipelineVersion, utcnow
 from .analysis import NotebookFacts, notebook_facts, read_notebook_facts
 from .models import PipelineDescription, PipelineVersionInfo, StepInfo
-from .spec import PipelineSpec, StepSpec, load_pipeline
+from .spec import PipelineSpec, StepSpec, check_graph, load_pipeline
 
 if TYPE_CHECKING:
     from ..core.service import ShipService
@@ -84,13 +84,32 @@ def _check_params(spec: PipelineSpec, step: StepSpec, names: list[str], job: str
 
 
 def describe(svc: ShipService, path: str | Path) -> PipelineDescription:
-    """A pipeline file (or folder) validated and laid out as steps; nothing shipped or run."""
-    spec = load_pipeline(path)
-    found = check(svc, spec)
+    """A pipeline file (or folder) validated and laid out as steps; nothing shipped or run.
+
+    A file that parses but does not validate raises ``InvalidPipeline`` with its steps as
+    written (unknown upstream steps left out), so the lab draws the graph next to the message.
+    """
+    spec = load_pipeline(path, check_graph=False)  # YAML or structure errors: nothing to draw
+    try:
+        check_graph(spec)
+        found = check(svc, spec)
+    except BadInput as exc:
+        drawn = [_step_info(step, step.job or _job_of(step), None, None)
+                 for step in spec.steps.values()]
+        for info in drawn:
+            info.depends_on = [d for d in info.depends_on if d in spec.steps]
+        raise InvalidPipeline(exc.message, [s.model_dump(mode="json") for s in drawn]) from None
     steps = [_step_info(spec.steps[sid], found[sid].job, found[sid].version,
                         _outputs(found[sid].facts.outputs)) for sid in spec.steps]
     return PipelineDescription(name=spec.name, path=str(spec.path), parameters=spec.parameters,
                                steps=steps)
+
+
+def _job_of(step: StepSpec) -> str:
+    try:
+        return name_from_path(Path(step.notebook or step.id))
+    except BadInput:
+        return step.id
 
 
 def _outputs(names: set[str] | None) -> list[str] | None:

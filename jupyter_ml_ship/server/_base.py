@@ -28,7 +28,7 @@ from tornado.web import HTTPError
 
 from ..config import MlShip
 from ..core import ShipService
-from ..errors import BadInput, NotFound, ShipError, TooLarge
+from ..errors import BadInput, InvalidPipeline, NotFound, ShipError, TooLarge
 
 #: the authorizer's resource name of every ml-ship route ("read" for GET, "write" otherwise)
 AUTH_RESOURCE = "ml_ship"
@@ -120,7 +120,10 @@ class ServiceMixin:
         self.clear_header("Content-Disposition")
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"error": code, "message": message}))
+        body: dict[str, Any] = {"error": code, "message": message}
+        if isinstance(exc, InvalidPipeline):
+            body["steps"] = exc.steps
+        self.finish(json.dumps(body))
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         if isinstance(value, ShipError | ValidationError | HTTPError):

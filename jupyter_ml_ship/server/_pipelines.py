@@ -33,7 +33,7 @@ def check_inside_root(path: Path, root: Path, api_path: str) -> None:
     """Every step notebook of the pipeline at ``path`` lies inside the server root."""
     from ..pipelines.spec import load_pipeline
 
-    spec = load_pipeline(path)
+    spec = load_pipeline(path, check_graph=False)  # the graph is checked by whoever reads it next
     for sid, step in spec.steps.items():
         if step.notebook is None:
             continue
@@ -55,9 +55,11 @@ class _PipelineHandler(MlShipHandler):
             emit(info)
         return info
 
-    @staticmethod
-    def _user_path(exc: ShipError, path: Path, api_path: str) -> ShipError:
-        exc.message = exc.message.replace(str(path), api_path)
+    def _user_path(self, exc: ShipError, path: Path, api_path: str) -> ShipError:
+        """The message in the user's terms: paths relative to the server root, never the
+        server's own file system layout."""
+        root = str(self.root_dir()).rstrip("/") + "/"
+        exc.message = exc.message.replace(str(path), api_path).replace(root, "")
         return exc
 
 

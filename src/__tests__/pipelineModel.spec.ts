@@ -126,6 +126,36 @@ describe('PipelineGraphModel', () => {
     ]);
   });
 
+  it('draws an invalid file as written, next to the message, instead of the last valid graph', async () => {
+    await model.loadFile();
+    expect(model.steps.length).toBeGreaterThan(0);
+    server.on('GET', 'pipeline-info', {
+      status: 400,
+      body: {
+        error: 'bad_request',
+        message: 'churn.pipeline.yaml, line 7: steps.train: missing.ipynb: no such notebook',
+        steps: [
+          { id: 'prepare', job: 'prepare', depends_on: [], parameters: {} },
+          { id: 'train', job: 'missing', depends_on: ['prepare'], parameters: {} }
+        ]
+      }
+    });
+    await model.loadFile();
+    expect(model.invalid).toContain('no such notebook');
+    expect(model.description).toBeNull();
+    expect(model.cycle).toBeNull();
+    expect(model.steps.map(s => [s.id, s.depends_on])).toEqual([
+      ['prepare', []],
+      ['train', ['prepare']]
+    ]);
+    server.on('GET', 'pipeline-info', {
+      status: 400,
+      body: { error: 'bad_request', message: 'churn.pipeline.yaml, line 2: invalid YAML: x' }
+    });
+    await model.loadFile();
+    expect(model.steps).toEqual([]); // nothing to draw: no stale graph either
+  });
+
   it('ships the file, starts the run of that version and follows it from events', async () => {
     await model.loadFile();
     server.on('POST', 'pipelines', req => {

@@ -34,7 +34,7 @@ const fields: Record<string, Record<string, true>> = {
   JobList: { jobs: true } satisfies Record<keyof T.IJobList, true>,
   VersionList: { versions: true } satisfies Record<keyof T.IVersionList, true>,
   RunList: { runs: true, next_cursor: true } satisfies Record<keyof T.IRunList, true>,
-  ErrorBody: { error: true, message: true } satisfies Record<keyof T.IErrorBody, true>,
+  ErrorBody: { error: true, message: true, steps: true } satisfies Record<keyof T.IErrorBody, true>,
   ShipRequest: {
     path: true, name: true, message: true, parameters: true, backend: true, run: true, config: true
   } satisfies Record<keyof T.IShipRequest, true>,

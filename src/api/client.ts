@@ -37,12 +37,20 @@ export const API_NAMESPACE = 'ml-ship/api';
 export class ApiError extends Error {
   readonly code: string;
   readonly status: number;
+  /** the error body's `steps` (an invalid pipeline file's graph as written), if any */
+  readonly steps: Record<string, unknown>[] | null;
 
-  constructor(code: string, message: string, status: number) {
+  constructor(
+    code: string,
+    message: string,
+    status: number,
+    steps: Record<string, unknown>[] | null = null
+  ) {
     super(message);
     this.name = 'ApiError';
     this.code = code;
     this.status = status;
+    this.steps = steps;
   }
 
   /** Build the error for a non-2xx response from its body. */
@@ -55,7 +63,7 @@ export class ApiError extends Error {
     }
     const body = parseErrorBody(text);
     if (body) {
-      return new ApiError(body.error, body.message, response.status);
+      return new ApiError(body.error, body.message, response.status, body.steps ?? null);
     }
     const statusLine = `${response.status} ${response.statusText || ''}`.trim();
     const message =
@@ -76,7 +84,8 @@ export function parseErrorBody(text: string): IErrorBody | null {
     if (data && typeof data.message === 'string' && data.message) {
       return {
         error: typeof data.error === 'string' ? data.error : 'error',
-        message: data.message
+        message: data.message,
+        steps: Array.isArray(data.steps) ? data.steps : null
       };
     }
     // jupyter_server's own JSON errors: {"message": ..., "reason": ...}

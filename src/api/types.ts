@@ -131,6 +131,9 @@ export interface IErrorBody {
   /** a stable machine code: bad_request, not_found, conflict, too_large, unavailable */
   error: string;
   message: string;
+  /** /pipeline-info only: the steps as the file writes them (IStepInfo), when it parses but
+   * does not validate, to draw next to the message */
+  steps?: Record<string, unknown>[] | null;
 }
 
 // ---- requests ------------------------------------------------------------------------

@@ -39,6 +39,8 @@ export class PipelineGraphModel implements IDisposable {
   readonly api: PipelineApi;
   private _path: string | null;
   private _description: IPipelineDescription | null = null;
+  /** an invalid file's steps as written (from the 400 body), drawn next to the message */
+  private _drawn: IStepInfo[] | null = null;
   private _invalid: string | null = null;
   private _run: IPipelineRunInfo | null = null;
   private _lastRun: IPipelineRunInfo | null = null;
@@ -108,6 +110,9 @@ export class PipelineGraphModel implements IDisposable {
     if (this._run) {
       return this._run.steps;
     }
+    if (this._invalid !== null) {
+      return this._drawn ?? [];
+    }
     return this._description?.steps ?? [];
   }
   /** The steps of a dependency cycle the validation message names, to draw the loop. */
@@ -128,11 +133,14 @@ export class PipelineGraphModel implements IDisposable {
     this._emit();
     try {
       this._description = await this.api.describe(this._path);
+      this._drawn = null;
       this._invalid = null;
       this._problem = null;
       void this._loadLastRun(this._description.name);
     } catch (error) {
       if (error instanceof ApiError && error.status === 400) {
+        this._description = null; // what was valid before is not what the file says now
+        this._drawn = (error.steps as IStepInfo[] | null) ?? null;
         this._invalid = error.message;
         this._problem = null;
       } else {

@@ -153,3 +153,32 @@ async def test_pipeline_errors(api: Api, jp_root_dir: Path, tmp_path: Path) -> N
         code, msg = error_of(await api(method, *parts, expect=status, **kw))
         assert words in msg, (parts, msg)
     assert js(await api("GET", "pipelines"))["pipelines"] == []
+
+
+async def test_pipeline_info_of_an_invalid_file_still_has_its_steps(api: Api, jp_root_dir: Path,
+                                                                   ) -> None:
+    make_notebook(jp_root_dir / "a.ipynb", "1")
+    (jp_root_dir / "broken.pipeline.yaml").write_text(
+        "name: broken\nsteps:\n  a: {notebook: a.ipynb}\n"
+        "  b: {notebook: missing.ipynb, depends_on: [a, ghost]}\n")
+    (jp_root_dir / "loop.pipeline.yaml").write_text(
+        "name: loop\nsteps:\n  a: {notebook: a.ipynb, depends_on: [b]}\n"
+        "  b: {notebook: a.ipynb, depends_on: [a]}\n")
+    (jp_root_dir / "garbage.pipeline.yaml").write_text("steps: [unclosed\n")
+    resp = await api("GET", "pipeline-info", params={"path": "broken.pipeline.yaml"}, expect=400)
+    body = js(resp)
+    assert "ghost" in body["message"]
+    assert [(s["id"], s["depends_on"]) for s in body["steps"]] == [("a", []), ("b", ["a"])]
+    body = js(await api("GET", "pipeline-info", params={"path": "loop.pipeline.yaml"},
+                        expect=400))
+    assert "cycle" in body["message"]
+    assert {s["id"]: s["depends_on"] for s in body["steps"]} == {"a": ["b"], "b": ["a"]}
+    body = js(await api("GET", "pipeline-info", params={"path": "garbage.pipeline.yaml"},
+                        expect=400))
+    assert "invalid YAML" in body["message"] and "steps" not in body  # nothing to draw
+    (jp_root_dir / "broken.pipeline.yaml").write_text(
+        "name: broken\nsteps:\n  a: {notebook: a.ipynb}\n  b: {notebook: missing.ipynb}\n")
+    body = js(await api("GET", "pipeline-info", params={"path": "broken.pipeline.yaml"},
+                        expect=400))
+    assert "missing.ipynb" in body["message"] and len(body["steps"]) == 2
+    assert str(jp_root_dir.resolve()) not in body["message"]  # the user's terms, not the server's

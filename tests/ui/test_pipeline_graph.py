@@ -173,6 +173,27 @@ def test_a_cycle_is_shown_as_an_error_with_its_loop(page, lab):
     page.locator(".jp-Dialog").wait_for(state="detached")
 
 
+def test_a_file_with_a_missing_notebook_is_drawn_next_to_its_error(page, lab):
+    (lab.root / "typo.pipeline.yaml").write_text(
+        "name: typo\n"
+        "steps:\n"
+        "  fetch: {notebook: hello.ipynb}\n"
+        "  clean: {notebook: helo.ipynb, depends_on: [fetch]}\n"
+        "  report: {notebook: hello.ipynb, depends_on: [clean]}\n"
+    )
+    open_file(page, lab, "typo.pipeline.yaml")
+    error = page.locator(".jp-MlShip-pipelineInvalid")
+    error.wait_for(timeout=30_000)
+    assert "helo.ipynb" in error.inner_text() and "no such notebook" in error.inner_text()
+    assert str(lab.root) not in error.inner_text()  # paths as the user sees them in the lab
+    graph = page.locator(".jp-MlShip-graph[data-steps='3']")
+    graph.wait_for(timeout=30_000)
+    for step in ("fetch", "clean", "report"):
+        assert graph.get_by_text(step, exact=True).count() >= 1
+    assert graph.locator(".jp-MlShip-graphNode-cycle").count() == 0
+    page.shot("09-invalid-file")
+
+
 def notebook(source: str) -> str:
     """A two-cell notebook (parameters, then code) with a kernelspec."""
     cells = [
