@@ -147,11 +147,14 @@ def test_an_idle_warm_runner_exits_and_a_run_then_starts_cold(settings, nb):
 
 def test_a_pipeline_scheduler_warms_up_and_keeps_its_settings_to_itself(svc, nb, tmp_path):
     svc.settings.airflow_password = "pw-never-in-a-step"  # handed to the scheduler only
-    nb("first.ipynb", "import time\ntime.sleep(4)")  # time for the warm runner to come up
+    # the first step waits (up to a minute) for the warm runner the scheduler starts
+    nb("first.ipynb", "import glob, time\nuntil = time.time() + 60\n"
+                      "while not glob.glob(f'{home}/warm/*.sock') and time.time() < until:\n"
+                      "    time.sleep(0.1)\ntime.sleep(0.5)", params="home = ''")
     nb("then.ipynb", PROBE + "record('leak', [k for k, v in os.environ.items() "
                              "if 'pw-never-in-a-step' in v])", params="n = 1")
     spec = tmp_path / "work" / "warmup.pipeline.yaml"
-    spec.write_text("steps:\n  first: {notebook: first.ipynb}\n"
+    spec.write_text(f"steps:\n  first: {{notebook: first.ipynb, parameters: {{home: '{svc.home}'}}}}\n"
                     "  then: {notebook: then.ipynb, depends_on: [first]}\n")
     svc.ship_pipeline(spec)
     run = svc.run_pipeline("warmup")  # the detached scheduler process
