@@ -4,6 +4,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.ml-ship-installed
 PORT ?= 8888
+# containers and CI machines often run as root; JupyterLab refuses that unless told
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 # tools called by tools (jupyter-builder, jlpm, node) come from the venv
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
@@ -21,7 +23,7 @@ $(STAMP): pyproject.toml package.json yarn.lock
 
 ## lab: JupyterLab with the extension, opened on the example notebooks (local backend, SQLite)
 lab: setup
-	$(VENV)/bin/jupyter lab --notebook-dir=examples --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) --LabApp.news_url=None
+	$(VENV)/bin/jupyter lab --notebook-dir=examples --ServerApp.ip=127.0.0.1 --ServerApp.port=$(PORT) --LabApp.news_url=None $(ALLOW_ROOT)
 
 ## test: every test (starts Docker, Airflow and Chromium where this machine can)
 test: setup
