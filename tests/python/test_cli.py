@@ -110,3 +110,19 @@ def test_home_option_and_help(tmp_path, cli_env):
     assert (home / "ml_ship.db").exists()
     assert "ship" in ml(cli_env, "--help", check=0).stdout
     assert Path(home / "jobs" / "hello").is_dir()
+
+
+def test_warm_start_status_run_and_stop(cli_env):
+    assert json.loads(ml(cli_env, "warm", "--json", check=0).stdout)["running"] is False
+    ml(cli_env, "warm", "start", check=0)
+    state = json.loads(ml(cli_env, "warm", "status", "--json", check=0).stdout)
+    assert state["running"] and state["pid"]
+    ml(cli_env, "ship", str(EXAMPLES / "hello.ipynb"), check=0)
+    run = json.loads(ml(cli_env, "run", "hello", "--wait", "--json", "-p", "name", "Warm",
+                        check=0).stdout)
+    assert run["status"] == "succeeded"
+    assert "hello, Warm!" in ml(cli_env, "logs", run["id"], check=0).stdout
+    assert "stopped" in ml(cli_env, "warm", "stop", check=0).stderr
+    assert json.loads(ml(cli_env, "warm", "--json", check=0).stdout)["running"] is False
+    off = ml({**cli_env, "ML_SHIP_WARM_RUNNER": "0"}, "warm", "start", check=2)
+    assert "turned off" in off.stderr and "Traceback" not in off.stderr
