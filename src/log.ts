@@ -85,6 +85,11 @@ export class LogBuffer {
     this._trim();
   }
 
+  /** Count text that was never received (a log opened at its end) as dropped. */
+  skip(chars: number): void {
+    this._dropped += Math.max(0, chars);
+  }
+
   clear(): void {
     this._lines = [];
     this._partial = '';
@@ -119,6 +124,9 @@ export interface ILogFollowerOptions {
   runId: string;
   /** byte offset to start from */
   offset?: number;
+  /** start at most this many bytes before the end of the log instead (a long log opens at
+   * its end); `skipped` tells how many bytes were left out */
+  tail?: number;
   /** milliseconds between HTTP polls when the WebSocket is not available */
   pollInterval?: number;
   /** a WebSocket constructor (tests pass a fake) */
@@ -142,6 +150,8 @@ export class LogFollower implements IDisposable {
   private _data = new Signal<this, string>(this);
   private _finished = new Signal<this, RunStatus | null>(this);
   private _error = new Signal<this, string>(this);
+  private _skipped = new Signal<this, number>(this);
+  private _received = false;
 
   constructor(private readonly _options: ILogFollowerOptions) {
     this._offset = _options.offset ?? 0;
@@ -157,6 +167,10 @@ export class LogFollower implements IDisposable {
   /** A problem worth showing (the follower keeps trying). */
   get error(): ISignal<this, string> {
     return this._error;
+  }
+  /** Bytes at the start of the log that a `tail` follow left out. */
+  get skipped(): ISignal<this, number> {
+    return this._skipped;
   }
   get offset(): number {
     return this._offset;
@@ -176,7 +190,11 @@ export class LogFollower implements IDisposable {
     }
     let socket: WebSocket;
     try {
-      socket = new Socket(this._options.client.logSocketUrl(this._options.runId, this._offset));
+      // the tail only on the first connection: a reconnection goes on from where it was
+      const tail = this._received ? undefined : this._options.tail;
+      socket = new Socket(
+        this._options.client.logSocketUrl(this._options.runId, this._offset, tail)
+      );
     } catch {
       this._poll();
       return;
@@ -216,8 +234,12 @@ export class LogFollower implements IDisposable {
       return;
     }
     if ('data' in message) {
+      this._received = true;
       if (typeof message.offset === 'number') {
         this._offset = message.offset;
+      }
+      if (typeof message.skipped === 'number' && message.skipped > 0) {
+        this._skipped.emit(message.skipped);
       }
       if (message.data) {
         this._data.emit(message.data);

@@ -219,6 +219,23 @@ class RunsMixin:
             data = b""
         return data, offset + len(data)
 
+    def log_tail_start(self: ShipService, run_id: str, tail: int) -> int:
+        """Where to start reading to get about the last ``tail`` bytes of a run's log: the
+        start of the first whole line in them (0 when the log is shorter)."""
+        with self.store.session() as s:
+            path = Path(self._run_row(s, run_id).run_dir) / "log.txt"
+        try:
+            with open(path, "rb") as fh:
+                start = max(0, os.fstat(fh.fileno()).st_size - tail)
+                if start == 0:
+                    return 0
+                fh.seek(start - 1)
+                window = fh.read(min(tail, 64 * 1024) + 1)
+        except FileNotFoundError:
+            return 0
+        newline = window.find(b"\n")
+        return start + newline if newline >= 0 else start
+
     def output_path(self: ShipService, run_id: str) -> Path:
         with self.store.session() as s:
             row = self._run_row(s, run_id)

@@ -22,7 +22,7 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler
 from ..core.models import TERMINAL_STATUSES
 from ..errors import BadInput, ShipError
 from ._base import MlShipHandler, ServiceMixin, map_error, validation_message
-from ._models import LogChunk, LogDone, LogQuery, OutputQuery
+from ._models import LogChunk, LogDone, LogFollowQuery, LogQuery, OutputQuery
 
 #: bytes per WebSocket message at most
 CHUNK = 256 * 1024
@@ -107,12 +107,18 @@ class LogSocketHandler(ServiceMixin, WebSocketMixin, WebSocketHandler, JupyterHa
     @authorized
     async def get(self, run_id: str, *args: Any, **kwargs: Any) -> None:
         try:
-            self._offset = LogQuery.model_validate(
-                {"offset": self.get_query_argument("offset", "0")}
-            ).offset
+            q = LogFollowQuery.model_validate({
+                "offset": self.get_query_argument("offset", "0"),
+                "tail": self.get_query_argument("tail", None),
+            })
         except ValidationError as exc:
             raise BadInput(validation_message(exc, "query")) from None
         await self.call(self.service.get_run, run_id, reconcile=False)  # 404 before upgrading
+        self._offset, self._skipped = q.offset, 0
+        if q.tail is not None:
+            start = await self.call(self.service.log_tail_start, run_id, q.tail)
+            if start > self._offset:
+                self._offset = self._skipped = start
         self._run_id = run_id
         await super().get(run_id, *args, **kwargs)
 
@@ -128,11 +134,13 @@ class LogSocketHandler(ServiceMixin, WebSocketMixin, WebSocketHandler, JupyterHa
             self._task.cancel()
 
     async def _send(self, message: LogChunk | LogDone) -> None:
-        await self.write_message(message.model_dump_json())
+        await self.write_message(message.model_dump_json(exclude_none=True))
 
     async def _follow(self) -> None:
         run_id, offset, idle = self._run_id, self._offset, 0.02
         try:
+            if self._skipped:
+                await self._send(LogChunk(offset=offset, data="", skipped=self._skipped))
             while True:
                 data, _ = await self.call(self.service.read_log, run_id, offset, CHUNK)
                 chunk = complete_utf8(data)

@@ -28,6 +28,12 @@ class LogQuery(_Query):
     offset: int = Field(0, ge=0, le=2**53 - 1, description="byte offset to read the log from")
 
 
+class LogFollowQuery(LogQuery):
+    tail: int | None = Field(None, ge=1, le=2**53 - 1,
+                             description="start at most this many bytes before the end of the "
+                                         "log, at a line start (a long log opens at its end)")
+
+
 class OutputQuery(_Query):
     format: Literal["ipynb", "html"] = Field(
         "ipynb", description="ipynb: the notebook JSON; html: a static HTML report (nbconvert)"
@@ -43,6 +49,8 @@ class LogChunk(BaseModel):
 
     offset: int
     data: str
+    skipped: int | None = Field(None, description="first message of a ``tail`` follow only: "
+                                                   "bytes of the log before it, not sent")
 
 
 class LogDone(BaseModel):

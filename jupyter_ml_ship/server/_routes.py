@@ -55,6 +55,7 @@ from ._models import (
     ListRunsQuery,
     LogChunk,
     LogDone,
+    LogFollowQuery,
     LogQuery,
     NotebookInfoQuery,
     OutputQuery,
@@ -142,8 +143,9 @@ ROUTES: list[Route] = [
                   query=LogQuery, errors=(400, 404)),
     }, "runs"),
     Route("/runs/{run_id}/logs/ws", LogSocketHandler, {
-        "get": Op("WebSocket: the log from a byte offset, live, then the final status",
-                  "websocket", 101, query=LogQuery, errors=(400, 404)),
+        "get": Op("WebSocket: the log from a byte offset (or its last `tail` bytes), live, "
+                  "then the final status", "websocket", 101, query=LogFollowQuery,
+                  errors=(400, 404)),
     }, "runs"),
     Route("/runs/{run_id}/output", OutputHandler, {
         "get": Op("The executed notebook (JSON), or an HTML report", "notebook",

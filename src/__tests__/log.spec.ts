@@ -94,6 +94,40 @@ describe('LogFollower', () => {
     follower.dispose();
   });
 
+  it('opens a long log at its end and counts what it left out', () => {
+    const follower = new LogFollower({
+      client: new FakeServer().client(),
+      runId: 'r1',
+      tail: 1024,
+      WebSocket: FakeSocket as unknown as typeof WebSocket
+    });
+    const skipped: number[] = [];
+    const got: string[] = [];
+    follower.skipped.connect((_, n) => skipped.push(n));
+    follower.data.connect((_, t) => got.push(t));
+    follower.start();
+    expect(FakeSocket.last.url).toContain('offset=0');
+    expect(FakeSocket.last.url).toContain('tail=1024');
+    FakeSocket.last.send({ offset: 50000, data: '', skipped: 50000 });
+    FakeSocket.last.send({ offset: 50006, data: 'last\n' });
+    expect(skipped).toEqual([50000]);
+    expect(got).toEqual(['last\n']);
+    const buffer = new LogBuffer(4096);
+    buffer.skip(skipped[0]);
+    buffer.append(got[0]);
+    expect(buffer.droppedChars).toBe(50000);
+    // the socket drops: the reconnection goes on from the offset, with no tail
+    const first = FakeSocket.last;
+    jest.useFakeTimers();
+    first.onclose?.();
+    jest.advanceTimersByTime(1000);
+    jest.useRealTimers();
+    expect(FakeSocket.last).not.toBe(first);
+    expect(FakeSocket.last.url).toContain('offset=50006');
+    expect(FakeSocket.last.url).not.toContain('tail');
+    follower.dispose();
+  });
+
   it('reports a server error sent over the socket', () => {
     const follower = new LogFollower({
       client: new FakeServer().client(),

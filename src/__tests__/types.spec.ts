@@ -69,7 +69,7 @@ describeSpec('src/api/types.ts against openapi.json', () => {
   });
 
   it('knows the log WebSocket messages', () => {
-    expect(Object.keys(schemas.LogChunk.properties).sort()).toEqual(['data', 'offset']);
+    expect(Object.keys(schemas.LogChunk.properties).sort()).toEqual(['data', 'offset', 'skipped']);
     expect(Object.keys(schemas.LogDone.properties).sort()).toEqual(['done', 'status']);
   });
 });

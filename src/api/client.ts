@@ -283,9 +283,13 @@ export class MlShipClient {
   }
 
   /** The WebSocket URL that streams a run's log from `offset`. */
-  logSocketUrl(id: string, offset = 0): string {
+  /** `tail`: start about that many bytes before the end of the log (at a line start). */
+  logSocketUrl(id: string, offset = 0, tail?: number): string {
     const { wsUrl, token, appendToken } = this.serverSettings;
     const query: Query = { offset };
+    if (tail !== undefined) {
+      query.tail = tail;
+    }
     if (appendToken && token) {
       query.token = token;
     }

@@ -187,7 +187,7 @@ export interface INotebookInfo {
 
 /** A message of the log WebSocket `/runs/{id}/logs/ws?offset=N`. */
 export type LogMessage =
-  | { offset: number; data: string }
+  | { offset: number; data: string; skipped?: number }
   | { done: true; status: RunStatus }
   | IErrorBody;
 

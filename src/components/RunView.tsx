@@ -104,8 +104,14 @@ class RunViewContent extends ReactWidget {
   private _startLog(): void {
     const follower = (this._follower = new LogFollower({
       client: this._actions.model.client,
-      runId: this.runId
+      runId: this.runId,
+      tail: this.buffer.maxChars // a long log opens at its end, as much as the view keeps
     }));
+    follower.skipped.connect((_, bytes) => {
+      this.buffer.skip(bytes);
+      this._revision++;
+      this.update();
+    });
     follower.data.connect((_, text) => {
       this.buffer.append(text);
       this._revision++;

@@ -87,6 +87,19 @@ async def test_websocket_follows_a_run_printing_1000_lines(
     assert check_stream(rest, middle) == whole[middle:]
     assert rest[-1] == {"done": True, "status": "succeeded"}
 
+    # the last 1000 bytes (how the lab opens a long log): from a line start, skipped counted
+    ws = await jp_ws_fetch("ml-ship", "api", "runs", run["id"], "logs", "ws",
+                           params={"tail": 1000})
+    tail = await read_all(ws)
+    first = tail[0]
+    start = first["skipped"]
+    assert first == {"offset": start, "data": "", "skipped": start}
+    assert len(whole) - 1000 <= start < len(whole) - 900 and whole[start - 1:start] == b"\n"
+    assert check_stream(tail[1:], start) == whole[start:]
+    ws = await jp_ws_fetch("ml-ship", "api", "runs", run["id"], "logs", "ws",
+                           params={"tail": len(whole) * 2})  # longer than the log: all of it
+    assert check_stream(await read_all(ws), 0) == whole
+
 
 async def test_websocket_refuses_unknown_runs_and_bad_offsets(
     api: Api, jp_ws_fetch: Any, jp_root_dir: Path
@@ -100,6 +113,10 @@ async def test_websocket_refuses_unknown_runs_and_bad_offsets(
     with pytest.raises(Exception) as exc_info:
         await jp_ws_fetch("ml-ship", "api", "runs", run["id"], "logs", "ws",
                           params={"offset": -3})
+    assert getattr(exc_info.value, "code", None) == 400
+    with pytest.raises(Exception) as exc_info:
+        await jp_ws_fetch("ml-ship", "api", "runs", run["id"], "logs", "ws",
+                          params={"tail": 0})
     assert getattr(exc_info.value, "code", None) == 400
     await wait_run(api, run["id"])
     ws = await jp_ws_fetch("ml-ship", "api", "runs", run["id"], "logs", "ws")
