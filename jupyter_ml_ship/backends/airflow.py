@@ -40,6 +40,7 @@ def dag_run_id(run_id: str) -> str:
 
 class AirflowBackend(Backend):
     name = "airflow"
+    secrets_from_service = False  # Airflow Variables of the same names, see _airflow/build.py
 
     def __init__(self, settings: Any):
         super().__init__(settings)

@@ -38,6 +38,9 @@ class RunContext:
 
 class Backend(ABC):
     name: str = ""
+    #: the run's secrets come from the service's environment (False: the backend's own store,
+    #: e.g. Airflow Variables, resolved where the run executes)
+    secrets_from_service: bool = True
 
     def __init__(self, settings: MlShip):
         self.settings = settings

@@ -127,7 +127,8 @@ class RunsMixin:
         ok, reason = impl.available()
         if not ok:
             raise BackendUnavailable(f"backend {backend_name!r} is not available: {reason}")
-        missing = [n for n in config.get("secrets") or [] if n not in os.environ]
+        secret_names = (config.get("secrets") or []) if impl.secrets_from_service else []
+        missing = [n for n in secret_names if n not in os.environ]
         if missing:
             raise BadInput(f"{where}: secret(s) {', '.join(missing)} are not set in the "
                            "environment of the service")
@@ -155,7 +156,7 @@ class RunsMixin:
             run_id=run_id, run_dir=run_dir, job=req.job, version=v.number, digest=v.digest,
             notebook_file=Path(v.notebook_file), environment=v.environment,
             environment_source=v.environment_source, config=config, spec=spec,
-            secrets={n: os.environ[n] for n in config.get("secrets") or []},
+            secrets={n: os.environ[n] for n in secret_names},
             log=lambda line, p=run_dir / "log.txt": _append_log(p, line),
         )
         return impl, ctx, row

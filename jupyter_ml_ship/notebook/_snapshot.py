@@ -12,9 +12,9 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from ..errors import BadInput, TooLarge
 from .environment import environment_lock
@@ -41,7 +41,8 @@ class ShipConfig(BaseModel):
     timeout: float | None = Field(None, gt=0)
     retries: int | None = Field(None, ge=0, le=20)
     env: dict[str, str] | None = None
-    secrets: list[str] | None = None
+    secrets: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")]] | None = Field(
+        None, description="names of environment variables handed to the run, never stored")
     schedule: str | None = None
     depends_on: list[str] | None = None
     network: bool | None = None

@@ -320,6 +320,31 @@ def test_single_job_runs_on_airflow(live, asvc):
         (f"ml-ship-{run.id}", {"name": "edge", "times": 2})]
 
 
+def test_a_secret_comes_from_an_airflow_variable_and_is_stored_nowhere(live, asvc, tmp_path):
+    deployment = live
+    value = "af-s3cr3t-" + str(time.time_ns())
+    set_var = deployment.airflow("variables", "set", "ML_SHIP_AF_SECRET", value)
+    assert set_var.returncode == 0, set_var.stderr[-2000:]
+    path = make_notebook(
+        tmp_path / "work" / "secret.ipynb",
+        "import hashlib, os\nfrom jupyter_ml_ship import record\n"
+        "record('digest', hashlib.sha256(os.environ['ML_SHIP_AF_SECRET'].encode()).hexdigest())",
+        metadata={"ml_ship": {"secrets": ["ML_SHIP_AF_SECRET"]}})
+    asvc.ship(path, name="secret-airflow")
+    # not set in the service's environment: on Airflow that is no error (Airflow holds it)
+    run = asvc.run("secret-airflow", backend="airflow")
+    done = asvc.wait(run.id, timeout=RUN_TIMEOUT, interval=0.5)
+    assert done.status == "succeeded", log_of(asvc, run.id)
+    import hashlib
+
+    assert done.outputs == {"digest": hashlib.sha256(value.encode()).hexdigest()}
+    dag = next(deployment.dags_folder.glob("ml_ship_job__secret_airflow__v1.py")).read_text()
+    assert "var.value.ML_SHIP_AF_SECRET" in dag and value not in dag
+    for path in asvc.settings.home_path.rglob("*"):
+        if path.is_file():
+            assert value.encode() not in path.read_bytes(), path
+
+
 def small_pipeline(folder: Path, name: str, middle: str) -> Path:
     """first (records x) -> middle -> last."""
     make_notebook(folder / "first.ipynb", "from jupyter_ml_ship import record\nrecord('x', 2)",

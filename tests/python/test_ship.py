@@ -113,6 +113,13 @@ def test_metadata_config_is_validated(svc, nb):
         svc.ship(path)
 
 
+@pytest.mark.parametrize("name", ["BAD-NAME", "$(rm -rf ~)", "A B", "1ST", ""])
+def test_secret_names_must_be_environment_variable_names(svc, nb, name):
+    path = nb("s.ipynb", "1", metadata={"ml_ship": {"secrets": ["OK_NAME", name]}})
+    with pytest.raises(BadInput, match=r"metadata.ml_ship.secrets.1"):
+        svc.ship(path)
+
+
 def test_oversized_notebook_is_refused(svc, nb, settings):
     settings.max_notebook_bytes = 1000
     path = nb("big.ipynb", "x = '" + "y" * 2000 + "'")

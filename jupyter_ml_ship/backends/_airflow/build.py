@@ -33,7 +33,10 @@ def _step(task_id: str, job: str, version: int, digest: str, config: dict[str, A
         task_id=task_id, job=job, version=version, image=image_tag(job, version, digest),
         retries=retries if retries is not None else config.get("retries"),
         timeout=timeout or config.get("timeout"), network=bool(config.get("network")),
-        env={str(k): str(v) for k, v in (config.get("env") or {}).items()},
+        env={**{str(k): str(v) for k, v in (config.get("env") or {}).items()},
+             # a secret is an Airflow Variable of the same name, read when the task runs: its
+             # value is never in the DAG file, the image or our store
+             **{name: "{{ var.value." + name + " }}" for name in config.get("secrets") or []}},
         **resources_of(config), **kw,
     )
 
