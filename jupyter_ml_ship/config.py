@@ -102,6 +102,8 @@ class MlShip(Configurable):
 
     @default("warm_runner")
     def _warm_runner(self) -> bool:
+        if not hasattr(os, "fork"):  # the warm runner forks runs and kernels (not on Windows)
+            return False
         return _env("ML_SHIP_WARM_RUNNER", "1").lower() not in ("0", "false", "no", "off")
 
     @default("warm_runner_idle")
