@@ -73,6 +73,7 @@ class EarlyKernel:
         self.proc: Any
         if FORK_KERNELS:
             self.proc = _fork_kernel(self.connection_file)
+            _forked_once()
         else:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "ipykernel_launcher", "-f", str(self.connection_file)],
@@ -115,6 +116,14 @@ class EarlyKernel:
         if self.private_dir is not None:
             shutil.rmtree(self.private_dir, ignore_errors=True)
         self.connection_file.unlink(missing_ok=True)
+
+
+def _forked_once() -> None:
+    """Only the first kernel is forked: the runner is single-threaded until its first attempt
+    (after it, zmq's I/O threads exist, and forking a threaded process is not safe), so a
+    retry starts its kernel as a new process."""
+    global FORK_KERNELS
+    FORK_KERNELS = False
 
 
 class ForkedKernel:

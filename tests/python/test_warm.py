@@ -209,3 +209,18 @@ def test_a_run_with_another_pythonpath_starts_cold_and_sees_it(svc, nb, warm, mo
     assert info.outputs["only"] == "from PYTHONPATH"
     assert "ipykernel_launcher" in info.outputs["cmdline"]
     assert _warm.ping(svc.settings) == warm  # still serving runs with its own PYTHONPATH
+
+
+def test_a_retried_warm_run_starts_its_second_kernel_as_a_new_process(svc, nb, warm, tmp_path):
+    marker = tmp_path / "first-attempt-done"
+    svc.ship(nb("flaky.ipynb",
+                "import os, pathlib\nfrom jupyter_ml_ship import record\n"
+                f"marker = pathlib.Path({str(marker)!r})\n"
+                "record('cmdline', open('/proc/self/cmdline').read().replace(chr(0), ' '))\n"
+                "if not marker.exists():\n    marker.touch()\n    raise RuntimeError('first try')",
+                metadata={"ml_ship": {"retries": 1}}))
+    info = svc.wait(svc.run("flaky").id, 120)
+    assert info.status == "succeeded", (info.error, log_text(svc, info.id))
+    assert info.attempts == 2
+    assert "ipykernel_launcher" in info.outputs["cmdline"]  # the retry's kernel: a new process
+    assert "retrying" in log_text(svc, info.id)
