@@ -46,7 +46,10 @@ def supervisor_pid(svc: ShipService, run_id: str) -> int:
 
 def test_memory_limit_exceeded_fails_with_out_of_memory(
         dsvc: ShipService, job_name: str, nb: Any) -> None:
-    path = nb("hog.ipynb", "print('allocating', flush=True)\nhog = 'x' * (700 * 1024 * 1024)",
+    # the line is printed, then given a second to reach the log before the allocation: what a
+    # run wrote before it was killed must be kept (output racing the kill may not be)
+    path = nb("hog.ipynb", "print('allocating', flush=True)\nimport time\ntime.sleep(1)\n"
+                           "hog = 'x' * (700 * 1024 * 1024)",
               metadata={"ml_ship": {"resources": {"memory": "200m"}}})
     dsvc.ship(path, name=job_name)
     info = dsvc.run(job_name, backend="docker")
