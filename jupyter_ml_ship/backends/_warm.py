@@ -25,6 +25,8 @@ from typing import Any
 SOCKET_PATH_MAX = 100
 #: settings handed to helper processes (they may hold a password): never in the warm runner's env
 SETTINGS_VARIABLES = ("ML_SHIP_SCHEDULER_SETTINGS", "ML_SHIP_AIRFLOW_SETTINGS")
+#: largest message of the protocol (a request carries the run's environment)
+MAX_MESSAGE = 4 << 20
 #: how long a client waits for the warm runner to answer before it starts a run cold
 ANSWER_TIMEOUT = 5.0
 
@@ -48,18 +50,30 @@ def socket_path(settings: Any) -> Path:
     return private / f"{key[:24]}.sock"
 
 
+def send_message(conn: socket.socket, message: dict[str, Any]) -> None:
+    """One message of the warm runner's protocol: a JSON object on one line."""
+    conn.sendall(json.dumps(message).encode() + b"\n")
+
+
+def read_message(conn: socket.socket) -> dict[str, Any]:
+    """The JSON object of one line (``{}`` when the other side closed without one)."""
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+        if len(data) > MAX_MESSAGE:
+            raise ValueError("message too large")
+    return json.loads(data or b"{}")
+
+
 def _call(path: Path, request: dict[str, Any], timeout: float = ANSWER_TIMEOUT) -> dict[str, Any]:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
         conn.settimeout(timeout)
         conn.connect(str(path))
-        conn.sendall(json.dumps(request).encode() + b"\n")
-        data = b""
-        while not data.endswith(b"\n"):
-            chunk = conn.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    return json.loads(data or b"{}")
+        send_message(conn, request)
+        return read_message(conn)
 
 
 def ping(settings: Any) -> int | None:

@@ -22,18 +22,19 @@ from __future__ import annotations
 
 import gc
 import importlib
-import json
 import os
 import signal
 import socket
 import sys
 import time
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # as the runner does
+
+from ..backends._warm import read_message, send_message  # noqa: E402
+from ._fork import fork_into  # noqa: E402
 
 #: what a runner and its kernel import; loaded once here
 PRELOAD = (
@@ -48,7 +49,6 @@ PRELOAD = (
     "jupyter_ml_ship.pipelines.scheduler", "jupyter_ml_ship.backends.local",
     "sqlalchemy.dialects.sqlite.pysqlite",
 )
-MAX_REQUEST = 4 << 20
 STALE_CHECK_INTERVAL = 0.5
 
 
@@ -92,23 +92,11 @@ def _stale(times: dict[str, float]) -> bool:
     return False
 
 
-def _read_request(conn: socket.socket) -> dict[str, Any]:
-    data = b""
-    while not data.endswith(b"\n"):
-        chunk = conn.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-        if len(data) > MAX_REQUEST:
-            raise ValueError("request too large")
-    return json.loads(data or b"{}")
-
-
 def _reply(conn: socket.socket, answer: dict[str, Any]) -> None:
     try:
-        conn.sendall(json.dumps(answer).encode() + b"\n")
+        send_message(conn, answer)
     except OSError:
-        pass
+        pass  # the client gave up waiting: it starts that run cold
 
 
 def _become(req: dict[str, Any], cwd: str, base_path: list[str]) -> None:
@@ -156,27 +144,13 @@ TARGETS: dict[str, Callable[[dict[str, Any], list[str]], int]] = {
 
 def _fork(req: dict[str, Any], base_path: list[str], *sockets: socket.socket) -> int:
     target = TARGETS[req["op"]]
-    for stream in (sys.stdout, sys.stderr):
-        stream.flush()
-    pid = os.fork()
-    if pid:
-        return pid
-    code = 1
-    try:
+
+    def child() -> int:
         for s in sockets:
             s.close()
-        code = target(req, base_path)
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    except BaseException:
-        traceback.print_exc()
-    finally:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except Exception:
-                pass
-        os._exit(code)
+        return target(req, base_path)
+
+    return fork_into(child)
 
 
 def _bind(path: str) -> socket.socket | None:
@@ -236,7 +210,7 @@ def serve(path: str, idle: float) -> int:
             with conn:
                 conn.settimeout(5.0)
                 try:
-                    req = _read_request(conn)
+                    req = read_message(conn)
                 except (OSError, ValueError):
                     continue
                 op = req.get("op")

@@ -19,9 +19,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 from pathlib import Path
 from typing import Any
+
+from ._fork import fork_into
 
 CONNECTION_FILE = ".kernel-connection.json"
 #: set in runners forked by the warm runner (``_forkserver``): ipykernel and IPython are already
@@ -168,14 +169,9 @@ class ForkedKernel:
 
 def _fork_kernel(connection_file: Path) -> ForkedKernel:
     """Fork this (single-threaded, warm) runner into an IPython kernel on ``connection_file``."""
-    for stream in (sys.stdout, sys.stderr):
-        stream.flush()
     parent = os.getpid()
-    pid = os.fork()
-    if pid:
-        return ForkedKernel(pid)
-    code = 1
-    try:
+
+    def kernel() -> int:
         # what ``python -m ipykernel_launcher`` would start from, not the runner's state
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -189,18 +185,9 @@ def _fork_kernel(connection_file: Path) -> ForkedKernel:
 
         sys.argv = [ipykernel_launcher.__file__, *argv]
         IPKernelApp.launch_instance(argv=argv)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 0
-    except BaseException:
-        traceback.print_exc()
-    finally:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except Exception:
-                pass
-        os._exit(code)
+        return 0
+
+    return ForkedKernel(fork_into(kernel))
 
 
 def stop(proc: Any) -> None:
