@@ -35,10 +35,10 @@ def cmd_warm(args: argparse.Namespace) -> int:
                            f"{settings.home_path / 'warm' / 'warm-runner.log'}")
     elif args.action == "stop":
         stopped = svc.stop_warm_runner()
-        if not args.json:
-            err("stopped the warm runner" if stopped else "no warm runner was running")
         if args.json:
             dump_json({"stopped": stopped})
+        else:
+            err("stopped the warm runner" if stopped else "no warm runner was running")
         return 0
     pid = _warm.ping(settings)
     state = {"enabled": bool(settings.warm_runner), "running": pid is not None, "pid": pid,

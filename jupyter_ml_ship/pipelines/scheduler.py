@@ -92,10 +92,11 @@ def spawn(svc: ShipService, run_id: str) -> int:
     env["PYTHONUNBUFFERED"] = "1"
     # forked from the warm runner when it is up: no interpreter start, no imports, and the
     # settings travel over its private socket instead of an environment variable
-    pid = _warm.start_scheduler(svc.settings, run_id, _settings_values(svc),
-                                folder / "scheduler.log", folder, env)
+    values = _settings_values(svc)
+    pid = _warm.start_scheduler(svc.settings, run_id, values, folder / "scheduler.log", folder,
+                                env)
     if pid is None:
-        env[SETTINGS_ENV] = json.dumps(_settings_values(svc))
+        env[SETTINGS_ENV] = json.dumps(values)
         with open(folder / "scheduler.log", "ab") as log:
             pid = subprocess.Popen(
                 [sys.executable, "-m", "jupyter_ml_ship.pipelines.scheduler", run_id],

@@ -150,17 +150,22 @@ def test_pipeline_graph_runs_live_to_all_green(page, lab):
     page.locator(".jp-FileEditor .cm-content", has_text="name: churn").wait_for(timeout=30_000)
 
 
-def test_a_cycle_is_shown_as_an_error_with_its_loop(page, lab):
-    (lab.root / "loop.pipeline.yaml").write_text(
-        "name: loop\n"
-        "steps:\n"
-        "  a: {notebook: hello.ipynb, depends_on: [c]}\n"
-        "  b: {notebook: hello.ipynb, depends_on: [a]}\n"
-        "  c: {notebook: hello.ipynb, depends_on: [b]}\n"
-    )
-    open_file(page, lab, "loop.pipeline.yaml")
+def open_invalid(page, lab, name: str, *lines: str):
+    """Write a pipeline file that does not validate, open it; the error box it shows."""
+    (lab.root / name).write_text("".join(f"{line}\n" for line in lines))
+    open_file(page, lab, name)
     error = page.locator(".jp-MlShip-pipelineInvalid")
     error.wait_for(timeout=30_000)
+    return error
+
+
+def test_a_cycle_is_shown_as_an_error_with_its_loop(page, lab):
+    error = open_invalid(page, lab, "loop.pipeline.yaml",
+                         "name: loop",
+                         "steps:",
+                         "  a: {notebook: hello.ipynb, depends_on: [c]}",
+                         "  b: {notebook: hello.ipynb, depends_on: [a]}",
+                         "  c: {notebook: hello.ipynb, depends_on: [b]}")
     assert re.search(r"dependency cycle: a -> b -> c -> a", error.inner_text())
     graph = page.locator(".jp-MlShip-graph[data-steps='3']")
     assert graph.locator(".jp-MlShip-graphNode-cycle").count() == 3
@@ -174,16 +179,12 @@ def test_a_cycle_is_shown_as_an_error_with_its_loop(page, lab):
 
 
 def test_a_file_with_a_missing_notebook_is_drawn_next_to_its_error(page, lab):
-    (lab.root / "typo.pipeline.yaml").write_text(
-        "name: typo\n"
-        "steps:\n"
-        "  fetch: {notebook: hello.ipynb}\n"
-        "  clean: {notebook: helo.ipynb, depends_on: [fetch]}\n"
-        "  report: {notebook: hello.ipynb, depends_on: [clean]}\n"
-    )
-    open_file(page, lab, "typo.pipeline.yaml")
-    error = page.locator(".jp-MlShip-pipelineInvalid")
-    error.wait_for(timeout=30_000)
+    error = open_invalid(page, lab, "typo.pipeline.yaml",
+                         "name: typo",
+                         "steps:",
+                         "  fetch: {notebook: hello.ipynb}",
+                         "  clean: {notebook: helo.ipynb, depends_on: [fetch]}",
+                         "  report: {notebook: hello.ipynb, depends_on: [clean]}")
     assert "helo.ipynb" in error.inner_text() and "no such notebook" in error.inner_text()
     assert str(lab.root) not in error.inner_text()  # paths as the user sees them in the lab
     graph = page.locator(".jp-MlShip-graph[data-steps='3']")
