@@ -103,3 +103,39 @@ def test_a_failing_notebook_shows_failed_and_the_error(page, lab):
     body.get_by_text(re.compile("ValueError")).first.wait_for()
     body.get_by_text(re.compile("below the bar")).first.wait_for()
     page.shot("07-run-failed")
+
+
+def test_a_long_log_opens_at_its_end(page, lab):
+    source = ("for i in range(40_000):\n"
+              "    print(f'line {i:05d} ' + 'x' * 70)\n"
+              "print('the very last line')")
+    (lab.root / "biglog.ipynb").write_text(json.dumps({
+        "cells": [{"cell_type": "code", "metadata": {}, "source": source, "outputs": [],
+                   "execution_count": None}],
+        "nbformat": 4, "nbformat_minor": 5,
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                    "language": "python"}},
+    }))
+    open_notebook(page, lab, "biglog.ipynb")
+    ship_dialog(page).get_by_role("button", name="Ship & run").click()
+    page.locator(".jp-MlShip-runBody[data-status='succeeded']").last.wait_for(timeout=LONG)
+    run_tab = page.locator(".lm-TabBar-tab", has_text=re.compile(r"^biglog #"))
+    run_tab.locator(".lm-TabBar-tabCloseIcon").click()
+    page.locator(".jp-MlShip-runBody").wait_for(state="detached")
+
+    # reopened from the panel, the 3.2 MB log starts near its end instead of byte 0
+    sockets: list[str] = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    page.locator(".jp-SideBar [data-id='jp-ml-ship-panel'], .jp-SideBar li[title*='ML Ship']").first.click()
+    panel = page.locator(".jp-MlShip-panelBody")
+    panel.get_by_text("biglog", exact=True).first.click()
+    panel.locator(".jp-MlShip-runs li[data-run] button").first.click()
+    page.locator(".jp-MlShip-runBody[data-status='succeeded']").last.wait_for(timeout=LONG)
+    log = page.locator(".jp-MlShip-logBox").last
+    log.get_by_text("the very last line").wait_for(timeout=30_000)
+    notice = log.locator(".jp-MlShip-logNotice")
+    assert "not kept in the lab" in notice.inner_text()
+    assert log.get_by_text("line 00000", exact=False).count() == 0
+    follows = [u for u in sockets if "/logs/ws" in u]
+    assert follows and all("tail=" in u for u in follows), follows  # not streamed from byte 0
+    page.shot("08-long-log")
