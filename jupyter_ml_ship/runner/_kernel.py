@@ -87,6 +87,8 @@ class EarlyKernel:
         """A jupyter_client kernel manager bound to this process (for papermill's ``km``)."""
         from jupyter_client.manager import AsyncKernelManager
 
+        from ._client import PromptKernelClient
+
         proc = self.proc
 
         class AdoptedKernelManager(AsyncKernelManager):
@@ -106,7 +108,7 @@ class EarlyKernel:
             async def shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
                 stop(proc)
 
-        km = AdoptedKernelManager(kernel_name="python3")
+        km = AdoptedKernelManager(kernel_name="python3", client_factory=PromptKernelClient)
         km.load_connection_file(str(self.connection_file))
         return km
 

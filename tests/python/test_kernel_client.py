@@ -1,0 +1,58 @@
+"""The runner's kernel client: ready as soon as the kernel answers, and no output lost for it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+from jupyter_ml_ship.backends import _warm
+from jupyter_ml_ship.runner import _kernel
+
+
+def test_a_kernel_that_answers_is_ready_without_a_fixed_wait(tmp_path):
+    """jupyter_client's own ``wait_for_ready`` ends by waiting for 0.2 s of IOPub silence, every
+    time: more than a trivial run's whole execution. Ours returns when the kernel has answered."""
+    kernel = _kernel.EarlyKernel(tmp_path)  # a new process: FORK_KERNELS is off in the tests
+
+    async def measure() -> list[float]:
+        kc = kernel.manager().client()
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=60)  # the kernel is still starting: may take a while
+            times = []
+            for _ in range(5):
+                start = time.perf_counter()
+                await kc.wait_for_ready(timeout=60)
+                times.append(time.perf_counter() - start)
+            reply = await kc.execute_interactive("import os; print(os.getcwd())", timeout=30)
+            assert reply["content"]["status"] == "ok"
+            return times
+        finally:
+            kc.stop_channels()
+
+    try:
+        times = asyncio.run(measure())
+    finally:
+        kernel.stop()
+    assert min(times) < 0.15, times
+    assert not list(tmp_path.glob(".kernel-*")), "the kernel's sockets and connection file remain"
+
+
+def test_the_first_line_of_the_first_cell_is_in_log_and_output_on_every_run(svc, nb):
+    """Readiness is a kernel_info reply and a message on IOPub: the IOPub subscription is live
+    before the first cell runs, so what it prints at once is never lost (warm and cold runs)."""
+    svc.ship(nb("first.ipynb", "print('first line', flush=True)", "print('second line')"))
+    assert svc.prewarm()
+    assert _warm.wait_ready(svc.settings, 60)
+    ids = [svc.run("first").id for _ in range(6)]
+    svc.stop_warm_runner()
+    ids += [svc.run("first").id for _ in range(2)]  # cold: a new runner and kernel process
+    for run_id in ids:
+        info = svc.wait(run_id, 120)
+        assert info.status == "succeeded", info.error
+        log = svc.read_log(run_id)[0].decode()
+        assert "first line" in log and "second line" in log, log
+        out = json.loads(svc.output_path(run_id).read_text())
+        texts = ["".join(o.get("text", "")) for c in out["cells"] for o in c.get("outputs", [])]
+        assert texts == ["first line\n", "second line\n"], texts
