@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_pipeline.py [--steps 20] [--width 4] [--parallelism 4]
                                              [--singles 3] [--chain 6] [--inprocess] [--cold]
+                                             [--sleep S]
 
 Runs start from the local backend's warm runner (the default: it is started and ready before
 anything is measured, singles included); ``--cold`` turns it off (ML_SHIP_WARM_RUNNER=0) so
@@ -19,6 +20,12 @@ every runner and kernel is a new interpreter, as before the warm runner existed.
    to the steps themselves; a chain of ``--chain`` steps at parallelism 1,
    (wall − chain × single) / chain; and the gap between a step's last upstream ending and its
    own start.
+4. the CPU the graph used, all processes of the machine (``/proc/stat``): a trivial step is
+   almost all CPU (runner, kernel start, scheduler), so four at once on two cores cannot take less
+   than that CPU over the cores — the floor the wall time is compared to.
+
+``--sleep S`` adds ``time.sleep(S)`` to the notebook: a step that waits (a query, a download)
+instead of computing, to show the graph's parallelism when the steps are not CPU-bound.
 """
 
 from __future__ import annotations
@@ -39,12 +46,14 @@ from jupyter_ml_ship.config import MlShip
 from jupyter_ml_ship.core import ShipService
 
 
-def trivial(path: Path) -> Path:
+def trivial(path: Path, sleep: float = 0.0) -> Path:
     nb = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                "language": "python"}})
     params = new_code_cell("i = 0")
     params.metadata["tags"] = ["parameters"]
     nb.cells = [params, new_code_cell("from jupyter_ml_ship import record\nrecord('i', i)")]
+    if sleep:
+        nb.cells.append(new_code_cell(f"import time\ntime.sleep({sleep})"))
     nbformat.write(nb, str(path))
     return path
 
@@ -65,6 +74,16 @@ def layered(path: Path, name: str, steps: int, width: int) -> Path:
 #: polling here is slow on purpose (it would compete with the steps for the 2 cores); times
 #: come from the store's timestamps: the runner's end of a run, the scheduler's end of a pipeline
 POLL = 0.25
+
+
+def busy_cpu() -> float:
+    """CPU-seconds the machine has been busy (all processes, all cores), or 0 without /proc."""
+    try:
+        with open("/proc/stat") as fh:
+            ticks = [int(x) for x in fh.readline().split()[1:]]
+    except OSError:
+        return 0.0
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # minus idle, iowait
 
 
 def single(svc: ShipService, n: int) -> list[float]:
@@ -125,12 +144,14 @@ def main() -> None:
                     help="schedule in this process instead of the detached scheduler")
     ap.add_argument("--cold", action="store_true",
                     help="no warm runner: every runner and kernel is a new interpreter")
+    ap.add_argument("--sleep", type=float, default=0.0,
+                    help="each step also sleeps this long (waits instead of computing)")
     args = ap.parse_args()
     if args.cold:
         os.environ["ML_SHIP_WARM_RUNNER"] = "0"  # this process and the detached schedulers
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        trivial(work / "trivial.ipynb")
+        trivial(work / "trivial.ipynb", args.sleep)
         svc = ShipService(MlShip(home=str(work / "home"), freeze_environment=False))
         if not args.cold:
             svc.prewarm()
@@ -141,7 +162,10 @@ def main() -> None:
         single(svc, 1)  # warm up: bytecode, page cache
 
         singles = single(svc, args.singles)
+        cpu_before = busy_cpu()
         wall, info = run(svc, "graph", args.parallelism, args.inprocess)
+        cpu = busy_cpu() - cpu_before
+        cores = os.cpu_count() or 1
         chain_wall, chain = run(svc, "chain", 1, args.inprocess)
         singles += single(svc, args.singles)
 
@@ -163,13 +187,18 @@ def main() -> None:
              f"{(wall - ideal) / n_ideal * 1000:.0f} ms  (target < 50 ms)"
              + ("" if args.parallelism >= args.width else
                 "  [meaningless: parallelism < width makes steps wait for a slot]")),
+            ("CPU the graph used (whole machine) / per step",
+             f"{cpu:.2f} s / {cpu / args.steps:.3f} s" if cpu else "n/a (no /proc/stat)"),
+            (f"CPU floor: that CPU over {cores} cores", f"{cpu / cores:.2f} s"
+             + (f"  (wall / floor {wall / (cpu / cores):.2f})" if cpu else "")),
             (f"chain of {args.chain} at parallelism 1", f"{chain_wall:.2f} s wall"),
             ("chain: (wall - chain x single) / chain",
              f"{(chain_wall - args.chain * one) / args.chain * 1000:.0f} ms  (target < 50 ms)"),
             ("upstream end -> step start (median / max)",
              f"{statistics.median(all_gaps) * 1000:.0f} / {max(all_gaps) * 1000:.0f} ms"),
             ("mode", ("in-process scheduling" if args.inprocess else "detached scheduler process")
-             + (", cold runners (no warm runner)" if args.cold else ", warm runner")),
+             + (", cold runners (no warm runner)" if args.cold else ", warm runner")
+             + (f", each step sleeps {args.sleep:g} s" if args.sleep else ", trivial steps")),
             ("load average at the end", " ".join(f"{x:.1f}" for x in os.getloadavg())),
         ]
         width = max(len(k) for k, _ in rows)

@@ -44,6 +44,9 @@ PRELOAD = (
     # imported by the kernel while it initializes (the debugger alone is ~60 ms of CPU)
     "ipykernel.debugger", "ipykernel.zmqshell", "IPython.core.history", "IPython.extensions",
     "sqlite3", "pdb", "faulthandler", "ipykernel_launcher", "jupyter_ml_ship.runner._execute",
+    "jupyter_ml_ship.runner._client", "IPython.core.completerlib", "IPython.core.debugger",
+    "IPython.core.oinspect", "IPython.extensions.storemagic", "IPython.utils.wildcard",
+    "tornado.platform.asyncio",
     # a pipeline scheduler (forked from here too)
     "jupyter_ml_ship.core", "jupyter_ml_ship.pipelines.executor", "jupyter_ml_ship.pipelines.runs",
     "jupyter_ml_ship.pipelines.scheduler", "jupyter_ml_ship.backends.local",
