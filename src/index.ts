@@ -9,7 +9,8 @@ import {
 } from '@jupyterlab/application';
 import { ICommandPalette, WidgetTracker } from '@jupyterlab/apputils';
 import { IDocumentManager } from '@jupyterlab/docmanager';
-import { INotebookTracker } from '@jupyterlab/notebook';
+import { IFileBrowserFactory } from '@jupyterlab/filebrowser';
+import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
 import { notifyFinished, type IActions } from './actions';
@@ -27,6 +28,7 @@ const PLUGIN_ID = 'jupyter-ml-ship:plugin';
 
 export namespace CommandIDs {
   export const ship = 'ml-ship:ship';
+  export const shipFile = 'ml-ship:ship-file';
   export const openPanel = 'ml-ship:open-panel';
   export const openRun = 'ml-ship:open-run';
   export const refresh = 'ml-ship:refresh';
@@ -41,7 +43,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     ISettingRegistry,
     ICommandPalette,
     ILayoutRestorer,
-    IDocumentManager
+    IDocumentManager,
+    IFileBrowserFactory
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -49,7 +52,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     settingRegistry: ISettingRegistry | null,
     palette: ICommandPalette | null,
     restorer: ILayoutRestorer | null,
-    docManager: IDocumentManager | null
+    docManager: IDocumentManager | null,
+    fileBrowsers: IFileBrowserFactory | null
   ) => {
     const { commands, shell, serviceManager } = app;
     let settings: IMlShipSettings = { ...DEFAULT_SETTINGS };
@@ -113,6 +117,25 @@ const plugin: JupyterFrontEndPlugin<void> = {
         const current = notebooks?.currentWidget;
         if (current) {
           await shipNotebook(actions, current, serviceManager.contents);
+        }
+      }
+    });
+    /** The notebook selected in the file browser (its context menu's target), if one is. */
+    const selectedNotebook = (): string | null => {
+      const item = fileBrowsers?.tracker.currentWidget?.selectedItems().next();
+      return item && !item.done && item.value.type === 'notebook' ? item.value.path : null;
+    };
+    commands.addCommand(CommandIDs.shipFile, {
+      label: 'Ship Notebook as a Job…',
+      caption: 'Open this notebook and ship it as a new version of a job',
+      icon: shipIcon,
+      isVisible: () => !!docManager && selectedNotebook() !== null,
+      execute: async () => {
+        const path = selectedNotebook();
+        const widget = path && docManager ? docManager.openOrReveal(path) : undefined;
+        if (widget instanceof NotebookPanel) {
+          await widget.context.ready;
+          await shipNotebook(actions, widget, serviceManager.contents);
         }
       }
     });

@@ -105,6 +105,43 @@ def test_a_failing_notebook_shows_failed_and_the_error(page, lab):
     page.shot("07-run-failed")
 
 
+def test_ship_from_the_file_browser_context_menu(page, lab):
+    (lab.root / "from_browser.ipynb").write_text(json.dumps({
+        "cells": [{"cell_type": "code", "metadata": {"tags": ["parameters"]},
+                   "source": "who = 'world'", "outputs": [], "execution_count": None},
+                  {"cell_type": "code", "metadata": {}, "source": "print(f'hi {who}')",
+                   "outputs": [], "execution_count": None}],
+        "nbformat": 4, "nbformat_minor": 5,
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                    "language": "python"}},
+    }))
+    (lab.root / "notes.txt").write_text("not a notebook")
+    page.goto(f"{lab.url}lab?token={TOKEN}&reset")
+    item = page.locator(".jp-DirListing-item[data-file-type='notebook']",
+                        has_text="from_browser.ipynb")
+    item.wait_for(timeout=90_000)
+    item.click(button="right")
+    entry = page.locator(".lm-Menu-item", has_text="Ship Notebook as a Job…")
+    entry.wait_for()
+    page.shot("08-file-browser-menu")
+    entry.click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.locator(".jp-MlShip-shipForm").wait_for(timeout=60_000)
+    assert "Ship from_browser.ipynb" in dialog.inner_text()
+    dialog.locator("#jp-MlShip-param-who").fill("browser")
+    dialog.get_by_role("button", name="Ship & run").click()
+    page.locator(".jp-MlShip-runBody[data-status='succeeded']").last.wait_for(timeout=LONG)
+    page.locator(".jp-MlShip-log").last.get_by_text("hi browser").wait_for(timeout=30_000)
+    page.shot("09-shipped-from-file-browser")
+    assert api(lab, "/jobs/from_browser")["current_version"] == 1
+
+    # a file that is not a notebook has no Ship entry
+    page.keyboard.press("Escape")
+    page.locator(".jp-DirListing-item", has_text="notes.txt").click(button="right")
+    page.locator(".lm-Menu").first.wait_for()
+    assert page.locator(".lm-Menu-item", has_text="Ship Notebook as a Job…").count() == 0
+
+
 def test_a_long_log_opens_at_its_end(page, lab):
     source = ("for i in range(40_000):\n"
               "    print(f'line {i:05d} ' + 'x' * 70)\n"
