@@ -133,7 +133,7 @@ def test_ship_from_the_file_browser_context_menu(page, lab):
     page.locator(".jp-MlShip-runBody[data-status='succeeded']").last.wait_for(timeout=LONG)
     page.locator(".jp-MlShip-log").last.get_by_text("hi browser").wait_for(timeout=30_000)
     page.shot("09-shipped-from-file-browser")
-    assert api(lab, "/jobs/from_browser")["current_version"] == 1
+    assert api(lab, "/jobs/from-browser")["current_version"] == 1
 
     # a file that is not a notebook has no Ship entry
     page.keyboard.press("Escape")
