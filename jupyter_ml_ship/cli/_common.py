@@ -43,6 +43,16 @@ def add_json(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="one JSON document on stdout")
 
 
+def command(sub: argparse._SubParsersAction, name: str, help: str, func: Any,
+            json: bool = True) -> argparse.ArgumentParser:
+    """A subcommand that calls ``func(args)``, with ``--json`` unless told otherwise."""
+    p = sub.add_parser(name, help=help)
+    if json:
+        add_json(p)
+    p.set_defaults(func=func)
+    return p
+
+
 def dump_json(data: Any) -> None:
     def plain(x: Any) -> Any:
         if isinstance(x, BaseModel):

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_json, add_param_option, dump_json, err, params_of, service, table, when
+from ._common import add_param_option, command, dump_json, err, params_of, service, table, when
 from ._runs import follow
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("ship", help="ship a notebook as a new version of its job")
+    p = command(sub, "ship", "ship a notebook as a new version of its job", cmd_ship)
     p.add_argument("notebook")
     p.add_argument("--name", help="job name (default: metadata.ml_ship.name or the file name)")
     p.add_argument("-m", "--message", default="", help="what changed in this version")
@@ -17,27 +17,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--backend", help="backend of the run (local, docker, airflow)")
     p.add_argument("--wait", action="store_true", help="with --run: follow it to the end")
     add_param_option(p)
-    add_json(p)
-    p.set_defaults(func=cmd_ship)
 
-    p = sub.add_parser("jobs", help="list jobs")
-    add_json(p)
-    p.set_defaults(func=cmd_jobs)
+    command(sub, "jobs", "list jobs", cmd_jobs)
 
-    p = sub.add_parser("versions", help="a job's versions, newest first")
+    p = command(sub, "versions", "a job's versions, newest first", cmd_versions)
     p.add_argument("job")
-    add_json(p)
-    p.set_defaults(func=cmd_versions)
 
-    p = sub.add_parser("rollback", help="make an earlier version the current one")
+    p = command(sub, "rollback", "make an earlier version the current one", cmd_rollback)
     p.add_argument("job")
     p.add_argument("version", type=int)
-    add_json(p)
-    p.set_defaults(func=cmd_rollback)
 
-    p = sub.add_parser("delete", help="delete a job with its versions and runs")
+    p = command(sub, "delete", "delete a job with its versions and runs", cmd_delete, json=False)
     p.add_argument("job")
-    p.set_defaults(func=cmd_delete)
 
 
 def cmd_ship(args: argparse.Namespace) -> int:

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from ._common import (
-    add_json,
     add_param_option,
+    command,
     dump_json,
     err,
     params_of,
@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     psub = group.add_subparsers(dest="pipeline_command", metavar="COMMAND")
     psub.required = True
 
-    p = psub.add_parser("run", help="run a pipeline file, notebook folder, or shipped NAME[@N]")
+    p = command(psub, "run", "run a pipeline file, notebook folder, or shipped NAME[@N]", cmd_run)
     p.add_argument("pipeline", metavar="FILE|NAME[@N]")
     add_param_option(p)
     p.add_argument("--wait", action="store_true",
@@ -38,51 +38,37 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--parallelism", type=int, help="steps at once (default: MlShip.parallelism "
                    "or the number of cores)")
     p.add_argument("-m", "--message", default="", help="with a FILE: message of a new version")
-    add_json(p)
-    p.set_defaults(func=cmd_run)
 
-    p = psub.add_parser("status", help="a pipeline run and its steps")
+    p = command(psub, "status", "a pipeline run and its steps", cmd_status)
     p.add_argument("id")
-    add_json(p)
-    p.set_defaults(func=cmd_status)
 
-    p = psub.add_parser("cancel", help="stop a pipeline run and its running steps")
+    p = command(psub, "cancel", "stop a pipeline run and its running steps", cmd_cancel)
     p.add_argument("id")
-    add_json(p)
-    p.set_defaults(func=cmd_cancel)
 
-    p = psub.add_parser("list", help="list pipelines")
-    add_json(p)
-    p.set_defaults(func=cmd_list)
+    command(psub, "list", "list pipelines", cmd_list)
 
-    p = psub.add_parser("runs", help="list pipeline runs, newest first")
+    p = command(psub, "runs", "list pipeline runs, newest first", cmd_runs)
     p.add_argument("--pipeline")
     p.add_argument("--status")
     p.add_argument("--limit", type=int, default=50)
-    add_json(p)
-    p.set_defaults(func=cmd_runs)
 
-    p = psub.add_parser("versions", help="a pipeline's versions, newest first")
+    p = command(psub, "versions", "a pipeline's versions, newest first", cmd_versions)
     p.add_argument("name")
-    add_json(p)
-    p.set_defaults(func=cmd_versions)
 
-    p = psub.add_parser("rollback", help="make an earlier version of a pipeline the current one")
+    p = command(psub, "rollback",
+                "make an earlier version of a pipeline the current one",
+                cmd_rollback)
     p.add_argument("name")
     p.add_argument("version", type=int)
-    add_json(p)
-    p.set_defaults(func=cmd_rollback)
 
-    p = psub.add_parser("ship", help="ship a pipeline file (and its notebooks) without running")
+    p = command(psub, "ship", "ship a pipeline file (and its notebooks) without running", cmd_ship)
     p.add_argument("file")
     p.add_argument("-m", "--message", default="")
-    add_json(p)
-    p.set_defaults(func=cmd_ship)
 
-    p = psub.add_parser("check", help="validate a pipeline file and show its steps (ships nothing)")
+    p = command(psub, "check",
+                "validate a pipeline file and show its steps (ships nothing)",
+                cmd_check)
     p.add_argument("file")
-    add_json(p)
-    p.set_defaults(func=cmd_check)
 
     from ._export import register_export
 

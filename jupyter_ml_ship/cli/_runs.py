@@ -9,8 +9,8 @@ import time
 from typing import Any
 
 from ._common import (
-    add_json,
     add_param_option,
+    command,
     dump_json,
     err,
     params_of,
@@ -24,40 +24,30 @@ FOLLOW_INTERVAL = 0.05
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="start a run of a job (JOB or JOB@VERSION)")
+    p = command(sub, "run", "start a run of a job (JOB or JOB@VERSION)", cmd_run)
     p.add_argument("job", metavar="JOB[@N]")
     p.add_argument("--backend")
     p.add_argument("--wait", action="store_true", help="follow the log; exit 1 unless it succeeds")
     add_param_option(p)
-    add_json(p)
-    p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("runs", help="list runs, newest first")
+    p = command(sub, "runs", "list runs, newest first", cmd_runs)
     p.add_argument("--job")
     p.add_argument("--status")
     p.add_argument("--limit", type=int, default=50)
-    add_json(p)
-    p.set_defaults(func=cmd_runs)
 
-    p = sub.add_parser("status", help="one run's status, error and outputs")
+    p = command(sub, "status", "one run's status, error and outputs", cmd_status)
     p.add_argument("run")
-    add_json(p)
-    p.set_defaults(func=cmd_status)
 
-    p = sub.add_parser("logs", help="a run's log")
+    p = command(sub, "logs", "a run's log", cmd_logs, json=False)
     p.add_argument("run")
     p.add_argument("-f", "--follow", action="store_true", help="keep printing until the run ends")
-    p.set_defaults(func=cmd_logs)
 
-    p = sub.add_parser("cancel", help="stop a run")
+    p = command(sub, "cancel", "stop a run", cmd_cancel)
     p.add_argument("run")
-    add_json(p)
-    p.set_defaults(func=cmd_cancel)
 
-    p = sub.add_parser("output", help="the executed notebook of a run")
+    p = command(sub, "output", "the executed notebook of a run", cmd_output, json=False)
     p.add_argument("run")
     p.add_argument("-o", "--output", help="write it to this file instead of stdout")
-    p.set_defaults(func=cmd_output)
 
 
 def split_ref(ref: str) -> tuple[str, int | None]:
