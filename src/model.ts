@@ -5,7 +5,6 @@
  * while runs are active, a minute otherwise) only makes up for missed events.
  */
 import type { Event } from '@jupyterlab/services';
-import type { IDisposable } from '@lumino/disposable';
 import { Poll } from '@lumino/polling';
 import { Signal, type ISignal } from '@lumino/signaling';
 
@@ -19,6 +18,7 @@ import {
   type IRunStatusEvent,
   type IVersionInfo
 } from './api/types';
+import { EventDrivenModel } from './eventModel';
 import { FRONTEND_VERSION } from './version';
 
 /** Whether the lab can talk to a server extension of its own version. */
@@ -40,7 +40,7 @@ function isRunStatusEvent(emission: Event.Emission): boolean {
   return emission.schema_id === RUN_STATUS_SCHEMA_ID;
 }
 
-export class MlShipModel implements IDisposable {
+export class MlShipModel extends EventDrivenModel {
   readonly client: MlShipClient;
   private _jobs: IJobInfo[] = [];
   private _versions: IVersionInfo[] = [];
@@ -51,23 +51,18 @@ export class MlShipModel implements IDisposable {
   private _health: IHealthInfo | null = null;
   private _compat: ICompatibility = { state: 'unknown', message: '' };
   private _loadError: string | null = null;
-  private _events: Event.IManager | null;
   private _poll: Poll;
-  private _refreshTimer: ReturnType<typeof setTimeout> | null = null;
-  private _disposed = false;
   private _pageSize: number;
   private _pollInterval: number;
 
-  private _changed = new Signal<this, void>(this);
   private _runChanged = new Signal<this, IRunInfo>(this);
   private _runFinished = new Signal<this, IRunInfo>(this);
 
   constructor(options: IModelOptions) {
+    super(options.events ?? null);
     this.client = options.client;
-    this._events = options.events ?? null;
     this._pageSize = options.pageSize ?? 50;
     this._pollInterval = options.pollInterval ?? 15000;
-    this._events?.stream.connect(this._onEvent, this);
     this._poll = new Poll({
       auto: false,
       factory: () => this.refresh(),
@@ -77,10 +72,6 @@ export class MlShipModel implements IDisposable {
     });
   }
 
-  /** Any of jobs, versions, runs, selection, health changed. */
-  get changed(): ISignal<this, void> {
-    return this._changed;
-  }
   /** One run's info was updated (by an event or an action). */
   get runChanged(): ISignal<this, IRunInfo> {
     return this._runChanged;
@@ -121,9 +112,6 @@ export class MlShipModel implements IDisposable {
   get loadError(): string | null {
     return this._loadError;
   }
-  get isDisposed(): boolean {
-    return this._disposed;
-  }
   /** Runs loaded per page (a setting). */
   set pageSize(value: number) {
     this._pageSize = Math.max(1, Math.min(1000, value));
@@ -163,7 +151,7 @@ export class MlShipModel implements IDisposable {
           }
         : { state: 'missing', message: `The ml-ship server did not answer: ${errorMessage(error)}` };
     }
-    this._emitChanged();
+    this._emit();
   }
 
   /** Reload jobs, and the selected job's versions and runs. */
@@ -191,7 +179,7 @@ export class MlShipModel implements IDisposable {
       this._loadError = errorMessage(error);
     }
     this._updatePollRate();
-    this._emitChanged();
+    this._emit();
   }
 
   /** Tell run views about runs a refresh found changed (an event may have been missed). */
@@ -230,7 +218,7 @@ export class MlShipModel implements IDisposable {
     this._versions = [];
     this._runs = [];
     this._nextCursor = null;
-    this._emitChanged();
+    this._emit();
     if (name) {
       try {
         const details = await this._loadJob(name);
@@ -241,14 +229,14 @@ export class MlShipModel implements IDisposable {
       } catch (error) {
         this._loadError = errorMessage(error);
       }
-      this._emitChanged();
+      this._emit();
     }
   }
 
   selectRun(id: string | null): void {
     if (id !== this._selectedRun) {
       this._selectedRun = id;
-      this._emitChanged();
+      this._emit();
     }
   }
 
@@ -266,7 +254,7 @@ export class MlShipModel implements IDisposable {
       const known = new Set(this._runs.map(r => r.id));
       this._runs = [...this._runs, ...page.runs.filter(r => !known.has(r.id))];
       this._nextCursor = page.next_cursor;
-      this._emitChanged();
+      this._emit();
     }
   }
 
@@ -278,7 +266,7 @@ export class MlShipModel implements IDisposable {
     if (job === this._selectedJob) {
       this._versions = this._versions.map(v => ({ ...v, is_current: v.number === version }));
     }
-    this._emitChanged();
+    this._emit();
     return info;
   }
 
@@ -319,7 +307,7 @@ export class MlShipModel implements IDisposable {
       this._runFinished.emit(run);
     }
     this._updatePollRate();
-    this._emitChanged();
+    this._emit();
   }
 
   private _upsertJob(info: IJobInfo): void {
@@ -339,13 +327,13 @@ export class MlShipModel implements IDisposable {
     if (run) {
       this.updateRun(run);
     } else {
-      this._emitChanged();
+      this._emit();
     }
   }
 
   // ---- events and polling -------------------------------------------------------------
 
-  private _onEvent(_: Event.IManager, emission: Event.Emission): void {
+  protected _onEvent(_: Event.IManager, emission: Event.Emission): void {
     if (!isRunStatusEvent(emission)) {
       return;
     }
@@ -357,12 +345,7 @@ export class MlShipModel implements IDisposable {
   }
 
   private _scheduleRefresh(): void {
-    if (this._refreshTimer === null && !this._disposed) {
-      this._refreshTimer = setTimeout(() => {
-        this._refreshTimer = null;
-        void this.refresh();
-      }, 300);
-    }
+    this._coalesce(300, () => void this.refresh());
   }
 
   /** Runs that may still change: fast fallback poll; otherwise a slow one. */
@@ -387,22 +370,8 @@ export class MlShipModel implements IDisposable {
     }
   }
 
-  private _emitChanged(): void {
-    if (!this._disposed) {
-      this._changed.emit();
-    }
-  }
-
   dispose(): void {
-    if (this._disposed) {
-      return;
-    }
-    this._disposed = true;
-    this._events?.stream.disconnect(this._onEvent, this);
     this._poll.dispose();
-    if (this._refreshTimer) {
-      clearTimeout(this._refreshTimer);
-    }
-    Signal.clearData(this);
+    super.dispose();
   }
 }

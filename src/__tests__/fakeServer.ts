@@ -1,5 +1,6 @@
 /** A fake ml-ship server for tests: a `fetch` that answers from route handlers. */
-import { ServerConnection } from '@jupyterlab/services';
+import { ServerConnection, type Event } from '@jupyterlab/services';
+import { Stream } from '@lumino/signaling';
 
 import { MlShipClient } from '../api/client';
 import type { IJobInfo, IRunInfo, IVersionInfo } from '../api/types';
@@ -128,5 +129,15 @@ export function makeVersion(overrides: Partial<IVersionInfo> = {}): IVersionInfo
     source_path: 'train.ipynb',
     is_current: false,
     ...overrides
+  };
+}
+
+/** An event manager whose stream the test feeds. */
+export function fakeEvents(): { manager: Event.IManager; emit: (e: Event.Emission) => void } {
+  const owner = {};
+  const stream = new Stream<unknown, Event.Emission>(owner);
+  return {
+    manager: { stream } as unknown as Event.IManager,
+    emit: e => stream.emit(e)
   };
 }

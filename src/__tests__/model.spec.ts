@@ -1,19 +1,7 @@
-import type { Event } from '@jupyterlab/services';
-import { Stream } from '@lumino/signaling';
-
 import { RUN_STATUS_SCHEMA_ID, type IRunInfo } from '../api/types';
 import { MlShipModel } from '../model';
 import { FRONTEND_VERSION } from '../version';
-import { FakeServer, makeJob, makeRun, makeVersion } from './fakeServer';
-
-function fakeEvents(): { manager: Event.IManager; emit: (e: Event.Emission) => void } {
-  const owner = {};
-  const stream = new Stream<unknown, Event.Emission>(owner);
-  return {
-    manager: { stream } as unknown as Event.IManager,
-    emit: e => stream.emit(e)
-  };
-}
+import { fakeEvents, FakeServer, makeJob, makeRun, makeVersion } from './fakeServer';
 
 const flush = () => new Promise(resolve => setTimeout(resolve, 0));
 

@@ -4,10 +4,10 @@
  * events (a slow poll only makes up for missed events).
  */
 import type { Event } from '@jupyterlab/services';
-import type { IDisposable } from '@lumino/disposable';
 import { Signal, type ISignal } from '@lumino/signaling';
 
 import { ApiError, errorMessage } from '../api/client';
+import { EventDrivenModel } from '../eventModel';
 import {
   PIPELINE_RUN_STATUS_SCHEMA_ID,
   type IPipelineDescription,
@@ -35,7 +35,7 @@ export interface IRunChoices {
   useCache?: boolean;
 }
 
-export class PipelineGraphModel implements IDisposable {
+export class PipelineGraphModel extends EventDrivenModel {
   readonly api: PipelineApi;
   private _path: string | null;
   private _description: IPipelineDescription | null = null;
@@ -47,25 +47,17 @@ export class PipelineGraphModel implements IDisposable {
   private _problem: string | null = null;
   private _loading = false;
   private _busy = false;
-  private _events: Event.IManager | null;
   private _pollInterval: number;
   private _pollTimer: ReturnType<typeof setInterval> | null = null;
-  private _fetchTimer: ReturnType<typeof setTimeout> | null = null;
-  private _disposed = false;
-  private _changed = new Signal<this, void>(this);
   private _runEnded = new Signal<this, IPipelineRunInfo>(this);
 
   constructor(options: IGraphModelOptions) {
+    super(options.events ?? null);
     this.api = options.api;
     this._path = options.path ?? null;
-    this._events = options.events ?? null;
     this._pollInterval = options.pollInterval ?? (this._events ? 10000 : 2000);
-    this._events?.stream.connect(this._onEvent, this);
   }
 
-  get changed(): ISignal<this, void> {
-    return this._changed;
-  }
   /** The shown run reached a final status while it was watched. */
   get runEnded(): ISignal<this, IPipelineRunInfo> {
     return this._runEnded;
@@ -120,10 +112,6 @@ export class PipelineGraphModel implements IDisposable {
     const names = this._invalid ? cycleInMessage(this._invalid) : null;
     return names ? cycleSteps(names) : null;
   }
-  get isDisposed(): boolean {
-    return this._disposed;
-  }
-
   /** Read and validate the file (after opening it and after every save). */
   async loadFile(): Promise<void> {
     if (!this._path) {
@@ -240,7 +228,7 @@ export class PipelineGraphModel implements IDisposable {
     }
     try {
       const run = await this.api.run(id);
-      if (this._run?.id === id && !this._disposed) {
+      if (this._run?.id === id && !this.isDisposed) {
         this.showRun(run);
       }
     } catch (error) {
@@ -251,7 +239,7 @@ export class PipelineGraphModel implements IDisposable {
 
   // ---- events and polling ---------------------------------------------------------------
 
-  private _onEvent(_: Event.IManager, emission: Event.Emission): void {
+  protected _onEvent(_: Event.IManager, emission: Event.Emission): void {
     const run = this._run;
     if (!run) {
       return;
@@ -275,16 +263,11 @@ export class PipelineGraphModel implements IDisposable {
   }
 
   private _scheduleFetch(): void {
-    if (this._fetchTimer === null && !this._disposed) {
-      this._fetchTimer = setTimeout(() => {
-        this._fetchTimer = null;
-        void this.refreshRun();
-      }, 200);
-    }
+    this._coalesce(200, () => void this.refreshRun());
   }
 
   private _updatePoll(): void {
-    const active = !!this._run && !isPipelineDone(this._run.status) && !this._disposed;
+    const active = !!this._run && !isPipelineDone(this._run.status) && !this.isDisposed;
     if (active && this._pollTimer === null) {
       this._pollTimer = setInterval(() => void this.refreshRun(), this._pollInterval);
     } else if (!active && this._pollTimer !== null) {
@@ -293,22 +276,8 @@ export class PipelineGraphModel implements IDisposable {
     }
   }
 
-  private _emit(): void {
-    if (!this._disposed) {
-      this._changed.emit();
-    }
-  }
-
   dispose(): void {
-    if (this._disposed) {
-      return;
-    }
-    this._disposed = true;
-    this._events?.stream.disconnect(this._onEvent, this);
-    this._updatePoll();
-    if (this._fetchTimer !== null) {
-      clearTimeout(this._fetchTimer);
-    }
-    Signal.clearData(this);
+    super.dispose();
+    this._updatePoll(); // disposed: stops the poll
   }
 }

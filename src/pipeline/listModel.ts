@@ -3,11 +3,10 @@
  * of the one opened in the list. Refreshed on pipeline-run-status events, else slowly polled.
  */
 import type { Event } from '@jupyterlab/services';
-import type { IDisposable } from '@lumino/disposable';
 import { Poll } from '@lumino/polling';
-import { Signal, type ISignal } from '@lumino/signaling';
 
 import { errorMessage } from '../api/client';
+import { EventDrivenModel } from '../eventModel';
 import {
   PIPELINE_RUN_STATUS_SCHEMA_ID,
   type IPipelineInfo,
@@ -18,23 +17,20 @@ import { isPipelineDone } from './status';
 
 export const RECENT_RUNS = 8;
 
-export class PipelineListModel implements IDisposable {
+export class PipelineListModel extends EventDrivenModel {
   private _pipelines: IPipelineInfo[] = [];
   private _expanded: string | null = null;
   private _runs: IPipelineRunInfo[] = [];
   private _error: string | null = null;
   private _loaded = false;
-  private _timer: ReturnType<typeof setTimeout> | null = null;
   private _poll: Poll;
-  private _disposed = false;
-  private _changed = new Signal<this, void>(this);
 
   constructor(
     readonly api: PipelineApi,
-    private readonly _events: Event.IManager | null,
+    events: Event.IManager | null,
     private readonly _interval = 15000
   ) {
-    this._events?.stream.connect(this._onEvent, this);
+    super(events);
     this._poll = new Poll({
       auto: false,
       factory: () => this.refresh(),
@@ -44,9 +40,6 @@ export class PipelineListModel implements IDisposable {
     });
   }
 
-  get changed(): ISignal<this, void> {
-    return this._changed;
-  }
   get pipelines(): readonly IPipelineInfo[] {
     return this._pipelines;
   }
@@ -63,9 +56,6 @@ export class PipelineListModel implements IDisposable {
   }
   get loaded(): boolean {
     return this._loaded;
-  }
-  get isDisposed(): boolean {
-    return this._disposed;
   }
   get hasActiveRuns(): boolean {
     return (
@@ -111,37 +101,18 @@ export class PipelineListModel implements IDisposable {
     }
   }
 
-  private _onEvent(_: Event.IManager, emission: Event.Emission): void {
+  protected _onEvent(_: Event.IManager, emission: Event.Emission): void {
     if (emission.schema_id === PIPELINE_RUN_STATUS_SCHEMA_ID) {
       this._scheduleRefresh();
     }
   }
 
   private _scheduleRefresh(): void {
-    if (this._timer === null && !this._disposed) {
-      this._timer = setTimeout(() => {
-        this._timer = null;
-        void this.refresh();
-      }, 500);
-    }
-  }
-
-  private _emit(): void {
-    if (!this._disposed) {
-      this._changed.emit();
-    }
+    this._coalesce(500, () => void this.refresh());
   }
 
   dispose(): void {
-    if (this._disposed) {
-      return;
-    }
-    this._disposed = true;
-    this._events?.stream.disconnect(this._onEvent, this);
     this._poll.dispose();
-    if (this._timer !== null) {
-      clearTimeout(this._timer);
-    }
-    Signal.clearData(this);
+    super.dispose();
   }
 }

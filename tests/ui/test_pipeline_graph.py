@@ -12,6 +12,8 @@ import json
 import re
 import urllib.request
 
+from playwright.sync_api import expect
+
 from tests.ui.conftest import TOKEN
 
 LONG = 150_000  # ms: three notebooks, each a kernel start on a busy 2-core machine
@@ -99,7 +101,8 @@ def test_pipeline_graph_runs_live_to_all_green(page, lab):
 
     # click a step: its run view with the log (the rows prepared upstream reached train)
     train = graph.locator("[data-step='train']")
-    assert train.get_attribute("data-run") == steps["train"]["run_id"]
+    # statuses come with the server's events, run ids with the fetch that follows (≤ 200 ms)
+    expect(train).to_have_attribute("data-run", steps["train"]["run_id"], timeout=10_000)
     train.click()
     body = page.locator(f".jp-MlShip-runBody[data-run='{steps['train']['run_id']}']")
     body.wait_for(timeout=30_000)
