@@ -106,6 +106,8 @@ class RunsMixin:
                     if row.status == "queued":
                         row.status = ref.get("status", "running")
                         row.started_at = started_at
+                        if row.status == "running":
+                            row.attempts = max(row.attempts, 1)  # the first attempt began
         for i, _, ctx, _ in prepared:
             if ctx.run_id in refs:
                 info = self.get_run(ctx.run_id, reconcile=False)
@@ -285,7 +287,7 @@ class RunsMixin:
                 return
             status, backend, ref = row.status, row.backend, dict(row.backend_ref or {})
             run_dir, started, timeout = Path(row.run_dir), row.started_at, row.timeout
-            attempts_allowed = row.max_attempts
+            attempts_allowed, attempts = row.max_attempts, row.attempts
         impl = self.backend(backend)
         impl.collect(ref, run_dir)
         result = read_json(run_dir / "result.json")
@@ -314,11 +316,12 @@ class RunsMixin:
                 self._finish(run_id, "timed_out", {"message": f"timed out after {timeout:g} s "
                                                    "(runner unresponsive)", "ename": "Timeout"})
                 return
-        if phase in ("building", "running") and phase != status:
-            with self.store.session() as s:
+        attempt = int(state.get("attempt") or 0)
+        if phase in ("building", "running") and (phase != status or attempt > attempts):
+            with self.store.session() as s:  # started, or a retry began
                 row = s.get(Run, run_id)
                 row.status = phase
-                row.attempts = int(state.get("attempt") or row.attempts)
+                row.attempts = max(attempt, row.attempts)
             self._notify(self.get_run(run_id, reconcile=False))
 
     def _finish(self: ShipService, run_id: str, status: str, error: dict[str, Any] | None,

@@ -165,3 +165,4 @@ class RunStatusEvent(_Model):
     status: RunStatus
     pipeline_run_id: str | None = None
     step: str | None = None
+    attempts: int = 0

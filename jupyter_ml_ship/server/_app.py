@@ -87,11 +87,12 @@ class MlShipExtension(ExtensionApp):
             self.log.exception("ml-ship: emitting a %s event failed", schema_id)
 
     def _emit(self, info: RunInfo) -> None:
-        if not self._changed(f"run:{info.id}", info.status):
+        # a retry (attempt 2 of 3) is a change the lab shows, though the status stays "running"
+        if not self._changed(f"run:{info.id}", (info.status, info.attempts)):
             return
         event = RunStatusEvent(run_id=info.id, job=info.job, version=info.version,
                                status=info.status, pipeline_run_id=info.pipeline_run_id,
-                               step=info.step)
+                               step=info.step, attempts=info.attempts)
         self._send(RUN_STATUS_SCHEMA_ID, event.model_dump(mode="json"))
 
     def emit_pipeline(self, info: PipelineRunInfo) -> None:
@@ -177,9 +178,10 @@ class MlShipExtension(ExtensionApp):
 
 
 def _ended(state: Any) -> bool:
-    """A run's status, or a pipeline run's (status, steps): over, nothing left to change."""
-    if isinstance(state, tuple):
-        status, steps = state
+    """A run's (status, attempts), or a pipeline run's (status, steps): over, nothing left to
+    change."""
+    status, detail = state
+    if isinstance(detail, tuple):
         return status in TERMINAL_STATUSES and all(st in TERMINAL_STATUSES or st == "pending"
-                                                   for _, st in steps)
-    return state in TERMINAL_STATUSES
+                                                   for _, st in detail)
+    return status in TERMINAL_STATUSES

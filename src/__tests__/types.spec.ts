@@ -41,7 +41,8 @@ const fields: Record<string, Record<string, true>> = {
   CreateRunRequest: { job: true, version: true, parameters: true, backend: true } satisfies Record<keyof T.ICreateRunRequest, true>,
   RollbackRequest: { version: true } satisfies Record<keyof T.IRollbackRequest, true>,
   RunStatusEvent: {
-    run_id: true, job: true, version: true, status: true, pipeline_run_id: true, step: true
+    run_id: true, job: true, version: true, status: true, pipeline_run_id: true, step: true,
+    attempts: true
   } satisfies Record<keyof T.IRunStatusEvent, true>,
   NotebookInfo: { name: true, parameters: true, config: true } satisfies Record<keyof T.INotebookInfo, true>
 };

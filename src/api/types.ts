@@ -169,6 +169,8 @@ export interface IRunStatusEvent {
   status: RunStatus;
   pipeline_run_id: string | null;
   step: string | null;
+  /** attempts begun so far (a retry: same status, one more attempt) */
+  attempts?: number;
 }
 
 export const RUN_STATUS_SCHEMA_ID =

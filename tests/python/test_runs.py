@@ -119,11 +119,19 @@ def test_timeout_ends_the_run_as_timed_out(svc, nb):
 
 def test_retries_rerun_a_failed_notebook(svc, nb, tmp_path):
     marker = tmp_path / "attempted"
-    code = (f"import os\nm = {str(marker)!r}\n"
+    code = (f"import os, time\nm = {str(marker)!r}\n"
             "if not os.path.exists(m):\n    open(m, 'w').close()\n    raise RuntimeError('flaky')\n"
-            "print('second time lucky')")
+            "print('second time lucky', flush=True)\ntime.sleep(1.5)")
     svc.ship(nb("flaky.ipynb", code, metadata={"ml_ship": {"retries": 2}}))
-    info = svc.wait(svc.run("flaky").id, 180)
+    seen = []
+    svc.subscribe(lambda info: seen.append((info.status, info.attempts)))
+    run_id = svc.run("flaky").id
+    wait_for_log(svc, run_id, "second time lucky")
+    # while the retry runs, the run says so (and the lab is told: a change of attempt is a change)
+    running = svc.get_run(run_id)
+    assert (running.status, running.attempts, running.max_attempts) == ("running", 2, 3)
+    assert ("running", 2) in seen, seen
+    info = svc.wait(run_id, 180)
     assert info.status == "succeeded", info.error
     assert info.attempts == 2
     log = log_text(svc, info.id)

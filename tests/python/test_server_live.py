@@ -151,6 +151,26 @@ async def test_status_changes_are_server_events(api: Api, jp_ws_fetch: Any,
     events.close()
 
 
+async def test_a_retry_is_a_server_event(api: Api, jp_ws_fetch: Any, jp_root_dir: Path,
+                                         tmp_path: Path) -> None:
+    events = await jp_ws_fetch("api", "events", "subscribe")
+    marker = tmp_path / "attempted"
+    make_notebook(jp_root_dir / "flaky.ipynb",
+                  f"import os, time\nm = {str(marker)!r}\n"
+                  "if not os.path.exists(m):\n    open(m, 'w').close()\n    time.sleep(1)\n"
+                  "    raise RuntimeError('flaky')\ntime.sleep(1)\nprint('second time lucky')",
+                  metadata={"ml_ship": {"retries": 1}})
+    run = js(await api("POST", "ship", body={"path": "flaky.ipynb", "run": True},
+                       expect=201))["run"]
+    seen = []
+    while not seen or seen[-1][0] != "succeeded":
+        event = json.loads(await asyncio.wait_for(events.read_message(), 90))
+        if event.get("schema_id") == RUN_STATUS_SCHEMA_ID and event["run_id"] == run["id"]:
+            seen.append((event["status"], event["attempts"]))
+    events.close()
+    assert ("running", 2) in seen and seen[-1] == ("succeeded", 2), seen
+
+
 async def test_reconciler_moves_runs_started_by_the_cli(
     api: Api, jp_ws_fetch: Any, jp_root_dir: Path, ml_home: Path, jp_serverapp: Any
 ) -> None:
