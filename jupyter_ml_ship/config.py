@@ -34,6 +34,9 @@ class MlShip(Configurable):
                               "has no requirements.").tag(config=True)
     reconcile_interval = Int(1000, help="Milliseconds between server checks of active runs."
                              ).tag(config=True)
+    discover_interval = Int(30, help="Seconds between the server's looks for runs a backend's "
+                            "own scheduler started (Airflow's schedule, its UI or API), which "
+                            "it then records and follows; 0: never.").tag(config=True)
     warm_runner = Bool(help="Keep a warm runner process for the local backend (papermill, "
                        "ipykernel and IPython imported once; runs and their kernels forked from "
                        "it): a run starts in tens of milliseconds instead of most of a second. "

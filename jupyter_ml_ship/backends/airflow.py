@@ -260,6 +260,14 @@ class AirflowBackend(Backend):
 
         cancel(self, svc, run_id)
 
+    def discover(self, svc: Any) -> list[str]:
+        """DAG runs of our DAGs that Airflow started (schedule, UI, API), recorded once."""
+        from ._airflow.discover import discover
+
+        if not self.settings.airflow_url:
+            return []
+        return discover(self, svc)
+
 
 def _log(run_dir: Path, line: str) -> None:
     with open(run_dir / "log.txt", "a", encoding="utf-8") as fh:

@@ -63,3 +63,7 @@ class Backend(ABC):
 
     def collect(self, ref: dict[str, Any], run_dir: Path) -> None:  # noqa: B027
         """Bring logs and results into ``run_dir`` (for backends that run elsewhere)."""
+
+    def discover(self, svc: Any) -> list[str]:
+        """Record runs the backend's own scheduler started; their ids (most backends: none)."""
+        return []

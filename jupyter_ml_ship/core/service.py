@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from .._version import __version__
 from ..backends import Backend, backend_names, load_backend
 from ..config import MlShip
-from ..errors import BadInput, Conflict, NotFound
+from ..errors import BackendUnavailable, BadInput, Conflict, NotFound
 from ..store import Event, Job, Run, Store, Version
 from ..store.files import atomic_write_text
 from ..store.schema import utcnow
@@ -49,6 +49,17 @@ class ShipService(RunsMixin, PipelinesMixin):
                 )
             self._backends[name] = load_backend(name, self.settings)
         return self._backends[name]
+
+    def discover_runs(self) -> list[str]:
+        """Record runs that an enabled backend's own scheduler started (Airflow's schedule, a
+        trigger in its UI): their ids. A backend that is down is skipped (next time)."""
+        found: list[str] = []
+        for name in self.settings.enabled_backends:
+            try:
+                found += self.backend(name).discover(self)
+            except BackendUnavailable:
+                continue
+        return found
 
     def subscribe(self, callback: Any) -> None:
         """``callback(RunInfo)`` on every run status change this service makes."""

@@ -4,6 +4,7 @@ status events and reconciles active runs in the background."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -51,6 +52,7 @@ class MlShipExtension(ExtensionApp):
         self.settings.update({SERVICE_KEY: self.service, EXECUTOR_KEY: self.executor,
                               PIPELINE_EMIT_KEY: self.emit_pipeline})
         self._last_status: OrderedDict[str, Any] = OrderedDict()
+        self._next_discover = 0.0  # monotonic time of the next discover_runs()
         self._reconciler: asyncio.Task[None] | None = None
         for schema in ("run-status.v1.json", "pipeline-run-status.v1.json"):
             self.serverapp.event_logger.register_event_schema(EVENT_SCHEMAS / schema)
@@ -137,6 +139,14 @@ class MlShipExtension(ExtensionApp):
         """(current state of every active or recently active run and pipeline run, keys of
         those that disappeared). Pipeline runs whose scheduler died are resumed."""
         svc = self.service
+        every = self.ml_ship.discover_interval
+        if every > 0 and time.monotonic() >= self._next_discover:
+            self._next_discover = time.monotonic() + every
+            try:
+                for run_id in svc.discover_runs():
+                    self.log.info("ml-ship: recorded %s, started by a backend's scheduler", run_id)
+            except Exception:
+                self.log.exception("ml-ship: looking for runs started by a backend failed")
         keys = {f"run:{i}" for i in svc.active_run_ids()}
         keys |= {f"pipeline:{i}" for i in svc.active_pipeline_run_ids()}
         infos: list[Any] = []

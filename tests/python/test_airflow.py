@@ -318,6 +318,45 @@ def test_single_job_runs_on_airflow(live, asvc):
     runs = deployment.get("/api/v2/dags/ml-ship.job.hello-airflow.v1/dagRuns")["dag_runs"]
     assert [(r["dag_run_id"], r["conf"]) for r in runs] == [
         (f"ml-ship-{run.id}", {"name": "edge", "times": 2})]
+    # a DAG run of the job started in Airflow (its schedule, its UI) becomes a run of the job
+    client = asvc.backend("airflow").client()
+    client.trigger("ml-ship.job.hello-airflow.v1", "manual__2026-11-26T00:00:00+00:00",
+                   {"name": "cron", "times": 1})
+    found = asvc.discover_runs()
+    assert len(found) == 1 and asvc.discover_runs() == [], found
+    theirs = asvc.wait(found[0], timeout=RUN_TIMEOUT, interval=0.5)
+    assert (theirs.job, theirs.version, theirs.backend) == ("hello-airflow", 1, "airflow")
+    assert theirs.status == "succeeded", log_of(asvc, theirs.id)
+    assert theirs.parameters == {"name": "cron", "times": 1}
+    assert theirs.outputs == {"greeted": "cron"}
+    assert log_of(asvc, theirs.id).count("hello, cron!") == 1
+
+
+def test_dag_runs_airflow_starts_itself_are_recorded_and_followed(live, asvc):
+    """A DAG run started in Airflow (its schedule, "Trigger" in its UI, its API) becomes a
+    pipeline run of ours, followed step by step like the ones we trigger; once."""
+    shipped = asvc.ship_pipeline(EXAMPLES / "churn.pipeline.yaml").version
+    dag_id = f"ml-ship.churn.v{shipped.number}"
+    ours = asvc.run_pipeline("churn", backend="airflow")  # deploys the DAG
+    client = asvc.backend("airflow").client()
+    until(lambda: client.dag_run(dag_id, f"ml-ship-{ours.id}"), RUN_TIMEOUT,
+          "our DAG run to be triggered")
+    # what a click on "Trigger" in Airflow's UI does: a DAG run with its own id and conf
+    client.trigger(dag_id, "manual__from-the-airflow-ui", {"day": "2024-03-01", "rows": 200})
+    found = asvc.discover_runs()
+    assert len(found) == 1, found  # our own DAG run is not recorded twice
+    assert asvc.discover_runs() == []  # and that one only once
+    theirs = asvc.wait_pipeline_run(found[0], timeout=RUN_TIMEOUT, interval=0.5)
+    assert asvc.wait_pipeline_run(ours.id, timeout=RUN_TIMEOUT,
+                                  interval=0.5).status == "succeeded"
+    assert theirs.status == "succeeded", theirs.error
+    assert theirs.parameters == {"day": "2024-03-01", "rows": 200}
+    steps = {st.id: st for st in theirs.steps}
+    assert steps["prepare"].outputs["rows"] == 200
+    train_log = log_of(asvc, steps["train"].run_id)
+    assert "training on 200 customers" in train_log, train_log
+    listed, _ = asvc.pipeline_runs("churn")
+    assert {r.id for r in listed} == {ours.id, theirs.id}
 
 
 def test_a_secret_comes_from_an_airflow_variable_and_is_stored_nowhere(live, asvc, tmp_path):

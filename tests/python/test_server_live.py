@@ -9,6 +9,7 @@ import json
 import os
 import re
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -169,6 +170,32 @@ async def test_a_retry_is_a_server_event(api: Api, jp_ws_fetch: Any, jp_root_dir
             seen.append((event["status"], event["attempts"]))
     events.close()
     assert ("running", 2) in seen and seen[-1] == ("succeeded", 2), seen
+
+
+async def test_the_server_looks_for_runs_a_backend_started_and_survives_a_failing_look(
+    api: Api, jp_ws_fetch: Any, jp_root_dir: Path, jp_serverapp: Any
+) -> None:
+    ext = jp_serverapp.extension_manager.extension_points["jupyter_ml_ship"].app
+    looks: list[float] = []
+
+    def discover_runs() -> list[str]:  # Airflow down, say: the reconciler must carry on
+        looks.append(time.monotonic())
+        raise RuntimeError("Airflow is down")
+
+    ext.service.discover_runs = discover_runs
+    ext.ml_ship.discover_interval = 1
+    ext._next_discover = 0.0
+    events = await jp_ws_fetch("api", "events", "subscribe")
+    make_notebook(jp_root_dir / "still.ipynb", "print('still moving')")
+    run = js(await api("POST", "ship", body={"path": "still.ipynb", "run": True},
+                       expect=201))["run"]
+    assert await next_status_events(events, run["id"], "succeeded") == ["running", "succeeded"]
+    events.close()
+    deadline = asyncio.get_running_loop().time() + 10
+    while len(looks) < 2 and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.2)
+    assert len(looks) >= 2, looks  # looked again after a failed look, a second later
+    assert looks[1] - looks[0] >= 0.9, looks
 
 
 async def test_reconciler_moves_runs_started_by_the_cli(

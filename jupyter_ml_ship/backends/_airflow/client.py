@@ -8,6 +8,7 @@ CLI exit 2) naming the URL and the user, never the password; a refused request i
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -122,6 +123,14 @@ class AirflowClient:
         run = self.call("POST", f"/dags/{_q(dag_id)}/dagRuns", json=body, conflict_ok=True)
         return run if run is not None else self.call(
             "GET", f"/dags/{_q(dag_id)}/dagRuns/{_q(dag_run_id)}")
+
+    def dag_runs(self, dag_id_prefix: str, since: datetime, limit: int = 100
+                 ) -> list[dict[str, Any]]:
+        """DAG runs of every DAG whose id starts with ``dag_id_prefix``, since ``since``."""
+        data = self.call("GET", "/dags/~/dagRuns", params={
+            "dag_id_prefix_pattern": dag_id_prefix, "run_after_gte": since.isoformat(),
+            "order_by": "-run_after", "limit": limit}) or {}
+        return list(data.get("dag_runs") or [])
 
     def dag_run(self, dag_id: str, dag_run_id: str) -> dict[str, Any] | None:
         return self.call("GET", f"/dags/{_q(dag_id)}/dagRuns/{_q(dag_run_id)}", missing_ok=True)
