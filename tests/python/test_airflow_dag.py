@@ -6,17 +6,21 @@ What Airflow itself makes of the generated files is in ``test_airflow.py`` (a re
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from jinja2.sandbox import SandboxedEnvironment
 
+from jupyter_ml_ship.backends._airflow import discover
 from jupyter_ml_ship.backends._airflow.build import pipeline_dag_spec
-from jupyter_ml_ship.backends._airflow.dag import json_template, render_dag
+from jupyter_ml_ship.backends._airflow.dag import dag_id, json_template, render_dag
+from jupyter_ml_ship.backends._airflow.discover import parse_dag_id
 from jupyter_ml_ship.config import MlShip
 from jupyter_ml_ship.core import ShipService
 from jupyter_ml_ship.errors import BackendUnavailable, BadInput
@@ -204,3 +208,30 @@ def test_dag_file_of_a_pipeline_version_is_deterministic(svc, tmp_path):
     assert one == two
     assert '"m": "{{ steps.big.outputs.n | tojson }}"' in one
     assert '"label": "{% filter tojson %}day {{ params.day }}{% endfilter %}"' in one
+
+
+# ---- DAG runs Airflow started: which are ours to record, and once ---------------------------
+
+
+def test_our_dag_ids_are_told_apart_from_others():
+    assert parse_dag_id(dag_id("pipeline", "churn", 3)) == ("pipeline", "churn", 3)
+    assert parse_dag_id(dag_id("job", "hello-world", 12)) == ("job", "hello-world", 12)
+    for other in ("ml-ship.churn", "ml-ship.job.x.v", "example_bash_operator",
+                  "ml-ship.Churn.v1", "ml-ship.job.a.b.v1", "xml-ship.churn.v1"):
+        assert parse_dag_id(other) is None, other
+
+
+def test_a_dag_run_is_claimed_once_and_a_dead_claim_is_taken_over(tmp_path):
+    svc = ShipService(MlShip(home=str(tmp_path / "home")))
+    first = discover._claim(svc, "ml-ship.churn.v1", "manual__1")
+    assert first is not None
+    assert discover._claim(svc, "ml-ship.churn.v1", "manual__1") is None  # being recorded
+    assert discover._claim(svc, "ml-ship.churn.v1", "manual__2") is not None  # another run
+    old = time.time() - discover.STALE_CLAIM - 5
+    os.utime(first, (old, old))  # its process died before recording the run
+    again = discover._claim(svc, "ml-ship.churn.v1", "manual__1")
+    assert again == first and again.exists()
+    assert not list(first.parent.glob("*.stale-*"))
+    again.write_text('{"run_id": "x"}')
+    os.utime(again, (old, old))
+    assert discover._claim(svc, "ml-ship.churn.v1", "manual__1") is None  # recorded: never again

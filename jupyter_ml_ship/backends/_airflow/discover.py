@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import re
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
 
 LOOKBACK = timedelta(days=1)
 ADOPTED = "airflow-adopted"
+#: seconds after which an empty claim is taken to belong to a process that died
+STALE_CLAIM = 120.0
 #: ``ml-ship.<pipeline>.v<N>`` and ``ml-ship.job.<job>.v<N>`` (see ``dag.dag_id``)
 _DAG_ID = re.compile(r"^ml-ship\.(?:(?P<job>job)\.)?(?P<name>[a-z0-9][a-z0-9-]*)\.v(?P<n>\d+)$")
 
@@ -49,16 +52,27 @@ def parse_dag_id(dag_id: str) -> tuple[str, str, int] | None:
 
 
 def _claim(svc: ShipService, dag_id: str, dag_run_id: str) -> Path | None:
-    """This process records the DAG run (None: another one has, or is doing so)."""
+    """This process records the DAG run (None: another one has, or is doing so). A claim left
+    empty for ``STALE_CLAIM`` (its process died before recording) is taken over, by one
+    process: the one whose rename of it succeeds."""
     key = hashlib.sha256(f"{dag_id}\0{dag_run_id}".encode()).hexdigest()[:32]
     path = svc.home / ADOPTED / key
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return None
-    os.close(fd)
-    return path
+    for _ in range(2):
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            return path
+        except FileExistsError:
+            pass
+        try:
+            stat = path.stat()
+            if stat.st_size or time.time() - stat.st_mtime < STALE_CLAIM:
+                return None  # recorded (or skipped), or being recorded now
+            os.rename(path, path.with_name(f"{key}.stale-{os.getpid()}"))
+        except FileNotFoundError:
+            continue  # another process took it over first: try to claim it again
+        path.with_name(f"{key}.stale-{os.getpid()}").unlink(missing_ok=True)
+    return None
 
 
 def discover(backend: AirflowBackend, svc: ShipService) -> list[str]:
