@@ -1,4 +1,4 @@
-"""ml-ship run | runs | status | logs | cancel | output"""
+"""ml-ship run | runs | status | logs | cancel | output | discover"""
 
 from __future__ import annotations
 
@@ -48,6 +48,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = command(sub, "output", "the executed notebook of a run", cmd_output, json=False)
     p.add_argument("run")
     p.add_argument("-o", "--output", help="write it to this file instead of stdout")
+
+    command(sub, "discover", "record the runs Airflow started itself (its schedule, its UI)",
+            cmd_discover)
 
 
 def split_ref(ref: str) -> tuple[str, int | None]:
@@ -165,4 +168,16 @@ def cmd_output(args: argparse.Namespace) -> int:
         err(f"wrote {args.output}")
     else:
         sys.stdout.write(path.read_text())
+    return 0
+
+
+def cmd_discover(args: argparse.Namespace) -> int:
+    """What the Jupyter server does every MlShip.discover_interval seconds, once."""
+    found = service().discover_runs(skip_unavailable=False)
+    if args.json:
+        dump_json({"runs": found})
+        return 0
+    for run_id in found:
+        print(run_id)
+    err(f"{len(found)} new run(s) recorded" if found else "no new runs")
     return 0

@@ -50,15 +50,17 @@ class ShipService(RunsMixin, PipelinesMixin):
             self._backends[name] = load_backend(name, self.settings)
         return self._backends[name]
 
-    def discover_runs(self) -> list[str]:
+    def discover_runs(self, skip_unavailable: bool = True) -> list[str]:
         """Record runs that an enabled backend's own scheduler started (Airflow's schedule, a
-        trigger in its UI): their ids. A backend that is down is skipped (next time)."""
+        trigger in its UI): their ids. A backend that is down is skipped (next time), or its
+        ``BackendUnavailable`` raised when not ``skip_unavailable``."""
         found: list[str] = []
         for name in self.settings.enabled_backends:
             try:
                 found += self.backend(name).discover(self)
             except BackendUnavailable:
-                continue
+                if not skip_unavailable:
+                    raise
         return found
 
     def subscribe(self, callback: Any) -> None:

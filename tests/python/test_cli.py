@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -126,3 +127,20 @@ def test_warm_start_status_run_and_stop(cli_env):
     assert json.loads(ml(cli_env, "warm", "--json", check=0).stdout)["running"] is False
     off = ml({**cli_env, "ML_SHIP_WARM_RUNNER": "0"}, "warm", "start", check=2)
     assert "turned off" in off.stderr and "Traceback" not in off.stderr
+
+
+def test_discover_says_what_it_recorded_and_when_airflow_is_down(cli_env):
+    # without Airflow configured there is nothing to look at
+    p = ml(cli_env, "discover", check=0)
+    assert p.stdout == "" and "no new runs" in p.stderr
+    assert json.loads(ml(cli_env, "discover", "--json", check=0).stdout) == {"runs": []}
+    # Airflow configured but not there: said in one line, exit 2 (the server would skip it)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**cli_env, "ML_SHIP_AIRFLOW_URL": f"http://127.0.0.1:{port}",
+           "ML_SHIP_AIRFLOW_USERNAME": "ada", "ML_SHIP_AIRFLOW_PASSWORD": "not-logged-pw"}
+    p = ml(env, "discover")
+    assert p.returncode == 2, (p.stdout, p.stderr)
+    assert f"127.0.0.1:{port}" in p.stderr and "Traceback" not in p.stderr
+    assert "not-logged-pw" not in p.stderr
