@@ -137,7 +137,9 @@ class MlShipExtension(ExtensionApp):
 
     def _reconcile_once(self, known: list[str]) -> tuple[list[Any], list[str]]:
         """(current state of every active or recently active run and pipeline run, keys of
-        those that disappeared). Pipeline runs whose scheduler died are resumed."""
+        those that disappeared). Pipeline runs whose scheduler died are resumed; every
+        ``discover_interval`` seconds, runs a backend started itself are recorded first (so
+        they are among the active ones)."""
         svc = self.service
         every = self.ml_ship.discover_interval
         if every > 0 and time.monotonic() >= self._next_discover:

@@ -10,8 +10,8 @@ CLI like a run we started:
   by step from there, as it follows the DAG runs we trigger);
 - a job's DAG run becomes a run of that job version bound to the DAG run's task.
 
-The DAG run's conf gives the parameters (its keys that are not parameters are left out and
-said in the log). Each DAG run is claimed once, across processes, by a file created with
+The DAG run's conf gives the parameters (its keys that are not parameters are left out; for a
+pipeline, the pipeline run's ``airflow.log`` says which). Each DAG run is claimed once, across processes, by a file created with
 ``O_EXCL`` in ``HOME/airflow-adopted/``. DAG runs of DAGs this home never shipped, and those
 that began before it shipped that version (another home's, on a shared Airflow), are skipped.
 """
@@ -137,7 +137,7 @@ def _adopt_pipeline(svc: ShipService, name: str, version: int, dag_id: str,
                          parallelism=None)
     dr_id = str(dag_run["dag_run_id"])
     atomic_write_json(folder(svc, run_id) / STATE, {
-        "phase": "triggered", "dag_id": dag_id, "dag_run_id": dr_id, "adopted": True})
+        "phase": "triggered", "dag_id": dag_id, "dag_run_id": dr_id})
     _set_run(svc, run_id, ("queued",), status="running", started_at=_when(dag_run))
     _log(svc, run_id, f"[ml-ship] DAG run {dr_id} of {dag_id} was started by Airflow "
                       f"({dag_run.get('run_type') or 'unknown'}): "
