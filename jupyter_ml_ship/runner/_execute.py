@@ -167,8 +167,9 @@ class Runner:
             "started_at": started,
             "ended_at": _now(),
         }
-        atomic_write_json(self.run_dir / "result.json", result)
+        # the last line before the result: a log follower stops reading once the run has ended
         _say(f"run {status}" + (f": {error['message']}" if error else ""))
+        atomic_write_json(self.run_dir / "result.json", result)
         return result
 
     def _attempt(self, timeout: float | None) -> tuple[str, dict[str, Any] | None]:

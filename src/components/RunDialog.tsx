@@ -34,7 +34,9 @@ function RunForm(props: {
   const [backend, setBackend] = React.useState(options.backend);
   const collected = collectParameters(options.parameters, texts);
 
-  React.useEffect(() => {
+  // a layout effect: the dialog reads the value on its button's click, which may come
+  // before a passive effect of the last keystroke has run
+  React.useLayoutEffect(() => {
     props.onValue({ parameters: collected.values, backend });
   });
   useDialogValidation(ref, [texts, backend]);

@@ -68,7 +68,9 @@ function ShipForm(props: {
   const settingsErrors = runSettingsErrors(settings);
   const backendInfo = options.health?.backends.find(b => b.name === settings.backend);
 
-  React.useEffect(() => {
+  // a layout effect: the dialog reads the value on its button's click, which may come
+  // before a passive effect of the last keystroke has run
+  React.useLayoutEffect(() => {
     props.onValue({ name, message, parameters: collected.values, settings });
   });
   useDialogValidation(ref, [name, texts, settings]);

@@ -32,7 +32,9 @@ function RunPipelineForm(props: {
   const [useCache, setUseCache] = React.useState(true);
   const collected = collectParameters(specs, texts);
 
-  React.useEffect(() => {
+  // a layout effect: the dialog reads the value on its button's click, which may come
+  // before a passive effect of the last keystroke has run
+  React.useLayoutEffect(() => {
     props.onValue({ parameters: collected.values, backend, useCache });
   });
   useDialogValidation(ref, [texts, backend]);

@@ -11,6 +11,8 @@ import json
 import re
 import urllib.request
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
 from tests.ui.conftest import TOKEN
 
 LONG = 120_000  # ms: a run starts a kernel on a busy 2-core machine
@@ -34,6 +36,30 @@ def api(lab, path: str):
         return json.loads(r.read())
 
 
+def succeeded_with_line(page, lab, job: str, line: str):
+    """The run view that just opened shows a run of ``job`` reaching "succeeded" with ``line``
+    in its log; if not, the failure says what the server recorded and what the view shows."""
+    opened = page.locator(".jp-MlShip-runBody[data-run]").last
+    opened.wait_for(timeout=LONG)
+    run_id = opened.get_attribute("data-run")
+    body = page.locator(f".jp-MlShip-runBody[data-run='{run_id}']")
+    try:
+        assert api(lab, f"/runs/{run_id}")["job"] == job
+        body.and_(page.locator("[data-status='succeeded']")).wait_for(timeout=LONG)
+        body.locator(".jp-MlShip-log").get_by_text(line).wait_for(timeout=30_000)
+    except PlaywrightTimeout:
+        run = api(lab, f"/runs/{run_id}")
+        with urllib.request.urlopen(lab.api(f"/runs/{run_id}/logs"), timeout=30) as r:
+            log = r.read().decode()
+        views = page.locator(".jp-MlShip-runBody").evaluate_all(
+            "els => els.map(e => [e.dataset.run, e.dataset.status, e.offsetParent !== null,"
+            " (e.querySelector('.jp-MlShip-log') || {}).textContent])")
+        raise AssertionError(
+            f"run {run_id}: {run['status']}, parameters {run['parameters']}; server log:\n"
+            f"{log}\nrun views (run, status, shown, log): {views}") from None
+    return body
+
+
 def test_ship_run_watch_output_and_roll_back(page, lab):
     open_notebook(page, lab, "hello.ipynb")
     page.shot("01-notebook")
@@ -44,11 +70,7 @@ def test_ship_run_watch_output_and_roll_back(page, lab):
     page.shot("02-ship-dialog")
     dialog.get_by_role("button", name="Ship & run").click()
 
-    run_view = page.locator(".jp-MlShip-runBody[data-status]").last
-    run_view.wait_for(timeout=LONG)
-    page.locator(".jp-MlShip-runBody[data-status='succeeded']").last.wait_for(timeout=LONG)
-    log = page.locator(".jp-MlShip-log").last
-    log.get_by_text("hello, Ada!").wait_for(timeout=30_000)
+    run_view = succeeded_with_line(page, lab, "hello", "hello, Ada!")
     page.shot("03-run-succeeded")
     assert run_view.locator(".jp-MlShip-status").first.inner_text() == "succeeded"
 
@@ -130,8 +152,7 @@ def test_ship_from_the_file_browser_context_menu(page, lab):
     assert "Ship from_browser.ipynb" in dialog.inner_text()
     dialog.locator("#jp-MlShip-param-who").fill("browser")
     dialog.get_by_role("button", name="Ship & run").click()
-    page.locator(".jp-MlShip-runBody[data-status='succeeded']").last.wait_for(timeout=LONG)
-    page.locator(".jp-MlShip-log").last.get_by_text("hi browser").wait_for(timeout=30_000)
+    succeeded_with_line(page, lab, "from-browser", "hi browser")
     page.shot("09-shipped-from-file-browser")
     assert api(lab, "/jobs/from-browser")["current_version"] == 1
 
