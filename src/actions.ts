@@ -41,11 +41,20 @@ export async function runWithDialog(
     await showErrorMessage(`Cannot run ${job}`, errorMessage(error));
     return null;
   }
+  let initialFrom: string | undefined;
+  if (initial === undefined && ctx.settings().runDialogFromLastRun && info.parameters.length) {
+    const last = await lastRunOf(ctx, job);
+    if (last && Object.keys(last.parameters).length) {
+      initial = last.parameters;
+      initialFrom = `run #${shortId(last.id)} (v${last.version}, ${STATUS_LABELS[last.status]})`;
+    }
+  }
   const wanted =
     backend || (info.config.backend as string | undefined) || ctx.settings().defaultBackend;
   const body = new RunDialogBody({
     parameters: info.parameters,
     initial,
+    initialFrom,
     health: model.health,
     backend: pickBackend(model.health, wanted || undefined)
   });
@@ -59,6 +68,15 @@ export async function runWithDialog(
     return null;
   }
   return startRun(ctx, job, info.number, result.value.parameters, result.value.backend);
+}
+
+/** The job's newest run, if it has one (none when the server cannot say). */
+async function lastRunOf(ctx: IActions, job: string): Promise<IRunInfo | null> {
+  try {
+    return (await ctx.model.client.runs({ job, limit: 1 })).runs[0] ?? null;
+  } catch {
+    return null;
+  }
 }
 
 export async function startRun(

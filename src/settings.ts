@@ -8,6 +8,8 @@ export interface IMlShipSettings {
   followLogs: boolean;
   /** open the run view after "Ship & run" and "Run" */
   openRunView: boolean;
+  /** the Run dialog starts from the parameters of the job's last run */
+  runDialogFromLastRun: boolean;
   /** tell when a run started from this lab ends */
   notifyOnFinish: boolean;
   /** characters of log kept in memory per run view */
@@ -20,6 +22,7 @@ export const DEFAULT_SETTINGS: IMlShipSettings = {
   defaultBackend: '',
   followLogs: true,
   openRunView: true,
+  runDialogFromLastRun: true,
   notifyOnFinish: true,
   maxLogChars: 2 * 1024 * 1024,
   runsPageSize: 50
@@ -37,6 +40,7 @@ export function readSettings(settings: ISettingRegistry.ISettings | null): IMlSh
     defaultBackend: get('defaultBackend'),
     followLogs: get('followLogs'),
     openRunView: get('openRunView'),
+    runDialogFromLastRun: get('runDialogFromLastRun'),
     notifyOnFinish: get('notifyOnFinish'),
     maxLogChars: get('maxLogChars'),
     runsPageSize: get('runsPageSize')

@@ -11,6 +11,9 @@ export interface IRunDialogOptions {
   parameters: IParameterSpec[];
   /** values to start from instead of the defaults (e.g. "Re-run with these parameters") */
   initial?: Record<string, unknown>;
+  /** where `initial` comes from when the user did not choose it (e.g. "run #abc123 (v2)"):
+   * said in the dialog, with a button back to the defaults */
+  initialFrom?: string;
   health: IHealthInfo | null;
   backend: string;
 }
@@ -26,11 +29,10 @@ function RunForm(props: {
 }): JSX.Element {
   const { options } = props;
   const ref = React.useRef<HTMLDivElement>(null);
-  const [texts, setTexts] = React.useState<Record<string, string>>(() =>
-    Object.fromEntries(
-      options.parameters.map(p => [p.name, initialText(p, options.initial?.[p.name])])
-    )
-  );
+  const textsFrom = (initial?: Record<string, unknown>) =>
+    Object.fromEntries(options.parameters.map(p => [p.name, initialText(p, initial?.[p.name])]));
+  const [initial, setInitial] = React.useState(options.initial);
+  const [texts, setTexts] = React.useState<Record<string, string>>(() => textsFrom(initial));
   const [backend, setBackend] = React.useState(options.backend);
   const collected = collectParameters(options.parameters, texts);
 
@@ -41,13 +43,28 @@ function RunForm(props: {
   });
   useDialogValidation(ref, [texts, backend]);
 
-  const unknown = Object.keys(options.initial ?? {}).filter(
+  const unknown = Object.keys(initial ?? {}).filter(
     k => !options.parameters.some(p => p.name === k)
   );
   return (
     <div className="jp-MlShip-form jp-MlShip-runForm" ref={ref}>
       <fieldset className="jp-MlShip-section">
         <legend>Parameters</legend>
+        {initial && options.initialFrom && (
+          <div className="jp-MlShip-field-help jp-MlShip-initialFrom">
+            Filled in from the last {options.initialFrom}.{' '}
+            <button
+              type="button"
+              className="jp-MlShip-linkButton"
+              onClick={() => {
+                setInitial(undefined);
+                setTexts(textsFrom(undefined));
+              }}
+            >
+              Use the defaults
+            </button>
+          </div>
+        )}
         <ParameterForm
           specs={options.parameters}
           texts={texts}

@@ -36,6 +36,26 @@ def api(lab, path: str):
         return json.loads(r.read())
 
 
+def post(lab, path: str, body: dict) -> dict:
+    request = urllib.request.Request(lab.api(path), data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as r:
+        return json.loads(r.read())
+
+
+def write_greeting_notebook(path) -> None:
+    """A notebook with a ``who`` parameter that prints ``hi {who}``."""
+    path.write_text(json.dumps({
+        "cells": [{"cell_type": "code", "metadata": {"tags": ["parameters"]},
+                   "source": "who = 'world'", "outputs": [], "execution_count": None},
+                  {"cell_type": "code", "metadata": {}, "source": "print(f'hi {who}')",
+                   "outputs": [], "execution_count": None}],
+        "nbformat": 4, "nbformat_minor": 5,
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                    "language": "python"}},
+    }))
+
+
 def succeeded_with_line(page, lab, job: str, line: str):
     """The run view that just opened shows a run of ``job`` reaching "succeeded" with ``line``
     in its log; if not, the failure says what the server recorded and what the view shows."""
@@ -128,15 +148,7 @@ def test_a_failing_notebook_shows_failed_and_the_error(page, lab):
 
 
 def test_ship_from_the_file_browser_context_menu(page, lab):
-    (lab.root / "from_browser.ipynb").write_text(json.dumps({
-        "cells": [{"cell_type": "code", "metadata": {"tags": ["parameters"]},
-                   "source": "who = 'world'", "outputs": [], "execution_count": None},
-                  {"cell_type": "code", "metadata": {}, "source": "print(f'hi {who}')",
-                   "outputs": [], "execution_count": None}],
-        "nbformat": 4, "nbformat_minor": 5,
-        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                    "language": "python"}},
-    }))
+    write_greeting_notebook(lab.root / "from_browser.ipynb")
     (lab.root / "notes.txt").write_text("not a notebook")
     page.goto(f"{lab.url}lab?token={TOKEN}&reset")
     item = page.locator(".jp-DirListing-item[data-file-type='notebook']",
@@ -161,6 +173,37 @@ def test_ship_from_the_file_browser_context_menu(page, lab):
     page.locator(".jp-DirListing-item", has_text="notes.txt").click(button="right")
     page.locator(".lm-Menu").first.wait_for()
     assert page.locator(".lm-Menu-item", has_text="Ship Notebook as a Job…").count() == 0
+
+
+def test_the_run_dialog_starts_from_the_last_run(page, lab):
+    write_greeting_notebook(lab.root / "remember.ipynb")
+    shipped = post(lab, "/ship", {"path": "remember.ipynb", "name": "remember", "run": True,
+                                  "parameters": {"who": "Grace"}})
+    page.goto(f"{lab.url}lab?token={TOKEN}&reset")
+    page.locator(".jp-SideBar [data-id='jp-ml-ship-panel'], .jp-SideBar li[title*='ML Ship']").first.click()
+    panel = page.locator(".jp-MlShip-panelBody")
+    panel.get_by_text("remember", exact=True).first.click()
+
+    def run_dialog():
+        panel.locator(".jp-MlShip-runButton").click()
+        dialog = page.locator(".jp-Dialog")
+        dialog.locator(".jp-MlShip-runForm").wait_for()
+        return dialog
+
+    dialog = run_dialog()
+    who = dialog.locator("#jp-MlShip-param-who")
+    assert who.input_value() == "Grace"
+    hint = dialog.locator(".jp-MlShip-initialFrom")
+    assert f"run #{shipped['run']['id'][-6:]} (v1" in hint.inner_text()
+    page.shot("10-run-dialog-from-last-run")
+    hint.get_by_role("button", name="Use the defaults").click()
+    assert who.input_value() == "world"
+    assert hint.count() == 0
+    who.fill("Lin")
+    dialog.get_by_role("button", name="Run", exact=True).click()
+    succeeded_with_line(page, lab, "remember", "hi Lin")
+    assert run_dialog().locator("#jp-MlShip-param-who").input_value() == "Lin"
+    page.keyboard.press("Escape")
 
 
 def test_a_long_log_opens_at_its_end(page, lab):
