@@ -44,9 +44,9 @@ def add_json(p: argparse.ArgumentParser) -> None:
 
 
 def command(sub: argparse._SubParsersAction, name: str, help: str, func: Any,
-            json: bool = True) -> argparse.ArgumentParser:
+            json: bool = True, description: str | None = None) -> argparse.ArgumentParser:
     """A subcommand that calls ``func(args)``, with ``--json`` unless told otherwise."""
-    p = sub.add_parser(name, help=help)
+    p = sub.add_parser(name, help=help, description=description)
     if json:
         add_json(p)
     p.set_defaults(func=func)

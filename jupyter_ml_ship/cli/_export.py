@@ -10,12 +10,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._common import add_json, dump_json, err, service
+from ._common import command, dump_json, err, service
 
 
 def register_export(psub: argparse._SubParsersAction) -> None:
-    p = psub.add_parser(
-        "export", help="write the Airflow DAG file of a pipeline version (ships a FILE first)",
+    p = command(
+        psub, "export", "write the Airflow DAG file of a pipeline version (ships a FILE first)",
+        cmd_export,
         description="Write a readable, generated Airflow DAG file for a pipeline version: one "
                     "task per step, running the step's job version image.")
     p.add_argument("pipeline", metavar="FILE|NAME[@N]")
@@ -29,8 +30,6 @@ def register_export(psub: argparse._SubParsersAction) -> None:
     p.add_argument("--images", action="store_true",
                    help="also build the step images on the Docker engine (docker operator)")
     p.add_argument("-m", "--message", default="", help="with a FILE: message of a new version")
-    add_json(p)
-    p.set_defaults(func=cmd_export)
 
 
 def cmd_export(args: argparse.Namespace) -> int:

@@ -5,21 +5,19 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ._common import add_json, dump_json, err, service, table, when
+from ._common import command, dump_json, err, service, table, when
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "images", help="list the Docker images of jobs; 'images prune [JOB]' removes old ones",
+    p = command(
+        sub, "images", "list the Docker images of jobs; 'images prune [JOB]' removes old ones",
+        cmd_images,
         description="List job images (ml-ship images [JOB]) or remove every image of a job but "
-                    "its current version's (ml-ship images prune [JOB]; all jobs without JOB).",
-    )
+                    "its current version's (ml-ship images prune [JOB]; all jobs without JOB).")
     p.add_argument("words", nargs="*", metavar="[prune] [JOB]")
     p.add_argument("--dry-run", action="store_true", help="with prune: only say what would go")
     p.add_argument("--all", action="store_true",
                    help="list the images of every job on the engine, not only this home's")
-    add_json(p)
-    p.set_defaults(func=cmd_images)
 
 
 def _current_versions(svc: Any, job: str | None) -> dict[str, int | None]:

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_json, dump_json, err, service
+from ._common import command, dump_json, err, service
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "warm", help="show, start or stop the warm runner local runs are forked from",
+    p = command(
+        sub, "warm", "show, start or stop the warm runner local runs are forked from", cmd_warm,
         description="The warm runner keeps papermill, ipykernel and IPython imported so local "
                     "runs (and their kernels) start in milliseconds. JupyterLab and pipeline "
-                    "runs start it; it exits after MlShip.warm_runner_idle seconds unused.",
-    )
+                    "runs start it; it exits after MlShip.warm_runner_idle seconds unused.")
     p.add_argument("action", nargs="?", default="status", choices=["status", "start", "stop"])
-    add_json(p)
-    p.set_defaults(func=cmd_warm)
 
 
 def cmd_warm(args: argparse.Namespace) -> int:
