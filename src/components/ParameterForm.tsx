@@ -122,3 +122,16 @@ export function useDialogValidation(
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, deps);
 }
+
+/** "Filled in from the last run #abc123 (…). Use the defaults": where a form's values came
+ * from when the user did not choose them, with the way back to the defaults. */
+export function InitialFromHint(props: { from: string; onReset: () => void }): JSX.Element {
+  return (
+    <div className="jp-MlShip-field-help jp-MlShip-initialFrom">
+      Filled in from the last {props.from}.{' '}
+      <button type="button" className="jp-MlShip-linkButton" onClick={props.onReset}>
+        Use the defaults
+      </button>
+    </div>
+  );
+}

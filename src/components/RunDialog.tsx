@@ -5,7 +5,7 @@ import * as React from 'react';
 import type { IHealthInfo, IParameterSpec } from '../api/types';
 import { collectParameters, initialText } from '../params';
 import { BackendSelect } from './BackendSelect';
-import { ParameterForm, useDialogValidation } from './ParameterForm';
+import { InitialFromHint, ParameterForm, useDialogValidation } from './ParameterForm';
 
 export interface IRunDialogOptions {
   parameters: IParameterSpec[];
@@ -51,19 +51,13 @@ function RunForm(props: {
       <fieldset className="jp-MlShip-section">
         <legend>Parameters</legend>
         {initial && options.initialFrom && (
-          <div className="jp-MlShip-field-help jp-MlShip-initialFrom">
-            Filled in from the last {options.initialFrom}.{' '}
-            <button
-              type="button"
-              className="jp-MlShip-linkButton"
-              onClick={() => {
-                setInitial(undefined);
-                setTexts(textsFrom(undefined));
-              }}
-            >
-              Use the defaults
-            </button>
-          </div>
+          <InitialFromHint
+            from={options.initialFrom}
+            onReset={() => {
+              setInitial(undefined);
+              setTexts(textsFrom(undefined));
+            }}
+          />
         )}
         <ParameterForm
           specs={options.parameters}

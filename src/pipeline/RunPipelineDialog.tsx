@@ -4,7 +4,11 @@ import * as React from 'react';
 
 import type { IHealthInfo } from '../api/types';
 import { BackendSelect } from '../components/BackendSelect';
-import { ParameterForm, useDialogValidation } from '../components/ParameterForm';
+import {
+  InitialFromHint,
+  ParameterForm,
+  useDialogValidation
+} from '../components/ParameterForm';
 import { collectParameters, initialText } from '../params';
 import type { IRunChoices } from './graphModel';
 import { pipelineParameterSpecs } from './status';
@@ -14,6 +18,9 @@ export interface IRunPipelineOptions {
   /** the pipeline's parameters and their defaults */
   parameters: Record<string, unknown>;
   steps: number;
+  /** values to start from instead of the defaults, and where they come from (said, with a
+   * button back to the defaults) */
+  initial?: { parameters: Record<string, unknown>; from: string };
   health: IHealthInfo | null;
   backend: string;
 }
@@ -25,8 +32,11 @@ function RunPipelineForm(props: {
   const { options } = props;
   const specs = React.useMemo(() => pipelineParameterSpecs(options.parameters), [options]);
   const ref = React.useRef<HTMLDivElement>(null);
+  const textsFrom = (initial?: Record<string, unknown>) =>
+    Object.fromEntries(specs.map(p => [p.name, initialText(p, initial?.[p.name])]));
+  const [fromLast, setFromLast] = React.useState(!!options.initial);
   const [texts, setTexts] = React.useState<Record<string, string>>(() =>
-    Object.fromEntries(specs.map(p => [p.name, initialText(p)]))
+    textsFrom(options.initial?.parameters)
   );
   const [backend, setBackend] = React.useState(options.backend);
   const [useCache, setUseCache] = React.useState(true);
@@ -47,6 +57,15 @@ function RunPipelineForm(props: {
       </p>
       <fieldset className="jp-MlShip-section">
         <legend>Pipeline parameters</legend>
+        {fromLast && options.initial && specs.length > 0 && (
+          <InitialFromHint
+            from={options.initial.from}
+            onReset={() => {
+              setFromLast(false);
+              setTexts(textsFrom(undefined));
+            }}
+          />
+        )}
         {specs.length ? (
           <ParameterForm
             specs={specs}

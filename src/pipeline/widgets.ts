@@ -87,10 +87,21 @@ export async function runPipeline(
     return;
   }
   const { actions } = deps;
+  const last = model.run ?? model.lastRun;
+  const fromLast =
+    actions.settings().runDialogFromLastRun &&
+    last?.pipeline === description.name &&
+    Object.keys(last.parameters).length > 0;
   const choices = await askRunChoices({
     name: description.name,
     parameters: description.parameters,
     steps: description.steps.length,
+    initial: fromLast
+      ? {
+          parameters: last.parameters,
+          from: `pipeline run #${shortId(last.id)} (v${last.version}, ${last.status})`
+        }
+      : undefined,
     health: actions.model.health,
     backend: pickBackend(actions.model.health, actions.settings().defaultBackend || undefined)
   });

@@ -124,15 +124,19 @@ def test_pipeline_graph_runs_live_to_all_green(page, lab):
     assert view.locator(".jp-MlShip-graphNode[data-status='succeeded']").count() == 3
     page.shot("06-panel-run-view")
 
-    # the same run again: every step reuses its earlier results (cached), at once
+    # the same run again: the dialog starts from the last run's values, and every step
+    # reuses its earlier results (cached), at once
     page.locator(".lm-TabBar-tab", has_text="churn.pipeline.yaml").click()
     doc = page.locator(
         ".jp-MlShip-pipelineWidget:has(.jp-MlShip-pipelineView[data-path='churn.pipeline.yaml'])")
     doc.locator(".jp-Toolbar").get_by_text("Run pipeline").click()
     dialog.locator(".jp-MlShip-pipelineRunForm").wait_for()
     page.wait_for_function("() => document.activeElement?.id === 'jp-MlShip-param-day'")
-    dialog.locator("#jp-MlShip-param-rows").fill("300")
-    dialog.locator("#jp-MlShip-param-day").fill("2024-02-01")
+    assert f"pipeline run #{run_id[-6:]} (v1, succeeded)" in dialog.locator(
+        ".jp-MlShip-initialFrom").inner_text()
+    assert dialog.locator("#jp-MlShip-param-rows").input_value() == "300"
+    assert dialog.locator("#jp-MlShip-param-day").input_value() == "2024-02-01"
+    page.shot("06a-run-dialog-from-last-run")
     dialog.get_by_role("button", name="Run pipeline").click()
     again = doc.locator(".jp-MlShip-pipelineRunBar[data-status='succeeded']"
                         f":not([data-pipeline-run='{run_id}'])")
