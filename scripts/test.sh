@@ -10,6 +10,7 @@ cleanup() { if [ "${CI:-}" = true ]; then scripts/docker-down.sh >/dev/null 2>&1
 trap cleanup EXIT
 
 "$VENV/bin/ruff" check jupyter_ml_ship tests bench
+"$VENV/bin/mypy" jupyter_ml_ship
 scripts/services-up.sh
 
 status=0

@@ -155,8 +155,8 @@ class AirflowBackend(Backend):
                      "environment_source": ctx.environment_source,
                      "notebook_file": str(ctx.notebook_file), "config": ctx.config}]
         path, _ = self.deploy(spec, versions, ctx.log)
-        ref = {"dag_id": spec.dag_id, "dag_run_id": dag_run_id(ctx.run_id), "task_id": ctx.job,
-               "single": True}
+        ref: dict[str, Any] = {"dag_id": spec.dag_id, "dag_run_id": dag_run_id(ctx.run_id),
+                               "task_id": ctx.job, "single": True}
         ctx.log(f"[ml-ship] DAG {spec.dag_id} is in {path}; triggering "
                 f"{self.ui_url(spec.dag_id, ref['dag_run_id'])} once Airflow has loaded it")
         atomic_write_json(ctx.run_dir / STATE, {

@@ -9,8 +9,9 @@ import shutil
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 
@@ -20,11 +21,9 @@ from ..store import Job, Run
 from ..store.files import atomic_write_json, read_json
 from ..store.schema import utcnow
 from . import convert
+from ._base import _ServiceBase
 from .models import TERMINAL_STATUSES, RunInfo
 from .naming import validate_parameters
-
-if TYPE_CHECKING:
-    from .service import ShipService
 
 ACTIVE = ("queued", "building", "running")
 #: a run past its timeout by this much, with no result, is stopped by the service itself
@@ -53,11 +52,11 @@ def _parse_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-class RunsMixin:
+class RunsMixin(_ServiceBase):
     # ---- start --------------------------------------------------------------------------
 
     def run(
-        self: ShipService,
+        self,
         job: str,
         version: int | None = None,
         parameters: dict[str, Any] | None = None,
@@ -74,7 +73,7 @@ class RunsMixin:
             raise started
         return started
 
-    def start_runs(self: ShipService,
+    def start_runs(self,
                    requests: list[RunRequest]) -> list[RunInfo | Exception]:
         """Start several runs at once (a pipeline's ready steps): one transaction records them
         all, then each backend starts its run. Per request, its run or why it could not start.
@@ -101,13 +100,14 @@ class RunsMixin:
         if refs:
             with self.store.session() as s:
                 for run_id, (ref, started_at) in refs.items():
-                    row = s.get(Run, run_id)
-                    row.backend_ref = ref
-                    if row.status == "queued":
-                        row.status = ref.get("status", "running")
-                        row.started_at = started_at
-                        if row.status == "running":
-                            row.attempts = max(row.attempts, 1)  # the first attempt began
+                    rec = s.get(Run, run_id)
+                    assert rec is not None  # recorded above, and a queued run is not deleted
+                    rec.backend_ref = ref
+                    if rec.status == "queued":
+                        rec.status = ref.get("status", "running")
+                        rec.started_at = started_at
+                        if rec.status == "running":
+                            rec.attempts = max(rec.attempts, 1)  # the first attempt began
         for i, _, ctx, _ in prepared:
             if ctx.run_id in refs:
                 info = self.get_run(ctx.run_id, reconcile=False)
@@ -115,7 +115,7 @@ class RunsMixin:
                 results[i] = info
         return results  # type: ignore[return-value]
 
-    def _prepare_run(self: ShipService, s: Any, req: RunRequest) -> tuple[Any, RunContext, Run]:
+    def _prepare_run(self, s: Any, req: RunRequest) -> tuple[Any, RunContext, Run]:
         """Validate a request and make its run directory; the row to add (raises on bad input
         before anything is added to the session)."""
         v = self._version(s, req.job, req.version)
@@ -159,7 +159,7 @@ class RunsMixin:
             notebook_file=Path(v.notebook_file), environment=v.environment,
             environment_source=v.environment_source, config=config, spec=spec,
             secrets={n: os.environ[n] for n in secret_names},
-            log=lambda line, p=run_dir / "log.txt": _append_log(p, line),
+            log=partial(_append_log, run_dir / "log.txt"),
         )
         return impl, ctx, row
 
@@ -171,14 +171,14 @@ class RunsMixin:
             raise NotFound(f"no run with id {run_id!r}")
         return row
 
-    def get_run(self: ShipService, run_id: str, reconcile: bool = True) -> RunInfo:
+    def get_run(self, run_id: str, reconcile: bool = True) -> RunInfo:
         if reconcile:
             self.reconcile(run_id)
         with self.store.session() as s:
             return convert.run_info(self._run_row(s, run_id))
 
     def runs(
-        self: ShipService,
+        self,
         job: str | None = None,
         status: str | None = None,
         limit: int = 50,
@@ -202,7 +202,7 @@ class RunsMixin:
             page = [convert.run_info(r, name) for r, name in rows[:limit]]
         return page, (page[-1].id if len(rows) > limit else None)
 
-    def read_log(self: ShipService, run_id: str, offset: int = 0,
+    def read_log(self, run_id: str, offset: int = 0,
                  limit: int = 1 << 20) -> tuple[bytes, int]:
         """Bytes of the log from ``offset`` (at most ``limit``) and the offset after them."""
         if offset < 0:
@@ -222,7 +222,7 @@ class RunsMixin:
             data = b""
         return data, offset + len(data)
 
-    def log_tail_start(self: ShipService, run_id: str, tail: int) -> int:
+    def log_tail_start(self, run_id: str, tail: int) -> int:
         """Where to start reading to get about the last ``tail`` bytes of a run's log: the
         start of the first whole line in them (0 when the log is shorter)."""
         with self.store.session() as s:
@@ -239,7 +239,7 @@ class RunsMixin:
         newline = window.find(b"\n")
         return start + newline if newline >= 0 else start
 
-    def output_path(self: ShipService, run_id: str) -> Path:
+    def output_path(self, run_id: str) -> Path:
         with self.store.session() as s:
             row = self._run_row(s, run_id)
             run_dir, status = Path(row.run_dir), row.status
@@ -250,7 +250,7 @@ class RunsMixin:
 
     # ---- control ------------------------------------------------------------------------
 
-    def cancel(self: ShipService, run_id: str) -> RunInfo:
+    def cancel(self, run_id: str) -> RunInfo:
         with self.store.session() as s:
             row = self._run_row(s, run_id)
             status, backend, ref, run_dir = row.status, row.backend, row.backend_ref, row.run_dir
@@ -262,7 +262,7 @@ class RunsMixin:
         self._finish(run_id, "cancelled", {"message": "cancelled by user", "ename": "Cancelled"})
         return self.get_run(run_id, reconcile=False)
 
-    def wait(self: ShipService, run_id: str, timeout: float | None = None,
+    def wait(self, run_id: str, timeout: float | None = None,
              interval: float = 0.05) -> RunInfo:
         deadline = time.monotonic() + timeout if timeout else None
         while True:
@@ -275,11 +275,11 @@ class RunsMixin:
 
     # ---- reconcile ----------------------------------------------------------------------
 
-    def active_run_ids(self: ShipService) -> list[str]:
+    def active_run_ids(self) -> list[str]:
         with self.store.session() as s:
             return list(s.scalars(select(Run.id).where(Run.status.in_(ACTIVE))))
 
-    def reconcile(self: ShipService, run_id: str) -> None:
+    def reconcile(self, run_id: str) -> None:
         """Move a run's status from what its run directory and backend say."""
         with self.store.session() as s:
             row = self._run_row(s, run_id)
@@ -319,12 +319,13 @@ class RunsMixin:
         attempt = int(state.get("attempt") or 0)
         if phase in ("building", "running") and (phase != status or attempt > attempts):
             with self.store.session() as s:  # started, or a retry began
-                row = s.get(Run, run_id)
-                row.status = phase
-                row.attempts = max(attempt, row.attempts)
+                rec = s.get(Run, run_id)
+                assert rec is not None  # read above, and an active run is not deleted
+                rec.status = phase
+                rec.attempts = max(attempt, rec.attempts)
             self._notify(self.get_run(run_id, reconcile=False))
 
-    def _finish(self: ShipService, run_id: str, status: str, error: dict[str, Any] | None,
+    def _finish(self, run_id: str, status: str, error: dict[str, Any] | None,
                 result: dict[str, Any] | None = None) -> None:
         with self.store.session() as s:
             row = s.get(Run, run_id)
@@ -339,7 +340,7 @@ class RunsMixin:
                 row.started_at = row.started_at or _parse_time(result.get("started_at"))
         self._notify(self.get_run(run_id, reconcile=False))
 
-    def _notify(self: ShipService, info: RunInfo) -> None:
+    def _notify(self, info: RunInfo) -> None:
         for callback in list(self._listeners):
             try:
                 callback(info)

@@ -9,11 +9,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import func, select
 
 from ..errors import BadInput, Conflict
+from ._base import _ServiceBase
 
 if TYPE_CHECKING:  # imported where used: jupyter_ml_ship.pipelines imports core itself
     from ..pipelines.models import (
@@ -30,16 +31,22 @@ _DONE = ("succeeded", "failed", "cancelled")
 _ACTIVE = ("starting", "queued", "building", "running")
 
 
-class PipelinesMixin:
+class PipelinesMixin(_ServiceBase):
+    @property
+    def _svc(self) -> ShipService:
+        """This object as the ``ShipService`` it always is (the mixin is only ever one of its
+        bases), for the ``jupyter_ml_ship.pipelines`` helpers, which take the whole service."""
+        return cast("ShipService", self)
+
     # ---- files and versions ---------------------------------------------------------------
 
-    def describe_pipeline_file(self: ShipService, path: str | Path) -> PipelineDescription:
+    def describe_pipeline_file(self, path: str | Path) -> PipelineDescription:
         """The validated graph of a pipeline file or notebook folder; ships and runs nothing."""
         from ..pipelines import versions
 
-        return versions.describe(self, path)
+        return versions.describe(self._svc, path)
 
-    def ship_pipeline(self: ShipService, path: str | Path, message: str | None = None,
+    def ship_pipeline(self, path: str | Path, message: str | None = None,
                       author: str | None = None) -> ShipPipelineResult:
         """Check a pipeline file (or folder), ship its notebooks, record the version.
 
@@ -49,25 +56,25 @@ class PipelinesMixin:
         from ..pipelines.models import ShipPipelineResult
         from .service import _whoami
 
-        version, created = versions.ship(self, path, message,
+        version, created = versions.ship(self._svc, path, message,
                                          author if author is not None else _whoami())
         return ShipPipelineResult(pipeline=self.pipeline(version.pipeline), version=version,
                                   created=created)
 
-    def pipelines(self: ShipService) -> list[PipelineInfo]:
+    def pipelines(self) -> list[PipelineInfo]:
         from ..store.schema import Pipeline
 
         with self.store.session() as s:
             return [self._pipeline_info(s, p)
                     for p in s.scalars(select(Pipeline).order_by(Pipeline.name))]
 
-    def pipeline(self: ShipService, name: str) -> PipelineInfo:
+    def pipeline(self, name: str) -> PipelineInfo:
         from ..pipelines.versions import pipeline_row
 
         with self.store.session() as s:
             return self._pipeline_info(s, pipeline_row(s, name))
 
-    def _pipeline_info(self: ShipService, s: Any, pipe: Any) -> PipelineInfo:
+    def _pipeline_info(self, s: Any, pipe: Any) -> PipelineInfo:
         from ..pipelines.models import PipelineInfo
         from ..pipelines.runs import run_info
         from ..store.schema import PipelineRun, PipelineVersion
@@ -81,7 +88,7 @@ class PipelinesMixin:
                             updated_at=pipe.updated_at, source_path=pipe.source_path,
                             last_run=run_info(last) if last else None)
 
-    def pipeline_versions(self: ShipService, name: str) -> list[PipelineVersionInfo]:
+    def pipeline_versions(self, name: str) -> list[PipelineVersionInfo]:
         """Newest first."""
         from ..pipelines.versions import pipeline_row, version_info
 
@@ -89,7 +96,7 @@ class PipelinesMixin:
             pipe = pipeline_row(s, name)
             return [version_info(v, pipe) for v in reversed(pipe.versions)]
 
-    def pipeline_version(self: ShipService, name: str,
+    def pipeline_version(self, name: str,
                          number: int | None = None) -> PipelineVersionInfo:
         from ..pipelines.versions import version_info, version_row
 
@@ -97,15 +104,15 @@ class PipelinesMixin:
             v = version_row(s, name, number)
             return version_info(v, v.pipeline)
 
-    def rollback_pipeline(self: ShipService, name: str, number: int,
+    def rollback_pipeline(self, name: str, number: int,
                           actor: str | None = None) -> PipelineInfo:
         from ..pipelines import versions
         from .service import _whoami
 
-        versions.rollback(self, name, number, actor or _whoami())
+        versions.rollback(self._svc, name, number, actor or _whoami())
         return self.pipeline(name)
 
-    def delete_pipeline(self: ShipService, name: str) -> None:
+    def delete_pipeline(self, name: str) -> None:
         """Delete a pipeline with its versions and pipeline runs (its jobs stay)."""
         from ..pipelines.versions import pipeline_row
         from ..store.schema import Event, PipelineRun
@@ -121,7 +128,7 @@ class PipelinesMixin:
 
     # ---- runs -----------------------------------------------------------------------------
 
-    def run_pipeline(self: ShipService, name: str, version: int | None = None,
+    def run_pipeline(self, name: str, version: int | None = None,
                      parameters: dict[str, Any] | None = None, backend: str | None = None, *,
                      use_cache: bool = True, parallelism: int | None = None,
                      detach: bool = True) -> PipelineRunInfo:
@@ -133,50 +140,50 @@ class PipelinesMixin:
         """
         from ..pipelines import runs, scheduler
 
-        run_id = runs.create(self, name, version, parameters, backend, use_cache,
-                                 parallelism)
-        info = runs.advance(self, run_id)
+        run_id = runs.create(self._svc, name, version, parameters, backend, use_cache,
+                             parallelism)
+        info = runs.advance(self._svc, run_id)
         if detach and info.status not in _DONE:
-            scheduler.spawn(self, run_id)
+            scheduler.spawn(self._svc, run_id)
         return info
 
-    def drive_pipeline_run(self: ShipService, run_id: str,
+    def drive_pipeline_run(self, run_id: str,
                            timeout: float | None = None) -> PipelineRunInfo:
         """Schedule a pipeline run in this process until it ends (or ``timeout`` seconds)."""
         from ..pipelines import scheduler
 
         deadline = time.monotonic() + timeout if timeout else None
-        return scheduler.drive(self, run_id, deadline)
+        return scheduler.drive(self._svc, run_id, deadline)
 
-    def advance_pipeline_run(self: ShipService, run_id: str) -> PipelineRunInfo:
+    def advance_pipeline_run(self, run_id: str) -> PipelineRunInfo:
         """One idempotent scheduling pass (safe from several processes; the reconciler's call)."""
         from ..pipelines.runs import advance
 
-        return advance(self, run_id)
+        return advance(self._svc, run_id)
 
-    def resume_pipeline_run(self: ShipService, run_id: str) -> PipelineRunInfo:
+    def resume_pipeline_run(self, run_id: str) -> PipelineRunInfo:
         """Advance an active pipeline run and start a scheduler for it if none is alive."""
         from ..pipelines import runs, scheduler
 
-        info = runs.info(self, run_id)
+        info = runs.info(self._svc, run_id)
         if info.status in _DONE and not any(
                 st.status in _ACTIVE for st in info.steps):
             return info
-        if scheduler.scheduler_alive(self, run_id):
+        if scheduler.scheduler_alive(self._svc, run_id):
             return info
-        info = runs.advance(self, run_id)
+        info = runs.advance(self._svc, run_id)
         if info.status not in _DONE:
-            scheduler.spawn(self, run_id)
+            scheduler.spawn(self._svc, run_id)
         return info
 
-    def get_pipeline_run(self: ShipService, run_id: str,
+    def get_pipeline_run(self, run_id: str,
                          reconcile: bool = True) -> PipelineRunInfo:
         """A pipeline run with its steps; ``reconcile`` resumes it if its scheduler is gone."""
         from ..pipelines import runs
 
-        return self.resume_pipeline_run(run_id) if reconcile else runs.info(self, run_id)
+        return self.resume_pipeline_run(run_id) if reconcile else runs.info(self._svc, run_id)
 
-    def pipeline_runs(self: ShipService, pipeline: str | None = None, status: str | None = None,
+    def pipeline_runs(self, pipeline: str | None = None, status: str | None = None,
                       limit: int = 50,
                       cursor: str | None = None) -> tuple[list[PipelineRunInfo], str | None]:
         """Newest first; ``cursor`` is the id of the last run of the previous page."""
@@ -198,19 +205,19 @@ class PipelinesMixin:
             page = [run_info(r) for r in rows[:limit]]
         return page, (page[-1].id if len(rows) > limit else None)
 
-    def cancel_pipeline_run(self: ShipService, run_id: str) -> PipelineRunInfo:
+    def cancel_pipeline_run(self, run_id: str) -> PipelineRunInfo:
         from ..pipelines.runs import cancel
 
-        return cancel(self, run_id)
+        return cancel(self._svc, run_id)
 
-    def active_pipeline_run_ids(self: ShipService) -> list[str]:
+    def active_pipeline_run_ids(self) -> list[str]:
         from ..store.schema import PipelineRun
 
         with self.store.session() as s:
             return list(s.scalars(select(PipelineRun.id).where(
                 PipelineRun.status.in_(("queued", "running")))))
 
-    def wait_pipeline_run(self: ShipService, run_id: str, timeout: float | None = None,
+    def wait_pipeline_run(self, run_id: str, timeout: float | None = None,
                           interval: float = 0.1,
                           on_update: Callable[[PipelineRunInfo], None] | None = None,
                           ) -> PipelineRunInfo:
@@ -223,19 +230,21 @@ class PipelinesMixin:
 
         deadline = time.monotonic() + timeout if timeout else None
         while True:
-            info = runs.info(self, run_id)
+            info = runs.info(self._svc, run_id)
             if on_update:
                 on_update(info)
             if info.status in _DONE and not any(st.status in _ACTIVE for st in info.steps):
                 return info
             if deadline and time.monotonic() > deadline:
                 return info
-            if scheduler.scheduling(self, run_id):
+            if scheduler.scheduling(self._svc, run_id):
                 time.sleep(interval)
                 continue
-            if not scheduler.scheduler_alive(self, run_id):
-                scheduler.spawn(self, run_id)
+            if not scheduler.scheduler_alive(self._svc, run_id):
+                scheduler.spawn(self._svc, run_id)
             look = time.monotonic() + max(interval, 1.0)
-            scheduler.drive(self, run_id, deadline,
-                            stop=lambda look=look: time.monotonic() > look
-                            or scheduler.scheduling(self, run_id))
+
+            def stop(look: float = look) -> bool:
+                return time.monotonic() > look or scheduler.scheduling(self._svc, run_id)
+
+            scheduler.drive(self._svc, run_id, deadline, stop=stop)

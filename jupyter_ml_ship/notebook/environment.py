@@ -45,7 +45,8 @@ def freeze_environment() -> str:
 
         names = set()
         for dist in md.distributions():
-            name = dist.metadata.get("Name")
+            # the metadata is an email Message; typeshed declares its .get only from 3.12
+            name = dist.metadata.get("Name")  # type: ignore[attr-defined]
             if name and name.lower().replace("_", "-") not in _NOT_LOCKED:
                 names.add(f"{name}=={dist.version}")
         _FREEZE_CACHE = "\n".join(sorted(names, key=str.lower)) + "\n"

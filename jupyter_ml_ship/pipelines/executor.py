@@ -14,7 +14,7 @@ import hashlib
 import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload, selectinload
@@ -32,6 +32,9 @@ from .models import (
 )
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import CursorResult
+
+    from ..core.models import RunInfo
     from ..core.service import ShipService
 
 #: a step claimed this long ago with no run recorded was lost by a dying process: retry it
@@ -63,8 +66,8 @@ def step_pass(svc: ShipService, run_id: str,
         if status in PIPELINE_DONE and not any(r.status in STEP_ACTIVE for r in rows.values()):
             return status, {}
         steps = {sid: _Snap(r) for sid, r in rows.items()}
-        settings = dict(params=pr.parameters, backend=pr.backend, parallelism=pr.parallelism,
-                        use_cache=pr.use_cache)
+        settings: dict[str, Any] = dict(params=pr.parameters, backend=pr.backend,
+                                        parallelism=pr.parallelism, use_cache=pr.use_cache)
     engine = pipeline_engine(svc, settings["backend"])
     if engine is not None:  # the backend schedules the whole run itself (Airflow: a DAG run)
         engine.advance_pipeline_run(svc, run_id)
@@ -170,10 +173,10 @@ def _cached(svc: ShipService, steps: dict[str, _Snap],
             if key not in earlier:
                 continue
             rid, outputs = earlier[key]
-            moved = s.execute(update(PipelineStep).where(
+            moved = cast("CursorResult[Any]", s.execute(update(PipelineStep).where(
                 PipelineStep.id == steps[sid].id, PipelineStep.status == "pending",
             ).values(status="succeeded", cached=True, cache_key=key, parameters=params,
-                     run_id=rid, outputs=outputs or {}, started_at=now, ended_at=now)).rowcount
+                     run_id=rid, outputs=outputs or {}, started_at=now, ended_at=now))).rowcount
             done.add(sid)
             if moved:
                 steps[sid].status, steps[sid].outputs = "succeeded", dict(outputs or {})
@@ -189,10 +192,10 @@ def _claim(svc: ShipService, steps: dict[str, _Snap],
     won = []
     with svc.store.session() as s:
         for sid, (params, key) in resolved.items():
-            if s.execute(update(PipelineStep).where(
+            if cast("CursorResult[Any]", s.execute(update(PipelineStep).where(
                 PipelineStep.id == steps[sid].id, PipelineStep.status == "pending",
             ).values(status="starting", claimed_at=utcnow(), parameters=params,
-                     cache_key=key)).rowcount:
+                     cache_key=key))).rowcount:
                 won.append((sid, params))
     for sid in resolved:  # the steps lost to another process count as started elsewhere
         steps[sid].status = "starting"
@@ -201,7 +204,7 @@ def _claim(svc: ShipService, steps: dict[str, _Snap],
 
 def _start(svc: ShipService, run_id: str, spec: dict[str, Any], steps: dict[str, _Snap],
            claimed: list[tuple[str, dict[str, Any]]], settings: dict[str, Any]
-           ) -> list[tuple[str, Any]]:
+           ) -> list[tuple[str, RunInfo | None]]:
     """Start the claimed steps' runs together (one store transaction records them all); a step
     that cannot start fails (its run is None) and its branch is skipped."""
     requests = []
@@ -211,14 +214,15 @@ def _start(svc: ShipService, run_id: str, spec: dict[str, Any], steps: dict[str,
             st["job"], st["version"], params, st.get("backend") or settings["backend"],
             pipeline_run_id=run_id, step=sid,
             overrides={k: st[k] for k in ("retries", "timeout") if st.get(k) is not None}))
-    started = []
+    started: list[tuple[str, RunInfo | None]] = []
     for (sid, _), run in zip(claimed, svc.start_runs(requests) if requests else []):
         if isinstance(run, Exception):
             message = run.message if isinstance(run, ShipError) else f"{type(run).__name__}: {run}"
             _move(svc, steps[sid], "starting", "failed", ended_at=utcnow(),
                   error={"message": f"could not start: {message}", "ename": type(run).__name__})
-            run = None
-        started.append((sid, run))
+            started.append((sid, None))
+        else:
+            started.append((sid, run))
     return started
 
 
@@ -262,9 +266,9 @@ def _move(svc: ShipService, snap: _Snap, old: str | tuple[str, ...], new: str,
     """``old → new`` only if the row is still ``old`` (the guard that makes advance safe)."""
     olds = (old,) if isinstance(old, str) else old
     with svc.store.session() as s:
-        done = s.execute(update(PipelineStep)
-                         .where(PipelineStep.id == snap.id, PipelineStep.status.in_(olds))
-                         .values(status=new, **values)).rowcount
+        done = cast("CursorResult[Any]", s.execute(
+            update(PipelineStep).where(PipelineStep.id == snap.id, PipelineStep.status.in_(olds))
+            .values(status=new, **values))).rowcount
     if done:
         snap.status = new
     return bool(done)
@@ -288,6 +292,7 @@ def _refresh(svc: ShipService, run_id: str, snaps: list[_Snap], cancelled: bool)
             _move(svc, snap, "starting", "pending", claimed_at=None)
     snaps = [x for x in snaps if x.run_id is not None]
     for snap in list(snaps):
+        assert snap.run_id is not None  # the snaps without a run were left out just above
         svc.reconcile(snap.run_id)
         if _fail_if_never_started(svc, snap.run_id):  # nothing ran: start the step again
             _move(svc, snap, tuple(STEP_ACTIVE), "pending", run_id=None, claimed_at=None)
@@ -305,6 +310,7 @@ def _refresh(svc: ShipService, run_id: str, snaps: list[_Snap], cancelled: bool)
         runs = {r.id: r for r in s.scalars(select(Run).where(
             Run.id.in_([x.run_id for x in snaps])))}
         for snap in snaps:
+            assert snap.run_id is not None  # as above: a snap set to no run left the list
             run = runs.get(snap.run_id)
             if run is None or run.status == snap.status:
                 continue
@@ -312,9 +318,9 @@ def _refresh(svc: ShipService, run_id: str, snaps: list[_Snap], cancelled: bool)
             if run.status in TERMINAL_STATUSES:
                 values.update(outputs=run.outputs or {}, ended_at=run.ended_at or utcnow(),
                               error=run.error)
-            moved = s.execute(update(PipelineStep).where(
+            moved = cast("CursorResult[Any]", s.execute(update(PipelineStep).where(
                 PipelineStep.id == snap.id, PipelineStep.status.in_(STEP_ACTIVE),
-            ).values(**values)).rowcount
+            ).values(**values))).rowcount
             if moved:
                 snap.status, snap.outputs = run.status, dict(run.outputs or {})
 
@@ -367,6 +373,7 @@ def _finish_if_done(svc: ShipService, run_id: str, spec: dict[str, Any],
     if bad:
         with svc.store.session() as s:
             row = s.get(PipelineStep, steps[bad[0]].id)
+            assert row is not None  # read in this pass; goes only with its pipeline run
             why = (row.error or {}).get("message") or steps[bad[0]].status
         error = {"message": f"step {bad[0]} {steps[bad[0]].status}: {why}", "ename": "StepFailed"}
     final = "failed" if bad else "succeeded"

@@ -76,8 +76,9 @@ def scheduler_alive(svc: ShipService, run_id: str) -> bool:
             return True
     spawned = read_json(folder / "scheduler.json") or {}
     pid = spawned.get("pid")
-    return bool(pid) and _start_time(pid) is not None and \
-        _start_time(pid) == spawned.get("start_time")
+    if not pid:
+        return False
+    return _start_time(pid) is not None and _start_time(pid) == spawned.get("start_time")
 
 
 def spawn(svc: ShipService, run_id: str) -> int:
@@ -163,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     # popped: runners, kernels and the warm runner started from here must not inherit it
-    return serve(json.loads(os.environ.pop(SETTINGS_ENV, None) or "{}"), args[0])
+    return serve(json.loads(os.environ.pop(SETTINGS_ENV, "") or "{}"), args[0])
 
 
 def serve(values: dict[str, Any], run_id: str) -> int:

@@ -58,7 +58,7 @@ class EarlyKernel:
             self.private_dir = Path(tempfile.mkdtemp(prefix="ml-ship-kernel-"))  # mode 0700
             prefix = self.private_dir / "ipc"
         use_ipc = len(str(prefix)) < IPC_PATH_MAX
-        info = {
+        info: dict[str, Any] = {
             "transport": "ipc" if use_ipc else "tcp",
             "ip": str(prefix) if use_ipc else "127.0.0.1",
             "key": secrets.token_hex(32),
@@ -101,11 +101,14 @@ class EarlyKernel:
 
             is_alive = _async_is_alive
 
-            async def interrupt_kernel(self) -> None:
+            # async, like AsyncKernelManager's own (jupyter_client types these two as
+            # KernelManager's sync methods and ignores the mismatch itself)
+            async def interrupt_kernel(self) -> None:  # type: ignore[override]
                 if proc.poll() is None:
                     proc.send_signal(2)
 
-            async def shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
+            async def shutdown_kernel(  # type: ignore[override]
+                    self, now: bool = False, restart: bool = False) -> None:
                 stop(proc)
 
         km = AdoptedKernelManager(kernel_name="python3", client_factory=PromptKernelClient)

@@ -8,7 +8,7 @@ import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Int
@@ -22,6 +22,9 @@ from ..pipelines.models import PipelineRunInfo, PipelineRunStatusEvent
 from ._base import EXECUTOR_KEY, SERVICE_KEY
 from ._pipelines import PIPELINE_EMIT_KEY
 from ._routes import tornado_handlers
+
+if TYPE_CHECKING:
+    from tornado.platform.asyncio import BaseAsyncIOLoop
 
 RUN_STATUS_SCHEMA_ID = "https://events.jupyter-ml-ship.org/run-status/v1"
 PIPELINE_STATUS_SCHEMA_ID = "https://events.jupyter-ml-ship.org/pipeline-run-status/v1"
@@ -54,10 +57,13 @@ class MlShipExtension(ExtensionApp):
         self._last_status: OrderedDict[str, Any] = OrderedDict()
         self._next_discover = 0.0  # monotonic time of the next discover_runs()
         self._reconciler: asyncio.Task[None] | None = None
+        serverapp = self.serverapp
+        # the server links and initializes (event logger included) before its extensions
+        assert serverapp is not None and serverapp.event_logger is not None
         for schema in ("run-status.v1.json", "pipeline-run-status.v1.json"):
-            self.serverapp.event_logger.register_event_schema(EVENT_SCHEMAS / schema)
+            serverapp.event_logger.register_event_schema(EVENT_SCHEMAS / schema)
         self.service.subscribe(self._on_run_change)
-        self.serverapp.io_loop.add_callback(self._start_reconciler)
+        serverapp.io_loop.add_callback(self._start_reconciler)
         self._warm_started = self.executor.submit(self.service.prewarm)
         self.log.info("jupyter_ml_ship %s: home %s, store %s, default backend %s",
                       __version__, self.ml_ship.home, self.service.store.safe_url,
@@ -70,7 +76,10 @@ class MlShipExtension(ExtensionApp):
 
     def _on_run_change(self, info: RunInfo) -> None:
         """Service callback, on whatever thread made the change: hop to the event loop."""
-        self.serverapp.io_loop.asyncio_loop.call_soon_threadsafe(self._emit, info)
+        assert self.serverapp is not None  # see initialize_settings
+        # IOLoop.current() is an asyncio-based loop (tornado >= 5); its type does not say so
+        io_loop = cast("BaseAsyncIOLoop", self.serverapp.io_loop)
+        io_loop.asyncio_loop.call_soon_threadsafe(self._emit, info)
 
     def _changed(self, key: str, state: Any) -> bool:
         """Whether ``state`` is new for ``key`` (each change is emitted once)."""
@@ -84,6 +93,7 @@ class MlShipExtension(ExtensionApp):
 
     def _send(self, schema_id: str, data: dict[str, Any]) -> None:
         try:
+            assert self.serverapp is not None and self.serverapp.event_logger is not None
             self.serverapp.event_logger.emit(schema_id=schema_id, data=data)
         except Exception:  # an event listener must not break the service
             self.log.exception("ml-ship: emitting a %s event failed", schema_id)

@@ -19,7 +19,7 @@ import secrets
 from collections.abc import Callable
 from concurrent.futures import Executor
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from jupyter_core.paths import is_hidden
 from jupyter_server.base.handlers import APIHandler
@@ -29,6 +29,10 @@ from tornado.web import HTTPError
 from ..config import MlShip
 from ..core import ShipService
 from ..errors import BadInput, InvalidPipeline, NotFound, ShipError, TooLarge
+
+if TYPE_CHECKING:
+    from tornado.concurrent import Future
+    from tornado.web import _HeaderTypes
 
 #: the authorizer's resource name of every ml-ship route ("read" for GET, "write" otherwise)
 AUTH_RESOURCE = "ml_ship"
@@ -81,6 +85,15 @@ class ServiceMixin:
     log: Any
     current_user: Any
     _reason: str
+
+    if TYPE_CHECKING:  # of the (jupyter_server) tornado handler each user of the mixin is
+        def clear_header(self, name: str) -> None: ...
+
+        def set_status(self, status_code: int, reason: str | None = None) -> None: ...
+
+        def set_header(self, name: str, value: _HeaderTypes) -> None: ...
+
+        def finish(self, *args: Any, **kwargs: Any) -> Future[Any]: ...
 
     @property
     def service(self) -> ShipService:

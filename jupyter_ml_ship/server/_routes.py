@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from .. import __version__
 from ..core.models import (
@@ -207,7 +207,7 @@ def tornado_handlers() -> list[tuple[str, type]]:
 
 # ---- OpenAPI --------------------------------------------------------------------------------
 
-_MODELS: list[tuple[type[BaseModel], str]] = [
+_MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (ErrorBody, "serialization"), (HealthInfo, "serialization"), (NotebookInfo, "serialization"),
     (ShipRequest, "validation"), (ShipResult, "serialization"), (JobList, "serialization"),
     (JobInfo, "serialization"), (VersionList, "serialization"), (VersionInfo, "serialization"),

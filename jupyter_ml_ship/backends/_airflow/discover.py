@@ -25,7 +25,7 @@ import re
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ...errors import BadInput, ShipError
 from .mirror import _log, _set_run, folder
@@ -141,7 +141,7 @@ def _adopt_pipeline(svc: ShipService, name: str, version: int, dag_id: str,
     _set_run(svc, run_id, ("queued",), status="running", started_at=_when(dag_run))
     _log(svc, run_id, f"[ml-ship] DAG run {dr_id} of {dag_id} was started by Airflow "
                       f"({dag_run.get('run_type') or 'unknown'}): "
-                      f"{svc.backend('airflow').ui_url(dag_id, dr_id)}")
+                      f"{cast('AirflowBackend', svc.backend('airflow')).ui_url(dag_id, dr_id)}")
     if left_out:
         _log(svc, run_id, f"[ml-ship] its conf keys {', '.join(left_out)} are not parameters "
                           f"of {name} v{version}: left out")

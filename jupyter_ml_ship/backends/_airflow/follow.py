@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     from ..airflow import SETTINGS_ENV, AirflowBackend
 
     run_dir = Path(args[0])
-    backend = AirflowBackend(MlShip(**json.loads(os.environ.pop(SETTINGS_ENV, None) or "{}")))
+    backend = AirflowBackend(MlShip(**json.loads(os.environ.pop(SETTINGS_ENV, "") or "{}")))
     failing_since: float | None = None
     while True:
         state = read_json(run_dir / STATE) or {}

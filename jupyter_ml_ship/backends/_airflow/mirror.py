@@ -21,7 +21,7 @@ from __future__ import annotations
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import select, update
 
@@ -32,6 +32,8 @@ from .client import DAG_RUN_DONE
 from .sync import STATE, sync_lock
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import CursorResult
+
     from ...core.service import ShipService
     from ..airflow import AirflowBackend
 
@@ -62,6 +64,7 @@ def _log(svc: ShipService, run_id: str, line: str) -> None:
 def _load(svc: ShipService, run_id: str) -> dict[str, Any]:
     with svc.store.session() as s:
         pr = s.get(PipelineRun, run_id)
+        assert pr is not None  # the caller (executor.step_pass) has just read it
         return {
             "status": pr.status, "name": pr.pipeline.name, "version": pr.version_number,
             "params": dict(pr.parameters or {}), "spec": dict(pr.version.spec),
@@ -75,9 +78,9 @@ def _set_step(svc: ShipService, row: dict[str, Any], olds: tuple[str, ...],
               **values: Any) -> bool:
     """Update a step only if it is still in one of ``olds`` (several processes may try)."""
     with svc.store.session() as s:
-        done = s.execute(update(PipelineStep).where(PipelineStep.id == row["id"],
-                                                    PipelineStep.status.in_(olds))
-                         .values(**values)).rowcount
+        done = cast("CursorResult[Any]", s.execute(
+            update(PipelineStep).where(PipelineStep.id == row["id"], PipelineStep.status.in_(olds))
+            .values(**values))).rowcount
     if done:
         row.update({k: v for k, v in values.items() if k in ("status", "run_id", "outputs")})
     return bool(done)
@@ -320,6 +323,7 @@ def _conclude(svc: ShipService, run_id: str, snap: dict[str, Any], dag_state: st
         if sid is not None:
             with svc.store.session() as s:
                 step = s.get(PipelineStep, rows[sid]["id"])
+                assert step is not None  # read by _load in this pass; goes only with its run
                 why = f"step {sid} {step.status}: " + ((step.error or {}).get("message") or "")
         error = {"message": why.rstrip(": "), "ename": "StepFailed"}
     _set_run(svc, run_id, ("queued", "running"), status="failed" if error else "succeeded",

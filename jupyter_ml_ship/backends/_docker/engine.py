@@ -28,7 +28,9 @@ def connect(docker_host: str = "", timeout: float | None = 60) -> docker.DockerC
     """A client for the engine (no request is made yet)."""
     import docker
 
-    return docker.DockerClient(base_url=engine_url(docker_host), timeout=timeout)
+    # docker hands the timeout to requests (a float, or None for none); its stubs say int
+    return docker.DockerClient(base_url=engine_url(docker_host),
+                               timeout=timeout)  # type: ignore[arg-type]
 
 
 def short_error(exc: BaseException) -> str:
