@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -304,6 +305,17 @@ def test_pipeline_runs_on_airflow_from_the_cli(live, tmp_path):
             assert deployment.password.encode() not in path.read_bytes(), path
 
 
+def die_before_writing_the_claims(svc) -> None:
+    """What a process that died right after recording DAG runs leaves: their claims empty,
+    older than a live process would leave them."""
+    from jupyter_ml_ship.backends._airflow import discover
+
+    old = time.time() - discover.STALE_CLAIM - 5
+    for claim in (svc.home / discover.ADOPTED).iterdir():
+        claim.write_text("")
+        os.utime(claim, (old, old))
+
+
 def test_single_job_runs_on_airflow(live, asvc):
     deployment = live
     asvc.ship(EXAMPLES / "hello.ipynb", name="hello-airflow")
@@ -324,6 +336,9 @@ def test_single_job_runs_on_airflow(live, asvc):
                    {"name": "cron", "times": 1})
     found = asvc.discover_runs()
     assert len(found) == 1 and asvc.discover_runs() == [], found
+    die_before_writing_the_claims(asvc)
+    assert asvc.discover_runs() == []  # the run recorded before is found, not recorded again
+    assert len(asvc.runs("hello-airflow")[0]) == 2
     theirs = asvc.wait(found[0], timeout=RUN_TIMEOUT, interval=0.5)
     assert (theirs.job, theirs.version, theirs.backend) == ("hello-airflow", 1, "airflow")
     assert theirs.status == "succeeded", log_of(asvc, theirs.id)
@@ -346,6 +361,8 @@ def test_dag_runs_airflow_starts_itself_are_recorded_and_followed(live, asvc):
     found = asvc.discover_runs()
     assert len(found) == 1, found  # our own DAG run is not recorded twice
     assert asvc.discover_runs() == []  # and that one only once
+    die_before_writing_the_claims(asvc)
+    assert asvc.discover_runs() == []  # recorded before the "crash": found, not made again
     theirs = asvc.wait_pipeline_run(found[0], timeout=RUN_TIMEOUT, interval=0.5)
     assert asvc.wait_pipeline_run(ours.id, timeout=RUN_TIMEOUT,
                                   interval=0.5).status == "succeeded"

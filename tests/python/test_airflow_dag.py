@@ -223,14 +223,16 @@ def test_our_dag_ids_are_told_apart_from_others():
 
 def test_a_dag_run_is_claimed_once_and_a_dead_claim_is_taken_over(tmp_path):
     svc = ShipService(MlShip(home=str(tmp_path / "home")))
-    first = discover._claim(svc, "ml-ship.churn.v1", "manual__1")
-    assert first is not None
+    claimed = discover._claim(svc, "ml-ship.churn.v1", "manual__1")
+    assert claimed is not None and claimed[1] is False
+    first = claimed[0]
     assert discover._claim(svc, "ml-ship.churn.v1", "manual__1") is None  # being recorded
     assert discover._claim(svc, "ml-ship.churn.v1", "manual__2") is not None  # another run
     old = time.time() - discover.STALE_CLAIM - 5
     os.utime(first, (old, old))  # its process died before recording the run
-    again = discover._claim(svc, "ml-ship.churn.v1", "manual__1")
-    assert again == first and again.exists()
+    assert discover._claim(svc, "ml-ship.churn.v1", "manual__1") == (first, True)  # taken over
+    again = first
+    assert again.exists()
     assert not list(first.parent.glob("*.stale-*"))
     again.write_text('{"run_id": "x"}')
     os.utime(again, (old, old))

@@ -11,8 +11,9 @@ CLI like a run we started:
 - a job's DAG run becomes a run of that job version bound to the DAG run's task.
 
 The DAG run's conf gives the parameters (its keys that are not parameters are left out; for a
-pipeline, the pipeline run's ``airflow.log`` says which). Each DAG run is claimed once, across processes, by a file created with
-``O_EXCL`` in ``HOME/airflow-adopted/``. DAG runs of DAGs this home never shipped, and those
+pipeline, the pipeline run's ``airflow.log`` says which). Each DAG run is claimed once, across
+processes, by a file created with ``O_EXCL`` in ``HOME/airflow-adopted/``; a claim left empty by
+a process that died is taken over, after a look for what that process may have recorded. DAG runs of DAGs this home never shipped, and those
 that began before it shipped that version (another home's, on a shared Airflow), are skipped.
 """
 
@@ -26,6 +27,8 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
+
+from sqlalchemy import select
 
 from ...errors import BadInput, ShipError
 from .mirror import _log, _set_run, folder
@@ -51,17 +54,17 @@ def parse_dag_id(dag_id: str) -> tuple[str, str, int] | None:
     return ("job" if m["job"] else "pipeline"), m["name"], int(m["n"])
 
 
-def _claim(svc: ShipService, dag_id: str, dag_run_id: str) -> Path | None:
-    """This process records the DAG run (None: another one has, or is doing so). A claim left
-    empty for ``STALE_CLAIM`` (its process died before recording) is taken over, by one
-    process: the one whose rename of it succeeds."""
+def _claim(svc: ShipService, dag_id: str, dag_run_id: str) -> tuple[Path, bool] | None:
+    """This process records the DAG run (None: another one has, or is doing so), and whether
+    it took the claim over: a claim left empty for ``STALE_CLAIM`` (its process died) is taken
+    over by one process, the one whose rename of it succeeds."""
     key = hashlib.sha256(f"{dag_id}\0{dag_run_id}".encode()).hexdigest()[:32]
     path = svc.home / ADOPTED / key
     path.parent.mkdir(parents=True, exist_ok=True)
-    for _ in range(2):
+    for attempt in range(2):
         try:
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-            return path
+            return path, attempt > 0
         except FileExistsError:
             pass
         try:
@@ -87,10 +90,15 @@ def discover(backend: AirflowBackend, svc: ShipService) -> list[str]:
         parsed = parse_dag_id(dag_id)
         if parsed is None or dr_id.startswith(ours("")):
             continue  # not one of our DAGs, or a DAG run we triggered
-        claim = _claim(svc, dag_id, dr_id)
-        if claim is None:
+        claimed = _claim(svc, dag_id, dr_id)
+        if claimed is None:
             continue
+        claim, taken_over = claimed
         kind, name, version = parsed
+        earlier = _recorded(svc, kind, dag_id, dr_id) if taken_over else None
+        if earlier is not None:  # its process died after recording it, before saying so
+            claim.write_text(json.dumps({"run_id": earlier}))
+            continue
         try:
             if kind == "pipeline":
                 run_id = _adopt_pipeline(svc, name, version, dag_id, dag_run)
@@ -102,6 +110,31 @@ def discover(backend: AirflowBackend, svc: ShipService) -> list[str]:
         claim.write_text(json.dumps({"run_id": run_id}))
         found.append(run_id)
     return found
+
+
+def _recorded(svc: ShipService, kind: str, dag_id: str, dag_run_id: str) -> str | None:
+    """The run (or pipeline run) already recorded for a DAG run, if there is one: asked only
+    when a claim was taken over, so a process that died after recording a DAG run but before
+    writing its claim does not get it recorded twice."""
+    from ...store.files import read_json
+    from ...store.schema import PipelineRun, Run
+
+    wanted = (dag_id, dag_run_id)
+    with svc.store.session() as s:
+        if kind == "job":  # its task, in the row or (not stored yet) in the run's state file
+            rows = list(s.execute(select(Run.id, Run.backend_ref, Run.run_dir).where(
+                Run.backend == "airflow", Run.pipeline_run_id.is_(None))))
+            for run_id, ref, run_dir in rows:
+                ref = ref or (read_json(Path(run_dir) / STATE) or {}).get("ref") or {}
+                if (ref.get("dag_id"), ref.get("dag_run_id")) == wanted:
+                    return str(run_id)
+            return None
+        ids = list(s.scalars(select(PipelineRun.id).where(PipelineRun.backend == "airflow")))
+    for run_id in ids:
+        state = read_json(folder(svc, run_id) / STATE) or {}
+        if (state.get("dag_id"), state.get("dag_run_id")) == wanted:
+            return str(run_id)
+    return None
 
 
 def _parameters(declared: dict[str, Any], conf: Any) -> tuple[dict[str, Any], list[str]]:
