@@ -37,6 +37,10 @@ class MlShip(Configurable):
     discover_interval = Int(30, help="Seconds between the server's looks for runs a backend's "
                             "own scheduler started (Airflow's schedule, its UI or API), which "
                             "it then records and follows; 0: never.").tag(config=True)
+    schedule_interval = Int(15, help="Seconds between the server's looks for schedules that "
+                            "are due (a job's metadata.ml_ship.schedule, a pipeline's schedule:) "
+                            "on backends other than Airflow, whose DAGs keep their own; 0: the "
+                            "server runs no schedule.").tag(config=True)
     warm_runner = Bool(help="Keep a warm runner process for the local backend (papermill, "
                        "ipykernel and IPython imported once; runs and their kernels forked from "
                        "it): a run starts in tens of milliseconds instead of most of a second. "

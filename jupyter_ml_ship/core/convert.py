@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from ..store import Job, Run, Version
 from .models import TERMINAL_STATUSES, JobInfo, ParameterSpec, RunError, RunInfo, VersionInfo
+from .schedules import next_tick
 
 
 def run_info(r: Run, job_name: str | None = None) -> RunInfo:
@@ -61,7 +62,12 @@ def job_info(s: Session, job: Job) -> JobInfo:
         select(Run).where(Run.job_id == job.id).order_by(Run.id.desc()).limit(1)
     ).first()
     latest = s.scalar(select(func.max(Version.number)).where(Version.job_id == job.id))
+    config = s.scalar(select(Version.config).where(
+        Version.job_id == job.id, Version.number == job.current_version)) or {}
+    schedule = config.get("schedule")
     return JobInfo(
+        schedule=schedule,
+        next_run=next_tick(schedule) if schedule else None,
         name=job.name,
         current_version=job.current_version,
         latest_version=latest,

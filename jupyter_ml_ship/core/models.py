@@ -83,6 +83,24 @@ class JobInfo(_Model):
     updated_at: datetime
     source_path: str = ""
     last_run: RunInfo | None = None
+    schedule: str | None = Field(None, description="the current version's schedule (cron, UTC)")
+    next_run: datetime | None = Field(None, description="the schedule's next tick")
+
+
+class ScheduleInfo(_Model):
+    kind: Literal["job", "pipeline"]
+    name: str
+    version: int = Field(description="the current version, the one a tick runs")
+    schedule: str = Field(description="cron (5 fields, UTC) or one of Airflow's presets")
+    backend: str
+    runner: Literal["ml-ship", "airflow"] = Field(
+        description="who starts its runs: the Jupyter server, or Airflow (the DAG's schedule)")
+    next_run: datetime | None = None
+    last_fired: datetime | None = Field(None, description="when the server last started a run")
+
+
+class ScheduleList(_Model):
+    schedules: list[ScheduleInfo]
 
 
 class ShipResult(_Model):

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import getpass
 import os
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +28,9 @@ from ._runs import RunsMixin
 from .models import BackendStatus, HealthInfo, JobInfo, ShipResult, VersionInfo
 from .naming import check_name, name_from_path
 from .pipelines import PipelinesMixin
+
+if TYPE_CHECKING:
+    from .models import ScheduleInfo
 
 
 class ShipService(RunsMixin, PipelinesMixin):
@@ -62,6 +66,19 @@ class ShipService(RunsMixin, PipelinesMixin):
                 if not skip_unavailable:
                     raise
         return found
+
+    def schedules(self) -> list[ScheduleInfo]:
+        """Current versions with a schedule: who runs them, their next tick, the last fired."""
+        from .schedules import schedules
+
+        return schedules(self)
+
+    def fire_schedules(self, now: datetime | None = None) -> list[tuple[ScheduleInfo, str]]:
+        """Start the runs of schedules that are due (not Airflow's): (schedule, run id or
+        ``error: …``); the Jupyter server calls it every ``MlShip.schedule_interval`` s."""
+        from .schedules import fire_due
+
+        return fire_due(self, now)
 
     def subscribe(self, callback: Any) -> None:
         """``callback(RunInfo)`` on every run status change this service makes."""

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from ..cron import check_schedule
 from ..errors import BadInput, TooLarge
 from .environment import environment_lock
 
@@ -104,11 +105,13 @@ def ship_config(nb: Any, overrides: dict[str, Any] | None = None, where: str = "
     if overrides:
         raw.update({k: v for k, v in overrides.items() if v is not None})
     try:
-        return ShipConfig.model_validate(raw)
+        config = ShipConfig.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = ".".join(str(x) for x in first["loc"])
         raise BadInput(f"{where}metadata.ml_ship.{loc}: {first['msg']}") from None
+    config.schedule = check_schedule(config.schedule, f"{where}metadata.ml_ship.schedule")
+    return config
 
 
 def make_snapshot(

@@ -15,15 +15,13 @@ from typing import Any
 import yaml
 
 from ..core.naming import check_name, name_from_path
+from ..cron import check_schedule
 from ..errors import BadInput
 from .templates import Ref, find_refs
 
 STEP_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,62}$")
+#: ``schedule``: a cron expression (5 fields, UTC) or one of Airflow's presets (``cron``)
 TOP_KEYS = {"name", "description", "parameters", "schedule", "steps"}
-#: ``schedule``: a cron expression (5 fields) or one of Airflow's presets
-SCHEDULE_PRESETS = ("@once", "@continuous", "@hourly", "@daily", "@weekly", "@monthly",
-                    "@quarterly", "@yearly")
-_CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,?#LW-]+$")
 STEP_KEYS = {"notebook", "job", "depends_on", "parameters", "retries", "timeout", "backend",
              "cache"}
 
@@ -156,7 +154,7 @@ def _build(spec: PipelineSpec, data: Any, graph: bool = True) -> PipelineSpec:
         raise BadInput(f"{spec.where('parameters')}: must be a mapping of names to defaults")
     spec.parameters = {str(k): _jsonable(v, spec.where("parameters", str(k)))
                        for k, v in params.items()}
-    spec.schedule = _schedule(data.get("schedule"), spec.where("schedule"))
+    spec.schedule = check_schedule(data.get("schedule"), spec.where("schedule"))
     steps = data.get("steps")
     if not isinstance(steps, dict) or not steps:
         raise BadInput(f"{spec.where('steps')}: a pipeline needs a mapping of one or more steps")
@@ -165,17 +163,6 @@ def _build(spec: PipelineSpec, data: Any, graph: bool = True) -> PipelineSpec:
     if graph:
         check_graph(spec)
     return spec
-
-
-def _schedule(value: Any, where: str) -> str | None:
-    if value is None:
-        return None
-    fields = str(value).split() if isinstance(value, str) else []
-    if (len(fields) == 1 and fields[0] in SCHEDULE_PRESETS) or (
-            len(fields) == 5 and all(_CRON_FIELD.match(f) for f in fields)):
-        return " ".join(fields)
-    raise BadInput(f"{where}: {value!r} is not a schedule: write a cron expression such as "
-                   f"'0 6 * * *' or one of {', '.join(SCHEDULE_PRESETS)}")
 
 
 def _jsonable(value: Any, where: str) -> Any:

@@ -56,6 +56,7 @@ class MlShipExtension(ExtensionApp):
                               PIPELINE_EMIT_KEY: self.emit_pipeline})
         self._last_status: OrderedDict[str, Any] = OrderedDict()
         self._next_discover = 0.0  # monotonic time of the next discover_runs()
+        self._next_schedules = 0.0  # of the next fire_schedules()
         self._reconciler: asyncio.Task[None] | None = None
         serverapp = self.serverapp
         # the server links and initializes (event logger included) before its extensions
@@ -148,8 +149,9 @@ class MlShipExtension(ExtensionApp):
     def _reconcile_once(self, known: list[str]) -> tuple[list[Any], list[str]]:
         """(current state of every active or recently active run and pipeline run, keys of
         those that disappeared). Pipeline runs whose scheduler died are resumed; every
-        ``discover_interval`` seconds, runs a backend started itself are recorded first (so
-        they are among the active ones)."""
+        ``discover_interval`` seconds, runs a backend started itself are recorded first, and every
+        ``schedule_interval`` seconds the runs of schedules that are due are started (so they
+        are among the active ones)."""
         svc = self.service
         every = self.ml_ship.discover_interval
         if every > 0 and time.monotonic() >= self._next_discover:
@@ -159,6 +161,15 @@ class MlShipExtension(ExtensionApp):
                     self.log.info("ml-ship: recorded %s, started by a backend's scheduler", run_id)
             except Exception:
                 self.log.exception("ml-ship: looking for runs started by a backend failed")
+        every = self.ml_ship.schedule_interval
+        if every > 0 and time.monotonic() >= self._next_schedules:
+            self._next_schedules = time.monotonic() + every
+            try:
+                for sched, outcome in svc.fire_schedules():
+                    self.log.info("ml-ship: schedule %r of %s %s v%d: %s", sched.schedule,
+                                  sched.kind, sched.name, sched.version, outcome)
+            except Exception:
+                self.log.exception("ml-ship: running the schedules that are due failed")
         keys = {f"run:{i}" for i in svc.active_run_ids()}
         keys |= {f"pipeline:{i}" for i in svc.active_pipeline_run_ids()}
         infos: list[Any] = []

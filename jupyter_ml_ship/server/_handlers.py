@@ -17,6 +17,7 @@ from ..core.models import (
     JobList,
     RollbackRequest,
     RunList,
+    ScheduleList,
     ShipRequest,
     VersionList,
 )
@@ -76,6 +77,13 @@ class ShipHandler(MlShipHandler):
             exc.message = exc.message.replace(str(path), req.path)
             raise
         self.reply(result, 201)
+
+
+class SchedulesHandler(MlShipHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.reply(ScheduleList(schedules=await self.call(self.service.schedules)))
 
 
 class JobsHandler(MlShipHandler):

@@ -27,6 +27,7 @@ from ..core.models import (
     RunInfo,
     RunList,
     RunStatusEvent,
+    ScheduleList,
     ShipRequest,
     ShipResult,
     VersionInfo,
@@ -102,6 +103,10 @@ class Route:
 ROUTES: list[Route] = [
     Route("/health", h.HealthHandler, {"get": Op("Version, backends and store", HealthInfo)},
           "server"),
+    Route("/schedules", h.SchedulesHandler, {
+        "get": Op("Jobs and pipelines with a schedule: who runs them, their next tick",
+                  ScheduleList),
+    }, "server"),
     Route("/openapi.json", h.OpenApiHandler, {"get": Op("This document", "spec")}, "server"),
     Route("/notebook-info", h.NotebookInfoHandler, {
         "get": Op("Suggested name, parameters and metadata.ml_ship of a notebook",
@@ -219,6 +224,7 @@ _MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (PipelineVersionList, "serialization"), (PipelineVersionInfo, "serialization"),
     (PipelineRunList, "serialization"), (PipelineRunInfo, "serialization"),
     (StartPipelineRunRequest, "validation"), (PipelineRunStatusEvent, "serialization"),
+    (ScheduleList, "serialization"),
 ]
 
 

@@ -111,6 +111,8 @@ export function makeJob(overrides: Partial<IJobInfo> = {}): IJobInfo {
     updated_at: T0,
     source_path: 'train.ipynb',
     last_run: null,
+    schedule: null,
+    next_run: null,
     ...overrides
   };
 }

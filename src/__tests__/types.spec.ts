@@ -26,7 +26,7 @@ const fields: Record<string, Record<string, true>> = {
   } satisfies Record<keyof T.IVersionInfo, true>,
   JobInfo: {
     name: true, current_version: true, latest_version: true, created_at: true, updated_at: true,
-    source_path: true, last_run: true
+    source_path: true, last_run: true, schedule: true, next_run: true
   } satisfies Record<keyof T.IJobInfo, true>,
   ShipResult: { job: true, version: true, created: true, run: true } satisfies Record<keyof T.IShipResult, true>,
   BackendStatus: { name: true, available: true, reason: true } satisfies Record<keyof T.IBackendStatus, true>,

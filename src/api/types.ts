@@ -90,6 +90,10 @@ export interface IJobInfo {
   updated_at: string;
   source_path: string;
   last_run: IRunInfo | null;
+  /** the current version's schedule (cron, UTC), if it has one */
+  schedule: string | null;
+  /** the schedule's next tick */
+  next_run: string | null;
 }
 
 export interface IShipResult {

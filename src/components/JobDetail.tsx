@@ -160,6 +160,21 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
               </>
             )}
           </div>
+          {job.schedule && (
+            <div
+              className="jp-MlShip-item-sub jp-MlShip-schedule"
+              data-schedule={job.schedule}
+              title={`Runs on the schedule ${job.schedule} (cron, UTC)`}
+            >
+              on schedule <code>{job.schedule}</code>
+              {job.next_run && (
+                <>
+                  <span className="jp-MlShip-dot">·</span>
+                  next {formatDate(job.next_run)}
+                </>
+              )}
+            </div>
+          )}
         </div>
         <button
           className="jp-Button jp-mod-styled jp-mod-accept jp-MlShip-runButton"

@@ -178,11 +178,17 @@ def test_ship_from_the_file_browser_context_menu(page, lab):
 def test_the_run_dialog_starts_from_the_last_run(page, lab):
     write_greeting_notebook(lab.root / "remember.ipynb")
     shipped = post(lab, "/ship", {"path": "remember.ipynb", "name": "remember", "run": True,
-                                  "parameters": {"who": "Grace"}})
+                                  "parameters": {"who": "Grace"},
+                                  "config": {"schedule": "0 6 * * *"}})
     page.goto(f"{lab.url}lab?token={TOKEN}&reset")
     page.locator(".jp-SideBar [data-id='jp-ml-ship-panel'], .jp-SideBar li[title*='ML Ship']").first.click()
     panel = page.locator(".jp-MlShip-panelBody")
     panel.get_by_text("remember", exact=True).first.click()
+    # the job's schedule and its next tick (06:00 UTC), in the job's header
+    schedule = panel.locator(".jp-MlShip-schedule[data-schedule='0 6 * * *']")
+    text = " ".join(schedule.inner_text().split())
+    assert text.startswith("on schedule 0 6 * * * · next ") and "6:00" in text, text
+    page.shot("10a-job-schedule")
 
     def run_dialog():
         panel.locator(".jp-MlShip-runButton").click()

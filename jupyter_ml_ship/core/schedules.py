@@ -1,0 +1,120 @@
+"""Schedules: a job's ``metadata.ml_ship.schedule`` or a pipeline's ``schedule:``, run by us.
+
+On Airflow, a schedule is the DAG's own (Airflow starts the DAG runs, ``discover`` records
+them). On the other backends the Jupyter server runs what is due: ``fire_due`` starts a run of
+the current version for each schedule whose latest tick (cron, in UTC) came after the last one
+it fired. Like Airflow without catch-up, ticks missed while no server ran give one run, not one
+per tick; a schedule first seen (a new version shipped, a rollback) starts counting from now.
+Each tick is fired once across processes (a file created with ``O_EXCL`` in ``HOME/schedules``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from sqlalchemy import select
+
+from ..cron import cron_of
+from ..store.files import atomic_write_json, read_json
+from .models import ScheduleInfo
+
+if TYPE_CHECKING:
+    from .service import ShipService
+
+FOLDER = "schedules"
+
+
+def next_tick(schedule: str, now: datetime | None = None) -> datetime | None:
+    """The schedule's next tick after ``now`` (None for ``@once`` and ``@continuous``)."""
+    from croniter import croniter
+
+    cron = cron_of(schedule)
+    return croniter(cron, now or datetime.now(timezone.utc)).get_next(datetime) if cron else None
+
+
+def _state_path(svc: ShipService, kind: str, name: str) -> Path:
+    return svc.home / FOLDER / f"{kind}.{name}.json"
+
+
+def schedules(svc: ShipService, now: datetime | None = None) -> list[ScheduleInfo]:
+    """Every current version that has a schedule, jobs then pipelines, by name."""
+    from ..store.schema import Job, Pipeline, PipelineVersion, Version
+
+    now = now or datetime.now(timezone.utc)
+    found: list[tuple[Literal["job", "pipeline"], str, int, str, str]] = []
+    with svc.store.session() as s:
+        for name, number, config in s.execute(
+                select(Job.name, Version.number, Version.config)
+                .join(Version, (Version.job_id == Job.id)
+                      & (Version.number == Job.current_version)).order_by(Job.name)):
+            if (config or {}).get("schedule"):
+                backend = config.get("backend") or svc.settings.default_backend
+                found.append(("job", name, number, str(config["schedule"]), backend))
+        for name, number, spec in s.execute(
+                select(Pipeline.name, PipelineVersion.number, PipelineVersion.spec)
+                .join(PipelineVersion, (PipelineVersion.pipeline_id == Pipeline.id)
+                      & (PipelineVersion.number == Pipeline.current_version))
+                .order_by(Pipeline.name)):
+            if (spec or {}).get("schedule"):
+                found.append(("pipeline", name, number, str(spec["schedule"]),
+                              svc.settings.default_backend))
+    result = []
+    for kind, name, number, schedule, backend in found:
+        state = read_json(_state_path(svc, kind, name)) or {}
+        fired = state.get("fired")
+        result.append(ScheduleInfo(
+            kind=kind, name=name, version=number, schedule=schedule, backend=backend,
+            runner="airflow" if backend == "airflow" else "ml-ship",
+            next_run=next_tick(schedule, now),
+            last_fired=datetime.fromisoformat(fired) if fired else None))
+    return result
+
+
+def _claim_tick(svc: ShipService, kind: str, name: str, tick: datetime) -> bool:
+    key = hashlib.sha256(f"{kind}\0{name}\0{tick.isoformat()}".encode()).hexdigest()[:32]
+    path = svc.home / FOLDER / "fired" / key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        return True
+    except FileExistsError:
+        return False
+
+
+def fire_due(svc: ShipService, now: datetime | None = None) -> list[tuple[ScheduleInfo, str]]:
+    """Start a run of each schedule that is due (not those Airflow runs): (schedule, the id of
+    the run or pipeline run started, or the error that kept it from starting)."""
+    from croniter import croniter
+
+    now = now or datetime.now(timezone.utc)
+    started: list[tuple[ScheduleInfo, str]] = []
+    for sched in schedules(svc, now):
+        cron = cron_of(sched.schedule)
+        if sched.runner != "ml-ship" or cron is None:
+            continue
+        tick = croniter(cron, now).get_prev(datetime)
+        path = _state_path(svc, sched.kind, sched.name)
+        state = read_json(path) or {}
+        if state.get("version") != sched.version or not state.get("tick"):
+            # first seen (or another version now): count from the latest tick, fire none
+            atomic_write_json(path, {**state, "version": sched.version, "tick": tick.isoformat()})
+            continue
+        if tick <= datetime.fromisoformat(state["tick"]):
+            continue
+        if not _claim_tick(svc, sched.kind, sched.name, tick):
+            continue  # another process fired this tick
+        atomic_write_json(path, {"version": sched.version, "tick": tick.isoformat(),
+                                 "fired": now.isoformat()})
+        try:
+            if sched.kind == "job":
+                outcome = svc.run(sched.name, sched.version).id
+            else:
+                outcome = svc.run_pipeline(sched.name, sched.version).id
+        except Exception as exc:  # a backend down, a secret missing: said, the next tick tries
+            outcome = f"error: {getattr(exc, 'message', None) or exc}"
+        started.append((sched, outcome))
+    return started
