@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     from .service import ShipService
 
 FOLDER = "schedules"
+#: seconds a fired tick's claim is kept
+KEEP_CLAIMS = 2 * 24 * 3600
 
 
 def next_tick(schedule: str, now: datetime | None = None) -> datetime | None:
@@ -75,14 +78,23 @@ def schedules(svc: ShipService, now: datetime | None = None) -> list[ScheduleInf
 
 
 def _claim_tick(svc: ShipService, kind: str, name: str, tick: datetime) -> bool:
+    """Whether this process fires the tick (its claim file is new). Claims older than
+    ``KEEP_CLAIMS`` go: by then every process has moved past their ticks."""
     key = hashlib.sha256(f"{kind}\0{name}\0{tick.isoformat()}".encode()).hexdigest()[:32]
     path = svc.home / FOLDER / "fired" / key
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        return True
     except FileExistsError:
         return False
+    old = time.time() - KEEP_CLAIMS
+    for claim in path.parent.iterdir():
+        try:
+            if claim.stat().st_mtime < old:
+                claim.unlink()
+        except FileNotFoundError:
+            pass  # another process removed it
+    return True
 
 
 def fire_due(svc: ShipService, now: datetime | None = None) -> list[tuple[ScheduleInfo, str]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -80,6 +81,13 @@ def test_a_job_runs_once_per_tick_from_the_first_tick_after_it_was_shipped(svc, 
     assert listed.schedule == "*/5 * * * *" and listed.runner == "ml-ship"
     assert listed.last_fired == at(10, 31)
     assert len(svc.runs("tick")[0]) == 2
+    # the claims of fired ticks do not pile up: those past two days go with the next one
+    claims = svc.home / "schedules" / "fired"
+    stale = claims / "from-two-days-ago"
+    stale.touch()
+    os.utime(stale, (1, 1))
+    assert len(svc.fire_schedules(at(10, 36))) == 1
+    assert not stale.exists() and len(list(claims.iterdir())) == 3
 
 
 def test_a_new_version_counts_from_when_it_was_shipped(svc, nb):
