@@ -14,7 +14,7 @@ trap cleanup EXIT
 scripts/services-up.sh
 
 status=0
-"$VENV/bin/python" -m pytest tests/python tests/ui -q -p no:cacheprovider || status=$?
+"$VENV/bin/python" -m pytest tests/python tests/ui -q -p no:cacheprovider --durations=20 || status=$?
 if [ "$status" -eq 5 ]; then
   echo "test.sh: pytest collected no tests: that is a failure" >&2
   status=1
