@@ -104,7 +104,15 @@ def follow(svc: Any, run_id: str, as_json: bool = False, out: Any = None) -> int
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    runs, _ = service().runs(job=args.job, status=args.status, limit=args.limit)
+    from ..errors import ShipError
+
+    svc = service()
+    for run_id in svc.active_run_ids():  # no server may be watching them: their news first
+        try:
+            svc.reconcile(run_id)
+        except ShipError:
+            pass  # e.g. its backend is down: listed as last known
+    runs, _ = svc.runs(job=args.job, status=args.status, limit=args.limit)
     if args.json:
         dump_json({"runs": runs})
         return 0

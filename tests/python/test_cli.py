@@ -6,6 +6,7 @@ import json
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from tests.python.conftest import EXAMPLES
@@ -111,6 +112,19 @@ def test_home_option_and_help(tmp_path, cli_env):
     assert (home / "ml_ship.db").exists()
     assert "ship" in ml(cli_env, "--help", check=0).stdout
     assert Path(home / "jobs" / "hello").is_dir()
+
+
+def test_runs_lists_a_run_that_ended_with_no_server_watching(cli_env, home):
+    ml(cli_env, "ship", str(EXAMPLES / "hello.ipynb"), check=0)
+    run_id = json.loads(ml(cli_env, "run", "hello", "--json", check=0).stdout)["id"]
+    result = home / "runs" / run_id / "result.json"
+    deadline = time.monotonic() + 120
+    while not result.exists() and time.monotonic() < deadline:  # the runner ended by itself
+        time.sleep(0.1)
+    assert result.exists()
+    [listed] = json.loads(ml(cli_env, "runs", "--json", check=0).stdout)["runs"]
+    assert listed["status"] == "succeeded"  # not the "running" of the record's last update
+    assert f"{run_id}  hello  v1       succeeded" in ml(cli_env, "runs", check=0).stdout
 
 
 def test_warm_start_status_run_and_stop(cli_env):
