@@ -11,7 +11,6 @@ Each tick is fired once across processes (a file created with ``O_EXCL`` in ``HO
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING, Literal
 from sqlalchemy import select
 
 from ..cron import cron_of
-from ..store.files import atomic_write_json, read_json
+from ..store.files import atomic_write_json, create_new, read_json
 from .models import ScheduleInfo
 
 if TYPE_CHECKING:
@@ -82,10 +81,7 @@ def _claim_tick(svc: ShipService, kind: str, name: str, tick: datetime) -> bool:
     ``KEEP_CLAIMS`` go: by then every process has moved past their ticks."""
     key = hashlib.sha256(f"{kind}\0{name}\0{tick.isoformat()}".encode()).hexdigest()[:32]
     path = svc.home / FOLDER / "fired" / key
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    except FileExistsError:
+    if not create_new(path):
         return False
     old = time.time() - KEEP_CLAIMS
     for claim in path.parent.iterdir():

@@ -9,6 +9,17 @@ from pathlib import Path
 from typing import Any
 
 
+def create_new(path: Path) -> bool:
+    """Create an empty ``path`` (mode 0600) if it does not exist: whether this call created it.
+    ``O_EXCL``: of processes racing for one name, exactly one gets True (a claim)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        return False
+    return True
+
+
 def atomic_write_bytes(path: str | Path, data: bytes, durable: bool = True) -> None:
     """Write ``path`` whole or not at all; ``durable=False`` skips the fsync, for hand-offs
     between processes that a machine crash makes moot anyway (a run's spec for its runner)."""

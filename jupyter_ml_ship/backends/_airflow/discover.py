@@ -13,8 +13,9 @@ CLI like a run we started:
 The DAG run's conf gives the parameters (its keys that are not parameters are left out; for a
 pipeline, the pipeline run's ``airflow.log`` says which). Each DAG run is claimed once, across
 processes, by a file created with ``O_EXCL`` in ``HOME/airflow-adopted/``; a claim left empty by
-a process that died is taken over, after a look for what that process may have recorded. DAG runs of DAGs this home never shipped, and those
-that began before it shipped that version (another home's, on a shared Airflow), are skipped.
+a process that died is taken over, after a look for what that process may have recorded. DAG
+runs of DAGs this home never shipped, and those that began before it shipped that version
+(another home's, on a shared Airflow), are skipped.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import select
 
 from ...errors import BadInput, ShipError
+from ...store.files import create_new
 from .mirror import _log, _set_run, folder
 from .sync import STATE
 
@@ -60,13 +62,9 @@ def _claim(svc: ShipService, dag_id: str, dag_run_id: str) -> tuple[Path, bool] 
     over by one process, the one whose rename of it succeeds."""
     key = hashlib.sha256(f"{dag_id}\0{dag_run_id}".encode()).hexdigest()[:32]
     path = svc.home / ADOPTED / key
-    path.parent.mkdir(parents=True, exist_ok=True)
     for attempt in range(2):
-        try:
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        if create_new(path):
             return path, attempt > 0
-        except FileExistsError:
-            pass
         try:
             stat = path.stat()
             if stat.st_size or time.time() - stat.st_mtime < STALE_CLAIM:
