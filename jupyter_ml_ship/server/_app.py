@@ -55,8 +55,7 @@ class MlShipExtension(ExtensionApp):
         self.settings.update({SERVICE_KEY: self.service, EXECUTOR_KEY: self.executor,
                               PIPELINE_EMIT_KEY: self.emit_pipeline})
         self._last_status: OrderedDict[str, Any] = OrderedDict()
-        self._next_discover = 0.0  # monotonic time of the next discover_runs()
-        self._next_schedules = 0.0  # of the next fire_schedules()
+        self._next: dict[str, float] = {}  # monotonic time of each periodic task's next turn
         self._reconciler: asyncio.Task[None] | None = None
         serverapp = self.serverapp
         # the server links and initializes (event logger included) before its extensions
@@ -146,6 +145,15 @@ class MlShipExtension(ExtensionApp):
             for key in gone:
                 self._last_status.pop(key, None)
 
+    def _due(self, task: str, every: float) -> bool:
+        """Whether the periodic ``task`` (every ``every`` seconds; 0: never) has its turn now;
+        if so, its next turn is set."""
+        now = time.monotonic()
+        if every <= 0 or now < self._next.get(task, 0.0):
+            return False
+        self._next[task] = now + every
+        return True
+
     def _reconcile_once(self, known: list[str]) -> tuple[list[Any], list[str]]:
         """(current state of every active or recently active run and pipeline run, keys of
         those that disappeared). Pipeline runs whose scheduler died are resumed; every
@@ -153,17 +161,13 @@ class MlShipExtension(ExtensionApp):
         ``schedule_interval`` seconds the runs of schedules that are due are started (so they
         are among the active ones)."""
         svc = self.service
-        every = self.ml_ship.discover_interval
-        if every > 0 and time.monotonic() >= self._next_discover:
-            self._next_discover = time.monotonic() + every
+        if self._due("discover", self.ml_ship.discover_interval):
             try:
                 for run_id in svc.discover_runs():
                     self.log.info("ml-ship: recorded %s, started by a backend's scheduler", run_id)
             except Exception:
                 self.log.exception("ml-ship: looking for runs started by a backend failed")
-        every = self.ml_ship.schedule_interval
-        if every > 0 and time.monotonic() >= self._next_schedules:
-            self._next_schedules = time.monotonic() + every
+        if self._due("schedules", self.ml_ship.schedule_interval):
             try:
                 for sched, outcome in svc.fire_schedules():
                     self.log.info("ml-ship: schedule %r of %s %s v%d: %s", sched.schedule,

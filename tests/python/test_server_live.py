@@ -184,7 +184,7 @@ async def test_the_server_looks_for_runs_a_backend_started_and_survives_a_failin
 
     ext.service.discover_runs = discover_runs
     ext.ml_ship.discover_interval = 1
-    ext._next_discover = 0.0
+    ext._next.pop("discover", None)  # its next look: now
     events = await jp_ws_fetch("api", "events", "subscribe")
     make_notebook(jp_root_dir / "still.ipynb", "print('still moving')")
     run = js(await api("POST", "ship", body={"path": "still.ipynb", "run": True},
