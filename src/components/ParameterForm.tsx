@@ -2,7 +2,7 @@
 import * as React from 'react';
 
 import type { IParameterSpec } from '../api/types';
-import { defaultValue, kindHint, paramKind } from '../params';
+import { defaultValue, initialText, kindHint, paramKind } from '../params';
 
 export interface IParameterFormProps {
   specs: IParameterSpec[];
@@ -134,4 +134,28 @@ export function InitialFromHint(props: { from: string; onReset: () => void }): J
       </button>
     </div>
   );
+}
+
+/**
+ * A parameter form's texts, started from `initial` values (else the defaults), and `reset` back
+ * to the defaults; `initial` is undefined again once reset.
+ */
+export function useParameterTexts(
+  specs: IParameterSpec[],
+  start?: Record<string, unknown>
+): {
+  texts: Record<string, string>;
+  setTexts: React.Dispatch<React.SetStateAction<Record<string, string>>>;
+  initial: Record<string, unknown> | undefined;
+  reset: () => void;
+} {
+  const textsFrom = (values?: Record<string, unknown>) =>
+    Object.fromEntries(specs.map(p => [p.name, initialText(p, values?.[p.name])]));
+  const [initial, setInitial] = React.useState(start);
+  const [texts, setTexts] = React.useState<Record<string, string>>(() => textsFrom(start));
+  const reset = () => {
+    setInitial(undefined);
+    setTexts(textsFrom(undefined));
+  };
+  return { texts, setTexts, initial, reset };
 }

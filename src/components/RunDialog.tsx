@@ -3,9 +3,14 @@ import { ReactWidget } from '@jupyterlab/apputils';
 import * as React from 'react';
 
 import type { IHealthInfo, IParameterSpec } from '../api/types';
-import { collectParameters, initialText } from '../params';
+import { collectParameters } from '../params';
 import { BackendSelect } from './BackendSelect';
-import { InitialFromHint, ParameterForm, useDialogValidation } from './ParameterForm';
+import {
+  InitialFromHint,
+  ParameterForm,
+  useDialogValidation,
+  useParameterTexts
+} from './ParameterForm';
 
 export interface IRunDialogOptions {
   parameters: IParameterSpec[];
@@ -29,10 +34,10 @@ function RunForm(props: {
 }): JSX.Element {
   const { options } = props;
   const ref = React.useRef<HTMLDivElement>(null);
-  const textsFrom = (initial?: Record<string, unknown>) =>
-    Object.fromEntries(options.parameters.map(p => [p.name, initialText(p, initial?.[p.name])]));
-  const [initial, setInitial] = React.useState(options.initial);
-  const [texts, setTexts] = React.useState<Record<string, string>>(() => textsFrom(initial));
+  const { texts, setTexts, initial, reset } = useParameterTexts(
+    options.parameters,
+    options.initial
+  );
   const [backend, setBackend] = React.useState(options.backend);
   const collected = collectParameters(options.parameters, texts);
 
@@ -51,13 +56,7 @@ function RunForm(props: {
       <fieldset className="jp-MlShip-section">
         <legend>Parameters</legend>
         {initial && options.initialFrom && (
-          <InitialFromHint
-            from={options.initialFrom}
-            onReset={() => {
-              setInitial(undefined);
-              setTexts(textsFrom(undefined));
-            }}
-          />
+          <InitialFromHint from={options.initialFrom} onReset={reset} />
         )}
         <ParameterForm
           specs={options.parameters}

@@ -7,9 +7,10 @@ import { BackendSelect } from '../components/BackendSelect';
 import {
   InitialFromHint,
   ParameterForm,
-  useDialogValidation
+  useDialogValidation,
+  useParameterTexts
 } from '../components/ParameterForm';
-import { collectParameters, initialText } from '../params';
+import { collectParameters } from '../params';
 import type { IRunChoices } from './graphModel';
 import { pipelineParameterSpecs } from './status';
 
@@ -32,11 +33,9 @@ function RunPipelineForm(props: {
   const { options } = props;
   const specs = React.useMemo(() => pipelineParameterSpecs(options.parameters), [options]);
   const ref = React.useRef<HTMLDivElement>(null);
-  const textsFrom = (initial?: Record<string, unknown>) =>
-    Object.fromEntries(specs.map(p => [p.name, initialText(p, initial?.[p.name])]));
-  const [fromLast, setFromLast] = React.useState(!!options.initial);
-  const [texts, setTexts] = React.useState<Record<string, string>>(() =>
-    textsFrom(options.initial?.parameters)
+  const { texts, setTexts, initial, reset } = useParameterTexts(
+    specs,
+    options.initial?.parameters
   );
   const [backend, setBackend] = React.useState(options.backend);
   const [useCache, setUseCache] = React.useState(true);
@@ -57,14 +56,8 @@ function RunPipelineForm(props: {
       </p>
       <fieldset className="jp-MlShip-section">
         <legend>Pipeline parameters</legend>
-        {fromLast && options.initial && specs.length > 0 && (
-          <InitialFromHint
-            from={options.initial.from}
-            onReset={() => {
-              setFromLast(false);
-              setTexts(textsFrom(undefined));
-            }}
-          />
+        {initial && options.initial && specs.length > 0 && (
+          <InitialFromHint from={options.initial.from} onReset={reset} />
         )}
         {specs.length ? (
           <ParameterForm
