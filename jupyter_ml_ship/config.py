@@ -30,6 +30,12 @@ class MlShip(Configurable):
                             "payload in bytes.").tag(config=True)
     max_notebook_bytes = Int(200 * 1024 * 1024, help="Largest notebook accepted for shipping."
                              ).tag(config=True)
+    max_project_bytes = Int(200 * 1024 * 1024, help="Largest project folder (the files shipped "
+                            "with a notebook) in bytes.").tag(config=True)
+    max_project_files = Int(5000, help="Most files a project folder may hold.").tag(config=True)
+    max_artifact_bytes = Int(1024 * 1024 * 1024, help="Most bytes of files a run creates or "
+                             "changes that are kept with it (its artifacts); past it the log "
+                             "says what was not kept.").tag(config=True)
     freeze_environment = Bool(True, help="Lock the kernel environment's packages when a notebook "
                               "has no requirements.").tag(config=True)
     reconcile_interval = Int(1000, help="Milliseconds between server checks of active runs."

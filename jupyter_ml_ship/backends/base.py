@@ -30,6 +30,12 @@ class RunContext:
     secrets: dict[str, str] = field(default_factory=dict)
     #: append a line to the run's log (for a building phase)
     log: Callable[[str], None] = print
+    #: the version's project files (manifest entries: path, size, sha256, executable) and the
+    #: blob folder holding them; None for a version shipped before projects
+    project_files: list[dict[str, Any]] | None = None
+    blobs: Path | None = None
+    #: the notebook's folder inside the project (the run's working directory there)
+    notebook_dir: str = ""
 
     @property
     def log_path(self) -> Path:

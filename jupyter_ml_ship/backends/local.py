@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..store.blobs import BlobStore, materialize
 from . import _warm
 from .base import Backend, RunContext
 
@@ -36,7 +37,11 @@ class LocalBackend(Backend):
         return True, ""
 
     def start(self, ctx: RunContext) -> dict[str, Any]:
+        if ctx.project_files is not None and ctx.blobs is not None:
+            # the run's private copy of the version's files; the runner runs in it
+            materialize(BlobStore(ctx.blobs), ctx.project_files, ctx.run_dir / "project")
         env = dict(os.environ)
+        env.pop("ML_SHIP_PROJECT_DIR", None)  # that names an image's copy, not this run's
         env.update({k: str(v) for k, v in (ctx.config.get("env") or {}).items()})
         env.update(ctx.secrets)
         env["PYTHONUNBUFFERED"] = "1"

@@ -134,6 +134,11 @@ class RunsMixin(_ServiceBase):
         if missing:
             raise BadInput(f"{where}: secret(s) {', '.join(missing)} are not set in the "
                            "environment of the service")
+        project = read_json(v.project["manifest"]) if v.project else None
+        if v.project and project is None:
+            raise NotFound(f"{where}: its file list {v.project['manifest']} is missing")
+        notebook_dir = Path(project["notebook"]).parent.as_posix() if project else ""
+        notebook_dir = "" if notebook_dir == "." else notebook_dir
         run_id = new_run_id()
         run_dir = self.home / "runs" / run_id
         run_dir.mkdir(parents=True)
@@ -145,6 +150,9 @@ class RunsMixin(_ServiceBase):
             "kernel_name": kernel or "python3", "timeout": config.get("timeout"),
             "max_attempts": 1 + int(config.get("retries") or 0),
         }
+        if project is not None:
+            spec["project"] = {"notebook_dir": notebook_dir, "files": len(project["files"]),
+                               "max_artifact_bytes": self.settings.max_artifact_bytes}
         # no fsync: the runner reads it next; after a machine crash the run is lost anyway
         atomic_write_json(run_dir / "run.json", spec, durable=False)
         row = Run(
@@ -160,6 +168,8 @@ class RunsMixin(_ServiceBase):
             environment_source=v.environment_source, config=config, spec=spec,
             secrets={n: os.environ[n] for n in secret_names},
             log=partial(_append_log, run_dir / "log.txt"),
+            project_files=project["files"] if project else None,
+            blobs=self.home / "blobs", notebook_dir=notebook_dir,
         )
         return impl, ctx, row
 

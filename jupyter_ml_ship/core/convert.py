@@ -9,7 +9,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..store import Job, Run, Version
-from .models import TERMINAL_STATUSES, JobInfo, ParameterSpec, RunError, RunInfo, VersionInfo
+from .models import (
+    TERMINAL_STATUSES,
+    JobInfo,
+    ParameterSpec,
+    ProjectSummary,
+    RunError,
+    RunInfo,
+    VersionInfo,
+)
 from .schedules import next_tick
 
 
@@ -54,6 +62,8 @@ def version_info(v: Version, job: Job) -> VersionInfo:
         config=v.config,
         source_path=v.source_path,
         is_current=job.current_version == v.number,
+        project=ProjectSummary(**{k: v.project[k] for k in ("root", "notebook", "files",
+                                                            "bytes")}) if v.project else None,
     )
 
 

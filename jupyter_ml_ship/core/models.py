@@ -61,6 +61,85 @@ class RunInfo(_Model):
     has_output: bool = False
 
 
+class ProjectFile(_Model):
+    """One file of a version's project folder (or of a run's artifacts)."""
+
+    path: str = Field(description="relative to the project folder, with '/' separators")
+    size: int
+    sha256: str | None = None
+
+
+class ExcludedFile(_Model):
+    path: str
+    reason: str = Field(description="hidden, __pycache__, .shipignore, metadata.ml_ship.exclude, "
+                                    "not in metadata.ml_ship.include, the ml-ship home, a link")
+
+
+class ProjectSummary(_Model):
+    """What a version holds beside its notebook."""
+
+    root: str = Field(description="the project folder as shipped from (server-relative in the lab)")
+    notebook: str = Field(description="the notebook's path inside the project folder")
+    files: int = Field(description="number of files (the notebook itself not counted)")
+    bytes: int = Field(description="their total size")
+
+
+class ProjectPreview(ProjectSummary):
+    """What shipping a notebook would take along, before it is shipped."""
+
+    largest: list[ProjectFile] = Field([], description="the largest files, biggest first")
+    excluded: list[ExcludedFile] = Field([], description="what was left out and why")
+    max_files: int
+    max_bytes: int
+    error: str | None = Field(None, description="why shipping would be refused, if it would")
+
+
+class VersionFiles(_Model):
+    job: str
+    version: int
+    project: ProjectSummary | None = None
+    files: list[ProjectFile] = []
+
+
+class FileChange(_Model):
+    path: str
+    size_a: int | None = None
+    size_b: int | None = None
+
+
+class VersionDiff(_Model):
+    """Version ``a`` against version ``b`` of one job: notebook sources and project files."""
+
+    job: str
+    a: int
+    b: int
+    notebook_a: dict[str, Any] = Field(description="version a's notebook (nbdime's diff base)")
+    notebook_diff: list[dict[str, Any]] = Field(
+        description="nbdime's diff of a's notebook to b's, outputs and metadata ignored")
+    notebook_text: str = Field(description="the same diff as text (what ml-ship diff prints)")
+    added: list[ProjectFile] = []
+    removed: list[ProjectFile] = []
+    changed: list[FileChange] = []
+
+
+class FileInput(_Model):
+    """A file a pipeline step took from an upstream step's artifacts."""
+
+    parameter: str
+    file: str = Field(description="the artifact's path in the upstream run")
+    path: str = Field(description="where the step read it")
+    run_id: str
+    step: str | None = None
+    job: str
+
+
+class RunFiles(_Model):
+    run_id: str
+    files: list[ProjectFile] = Field([], description="the files the run created or changed")
+    not_kept: list[ProjectFile] = Field([], description="artifacts over max_artifact_bytes")
+    inputs: list[FileInput] = Field([], description="files taken from upstream steps")
+
+
 class VersionInfo(_Model):
     job: str
     number: int
@@ -73,6 +152,8 @@ class VersionInfo(_Model):
     config: dict[str, Any] = Field({}, description="metadata.ml_ship of the shipped notebook")
     source_path: str = ""
     is_current: bool = False
+    project: ProjectSummary | None = Field(
+        None, description="the project files shipped with the notebook (none: a lone notebook)")
 
 
 class JobInfo(_Model):
@@ -107,6 +188,8 @@ class ShipResult(_Model):
     job: JobInfo
     version: VersionInfo
     created: bool = Field(description="false when the content was unchanged and the version reused")
+    made_current: bool = Field(False, description="the reused version was not the current one "
+                               "(shipped after a roll back) and now is")
     run: RunInfo | None = None
 
 

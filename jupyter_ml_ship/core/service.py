@@ -21,19 +21,20 @@ from ..backends import Backend, backend_names, load_backend
 from ..config import MlShip
 from ..errors import BackendUnavailable, BadInput, Conflict, NotFound
 from ..store import Event, Job, Run, Store, Version
-from ..store.files import atomic_write_text
+from ..store.files import atomic_write_json, atomic_write_text
 from ..store.schema import utcnow
 from . import convert
 from ._runs import RunsMixin
 from .models import BackendStatus, HealthInfo, JobInfo, ShipResult, VersionInfo
 from .naming import check_name, name_from_path
 from .pipelines import PipelinesMixin
+from .projects import ProjectsMixin
 
 if TYPE_CHECKING:
     from .models import ScheduleInfo
 
 
-class ShipService(RunsMixin, PipelinesMixin):
+class ShipService(RunsMixin, PipelinesMixin, ProjectsMixin):
     def __init__(self, settings: MlShip | None = None, store: Store | None = None):
         self.settings = settings or MlShip()
         self.home = self.settings.home_path
@@ -136,22 +137,36 @@ class ShipService(RunsMixin, PipelinesMixin):
         parameters: dict[str, Any] | None = None,
         backend: str | None = None,
         source: str | None = None,
+        confine: Path | None = None,
     ) -> ShipResult:
-        """Snapshot a notebook as a new version of its job, or return the identical one.
+        """Snapshot a notebook and its project folder as a new version of its job, or return
+        the identical one.
 
-        ``source`` is the path to record and show (the server passes it relative to its root).
+        ``source`` is the path to record and show (the server passes it relative to its root);
+        ``confine``: the folder the project folder must stay inside (the server root).
         """
         from ..notebook import load_notebook, make_snapshot, parameter_schema
+        from ..notebook._snapshot import ship_config
+        from .projects import display_root
 
+        path = Path(path)
         nb = load_notebook(path, self.settings.max_notebook_bytes)
-        snap = make_snapshot(path, nb, config, freeze=self.settings.freeze_environment)
+        wanted = ship_config(nb, config, where=f"{path.name}: ").model_dump(exclude_none=True)
+        scan = self.scan_project(path, wanted, confine)
+        files = self.ingest_project(scan)
+        snap = make_snapshot(path, nb, config, freeze=self.settings.freeze_environment,
+                             files=[(f["path"], f["sha256"]) for f in files])
         snap.source_path = source or snap.source_path
         job_name = check_name(name or snap.config.get("name") or name_from_path(path))
         if backend is None:
             backend = snap.config.get("backend")
         nb_file = self.home / "jobs" / job_name / f"{snap.digest}.ipynb"
+        manifest_file = nb_file.with_suffix(".files.json")
+        project = {"root": display_root(scan.root, confine), "notebook": scan.notebook,
+                   "files": len(files), "bytes": sum(f["size"] for f in files),
+                   "manifest": str(manifest_file)}
         author = author if author is not None else _whoami()
-        created = False
+        created = made_current = False
         for _ in range(20):  # concurrent ships of one job: retry on a unique-key race
             with self.store.session() as s:
                 job = self._get_or_create_job(s, job_name, snap.source_path)
@@ -160,7 +175,17 @@ class ShipService(RunsMixin, PipelinesMixin):
                 ).first()
                 if existing is not None:
                     version = existing
+                    if job.current_version != existing.number:  # shipped after a roll back
+                        s.add(Event(job_name=job_name, kind="current", actor=author, data={
+                            "from": job.current_version, "to": existing.number,
+                            "digest": snap.digest, "reason": "shipped unchanged content"}))
+                        job.current_version = existing.number
+                        job.updated_at = utcnow()
+                        made_current = True
                     break
+            if not manifest_file.exists():
+                atomic_write_json(manifest_file, {**project, "files": files, "excluded": [
+                    {"path": p, "reason": r} for p, r in scan.excluded]})
             if not nb_file.exists():
                 atomic_write_text(nb_file, snap.to_json())
             schema = parameter_schema(nb_file)
@@ -175,6 +200,7 @@ class ShipService(RunsMixin, PipelinesMixin):
                         author=author, notebook_file=str(nb_file), parameters=schema,
                         environment=snap.environment, environment_source=snap.environment_source,
                         config=snap.config, source_path=snap.source_path, created_at=utcnow(),
+                        project=project,
                     )
                     s.add(version)
                     s.flush()
@@ -190,7 +216,8 @@ class ShipService(RunsMixin, PipelinesMixin):
         else:  # pragma: no cover - twenty lost races in a row
             raise Conflict(f"job {job_name!r}: too many concurrent ships, try again")
         result = ShipResult(
-            job=self.job(job_name), version=self.version(job_name, version.number), created=created
+            job=self.job(job_name), version=self.version(job_name, version.number),
+            created=created, made_current=made_current,
         )
         if run:
             result.run = self.run(job_name, version.number, parameters, backend)

@@ -47,6 +47,10 @@ class ShipConfig(BaseModel):
     schedule: str | None = None
     depends_on: list[str] | None = None
     network: bool | None = None
+    root: str | None = Field(None, description="the project folder, relative to the notebook's "
+                             "folder (default: that folder)")
+    include: str | list[str] | None = Field(None, description="globs: ship only these files")
+    exclude: str | list[str] | None = Field(None, description="gitignore patterns left out")
 
 
 @dataclass
@@ -119,8 +123,10 @@ def make_snapshot(
     nb: Any,
     overrides: dict[str, Any] | None = None,
     freeze: bool = True,
+    files: list[tuple[str, str]] | None = None,
 ) -> Snapshot:
-    """The shippable snapshot of an already loaded notebook."""
+    """The shippable snapshot of an already loaded notebook; ``files``: the project files'
+    (path, sha256), covered by the digest."""
     path = Path(path)
     config = ship_config(nb, overrides, where=f"{path.name}: ")
     cells, skipped = [], []
@@ -152,6 +158,8 @@ def make_snapshot(
         "environment": lock,
         "config": cfg,
     }
+    if files:  # a lone notebook keeps the digest it always had
+        digest_input["files"] = sorted(files)
     digest = hashlib.sha256(
         json.dumps(digest_input, sort_keys=True, ensure_ascii=False).encode()
     ).hexdigest()

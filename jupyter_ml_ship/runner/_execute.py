@@ -15,6 +15,7 @@ from typing import Any
 from ..outputs import parse_outputs
 from ..store.files import atomic_write_json
 from ._kernel import EarlyKernel, start_early
+from ._project import Project
 
 INTERRUPT_GRACE = 5.0
 
@@ -55,8 +56,9 @@ def _signal_kernels(sig: int) -> None:
 class _Attempt:
     """One papermill execution in a worker thread, stoppable from the main thread."""
 
-    def __init__(self, run_dir: Path, spec: dict[str, Any], kernel: EarlyKernel | None):
-        self.run_dir, self.spec, self.kernel = run_dir, spec, kernel
+    def __init__(self, run_dir: Path, spec: dict[str, Any], kernel: EarlyKernel | None,
+                 cwd: Path):
+        self.run_dir, self.spec, self.kernel, self.cwd = run_dir, spec, kernel, cwd
         self.error: BaseException | None = None
         self.nb: Any = None
         self.thread = threading.Thread(target=self._work, daemon=True)
@@ -77,7 +79,7 @@ class _Attempt:
                 log_output=False,
                 stdout_file=sys.stdout,
                 stderr_file=sys.stderr,
-                cwd=str(self.run_dir),
+                cwd=str(self.cwd),
                 start_timeout=self.spec.get("start_timeout", 60),
                 **extra,
             )
@@ -114,9 +116,17 @@ def _error_cell(nb: dict[str, Any], fallback: int) -> int:
 
 class Runner:
     def __init__(self, run_dir: Path):
-        self.run_dir = run_dir
+        self.run_dir = run_dir = run_dir.resolve()
         self.spec: dict[str, Any] = json.loads((run_dir / "run.json").read_text())
         self.stop_reason: str | None = None  # "cancelled" or "timed_out"
+        self.project = Project.of(run_dir, self.spec)
+        if self.project is not None:  # `from src.x import …` with the project root above
+            paths = [str(self.project.root), os.environ.get("PYTHONPATH", "")]
+            os.environ["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
+
+    @property
+    def cwd(self) -> Path:
+        return self.project.cwd if self.project is not None else self.run_dir
 
     def _on_term(self, signum: int, _frame: Any) -> None:
         self.stop_reason = self.stop_reason or "cancelled"
@@ -133,6 +143,8 @@ class Runner:
         timeout = self.spec.get("timeout")
         started = _now()
         status, error, attempt = "failed", None, 0
+        if self.project is not None:
+            self.project.start()
         for attempt in range(1, max_attempts + 1):
             self._write_state(phase="running", attempt=attempt, started_at=started)
             _say(
@@ -159,6 +171,11 @@ class Runner:
             os.replace(partial, self.run_dir / "output.ipynb")
         for name, value in outputs.items():
             _say(f"output {name} = {json.dumps(value)[:200]}")
+        if self.project is not None:
+            try:
+                self.project.collect(self.run_dir, _say)
+            except OSError as exc:  # the run's outcome stands; say what was not kept
+                _say(f"the files the run wrote could not be kept: {exc}")
         result = {
             "status": status,
             "error": error,
@@ -173,8 +190,9 @@ class Runner:
         return result
 
     def _attempt(self, timeout: float | None) -> tuple[str, dict[str, Any] | None]:
-        kernel = start_early(self.run_dir, self.spec.get("kernel_name"))
-        job = _Attempt(self.run_dir, self.spec, kernel)
+        extra = [str(self.project.root)] if self.project is not None else []
+        kernel = start_early(self.run_dir, self.spec.get("kernel_name"), self.cwd, extra)
+        job = _Attempt(self.run_dir, self.spec, kernel, self.cwd)
         job.thread.start()
         deadline = time.monotonic() + timeout if timeout else None
         interrupted_at: float | None = None

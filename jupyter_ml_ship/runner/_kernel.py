@@ -49,8 +49,10 @@ def _native_python3() -> bool:
 class EarlyKernel:
     """A kernel process started by the runner itself."""
 
-    def __init__(self, run_dir: Path):
-        self.run_dir = run_dir = run_dir.resolve()  # the kernel's cwd is the run directory
+    def __init__(self, run_dir: Path, cwd: Path | None = None,
+                 extra_path: list[str] | None = None):
+        self.run_dir = run_dir = run_dir.resolve()
+        cwd = (cwd or run_dir).resolve()  # the notebook's folder in the run's project copy
         self.connection_file = run_dir / CONNECTION_FILE
         self.private_dir: Path | None = None
         prefix = run_dir / ".kernel-ipc"
@@ -73,12 +75,12 @@ class EarlyKernel:
             json.dump(info, fh)
         self.proc: Any
         if FORK_KERNELS:
-            self.proc = _fork_kernel(self.connection_file)
+            self.proc = _fork_kernel(self.connection_file, cwd, extra_path or [])
             _forked_once()
         else:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "ipykernel_launcher", "-f", str(self.connection_file)],
-                cwd=run_dir,
+                cwd=cwd,
                 stdin=subprocess.DEVNULL,
                 env={**os.environ, "JPY_PARENT_PID": str(os.getpid())},  # exits with the runner
             )
@@ -172,11 +174,14 @@ class ForkedKernel:
         self.send_signal(signal.SIGKILL)
 
 
-def _fork_kernel(connection_file: Path) -> ForkedKernel:
-    """Fork this (single-threaded, warm) runner into an IPython kernel on ``connection_file``."""
+def _fork_kernel(connection_file: Path, cwd: Path, extra_path: list[str]) -> ForkedKernel:
+    """Fork this (single-threaded, warm) runner into an IPython kernel on ``connection_file``,
+    in ``cwd`` with it first on ``sys.path`` (as ``python -m ipykernel_launcher`` there)."""
     parent = os.getpid()
 
     def kernel() -> int:
+        os.chdir(cwd)
+        sys.path[:1] = [str(cwd), *[p for p in extra_path if p not in sys.path]]
         # what ``python -m ipykernel_launcher`` would start from, not the runner's state
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -219,9 +224,10 @@ def _free_ports(n: int) -> list[int]:
     return ports
 
 
-def start_early(run_dir: Path, kernel_name: str | None) -> EarlyKernel | None:
+def start_early(run_dir: Path, kernel_name: str | None, cwd: Path | None = None,
+                extra_path: list[str] | None = None) -> EarlyKernel | None:
     if (kernel_name or "python3") != "python3" or os.environ.get("ML_SHIP_NO_EARLY_KERNEL"):
         return None
     if not _native_python3():
         return None
-    return EarlyKernel(run_dir)
+    return EarlyKernel(run_dir, cwd, extra_path or [])

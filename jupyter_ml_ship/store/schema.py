@@ -78,6 +78,8 @@ class Version(Base):
     environment_source: Mapped[str] = mapped_column(String(200), default="")
     config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     source_path: Mapped[str] = mapped_column(Text, default="")
+    #: the project folder shipped with the notebook: {root, notebook, files, bytes, manifest}
+    project: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True, default=None)
     job: Mapped[Job] = relationship(back_populates="versions")
 
 

@@ -1,0 +1,119 @@
+"""Content-addressed files under the home: ``blobs/ab/cdef…`` named by their sha256.
+
+A blob is written once (temp file, then rename), made read-only, and never changed: ten versions
+that hold the same 100 MB data file store it once. Copies handed to runs are real copies (never
+hard links), so a run cannot change what a version holds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .files import atomic_write_text
+
+CHUNK = 1 << 20
+
+
+class BlobStore:
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def path(self, sha: str) -> Path:
+        return self.folder / sha[:2] / sha[2:]
+
+    def has(self, sha: str) -> bool:
+        return self.path(sha).exists()
+
+    def add_file(self, source: Path) -> tuple[str, int]:
+        """Store a file's content, reading it once; its (sha256, size)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".in-", dir=self.folder)
+        h, size = hashlib.sha256(), 0
+        try:
+            with open(source, "rb") as src, os.fdopen(fd, "wb") as out:
+                while chunk := src.read(CHUNK):
+                    h.update(chunk)
+                    out.write(chunk)
+                    size += len(chunk)
+            return self._settle(tmp, h.hexdigest()), size
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def add_bytes(self, data: bytes) -> str:
+        sha = hashlib.sha256(data).hexdigest()
+        if self.has(sha):
+            return sha
+        self.folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".in-", dir=self.folder)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+            return self._settle(tmp, sha)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def _settle(self, tmp: str, sha: str) -> str:
+        final = self.path(sha)
+        if final.exists():
+            os.unlink(tmp)
+            return sha
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(tmp, 0o444)
+        os.replace(tmp, final)
+        return sha
+
+    def copy_to(self, sha: str, dest: Path, executable: bool = False) -> None:
+        """A private, writable copy of a blob at ``dest`` (never a hard link)."""
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(self.path(sha), dest)
+        os.chmod(dest, 0o755 if executable else 0o644)
+
+
+def materialize(blobs: BlobStore, files: list[dict[str, Any]], dest: Path) -> None:
+    """Lay out a version's project files (manifest entries) under ``dest``."""
+    for f in files:
+        target = dest / f["path"]
+        if dest not in target.parents:  # a manifest is ours, but never trust a path
+            raise ValueError(f"manifest path {f['path']!r} leaves the project folder")
+        blobs.copy_to(f["sha256"], target, bool(f.get("executable")))
+
+
+class HashCache:
+    """sha256 of files by (size, mtime, inode): an unchanged file is not read again on re-ship."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.entries: dict[str, list[Any]] = {}
+        self.dirty = False
+        try:
+            self.entries = json.loads(path.read_text())
+        except (FileNotFoundError, ValueError):
+            pass
+
+    def get(self, source: Path, stamp: list[int]) -> tuple[str, int] | None:
+        """(sha256, stored size) when ``stamp`` ([size, mtime_ns, inode] now) is unchanged."""
+        hit = self.entries.get(str(source))
+        return (str(hit[3]), int(hit[4])) if hit and hit[:3] == stamp else None
+
+    def put(self, source: Path, stamp: list[int], sha: str, size: int) -> None:
+        self.entries[str(source)] = [*stamp, sha, size]
+        self.dirty = True
+
+    def save(self, keep: set[str] | None = None) -> None:
+        if keep is not None:
+            dropped = set(self.entries) - keep
+            for k in dropped:
+                del self.entries[k]
+            self.dirty = self.dirty or bool(dropped)
+        if self.dirty:
+            atomic_write_text(self.path, json.dumps(self.entries), durable=False)
+            self.dirty = False
+
