@@ -117,8 +117,10 @@ class DockerBackend(Backend):
 
     def plan(self, job: str, version: int, digest: str, environment: str,
              environment_source: str, notebook_file: Path,
-             config: dict[str, Any] | None = None) -> BuildPlan:
-        """The build plan of a version's image under the current settings."""
+             config: dict[str, Any] | None = None,
+             project: tuple[list[dict[str, Any]], Path, str] | None = None) -> BuildPlan:
+        """The build plan of a version's image under the current settings; ``project``: its
+        files (manifest entries), their blob folder and the notebook's folder among them."""
         s = self.settings
         try:
             installer, uv = choose_installer(s.docker_installer, self._engine_arch())
@@ -136,6 +138,10 @@ class DockerBackend(Backend):
             base_image=(config or {}).get("base_image") or s.docker_base_image,
             lock=environment, lock_source=environment_source, notebook_file=Path(notebook_file),
             ca_bundle=s.ca_bundle, wheelhouse=s.wheelhouse, installer=installer, uv_path=uv,
+            has_project=project is not None,
+            project_files=project[0] if project else [],
+            blobs=str(project[1]) if project else "",
+            notebook_dir=project[2] if project else "",
         )
 
     def start(self, ctx: RunContext) -> dict[str, Any]:
@@ -147,8 +153,10 @@ class DockerBackend(Backend):
             raise BadInput(f"job {ctx.job} v{ctx.version}: resources.{exc}") from None
         if memory and memory < MIN_MEMORY:
             raise BadInput(f"job {ctx.job} v{ctx.version}: resources.memory must be at least 6m")
+        project = ((ctx.project_files, ctx.blobs, ctx.notebook_dir)
+                   if ctx.project_files is not None and ctx.blobs is not None else None)
         plan = self.plan(ctx.job, ctx.version, ctx.digest, ctx.environment,
-                         ctx.environment_source, ctx.notebook_file, cfg)
+                         ctx.environment_source, ctx.notebook_file, cfg, project)
         spec = {
             "run_id": ctx.run_id,
             "plan": plan_to_json(plan),

@@ -41,8 +41,11 @@ def cmd_ship(args: argparse.Namespace) -> int:
         dump_json(result)
         return 0
     v = result.version
-    state = "new version" if result.created else "unchanged, same version"
-    err(f"shipped {v.job} v{v.number} ({state}, digest {v.digest[:12]})")
+    state = ("new version" if result.created else
+             f"same content as v{v.number}, which is current again"
+             if result.made_current else "unchanged, same version")
+    files = f", {v.project.files} project file(s)" if v.project and v.project.files else ""
+    err(f"shipped {v.job} v{v.number} ({state}, digest {v.digest[:12]}{files})")
     if result.run is None:
         return 0
     err(f"run {result.run.id} started on {result.run.backend}")

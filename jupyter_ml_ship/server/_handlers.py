@@ -72,6 +72,7 @@ class ShipHandler(MlShipHandler):
                 self.service.ship, path, name=req.name, message=req.message,
                 author=self.author, config=req.config, run=req.run,
                 parameters=req.parameters, backend=req.backend, source=req.path,
+                confine=self.root_dir(),
             )
         except ShipError as exc:  # name the file as the user knows it, not the server's path
             exc.message = exc.message.replace(str(path), req.path)

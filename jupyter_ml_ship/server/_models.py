@@ -78,3 +78,12 @@ class PipelineRunsOfQuery(_Query):
 class PipelineInfoQuery(_Query):
     path: str = Field(description="a *.pipeline.yaml file or a folder of notebooks, relative to "
                                   "the server root")
+
+
+class VersionDiffQuery(_Query):
+    a: int = Field(ge=1, le=2**31 - 1, description="a version number")
+    b: int | None = Field(None, ge=1, le=2**31 - 1, description="another (default: the current)")
+
+
+class ArtifactQuery(_Query):
+    download: bool = Field(False, description="send as an attachment (a download), not inline")

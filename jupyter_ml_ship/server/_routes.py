@@ -23,13 +23,17 @@ from ..core.models import (
     HealthInfo,
     JobInfo,
     JobList,
+    ProjectPreview,
     RollbackRequest,
+    RunFiles,
     RunInfo,
     RunList,
     RunStatusEvent,
     ScheduleList,
     ShipRequest,
     ShipResult,
+    VersionDiff,
+    VersionFiles,
     VersionInfo,
     VersionList,
 )
@@ -47,11 +51,13 @@ from ..pipelines.models import (
     ShipPipelineResult,
     StartPipelineRunRequest,
 )
+from . import _files as f
 from . import _handlers as h
 from . import _pipelines as p
 from ._base import NotFoundHandler
 from ._logs import LogHandler, LogSocketHandler, OutputHandler
 from ._models import (
+    ArtifactQuery,
     ListPipelineRunsQuery,
     ListRunsQuery,
     LogChunk,
@@ -62,6 +68,7 @@ from ._models import (
     OutputQuery,
     PipelineInfoQuery,
     PipelineRunsOfQuery,
+    VersionDiffQuery,
 )
 
 API_BASE = "/ml-ship/api"
@@ -97,7 +104,9 @@ class Route:
 
     @property
     def pattern(self) -> str:
-        return API_BASE + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", self.path)
+        # ``{path}`` (a file inside a run) may hold slashes; other parameters are one segment
+        return API_BASE + re.sub(r"\{(\w+)\}", lambda m: f"(?P<{m[1]}>.+)" if m[1] == "path"
+                                 else f"(?P<{m[1]}>[^/]+)", self.path)
 
 
 ROUTES: list[Route] = [
@@ -155,6 +164,31 @@ ROUTES: list[Route] = [
     Route("/runs/{run_id}/output", OutputHandler, {
         "get": Op("The executed notebook (JSON), or an HTML report", "notebook",
                   query=OutputQuery, errors=(400, 404)),
+    }, "runs"),
+]
+
+ROUTES += [
+    Route("/project", f.ProjectPreviewHandler, {
+        "get": Op("What shipping a notebook would take along: its project folder's files, the "
+                  "largest, what is left out and why, and whether it is over the limits",
+                  ProjectPreview, query=NotebookInfoQuery, errors=(400, 404, 413)),
+    }, "jobs"),
+    Route("/jobs/{name}/versions/{number}/files", f.VersionFilesHandler, {
+        "get": Op("The project files of a version", VersionFiles, errors=(400, 404)),
+    }, "jobs"),
+    Route("/jobs/{name}/diff", f.VersionDiffHandler, {
+        "get": Op("Two versions compared: the notebook's sources (nbdime) and the project "
+                  "files added, removed and changed", VersionDiff, query=VersionDiffQuery,
+                  errors=(400, 404)),
+    }, "jobs"),
+    Route("/runs/{run_id}/files", f.RunFilesHandler, {
+        "get": Op("The files a run created or changed (its artifacts) and the files it took "
+                  "from upstream steps", RunFiles, errors=(404,)),
+    }, "runs"),
+    Route("/runs/{run_id}/files/{path}", f.RunFileHandler, {
+        "get": Op("One artifact of a run, with its content type (confined to the run: '..', "
+                  "absolute paths and links are refused)", "file", query=ArtifactQuery,
+                  errors=(400, 404)),
     }, "runs"),
 ]
 
@@ -224,7 +258,8 @@ _MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (PipelineVersionList, "serialization"), (PipelineVersionInfo, "serialization"),
     (PipelineRunList, "serialization"), (PipelineRunInfo, "serialization"),
     (StartPipelineRunRequest, "validation"), (PipelineRunStatusEvent, "serialization"),
-    (ScheduleList, "serialization"),
+    (ScheduleList, "serialization"), (ProjectPreview, "serialization"),
+    (VersionFiles, "serialization"), (VersionDiff, "serialization"), (RunFiles, "serialization"),
 ]
 
 
@@ -275,6 +310,10 @@ def _success(op: Op) -> dict[str, Any]:
         return {"description": "the output notebook (nbformat 4), or an HTML report",
                 "content": {"application/json": {"schema": {"type": "object"}},
                             "text/html": {"schema": {"type": "string"}}}}
+    if op.response == "file":
+        return {"description": "the file's bytes, with its content type",
+                "content": {"application/octet-stream": {"schema": {"type": "string",
+                                                                    "format": "binary"}}}}
     if op.response == "spec":
         return {"description": "OpenAPI 3.1 document",
                 "content": {"application/json": {"schema": {"type": "object"}}}}

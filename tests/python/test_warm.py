@@ -71,7 +71,8 @@ def test_a_warm_run_is_what_a_cold_run_is(svc, nb, warm, monkeypatch):
         assert backend_ref(svc, info.id).get("warm") is True
         assert "jupyter_ml_ship.runner._forkserver" in out["cmdline"]  # forked, not exec'd
         assert out["n"] == n and f"n={n} in" in log_text(svc, info.id)
-        assert Path(out["cwd"]).name == info.id and out["in_path"]
+        # the notebook's folder in the run's private copy of its project, first on sys.path
+        assert Path(out["cwd"]).parts[-2:] == (info.id, "project") and out["in_path"]
         assert out["argv0"].endswith("ipykernel_launcher.py")
         assert out["value"] == "from the caller's environment"
         log = log_text(svc, info.id)

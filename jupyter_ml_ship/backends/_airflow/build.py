@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...errors import BadInput
-from ...store.files import atomic_write_text
+from ...store.files import atomic_write_text, read_json
 from .._docker.context import image_tag
 from .dag import DagSpec, StepTask, dag_id, json_template, render_dag, resources_of
 
@@ -97,8 +97,11 @@ def ensure_images(settings: MlShip, home: Path, versions: list[dict[str, Any]],
     docker = DockerBackend(settings)
     client = docker.client()
     for v in versions:
+        project = v.get("project")
         plan = docker.plan(v["job"], v["number"], v["digest"], v["environment"],
-                           v["environment_source"], Path(v["notebook_file"]), v["config"])
+                           v["environment_source"], Path(v["notebook_file"]), v["config"],
+                           (project["files"], home / "blobs", project["notebook_dir"])
+                           if project else None)
         try:
             ensure_image(client, plan, log, home / "docker" / "locks")
         except BuildFailed as exc:
@@ -109,9 +112,14 @@ def version_fields(svc: ShipService, job: str, number: int) -> dict[str, Any]:
     """What ``ensure_images`` needs of a job version, read from the store."""
     with svc.store.session() as s:
         v = svc._version(s, job, number)
+        manifest = read_json(v.project["manifest"]) if v.project else None
+        notebook_dir = Path(manifest["notebook"]).parent.as_posix() if manifest else ""
         return {"job": job, "number": v.number, "digest": v.digest,
                 "environment": v.environment, "environment_source": v.environment_source,
-                "notebook_file": v.notebook_file, "config": dict(v.config or {})}
+                "notebook_file": v.notebook_file, "config": dict(v.config or {}),
+                "project": {"files": manifest["files"],
+                            "notebook_dir": "" if notebook_dir == "." else notebook_dir}
+                if manifest else None}
 
 
 def write_dag(folder: str | Path, spec: DagSpec) -> tuple[Path, bool]:

@@ -39,6 +39,7 @@ from typing import IO, Any
 from .engine import LABEL_BUILD, LABEL_DIGEST, LABEL_JOB, LABEL_LOCK, LABEL_VERSION
 
 VENV = "/opt/ml-ship"
+PROJECT = "/job/project"
 STAGING = "/opt/ml-ship-build"
 SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 RUNTIME_PACKAGES = ("papermill", "ipykernel", "nbformat")
@@ -132,6 +133,14 @@ class BuildPlan:
     installer: str = "pip"
     uv_path: str | None = None
     runtime: str = field(default_factory=runtime_requirements)
+    #: the version's project files (manifest entries), the blob folder holding them, and the
+    #: notebook's folder among them; ``has_project`` False: a version shipped before projects
+    has_project: bool = False
+    project_files: list[dict[str, Any]] = field(default_factory=list)
+    blobs: str = ""
+    notebook_dir: str = ""
+    #: "uid:gid" owning /job/project: the user the container runs as may write its copy
+    owner: str = field(default_factory=lambda: f"{os.getuid()}:{os.getgid()}")
 
     @property
     def tag(self) -> str:
@@ -188,12 +197,17 @@ class BuildPlan:
                   f"RUN {VENV}/bin/python -m compileall -q {VENV}/src"]
         if self.offline:
             lines += ["", "FROM system", f"COPY --from=build {VENV} {VENV}"]
+        if self.has_project:  # its own layer: a notebook-only change leaves it cached
+            lines.append(f"COPY --chown={self.owner} project/ {PROJECT}/")
         lines += [
             f"ENV PATH={VENV}/bin:$PATH PYTHONUNBUFFERED=1 HOME=/tmp",
             "WORKDIR /job",
             'CMD ["papermill", "/job/notebook.ipynb", "/tmp/output.ipynb"]',
-            "COPY notebook.ipynb /job/notebook.ipynb",
         ]
+        if self.has_project:
+            lines.append(f"ENV ML_SHIP_PROJECT_DIR={PROJECT} "
+                         f"ML_SHIP_NOTEBOOK_DIR={json.dumps(self.notebook_dir)}")
+        lines.append("COPY notebook.ipynb /job/notebook.ipynb")
         if labels:
             lines.append("LABEL " + " ".join(f"{json.dumps(k)}={json.dumps(v)}"
                                              for k, v in sorted(labels.items())))
@@ -234,6 +248,8 @@ class BuildPlan:
         for name, path in sorted(self._big_files().items()):
             st = path.stat()
             h.update(f"\0{name}\0{st.st_size}\0{st.st_mtime_ns}".encode())
+        for f in self.project_files:  # content-addressed: the sha is the content
+            h.update(f"\0project/{f['path']}\0{f['sha256']}\0{bool(f.get('executable'))}".encode())
         return h.hexdigest()
 
     def labels(self, build_key: str) -> dict[str, str]:
@@ -259,8 +275,23 @@ class BuildPlan:
                     info.mode = 0o755 if name == "uv" else 0o644
                     with open(path, "rb") as src:
                         tar.addfile(info, src)
+                if self.has_project:
+                    self._add_project(tar)
             fh.seek(0)
             yield fh
+
+    def _add_project(self, tar: tarfile.TarFile) -> None:
+        folder = tarfile.TarInfo("project")
+        folder.type, folder.mode, folder.mtime = tarfile.DIRTYPE, 0o755, EPOCH
+        tar.addfile(folder)  # an empty project still makes the folder
+        blobs = Path(self.blobs)
+        for f in sorted(self.project_files, key=lambda f: f["path"]):
+            sha = f["sha256"]
+            info = tarfile.TarInfo(f"project/{f['path']}")
+            info.size, info.mtime = int(f["size"]), EPOCH
+            info.mode = 0o755 if f.get("executable") else 0o644
+            with open(blobs / sha[:2] / sha[2:], "rb") as src:
+                tar.addfile(info, src)
 
     def describe(self) -> str:
         lock = ("runtime only (lock frozen from the kernel environment)"
