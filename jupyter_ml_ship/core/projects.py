@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from ..errors import BadInput, NotFound
+from ..errors import BadInput, NotFound, ShipError
 from ..notebook.project import (
     Entry,
     ProjectScan,
@@ -75,7 +75,7 @@ def preview(scan: ProjectScan, display_root: str, max_files: int,
     error = None
     try:
         check_limits(scan, max_files, max_bytes)
-    except BadInput as exc:
+    except ShipError as exc:
         error = exc.message
     return ProjectPreview(
         root=display_root, notebook=scan.notebook, files=len(scan.files), bytes=scan.bytes,
@@ -126,7 +126,12 @@ class ProjectsMixin(_ServiceBase):
         path = Path(path)
         nb = load_notebook(path, self.settings.max_notebook_bytes)
         config = ship_config(nb, where=f"{path.name}: ").model_dump(exclude_none=True)
-        scan = self.scan_project(path, config, confine)
+        try:
+            scan = self.scan_project(path, config, confine)
+        except BadInput as exc:  # a link out of the folder, a bad root: shown, Ship disabled
+            return ProjectPreview(root="", notebook=path.name, files=0, bytes=0,
+                                  max_files=self.settings.max_project_files,
+                                  max_bytes=self.settings.max_project_bytes, error=exc.message)
         return preview(scan, display_root(scan.root, confine), self.settings.max_project_files,
                        self.settings.max_project_bytes)
 
