@@ -41,6 +41,8 @@ class RunRequest:
     pipeline_run_id: str | None = None
     step: str | None = None
     overrides: dict[str, Any] | None = None
+    #: files taken from upstream steps (FileInput fields), shown on the run
+    inputs: list[dict[str, Any]] | None = None
 
 
 def new_run_id() -> str:
@@ -155,6 +157,8 @@ class RunsMixin(_ServiceBase):
                                "max_artifact_bytes": self.settings.max_artifact_bytes}
         # no fsync: the runner reads it next; after a machine crash the run is lost anyway
         atomic_write_json(run_dir / "run.json", spec, durable=False)
+        if req.inputs:
+            atomic_write_json(run_dir / "inputs.json", req.inputs, durable=False)
         row = Run(
             id=run_id, job_id=v.job_id, version_id=v.id, version_number=v.number,
             backend=backend_name, status="queued", parameters=params, attempts=0,

@@ -2,7 +2,8 @@
 
 A version's files are content-addressed blobs under ``HOME/blobs`` and a manifest beside its
 notebook snapshot (``jobs/<job>/<digest>.files.json``); a run's artifacts are the files its
-runner kept in ``RUN_DIR/artifacts`` (listed in ``artifacts.json``).
+runner kept of its working copy, ``RUN_DIR/project`` (``RUN_DIR/work/project`` for a container's
+run), listed in ``RUN_DIR/artifacts.json``.
 """
 
 from __future__ import annotations
@@ -37,7 +38,9 @@ from .models import (
     VersionFiles,
 )
 
-ARTIFACTS, ARTIFACTS_LIST = "artifacts", "artifacts.json"
+ARTIFACTS_LIST = "artifacts.json"
+#: where a run's working copy (its artifacts, after the run) is, by backend
+ARTIFACT_DIRS = ("project", "work/project")
 
 
 def _store_entry(blobs: BlobStore, entry: Entry) -> tuple[str, int]:
@@ -211,6 +214,13 @@ class ProjectsMixin(_ServiceBase):
                 raise NotFound(f"no run with id {run_id!r}")
             return Path(row.run_dir)
 
+    def run_artifacts_dir(self, run_id: str) -> Path:
+        run_dir = self._run_dir(run_id)
+        for name in ARTIFACT_DIRS:
+            if (run_dir / name).is_dir():
+                return run_dir / name
+        return run_dir / ARTIFACT_DIRS[0]
+
     def run_files(self, run_id: str) -> RunFiles:
         run_dir = self._run_dir(run_id)
         listing = read_json(run_dir / ARTIFACTS_LIST) or {}
@@ -225,7 +235,7 @@ class ProjectsMixin(_ServiceBase):
 
     def run_file(self, run_id: str, path: str) -> tuple[Path, str]:
         """One artifact of a run: its file and content type (paths confined to the run)."""
-        base = self._run_dir(run_id) / ARTIFACTS
+        base = self.run_artifacts_dir(run_id)
         target = _safe_member(base, path)
         if not target.is_file():
             kept = [f.path for f in self.run_files(run_id).files]

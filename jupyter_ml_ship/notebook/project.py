@@ -5,8 +5,8 @@ folder, e.g. ``".."``). Left out: hidden files and folders, ``__pycache__``, the
 what ``.shipignore`` (gitignore syntax, read with ``pathspec``) or ``metadata.ml_ship.exclude``
 names; ``metadata.ml_ship.include`` narrows the rest to what it lists. A symbolic link that leaves
 the folder is refused, never followed. The notebook itself is not a project file: its snapshot
-(without outputs) is the version's notebook; other notebooks are jobs of their own and stay out
-unless ``include`` names them (then without their outputs).
+(without outputs) is the version's notebook; other notebooks (jobs of their own) and pipeline files
+stay out unless ``include`` names them (notebooks then without their outputs).
 """
 
 from __future__ import annotations
@@ -142,6 +142,9 @@ def scan_project(
             return "not in metadata.ml_ship.include"
         if not is_dir and name.endswith(".ipynb") and included is None:
             return "another notebook (a job of its own; metadata.ml_ship.include takes it)"
+        if not is_dir and name.endswith((".pipeline.yaml", ".pipeline.yml")) \
+                and included is None:
+            return "a pipeline file (shipped as a pipeline of its own)"
         return None
 
     stack = [(top, "")]

@@ -145,10 +145,12 @@ def _plan(svc: ShipService, run_id: str, spec: dict[str, Any], steps: dict[str, 
 def _resolve(svc: ShipService, spec: dict[str, Any], steps: dict[str, _Snap], sid: str,
              settings: dict[str, Any]) -> dict[str, Any] | None:
     """A ready step's parameters with templates resolved; None (and the step failed) if not."""
-    upstream = {d: steps[d].outputs for d in _upstream(spec, sid)}
+    names = _upstream(spec, sid)
+    upstream = {d: steps[d].outputs for d in names}
     try:
         return templates.render(spec["steps"][sid].get("parameters") or {},
-                                templates.context(settings["params"], upstream),
+                                templates.context(settings["params"], upstream,
+                                                  _files_of(svc, steps, names)),
                                 f"steps.{sid}.parameters")
     except BadInput as exc:
         _move(svc, steps[sid], "pending", "failed", ended_at=utcnow(),
@@ -213,7 +215,8 @@ def _start(svc: ShipService, run_id: str, spec: dict[str, Any], steps: dict[str,
         requests.append(RunRequest(
             st["job"], st["version"], params, st.get("backend") or settings["backend"],
             pipeline_run_id=run_id, step=sid,
-            overrides={k: st[k] for k in ("retries", "timeout") if st.get(k) is not None}))
+            overrides={k: st[k] for k in ("retries", "timeout") if st.get(k) is not None},
+            inputs=_file_inputs(svc, spec, steps, sid)))
     started: list[tuple[str, RunInfo | None]] = []
     for (sid, _), run in zip(claimed, svc.start_runs(requests) if requests else []):
         if isinstance(run, Exception):
@@ -350,6 +353,33 @@ def _topological(spec: dict[str, Any]) -> list[str]:
             if sid not in done and all(d in done for d in st.get("depends_on") or []):
                 done.append(sid)
     return done
+
+
+def _files_of(svc: ShipService, steps: dict[str, _Snap],
+              names: set[str]) -> dict[str, dict[str, str]]:
+    """The files upstream steps wrote: step -> {path: where to read it}."""
+    out: dict[str, dict[str, str]] = {}
+    for d in names:
+        run_id = steps[d].run_id
+        if run_id:
+            base = svc.run_artifacts_dir(run_id)
+            out[d] = {f.path: str(base / f.path) for f in svc.run_files(run_id).files}
+    return out
+
+
+def _file_inputs(svc: ShipService, spec: dict[str, Any], steps: dict[str, _Snap],
+                 sid: str) -> list[dict[str, Any]]:
+    """What a step reads of its upstream steps' files (shown on its run: where each came from)."""
+    refs = [(spot, r) for spot, r in templates.find_refs(
+        spec["steps"][sid].get("parameters") or {}, f"steps.{sid}.parameters")
+        if r.kind == "files"]
+    if not refs:
+        return []
+    files = _files_of(svc, steps, {r.name for _, r in refs})
+    return [{"parameter": spot.split(".")[3].split("[")[0], "file": r.output,
+             "path": files[r.name][r.output or ""], "run_id": steps[r.name].run_id,
+             "step": r.name, "job": spec["steps"][r.name]["job"]}
+            for spot, r in refs if (r.output or "") in files.get(r.name, {})]
 
 
 def _upstream(spec: dict[str, Any], sid: str) -> set[str]:

@@ -50,7 +50,7 @@ def create(svc: ShipService, name: str, version: int | None, parameters: dict[st
         for sid, st in spec["steps"].items():
             where = f"pipeline {name} v{v.number}: steps.{sid}.parameters"
             refs = templates.find_refs(st.get("parameters") or {}, where)
-            if any(r.kind == "steps" for _, r in refs):
+            if any(r.upstream for _, r in refs):
                 continue  # checked when its upstream outputs are known
             resolved = templates.render(st.get("parameters") or {}, ctx, where)
             job_version = svc._version(s, st["job"], st["version"])

@@ -280,7 +280,7 @@ def check_graph(spec: PipelineSpec) -> None:
                 names = ", ".join(spec.parameters) or "none"
                 raise BadInput(f"{spec.where(*key)}: {{{{ {ref} }}}}: unknown pipeline parameter "
                                f"{ref.name!r} (parameters: {names})")
-            if ref.kind == "steps" and ref.name not in upstream:
+            if ref.upstream and ref.name not in upstream:
                 why = "no such step" if ref.name not in spec.steps else \
                     f"step {ref.name!r} is not upstream of {sid!r} (add it to depends_on)"
                 raise BadInput(f"{spec.where(*key)}: {{{{ {ref} }}}}: {why}")

@@ -1,4 +1,8 @@
-"""Step parameter templates: ``{{ params.Z }}`` and ``{{ steps.X.outputs.Y }}`` (Jinja2, sandboxed).
+"""Step parameter templates: ``{{ params.Z }}``, ``{{ steps.X.outputs.Y }}`` and
+``{{ steps.X.files['clean.csv'] }}`` (Jinja2, sandboxed).
+
+``steps.X.files['PATH']`` is the path, readable by the step, of the file PATH that upstream step
+X wrote (one of its run's artifacts, PATH relative to X's notebook's project folder).
 
 A value that is one whole ``{{ expression }}`` keeps the JSON type of what it evaluates to (an
 upstream ``rows`` of 500 arrives as the int 500); a template embedded in a longer string renders
@@ -41,13 +45,31 @@ _WHOLE = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}\s*$", re.S)
 class Ref:
     """One reference found in a template: ``params.day`` or ``steps.prepare.outputs.rows``."""
 
-    kind: str  # "params" or "steps"
+    kind: str  # "params", "steps" (an output) or "files" (an upstream step's file)
     name: str  # parameter name, or upstream step id
-    output: str | None = None  # for steps: the output name
+    output: str | None = None  # for steps: the output name; for files: the file's path
 
     def __str__(self) -> str:
-        return f"params.{self.name}" if self.kind == "params" else \
-            f"steps.{self.name}.outputs.{self.output}"
+        if self.kind == "params":
+            return f"params.{self.name}"
+        if self.kind == "files":
+            return f"steps.{self.name}.files[{self.output!r}]"
+        return f"steps.{self.name}.outputs.{self.output}"
+
+    @property
+    def upstream(self) -> bool:
+        """Whether it reads what an upstream step produced."""
+        return self.kind in ("steps", "files")
+
+
+def check_file_path(path: str, where: str) -> str:
+    """A file reference's path: relative, '/'-separated, inside the step's project folder."""
+    parts = path.split("/")
+    if not path or path.startswith("/") or "\\" in path or "\0" in path \
+            or any(p in ("", ".", "..") for p in parts):
+        raise BadInput(f"{where}: file {path!r}: give a path relative to the upstream step's "
+                       "project folder, without '..' (e.g. 'clean.csv' or 'out/model.pkl')")
+    return path
 
 
 def _strings(value: Any, where: str) -> Iterator[tuple[str, str]]:
@@ -111,15 +133,17 @@ def find_refs(value: Any, where: str) -> list[tuple[str, Ref]]:
                 out.append((spot, Ref("params", chain[1])))
             elif head == "steps" and len(chain) >= 4 and chain[2] == "outputs":
                 out.append((spot, Ref("steps", chain[1], chain[3])))
+            elif head == "steps" and len(chain) == 4 and chain[2] == "files":
+                out.append((spot, Ref("files", chain[1], check_file_path(chain[3], spot))))
             elif head in ("params", "steps"):
                 raise BadInput(
-                    f"{spot}: {'.'.join(chain)!r} is incomplete: write params.NAME or "
-                    "steps.STEP.outputs.NAME"
+                    f"{spot}: {'.'.join(chain)!r} is incomplete: write params.NAME, "
+                    "steps.STEP.outputs.NAME or steps.STEP.files['PATH']"
                 )
             else:
                 raise BadInput(
-                    f"{spot}: unknown name {head!r} in a template: only params.NAME and "
-                    "steps.STEP.outputs.NAME can be used"
+                    f"{spot}: unknown name {head!r} in a template: only params.NAME, "
+                    "steps.STEP.outputs.NAME and steps.STEP.files['PATH'] can be used"
                 )
     return out
 
@@ -145,10 +169,20 @@ class _Namespace:
         return self._what
 
 
-def context(params: dict[str, Any], outputs: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Template variables from pipeline parameters and the outputs of finished steps."""
+def context(params: dict[str, Any], outputs: dict[str, dict[str, Any]],
+            files: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
+    """Template variables from pipeline parameters and the outputs (and the files: path ->
+    where to read it) of finished steps."""
+    files = files or {}
+
+    def wrote(sid: str) -> str:
+        names = sorted(files.get(sid) or {})
+        return (f"the files step {sid} wrote ({', '.join(names[:10])})" if names else
+                f"the files step {sid} wrote (none)")
+
     steps = {
-        sid: _Namespace({"outputs": _Namespace(out, f"step {sid}'s outputs")}, f"step {sid}")
+        sid: _Namespace({"outputs": _Namespace(out, f"step {sid}'s outputs"),
+                         "files": _Namespace(files.get(sid) or {}, wrote(sid))}, f"step {sid}")
         for sid, out in outputs.items()
     }
     return {"params": _Namespace(params, "params"), "steps": _Namespace(steps, "steps")}

@@ -69,7 +69,10 @@ def test_a_notebook_importing_its_module_and_reading_its_data_runs(svc, tmp_path
     blobs = BlobStore(svc.home / "blobs")
     stored = {f.path: f.sha256 for f in svc.version_files("train").files}
     assert blobs.path(stored["data/train.csv"]).read_text() == "a,b\n1,2\n3,4\n5,6\n"
-    assert not (Path(svc.home) / "runs" / run.id / "project").exists()  # the copy is gone
+    # of the run's copy only what it wrote is left
+    left = Path(svc.home) / "runs" / run.id / "project"
+    assert {p.relative_to(left).as_posix() for p in left.rglob("*") if p.is_file()} == {
+        "summary.csv", "data/train.csv"}
 
 
 def test_hidden_files_shipignore_and_the_secret_stay_out(svc, tmp_path):

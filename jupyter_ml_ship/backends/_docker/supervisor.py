@@ -344,7 +344,7 @@ class Supervisor:
         partial = self.run_dir / "output.partial.ipynb"
         if partial.is_symlink():
             partial.unlink()
-        for name in ("output.ipynb", "output.partial.ipynb", "artifacts", "artifacts.json"):
+        for name in ("output.ipynb", "output.partial.ipynb", "artifacts.json"):
             if (self.work / name).exists():
                 os.replace(self.work / name, self.run_dir / name)
 
