@@ -19,6 +19,10 @@ export interface IActions {
   openRun: (id: string) => void;
   /** show a job in the side panel */
   showJob: (name: string) => void;
+  /** show one version of a job in the side panel's Versions tab, its files unfolded */
+  showVersion: (job: string, version: number) => void;
+  /** open the Compare view of two versions (`b` null: the current one) */
+  openCompare: (job: string, a: number, b: number | null) => void;
   /** runs started from this lab, for the end-of-run notification */
   watched: Set<string>;
 }

@@ -11,3 +11,14 @@ const shipSvg = `<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" 
 </svg>`;
 
 export const shipIcon = new LabIcon({ name: 'jupyter-ml-ship:ship', svgstr: shipSvg });
+
+/** Two pages side by side with arrows between them: compare two versions. */
+const compareSvg = `<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" viewBox="0 0 24 24">
+  <g class="jp-icon3" fill="#616161">
+    <path d="M3 3h7v18H3zm1.6 1.6v14.8h3.8V4.6z"/>
+    <path d="M14 3h7v18h-7zm1.6 1.6v14.8h3.8V4.6z"/>
+    <path d="M11 8.2 13 10l-2 1.8zM13 12.2 11 14l2 1.8z"/>
+  </g>
+</svg>`;
+
+export const compareIcon = new LabIcon({ name: 'jupyter-ml-ship:compare', svgstr: compareSvg });

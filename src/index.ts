@@ -8,13 +8,16 @@ import {
   type JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { ICommandPalette, WidgetTracker } from '@jupyterlab/apputils';
+import { IEditorServices } from '@jupyterlab/codeeditor';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { IFileBrowserFactory } from '@jupyterlab/filebrowser';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
 import { notifyFinished, type IActions } from './actions';
 import { MlShipClient } from './api/client';
+import { createCompareView, type CompareView } from './components/CompareView';
 import { createPanel } from './components/Panel';
 import { createRunView, type RunView } from './components/RunView';
 import { shipIcon } from './icons';
@@ -32,6 +35,7 @@ export namespace CommandIDs {
   export const openPanel = 'ml-ship:open-panel';
   export const openRun = 'ml-ship:open-run';
   export const refresh = 'ml-ship:refresh';
+  export const compare = 'ml-ship:compare-versions';
 }
 
 const plugin: JupyterFrontEndPlugin<void> = {
@@ -44,7 +48,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
     ICommandPalette,
     ILayoutRestorer,
     IDocumentManager,
-    IFileBrowserFactory
+    IFileBrowserFactory,
+    IRenderMimeRegistry,
+    IEditorServices
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -53,7 +59,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
     palette: ICommandPalette | null,
     restorer: ILayoutRestorer | null,
     docManager: IDocumentManager | null,
-    fileBrowsers: IFileBrowserFactory | null
+    fileBrowsers: IFileBrowserFactory | null,
+    rendermime: IRenderMimeRegistry | null,
+    editorServices: IEditorServices | null
   ) => {
     const { commands, shell, serviceManager } = app;
     let settings: IMlShipSettings = { ...DEFAULT_SETTINGS };
@@ -66,6 +74,17 @@ const plugin: JupyterFrontEndPlugin<void> = {
     serviceManager.contents.addDrive(new OutputDrive(client));
 
     const runViews = new WidgetTracker<RunView>({ namespace: 'ml-ship-run' });
+    const compareViews = new WidgetTracker<CompareView>({ namespace: 'ml-ship-compare' });
+    const compareDeps = {
+      client,
+      rendermime,
+      editorFactory: editorServices
+        ? editorServices.factoryService.newInlineEditor.bind(editorServices.factoryService)
+        : undefined,
+      mimeTypeOf: editorServices
+        ? (name: string) => editorServices.mimeTypeService.getMimeTypeByLanguage({ name })
+        : undefined
+    };
     const actions: IActions = {
       model,
       settings: () => settings,
@@ -92,6 +111,25 @@ const plugin: JupyterFrontEndPlugin<void> = {
       showJob: name => {
         shell.activateById(panel.id);
         void model.selectJob(name);
+      },
+      showVersion: (job, version) => {
+        shell.activateById(panel.id);
+        void model.focusVersion(job, version);
+      },
+      openCompare: (job, a, b) => {
+        const open = compareViews.find(w => {
+          const [x, y] = w.content.pair;
+          return w.content.job === job && x === a && (y === b || w.content.state.b === b);
+        });
+        if (open) {
+          shell.activateById(open.id);
+          return;
+        }
+        const view = createCompareView(compareDeps, job, a, b);
+        void compareViews.add(view);
+        view.content.diffChanged.connect(() => void compareViews.save(view));
+        shell.add(view, 'main');
+        shell.activateById(view.id);
       }
     };
     model.runFinished.connect((_, run) => notifyFinished(actions, run));
@@ -154,6 +192,16 @@ const plugin: JupyterFrontEndPlugin<void> = {
         }
       }
     });
+    commands.addCommand(CommandIDs.compare, {
+      label: 'Compare Job Versions',
+      caption: 'Compare two versions of a job: notebook cells and project files',
+      execute: args => {
+        const { job, a, b } = args as { job?: string; a?: number; b?: number | null };
+        if (typeof job === 'string' && typeof a === 'number') {
+          actions.openCompare(job, a, typeof b === 'number' ? b : null);
+        }
+      }
+    });
     commands.addCommand(CommandIDs.refresh, {
       label: 'Refresh ML Ship Jobs and Runs',
       execute: () => model.checkHealth().then(() => model.refresh())
@@ -172,6 +220,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
         command: CommandIDs.openRun,
         args: view => ({ id: view.content.runId }),
         name: view => view.content.runId
+      });
+      void restorer.restore(compareViews, {
+        command: CommandIDs.compare,
+        args: view => ({ job: view.content.job, a: view.content.state.a, b: view.content.state.b }),
+        name: view => `${view.content.job}:${view.content.state.a}:${view.content.state.b}`
       });
     }
 

@@ -27,6 +27,12 @@ export interface ICompatibility {
   message: string;
 }
 
+export interface IVersionFocus {
+  job: string;
+  number: number;
+  seq: number;
+}
+
 export interface IModelOptions {
   client: MlShipClient;
   /** the server's event bus (`app.serviceManager.events`); polling only when absent */
@@ -48,6 +54,7 @@ export class MlShipModel extends EventDrivenModel {
   private _nextCursor: string | null = null;
   private _selectedJob: string | null = null;
   private _selectedRun: string | null = null;
+  private _focusedVersion: IVersionFocus | null = null;
   private _health: IHealthInfo | null = null;
   private _compat: ICompatibility = { state: 'unknown', message: '' };
   private _loadError: string | null = null;
@@ -101,6 +108,10 @@ export class MlShipModel extends EventDrivenModel {
   }
   get selectedRunId(): string | null {
     return this._selectedRun;
+  }
+  /** The version last asked to be shown (`seq` counts the asks, so the same one twice shows). */
+  get focusedVersion(): IVersionFocus | null {
+    return this._focusedVersion;
   }
   get health(): IHealthInfo | null {
     return this._health;
@@ -231,6 +242,14 @@ export class MlShipModel extends EventDrivenModel {
       }
       this._emit();
     }
+  }
+
+  /** Show one version of a job: the panel opens its Versions tab there. */
+  async focusVersion(job: string, number: number): Promise<void> {
+    const seq = (this._focusedVersion?.seq ?? 0) + 1;
+    this._focusedVersion = { job, number, seq };
+    await this.selectJob(job);
+    this._emit();
   }
 
   selectRun(id: string | null): void {

@@ -72,7 +72,8 @@ export async function shipNotebook(
     parameters: info?.parameters ?? [],
     parametersError,
     settings: runSettingsFromConfig(config, backend),
-    health: model.health
+    health: model.health,
+    loadProject: () => model.client.project(path)
   });
   const result = await showDialog<IShipChoices>({
     title: `Ship ${PathExt.basename(path)}`,
@@ -127,7 +128,9 @@ export async function shipNotebook(
   const { job, version } = shipped;
   const text = shipped.created
     ? `Shipped ${job.name} v${version.number}`
-    : `No changes since v${version.number}: ${job.name} was not re-versioned`;
+    : shipped.made_current
+      ? `Same content as v${version.number}: ${job.name} v${version.number} is the current version again`
+      : `No changes since v${version.number}: ${job.name} was not re-versioned`;
   const actions = [{ label: 'Show job', callback: () => ctx.showJob(job.name) }];
   if (shipped.run) {
     const runId = shipped.run.id;

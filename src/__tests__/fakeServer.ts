@@ -130,6 +130,7 @@ export function makeVersion(overrides: Partial<IVersionInfo> = {}): IVersionInfo
     config: {},
     source_path: 'train.ipynb',
     is_current: false,
+    project: null,
     ...overrides
   };
 }

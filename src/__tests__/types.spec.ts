@@ -22,13 +22,31 @@ const fields: Record<string, Record<string, true>> = {
   } satisfies Record<keyof T.IRunInfo, true>,
   VersionInfo: {
     job: true, number: true, digest: true, message: true, author: true, created_at: true,
-    parameters: true, environment: true, config: true, source_path: true, is_current: true
+    parameters: true, environment: true, config: true, source_path: true, is_current: true,
+    project: true
   } satisfies Record<keyof T.IVersionInfo, true>,
+  ProjectFile: { path: true, size: true, sha256: true } satisfies Record<keyof T.IProjectFile, true>,
+  ExcludedFile: { path: true, reason: true } satisfies Record<keyof T.IExcludedFile, true>,
+  ProjectSummary: { root: true, notebook: true, files: true, bytes: true } satisfies Record<keyof T.IProjectSummary, true>,
+  ProjectPreview: {
+    root: true, notebook: true, files: true, bytes: true, largest: true, excluded: true,
+    max_files: true, max_bytes: true, error: true
+  } satisfies Record<keyof T.IProjectPreview, true>,
+  VersionFiles: { job: true, version: true, project: true, files: true } satisfies Record<keyof T.IVersionFiles, true>,
+  FileChange: { path: true, size_a: true, size_b: true } satisfies Record<keyof T.IFileChange, true>,
+  VersionDiff: {
+    job: true, a: true, b: true, notebook_a: true, notebook_diff: true, notebook_text: true,
+    added: true, removed: true, changed: true
+  } satisfies Record<keyof T.IVersionDiff, true>,
+  FileInput: {
+    parameter: true, file: true, path: true, run_id: true, step: true, job: true
+  } satisfies Record<keyof T.IFileInput, true>,
+  RunFiles: { run_id: true, files: true, not_kept: true, inputs: true } satisfies Record<keyof T.IRunFiles, true>,
   JobInfo: {
     name: true, current_version: true, latest_version: true, created_at: true, updated_at: true,
     source_path: true, last_run: true, schedule: true, next_run: true
   } satisfies Record<keyof T.IJobInfo, true>,
-  ShipResult: { job: true, version: true, created: true, run: true } satisfies Record<keyof T.IShipResult, true>,
+  ShipResult: { job: true, version: true, created: true, made_current: true, run: true } satisfies Record<keyof T.IShipResult, true>,
   BackendStatus: { name: true, available: true, reason: true } satisfies Record<keyof T.IBackendStatus, true>,
   HealthInfo: { version: true, store: true, backends: true, default_backend: true } satisfies Record<keyof T.IHealthInfo, true>,
   JobList: { jobs: true } satisfies Record<keyof T.IJobList, true>,

@@ -16,10 +16,14 @@ import type {
   IJobInfo,
   IJobList,
   INotebookInfo,
+  IProjectPreview,
+  IRunFiles,
   IRunInfo,
   IRunList,
   IShipRequest,
   IShipResult,
+  IVersionDiff,
+  IVersionFiles,
   IVersionInfo,
   IVersionList,
   RunStatus
@@ -238,6 +242,20 @@ export class MlShipClient {
     return this._call(`jobs/${seg(job)}/versions/${n}`);
   }
 
+  /** What shipping the notebook at `path` would take along (its project folder). */
+  project(path: string): Promise<IProjectPreview> {
+    return this._call('project', {}, { path });
+  }
+
+  versionFiles(job: string, n: number): Promise<IVersionFiles> {
+    return this._call(`jobs/${seg(job)}/versions/${n}/files`);
+  }
+
+  /** Version `a` against version `b` (default: the current version). */
+  diff(job: string, a: number, b?: number | null): Promise<IVersionDiff> {
+    return this._call(`jobs/${seg(job)}/diff`, {}, { a, b });
+  }
+
   rollback(job: string, version: number): Promise<IJobInfo> {
     return this._call(`jobs/${seg(job)}/rollback`, post({ version }));
   }
@@ -282,6 +300,24 @@ export class MlShipClient {
     return this._call(`runs/${seg(id)}/output`);
   }
 
+  runFiles(id: string): Promise<IRunFiles> {
+    return this._call(`runs/${seg(id)}/files`);
+  }
+
+  /** An artifact's bytes (as a Response: the caller reads as much as it needs). */
+  runFile(id: string, path: string, init: RequestInit = {}): Promise<Response> {
+    return send(runFilePath(id, path), init, this.serverSettings);
+  }
+
+  /** A URL for a link to an artifact (`download`: saved rather than shown). */
+  runFileUrl(id: string, path: string, download = false): string {
+    const { token, appendToken } = this.serverSettings;
+    return apiUrl(this.serverSettings, runFilePath(id, path), {
+      download: download ? 1 : undefined,
+      token: appendToken && token ? token : undefined
+    });
+  }
+
   /** The WebSocket URL that streams a run's log from `offset`. */
   /** `tail`: start about that many bytes before the end of the log (at a line start). */
   logSocketUrl(id: string, offset = 0, tail?: number): string {
@@ -295,6 +331,11 @@ export class MlShipClient {
     }
     return URLExt.join(wsUrl, API_NAMESPACE, `runs/${seg(id)}/logs/ws`) + queryString(query);
   }
+}
+
+/** The route of one artifact: each path segment encoded, the slashes kept. */
+function runFilePath(id: string, path: string): string {
+  return `runs/${seg(id)}/files/${path.split('/').map(seg).join('/')}`;
 }
 
 /** UTF-8 length of a string, as the server counts log offsets in bytes. */

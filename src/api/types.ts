@@ -80,6 +80,101 @@ export interface IVersionInfo {
   config: Record<string, unknown>;
   source_path: string;
   is_current: boolean;
+  /** the project files shipped with the notebook (null: a lone notebook) */
+  project: IProjectSummary | null;
+}
+
+// ---- projects: the files a version holds beside its notebook, a run's artifacts ----------
+
+/** One file of a version's project folder (or of a run's artifacts). */
+export interface IProjectFile {
+  /** relative to the project folder, with '/' separators */
+  path: string;
+  size: number;
+  sha256?: string | null;
+}
+
+export interface IExcludedFile {
+  path: string;
+  /** hidden, __pycache__, .shipignore, metadata.ml_ship.exclude, a link… */
+  reason: string;
+}
+
+/** What a version holds beside its notebook. */
+export interface IProjectSummary {
+  /** the project folder as shipped from (server-relative in the lab) */
+  root: string;
+  /** the notebook's path inside the project folder */
+  notebook: string;
+  /** number of files (the notebook itself not counted) */
+  files: number;
+  /** their total size */
+  bytes: number;
+}
+
+/** `GET /project?path=NB`: what shipping a notebook would take along. */
+export interface IProjectPreview extends IProjectSummary {
+  /** the largest files, biggest first */
+  largest: IProjectFile[];
+  /** what was left out and why */
+  excluded: IExcludedFile[];
+  max_files: number;
+  max_bytes: number;
+  /** why shipping would be refused, if it would */
+  error: string | null;
+}
+
+/** `GET /jobs/{name}/versions/{n}/files` */
+export interface IVersionFiles {
+  job: string;
+  version: number;
+  project: IProjectSummary | null;
+  files: IProjectFile[];
+}
+
+export interface IFileChange {
+  path: string;
+  size_a: number | null;
+  size_b: number | null;
+}
+
+/** `GET /jobs/{name}/diff?a=N&b=M`: version a against version b. */
+export interface IVersionDiff {
+  job: string;
+  a: number;
+  b: number;
+  /** version a's notebook (nbdime's diff base) */
+  notebook_a: Record<string, unknown>;
+  /** nbdime's diff of a's notebook to b's, outputs and metadata ignored */
+  notebook_diff: Record<string, unknown>[];
+  /** the same diff as text */
+  notebook_text: string;
+  added: IProjectFile[];
+  removed: IProjectFile[];
+  changed: IFileChange[];
+}
+
+/** A file a pipeline step took from an upstream step's artifacts. */
+export interface IFileInput {
+  parameter: string;
+  /** the artifact's path in the upstream run */
+  file: string;
+  /** where the step read it */
+  path: string;
+  run_id: string;
+  step: string | null;
+  job: string;
+}
+
+/** `GET /runs/{id}/files` */
+export interface IRunFiles {
+  run_id: string;
+  /** the files the run created or changed */
+  files: IProjectFile[];
+  /** artifacts over the size cap, not kept */
+  not_kept: IProjectFile[];
+  /** files taken from upstream steps */
+  inputs: IFileInput[];
 }
 
 export interface IJobInfo {
@@ -101,6 +196,8 @@ export interface IShipResult {
   version: IVersionInfo;
   /** false when the content was unchanged and the version reused */
   created: boolean;
+  /** the reused version was not the current one (shipped after a roll back) and now is */
+  made_current: boolean;
   run: IRunInfo | null;
 }
 

@@ -1,14 +1,12 @@
 /** A job in the side panel: its runs and its versions, with Run and Roll back. */
-import {
-  historyIcon,
-  runIcon,
-  caretLeftIcon
-} from '@jupyterlab/ui-components';
+import { caretLeftIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import type { IJobInfo, IRunInfo, IVersionInfo } from '../api/types';
+import type { IJobInfo, IRunInfo, IVersionFiles, IVersionInfo } from '../api/types';
 import { formatDate, formatDuration, formatRelative, runDuration, shortId } from '../format';
+import type { IVersionFocus } from '../model';
 import { inlineValues, StatusChip } from './common';
+import { VersionsList } from './VersionsList';
 
 export interface IJobDetailProps {
   job: IJobInfo;
@@ -22,6 +20,11 @@ export interface IJobDetailProps {
   onRun: (version: number | null) => void;
   onRollback: (version: IVersionInfo) => void;
   onLoadMore: () => void;
+  /** compare version `a` with `b` (null: the current version) */
+  onCompare: (a: number, b: number | null) => void;
+  loadVersionFiles: (version: number) => Promise<IVersionFiles>;
+  /** a version to show (the Versions tab opens on it), when it is one of this job's */
+  focus: IVersionFocus | null;
 }
 
 function RunsList(props: IJobDetailProps): JSX.Element {
@@ -88,61 +91,14 @@ function RunsList(props: IJobDetailProps): JSX.Element {
   );
 }
 
-function VersionsList(props: IJobDetailProps): JSX.Element {
-  return (
-    <ul className="jp-MlShip-list jp-MlShip-versions" aria-label="Versions">
-      {props.versions.map(v => (
-        <li
-          key={v.number}
-          data-version={v.number}
-          className={`jp-MlShip-version${v.is_current ? ' jp-mod-current' : ''}`}
-        >
-          <div className="jp-MlShip-item-main">
-            <span className="jp-MlShip-item-title">v{v.number}</span>
-            {v.is_current && <span className="jp-MlShip-current">current</span>}
-            <span className="jp-MlShip-grow" />
-            <button
-              className="jp-MlShip-iconButton"
-              title={`Run v${v.number}`}
-              aria-label={`Run v${v.number}`}
-              onClick={() => props.onRun(v.number)}
-            >
-              <runIcon.react tag="span" />
-            </button>
-            {!v.is_current && (
-              <button
-                className="jp-MlShip-iconButton jp-MlShip-rollback"
-                title={`Roll back to v${v.number}: make it the current version`}
-                aria-label={`Roll back to v${v.number}`}
-                onClick={() => props.onRollback(v)}
-              >
-                <historyIcon.react tag="span" />
-              </button>
-            )}
-          </div>
-          <div className={`jp-MlShip-message${v.message ? '' : ' jp-MlShip-muted'}`}>
-            {v.message || 'no message'}
-          </div>
-          <div className="jp-MlShip-item-sub">
-            <span title={formatDate(v.created_at)}>{formatRelative(v.created_at, props.now)}</span>
-            {v.author && (
-              <>
-                <span className="jp-MlShip-dot">·</span>
-                <span>{v.author}</span>
-              </>
-            )}
-            <span className="jp-MlShip-dot">·</span>
-            <code title={v.digest}>{v.digest.slice(0, 8)}</code>
-          </div>
-        </li>
-      ))}
-    </ul>
-  );
-}
-
 export function JobDetail(props: IJobDetailProps): JSX.Element {
-  const [tab, setTab] = React.useState<'runs' | 'versions'>('runs');
-  const { job } = props;
+  const { job, focus } = props;
+  const [tab, setTab] = React.useState<'runs' | 'versions'>(focus ? 'versions' : 'runs');
+  React.useEffect(() => {
+    if (focus) {
+      setTab('versions');
+    }
+  }, [focus?.seq]);
   return (
     <div className="jp-MlShip-job" data-job={job.name}>
       <div className="jp-MlShip-jobHeader">
@@ -198,7 +154,19 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
         ))}
       </div>
       <div className="jp-MlShip-tabBody">
-        {tab === 'runs' ? <RunsList {...props} /> : <VersionsList {...props} />}
+        {tab === 'runs' ? (
+          <RunsList {...props} />
+        ) : (
+          <VersionsList
+            versions={props.versions}
+            now={props.now}
+            focus={focus}
+            onRun={props.onRun}
+            onRollback={props.onRollback}
+            onCompare={props.onCompare}
+            loadFiles={props.loadVersionFiles}
+          />
+        )}
       </div>
     </div>
   );

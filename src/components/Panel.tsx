@@ -79,6 +79,9 @@ function PanelBody(props: {
           onRun={version => void runWithDialog(actions, job.name, version)}
           onRollback={version => void rollbackWithConfirm(actions, job.name, version)}
           onLoadMore={() => void model.loadMoreRuns()}
+          onCompare={(a, b) => actions.openCompare(job.name, a, b)}
+          loadVersionFiles={n => model.client.versionFiles(job.name, n)}
+          focus={model.focusedVersion?.job === job.name ? model.focusedVersion : null}
         />
       ) : (
         <>

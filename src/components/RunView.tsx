@@ -20,18 +20,30 @@ import { shipIcon } from '../icons';
 import { LogBuffer, LogFollower } from '../log';
 import { KeyValues, Notice, RunErrorBox, StatusChip } from './common';
 import { LogView } from './LogView';
+import { RunFiles } from './RunFiles';
 
 /** A run view asks for its run when no event told anything for this long. */
 const FALLBACK_POLL_MS = 15000;
 
-function Header(props: { run: IRunInfo; now: number }): JSX.Element {
+function Header(props: {
+  run: IRunInfo;
+  now: number;
+  onShowVersion: () => void;
+}): JSX.Element {
   const { run } = props;
   return (
     <div className="jp-MlShip-runHeader">
       <div className="jp-MlShip-runTitle">
         <StatusChip status={run.status} />
         <span className="jp-MlShip-item-title">
-          {run.job} <span className="jp-MlShip-version-badge">v{run.version}</span>
+          {run.job}{' '}
+          <button
+            className="jp-MlShip-version-badge jp-MlShip-versionLink"
+            onClick={props.onShowVersion}
+            title={`Show version ${run.version} of ${run.job}: its files and message`}
+          >
+            v{run.version}
+          </button>
         </span>
         <span className="jp-MlShip-muted" title={run.id}>
           run #{shortId(run.id)}
@@ -203,7 +215,11 @@ class RunViewContent extends ReactWidget {
     };
     return (
       <div className="jp-MlShip-runBody" data-run={run.id} data-status={run.status}>
-        <Header run={run} now={Date.now()} />
+        <Header
+          run={run}
+          now={Date.now()}
+          onShowVersion={() => this._actions.showVersion(run.job, run.version)}
+        />
         {this._problem && <Notice kind="warning">{this._problem}</Notice>}
         {run.error && (run.status === 'cancelled' || run.status === 'skipped') ? (
           <Notice kind="info">{run.error.message}</Notice>
@@ -224,6 +240,11 @@ class RunViewContent extends ReactWidget {
             />
           </section>
         </div>
+        <RunFiles
+          client={this._actions.model.client}
+          run={run}
+          onOpenRun={id => this._actions.openRun(id)}
+        />
         <LogView
           buffer={this.buffer}
           revision={this._revision}

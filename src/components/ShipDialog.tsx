@@ -2,11 +2,12 @@
 import { ReactWidget } from '@jupyterlab/apputils';
 import * as React from 'react';
 
-import type { IHealthInfo, IParameterSpec } from '../api/types';
+import type { IHealthInfo, IParameterSpec, IProjectPreview } from '../api/types';
 import { collectParameters, initialText, jobNameError } from '../params';
 import { BackendSelect } from './BackendSelect';
 import { Notice } from './common';
 import { ParameterForm, useDialogValidation } from './ParameterForm';
+import { ProjectPreview } from './ProjectPreview';
 import {
   runSettingsErrors,
   type IRunSettingsTexts
@@ -20,6 +21,8 @@ export interface IShipDialogOptions {
   parametersError?: string | null;
   settings: IRunSettingsTexts;
   health: IHealthInfo | null;
+  /** what shipping would take along (GET /project), asked when the dialog opens */
+  loadProject?: () => Promise<IProjectPreview>;
 }
 
 /** What the user chose. */
@@ -119,6 +122,7 @@ function ShipForm(props: {
           onChange={e => setMessage(e.currentTarget.value)}
         />
       </Field>
+      {options.loadProject && <ProjectPreview load={options.loadProject} />}
 
       <fieldset className="jp-MlShip-section">
         <legend>Parameters for “Ship &amp; run”</legend>

@@ -1,0 +1,194 @@
+/**
+ * "What will be shipped": the Ship dialog's look at the notebook's project folder (the files a
+ * version takes along), its largest files and what was left out and why. When the server says
+ * shipping would be refused, the reason is shown and the dialog's Ship buttons are disabled.
+ */
+import * as React from 'react';
+
+import { ApiError, errorMessage } from '../api/client';
+import type { IProjectPreview } from '../api/types';
+import { formatBytes, groupExcluded, plural, projectSummaryText } from '../files';
+import { Notice } from './common';
+import { useDialogValidation } from './ParameterForm';
+
+/** Excluded paths listed before "and N more". */
+const MAX_EXCLUDED_SHOWN = 8;
+/** Largest files listed. */
+const MAX_LARGEST_SHOWN = 5;
+
+type State =
+  | { kind: 'loading' }
+  | { kind: 'failed'; message: string }
+  | { kind: 'refused'; message: string }
+  | { kind: 'ready'; preview: IProjectPreview };
+
+/** Why shipping would be refused, if the preview says it would (its `error`, or the server
+ * refusing to look at the folder at all, e.g. for a link out of it). */
+function refusal(state: State): string | null {
+  if (state.kind === 'refused') {
+    return state.message;
+  }
+  return state.kind === 'ready' ? state.preview.error : null;
+}
+
+/** Load the preview once, when the dialog opens. */
+function usePreview(load: () => Promise<IProjectPreview>): State {
+  const [state, setState] = React.useState<State>({ kind: 'loading' });
+  React.useEffect(() => {
+    let live = true;
+    load().then(
+      preview => live && setState({ kind: 'ready', preview }),
+      error => {
+        if (!live) {
+          return;
+        }
+        // bad input or too large: the ship would be refused for the same reason
+        const refused =
+          error instanceof ApiError && (error.status === 400 || error.status === 413);
+        setState({ kind: refused ? 'refused' : 'failed', message: errorMessage(error) });
+      }
+    );
+    return () => {
+      live = false;
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
+  return state;
+}
+
+/** What was left out, without the notebook itself (its snapshot is the version's notebook). */
+function leftOut(preview: IProjectPreview): IProjectPreview['excluded'] {
+  return preview.excluded.filter(e => e.path !== preview.notebook);
+}
+
+function Excluded(props: { preview: IProjectPreview }): JSX.Element | null {
+  const excluded = leftOut(props.preview);
+  const groups = groupExcluded(excluded);
+  if (!groups.length) {
+    return null;
+  }
+  let budget = MAX_EXCLUDED_SHOWN;
+  const total = excluded.length;
+  const items: JSX.Element[] = [];
+  for (const { reason, paths } of groups) {
+    for (const path of paths.slice(0, Math.max(0, budget))) {
+      items.push(
+        <li key={`${reason}:${path}`} data-excluded={path}>
+          <code>{path}</code> <span className="jp-MlShip-muted">— {reason}</span>
+        </li>
+      );
+    }
+    budget -= paths.length;
+  }
+  return (
+    <div className="jp-MlShip-projectPart">
+      <div className="jp-MlShip-projectHeading">Left out</div>
+      <ul className="jp-MlShip-fileLines jp-MlShip-excluded">
+        {items}
+        {total > items.length && (
+          <li className="jp-MlShip-muted">and {total - items.length} more</li>
+        )}
+      </ul>
+    </div>
+  );
+}
+
+function Largest(props: { preview: IProjectPreview }): JSX.Element | null {
+  const largest = props.preview.largest.slice(0, MAX_LARGEST_SHOWN);
+  if (!largest.length) {
+    return null;
+  }
+  return (
+    <div className="jp-MlShip-projectPart">
+      <div className="jp-MlShip-projectHeading">Largest files</div>
+      <ul className="jp-MlShip-fileLines jp-MlShip-largest">
+        {largest.map(file => (
+          <li key={file.path}>
+            <code className="jp-MlShip-ellipsis" title={file.path}>
+              {file.path}
+            </code>
+            <span className="jp-MlShip-size">{formatBytes(file.size)}</span>
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+/** The one line shown while folded: "12 files, 3.4 MB from notebooks/ · 2 left out". */
+function SummaryLine(props: { preview: IProjectPreview }): JSX.Element {
+  const { preview } = props;
+  return (
+    <span className="jp-MlShip-projectSummary" data-files={preview.files}>
+      {preview.files === 0 ? (
+        <>only the notebook (its folder holds no other file)</>
+      ) : (
+        <>
+          {projectSummaryText(preview)}{' '}
+          <span className="jp-MlShip-muted">(project folder)</span>
+        </>
+      )}
+      {leftOut(preview).length > 0 && (
+        <>
+          <span className="jp-MlShip-dot"> · </span>
+          <span className="jp-MlShip-muted">{leftOut(preview).length} left out</span>
+        </>
+      )}
+    </span>
+  );
+}
+
+export function ProjectPreview(props: { load: () => Promise<IProjectPreview> }): JSX.Element {
+  const state = usePreview(props.load);
+  const ref = React.useRef<HTMLDivElement>(null);
+  // a refusal carries .jp-mod-error: the dialog disables Ship and Ship & run while it is there
+  useDialogValidation(ref, [state]);
+  const refused = refusal(state);
+
+  return (
+    <div
+      className="jp-MlShip-project"
+      ref={ref}
+      data-state={refused ? 'refused' : state.kind}
+    >
+      {refused && (
+        <div className="jp-MlShip-projectError jp-mod-error" role="alert">
+          <strong>Cannot ship:</strong> {refused}
+        </div>
+      )}
+      <details className="jp-MlShip-projectDetails">
+        <summary>
+          <span className="jp-MlShip-projectTitle">What will be shipped</span>
+          {state.kind === 'loading' ? (
+            <span className="jp-MlShip-muted">looking at the notebook’s folder…</span>
+          ) : state.kind === 'failed' || state.kind === 'refused' ? (
+            <span className="jp-MlShip-muted">cannot tell</span>
+          ) : (
+            <SummaryLine preview={state.preview} />
+          )}
+        </summary>
+        {state.kind === 'failed' && (
+          <Notice kind="warning">What the version would hold is unknown: {state.message}</Notice>
+        )}
+        {state.kind === 'ready' && (
+          <div className="jp-MlShip-projectBody">
+            <div className="jp-MlShip-field-help">
+              The notebook <code>{state.preview.notebook}</code> and the files of its folder
+              {state.preview.root ? (
+                <>
+                  {' '}
+                  <code>{state.preview.root}</code>
+                </>
+              ) : null}
+              , with sub-folders. Hidden files, <code>__pycache__</code> and what{' '}
+              <code>.shipignore</code> lists stay out. Limit:{' '}
+              {plural(state.preview.max_files, 'file')}, {formatBytes(state.preview.max_bytes)}.
+            </div>
+            <Largest preview={state.preview} />
+            <Excluded preview={state.preview} />
+          </div>
+        )}
+      </details>
+    </div>
+  );
+}
