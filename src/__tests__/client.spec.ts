@@ -63,3 +63,31 @@ describe('requests', () => {
     expect(answer.keys.sort()).toEqual(['job', 'limit']);
   });
 });
+
+describe('project routes', () => {
+  it('ask for a preview, a version’s files and a diff (b left out: the current version)', async () => {
+    const server = new FakeServer()
+      .on('GET', 'project', ({ query }) => ({ body: { path: query.get('path') } }))
+      .on('GET', 'jobs/train/versions/3/files', { body: { job: 'train', version: 3 } })
+      .on('GET', 'jobs/train/diff', ({ query }) => ({ body: { a: query.get('a'), b: query.get('b') } }));
+    const client = server.client();
+    expect(await client.project('nb/train.ipynb')).toEqual({ path: 'nb/train.ipynb' });
+    expect(await client.versionFiles('train', 3)).toEqual({ job: 'train', version: 3 });
+    expect(await client.diff('train', 1)).toEqual({ a: '1', b: null });
+    expect(await client.diff('train', 1, 2)).toEqual({ a: '1', b: '2' });
+  });
+
+  it('encodes each segment of an artifact path, keeping its slashes', async () => {
+    const path = 'out dir/ré sult#1.csv';
+    const server = new FakeServer().on(
+      'GET',
+      'runs/r1/files/out%20dir/r%C3%A9%20sult%231.csv',
+      { text: 'a,b\n', headers: { 'Content-Type': 'text/csv' } }
+    );
+    const response = await server.client().runFile('r1', path);
+    expect(await response.text()).toBe('a,b\n');
+    expect(server.client().runFileUrl('r1', path, true)).toBe(
+      'http://localhost/ml-ship/api/runs/r1/files/out%20dir/r%C3%A9%20sult%231.csv?download=1'
+    );
+  });
+});

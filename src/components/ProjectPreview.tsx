@@ -163,6 +163,8 @@ export function ProjectPreview(props: { load: () => Promise<IProjectPreview> }):
             <span className="jp-MlShip-muted">looking at the notebook’s folder…</span>
           ) : state.kind === 'failed' || state.kind === 'refused' ? (
             <span className="jp-MlShip-muted">cannot tell</span>
+          ) : refused && state.preview.files === 0 ? (
+            <span className="jp-MlShip-muted">nothing, until the problem above is solved</span>
           ) : (
             <SummaryLine preview={state.preview} />
           )}
