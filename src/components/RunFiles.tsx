@@ -90,16 +90,17 @@ function Inputs(props: { files: IRunFiles; onOpenRun: (id: string) => void }): J
         {inputs.map(input => (
           <li key={`${input.parameter}:${input.path}`} data-input={input.parameter}>
             <code>{input.parameter}</code> ← <code title={`read from ${input.path}`}>{input.file}</code>{' '}
-            <span className="jp-MlShip-muted">from {input.step ? `step ${input.step}` : input.job}</span>{' '}
-            (
-            <button
-              className="jp-MlShip-linkButton"
-              onClick={() => props.onOpenRun(input.run_id)}
-              title={`Open run ${input.run_id} of ${input.job}`}
-            >
-              run #{shortId(input.run_id)}
-            </button>
-            )
+            <span className="jp-MlShip-muted">
+              from {input.step ? `step ${input.step}` : input.job} (
+              <button
+                className="jp-MlShip-linkButton"
+                onClick={() => props.onOpenRun(input.run_id)}
+                title={`Open run ${input.run_id} of ${input.job}`}
+              >
+                run #{shortId(input.run_id)}
+              </button>
+              )
+            </span>
           </li>
         ))}
       </ul>

@@ -11,6 +11,7 @@ diff rendered by nbdime). Screenshots in the light and dark themes: tests/ui/art
 from __future__ import annotations
 
 import json
+import time
 import re
 import urllib.parse
 import urllib.request
@@ -287,3 +288,59 @@ def test_a_project_that_would_be_refused_cannot_be_shipped(page, lab):
     page.shot("p10-ship-refused")
     dialog.get_by_role("button", name="Cancel").click()
     assert "leaky" not in [j["name"] for j in api(lab, "/jobs")["jobs"]]
+
+
+def post(lab, route: str, body: dict) -> dict:
+    request = urllib.request.Request(lab.api(route), data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as r:
+        return json.loads(r.read())
+
+
+def notebook(*cells: dict) -> str:
+    return json.dumps({
+        "cells": list(cells), "nbformat": 4, "nbformat_minor": 5,
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                    "language": "python"}},
+    })
+
+
+def test_a_step_shows_the_file_it_took_from_upstream_and_opens_that_run(page, lab):
+    flow = lab.root / "flow"
+    flow.mkdir()
+    (flow / "prep.ipynb").write_text(notebook(code(
+        "import os\nos.makedirs('out', exist_ok=True)\n"
+        "open('out/clean.csv', 'w').write('x\\n1\\n2\\n')")))
+    (flow / "fit.ipynb").write_text(notebook(
+        code("data = ''", ["parameters"]),
+        code("print('fit read', len(open(data).read().splitlines()) - 1, 'rows')")))
+    (flow / "files.pipeline.yaml").write_text(
+        "name: files-flow\nsteps:\n  prep:\n    notebook: prep.ipynb\n"
+        "  fit:\n    notebook: fit.ipynb\n    depends_on: [prep]\n"
+        "    parameters: {data: \"{{ steps.prep.files['out/clean.csv'] }}\"}\n")
+    post(lab, "/pipelines", {"path": "flow/files.pipeline.yaml"})
+    run = post(lab, "/pipelines/files-flow/runs", {})
+    deadline = time.monotonic() + LONG / 1000
+    while run["status"] not in ("succeeded", "failed", "cancelled"):
+        assert time.monotonic() < deadline, run
+        time.sleep(0.5)
+        run = api(lab, f"/pipeline-runs/{run['id']}")
+    assert run["status"] == "succeeded", run
+    steps = {s["id"]: s["run_id"] for s in run["steps"]}
+
+    page.goto(f"{lab.url}lab?token={TOKEN}&reset")
+    page.locator(PANEL).first.click()
+    panel = page.locator(".jp-MlShip-panelBody")
+    panel.get_by_text("fit", exact=True).first.click()
+    panel.locator(f".jp-MlShip-runs li[data-run='{steps['fit']}'] button").click()
+    body = page.locator(f".jp-MlShip-runBody[data-run='{steps['fit']}']")
+    taken = body.locator(".jp-MlShip-runInputs li[data-input='data']")
+    taken.wait_for(timeout=30_000)
+    text = " ".join(taken.inner_text().split())
+    assert text == f"data ← out/clean.csv from step prep (run #{steps['prep'][-6:]})", text
+    hide_notifications(page)
+    page.shot("p11-step-inputs")
+    taken.get_by_role("button", name=f"run #{steps['prep'][-6:]}").click()
+    upstream = page.locator(f".jp-MlShip-runBody[data-run='{steps['prep']}']")
+    upstream.locator("li[data-file='out/clean.csv']").wait_for(timeout=30_000)
+    page.shot("p12-upstream-run")
