@@ -4,3 +4,4 @@ import 'nbdime/lib/styles/diff.css';
 import 'nbdime/lib/common/collapsible.css';
 import './base.css';
 import './project.css';
+import './compare.css';

@@ -5,14 +5,16 @@ and a notebook that imports the helper, reads the CSV and writes ``out.csv`` and
 the Ship dialog says what will be shipped and what was left out; the run's view lists the
 files it wrote with their sizes and previews the CSV (a table) and the image; after a change to
 ``helper.py`` and the notebook, v2 is compared with v1 (helper.py changed, the notebook cell
-diff rendered by nbdime). Screenshots in the light and dark themes: tests/ui/artifacts/.
+diff rendered by nbdime). A folder with a link out of it cannot be shipped (both Ship buttons
+disabled, the reason shown); a pipeline step shows the file it took from upstream and opens that
+run. Screenshots in the light and dark themes: tests/ui/artifacts/.
 """
 
 from __future__ import annotations
 
 import json
-import time
 import re
+import time
 import urllib.parse
 import urllib.request
 
@@ -83,6 +85,7 @@ def write_project(root) -> None:
                  "    for r in rows:\n"
                  "        f.write(f\"{prefix}-{r['name']},{helper.score(r)}\\n\")\n"
                  "helper.write_png('plot.png', [helper.score(r) for r in rows])\n"
+                 "open('metrics.json', 'w').write('{\"rows\": 3}')\n"
                  "print('wrote out.csv and plot.png')"),
         ],
         "nbformat": 4, "nbformat_minor": 5,
@@ -159,7 +162,7 @@ def test_ship_a_project_see_its_files_and_compare_versions(page, lab):
     out_row = files.locator("li[data-file='out.csv']")
     out_row.wait_for(timeout=30_000)
     listed = {f["path"]: f["size"] for f in api(lab, f"/runs/{run_id}/files")["files"]}
-    assert {"out.csv", "plot.png"} <= listed.keys(), listed
+    assert {"out.csv", "plot.png", "metrics.json"} <= listed.keys(), listed
     assert out_row.locator(".jp-MlShip-size").get_attribute("data-size") == str(listed["out.csv"])
     assert out_row.locator(".jp-MlShip-size").inner_text() == f"{listed['out.csv']} B"
     assert "helper.py" not in listed and "data/train.csv" not in listed  # read, not written
@@ -182,6 +185,12 @@ def test_ship_a_project_see_its_files_and_compare_versions(page, lab):
     page.wait_for_function("img => img.complete && img.naturalWidth === 120", arg=img.element_handle())
     hide_notifications(page)
     page.shot("p03-run-files-image")
+
+    files.locator("li[data-file='metrics.json'] .jp-MlShip-fileName").click()
+    text = body.locator(".jp-MlShip-preview[data-preview='metrics.json'] .jp-MlShip-textPreview")
+    assert text.inner_text() == '{"rows": 3}'
+    body.get_by_role("button", name="Close the preview").click()
+    assert body.locator(".jp-MlShip-preview").count() == 0
 
     # the version link opens the job's Versions tab on v1, its files unfolded
     body.locator(".jp-MlShip-versionLink").click()
@@ -228,7 +237,13 @@ def test_ship_a_project_see_its_files_and_compare_versions(page, lab):
     page.shot("p06-compare")
     shot(page, compare, "compare-light")
 
-    # the text diff, and Compare with current from a version row
+    # only the changed cell, then the text diff, and Compare with current from a version row
+    unchanged = nbdiff.locator(":scope > .jp-Cell-diff.jp-Diff-unchanged")
+    assert unchanged.count() == 2 and unchanged.first.is_visible()
+    compare.get_by_label("Hide unchanged cells").check()
+    assert not unchanged.first.is_visible()
+    assert nbdiff.locator(":scope > :not(.jp-Diff-unchanged)").first.is_visible()
+    compare.get_by_label("Hide unchanged cells").uncheck()
     compare.get_by_role("button", name="Text").click()
     diff_text = compare.locator(".jp-MlShip-textDiff")
     assert "second version" in diff_text.locator(".jp-MlShip-diffLine-added").all_inner_texts()[-1]
