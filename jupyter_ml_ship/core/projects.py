@@ -63,7 +63,7 @@ def ingest(scan: ProjectScan, blobs: BlobStore, cache: HashCache) -> list[dict[s
         else:
             todo.append(entry)
     if todo:
-        workers = min(4, os.cpu_count() or 1, len(todo))
+        workers = min(8, 2 * (os.cpu_count() or 1), len(todo))  # half of it waits on I/O
         with ThreadPoolExecutor(workers) as pool:  # hashlib and file I/O release the GIL
             for entry, stored in zip(todo, pool.map(lambda e: _store_entry(blobs, e), todo)):
                 found[entry.path] = stored

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -151,7 +151,7 @@ def find_refs(value: Any, where: str) -> list[tuple[str, Ref]]:
 class _Namespace:
     """Attribute and item access to a mapping, without dict methods shadowing keys."""
 
-    def __init__(self, data: dict[str, Any], what: str):
+    def __init__(self, data: Mapping[str, Any], what: str):
         self._data, self._what = data, what
 
     def __getattr__(self, key: str) -> Any:
@@ -170,7 +170,7 @@ class _Namespace:
 
 
 def context(params: dict[str, Any], outputs: dict[str, dict[str, Any]],
-            files: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
+            files: Mapping[str, Mapping[str, str]] | None = None) -> dict[str, Any]:
     """Template variables from pipeline parameters and the outputs (and the files: path ->
     where to read it) of finished steps."""
     files = files or {}
@@ -182,7 +182,8 @@ def context(params: dict[str, Any], outputs: dict[str, dict[str, Any]],
 
     steps = {
         sid: _Namespace({"outputs": _Namespace(out, f"step {sid}'s outputs"),
-                         "files": _Namespace(files.get(sid) or {}, wrote(sid))}, f"step {sid}")
+                         "files": _Namespace(files[sid] if sid in files else {}, wrote(sid))},
+                   f"step {sid}")
         for sid, out in outputs.items()
     }
     return {"params": _Namespace(params, "params"), "steps": _Namespace(steps, "steps")}

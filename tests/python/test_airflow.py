@@ -438,6 +438,34 @@ def test_failing_step_shows_its_cell_and_airflow_skips_the_rest(asvc, tmp_path):
     assert "raise ValueError" in "".join(output["cells"][error.cell_index]["source"])
 
 
+def test_a_project_and_a_file_between_steps_on_airflow(asvc, tmp_path):
+    """The steps' images hold their project (a module beside the notebook); a file the first
+    step writes reaches the second through the shared storage; both runs list their files."""
+    folder = tmp_path / "proj"
+    folder.mkdir()
+    (folder / "helper.py").write_text("def rows(n):\n    return [str(i * i) for i in range(n)]\n")
+    make_notebook(folder / "write.ipynb", "import helper, os\nos.makedirs('out', exist_ok=True)\n"
+                  "open('out/squares.csv', 'w').write('\\n'.join(helper.rows(4)))",
+                  metadata={"ml_ship": {"name": "af-files-write"}})
+    make_notebook(folder / "read.ipynb", "print('read', open(data).read().split())",
+                  params="data = ''", metadata={"ml_ship": {"name": "af-files-read"}})
+    path = folder / "af-files.pipeline.yaml"
+    path.write_text("name: af-files\nsteps:\n  write: {notebook: write.ipynb}\n"
+                    "  read: {notebook: read.ipynb, depends_on: [write], "
+                    "parameters: {data: \"{{ steps.write.files['out/squares.csv'] }}\"}}\n")
+    version = asvc.ship_pipeline(path).version
+    started = asvc.run_pipeline(version.pipeline, backend="airflow", detach=False)
+    info = asvc.drive_pipeline_run(started.id, timeout=RUN_TIMEOUT)
+    steps = {s.id: s for s in info.steps}
+    assert info.status == "succeeded", [(s.id, s.status, s.error, s.run_id and log_of(
+        asvc, s.run_id)[-1500:]) for s in info.steps]
+    assert "read ['0', '1', '4', '9']" in log_of(asvc, steps["read"].run_id)
+    written = asvc.run_files(steps["write"].run_id).files
+    assert [f.path for f in written] == ["out/squares.csv"]
+    path, _ = asvc.run_file(steps["write"].run_id, "out/squares.csv")
+    assert path.read_text() == "0\n1\n4\n9"
+
+
 def test_cancel_marks_the_dag_run_failed_and_stops_the_container(live, asvc, tmp_path):
     deployment = live
     path = small_pipeline(tmp_path / "nb", "af-cancel",

@@ -7,6 +7,8 @@ Airflow as it would with ``--backend docker``.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,7 +17,15 @@ from typing import TYPE_CHECKING, Any
 from ...errors import BadInput
 from ...store.files import atomic_write_text, read_json
 from .._docker.context import image_tag
-from .dag import DagSpec, StepTask, dag_id, json_template, render_dag, resources_of
+from .dag import (
+    ARTIFACTS_MOUNT,
+    DagSpec,
+    StepTask,
+    dag_id,
+    json_template,
+    render_dag,
+    resources_of,
+)
 
 if TYPE_CHECKING:
     from ...config import MlShip
@@ -41,6 +51,23 @@ def _step(task_id: str, job: str, version: int, digest: str, config: dict[str, A
     )
 
 
+_FILE_REF = re.compile(r"steps\s*\.\s*(\w[\w-]*)\s*\.\s*files\s*\[\s*(['\"])(.*?)\2\s*\]")
+
+
+def _shared_file_paths(value: Any) -> Any:
+    """``steps.X.files['P']`` as the Jinja expression of where step X's run left P in the
+    shared storage (its run directory there is ``RUN_DIR``: mount/dag id/run id/task id)."""
+    if isinstance(value, dict):
+        return {k: _shared_file_paths(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shared_file_paths(v) for v in value]
+    if not isinstance(value, str):
+        return value
+    return _FILE_REF.sub(
+        lambda m: f'({json.dumps(ARTIFACTS_MOUNT + "/")} ~ dag.dag_id ~ "/" ~ run_id ~ '
+                  f'{json.dumps("/" + m[1] + "/project/" + m[3])})', value)
+
+
 def pipeline_dag_spec(svc: ShipService, name: str, number: int | None = None,
                       settings: MlShip | None = None) -> DagSpec:
     """The DAG of a shipped pipeline version (default: the current one)."""
@@ -57,6 +84,12 @@ def pipeline_dag_spec(svc: ShipService, name: str, number: int | None = None,
         info = svc.version(st["job"], st["version"])
         params = st.get("parameters") or {}
         refs = find_refs(params, f"steps.{sid}.parameters")
+        if any(r.kind == "files" for _, r in refs):
+            if not settings.airflow_artifacts:
+                raise BadInput(f"pipeline {name}: steps.{sid}.parameters read files of upstream "
+                               "steps: on Airflow that needs storage shared by the steps "
+                               "(ML_SHIP_AIRFLOW_ARTIFACTS, c.MlShip.airflow_artifacts)")
+            params = _shared_file_paths(params)
         steps.append(_step(
             sid, st["job"], st["version"], info.digest, info.config,
             parameters={k: json_template(val) for k, val in params.items()},

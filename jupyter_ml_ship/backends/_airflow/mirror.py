@@ -258,6 +258,18 @@ def _adopt(svc: ShipService, run_id: str, sid: str, row: dict[str, Any]) -> bool
     return False
 
 
+class _SharedFiles(dict[str, str]):
+    """An upstream step's files on Airflow: where its task left them in the shared storage
+    (the path Airflow rendered into the step's parameters, seen from this machine)."""
+
+    def __init__(self, folder: Path):
+        super().__init__()
+        self.folder = folder
+
+    def __missing__(self, path: str) -> str:
+        return str(self.folder / path)
+
+
 def _record(svc: ShipService, run_id: str, snap: dict[str, Any], sid: str, row: dict[str, Any],
             dag_id: str, dr_id: str) -> bool:
     """The step's task started in Airflow: record a run for it (our log, status, outputs)."""
@@ -268,8 +280,11 @@ def _record(svc: ShipService, run_id: str, snap: dict[str, Any], sid: str, row: 
     st = snap["spec"]["steps"][sid]
     upstream = {d: snap["steps"][d]["outputs"] for d in snap["steps"] if d != sid}
     try:
+        shared = svc.settings.airflow_artifacts
+        files = {d: _SharedFiles(Path(shared) / dag_id / dr_id / d / "project")
+                 for d in upstream} if shared else None
         params = templates.render(st.get("parameters") or {},
-                                  templates.context(snap["params"], upstream),
+                                  templates.context(snap["params"], upstream, files),
                                   f"steps.{sid}.parameters")
         overrides = {k: st[k] for k in ("retries", "timeout") if st.get(k) is not None}
         overrides["airflow_task"] = {"dag_id": dag_id, "dag_run_id": dr_id, "task_id": sid}

@@ -173,6 +173,11 @@ def finish(client: AirflowClient, ref: dict[str, Any], run_dir: Path, state: dic
     runner = (read_json(shared / "result.json") if shared else None) or {}
     if shared and (shared / "output.ipynb").is_file():
         shutil.copyfile(shared / "output.ipynb", run_dir / "output.ipynb")
+    if shared and (shared / "artifacts.json").is_file():  # the files the task wrote
+        if (shared / "project").is_dir():
+            shutil.copytree(shared / "project", run_dir / "project", dirs_exist_ok=True,
+                            symlinks=True)
+        shutil.copyfile(shared / "artifacts.json", run_dir / "artifacts.json")
     error = None
     if status == "failed":
         if ti.get("state") == "upstream_failed":
