@@ -113,7 +113,8 @@ class VersionDiff(_Model):
     job: str
     a: int
     b: int
-    notebook_a: dict[str, Any] = Field(description="version a's notebook (nbdime's diff base)")
+    notebook_a: dict[str, Any] = Field(description="version a's notebook sources (the base of "
+                                       "notebook_diff: no outputs or metadata)")
     notebook_diff: list[dict[str, Any]] = Field(
         description="nbdime's diff of a's notebook to b's, outputs and metadata ignored")
     notebook_text: str = Field(description="the same diff as text (what ml-ship diff prints)")

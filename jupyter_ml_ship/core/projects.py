@@ -191,11 +191,11 @@ class ProjectsMixin(_ServiceBase):
             file_a, file_b = Path(va.notebook_file), Path(vb.notebook_file)
         left = json.loads(file_a.read_text(encoding="utf-8"))
         right = json.loads(file_b.read_text(encoding="utf-8"))
-        diff, text = notebook_diff(left, right, f"{job} v{na}", f"{job} v{nb_}")
+        base, diff, text = notebook_diff(left, right, f"{job} v{na}", f"{job} v{nb_}")
         fa = {f["path"]: f for f in (self._manifest(job, na)[1] or {}).get("files", [])}
         fb = {f["path"]: f for f in (self._manifest(job, nb_)[1] or {}).get("files", [])}
         return VersionDiff(
-            job=job, a=na, b=nb_, notebook_a=left, notebook_diff=diff, notebook_text=text,
+            job=job, a=na, b=nb_, notebook_a=base, notebook_diff=diff, notebook_text=text,
             added=[ProjectFile(path=p, size=fb[p]["size"]) for p in sorted(fb.keys() - fa.keys())],
             removed=[ProjectFile(path=p, size=fa[p]["size"])
                      for p in sorted(fa.keys() - fb.keys())],

@@ -1,4 +1,5 @@
-"""Notebook diffs through nbdime: sources only (outputs, counts and metadata left out)."""
+"""Notebook diffs through nbdime: sources only (outputs, counts and cell metadata left out; of
+the notebook's metadata only the kernel and language, which say how to highlight it)."""
 
 from __future__ import annotations
 
@@ -14,13 +15,16 @@ def _sources_only(nb: dict[str, Any]) -> dict[str, Any]:
         if clean["cell_type"] == "code":
             clean.update(outputs=[], execution_count=None)
         cells.append(clean)
-    return {"cells": cells, "metadata": {}, "nbformat": nb.get("nbformat", 4),
+    meta = nb.get("metadata") or {}
+    keep = {k: meta[k] for k in ("kernelspec", "language_info") if k in meta}  # for highlighting
+    return {"cells": cells, "metadata": keep, "nbformat": nb.get("nbformat", 4),
             "nbformat_minor": nb.get("nbformat_minor", 5)}
 
 
-def notebook_diff(a: dict[str, Any], b: dict[str, Any], name_a: str = "a",
-                  name_b: str = "b", color: bool = False) -> tuple[list[dict[str, Any]], str]:
-    """nbdime's diff of ``a`` to ``b`` (JSON, as nbdime's web view takes it) and as text."""
+def notebook_diff(a: dict[str, Any], b: dict[str, Any], name_a: str = "a", name_b: str = "b",
+                  color: bool = False) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
+    """The base (``a``'s sources), nbdime's diff of it to ``b``'s (JSON, as nbdime's web view
+    takes it) and the same diff as text."""
     import nbformat
     from nbdime import diff_notebooks
     from nbdime.prettyprint import PrettyPrintConfig, pretty_print_diff
@@ -33,7 +37,7 @@ def notebook_diff(a: dict[str, Any], b: dict[str, Any], name_a: str = "a",
         out.write(f"--- {name_a}\n+++ {name_b}\n")
         pretty_print_diff(left, diff, "nb", PrettyPrintConfig(out=out, use_git=False,
                                                                use_color=color))
-    return _plain(diff), out.getvalue()
+    return _plain(dict(left)), _plain(diff), out.getvalue()
 
 
 def _plain(value: Any) -> Any:

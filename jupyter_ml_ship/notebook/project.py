@@ -159,12 +159,12 @@ def scan_project(
             path = Path(entry.path)
             link = entry.is_symlink()
             target = path.resolve() if link else path
+            if not link and target == nb_real:
+                continue  # the notebook: its snapshot is the version's notebook
             is_dir = target.is_dir()
             reason = why_left_out(rel, entry.name, is_dir)
             if reason is None and is_dir and target in skipped:
                 reason = "the ml-ship home"
-            if reason is None and not link and target == nb_real:
-                continue  # the notebook: its snapshot is the version's notebook
             if reason is not None:
                 if not (is_dir and reason == "hidden" and entry.name == ".ipynb_checkpoints"):
                     scan.excluded.append((rel + ("/" if is_dir else ""), reason))
