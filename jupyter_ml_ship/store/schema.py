@@ -219,3 +219,17 @@ class PipelineStep(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     pipeline_run: Mapped[PipelineRun] = relationship(back_populates="steps")
+
+
+class Lease(Base):
+    """Who does the periodic work of a store (``ml-ship agent``): held while renewed."""
+
+    __tablename__ = "leases"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    host: Mapped[str] = mapped_column(String(255), default="")
+    pid: Mapped[int] = mapped_column(Integer, default=0)
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+    renewed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_tick: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
