@@ -160,12 +160,16 @@ export async function cancelWithConfirm(ctx: IActions, run: IRunInfo): Promise<v
   }
 }
 
-export async function openRunOutput(ctx: IActions, run: IRunInfo): Promise<void> {
+export async function openRunOutput(
+  ctx: IActions,
+  run: IRunInfo,
+  cellIndex?: number | null
+): Promise<void> {
   if (!ctx.docManager) {
     await showErrorMessage('Cannot open the output', 'The document manager is not available.');
     return;
   }
-  openOutput(ctx.docManager, run);
+  openOutput(ctx.docManager, run, cellIndex);
 }
 
 /** A notification when a run started from this lab ends. */

@@ -154,11 +154,47 @@ export class OutputDrive implements Contents.IDrive {
   }
 }
 
-/** Open a run's output notebook read-only, without starting a kernel. */
-export function openOutput(docManager: IDocumentManager, run: IRunInfo): void {
-  docManager.openOrReveal(outputPath(run), 'Notebook', undefined, undefined, {
+/** Open a run's output notebook read-only, without starting a kernel; at a cell if given. */
+export function openOutput(
+  docManager: IDocumentManager,
+  run: IRunInfo,
+  cellIndex?: number | null
+): void {
+  const widget = docManager.openOrReveal(outputPath(run), 'Notebook', undefined, undefined, {
     shouldStart: false,
     canStart: true,
     autoStartDefault: false
   });
+  if (widget) {
+    widget.addClass('jp-MlShip-outputNotebook');
+    widget.title.caption = `Output of run ${run.id} (${run.job} v${run.version}), read-only`;
+  }
+  if (widget && cellIndex !== null && cellIndex !== undefined) {
+    void widget.context.ready.then(() => revealCell(widget.content as unknown, cellIndex));
+  }
+}
+
+interface INotebookLike {
+  activeCellIndex: number;
+  widgets: ReadonlyArray<{ node: HTMLElement }>;
+  scrollToItem?: (index: number, behavior?: string) => Promise<void>;
+  fullyRendered?: { connect: (fn: () => void) => void };
+}
+
+/** Make a cell active and scroll it into view once the notebook has rendered it. */
+function revealCell(content: unknown, index: number): void {
+  const notebook = content as INotebookLike;
+  let tries = 0;
+  const attempt = () => {
+    if (notebook.widgets.length > index) {
+      notebook.activeCellIndex = index;
+      const scrolled = notebook.scrollToItem?.(index, 'center');
+      void Promise.resolve(scrolled).then(() =>
+        notebook.widgets[index]?.node.scrollIntoView({ block: 'center' })
+      );
+    } else if (tries++ < 50) {
+      setTimeout(attempt, 100);
+    }
+  };
+  attempt();
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import sys
 import time
@@ -104,14 +105,8 @@ def follow(svc: Any, run_id: str, as_json: bool = False, out: Any = None) -> int
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from ..errors import ShipError
-
     svc = service()
-    for run_id in svc.active_run_ids():  # no server may be watching them: their news first
-        try:
-            svc.reconcile(run_id)
-        except ShipError:
-            pass  # e.g. its backend is down: listed as last known
+    svc.reconcile_active()  # no server or agent may be watching them: their news first
     runs, _ = svc.runs(job=args.job, status=args.status, limit=args.limit)
     if args.json:
         dump_json({"runs": runs})
@@ -140,7 +135,25 @@ def cmd_status(args: argparse.Namespace) -> int:
         rows.append((f"output {name}", value))
     for k, v in rows:
         print(f"{k:>12}  {v}")
+    if info.error and (info.error.cell_source or info.error.traceback):
+        print_error_location(info.error)
     return 0
+
+
+def print_error_location(error: Any) -> None:
+    """The failing cell (numbered as in the user's notebook, the line marked) and the
+    traceback, ANSI colours kept on a terminal."""
+    if error.cell_source is not None:
+        line = f", line {error.line}" if error.line else ""
+        print(f"\ncell {error.cell_number}{line}:")
+        for n, text in enumerate(error.cell_source.splitlines(), 1):
+            print(f"{'-->' if n == error.line else '   '} {n:>3}  {text}")
+    if error.traceback:
+        text = error.traceback
+        if not sys.stdout.isatty():
+            text = re.sub(r"\x1b\[[0-9;?]*[@-~]", "", text)
+        print("\ntraceback:")
+        print(text)
 
 
 def cmd_logs(args: argparse.Namespace) -> int:

@@ -35,10 +35,34 @@ class ParameterSpec(_Model):
 class RunError(_Model):
     """Why a run did not succeed: the failing cell and the exception, or a reason."""
 
-    cell_index: int | None = None
+    cell_index: int | None = Field(
+        None, description="0-based index of the failing cell in the output notebook")
     ename: str | None = None
     evalue: str | None = None
     message: str
+    cell_number: int | None = Field(
+        None, description="1-based number of the failing cell as in the user's notebook "
+        "(papermill's injected-parameters cell not counted)")
+    cell_source: str | None = Field(None, description="the failing cell's source")
+    line: int | None = Field(None, description="1-based line of the failing cell that raised")
+    traceback: str | None = Field(None, description="the kernel's traceback (ANSI colours kept)")
+
+
+class DeliveryInfo(_Model):
+    """A notification (mail, webhook) or MLflow log of a run, and how it went."""
+
+    channel: Literal["email", "webhook", "mlflow"]
+    target: str = Field(description="the addresses, the webhook's secret NAME (never its URL), "
+                        "or MLflow")
+    event: str = Field(description="failed, timed_out, succeeded, started, longer_than; "
+                       "finished for MLflow")
+    status: Literal["pending", "sending", "sent", "failed"] = Field(
+        description="failed: gave up after MlShip.notify_attempts attempts")
+    attempts: int = 0
+    error: str | None = Field(None, description="why the last attempt failed (no secrets)")
+    sent_at: datetime | None = None
+    next_attempt_at: datetime | None = Field(None, description="when a failed one is retried")
+    url: str | None = Field(None, description="MLflow: the run in the tracking server's UI")
 
 
 class RunInfo(_Model):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sys
 import threading
@@ -114,6 +115,48 @@ def _error_cell(nb: dict[str, Any], fallback: int) -> int:
     return fallback
 
 
+_ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[@-~]")
+# IPython 8: "Cell In[3], line 2"; older: "<ipython-input-3-…> in <module>" then "----> 2 "
+_CELL_LINE_RE = re.compile(r"^Cell In\[[^\]]*\], line (\d+)", re.MULTILINE)
+_ARROW_RE = re.compile(r"^-+> ?(\d+)", re.MULTILINE)
+
+
+# cells papermill adds to the output notebook: not the user's
+_PAPERMILL_TAGS = {"injected-parameters", "papermill-error-cell-tag"}
+
+
+def _text(value: Any) -> str:
+    return "".join(value) if isinstance(value, list) else str(value or "")
+
+
+def _error_location(nb: dict[str, Any], index: int) -> dict[str, Any]:
+    """Where the error is as the user knows the notebook: the cell's number (1-based, without
+    the cells papermill added), its source, the failing line and the traceback."""
+    cells = nb.get("cells", [])
+    if not 0 <= index < len(cells):
+        return {}
+    cell = cells[index]
+    injected = sum(1 for c in cells[:index] if _PAPERMILL_TAGS & set(c.get("metadata", {}).get("tags") or []))
+    found: dict[str, Any] = {"cell_number": index - injected + 1,
+                             "cell_source": _text(cell.get("source"))}
+    for out in cell.get("outputs") or []:
+        if out.get("output_type") == "error":
+            traceback = "\n".join(out.get("traceback") or [])
+            found["traceback"] = traceback
+            plain = _ANSI_RE.sub("", traceback)
+            match = _CELL_LINE_RE.search(plain) or _ARROW_RE.search(plain)
+            if match:
+                found["line"] = int(match.group(1))
+            break
+    return found
+
+
+def _where(error: dict[str, Any]) -> str:
+    number = error.get("cell_number", error.get("cell_index"))
+    line = f", line {error['line']}" if error.get("line") else ""
+    return f"cell {number}{line} raised {error['ename']}: {error['evalue']}"
+
+
 class Runner:
     def __init__(self, run_dir: Path):
         self.run_dir = run_dir = run_dir.resolve()
@@ -163,9 +206,8 @@ class Runner:
                 outputs = parse_outputs(executed)
                 if error and error.get("cell_index") is not None:
                     error["cell_index"] = _error_cell(executed, error["cell_index"])
-                    error["message"] = (
-                        f"cell {error['cell_index']} raised {error['ename']}: {error['evalue']}"
-                    )
+                    error.update(_error_location(executed, error["cell_index"]))
+                    error["message"] = _where(error)
             except ValueError:
                 pass
             os.replace(partial, self.run_dir / "output.ipynb")

@@ -14,7 +14,7 @@ const SPEC = path.join(__dirname, '..', '..', 'jupyter_ml_ship', 'server', 'open
 
 const fields: Record<string, Record<string, true>> = {
   ParameterSpec: { name: true, type: true, default: true, help: true } satisfies Record<keyof T.IParameterSpec, true>,
-  RunError: { cell_index: true, ename: true, evalue: true, message: true } satisfies Record<keyof T.IRunError, true>,
+  RunError: { cell_index: true, ename: true, evalue: true, message: true, cell_number: true, cell_source: true, line: true, traceback: true } satisfies Record<keyof T.IRunError, true>,
   RunInfo: {
     id: true, job: true, version: true, backend: true, status: true, parameters: true,
     attempts: true, max_attempts: true, created_at: true, started_at: true, ended_at: true,

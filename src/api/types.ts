@@ -39,10 +39,18 @@ export interface IParameterSpec {
 }
 
 export interface IRunError {
+  /** 0-based index of the failing cell in the output notebook */
   cell_index: number | null;
   ename: string | null;
   evalue: string | null;
   message: string;
+  /** 1-based number as in the user's notebook (papermill's cells not counted) */
+  cell_number?: number | null;
+  cell_source?: string | null;
+  /** 1-based line of the failing cell */
+  line?: number | null;
+  /** the kernel's traceback, ANSI colours kept */
+  traceback?: string | null;
 }
 
 export interface IRunInfo {

@@ -224,7 +224,14 @@ class RunViewContent extends ReactWidget {
         {run.error && (run.status === 'cancelled' || run.status === 'skipped') ? (
           <Notice kind="info">{run.error.message}</Notice>
         ) : run.error && run.status !== 'succeeded' ? (
-          <RunErrorBox error={run.error} />
+          <RunErrorBox
+            error={run.error}
+            onOpenCell={
+              run.has_output
+                ? () => void openRunOutput(this._actions, run, run.error?.cell_index)
+                : undefined
+            }
+          />
         ) : null}
         <div className="jp-MlShip-runTables">
           <section>

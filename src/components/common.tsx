@@ -1,7 +1,7 @@
 /** Small React pieces shared by the panel, the dialogs and the run view. */
 import * as React from 'react';
 
-import type { IRunError, RunStatus } from '../api/types';
+import type { RunStatus } from '../api/types';
 import { formatValue, STATUS_LABELS } from '../format';
 
 export function StatusChip(props: { status: RunStatus; title?: string }): JSX.Element {
@@ -52,26 +52,7 @@ export function inlineValues(values: Record<string, unknown>, max = 80): string 
   );
 }
 
-/** Why a run did not succeed: the failing cell and the exception. */
-export function RunErrorBox(props: { error: IRunError }): JSX.Element {
-  const { cell_index, ename, evalue, message } = props.error;
-  return (
-    <div className="jp-MlShip-error" role="alert">
-      {cell_index !== null && cell_index !== undefined && (
-        <div className="jp-MlShip-error-where">In cell {cell_index} of the output notebook</div>
-      )}
-      {ename ? (
-        <div className="jp-MlShip-error-exc">
-          <span className="jp-MlShip-error-ename">{ename}</span>
-          {evalue ? `: ${evalue}` : ''}
-        </div>
-      ) : null}
-      {message && !(ename && message.includes(`${ename}: ${evalue ?? ''}`)) && (
-        <div className="jp-MlShip-error-message">{message}</div>
-      )}
-    </div>
-  );
-}
+export { RunErrorBox } from './RunErrorBox';
 
 /** Text where `backquoted` parts are shown as code. */
 export function TextWithCode(props: { text: string }): JSX.Element {
