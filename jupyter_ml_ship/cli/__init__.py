@@ -15,7 +15,8 @@ from importlib import import_module
 from .._version import __version__
 
 #: modules of this package that add commands; each defines register(subparsers)
-COMMAND_MODULES = ["_jobs", "_runs", "_files", "_pipelines", "_schedules", "_images", "_warmcmd"]
+COMMAND_MODULES = ["_jobs", "_runs", "_files", "_pipelines", "_schedules", "_images", "_warmcmd",
+                   "_agent"]
 
 
 def build_parser() -> argparse.ArgumentParser:

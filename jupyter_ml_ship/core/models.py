@@ -224,11 +224,26 @@ class BackendStatus(_Model):
     reason: str = ""
 
 
+class AgentInfo(_Model):
+    """The ``ml-ship agent`` holding the store's lease: it does the periodic work."""
+
+    holder: str = Field(description="host:pid")
+    host: str
+    pid: int
+    since: datetime
+    last_tick: datetime | None = None
+    expires_at: datetime = Field(description="taken over by a waiting agent after this")
+
+
 class HealthInfo(_Model):
     version: str
     store: str = Field(description="sqlite or postgresql")
     backends: list[BackendStatus]
     default_backend: str
+    agent: AgentInfo | None = Field(None, description="the agent doing the periodic work, if any")
+    periodic: Literal["agent", "jupyter server", "none"] = Field(
+        "none", description="who fires schedules, resumes pipelines and reconciles runs now")
+    warnings: list[str] = Field([], description="e.g. schedules that nothing would fire")
 
 
 class JobList(_Model):

@@ -10,7 +10,7 @@ import getpass
 import os
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -29,18 +29,23 @@ from .models import BackendStatus, HealthInfo, JobInfo, ShipResult, VersionInfo
 from .naming import check_name, name_from_path
 from .pipelines import PipelinesMixin
 from .projects import ProjectsMixin
+from .tick import TickMixin
 
 if TYPE_CHECKING:
     from .models import ScheduleInfo
 
 
-class ShipService(RunsMixin, PipelinesMixin, ProjectsMixin):
+class ShipService(RunsMixin, PipelinesMixin, ProjectsMixin, TickMixin):
     def __init__(self, settings: MlShip | None = None, store: Store | None = None):
         self.settings = settings or MlShip()
         self.home = self.settings.home_path
         self.store = store or Store(self.settings.db_url, self.home)
         self._backends: dict[str, Backend] = {}
         self._listeners: list[Any] = []
+        #: more periodic work, called at the end of every tick that writes: ``hook(service)``
+        self.tick_hooks: list[Any] = []
+        #: who calls tick() in this process ("jupyter server", "agent"), for /health
+        self.ticker: str | None = None
 
     # ---- plumbing -----------------------------------------------------------------------
 
@@ -116,11 +121,22 @@ class ShipService(RunsMixin, PipelinesMixin, ProjectsMixin):
             except Exception as exc:  # a broken backend must not break /health
                 ok, reason = False, str(exc)
             statuses.append(BackendStatus(name=name, available=ok, reason=reason))
+        agent = self.agent()
+        periodic: Literal["agent", "jupyter server", "none"] = (
+            "agent" if agent else "jupyter server" if self.ticker else "none")
+        warnings = []
+        if periodic == "none":
+            ours = [s for s in self.schedules() if s.runner == "ml-ship"]
+            if ours:
+                warnings.append(
+                    f"{len(ours)} schedule(s) ({', '.join(s.name for s in ours[:5])}) but no "
+                    "agent or Jupyter server fires them: start `ml-ship agent`")
         return HealthInfo(
             version=__version__,
             store=self.store.kind,
             backends=statuses,
             default_backend=self.settings.default_backend,
+            agent=agent, periodic=periodic, warnings=warnings,
         )
 
     # ---- ship ---------------------------------------------------------------------------

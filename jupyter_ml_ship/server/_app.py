@@ -17,7 +17,6 @@ from .._version import __version__
 from ..config import MlShip
 from ..core import TERMINAL_STATUSES, RunInfo, ShipService
 from ..core.models import RunStatusEvent
-from ..errors import NotFound
 from ..pipelines.models import PipelineRunInfo, PipelineRunStatusEvent
 from ._base import EXECUTOR_KEY, SERVICE_KEY
 from ._pipelines import PIPELINE_EMIT_KEY
@@ -156,40 +155,26 @@ class MlShipExtension(ExtensionApp):
 
     def _reconcile_once(self, known: list[str]) -> tuple[list[Any], list[str]]:
         """(current state of every active or recently active run and pipeline run, keys of
-        those that disappeared). Pipeline runs whose scheduler died are resumed; every
-        ``discover_interval`` seconds, runs a backend started itself are recorded first, and every
-        ``schedule_interval`` seconds the runs of schedules that are due are started (so they
-        are among the active ones)."""
+        those that disappeared), from one ``ShipService.tick``: discovery every
+        ``discover_interval`` s and schedules every ``schedule_interval`` s. While an
+        ``ml-ship agent`` holds the store's lease, it does that work and this only reads."""
         svc = self.service
-        if self._due("discover", self.ml_ship.discover_interval):
-            try:
-                for run_id in svc.discover_runs():
-                    self.log.info("ml-ship: recorded %s, started by a backend's scheduler", run_id)
-            except Exception:
-                self.log.exception("ml-ship: looking for runs started by a backend failed")
-        if self._due("schedules", self.ml_ship.schedule_interval):
-            try:
-                for sched, outcome in svc.fire_schedules():
-                    self.log.info("ml-ship: schedule %r of %s %s v%d: %s", sched.schedule,
-                                  sched.kind, sched.name, sched.version, outcome)
-            except Exception:
-                self.log.exception("ml-ship: running the schedules that are due failed")
-        keys = {f"run:{i}" for i in svc.active_run_ids()}
-        keys |= {f"pipeline:{i}" for i in svc.active_pipeline_run_ids()}
-        infos: list[Any] = []
-        gone = []
-        for key in sorted(keys | set(known)):
-            kind, _, run_id = key.partition(":")
-            try:
-                if kind == "run":
-                    infos.append(svc.get_run(run_id))  # reconciles, then reads
-                else:
-                    infos.append(svc.get_pipeline_run(run_id))  # resumes if orphaned
-            except NotFound:  # deleted with its job or pipeline
-                gone.append(key)
-            except Exception:
-                self.log.exception("ml-ship: reconciling %s failed", key)
-        return infos, gone
+        agent = svc.agent()
+        if agent is not None:
+            svc.ticker = None
+            report = svc.tick(known, write=False)
+        else:
+            svc.ticker = "jupyter server"
+            report = svc.tick(known, discover=self._due("discover", self.ml_ship.discover_interval),
+                              schedules=self._due("schedules", self.ml_ship.schedule_interval))
+        for run_id in report.discovered:
+            self.log.info("ml-ship: recorded %s, started by a backend's scheduler", run_id)
+        for sched, outcome in report.fired:
+            self.log.info("ml-ship: schedule %r of %s %s v%d: %s", sched.schedule,
+                          sched.kind, sched.name, sched.version, outcome)
+        for error in report.errors:
+            self.log.warning("ml-ship: %s", error)
+        return report.states, report.gone
 
     async def stop_extension(self) -> None:
         """Stop the reconciler and the thread pool; runs keep going (they are detached)."""

@@ -1,0 +1,168 @@
+"""One round of everything periodic (``ShipService.tick``), and who does it: the agent's lease.
+
+A tick reconciles active runs, advances pipeline runs (resuming those whose scheduler died),
+fires the schedules that are due and records the runs a backend started itself. The Jupyter
+server, the CLI and ``ml-ship agent`` call it; nothing else schedules periodic work.
+
+One agent per store holds the ``agent`` lease (a row of ``leases``, taken and renewed by a
+conditional UPDATE, so two agents never both hold it); a second agent waits and takes over once
+the first stops renewing. While an agent holds it, Jupyter servers on the same store only read
+(to emit their events) and leave the periodic work to it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, cast
+
+from sqlalchemy import delete, update
+from sqlalchemy.exc import IntegrityError
+
+from ..errors import NotFound, ShipError
+from ._base import _ServiceBase
+from .models import AgentInfo
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import CursorResult
+
+    from .models import ScheduleInfo
+
+AGENT_LEASE = "agent"
+#: an agent that has not renewed its lease for this long is taken over
+LEASE_TTL = 10.0
+
+
+@dataclass
+class TickReport:
+    """What one tick did and saw."""
+
+    #: the current state of every active (or asked-about) run and pipeline run
+    states: list[Any] = field(default_factory=list)
+    #: keys ("run:ID", "pipeline:ID") of runs that no longer exist
+    gone: list[str] = field(default_factory=list)
+    discovered: list[str] = field(default_factory=list)
+    fired: list[tuple[ScheduleInfo, str]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def holder_id() -> str:
+    """This process, as a lease holder: host:pid."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class TickMixin(_ServiceBase):
+    # ---- the tick -------------------------------------------------------------------------
+
+    def tick(self, known: list[str] | tuple[str, ...] = (), *, discover: bool = True,
+             schedules: bool = True, now: datetime | None = None,
+             write: bool = True) -> TickReport:
+        """One round of the periodic work. ``known``: keys of runs the caller follows (their
+        state is reported even once they ended). ``write=False``: only read the states (a
+        Jupyter server while an agent does the work)."""
+        report = TickReport()
+        svc = cast(Any, self)
+        if write and discover:
+            try:
+                report.discovered = svc.discover_runs()
+            except Exception as exc:  # a backend's API that fails: the next tick looks again
+                report.errors.append(f"looking for runs a backend started: {_say(exc)}")
+        if write and schedules:
+            try:
+                report.fired = svc.fire_schedules(now)
+            except Exception as exc:
+                report.errors.append(f"running the schedules that are due: {_say(exc)}")
+        keys = {f"run:{i}" for i in svc.active_run_ids()}
+        keys |= {f"pipeline:{i}" for i in svc.active_pipeline_run_ids()}
+        for key in sorted(keys | set(known)):
+            kind, _, run_id = key.partition(":")
+            try:
+                if kind == "run":
+                    report.states.append(svc.get_run(run_id, reconcile=write))
+                else:  # resumed if its scheduler is gone
+                    report.states.append(svc.get_pipeline_run(run_id, reconcile=write))
+            except NotFound:  # deleted with its job or pipeline
+                report.gone.append(key)
+            except Exception as exc:
+                report.errors.append(f"reconciling {key}: {_say(exc)}")
+        for hook in list(getattr(self, "tick_hooks", [])):
+            if write:
+                try:
+                    hook(self)
+                except Exception as exc:
+                    report.errors.append(f"{getattr(hook, '__name__', hook)}: {_say(exc)}")
+        return report
+
+    def reconcile_active(self) -> None:
+        """Bring every active run up to date (before a listing, with nobody else watching)."""
+        svc = cast(Any, self)
+        for run_id in svc.active_run_ids():
+            try:
+                svc.reconcile(run_id)
+            except ShipError:
+                pass  # e.g. its backend is down: listed as last known
+
+    # ---- the agent's lease ----------------------------------------------------------------
+
+    def acquire_lease(self, holder: str, ttl: float = LEASE_TTL, pid: int | None = None,
+                      host: str | None = None) -> bool:
+        """Take or renew the agent lease; whether ``holder`` has it now."""
+        from ..store.schema import Lease
+
+        now = _now()
+        values = {"holder": holder, "renewed_at": now, "expires_at": now + timedelta(seconds=ttl),
+                  "pid": pid if pid is not None else os.getpid(),
+                  "host": host if host is not None else socket.gethostname()}
+        with self.store.session() as s:
+            renewed = cast("CursorResult[Any]", s.execute(
+                update(Lease).where(Lease.name == AGENT_LEASE, Lease.holder == holder)
+                .values(renewed_at=now, expires_at=values["expires_at"]))).rowcount
+            if renewed:
+                return True
+            taken = cast("CursorResult[Any]", s.execute(
+                update(Lease).where(Lease.name == AGENT_LEASE, Lease.expires_at < now)
+                .values(**values, since=now, last_tick=None))).rowcount
+            if taken:
+                return True
+        try:
+            with self.store.session() as s:
+                if s.get(Lease, AGENT_LEASE) is not None:
+                    return False
+                s.add(Lease(name=AGENT_LEASE, since=now, **values))
+            return True
+        except IntegrityError:  # another agent inserted it first
+            return False
+
+    def record_tick(self, holder: str) -> None:
+        from ..store.schema import Lease
+
+        with self.store.session() as s:
+            s.execute(update(Lease).where(Lease.name == AGENT_LEASE, Lease.holder == holder)
+                      .values(last_tick=_now()))
+
+    def release_lease(self, holder: str) -> None:
+        from ..store.schema import Lease
+
+        with self.store.session() as s:
+            s.execute(delete(Lease).where(Lease.name == AGENT_LEASE, Lease.holder == holder))
+
+    def agent(self) -> AgentInfo | None:
+        """The agent holding the lease, if its lease is live."""
+        from ..store.schema import Lease
+
+        with self.store.session() as s:
+            row = s.get(Lease, AGENT_LEASE)
+            if row is None or row.expires_at < _now():
+                return None
+            return AgentInfo(holder=row.holder, host=row.host, pid=row.pid, since=row.since,
+                             last_tick=row.last_tick, expires_at=row.expires_at)
+
+
+def _say(exc: BaseException) -> str:
+    return getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
