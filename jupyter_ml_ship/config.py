@@ -96,6 +96,40 @@ class MlShip(Configurable):
                                    "[dag_processor] refresh_interval).").tag(config=True)
     enabled_backends = List(Unicode(), default_value=["local", "docker", "airflow"],
                             help="Backends offered to users.").tag(config=True)
+    # notifications and MLflow (core/notify.py, core/mlflow_sync.py)
+    smtp_host = Unicode(help="SMTP server for notification mails (env ML_SHIP_SMTP_HOST; "
+                        "empty: no mail is sent, and a rule with email shows the failure on the "
+                        "run).").tag(config=True)
+    smtp_port = Int(0, help="SMTP port (env ML_SHIP_SMTP_PORT; 0: 465 with smtp_tls, else 587 "
+                    "with smtp_starttls, else 25).").tag(config=True)
+    smtp_starttls = Bool(help="Upgrade the SMTP connection with STARTTLS (env "
+                         "ML_SHIP_SMTP_STARTTLS=1).").tag(config=True)
+    smtp_tls = Bool(help="Connect over implicit TLS (SMTPS; env ML_SHIP_SMTP_TLS=1)."
+                    ).tag(config=True)
+    smtp_user = Unicode(help="SMTP login user (env ML_SHIP_SMTP_USER); its password is read "
+                        "from the environment variable named by smtp_password_env."
+                        ).tag(config=True)
+    smtp_password_env = Unicode("ML_SHIP_SMTP_PASSWORD", help="Name of the environment variable "
+                                "holding the SMTP password (never stored or logged)."
+                                ).tag(config=True)
+    smtp_from = Unicode(help="From address of notification mails (env ML_SHIP_SMTP_FROM; "
+                        "default ml-ship@<host name>).").tag(config=True)
+    lab_url = Unicode(help="Public URL of the lab (e.g. https://hub.example.com/user/me/lab), "
+                      "for links to a run in mails and webhooks (env ML_SHIP_LAB_URL)."
+                      ).tag(config=True)
+    notify_attempts = Int(8, help="Attempts of a notification (or MLflow log) before it is shown "
+                          "as failed on the run; retried with exponential backoff."
+                          ).tag(config=True)
+    notify_backoff = Float(5.0, help="Seconds before the first retry of a failed notification; "
+                           "doubled at each attempt (at most an hour).").tag(config=True)
+    notify_max_age = Float(7 * 86400.0, help="Seconds after its end past which a run is no "
+                           "longer notified about (a store restored from an old backup).",
+                           ).tag(config=True)
+    report_max_bytes = Int(10 * 1024 * 1024, help="Largest HTML report attached to a mail; a "
+                           "bigger one is left out and the mail says so.").tag(config=True)
+    mlflow_tracking_uri = Unicode(help="MLflow tracking server: every finished run is logged "
+                                  "there once (env MLFLOW_TRACKING_URI; empty: no MLflow). "
+                                  "Needs the [mlflow] extra.").tag(config=True)
 
     @default("home")
     def _home(self) -> str:
@@ -170,6 +204,38 @@ class MlShip(Configurable):
     @default("airflow_artifacts")
     def _airflow_artifacts(self) -> str:
         return _env("ML_SHIP_AIRFLOW_ARTIFACTS")
+
+    @default("smtp_host")
+    def _smtp_host(self) -> str:
+        return _env("ML_SHIP_SMTP_HOST")
+
+    @default("smtp_port")
+    def _smtp_port(self) -> int:
+        return int(_env("ML_SHIP_SMTP_PORT", "0") or 0)
+
+    @default("smtp_starttls")
+    def _smtp_starttls(self) -> bool:
+        return _env("ML_SHIP_SMTP_STARTTLS").lower() in ("1", "true", "yes", "on")
+
+    @default("smtp_tls")
+    def _smtp_tls(self) -> bool:
+        return _env("ML_SHIP_SMTP_TLS").lower() in ("1", "true", "yes", "on")
+
+    @default("smtp_user")
+    def _smtp_user(self) -> str:
+        return _env("ML_SHIP_SMTP_USER")
+
+    @default("smtp_from")
+    def _smtp_from(self) -> str:
+        return _env("ML_SHIP_SMTP_FROM")
+
+    @default("lab_url")
+    def _lab_url(self) -> str:
+        return _env("ML_SHIP_LAB_URL")
+
+    @default("mlflow_tracking_uri")
+    def _mlflow_uri(self) -> str:
+        return _env("MLFLOW_TRACKING_URI")
 
     @property
     def home_path(self) -> Path:

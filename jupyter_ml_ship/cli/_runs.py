@@ -83,6 +83,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def follow(svc: Any, run_id: str, as_json: bool = False, out: Any = None) -> int:
     """Print the log as it grows until the run ends; 0 only if it succeeded."""
     from ..core.models import TERMINAL_STATUSES
+    from ..core.notify import deliver_pending
 
     out = out or (sys.stderr if as_json else sys.stdout)
     offset = 0
@@ -96,6 +97,7 @@ def follow(svc: Any, run_id: str, as_json: bool = False, out: Any = None) -> int
         if info.status in TERMINAL_STATUSES:
             break
         time.sleep(FOLLOW_INTERVAL)
+    deliver_pending(svc, background=False)  # notifications: no server may be up to send them
     if as_json:
         dump_json(info)
     else:

@@ -189,7 +189,7 @@ class RunsMixin(_ServiceBase):
         if reconcile:
             self.reconcile(run_id)
         with self.store.session() as s:
-            return convert.run_info(self._run_row(s, run_id))
+            return convert.run_info(self._run_row(s, run_id), s=s)
 
     def runs(
         self,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -21,7 +22,8 @@ from .models import (
 from .schedules import next_tick
 
 
-def run_info(r: Run, job_name: str | None = None) -> RunInfo:
+def run_info(r: Run, job_name: str | None = None, s: Session | None = None) -> RunInfo:
+    """``s``: also read the run's notifications (one query: not for listings)."""
     duration = None
     if r.started_at is not None:
         end = r.ended_at or (None if r.status in TERMINAL_STATUSES else datetime.now(timezone.utc))
@@ -46,7 +48,14 @@ def run_info(r: Run, job_name: str | None = None) -> RunInfo:
         step=r.step,
         has_output=(Path(r.run_dir) / "output.ipynb").exists()
         or (Path(r.run_dir) / "output.partial.ipynb").exists(),
+        notifications=_deliveries(s, r.id) if s is not None else [],
     )
+
+
+def _deliveries(s: Session, run_id: str) -> list[Any]:
+    from .notify import deliveries_of
+
+    return deliveries_of(s, run_id)  # type: ignore[return-value]
 
 
 def version_info(v: Version, job: Job) -> VersionInfo:

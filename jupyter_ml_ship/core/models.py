@@ -83,6 +83,8 @@ class RunInfo(_Model):
     pipeline_run_id: str | None = None
     step: str | None = None
     has_output: bool = False
+    notifications: list[DeliveryInfo] = Field(
+        [], description="notifications and MLflow logs of this run (GET /runs/{id} only)")
 
 
 class ProjectFile(_Model):

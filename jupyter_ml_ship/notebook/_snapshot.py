@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from ..cron import check_schedule
 from ..errors import BadInput, TooLarge
+from ..notify_spec import parse_notify
 from .environment import environment_lock
 
 SKIP_TAG = "ship-skip"
@@ -51,6 +52,8 @@ class ShipConfig(BaseModel):
                              "folder (default: that folder)")
     include: str | list[str] | None = Field(None, description="globs: ship only these files")
     exclude: str | list[str] | None = Field(None, description="gitignore patterns left out")
+    notify: dict[str, Any] | list[dict[str, Any]] | None = Field(
+        None, description="who hears about runs: {on, email, webhook} (see notify_spec)")
 
 
 @dataclass
@@ -115,6 +118,7 @@ def ship_config(nb: Any, overrides: dict[str, Any] | None = None, where: str = "
         loc = ".".join(str(x) for x in first["loc"])
         raise BadInput(f"{where}metadata.ml_ship.{loc}: {first['msg']}") from None
     config.schedule = check_schedule(config.schedule, f"{where}metadata.ml_ship.schedule")
+    parse_notify(config.notify, f"{where}metadata.ml_ship.notify")
     return config
 
 

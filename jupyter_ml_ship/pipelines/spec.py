@@ -17,11 +17,12 @@ import yaml
 from ..core.naming import check_name, name_from_path
 from ..cron import check_schedule
 from ..errors import BadInput
+from ..notify_spec import parse_notify
 from .templates import Ref, find_refs
 
 STEP_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,62}$")
 #: ``schedule``: a cron expression (5 fields, UTC) or one of Airflow's presets (``cron``)
-TOP_KEYS = {"name", "description", "parameters", "schedule", "steps"}
+TOP_KEYS = {"name", "description", "parameters", "schedule", "steps", "notify"}
 STEP_KEYS = {"notebook", "job", "depends_on", "parameters", "retries", "timeout", "backend",
              "cache"}
 
@@ -155,6 +156,7 @@ def _build(spec: PipelineSpec, data: Any, graph: bool = True) -> PipelineSpec:
     spec.parameters = {str(k): _jsonable(v, spec.where("parameters", str(k)))
                        for k, v in params.items()}
     spec.schedule = check_schedule(data.get("schedule"), spec.where("schedule"))
+    parse_notify(data.get("notify"), spec.where("notify"))
     steps = data.get("steps")
     if not isinstance(steps, dict) or not steps:
         raise BadInput(f"{spec.where('steps')}: a pipeline needs a mapping of one or more steps")

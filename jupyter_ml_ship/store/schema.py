@@ -233,3 +233,47 @@ class Lease(Base):
     renewed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_tick: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+# ---- deliveries: notifications and MLflow logging (migration 0005) --------------------------
+
+
+class Delivery(Base):
+    """One thing to tell the outside world about a run: a mail, a webhook post, an MLflow log.
+
+    Unique per (run, channel, target, event), so planning it twice (two processes, a restart)
+    makes one row; ``pending -> sending`` is claimed by a conditional UPDATE with a lease, so it
+    is sent once even when several processes deliver. ``error`` never holds a secret."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("subject", "channel", "target", "event", name="uq_deliveries_event"),
+        Index("ix_deliveries_due", "status", "next_attempt_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: the run id (or pipeline run id, ``subject_kind`` says which)
+    subject: Mapped[str] = mapped_column(String(32), index=True)
+    subject_kind: Mapped[str] = mapped_column(String(16), default="run")
+    #: email | webhook | mlflow
+    channel: Mapped[str] = mapped_column(String(16))
+    #: addresses (comma-separated), the webhook's secret NAME, or "tracking"
+    target: Mapped[str] = mapped_column(String(500))
+    event: Mapped[str] = mapped_column(String(32))
+    #: pending | sending | sent | failed (gave up)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DeliveryMark(Base):
+    """A run whose end was looked at: its deliveries (if any) are planned."""
+
+    __tablename__ = "delivery_marks"
+    subject: Mapped[str] = mapped_column(String(32), primary_key=True)
+    subject_kind: Mapped[str] = mapped_column(String(16), default="run")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

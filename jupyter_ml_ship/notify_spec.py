@@ -1,0 +1,108 @@
+"""``notify``: who hears about a job's (or a pipeline's) runs, and on which events.
+
+Written in ``metadata.ml_ship.notify`` of a notebook or ``notify:`` of a pipeline file::
+
+    notify:
+      on: [failed, timed_out, {longer_than: 3600}]
+      email: [oncall@example.com]
+      webhook: SLACK_WEBHOOK_URL      # the NAME of an environment variable holding the URL
+
+A list of such rules is accepted too. Checked at ship time: unknown events, malformed
+addresses, webhook secrets that are not valid names or not set in the service's environment.
+The webhook URL itself is a secret: only its name is ever stored.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .errors import BadInput
+
+EVENTS = ("failed", "timed_out", "succeeded", "started", "longer_than")
+#: the run statuses that are events of their own (a terminal status)
+STATUS_EVENTS = ("failed", "timed_out", "succeeded")
+_SECRET = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+# deliberately plain: one @, no spaces or angle brackets, a dotted domain
+_ADDRESS = re.compile(r"^[^@\s<>,;\"]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+
+
+class NotifyRule(BaseModel):
+    """One rule: the events and the targets told about them."""
+
+    model_config = ConfigDict(extra="forbid")
+    on: list[str] = Field(description="failed, timed_out, succeeded, started, longer_than")
+    longer_than: float | None = Field(None, description="seconds, for the longer_than event")
+    email: list[str] = []
+    webhook: list[str] = Field([], description="names of environment variables holding URLs")
+
+
+def parse_notify(value: Any, where: str, check_env: bool = True) -> list[NotifyRule] | None:
+    """The rules of a ``notify`` value, or ``BadInput`` saying what is wrong and where."""
+    if value is None:
+        return None
+    raw_rules = value if isinstance(value, list) else [value]
+    if not raw_rules:
+        return None
+    rules = []
+    for i, raw in enumerate(raw_rules):
+        at = f"{where}[{i}]" if isinstance(value, list) else where
+        rules.append(_rule(raw, at, check_env))
+    return rules
+
+
+def _rule(raw: Any, where: str, check_env: bool) -> NotifyRule:
+    if not isinstance(raw, dict):
+        raise BadInput(f"{where}: a mapping with 'on' and 'email' and/or 'webhook'")
+    unknown = sorted(set(map(str, raw)) - {"on", "email", "webhook"})
+    if unknown:
+        raise BadInput(f"{where}.{unknown[0]}: unknown key (allowed: email, on, webhook)")
+    on = raw.get("on", ["failed", "timed_out"])
+    on = on if isinstance(on, list) else [on]
+    events: list[str] = []
+    longer: float | None = None
+    for item in on:
+        if isinstance(item, dict) and list(item) == ["longer_than"]:
+            try:
+                longer = float(item["longer_than"])
+            except (TypeError, ValueError):
+                longer = -1.0
+            if longer <= 0:
+                raise BadInput(f"{where}.on.longer_than: a number of seconds > 0, got "
+                               f"{item['longer_than']!r}")
+            item = "longer_than"
+        if item not in EVENTS or item == "longer_than" and longer is None:
+            hint = " (write {longer_than: SECONDS})" if item == "longer_than" else ""
+            raise BadInput(f"{where}.on: unknown event {item!r}{hint} (events: failed, timed_out, "
+                           "succeeded, started, {longer_than: SECONDS})")
+        if item not in events:
+            events.append(str(item))
+    email = raw.get("email") or []
+    email = email if isinstance(email, list) else [email]
+    for address in email:
+        if not isinstance(address, str) or not _ADDRESS.match(address):
+            raise BadInput(f"{where}.email: {address!r} is not an email address")
+    webhook = raw.get("webhook") or []
+    webhook = webhook if isinstance(webhook, list) else [webhook]
+    for name in webhook:
+        if not isinstance(name, str) or not _SECRET.match(name):
+            raise BadInput(f"{where}.webhook: {name!r} is not a secret name (the name of an "
+                           "environment variable holding the URL, never the URL itself)")
+        if check_env and name not in os.environ:
+            raise BadInput(f"{where}.webhook: secret {name} is not set in the environment of "
+                           "the service")
+    if not email and not webhook:
+        raise BadInput(f"{where}: no target (give 'email' and/or 'webhook')")
+    return NotifyRule(on=events, longer_than=longer, email=email, webhook=webhook)
+
+
+def notify_rules(config: dict[str, Any] | None) -> list[NotifyRule]:
+    """The rules stored in a version's config (already validated at ship time)."""
+    value = (config or {}).get("notify")
+    try:
+        return parse_notify(value, "notify", check_env=False) or []
+    except BadInput:
+        return []  # shipped by a newer or older release: nothing we can honour
