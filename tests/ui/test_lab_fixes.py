@@ -10,7 +10,7 @@ import time
 
 from tests.python.conftest import REPO
 from tests.ui.conftest import TOKEN
-from tests.ui.test_lab_flow import LONG, api, post
+from tests.ui.test_lab_flow import LONG, api, open_notebook, post, ship_dialog
 
 SCREENSHOTS = REPO / "docs" / "screenshots"
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -57,7 +57,8 @@ def open_lab(page, lab) -> None:
 
 
 def open_panel(page):
-    page.locator(".jp-SideBar [data-id='jp-ml-ship-panel'], .jp-SideBar li[title*='ML Ship']").first.click()
+    if not page.locator(".jp-MlShip-panelBody").is_visible():
+        page.locator(".jp-SideBar [data-id='jp-ml-ship-panel'], .jp-SideBar li[title*='ML Ship']").first.click()
     panel = page.locator(".jp-MlShip-panelBody")
     panel.wait_for()
     return panel
@@ -120,3 +121,38 @@ def test_a_failure_shows_the_cell_line_and_traceback_and_opens_the_notebook_ther
     active.wait_for(timeout=30_000)
     assert "print(a / b)" in active.inner_text()
     page.shot("01-failure-open-at-cell")
+
+
+# 2. Shipping content equal to an older version after a roll back makes that version current
+
+
+def test_ship_after_a_roll_back_makes_the_same_content_current_and_runs_it(page, lab):
+    write_notebook(lab.root / "rollme.ipynb", "print('content one')", params="x = 1")
+    post(lab, "/ship", {"path": "rollme.ipynb", "name": "rollme"})
+    write_notebook(lab.root / "rollme.ipynb", "print('content two')", params="x = 1")
+    open_notebook(page, lab, "rollme.ipynb")
+    ship_dialog(page).get_by_role("button", name="Ship", exact=True).click()
+    page.locator(".Toastify__toast").filter(has_text="Shipped rollme v2").wait_for(timeout=30_000)
+    post(lab, "/jobs/rollme/rollback", {"version": 1})
+    assert api(lab, "/jobs/rollme")["current_version"] == 1
+
+    open_notebook(page, lab, "rollme.ipynb")  # its content is v2's
+    panel = open_panel(page)
+    panel.get_by_text("rollme", exact=True).first.click()
+    panel.locator("[data-current-version='1']").wait_for()
+    page.locator(".jp-NotebookPanel").first.click()
+    ship_dialog(page).get_by_role("button", name="Ship & run").click()
+    toast = page.locator(".Toastify__toast").filter(has_text="current version again")
+    toast.wait_for(timeout=30_000)
+    assert "Same content as v2" in toast.inner_text()
+    body = page.locator(".jp-MlShip-runBody[data-run]").last
+    body.wait_for(timeout=LONG)
+    run = wait_run(lab, body.get_attribute("data-run"))
+    assert run["version"] == 2 and run["status"] == "succeeded"
+    body.get_by_text("content two").first.wait_for(timeout=30_000)
+    # the header says what ran
+    assert body.locator(".jp-MlShip-versionLink").inner_text() == "v2"
+    panel = open_panel(page)
+    panel.locator("[data-current-version='2']").wait_for(timeout=10_000)
+    assert api(lab, "/jobs/rollme")["current_version"] == 2
+    page.shot("02-ship-after-rollback")
