@@ -35,6 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--job")
     p.add_argument("--status")
     p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--outputs", action="store_true", help="one column per parameter and "
+                   "recorded output (needs --job)")
 
     p = command(sub, "status", "one run's status, error and outputs", cmd_status)
     p.add_argument("run")
@@ -109,6 +111,10 @@ def follow(svc: Any, run_id: str, as_json: bool = False, out: Any = None) -> int
 def cmd_runs(args: argparse.Namespace) -> int:
     svc = service()
     svc.reconcile_active()  # no server or agent may be watching them: their news first
+    if args.outputs:
+        from ._history import print_history
+
+        return print_history(svc, args.job, args.status, args.limit, args.json)
     runs, _ = svc.runs(job=args.job, status=args.status, limit=args.limit)
     if args.json:
         dump_json({"runs": runs})

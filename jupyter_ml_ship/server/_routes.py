@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from .. import __version__
+from ..core.history import RunComparison, RunHistory
 from ..core.models import (
     CreateRunRequest,
     ErrorBody,
@@ -53,6 +54,7 @@ from ..pipelines.models import (
 )
 from . import _files as f
 from . import _handlers as h
+from . import _history as hist
 from . import _pipelines as p
 from ._base import NotFoundHandler
 from ._logs import LogHandler, LogSocketHandler, OutputHandler
@@ -131,6 +133,11 @@ ROUTES: list[Route] = [
         "delete": Op("Delete a job with no active run, its versions and runs", "empty", 204,
                      errors=(404, 409)),
     }, "jobs"),
+    Route("/jobs/{name}/history", hist.JobHistoryHandler, {
+        "get": Op("Every run of a job (newest first) as table rows: status, version, times, "
+                  "parameters and outputs; the columns and versions", RunHistory,
+                  query=hist.HistoryQuery, errors=(400, 404)),
+    }, "runs"),
     Route("/jobs/{name}/versions", h.VersionsHandler, {
         "get": Op("Versions of a job, newest first", VersionList, errors=(404,)),
     }, "jobs"),
@@ -146,6 +153,11 @@ ROUTES: list[Route] = [
                   errors=(400, 404)),
         "post": Op("Start a run of a job's version", RunInfo, 201, CreateRunRequest,
                    errors=(400, 404, 413)),
+    }, "runs"),
+    Route("/runs/compare", hist.CompareRunsHandler, {  # before /runs/{run_id}
+        "get": Op("Two runs side by side: parameters, outputs, durations and the nbdime diff "
+                  "of their output notebooks (sources)", RunComparison, query=hist.CompareQuery,
+                  errors=(400, 404)),
     }, "runs"),
     Route("/runs/{run_id}", h.RunHandler, {"get": Op("One run", RunInfo, errors=(404,))},
           "runs"),
@@ -260,6 +272,7 @@ _MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (StartPipelineRunRequest, "validation"), (PipelineRunStatusEvent, "serialization"),
     (ScheduleList, "serialization"), (ProjectPreview, "serialization"),
     (VersionFiles, "serialization"), (VersionDiff, "serialization"), (RunFiles, "serialization"),
+    (RunHistory, "serialization"), (RunComparison, "serialization"),
 ]
 
 
