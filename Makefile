@@ -35,6 +35,7 @@ test-python: setup
 lint: setup
 	$(VENV)/bin/ruff check jupyter_ml_ship tests bench
 	$(VENV)/bin/mypy jupyter_ml_ship
+	$(VENV)/bin/lint-imports
 
 ## bench: the benchmarks (not part of the tests); figures go to stdout
 bench: setup

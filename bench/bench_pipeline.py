@@ -41,9 +41,9 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook
 
-from jupyter_ml_ship.backends import _warm
 from jupyter_ml_ship.config import MlShip
 from jupyter_ml_ship.core import ShipService
+from jupyter_ml_ship.runner import _warm
 
 
 def trivial(path: Path, sleep: float = 0.0) -> Path:

@@ -19,9 +19,9 @@ import nbformat  # noqa: E402
 from _util import BIN, env_with, median, report, timed  # noqa: E402
 from nbformat.v4 import new_code_cell, new_notebook  # noqa: E402
 
-from jupyter_ml_ship.backends import _warm  # noqa: E402
 from jupyter_ml_ship.config import MlShip  # noqa: E402
 from jupyter_ml_ship.core import ShipService  # noqa: E402
+from jupyter_ml_ship.runner import _warm  # noqa: E402
 
 
 def trivial(path: Path) -> Path:

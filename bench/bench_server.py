@@ -35,9 +35,9 @@ from typing import Any
 import httpx
 from sqlalchemy import insert, select
 
-from jupyter_ml_ship.backends.local import _start_time
 from jupyter_ml_ship.config import MlShip
 from jupyter_ml_ship.core import ShipService
+from jupyter_ml_ship.runner._proc import start_time as _start_time
 from jupyter_ml_ship.store import Job, Run, Version
 
 REPO = Path(__file__).resolve().parents[1]

@@ -11,6 +11,7 @@ trap cleanup EXIT
 
 "$VENV/bin/ruff" check jupyter_ml_ship tests bench
 "$VENV/bin/mypy" jupyter_ml_ship
+"$VENV/bin/lint-imports" --no-cache
 scripts/services-up.sh
 
 status=0

@@ -41,6 +41,8 @@ def dag_run_id(run_id: str) -> str:
 class AirflowBackend(Backend):
     name = "airflow"
     secrets_from_service = False  # Airflow Variables of the same names, see _airflow/build.py
+    schedules_itself = True  # a DAG's schedule: Airflow starts the DAG runs, discover() records
+    orchestrates_pipelines = True  # a pipeline run is one DAG run (advance_pipeline_run)
 
     def __init__(self, settings: Any):
         super().__init__(settings)

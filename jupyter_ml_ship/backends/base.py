@@ -44,9 +44,15 @@ class RunContext:
 
 class Backend(ABC):
     name: str = ""
+    #: capabilities: what core asks of a backend instead of its name
     #: the run's secrets come from the service's environment (False: the backend's own store,
     #: e.g. Airflow Variables, resolved where the run executes)
     secrets_from_service: bool = True
+    #: it runs a version's schedule itself (a DAG's schedule): core's schedules leave it alone
+    schedules_itself: bool = False
+    #: it schedules a pipeline run's steps itself (``advance_pipeline_run`` and
+    #: ``cancel_pipeline_run``) instead of core's executor
+    orchestrates_pipelines: bool = False
 
     def __init__(self, settings: MlShip):
         self.settings = settings

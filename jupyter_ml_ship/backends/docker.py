@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BackendUnavailable, BadInput
+from ..runner._proc import start_time as _start_time
 from ..store.files import atomic_write_json, read_json
 from ._docker.build import existing_image
 from ._docker.context import BuildPlan, choose_installer, plan_to_json, read_ca_bundle
@@ -41,7 +42,6 @@ from ._docker.supervisor import (
     container_name,
 )
 from .base import Backend, RunContext
-from .local import _start_time
 
 #: how long an ``available()`` answer is reused (run() asks it every time)
 AVAILABLE_TTL = 5.0

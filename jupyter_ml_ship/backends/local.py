@@ -9,21 +9,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..runner import _warm
+from ..runner._proc import start_time
 from ..store.blobs import BlobStore, materialize
-from . import _warm
 from .base import Backend, RunContext
-
-
-def _start_time(pid: int) -> str | None:
-    """Kernel start time of a process (field 22 of /proc/PID/stat), to tell a reused pid apart."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    if fields[0] in ("Z", "X"):  # zombie or dead: finished
-        return None
-    return fields[19]
 
 
 class LocalBackend(Backend):
@@ -48,7 +37,7 @@ class LocalBackend(Backend):
         env["ML_SHIP_RUN_ID"] = ctx.run_id
         pid = _warm.start_run(self.settings, ctx.run_dir, ctx.log_path, env)
         if pid is not None:
-            return {"pid": pid, "start_time": _start_time(pid), "warm": True}
+            return {"pid": pid, "start_time": start_time(pid), "warm": True}
         with open(ctx.log_path, "ab") as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "jupyter_ml_ship.runner", str(ctx.run_dir)],
@@ -60,7 +49,7 @@ class LocalBackend(Backend):
                 start_new_session=True,
             )
         self._children[proc.pid] = proc
-        return {"pid": proc.pid, "start_time": _start_time(proc.pid)}
+        return {"pid": proc.pid, "start_time": start_time(proc.pid)}
 
     def is_alive(self, ref: dict[str, Any], run_dir: Path) -> bool:
         pid = ref.get("pid")
@@ -70,7 +59,7 @@ class LocalBackend(Backend):
         if child is not None and child.poll() is not None:
             self._children.pop(pid, None)
             return False
-        started = _start_time(pid)
+        started = start_time(pid)
         return started is not None and started == ref.get("start_time")
 
     def cancel(self, ref: dict[str, Any], run_dir: Path) -> None:

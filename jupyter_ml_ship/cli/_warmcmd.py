@@ -17,8 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_warm(args: argparse.Namespace) -> int:
-    from ..backends import _warm
     from ..errors import BadInput
+    from ..runner import _warm
 
     svc = service()
     settings = svc.settings

@@ -42,7 +42,7 @@ class PipelinesMixin(_ServiceBase):
 
     def describe_pipeline_file(self, path: str | Path) -> PipelineDescription:
         """The validated graph of a pipeline file or notebook folder; ships and runs nothing."""
-        from ..pipelines import versions
+        from .engine import versions
 
         return versions.describe(self._svc, path)
 
@@ -52,8 +52,8 @@ class PipelinesMixin(_ServiceBase):
 
         Unchanged content gives the existing version (``created`` false).
         """
-        from ..pipelines import versions
         from ..pipelines.models import ShipPipelineResult
+        from .engine import versions
         from .service import _whoami
 
         version, created = versions.ship(self._svc, path, message,
@@ -69,15 +69,15 @@ class PipelinesMixin(_ServiceBase):
                     for p in s.scalars(select(Pipeline).order_by(Pipeline.name))]
 
     def pipeline(self, name: str) -> PipelineInfo:
-        from ..pipelines.versions import pipeline_row
+        from .engine.versions import pipeline_row
 
         with self.store.session() as s:
             return self._pipeline_info(s, pipeline_row(s, name))
 
     def _pipeline_info(self, s: Any, pipe: Any) -> PipelineInfo:
         from ..pipelines.models import PipelineInfo
-        from ..pipelines.runs import run_info
         from ..store.schema import PipelineRun, PipelineVersion
+        from .engine.runs import run_info
 
         last = s.scalars(select(PipelineRun).where(PipelineRun.pipeline_id == pipe.id)
                          .order_by(PipelineRun.id.desc()).limit(1)).first()
@@ -90,7 +90,7 @@ class PipelinesMixin(_ServiceBase):
 
     def pipeline_versions(self, name: str) -> list[PipelineVersionInfo]:
         """Newest first."""
-        from ..pipelines.versions import pipeline_row, version_info
+        from .engine.versions import pipeline_row, version_info
 
         with self.store.session() as s:
             pipe = pipeline_row(s, name)
@@ -98,7 +98,7 @@ class PipelinesMixin(_ServiceBase):
 
     def pipeline_version(self, name: str,
                          number: int | None = None) -> PipelineVersionInfo:
-        from ..pipelines.versions import version_info, version_row
+        from .engine.versions import version_info, version_row
 
         with self.store.session() as s:
             v = version_row(s, name, number)
@@ -106,7 +106,7 @@ class PipelinesMixin(_ServiceBase):
 
     def rollback_pipeline(self, name: str, number: int,
                           actor: str | None = None) -> PipelineInfo:
-        from ..pipelines import versions
+        from .engine import versions
         from .service import _whoami
 
         versions.rollback(self._svc, name, number, actor or _whoami())
@@ -114,8 +114,8 @@ class PipelinesMixin(_ServiceBase):
 
     def delete_pipeline(self, name: str) -> None:
         """Delete a pipeline with its versions and pipeline runs (its jobs stay)."""
-        from ..pipelines.versions import pipeline_row
         from ..store.schema import Event, PipelineRun
+        from .engine.versions import pipeline_row
 
         with self.store.session() as s:
             pipe = pipeline_row(s, name)
@@ -138,7 +138,7 @@ class PipelinesMixin(_ServiceBase):
         (``detach``) carries on with the rest, so the caller may exit. With ``detach=False``
         the caller drives it (``drive_pipeline_run``) or lets the server's reconciler do so.
         """
-        from ..pipelines import runs, scheduler
+        from .engine import runs, scheduler
 
         run_id = runs.create(self._svc, name, version, parameters, backend, use_cache,
                              parallelism)
@@ -150,20 +150,20 @@ class PipelinesMixin(_ServiceBase):
     def drive_pipeline_run(self, run_id: str,
                            timeout: float | None = None) -> PipelineRunInfo:
         """Schedule a pipeline run in this process until it ends (or ``timeout`` seconds)."""
-        from ..pipelines import scheduler
+        from .engine import scheduler
 
         deadline = time.monotonic() + timeout if timeout else None
         return scheduler.drive(self._svc, run_id, deadline)
 
     def advance_pipeline_run(self, run_id: str) -> PipelineRunInfo:
         """One idempotent scheduling pass (safe from several processes; the reconciler's call)."""
-        from ..pipelines.runs import advance
+        from .engine.runs import advance
 
         return advance(self._svc, run_id)
 
     def resume_pipeline_run(self, run_id: str) -> PipelineRunInfo:
         """Advance an active pipeline run and start a scheduler for it if none is alive."""
-        from ..pipelines import runs, scheduler
+        from .engine import runs, scheduler
 
         info = runs.info(self._svc, run_id)
         if info.status in _DONE and not any(
@@ -179,7 +179,7 @@ class PipelinesMixin(_ServiceBase):
     def get_pipeline_run(self, run_id: str,
                          reconcile: bool = True) -> PipelineRunInfo:
         """A pipeline run with its steps; ``reconcile`` resumes it if its scheduler is gone."""
-        from ..pipelines import runs
+        from .engine import runs
 
         return self.resume_pipeline_run(run_id) if reconcile else runs.info(self._svc, run_id)
 
@@ -187,9 +187,9 @@ class PipelinesMixin(_ServiceBase):
                       limit: int = 50,
                       cursor: str | None = None) -> tuple[list[PipelineRunInfo], str | None]:
         """Newest first; ``cursor`` is the id of the last run of the previous page."""
-        from ..pipelines.runs import run_info
-        from ..pipelines.versions import pipeline_row
         from ..store.schema import PipelineRun
+        from .engine.runs import run_info
+        from .engine.versions import pipeline_row
 
         if not 1 <= limit <= 1000:
             raise BadInput(f"limit must be between 1 and 1000, got {limit}")
@@ -206,7 +206,7 @@ class PipelinesMixin(_ServiceBase):
         return page, (page[-1].id if len(rows) > limit else None)
 
     def cancel_pipeline_run(self, run_id: str) -> PipelineRunInfo:
-        from ..pipelines.runs import cancel
+        from .engine.runs import cancel
 
         return cancel(self._svc, run_id)
 
@@ -226,7 +226,7 @@ class PipelinesMixin(_ServiceBase):
         While no scheduler process holds the run (the one spawned is still starting, or it
         died), this process schedules it, so no step waits for a scheduler to come up.
         """
-        from ..pipelines import runs, scheduler
+        from .engine import runs, scheduler
 
         deadline = time.monotonic() + timeout if timeout else None
         while True:

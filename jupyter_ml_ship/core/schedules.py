@@ -14,11 +14,12 @@ import hashlib
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 from sqlalchemy import select
 
 from ..cron import cron_of
+from ..errors import ShipError
 from ..store.files import atomic_write_json, create_new, read_json
 from .models import ScheduleInfo
 
@@ -70,10 +71,20 @@ def schedules(svc: ShipService, now: datetime | None = None) -> list[ScheduleInf
         fired = state.get("fired")
         result.append(ScheduleInfo(
             kind=kind, name=name, version=number, schedule=schedule, backend=backend,
-            runner="airflow" if backend == "airflow" else "ml-ship",
+            runner=_runner_of(svc, backend),
             next_run=next_tick(schedule, now),
             last_fired=datetime.fromisoformat(fired) if fired else None))
     return result
+
+
+def _runner_of(svc: ShipService, backend: str) -> Literal["ml-ship", "airflow"]:
+    """Who starts a schedule's runs: a backend that schedules itself (Airflow), or us."""
+    try:
+        impl = svc.backend(backend)
+    except ShipError:  # not enabled: we would start it (and say why it cannot run)
+        return "ml-ship"
+    return cast(Literal["ml-ship", "airflow"], impl.name) if impl.schedules_itself \
+        else "ml-ship"
 
 
 def _claim_tick(svc: ShipService, kind: str, name: str, tick: datetime) -> bool:

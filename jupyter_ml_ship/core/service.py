@@ -98,7 +98,7 @@ class ShipService(RunsMixin, PipelinesMixin, ProjectsMixin, TickMixin):
         this call started it (runs use it once it answers, and start cold until then)."""
         if "local" not in self.settings.enabled_backends:
             return False
-        from ..backends import _warm
+        from ..runner import _warm
 
         try:
             return _warm.ensure(self.settings)
@@ -107,7 +107,7 @@ class ShipService(RunsMixin, PipelinesMixin, ProjectsMixin, TickMixin):
 
     def stop_warm_runner(self) -> bool:
         """Stop the warm runner of this home (runs it started go on); whether one answered."""
-        from ..backends import _warm
+        from ..runner import _warm
 
         return _warm.stop(self.settings)
 

@@ -1,13 +1,12 @@
-"""Pipelines: notebooks chained into a versioned DAG, run in parallel with values passed on.
+"""Pipelines, the pure part: what a pipeline file says, with no store and no service.
 
 - ``spec``: the ``*.pipeline.yaml`` format (and folders of notebooks), structural checks
-- ``templates``: ``{{ params.Z }}`` / ``{{ steps.X.outputs.Y }}`` (sandboxed Jinja2)
+- ``templates``: ``{{ params.Z }}`` / ``{{ steps.X.outputs.Y }}`` / ``{{ steps.X.files['P'] }}``
 - ``analysis``: a notebook's declared outputs and parameters, read without running it
-- ``versions``: shipping, content-addressed versions, rollback
-- ``executor``: ``advance()`` — the idempotent scheduling pass; cancel; cache
-- ``scheduler``: the detached process that drives one pipeline run
+- ``models``: the public models of pipelines and their runs
 
-The service methods (``ShipService.run_pipeline`` …) are in ``core.pipelines``.
+The engine that writes pipeline state (versions, runs, the executor, the scheduler process) is
+``core.engine``; the service methods (``ShipService.run_pipeline`` …) are in ``core.pipelines``.
 """
 
 from .models import (

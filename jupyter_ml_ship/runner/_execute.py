@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..outputs import parse_outputs
-from ..store.files import atomic_write_json
+from ._files import atomic_write_json
 from ._kernel import EarlyKernel, start_early
 from ._project import Project
 

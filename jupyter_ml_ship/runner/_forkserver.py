@@ -11,7 +11,7 @@ kernel), the run's log as stdout and stderr, the run directory as its working di
 environment the backend composed for the run (secrets included: they travel over this socket,
 mode 0600, and are never written). The server answers one JSON line per connection:
 ``{"op": "run", "run_dir", "log", "env"}`` → ``{"pid"}``; ``{"op": "schedule", "run_id",
-"settings", "log", "cwd", "env"}`` (a pipeline run's scheduler, see ``pipelines/scheduler``) →
+"settings", "log", "cwd", "env"}`` (a pipeline run's scheduler, see ``core/engine/scheduler``) →
 ``{"pid"}``; ``{"op": "ping"}``; ``{"op": "stop"}``.
 It exits after ``IDLE`` seconds without a request, when its socket is removed or replaced, and
 when a module it preloaded changed on disk (it answers ``{"stale": true}``; the backend then
@@ -33,8 +33,8 @@ from typing import Any
 
 sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # as the runner does
 
-from ..backends._warm import read_message, send_message  # noqa: E402
 from ._fork import fork_into  # noqa: E402
+from ._warm import read_message, send_message  # noqa: E402
 
 #: what a runner and its kernel import; loaded once here
 PRELOAD = (
@@ -48,8 +48,8 @@ PRELOAD = (
     "IPython.core.oinspect", "IPython.extensions.storemagic", "IPython.utils.wildcard",
     "tornado.platform.asyncio",
     # a pipeline scheduler (forked from here too)
-    "jupyter_ml_ship.core", "jupyter_ml_ship.pipelines.executor", "jupyter_ml_ship.pipelines.runs",
-    "jupyter_ml_ship.pipelines.scheduler", "jupyter_ml_ship.backends.local",
+    "jupyter_ml_ship.core", "jupyter_ml_ship.core.engine.executor", "jupyter_ml_ship.core.engine.runs",
+    "jupyter_ml_ship.core.engine.scheduler", "jupyter_ml_ship.backends.local",
     "sqlalchemy.dialects.sqlite.pysqlite",
 )
 STALE_CHECK_INTERVAL = 0.5
@@ -132,12 +132,16 @@ def _runner(req: dict[str, Any], base_path: list[str]) -> int:
     return 0 if result["status"] == "succeeded" else 1
 
 
-def _scheduler(req: dict[str, Any], base_path: list[str]) -> int:
-    from ..pipelines import scheduler
+#: what else a warm runner forks: the pipeline scheduler, named (the runner layer imports no
+#: pipeline code; the process it forks does)
+SCHEDULER = "jupyter_ml_ship.core.engine.scheduler"
 
+
+def _scheduler(req: dict[str, Any], base_path: list[str]) -> int:
+    scheduler = importlib.import_module(SCHEDULER)
     _become(req, req["cwd"], base_path)
-    sys.argv = [scheduler.__file__, req["run_id"]]
-    return scheduler.serve(req["settings"], req["run_id"])
+    sys.argv = [scheduler.__file__ or SCHEDULER, req["run_id"]]
+    return int(scheduler.serve(req["settings"], req["run_id"]))
 
 
 TARGETS: dict[str, Callable[[dict[str, Any], list[str]], int]] = {

@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from ..store.files import atomic_write_json, atomic_write_text
+from ._files import atomic_write_json, atomic_write_text
 
 #: files of an earlier attempt in the same run directory (an Airflow retry reuses it)
 STALE = ("result.json", "state.json", "output.ipynb", "output.partial.ipynb")

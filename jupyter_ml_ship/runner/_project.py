@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..store.files import atomic_write_json
+from ._files import atomic_write_json
 
 DEFAULT_MAX_ARTIFACT_BYTES = 1024 * 1024 * 1024
 FOLDER = "project"

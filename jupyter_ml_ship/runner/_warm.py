@@ -176,6 +176,6 @@ def stop(settings: Any) -> bool:
 
 
 def _start_time(pid: int) -> str | None:
-    from .local import _start_time
+    from ._proc import start_time as _start_time
 
     return _start_time(pid)

@@ -59,7 +59,7 @@ def make_notebook(path: Path, *cells: str, params: str | None = None,
 def home(tmp_path: Path) -> Iterator[Path]:
     yield tmp_path / "home"
     # a pipeline scheduler or a server started a warm runner for this home: stop it with the test
-    from jupyter_ml_ship.backends import _warm
+    from jupyter_ml_ship.runner import _warm
 
     _warm.stop(MlShip(home=str(tmp_path / "home")))
 

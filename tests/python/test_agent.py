@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from jupyter_ml_ship.core.engine import scheduler
 from jupyter_ml_ship.core.schedules import _state_path
-from jupyter_ml_ship.pipelines import scheduler
 
 from .conftest import REPO
 from .test_pipelines import TIMEOUT, explain, steps_of, write
@@ -106,9 +106,10 @@ steps:
         final = until(lambda: (lambda i: i if i.status == "succeeded" else None)(
             svc.get_pipeline_run(info.id, reconcile=False)), TIMEOUT, "the pipeline run", log)
         assert steps_of(final)["second"].outputs == {"got": 7}, explain(svc, final)
+        until(lambda: f"pipeline {info.id} (pipeline chain): succeeded" in log.read_text(), 10,
+              "the agent to say so", log)
     finally:
         stop(agent)
-    assert f"pipeline {info.id} (pipeline chain): succeeded" in log.read_text()
 
 
 def test_a_killed_agent_is_replaced_by_a_waiting_one_that_resumes_the_pipeline(

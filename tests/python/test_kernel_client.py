@@ -6,8 +6,7 @@ import asyncio
 import json
 import time
 
-from jupyter_ml_ship.backends import _warm
-from jupyter_ml_ship.runner import _kernel
+from jupyter_ml_ship.runner import _kernel, _warm
 
 
 def test_a_kernel_that_answers_is_ready_without_a_fixed_wait(tmp_path):

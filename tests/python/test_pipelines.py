@@ -17,9 +17,9 @@ import pytest
 
 from jupyter_ml_ship.config import MlShip
 from jupyter_ml_ship.core import ShipService
+from jupyter_ml_ship.core.engine import runs as pipeline_runs
+from jupyter_ml_ship.core.engine import scheduler
 from jupyter_ml_ship.errors import Conflict
-from jupyter_ml_ship.pipelines import runs as pipeline_runs
-from jupyter_ml_ship.pipelines import scheduler
 
 TIMEOUT = 240
 
@@ -218,7 +218,7 @@ steps:
     # a new process resumes the remaining steps
     env = {**os.environ, scheduler.SETTINGS_ENV: json.dumps({"home": settings.home,
                                                            "freeze_environment": False})}
-    done = subprocess.run([sys.executable, "-m", "jupyter_ml_ship.pipelines.scheduler", info.id],
+    done = subprocess.run([sys.executable, "-m", "jupyter_ml_ship.core.engine.scheduler", info.id],
                           env=env, capture_output=True, text=True, timeout=TIMEOUT)
     assert done.returncode == 0, done.stdout + done.stderr
     final = svc.get_pipeline_run(info.id)
@@ -269,7 +269,7 @@ def test_a_step_whose_starter_was_interrupted_is_started_again(svc, nb, tmp_path
     """Ctrl-C lands between recording a step's run and handing it to the backend: once the
     claim is stale (a minute; here at once) the next pass fails that run and starts the step."""
     from jupyter_ml_ship.backends.local import LocalBackend
-    from jupyter_ml_ship.pipelines import executor
+    from jupyter_ml_ship.core.engine import executor
 
     nb("one.ipynb", "from jupyter_ml_ship import record\nrecord('ok', 1)")
     svc.ship_pipeline(write(tmp_path / "work" / "one.pipeline.yaml",

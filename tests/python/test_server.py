@@ -28,8 +28,8 @@ TERMINAL = {"succeeded", "failed", "cancelled", "timed_out", "skipped"}
 def ml_home(tmp_path: Path) -> Iterator[Path]:
     yield tmp_path / "ml_home"
     # the server stops the warm runner it started; a pipeline scheduler may have started one
-    from jupyter_ml_ship.backends import _warm
     from jupyter_ml_ship.config import MlShip
+    from jupyter_ml_ship.runner import _warm
 
     _warm.stop(MlShip(home=str(tmp_path / "ml_home")))
 

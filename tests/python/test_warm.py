@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_ml_ship.backends import _warm
 from jupyter_ml_ship.config import MlShip
 from jupyter_ml_ship.core import ShipService
+from jupyter_ml_ship.runner import _warm
 from jupyter_ml_ship.store import Run
 
 PROBE = """import os, random, sys
@@ -51,7 +51,7 @@ def warm(svc):
 
 
 def gone(pid):
-    from jupyter_ml_ship.backends.local import _start_time
+    from jupyter_ml_ship.runner._proc import start_time as _start_time
 
     return _start_time(pid) is None  # a zombie waiting for this test to reap it is gone too
 
@@ -187,7 +187,7 @@ def test_a_pipeline_scheduler_warms_up_and_keeps_its_settings_to_itself(svc, nb,
 
 
 def test_stop_also_ends_a_warm_runner_that_is_still_starting(svc):
-    from jupyter_ml_ship.backends.local import _start_time
+    from jupyter_ml_ship.runner._proc import start_time as _start_time
 
     assert svc.prewarm()
     spawned = json.loads((svc.settings.home_path / "warm" / "starting.json").read_text())

@@ -71,8 +71,8 @@ def _shared_file_paths(value: Any) -> Any:
 def pipeline_dag_spec(svc: ShipService, name: str, number: int | None = None,
                       settings: MlShip | None = None) -> DagSpec:
     """The DAG of a shipped pipeline version (default: the current one)."""
+    from ...core.engine.versions import version_row
     from ...pipelines.templates import find_refs
-    from ...pipelines.versions import version_row
 
     settings = settings or svc.settings
     with svc.store.session() as s:

@@ -155,8 +155,8 @@ def _check_after(dag_run: dict[str, Any], shipped: datetime, what: str) -> None:
 
 def _adopt_pipeline(svc: ShipService, name: str, version: int, dag_id: str,
                     dag_run: dict[str, Any]) -> str:
-    from ...pipelines import runs
-    from ...pipelines.versions import version_row
+    from ...core.engine import runs
+    from ...core.engine.versions import version_row
     from ...store.files import atomic_write_json
 
     with svc.store.session() as s:

@@ -44,8 +44,7 @@ STAGING = "/opt/ml-ship-build"
 SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 RUNTIME_PACKAGES = ("papermill", "ipykernel", "nbformat")
 #: the modules of this package the runner needs inside the image (tested without SQLAlchemy)
-RUNTIME_FILES = ("__init__.py", "_version.py", "outputs.py", "py.typed", "runner/*.py",
-                 "store/__init__.py", "store/files.py")
+RUNTIME_FILES = ("__init__.py", "_version.py", "outputs.py", "py.typed", "runner/*.py")
 #: fixed mtime of generated context entries: same content, same cache key
 EPOCH = 315532800
 PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy")

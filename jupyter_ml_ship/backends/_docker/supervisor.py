@@ -109,7 +109,7 @@ class Supervisor:
     def run(self) -> None:
         signal.signal(signal.SIGTERM, self._on_term)
         signal.signal(signal.SIGINT, self._on_term)
-        from ..local import _start_time
+        from ...runner._proc import start_time as _start_time
 
         atomic_write_json(self.run_dir / SUPERVISOR,
                           {"pid": os.getpid(), "start_time": _start_time(os.getpid())})

@@ -19,23 +19,23 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload, selectinload
 
-from ..core._runs import RunRequest
-from ..core.models import TERMINAL_STATUSES
-from ..errors import BadInput, Conflict, NotFound, ShipError
-from ..store.schema import PipelineRun, PipelineStep, Run, utcnow
-from . import templates
-from .models import (
+from ...errors import BadInput, Conflict, NotFound, ShipError
+from ...pipelines import templates
+from ...pipelines.models import (
     PIPELINE_DONE,
     STEP_ACTIVE,
     STEP_BLOCKING,
     STEP_DONE,
 )
+from ...store.schema import PipelineRun, PipelineStep, Run, utcnow
+from .._runs import RunRequest
+from ..models import TERMINAL_STATUSES
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import CursorResult
 
-    from ..core.models import RunInfo
-    from ..core.service import ShipService
+    from ..models import RunInfo
+    from ..service import ShipService
 
 #: a step claimed this long ago with no run recorded was lost by a dying process: retry it
 STALE_CLAIM = timedelta(seconds=60)
@@ -101,14 +101,14 @@ def _result_files(svc: ShipService, steps: dict[str, _Snap]) -> dict[str, Path]:
 def pipeline_engine(svc: ShipService, backend: str | None) -> Any:
     """The backend of a pipeline run if it schedules whole pipeline runs itself, else None.
 
-    Such a backend (``airflow``) has ``advance_pipeline_run(svc, run_id)``, called instead of
-    our own planning, and ``cancel_pipeline_run(svc, run_id)``.
+    Such a backend (``orchestrates_pipelines``: Airflow) has ``advance_pipeline_run(svc,
+    run_id)``, called instead of our own planning, and ``cancel_pipeline_run(svc, run_id)``.
     """
     try:
         impl = svc.backend(backend or svc.settings.default_backend)
     except ShipError:
         return None
-    return impl if hasattr(impl, "advance_pipeline_run") else None
+    return impl if impl.orchestrates_pipelines else None
 
 
 def _plan(svc: ShipService, run_id: str, spec: dict[str, Any], steps: dict[str, _Snap],

@@ -17,15 +17,15 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..core.naming import name_from_path
-from ..errors import BadInput, Conflict, InvalidPipeline, NotFound
-from ..store.schema import Event, Pipeline, PipelineVersion, utcnow
-from .analysis import NotebookFacts, notebook_facts, read_notebook_facts
-from .models import PipelineDescription, PipelineVersionInfo, StepInfo
-from .spec import PipelineSpec, StepSpec, check_graph, load_pipeline
+from ...errors import BadInput, Conflict, InvalidPipeline, NotFound
+from ...pipelines.analysis import NotebookFacts, notebook_facts, read_notebook_facts
+from ...pipelines.models import PipelineDescription, PipelineVersionInfo, StepInfo
+from ...pipelines.spec import PipelineSpec, StepSpec, check_graph, load_pipeline
+from ...store.schema import Event, Pipeline, PipelineVersion, utcnow
+from ..naming import name_from_path
 
 if TYPE_CHECKING:
-    from ..core.service import ShipService
+    from ..service import ShipService
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""``python -m jupyter_ml_ship.pipelines.scheduler RUN_ID``: drives one pipeline run to its end.
+"""``python -m jupyter_ml_ship.core.engine.scheduler RUN_ID``: drives one pipeline run to its end.
 
 Started detached (its own session) by whoever starts a pipeline run, so scheduling goes on when
 the CLI exits. It holds an exclusive ``flock`` on ``HOME/pipeline-runs/ID/scheduler.lock`` while
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..core.service import ShipService
+    from ..service import ShipService
 
 #: seconds between checks of the active steps' result files
 WATCH_INTERVAL = 0.01
@@ -67,8 +67,8 @@ def scheduling(svc: ShipService, run_id: str) -> bool:
 
 def scheduler_alive(svc: ShipService, run_id: str) -> bool:
     """Whether some process is scheduling this pipeline run (or a spawned one is starting)."""
-    from ..backends.local import _start_time
-    from ..store.files import read_json
+    from ...runner._proc import start_time as _start_time
+    from ...store.files import read_json
 
     folder = run_dir(svc, run_id)
     with _lock(folder / "scheduler.lock", exclusive=False) as free:
@@ -83,9 +83,9 @@ def scheduler_alive(svc: ShipService, run_id: str) -> bool:
 
 def spawn(svc: ShipService, run_id: str) -> int:
     """Start a detached scheduler process for a pipeline run; returns its pid."""
-    from ..backends import _warm
-    from ..backends.local import _start_time
-    from ..store.files import atomic_write_json
+    from ...runner import _warm
+    from ...runner._proc import start_time as _start_time
+    from ...store.files import atomic_write_json
 
     folder = run_dir(svc, run_id)
     folder.mkdir(parents=True, exist_ok=True)
@@ -100,7 +100,7 @@ def spawn(svc: ShipService, run_id: str) -> int:
         env[SETTINGS_ENV] = json.dumps(values)
         with open(folder / "scheduler.log", "ab") as log:
             pid = subprocess.Popen(
-                [sys.executable, "-m", "jupyter_ml_ship.pipelines.scheduler", run_id],
+                [sys.executable, "-m", "jupyter_ml_ship.core.engine.scheduler", run_id],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True, env=env, cwd=str(folder),
             ).pid
@@ -120,9 +120,9 @@ def drive(svc: ShipService, run_id: str, deadline: float | None = None,
 
     Returns early at ``deadline`` (monotonic) or, after a pass, when ``stop()`` says so.
     """
-    from ..errors import NotFound
+    from ...errors import NotFound
+    from ...pipelines.models import PIPELINE_DONE
     from .executor import step_pass
-    from .models import PIPELINE_DONE
     from .runs import info
 
     only: set[str] | None = None
@@ -160,7 +160,7 @@ def drive(svc: ShipService, run_id: str, deadline: float | None = None,
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m jupyter_ml_ship.pipelines.scheduler PIPELINE_RUN_ID",
+        print("usage: python -m jupyter_ml_ship.core.engine.scheduler PIPELINE_RUN_ID",
               file=sys.stderr)
         return 2
     # popped: runners, kernels and the warm runner started from here must not inherit it
@@ -169,8 +169,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def serve(values: dict[str, Any], run_id: str) -> int:
     """Be the scheduler of ``run_id`` (a new process, or one forked by the warm runner)."""
-    from ..config import MlShip
-    from ..core import ShipService
+    from ...config import MlShip
+    from .. import ShipService
 
     svc = ShipService(MlShip(**values))
     # patience: a probe by scheduler_alive() holds the lock shared for an instant

@@ -11,18 +11,18 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 
-from ..core._runs import new_run_id
-from ..core.models import RunError
-from ..core.naming import validate_parameters
-from ..errors import BadInput, Conflict
-from ..store.schema import PipelineRun, PipelineStep, utcnow
-from . import templates
+from ...errors import BadInput, Conflict
+from ...pipelines import templates
+from ...pipelines.models import PIPELINE_DONE, STEP_ACTIVE, STEP_DONE, PipelineRunInfo, StepInfo
+from ...store.schema import PipelineRun, PipelineStep, utcnow
+from .._runs import new_run_id
+from ..models import RunError
+from ..naming import validate_parameters
 from .executor import _pipeline_run, _refresh, _Snap, pipeline_engine, step_pass
-from .models import PIPELINE_DONE, STEP_ACTIVE, STEP_DONE, PipelineRunInfo, StepInfo
 from .versions import version_row
 
 if TYPE_CHECKING:
-    from ..core.service import ShipService
+    from ..service import ShipService
 
 
 def default_parallelism(svc: ShipService) -> int:
