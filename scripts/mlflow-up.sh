@@ -34,10 +34,10 @@ fi
 mkdir -p "$STATE"
 PY=$(command -v python3.11 || command -v python3)
 if [[ -n "$UV" ]]; then
-  "$UV" venv --quiet --python "$PY" "$VENV" >&2
+  "$UV" venv --quiet --clear --python "$PY" "$VENV" >&2
   "$UV" pip install --quiet --python "$VENV/bin/python" "$REQUIREMENT" >&2
 else
-  "$PY" -m venv "$VENV"
+  "$PY" -m venv --clear "$VENV"
   "$VENV/bin/pip" install --quiet "$REQUIREMENT" >&2
 fi
 echo "$REQUIREMENT" >"$MARKER"
