@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Int
+from traitlets import Int, Type
 
 from .._version import __version__
 from ..config import MlShip
@@ -42,6 +42,9 @@ class MlShipExtension(ExtensionApp):
     load_other_extensions = True
     classes = [*ExtensionApp.classes, MlShip]
 
+    service_class = Type(ShipService, klass=ShipService, help="The service the extension "
+                         "builds from MlShip config (a subclass adds or changes behaviour)."
+                         ).tag(config=True)
     worker_threads = Int(8, help="Threads that run blocking service calls (store, backends, "
                          "notebook conversion) off the server's event loop.").tag(config=True)
 
@@ -50,7 +53,7 @@ class MlShipExtension(ExtensionApp):
 
     def initialize_settings(self) -> None:
         self.ml_ship = MlShip(parent=self)
-        self.service = ShipService(self.ml_ship)
+        self.service = self.service_class(self.ml_ship)
         self.executor = ThreadPoolExecutor(self.worker_threads, thread_name_prefix="ml-ship")
         self.settings.update({SERVICE_KEY: self.service, EXECUTOR_KEY: self.executor,
                               PIPELINE_EMIT_KEY: self.emit_pipeline})
