@@ -40,9 +40,10 @@ class MlShip(Configurable):
                               "has no requirements.").tag(config=True)
     reconcile_interval = Int(1000, help="Milliseconds between server checks of active runs."
                              ).tag(config=True)
-    discover_interval = Int(30, help="Seconds between the server's looks for runs a backend's "
-                            "own scheduler started (Airflow's schedule, its UI or API), which "
-                            "it then records and follows; 0: never.").tag(config=True)
+    discover_interval = Int(help="Seconds between the server's (or agent's) looks for runs a "
+                            "backend's own scheduler started (Airflow's schedule, its UI or API), "
+                            "which it then records and follows; 0: never (env "
+                            "ML_SHIP_DISCOVER_INTERVAL; default 30).").tag(config=True)
     schedule_interval = Int(15, help="Seconds between the server's looks for schedules that "
                             "are due (a job's metadata.ml_ship.schedule, a pipeline's schedule:) "
                             "on backends other than Airflow, whose DAGs keep their own; 0: the "
@@ -142,6 +143,10 @@ class MlShip(Configurable):
     @default("db_url")
     def _db_url(self) -> str:
         return _env("ML_SHIP_DB_URL") or f"sqlite:///{Path(self.home) / 'ml_ship.db'}"
+
+    @default("discover_interval")
+    def _discover_interval(self) -> int:
+        return int(_env("ML_SHIP_DISCOVER_INTERVAL", "30"))
 
     @default("default_backend")
     def _default_backend(self) -> str:

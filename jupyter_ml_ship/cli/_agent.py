@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import signal
 import threading
+import time
 from datetime import datetime, timezone
 from typing import Any
 
@@ -49,6 +50,7 @@ class Agent:
         self.holder = holder_id()
         self.stop = threading.Event()
         self.last: dict[str, Any] = {}
+        self.next_discover = 0.0  # monotonic time of the next look for runs a backend started
 
     def _report(self, report: Any) -> None:
         for sched, outcome in report.fired:
@@ -100,7 +102,11 @@ class Agent:
                                                                 else ""))
                     held, waiting = True, False
                     started_warm = started_warm or bool(svc.prewarm())
-                report = svc.tick(self.known())
+                now = time.monotonic()
+                discover = now >= self.next_discover and svc.settings.discover_interval > 0
+                if discover:
+                    self.next_discover = now + svc.settings.discover_interval
+                report = svc.tick(self.known(), discover=discover)
                 svc.record_tick(holder)
                 self._report(report)
                 if once:

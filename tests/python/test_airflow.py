@@ -347,6 +347,37 @@ def test_single_job_runs_on_airflow(live, asvc):
     assert log_of(asvc, theirs.id).count("hello, cron!") == 1
 
 
+def test_the_agent_records_and_follows_a_dag_run_airflow_started(live, asvc, tmp_path):
+    """With no Jupyter server: `ml-ship agent` finds the DAG run Airflow started itself (its
+    schedule, its UI), records it once and follows it to its end."""
+    import os
+    import signal
+    import subprocess
+
+    asvc.ship(EXAMPLES / "hello.ipynb", name="hello-agent")
+    first = asvc.wait(asvc.run("hello-agent", parameters={"name": "deploy"},
+                               backend="airflow").id, timeout=RUN_TIMEOUT, interval=0.5)
+    assert first.status == "succeeded", log_of(asvc, first.id)
+    client = asvc.backend("airflow").client()
+    client.trigger("ml-ship.job.hello-agent.v1", "manual__agent-test", {"name": "agent"})
+    env = {**env_for(live, asvc.home), "ML_SHIP_DISCOVER_INTERVAL": "1"}
+    log = tmp_path / "agent.log"
+    agent = subprocess.Popen([sys.executable, "-m", "jupyter_ml_ship", "agent", "--interval",
+                              "0.5"], env=env, stdout=open(log, "ab"), stderr=subprocess.STDOUT)
+    try:
+        theirs = until(lambda: [r for r in asvc.runs("hello-agent")[0] if r.id != first.id],
+                       RUN_TIMEOUT, "the agent to record the DAG run")
+        done = until(lambda: (lambda r: r if r.status == "succeeded" else None)(
+            asvc.get_run(theirs[0].id, reconcile=False)), RUN_TIMEOUT, "the run to finish")
+        assert done.parameters == {"name": "agent"} and done.outputs == {"greeted": "agent"}
+        assert len(asvc.runs("hello-agent")[0]) == 2  # recorded once
+    finally:
+        os.kill(agent.pid, signal.SIGTERM)
+        agent.wait(30)
+    text = log.read_text()
+    assert f"recorded {done.id}, started by a backend's own scheduler" in text, text
+
+
 def test_dag_runs_airflow_starts_itself_are_recorded_and_followed(live, asvc):
     """A DAG run started in Airflow (its schedule, "Trigger" in its UI, its API) becomes a
     pipeline run of ours, followed step by step like the ones we trigger; once."""
