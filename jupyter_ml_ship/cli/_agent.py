@@ -34,12 +34,10 @@ def _log(msg: str) -> None:
     print(f"{stamp} ml-ship agent: {msg}", flush=True)
 
 
-def _next_due(svc: Any) -> float | None:
-    """Seconds until the earliest schedule this agent fires is due (None: none)."""
+def _next_due_at(svc: Any) -> datetime | None:
+    """When the earliest schedule this agent fires is due (None: none)."""
     ticks = [s.next_run for s in svc.schedules() if s.runner == "ml-ship" and s.next_run]
-    if not ticks:
-        return None
-    return max(0.0, (min(ticks) - datetime.now(timezone.utc)).total_seconds())
+    return min(ticks) if ticks else None
 
 
 class Agent:
@@ -51,6 +49,9 @@ class Agent:
         self.stop = threading.Event()
         self.last: dict[str, Any] = {}
         self.next_discover = 0.0  # monotonic time of the next look for runs a backend started
+        #: schedules are looked at when one is due, and every schedule_interval s for new ones
+        self.next_schedules = 0.0
+        self.due_at: datetime | None = None
 
     def _report(self, report: Any) -> None:
         for sched, outcome in report.fired:
@@ -74,6 +75,21 @@ class Agent:
         from ..core import TERMINAL_STATUSES
 
         return [k for k, st in self.last.items() if st not in TERMINAL_STATUSES]
+
+    def tick(self) -> Any:
+        """One tick: discovery and schedules only when their turn came (an idle agent over
+        many schedules costs little). The lease, renewed just before, says when it ticked."""
+        svc, now = self.svc, time.monotonic()
+        discover = now >= self.next_discover and svc.settings.discover_interval > 0
+        if discover:
+            self.next_discover = now + svc.settings.discover_interval
+        schedules = now >= self.next_schedules or (
+            self.due_at is not None and datetime.now(timezone.utc) >= self.due_at)
+        report = svc.tick(self.known(), discover=discover, schedules=schedules)
+        if schedules:
+            self.next_schedules = now + max(1, svc.settings.schedule_interval or 15)
+            self.due_at = _next_due_at(svc)
+        return report
 
     def run(self, once: bool = False) -> int:
         svc, holder = self.svc, self.holder
@@ -102,17 +118,14 @@ class Agent:
                                                                 else ""))
                     held, waiting = True, False
                     started_warm = started_warm or bool(svc.prewarm())
-                now = time.monotonic()
-                discover = now >= self.next_discover and svc.settings.discover_interval > 0
-                if discover:
-                    self.next_discover = now + svc.settings.discover_interval
-                report = svc.tick(self.known(), discover=discover)
-                svc.record_tick(holder)
+                report = self.tick()
                 self._report(report)
                 if once:
                     break
-                due = _next_due(svc)
-                wait = self.interval if due is None else min(self.interval, due + 0.001)
+                wait = self.interval
+                if self.due_at is not None:  # wake for a schedule's tick on time
+                    until_due = (self.due_at - datetime.now(timezone.utc)).total_seconds()
+                    wait = min(wait, until_due + 0.001)
                 self.stop.wait(max(wait, 0.01))
         finally:
             svc.release_lease(holder)

@@ -27,6 +27,7 @@ from . import convert
 from ._runs import RunsMixin
 from .models import BackendStatus, HealthInfo, JobInfo, ShipResult, VersionInfo
 from .naming import check_name, name_from_path
+from .notify import deliver_pending
 from .pipelines import PipelinesMixin
 from .projects import ProjectsMixin
 from .tick import TickMixin
@@ -42,8 +43,9 @@ class ShipService(RunsMixin, PipelinesMixin, ProjectsMixin, TickMixin):
         self.store = store or Store(self.settings.db_url, self.home)
         self._backends: dict[str, Backend] = {}
         self._listeners: list[Any] = []
-        #: more periodic work, called at the end of every tick that writes: ``hook(service)``
-        self.tick_hooks: list[Any] = []
+        #: more periodic work, called at the end of every tick that writes: ``hook(service)``;
+        #: notifications and MLflow logs of the runs that ended
+        self.tick_hooks: list[Any] = [deliver_pending]
         #: who calls tick() in this process ("jupyter server", "agent"), for /health
         self.ticker: str | None = None
 

@@ -112,7 +112,8 @@ class TickMixin(_ServiceBase):
 
     def acquire_lease(self, holder: str, ttl: float = LEASE_TTL, pid: int | None = None,
                       host: str | None = None) -> bool:
-        """Take or renew the agent lease; whether ``holder`` has it now."""
+        """Take or renew the agent lease before a tick (so its ``last_tick`` is now); whether
+        ``holder`` has it."""
         from ..store.schema import Lease
 
         now = _now()
@@ -122,29 +123,23 @@ class TickMixin(_ServiceBase):
         with self.store.session() as s:
             renewed = cast("CursorResult[Any]", s.execute(
                 update(Lease).where(Lease.name == AGENT_LEASE, Lease.holder == holder)
-                .values(renewed_at=now, expires_at=values["expires_at"]))).rowcount
+                .values(renewed_at=now, last_tick=now,
+                        expires_at=values["expires_at"]))).rowcount
             if renewed:
                 return True
             taken = cast("CursorResult[Any]", s.execute(
                 update(Lease).where(Lease.name == AGENT_LEASE, Lease.expires_at < now)
-                .values(**values, since=now, last_tick=None))).rowcount
+                .values(**values, since=now, last_tick=now))).rowcount
             if taken:
                 return True
         try:
             with self.store.session() as s:
                 if s.get(Lease, AGENT_LEASE) is not None:
                     return False
-                s.add(Lease(name=AGENT_LEASE, since=now, **values))
+                s.add(Lease(name=AGENT_LEASE, since=now, last_tick=now, **values))
             return True
         except IntegrityError:  # another agent inserted it first
             return False
-
-    def record_tick(self, holder: str) -> None:
-        from ..store.schema import Lease
-
-        with self.store.session() as s:
-            s.execute(update(Lease).where(Lease.name == AGENT_LEASE, Lease.holder == holder)
-                      .values(last_tick=_now()))
 
     def release_lease(self, holder: str) -> None:
         from ..store.schema import Lease

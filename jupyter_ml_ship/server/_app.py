@@ -17,7 +17,6 @@ from .._version import __version__
 from ..config import MlShip
 from ..core import TERMINAL_STATUSES, RunInfo, ShipService
 from ..core.models import RunStatusEvent
-from ..core.notify import deliver_pending
 from ..pipelines.models import PipelineRunInfo, PipelineRunStatusEvent
 from ._base import EXECUTOR_KEY, SERVICE_KEY
 from ._pipelines import PIPELINE_EMIT_KEY
@@ -171,7 +170,6 @@ class MlShipExtension(ExtensionApp):
             svc.ticker = "jupyter server"
             report = svc.tick(known, discover=self._due("discover", self.ml_ship.discover_interval),
                               schedules=self._due("schedules", self.ml_ship.schedule_interval))
-        deliver_pending(svc)  # notifications and MLflow logs of runs that ended (issue 14)
         for run_id in report.discovered:
             self.log.info("ml-ship: recorded %s, started by a backend's scheduler", run_id)
         for sched, outcome in report.fired:
