@@ -25,7 +25,9 @@ import { MlShipModel } from './model';
 import { OutputDrive } from './outputs';
 import { setupPipelines } from './pipeline/plugin';
 import { DEFAULT_SETTINGS, readSettings, type IMlShipSettings } from './settings';
+import { OutputNotebookExtension, SHIP_TOOLTIP, shipButtonFactory } from './notebookExtras';
 import { shipNotebook } from './ship';
+import { historyPlugin } from './history/plugin';
 
 const PLUGIN_ID = 'jupyter-ml-ship:plugin';
 
@@ -246,4 +248,4 @@ const plugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default plugin;
+export default [plugin, historyPlugin];

@@ -5,3 +5,4 @@ import 'nbdime/lib/common/collapsible.css';
 import './base.css';
 import './project.css';
 import './compare.css';
+import './history.css';

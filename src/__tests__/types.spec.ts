@@ -18,8 +18,31 @@ const fields: Record<string, Record<string, true>> = {
   RunInfo: {
     id: true, job: true, version: true, backend: true, status: true, parameters: true,
     attempts: true, max_attempts: true, created_at: true, started_at: true, ended_at: true,
-    duration: true, error: true, outputs: true, pipeline_run_id: true, step: true, has_output: true
+    duration: true, error: true, outputs: true, pipeline_run_id: true, step: true, has_output: true,
+    notifications: true
   } satisfies Record<keyof T.IRunInfo, true>,
+  DeliveryInfo: {
+    channel: true, target: true, event: true, status: true, attempts: true, error: true,
+    sent_at: true, next_attempt_at: true, url: true
+  } satisfies Record<keyof T.IDeliveryInfo, true>,
+  HistoryRow: {
+    id: true, version: true, status: true, backend: true, created_at: true, started_at: true,
+    ended_at: true, duration: true, parameters: true, outputs: true, error: true, step: true,
+    pipeline_run_id: true
+  } satisfies Record<keyof T.IHistoryRow, true>,
+  HistoryColumn: { name: true, numeric: true } satisfies Record<keyof T.IHistoryColumn, true>,
+  HistoryVersion: {
+    number: true, digest: true, created_at: true, message: true, is_current: true
+  } satisfies Record<keyof T.IHistoryVersion, true>,
+  RunHistory: {
+    job: true, current_version: true, versions: true, parameters: true, outputs: true, runs: true,
+    truncated: true
+  } satisfies Record<keyof T.IRunHistory, true>,
+  CompareRow: { name: true, a: true, b: true, same: true } satisfies Record<keyof T.ICompareRow, true>,
+  RunComparison: {
+    a: true, b: true, parameters: true, outputs: true, duration_a: true, duration_b: true,
+    notebook_a: true, notebook_diff: true, notebook_text: true, missing: true
+  } satisfies Record<keyof T.IRunComparison, true>,
   VersionInfo: {
     job: true, number: true, digest: true, message: true, author: true, created_at: true,
     parameters: true, environment: true, config: true, source_path: true, is_current: true,

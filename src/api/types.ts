@@ -72,6 +72,8 @@ export interface IRunInfo {
   pipeline_run_id: string | null;
   step: string | null;
   has_output: boolean;
+  /** notifications and MLflow logs (GET /runs/{id} only) */
+  notifications?: IDeliveryInfo[];
 }
 
 export interface IVersionInfo {
@@ -310,4 +312,82 @@ export interface IShipConfig {
   timeout?: number;
   retries?: number;
   [key: string]: unknown;
+}
+
+// ---- run history (core/history.py) and notifications (core/notify.py) ----------------------
+
+/** A notification (mail, webhook) or MLflow log of a run, and how it went. */
+export interface IDeliveryInfo {
+  channel: 'email' | 'webhook' | 'mlflow';
+  /** the addresses, the webhook's secret NAME (never its URL), or MLflow */
+  target: string;
+  event: string;
+  status: 'pending' | 'sending' | 'sent' | 'failed';
+  attempts: number;
+  error: string | null;
+  sent_at: string | null;
+  next_attempt_at: string | null;
+  /** MLflow: the run in the tracking server's UI */
+  url: string | null;
+}
+
+export interface IHistoryRow {
+  id: string;
+  version: number;
+  status: RunStatus;
+  backend: string;
+  created_at: string;
+  started_at: string | null;
+  ended_at: string | null;
+  duration: number | null;
+  parameters: Record<string, unknown>;
+  outputs: Record<string, unknown>;
+  error: string | null;
+  step: string | null;
+  pipeline_run_id: string | null;
+}
+
+export interface IHistoryColumn {
+  name: string;
+  numeric: boolean;
+}
+
+export interface IHistoryVersion {
+  number: number;
+  digest: string;
+  created_at: string;
+  message: string;
+  is_current: boolean;
+}
+
+/** GET /jobs/{name}/history */
+export interface IRunHistory {
+  job: string;
+  current_version: number | null;
+  versions: IHistoryVersion[];
+  parameters: IHistoryColumn[];
+  outputs: IHistoryColumn[];
+  runs: IHistoryRow[];
+  truncated: boolean;
+}
+
+export interface ICompareRow {
+  name: string;
+  a: unknown;
+  b: unknown;
+  same: boolean;
+}
+
+/** GET /runs/compare?a=&b= */
+export interface IRunComparison {
+  a: IRunInfo;
+  b: IRunInfo;
+  parameters: ICompareRow[];
+  outputs: ICompareRow[];
+  duration_a: number | null;
+  duration_b: number | null;
+  notebook_a: Record<string, unknown> | null;
+  notebook_diff: Record<string, unknown>[];
+  notebook_text: string;
+  missing: string[];
 }

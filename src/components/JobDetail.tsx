@@ -7,6 +7,7 @@ import { formatDate, formatDuration, formatRelative, runDuration, shortId } from
 import type { IVersionFocus } from '../model';
 import { inlineValues, StatusChip } from './common';
 import { VersionsList } from './VersionsList';
+import { openRunHistory } from '../history/plugin';
 
 export interface IJobDetailProps {
   job: IJobInfo;
@@ -155,7 +156,18 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
       </div>
       <div className="jp-MlShip-tabBody">
         {tab === 'runs' ? (
-          <RunsList {...props} />
+          <>
+            {props.runs.length > 0 && (
+              <button
+                className="jp-Button jp-mod-styled jp-mod-reject jp-MlShip-historyButton"
+                onClick={() => openRunHistory(job.name)}
+                title="Every run of this job as a table, with a chart of an output over runs and Compare"
+              >
+                Table &amp; chart
+              </button>
+            )}
+            <RunsList {...props} />
+          </>
         ) : (
           <VersionsList
             versions={props.versions}

@@ -1,0 +1,208 @@
+/**
+ * A job's runs at a glance: a chart of a chosen numeric output (or duration) over runs, and a
+ * sortable, filterable table with every parameter and output as a column; select two runs to
+ * compare them.
+ */
+import * as React from 'react';
+
+import type { IHistoryRow, IRunHistory, RunStatus } from '../api/types';
+import { formatDate, formatDuration, formatValue, shortId } from '../format';
+import { StatusChip } from './common';
+import { DURATION, RunsChart, versionColor } from './RunsChart';
+
+const PAGE = 100;
+
+type SortKey = { kind: 'run' | 'version' | 'status' | 'started' | 'duration' } | { kind: 'param' | 'output'; name: string };
+
+export interface IRunsTableProps {
+  history: IRunHistory;
+  onOpenRun: (id: string) => void;
+  onCompare: (a: string, b: string) => void;
+}
+
+function valueOf(run: IHistoryRow, key: SortKey): unknown {
+  switch (key.kind) {
+    case 'run':
+      return run.id;
+    case 'version':
+      return run.version;
+    case 'status':
+      return run.status;
+    case 'started':
+      return run.started_at ?? run.created_at;
+    case 'duration':
+      return run.duration;
+    case 'param':
+      return run.parameters[key.name];
+    case 'output':
+      return run.outputs[key.name];
+  }
+}
+
+function compare(a: unknown, b: unknown): number {
+  if (a === undefined || a === null) {
+    return b === undefined || b === null ? 0 : 1; // empty cells last
+  }
+  if (b === undefined || b === null) {
+    return -1;
+  }
+  if (typeof a === 'number' && typeof b === 'number') {
+    return a - b;
+  }
+  return String(a).localeCompare(String(b));
+}
+
+function sameKey(a: SortKey, b: SortKey): boolean {
+  return a.kind === b.kind && ('name' in a ? a.name : '') === ('name' in b ? b.name : '');
+}
+
+export function RunsTable(props: IRunsTableProps): JSX.Element {
+  const { history } = props;
+  const numeric = history.outputs.filter(c => c.numeric).map(c => c.name);
+  const [metric, setMetric] = React.useState<string>(numeric[0] ?? DURATION);
+  const [status, setStatus] = React.useState<RunStatus | ''>('');
+  const [version, setVersion] = React.useState<number | 0>(0);
+  const [sort, setSort] = React.useState<{ key: SortKey; desc: boolean }>({ key: { kind: 'run' }, desc: true });
+  const [selected, setSelected] = React.useState<string[]>([]);
+  const [shown, setShown] = React.useState(PAGE);
+
+  const filtered = React.useMemo(
+    () => history.runs.filter(r => (!status || r.status === status) && (!version || r.version === version)),
+    [history, status, version]
+  );
+  const sorted = React.useMemo(() => {
+    const rows = [...filtered];
+    rows.sort((a, b) => {
+      const c = compare(valueOf(a, sort.key), valueOf(b, sort.key));
+      const empty = valueOf(a, sort.key) == null || valueOf(b, sort.key) == null;
+      return sort.desc && !empty ? -c : c;
+    });
+    return rows;
+  }, [filtered, sort]);
+  const statuses = [...new Set(history.runs.map(r => r.status))].sort();
+
+  const header = (label: string, key: SortKey, title?: string, className = '') => {
+    const active = sameKey(sort.key, key);
+    return (
+      <th
+        className={className}
+        title={title ?? `Sort by ${label}`}
+        aria-sort={active ? (sort.desc ? 'descending' : 'ascending') : 'none'}
+        onClick={() => setSort({ key, desc: active ? !sort.desc : key.kind !== 'run' ? false : true })}
+      >
+        {label}
+        <span className="jp-MlShip-sortMark">{active ? (sort.desc ? ' ▾' : ' ▴') : ''}</span>
+      </th>
+    );
+  };
+  const toggle = (id: string) =>
+    setSelected(sel => (sel.includes(id) ? sel.filter(s => s !== id) : [...sel.slice(-1), id]));
+
+  return (
+    <div className="jp-MlShip-history" data-job={history.job}>
+      <div className="jp-MlShip-historyBar">
+        <label>
+          Chart{' '}
+          <select aria-label="Chart value" value={metric} onChange={e => setMetric(e.target.value)}>
+            {numeric.map(n => (
+              <option key={n} value={n}>{n}</option>
+            ))}
+            <option value={DURATION}>duration</option>
+          </select>
+        </label>
+        <label>
+          Status{' '}
+          <select aria-label="Filter by status" value={status} onChange={e => setStatus(e.target.value as RunStatus | '')}>
+            <option value="">all</option>
+            {statuses.map(s => (
+              <option key={s} value={s}>{s}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Version{' '}
+          <select aria-label="Filter by version" value={version} onChange={e => setVersion(Number(e.target.value))}>
+            <option value={0}>all</option>
+            {history.versions.map(v => (
+              <option key={v.number} value={v.number}>
+                v{v.number}{v.is_current ? ' (current)' : ''}
+              </option>
+            ))}
+          </select>
+        </label>
+        <span className="jp-MlShip-grow" />
+        <span className="jp-MlShip-muted">
+          {filtered.length} of {history.runs.length} runs{history.truncated ? ' (the newest)' : ''}
+        </span>
+        <button
+          className="jp-Button jp-mod-styled jp-mod-accept"
+          disabled={selected.length !== 2}
+          title={selected.length === 2 ? 'Compare the two selected runs' : 'Select two runs to compare them'}
+          onClick={() => props.onCompare(selected[0], selected[1])}
+        >
+          Compare
+        </button>
+      </div>
+      <RunsChart history={history} runs={filtered} metric={metric} onOpenRun={props.onOpenRun} />
+      <div className="jp-MlShip-tableWrap">
+        <table className="jp-MlShip-runsTable" aria-label="Runs table">
+          <thead>
+            <tr>
+              <th aria-label="Select" />
+              {header('Run', { kind: 'run' })}
+              {header('Status', { kind: 'status' })}
+              {header('Version', { kind: 'version' })}
+              {header('Started', { kind: 'started' })}
+              {header('Duration', { kind: 'duration' })}
+              {history.parameters.map(c => header(c.name, { kind: 'param', name: c.name }, `parameter ${c.name}`, 'jp-MlShip-paramCol'))}
+              {history.outputs.map(c => header(c.name, { kind: 'output', name: c.name }, `output ${c.name}`, 'jp-MlShip-outputCol'))}
+            </tr>
+          </thead>
+          <tbody>
+            {sorted.slice(0, shown).map(run => (
+              <tr key={run.id} data-run={run.id} className={selected.includes(run.id) ? 'jp-mod-selected' : ''}>
+                <td>
+                  <input
+                    type="checkbox"
+                    aria-label={`Select run ${run.id}`}
+                    checked={selected.includes(run.id)}
+                    onChange={() => toggle(run.id)}
+                  />
+                </td>
+                <td>
+                  <button className="jp-MlShip-link" onClick={() => props.onOpenRun(run.id)} title={`Open run ${run.id}`}>
+                    #{shortId(run.id)}
+                  </button>
+                </td>
+                <td title={run.error ?? undefined}>
+                  <StatusChip status={run.status} />
+                </td>
+                <td>
+                  <span className="jp-MlShip-versionDot" style={{ background: versionColor(run.version) }} />v{run.version}
+                  {run.version === history.current_version && <span className="jp-MlShip-muted"> ★</span>}
+                </td>
+                <td title={formatDate(run.started_at ?? run.created_at)}>{formatDate(run.started_at ?? run.created_at)}</td>
+                <td className="jp-MlShip-num">{formatDuration(run.duration)}</td>
+                {history.parameters.map(c => (
+                  <td key={`p:${c.name}`} className={c.numeric ? 'jp-MlShip-num jp-MlShip-paramCol' : 'jp-MlShip-paramCol'}>
+                    {c.name in run.parameters ? formatValue(run.parameters[c.name], 30) : ''}
+                  </td>
+                ))}
+                {history.outputs.map(c => (
+                  <td key={`o:${c.name}`} className={c.numeric ? 'jp-MlShip-num jp-MlShip-outputCol' : 'jp-MlShip-outputCol'}>
+                    {c.name in run.outputs ? formatValue(run.outputs[c.name], 30) : ''}
+                  </td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {sorted.length > shown && (
+        <button className="jp-Button jp-mod-styled jp-mod-reject jp-MlShip-more" onClick={() => setShown(n => n + PAGE * 5)}>
+          Show more ({sorted.length - shown} left)
+        </button>
+      )}
+    </div>
+  );
+}
