@@ -23,6 +23,11 @@ const baseConfig = jestJupyterLab(__dirname);
 module.exports = {
   ...baseConfig,
   automock: false,
+  // the `yaml` package's browser build is ESM only: its CommonJS build for Jest
+  moduleNameMapper: {
+    ...baseConfig.moduleNameMapper,
+    '^yaml$': '<rootDir>/node_modules/yaml/dist/index.js'
+  },
   reporters: ['default'],
   collectCoverageFrom: [
     'src/**/*.{ts,tsx}',

@@ -7,7 +7,7 @@ import {
   type JupyterFrontEnd,
   type JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { ICommandPalette, WidgetTracker } from '@jupyterlab/apputils';
+import { ICommandPalette, IToolbarWidgetRegistry, WidgetTracker } from '@jupyterlab/apputils';
 import { IEditorServices } from '@jupyterlab/codeeditor';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { IFileBrowserFactory } from '@jupyterlab/filebrowser';
@@ -52,7 +52,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     IDocumentManager,
     IFileBrowserFactory,
     IRenderMimeRegistry,
-    IEditorServices
+    IEditorServices,
+    IToolbarWidgetRegistry
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -63,7 +64,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     docManager: IDocumentManager | null,
     fileBrowsers: IFileBrowserFactory | null,
     rendermime: IRenderMimeRegistry | null,
-    editorServices: IEditorServices | null
+    editorServices: IEditorServices | null,
+    toolbarRegistry: IToolbarWidgetRegistry | null
   ) => {
     const { commands, shell, serviceManager } = app;
     let settings: IMlShipSettings = { ...DEFAULT_SETTINGS };
@@ -71,7 +73,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const model = new MlShipModel({
       client,
       events: serviceManager.events ?? null,
-      pageSize: settings.runsPageSize
+      pageSize: settings.runsPageSize,
+      watchInterval: 4000
     });
     serviceManager.contents.addDrive(new OutputDrive(client));
 
@@ -141,13 +144,20 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
 
+    toolbarRegistry?.addFactory<NotebookPanel>(
+      'Notebook',
+      'ml-ship',
+      shipButtonFactory(actions, serviceManager.contents)
+    );
+    app.docRegistry.addWidgetExtension('Notebook', new OutputNotebookExtension(actions));
+
     const pipelines = setupPipelines(app, actions, palette, restorer);
     const panel = createPanel(model, actions, pipelines);
     shell.add(panel, 'left', { rank: 850 });
 
     commands.addCommand(CommandIDs.ship, {
       label: args => (args.toolbar ? 'Ship' : 'Ship Notebook as a Job…'),
-      caption: 'Ship this notebook as a new version of a job, and optionally run it',
+      caption: SHIP_TOOLTIP,
       icon: shipIcon,
       // only notebooks of the server's file system (not, e.g., read-only run outputs)
       isEnabled: () =>

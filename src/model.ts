@@ -40,6 +40,11 @@ export interface IModelOptions {
   /** fallback poll while runs are active, in ms (a minute when none is) */
   pollInterval?: number;
   pageSize?: number;
+  /**
+   * how often to look at the newest runs, in ms (0: never): runs started elsewhere (the CLI,
+   * another lab) that end before the server sends any event still show up
+   */
+  watchInterval?: number;
 }
 
 function isRunStatusEvent(emission: Event.Emission): boolean {
@@ -61,6 +66,8 @@ export class MlShipModel extends EventDrivenModel {
   private _poll: Poll;
   private _pageSize: number;
   private _pollInterval: number;
+  private _watch: Poll | null = null;
+  private _newest: string | null = null;
 
   private _runChanged = new Signal<this, IRunInfo>(this);
   private _runFinished = new Signal<this, IRunInfo>(this);
@@ -77,6 +84,34 @@ export class MlShipModel extends EventDrivenModel {
       name: 'ml-ship:refresh',
       standby: 'when-hidden'
     });
+    if (options.watchInterval) {
+      this._watch = new Poll({
+        auto: false,
+        factory: () => this._lookAtNewest(),
+        frequency: { interval: options.watchInterval, backoff: false },
+        name: 'ml-ship:newest-runs',
+        standby: 'when-hidden'
+      });
+    }
+  }
+
+  /** The newest runs (ids and statuses) changed since the last look: refresh. */
+  private async _lookAtNewest(): Promise<void> {
+    if (!this._serverAnswers()) {
+      return;
+    }
+    let key: string;
+    try {
+      const { runs } = await this.client.runs({ limit: 5 });
+      key = runs.map(r => `${r.id}:${r.status}`).join(',');
+    } catch {
+      return;
+    }
+    const known = this._newest;
+    this._newest = key;
+    if (known !== null && known !== key) {
+      await this.refresh();
+    }
   }
 
   /** One run's info was updated (by an event or an action). */
@@ -132,6 +167,7 @@ export class MlShipModel extends EventDrivenModel {
   async start(): Promise<void> {
     await this.checkHealth();
     await this._poll.start(); // its first tick, at once, is the first refresh
+    await this._watch?.start();
   }
 
   async checkHealth(): Promise<void> {
@@ -391,6 +427,7 @@ export class MlShipModel extends EventDrivenModel {
 
   dispose(): void {
     this._poll.dispose();
+    this._watch?.dispose();
     super.dispose();
   }
 }

@@ -58,6 +58,7 @@ function StepNode(props: {
   box: { x: number; y: number; width: number; height: number };
   onOpen?: (step: IStepInfo) => void;
   inCycle: boolean;
+  bad?: boolean;
 }): JSX.Element {
   const { step, box, onOpen } = props;
   const status = step.status;
@@ -67,7 +68,8 @@ function StepNode(props: {
     'jp-MlShip-graphNode',
     status ? `jp-MlShip-graphNode-${status}` : 'jp-MlShip-graphNode-plain',
     openable ? 'jp-mod-openable' : '',
-    props.inCycle ? 'jp-MlShip-graphNode-cycle' : ''
+    props.inCycle ? 'jp-MlShip-graphNode-cycle' : '',
+    props.bad ? 'jp-MlShip-graphNode-invalid' : ''
   ];
   return (
     <div
@@ -76,6 +78,7 @@ function StepNode(props: {
       data-step={step.id}
       data-status={status ?? ''}
       data-run={step.run_id ?? ''}
+      data-invalid={props.bad ? 'true' : undefined}
       title={stepTitle(step)}
       role={openable ? 'button' : 'group'}
       aria-label={`Step ${step.id}${status ? `: ${STEP_LABELS[status]}` : ''}`}
@@ -142,6 +145,8 @@ export interface IGraphViewProps {
   onOpenStep?: (step: IStepInfo) => void;
   /** the steps form a dependency cycle: draw them and their edges as an error */
   cycle?: boolean;
+  /** steps with a validation problem: highlighted */
+  badSteps?: ReadonlySet<string>;
 }
 
 export function GraphView(props: IGraphViewProps): JSX.Element {
@@ -221,6 +226,7 @@ export function GraphView(props: IGraphViewProps): JSX.Element {
             box={box}
             onOpen={props.onOpenStep}
             inCycle={!!props.cycle}
+            bad={props.badSteps?.has(box.id)}
           />
         ))}
       </div>

@@ -119,12 +119,21 @@ function PipelineBody(props: {
         {model.busy && <span className="jp-MlShip-muted">shipping and starting…</span>}
       </div>
       <RunBar model={model} fileView={fileView} />
-      {model.invalid && !run && (
+      {!run && model.issues.length > 0 && (
         <div className="jp-MlShip-error jp-MlShip-pipelineInvalid" role="alert">
-          <div className="jp-MlShip-error-where">This pipeline cannot run</div>
-          <div className="jp-MlShip-error-message">{model.invalid}</div>
+          <div className="jp-MlShip-error-where">
+            This pipeline cannot run
+            {model.issues.length > 1 ? ` (${model.issues.length} problems)` : ''}
+          </div>
+          <ul className="jp-MlShip-issues">
+            {model.issues.map((issue, i) => (
+              <li key={i} className="jp-MlShip-error-message" data-issue-step={issue.step ?? ''}>
+                {issue.message}
+              </li>
+            ))}
+          </ul>
           <div className="jp-MlShip-field-help">
-            Fix the file (Open With › Editor) and save it: the graph updates.
+            Fix the file (Edit, or Open With › Editor) and save it: the graph updates.
           </div>
         </div>
       )}
@@ -132,13 +141,15 @@ function PipelineBody(props: {
       {run?.error && run.status === 'cancelled' ? (
         <Notice kind="info">{run.error.message}</Notice>
       ) : run?.error && run.status !== 'succeeded' ? (
-        <RunErrorBox error={run.error} />
+        // the pipeline's own error names the step; its exception class (StepFailed) says nothing
+        <RunErrorBox error={{ ...run.error, ename: null, evalue: null }} />
       ) : null}
       <div className="jp-MlShip-graphScroll">
         {steps.length ? (
           <GraphView
             steps={steps}
             cycle={!!cycle}
+            badSteps={run ? undefined : model.badSteps}
             onOpenStep={cycle ? undefined : props.onOpenStep}
           />
         ) : model.loading || model.invalid ? null : (

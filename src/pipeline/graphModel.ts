@@ -7,6 +7,34 @@ import type { Event } from '@jupyterlab/services';
 import { Signal, type ISignal } from '@lumino/signaling';
 
 import { ApiError, errorMessage } from '../api/client';
+import { PipelineDoc, pipelineIssues, stepsInMessage, type IPipelineIssue } from './pipelineDoc';
+
+/** The steps a file says, as far as they can be drawn (edges to unknown steps left out). */
+export function drawnFromSource(text: string): IStepInfo[] {
+  const steps = new PipelineDoc(text).steps;
+  const ids = new Set(steps.map(s => s.id));
+  return steps.map(s => ({
+    id: s.id,
+    job: s.job ?? '',
+    version: null,
+    notebook: s.notebook,
+    depends_on: s.depends_on.filter(d => ids.has(d) && d !== s.id),
+    parameters: s.parameters,
+    retries: typeof s.retries === 'number' ? s.retries : null,
+    timeout: typeof s.timeout === 'number' ? s.timeout : null,
+    backend: s.backend,
+    cache: true,
+    declared_outputs: null,
+    status: null,
+    run_id: null,
+    cached: false,
+    outputs: {},
+    error: null,
+    started_at: null,
+    ended_at: null,
+    duration: null
+  }));
+}
 import { EventDrivenModel } from '../eventModel';
 import {
   PIPELINE_RUN_STATUS_SCHEMA_ID,
@@ -50,6 +78,8 @@ export class PipelineGraphModel extends EventDrivenModel {
   private _pollInterval: number;
   private _pollTimer: ReturnType<typeof setInterval> | null = null;
   private _runEnded = new Signal<this, IPipelineRunInfo>(this);
+  private _source: string | null = null;
+  private _issues: IPipelineIssue[] = [];
 
   constructor(options: IGraphModelOptions) {
     super(options.events ?? null);
@@ -74,6 +104,39 @@ export class PipelineGraphModel extends EventDrivenModel {
   /** Why the file is not a valid pipeline (the server's message, with line and column). */
   get invalid(): string | null {
     return this._invalid;
+  }
+  /** The file's text as the editor holds it: checked at once, for every problem. */
+  get source(): string | null {
+    return this._source;
+  }
+  set source(text: string | null) {
+    if (text === this._source) {
+      return;
+    }
+    this._source = text;
+    this._issues = text === null ? [] : pipelineIssues(text);
+    this._emit();
+  }
+  /** Every problem: the server's validation message first, then what the file check found. */
+  get issues(): IPipelineIssue[] {
+    const all: IPipelineIssue[] = [];
+    if (this._invalid !== null) {
+      all.push({ step: stepsInMessage(this._invalid)[0] ?? null, message: this._invalid });
+    }
+    for (const issue of this._issues) {
+      if (!this._invalid || !this._invalid.includes(issue.message.replace(/^steps\.[^:]+: /, ''))) {
+        all.push(issue);
+      }
+    }
+    return all;
+  }
+  /** Steps with a problem (highlighted in the graph). */
+  get badSteps(): Set<string> {
+    const bad = new Set(this._issues.map(i => i.step).filter((s): s is string => !!s));
+    for (const id of this._invalid ? stepsInMessage(this._invalid) : []) {
+      bad.add(id);
+    }
+    return bad;
   }
   /** The run shown, if any. */
   get run(): IPipelineRunInfo | null {
@@ -103,7 +166,7 @@ export class PipelineGraphModel extends EventDrivenModel {
       return this._run.steps;
     }
     if (this._invalid !== null) {
-      return this._drawn ?? [];
+      return this._drawn ?? (this._source !== null ? drawnFromSource(this._source) : []);
     }
     return this._description?.steps ?? [];
   }

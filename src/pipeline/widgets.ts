@@ -183,7 +183,11 @@ function addToolbar(
   }
   toolbar.addItem('spacer', Toolbar.createSpacerItem());
   model.changed.connect(() => {
-    run.enabled = !model.busy && !!model.path;
+    const invalid = model.invalid !== null || (!model.run && model.issues.length > 0);
+    run.enabled = !model.busy && !!model.path && !invalid;
+    run.node.title = invalid
+      ? 'Fix the problems shown first: this pipeline cannot run'
+      : 'Ship the pipeline and run it with parameters';
     cancel.enabled = !!model.run && !isPipelineDone(model.run.status);
   });
   model.runEnded.connect((_, ended) => notifyEnded(deps, ended));
@@ -223,6 +227,7 @@ export class PipelineGraphFactory extends ABCWidgetFactory<
     addToolbar(widget.toolbar, deps, model, save);
     const load = () => {
       model.path = context.localPath;
+      model.source = context.model.toString();
       void model.loadFile();
     };
     void context.ready.then(() => {
