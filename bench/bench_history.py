@@ -1,0 +1,112 @@
+"""Run history and notifications: figures for issue 14.
+
+1. run end → webhook received, with a loop doing what the server's reconcile loop does every
+   ``reconcile_interval`` (reconcile active runs, then ``deliver_pending``); target < 1 s.
+2. the runs table of a job with 5,000 runs: ``run_history`` + JSON (what GET
+   /jobs/{name}/history does); target < 100 ms.
+
+    .venv/bin/python bench/bench_history.py
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from jupyter_ml_ship.config import MlShip  # noqa: E402
+from jupyter_ml_ship.core import ShipService  # noqa: E402
+from jupyter_ml_ship.core.history import run_history  # noqa: E402
+from jupyter_ml_ship.core.notify import deliver_pending  # noqa: E402
+from jupyter_ml_ship.store import Run  # noqa: E402
+from jupyter_ml_ship.store.schema import utcnow  # noqa: E402
+from tests.python.conftest import make_notebook  # noqa: E402
+from tests.python.notify_harness import Receiver  # noqa: E402
+
+
+def webhook_latency(tmp: Path, runs: int = 5) -> list[float]:
+    rec = Receiver()
+    os.environ["BENCH_HOOK"] = rec.url
+    svc = ShipService(MlShip(home=str(tmp / "home"), freeze_environment=False))
+    nb = make_notebook(tmp / "quick.ipynb", "print('hi')", metadata={"ml_ship": {
+        "notify": {"on": ["succeeded"], "webhook": "BENCH_HOOK"}}})
+    svc.ship(nb)
+    stop = threading.Event()
+
+    def loop() -> None:  # the server's reconcile loop: every reconcile_interval (1 s)
+        while not stop.is_set():
+            for run_id in svc.active_run_ids():
+                svc.get_run(run_id)
+            deliver_pending(svc)
+            stop.wait(svc.settings.reconcile_interval / 1000)
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    out = []
+    for _ in range(runs):
+        before = len(rec.posts)
+        run_id = svc.run("quick").id
+        result = svc.home / "runs" / run_id / "result.json"
+        while not result.exists():
+            time.sleep(0.005)
+        ended = time.monotonic()  # the runner wrote its result: the run ended
+        while len(rec.posts) == before:
+            time.sleep(0.005)
+        out.append(rec.times[-1] - ended)
+    stop.set()
+    thread.join()
+    svc.close()
+    rec.stop()
+    return out
+
+
+def history_5000(tmp: Path) -> list[float]:
+    svc = ShipService(MlShip(home=str(tmp / "home5k"), freeze_environment=False))
+    nb = make_notebook(tmp / "train.ipynb", "print(1)", params="lr = 0.1\nepochs = 3")
+    svc.ship(nb)
+    job, version = svc.job("train"), svc.version("train")
+    with svc.store.session() as s:
+        from jupyter_ml_ship.store import Job, Version
+
+        j = s.query(Job).filter_by(name=job.name).one()
+        v = s.query(Version).filter_by(job_id=j.id, number=version.number).one()
+        t0 = utcnow() - timedelta(days=30)
+        for i in range(5000):
+            at = t0 + timedelta(minutes=8 * i)
+            s.add(Run(id=f"{i:011x}{'ab' * 3}", job_id=j.id, version_id=v.id, version_number=1,
+                      backend="local", status="succeeded" if i % 17 else "failed",
+                      parameters={"lr": 0.1 + i % 5 / 10, "epochs": 3}, attempts=1,
+                      max_attempts=1, created_at=at, started_at=at,
+                      ended_at=at + timedelta(seconds=30 + i % 7),
+                      outputs={"accuracy": 0.8 + (i % 13) / 100, "rows": 1000 + i,
+                               "model": "gbm"}, run_dir=str(tmp / "x"), backend_ref={}))
+    times = []
+    for _ in range(10):
+        t = time.perf_counter()
+        body = run_history(svc, "train", limit=5000).model_dump_json()
+        times.append(time.perf_counter() - t)
+    print(f"  (5,000 runs: {len(body) / 1e6:.2f} MB of JSON)")
+    svc.close()
+    return times
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        lat = webhook_latency(tmp)
+        print(f"run end → webhook received (loop every 1 s): median {statistics.median(lat):.3f} s,"
+              f" max {max(lat):.3f} s over {len(lat)} runs (target < 1 s)")
+        h = history_5000(tmp)
+        print(f"runs table, 5,000 runs (run_history + JSON): median "
+              f"{statistics.median(h) * 1000:.1f} ms, min {min(h) * 1000:.1f} ms (target < 100 ms)")
+
+
+if __name__ == "__main__":
+    main()
