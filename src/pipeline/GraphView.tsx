@@ -59,17 +59,22 @@ function StepNode(props: {
   onOpen?: (step: IStepInfo) => void;
   inCycle: boolean;
   bad?: boolean;
+  selected?: boolean;
+  onSelect?: (id: string) => void;
+  onStartConnect?: (id: string, event: React.PointerEvent) => void;
 }): JSX.Element {
   const { step, box, onOpen } = props;
   const status = step.status;
-  const openable = !!onOpen && !!step.run_id;
-  const open = () => openable && onOpen!(step);
+  const openable = (!!onOpen && !!step.run_id) || !!props.onSelect;
+  const open = () =>
+    props.onSelect ? props.onSelect(step.id) : openable && onOpen!(step);
   const classes = [
     'jp-MlShip-graphNode',
     status ? `jp-MlShip-graphNode-${status}` : 'jp-MlShip-graphNode-plain',
     openable ? 'jp-mod-openable' : '',
     props.inCycle ? 'jp-MlShip-graphNode-cycle' : '',
-    props.bad ? 'jp-MlShip-graphNode-invalid' : ''
+    props.bad ? 'jp-MlShip-graphNode-invalid' : '',
+    props.selected ? 'jp-mod-selected' : ''
   ];
   return (
     <div
@@ -91,6 +96,19 @@ function StepNode(props: {
         }
       }}
     >
+      {props.onStartConnect && (
+        <span
+          className="jp-MlShip-graphPort"
+          title={`Drag to another step: it runs after ${step.id}`}
+          data-port={step.id}
+          onPointerDown={e => {
+            e.stopPropagation();
+            e.preventDefault();
+            props.onStartConnect!(step.id, e);
+          }}
+          onClick={e => e.stopPropagation()}
+        />
+      )}
       <div className="jp-MlShip-graphNode-title">
         <span className="jp-MlShip-graphNode-id">{step.id}</span>
         {step.cached && (
@@ -147,6 +165,10 @@ export interface IGraphViewProps {
   cycle?: boolean;
   /** steps with a validation problem: highlighted */
   badSteps?: ReadonlySet<string>;
+  /** edit mode: a click selects a step, a drag from its port to another step draws an edge */
+  selected?: string | null;
+  onSelectStep?: (id: string) => void;
+  onConnect?: (from: string, to: string) => void;
 }
 
 export function GraphView(props: IGraphViewProps): JSX.Element {
@@ -164,6 +186,29 @@ export function GraphView(props: IGraphViewProps): JSX.Element {
       ? Math.max(MIN_SCALE, Math.floor((available / layout.width) * 100) / 100)
       : 1;
   const byId = new Map(steps.map(s => [s.id, s]));
+  const [connecting, setConnecting] = React.useState<string | null>(null);
+  const onConnect = props.onConnect;
+  const startConnect = onConnect
+    ? (from: string, event: React.PointerEvent) => {
+        setConnecting(from);
+        const pointerId = event.pointerId;
+        const up = (e: PointerEvent) => {
+          if (e.pointerId !== pointerId) {
+            return;
+          }
+          document.removeEventListener('pointerup', up, true);
+          setConnecting(null);
+          const target = document
+            .elementFromPoint(e.clientX, e.clientY)
+            ?.closest('[data-step]') as HTMLElement | null;
+          const to = target?.dataset.step;
+          if (to && to !== from) {
+            onConnect(from, to);
+          }
+        };
+        document.addEventListener('pointerup', up, true);
+      }
+    : undefined;
   if (!steps.length) {
     return <div className="jp-MlShip-empty">No steps.</div>;
   }
@@ -189,6 +234,7 @@ export function GraphView(props: IGraphViewProps): JSX.Element {
         }}
         data-steps={steps.length}
         data-scale={scale}
+        data-connecting={connecting ?? undefined}
       >
         <svg
           className="jp-MlShip-graphEdges"
@@ -227,6 +273,9 @@ export function GraphView(props: IGraphViewProps): JSX.Element {
             onOpen={props.onOpenStep}
             inCycle={!!props.cycle}
             bad={props.badSteps?.has(box.id)}
+            selected={props.selected === box.id}
+            onSelect={props.onSelectStep}
+            onStartConnect={startConnect}
           />
         ))}
       </div>

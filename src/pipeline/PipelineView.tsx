@@ -9,8 +9,10 @@ import type { IActions } from '../actions';
 import type { IStepInfo } from '../api/pipelines';
 import { KeyValues, Notice, RunErrorBox, StatusChip } from '../components/common';
 import { formatDate, formatDuration, formatRelative, shortId } from '../format';
-import type { PipelineGraphModel } from './graphModel';
+import type { IBackendStatus } from '../api/types';
+import { drawnFromSource, type PipelineGraphModel } from './graphModel';
 import { GraphView } from './GraphView';
+import { PipelineEditor } from './PipelineEditor';
 import { isPipelineDone, statusSummary } from './status';
 
 function RunBar(props: { model: PipelineGraphModel; fileView: boolean }): JSX.Element | null {
@@ -96,13 +98,20 @@ function StepErrors(props: {
   );
 }
 
+export interface IFileEditorHooks {
+  getText: () => string;
+  setText: (text: string) => void;
+}
+
 function PipelineBody(props: {
   model: PipelineGraphModel;
   fileView: boolean;
   onOpenStep: (step: IStepInfo) => void;
+  editor?: IFileEditorHooks | null;
+  backends?: readonly IBackendStatus[];
 }): JSX.Element {
   const { model, fileView } = props;
-  const run = model.run;
+  const run = props.editor ? null : model.run;
   const cycle = !run ? model.cycle : null;
   const steps = cycle ?? model.steps;
   return (
@@ -110,6 +119,7 @@ function PipelineBody(props: {
       className="jp-MlShip-pipelineView"
       data-pipeline={model.name ?? ''}
       data-invalid={model.invalid ? 'true' : 'false'}
+      data-editing={props.editor ? 'true' : undefined}
       data-path={fileView ? (model.path ?? '') : undefined}
     >
       <div className="jp-MlShip-pipelineHeader">
@@ -144,6 +154,18 @@ function PipelineBody(props: {
         // the pipeline's own error names the step; its exception class (StepFailed) says nothing
         <RunErrorBox error={{ ...run.error, ename: null, evalue: null }} />
       ) : null}
+      {props.editor && model.path ? (
+        <PipelineEditor
+          text={model.source ?? props.editor.getText()}
+          path={model.path}
+          known={model.description?.steps ?? []}
+          drawn={drawnFromSource(model.source ?? props.editor.getText())}
+          issues={model.issues}
+          badSteps={model.badSteps}
+          backends={props.backends ?? []}
+          onChange={props.editor.setText}
+        />
+      ) : (
       <div className="jp-MlShip-graphScroll">
         {steps.length ? (
           <GraphView
@@ -156,6 +178,7 @@ function PipelineBody(props: {
           <div className="jp-MlShip-empty">No steps.</div>
         )}
       </div>
+      )}
       {run && <StepErrors steps={run.steps} onOpenStep={props.onOpenStep} />}
       {run && (
         <div className="jp-MlShip-runTables jp-MlShip-pipelineFacts">
@@ -185,6 +208,18 @@ function PipelineBody(props: {
 /** A ReactWidget over a graph model; re-renders on every model change. */
 export class PipelineViewContent extends ReactWidget {
   private _timer: ReturnType<typeof setInterval> | null = null;
+  /** set by a file view: how the editor reads and changes the file */
+  editor: IFileEditorHooks | null = null;
+  private _editing = false;
+
+  get editing(): boolean {
+    return this._editing;
+  }
+  toggleEditing(): void {
+    this._editing = !this._editing && !!this.editor;
+    this.toggleClass('jp-mod-editing', this._editing);
+    this.update();
+  }
 
   constructor(
     readonly model: PipelineGraphModel,
@@ -222,6 +257,8 @@ export class PipelineViewContent extends ReactWidget {
         model={this.model}
         fileView={this.fileView}
         onOpenStep={step => step.run_id && this._actions.openRun(step.run_id)}
+        editor={this._editing ? this.editor : null}
+        backends={this._actions.model.health?.backends ?? []}
       />
     );
   }

@@ -144,7 +144,8 @@ function addToolbar(
   toolbar: Toolbar,
   deps: IPipelineDeps,
   model: PipelineGraphModel,
-  save?: () => Promise<void>
+  save?: () => Promise<void>,
+  editor?: { toggle: () => void; readonly editing: boolean }
 ): void {
   const fileView = !!save;
   const run = new ToolbarButton({
@@ -170,12 +171,22 @@ function addToolbar(
   }
   toolbar.addItem('cancel-pipeline', cancel);
   toolbar.addItem('refresh-pipeline', refresh);
-  if (fileView) {
+  if (fileView && editor) {
+    const edit = new ToolbarButton({
+      icon: editIcon,
+      label: 'Edit',
+      tooltip: 'Edit the pipeline on a canvas: drop notebooks, draw edges, set parameters',
+      className: 'jp-MlShip-editToggle',
+      onClick: () => {
+        editor.toggle();
+        edit.pressed = editor.editing;
+      }
+    });
+    toolbar.addItem('edit-pipeline', edit);
     toolbar.addItem(
-      'edit-pipeline',
+      'text-pipeline',
       new ToolbarButton({
-        icon: editIcon,
-        label: 'Edit',
+        label: 'Open as text',
         tooltip: 'Open the file in the text editor',
         onClick: () => model.path && deps.openWith(model.path, 'Editor')
       })
@@ -224,7 +235,28 @@ export class PipelineGraphFactory extends ABCWidgetFactory<
       }
     };
     widget.runPipeline = () => runPipeline(deps, model, save);
-    addToolbar(widget.toolbar, deps, model, save);
+    let saveTimer: ReturnType<typeof setTimeout> | null = null;
+    content.editor = {
+      setText: (text: string) => {
+        context.model.sharedModel.setSource(text);
+        model.source = text;
+        // saved shortly after: the server's validation (/pipeline-info) follows each change
+        if (saveTimer) {
+          clearTimeout(saveTimer);
+        }
+        saveTimer = setTimeout(() => {
+          saveTimer = null;
+          void context.save().catch(error => console.error('ml-ship: cannot save the pipeline', error));
+        }, 700);
+      },
+      getText: () => context.model.toString()
+    };
+    addToolbar(widget.toolbar, deps, model, save, {
+      toggle: () => content.toggleEditing(),
+      get editing() {
+        return content.editing;
+      }
+    });
     const load = () => {
       model.path = context.localPath;
       model.source = context.model.toString();

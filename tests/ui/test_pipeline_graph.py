@@ -153,7 +153,7 @@ def test_pipeline_graph_runs_live_to_all_green(page, lab):
     open_file(page, lab, "churn.pipeline.yaml")
     last = page.locator(".jp-MlShip-pipelineRunBar", has_text="Last run")
     last.locator(".jp-MlShip-status", has_text="succeeded").wait_for(timeout=30_000)
-    page.locator(".jp-MlShip-pipelineWidget .jp-Toolbar").get_by_text("Edit").click()
+    page.locator(".jp-MlShip-pipelineWidget .jp-Toolbar").get_by_text("Open as text").click()
     page.locator(".jp-FileEditor .cm-content", has_text="name: churn").wait_for(timeout=30_000)
 
 
