@@ -4,8 +4,8 @@ A shipped version becomes a generated DAG file (``_airflow/dag.py.j2``) dropped 
 folder; a run is a DAG run triggered with the run's parameters as its conf; the task's log,
 state and XCom come back into the run directory (``_airflow/sync.py``), so the service
 reconciles it like any other run. A pipeline run with this backend is one DAG run of the
-pipeline's DAG, mirrored step by step (``_airflow/mirror.py``, through the pipeline engine
-hooks ``advance_pipeline_run`` / ``cancel_pipeline_run``).
+pipeline's DAG: this backend deploys, triggers and observes it, and core applies what it sees
+to the pipeline run and its steps (``core/engine/orchestrated.py``).
 
 Credentials live in the settings only: never in a log, a run reference or the store.
 """
@@ -17,14 +17,25 @@ import os
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from ..errors import BackendUnavailable, ShipError
 from ..store.files import atomic_write_json, read_json
 from ._airflow.client import DAG_RUN_DONE, TI_DONE, AirflowClient
+from ._airflow.dag import parse_dag_id
 from ._airflow.sync import STATE, sync_lock, sync_task
-from .base import Backend, RunContext
+from .base import (
+    Backend,
+    DiscoveredRun,
+    PipelineObservation,
+    RunContext,
+    TaskObservation,
+)
+
+#: how far back ``started_runs`` looks for DAG runs Airflow started itself
+DISCOVER_LOOKBACK = timedelta(days=1)
 
 #: how long an ``available()`` answer and a fetched list of task instances are reused
 AVAILABLE_TTL = 5.0
@@ -252,23 +263,60 @@ class AirflowBackend(Backend):
 
     # ---- pipelines: Airflow schedules the whole DAG run -------------------------------------
 
-    def advance_pipeline_run(self, svc: Any, run_id: str) -> None:
-        from ._airflow.mirror import advance
+    # ---- pipelines: Airflow schedules them; core applies what is seen here --------------
 
-        advance(self, svc, run_id)
+    def deploy_pipeline(self, deployment: dict[str, Any], run_id: str,
+                        log: Any = print) -> dict[str, Any]:
+        """The pipeline version's DAG (and its step images) in place for pipeline run
+        ``run_id``: ``{dag_id, dag_run_id, file, path, changed}``."""
+        from ._airflow.build import pipeline_dag_spec
 
-    def cancel_pipeline_run(self, svc: Any, run_id: str) -> None:
-        from ._airflow.mirror import cancel
+        spec = pipeline_dag_spec(deployment, self.settings)
+        pairs = dict.fromkeys(f"{st.job}@{st.version}" for st in spec.steps)
+        path, changed = self.deploy(spec, [deployment["jobs"][k] for k in pairs], log)
+        return {"dag_id": spec.dag_id, "dag_run_id": dag_run_id(run_id), "file": path.name,
+                "path": str(path), "changed": changed}
 
-        cancel(self, svc, run_id)
+    def observe_pipeline_run(self, dag_id: str, run_id: str) -> PipelineObservation | None:
+        client = self.client()
+        dag_run = client.dag_run(dag_id, run_id)
+        if dag_run is None:
+            return None
+        tis = self.task_instances(dag_id, run_id, fresh=client.task_instances(dag_id, run_id))
+        state = dag_run.get("state")
+        return PipelineObservation(
+            state=state, done=state in DAG_RUN_DONE,
+            tasks={sid: TaskObservation(state=ti.get("state"), start_date=ti.get("start_date"))
+                   for sid, ti in tis.items()})
 
-    def discover(self, svc: Any) -> list[str]:
-        """DAG runs of our DAGs that Airflow started (schedule, UI, API), recorded once."""
-        from ._airflow.discover import discover
+    def stop_pipeline_run(self, dag_id: str, run_id: str) -> None:
+        self.client().fail_dag_run(dag_id, run_id)
 
+    def step_files_dir(self, dag_id: str, run_id: str, step: str) -> Path | None:
+        shared = self.settings.airflow_artifacts
+        return Path(shared) / dag_id / run_id / step / "project" if shared else None
+
+    def started_runs(self) -> list[DiscoveredRun]:
+        """DAG runs of our DAGs of the last day that Airflow started itself (its schedule, its
+        UI, its API; one request), not the ones we triggered."""
         if not self.settings.airflow_url:
             return []
-        return discover(self, svc)
+        since = datetime.now(timezone.utc) - DISCOVER_LOOKBACK
+        found = []
+        for dag_run in self.client().dag_runs("ml-ship.", since):
+            dag_id, dr_id = str(dag_run.get("dag_id")), str(dag_run.get("dag_run_id"))
+            parsed = parse_dag_id(dag_id)
+            if parsed is None or dr_id.startswith(dag_run_id("")):
+                continue  # not one of our DAGs, or a DAG run we triggered
+            when = dag_run.get("run_after") or dag_run.get("start_date")
+            conf = dag_run.get("conf")
+            found.append(DiscoveredRun(
+                kind=parsed[0], name=parsed[1], version=parsed[2], dag_id=dag_id,
+                dag_run_id=dr_id, conf=conf if isinstance(conf, dict) else {},
+                started_at=datetime.fromisoformat(str(when).replace("Z", "+00:00"))
+                if when else None, how=str(dag_run.get("run_type") or ""),
+                url=self.ui_url(dag_id, dr_id)))
+        return found
 
 
 def _log(run_dir: Path, line: str) -> None:

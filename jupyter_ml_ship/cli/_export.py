@@ -33,12 +33,8 @@ def register_export(psub: argparse._SubParsersAction) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from ..backends._airflow.build import (
-        ensure_images,
-        pipeline_dag_spec,
-        version_fields,
-        write_dag,
-    )
+    from ..backends._airflow.build import ensure_images, pipeline_dag_spec, write_dag
+    from ..core.engine.orchestrated import pipeline_deployment
     from ._pipelines import _is_file
     from ._runs import split_ref
 
@@ -53,15 +49,16 @@ def cmd_export(args: argparse.Namespace) -> int:
     settings = svc.settings
     if args.operator:
         settings.airflow_operator = args.operator
-    spec = pipeline_dag_spec(svc, name, version, settings)
+    deployment = pipeline_deployment(svc, name, version)
+    spec = pipeline_dag_spec(deployment, settings)
     if args.images:
         if spec.operator != "docker":
             err("--images: the kubernetes operator pulls images from the cluster's registry; "
                 "nothing built")
         else:
-            pairs = dict.fromkeys((st.job, st.version) for st in spec.steps)
+            pairs = dict.fromkeys(f"{st.job}@{st.version}" for st in spec.steps)
             ensure_images(settings, settings.home_path,
-                          [version_fields(svc, job, n) for job, n in pairs], err)
+                          [deployment["jobs"][k] for k in pairs], err)
     folder = Path(args.output or settings.airflow_dags_folder or ".")
     folder.mkdir(parents=True, exist_ok=True)
     path, changed = write_dag(folder, spec)

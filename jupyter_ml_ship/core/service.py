@@ -66,10 +66,12 @@ class ShipService(RunsMixin, PipelinesMixin, ProjectsMixin, TickMixin):
         """Record runs that an enabled backend's own scheduler started (Airflow's schedule, a
         trigger in its UI): their ids. A backend that is down is skipped (next time), or its
         ``BackendUnavailable`` raised when not ``skip_unavailable``."""
+        from .engine import discovered
+
         found: list[str] = []
         for name in self.settings.enabled_backends:
             try:
-                found += self.backend(name).discover(self)
+                found += discovered.record(self, name, self.backend(name).started_runs())
             except BackendUnavailable:
                 if not skip_unavailable:
                     raise

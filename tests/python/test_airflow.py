@@ -243,15 +243,16 @@ def test_airflow_dags_test_runs_the_pipeline_in_containers_and_outputs_flow(
     from jupyter_ml_ship.backends._airflow.build import (
         ensure_images,
         pipeline_dag_spec,
-        version_fields,
         write_dag,
     )
+    from jupyter_ml_ship.core.engine.orchestrated import pipeline_deployment
 
     asvc = ShipService(settings_for(deployment, tmp_path / "home"))
     version = asvc.ship_pipeline(EXAMPLES / "churn.pipeline.yaml").version
-    spec = pipeline_dag_spec(asvc, "churn", version.number)
+    deployment = pipeline_deployment(asvc, "churn", version.number)
+    spec = pipeline_dag_spec(deployment, asvc.settings)
     ensure_images(asvc.settings, asvc.home,
-                  [version_fields(asvc, st.job, st.version) for st in spec.steps], print)
+                  [deployment["jobs"][f"{st.job}@{st.version}"] for st in spec.steps], print)
     home = AirflowHarness(tmp_path / "airflow-test")  # its own metadata DB: no live processes
     home.prepare()
     write_dag(home.dags_folder, spec)
@@ -308,7 +309,7 @@ def test_pipeline_runs_on_airflow_from_the_cli(live, tmp_path):
 def die_before_writing_the_claims(svc) -> None:
     """What a process that died right after recording DAG runs leaves: their claims empty,
     older than a live process would leave them."""
-    from jupyter_ml_ship.backends._airflow import discover
+    from jupyter_ml_ship.core.engine import discovered as discover
 
     old = time.time() - discover.STALE_CLAIM - 5
     for claim in (svc.home / discover.ADOPTED).iterdir():
@@ -462,7 +463,9 @@ def test_failing_step_shows_its_cell_and_airflow_skips_the_rest(asvc, tmp_path):
     error = steps["middle"].error
     assert error.ename == "ValueError" and error.evalue == "x is 2"
     assert "upstream step middle failed" in steps["last"].error.message
-    assert f"step middle failed: cell {error.cell_index} raised ValueError" in info.error.message
+    # numbered as in the user's notebook (papermill's injected cell not counted), with the line
+    assert (f"step middle failed: cell {error.cell_number}, line {error.line} raised "
+            "ValueError") in info.error.message
     assert "got 2" in log_of(asvc, steps["middle"].run_id)
     # the cell index is the one in the output notebook (from the shared artifacts)
     output = json.loads(asvc.output_path(steps["middle"].run_id).read_text())

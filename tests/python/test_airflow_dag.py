@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 from jinja2.sandbox import SandboxedEnvironment
 
-from jupyter_ml_ship.backends._airflow import discover
 from jupyter_ml_ship.backends._airflow.build import pipeline_dag_spec
-from jupyter_ml_ship.backends._airflow.dag import dag_id, json_template, render_dag
-from jupyter_ml_ship.backends._airflow.discover import parse_dag_id
+from jupyter_ml_ship.core.engine.orchestrated import pipeline_deployment
+from jupyter_ml_ship.backends._airflow.dag import dag_id, json_template, parse_dag_id, render_dag
 from jupyter_ml_ship.config import MlShip
 from jupyter_ml_ship.core import ShipService
+from jupyter_ml_ship.core.engine import discovered as discover
 from jupyter_ml_ship.errors import BackendUnavailable, BadInput
 
 from .conftest import EXAMPLES, make_notebook
@@ -203,8 +203,10 @@ def test_airflow_without_settings_says_what_to_set(tmp_path):
 
 def test_dag_file_of_a_pipeline_version_is_deterministic(svc, tmp_path):
     shipped = svc.ship_pipeline(resource_pipeline(tmp_path / "nb")).version
-    one = render_dag(pipeline_dag_spec(svc, "res", shipped.number))
-    two = render_dag(pipeline_dag_spec(svc, "res", shipped.number))
+    one = render_dag(pipeline_dag_spec(pipeline_deployment(svc, "res", shipped.number),
+                                       svc.settings))
+    two = render_dag(pipeline_dag_spec(pipeline_deployment(svc, "res", shipped.number),
+                                       svc.settings))
     assert one == two
     assert '"m": "{{ steps.big.outputs.n | tojson }}"' in one
     assert '"label": "{% filter tojson %}day {{ params.day }}{% endfilter %}"' in one

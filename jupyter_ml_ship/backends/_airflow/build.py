@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...errors import BadInput
-from ...store.files import atomic_write_text, read_json
+from ...store.files import atomic_write_text
 from .._docker.context import image_tag
 from .dag import (
     ARTIFACTS_MOUNT,
@@ -29,7 +29,6 @@ from .dag import (
 
 if TYPE_CHECKING:
     from ...config import MlShip
-    from ...core.service import ShipService
 
 #: a single job's task reads its parameters from the DAG run's conf as they are
 CONF_PARAMETERS = "{{ dag_run.conf | tojson }}"
@@ -68,20 +67,16 @@ def _shared_file_paths(value: Any) -> Any:
                   f'{json.dumps("/" + m[1] + "/project/" + m[3])})', value)
 
 
-def pipeline_dag_spec(svc: ShipService, name: str, number: int | None = None,
-                      settings: MlShip | None = None) -> DagSpec:
-    """The DAG of a shipped pipeline version (default: the current one)."""
-    from ...core.engine.versions import version_row
+def pipeline_dag_spec(deployment: dict[str, Any], settings: MlShip) -> DagSpec:
+    """The DAG of a pipeline version, from what core read of it (``pipeline_deployment``)."""
     from ...pipelines.templates import find_refs
 
-    settings = settings or svc.settings
-    with svc.store.session() as s:
-        v = version_row(s, name, number)
-        spec, number = dict(v.spec), v.number
-        digest, created, author, source = v.digest, v.created_at, v.author, v.source_path
+    name, number, spec = deployment["name"], deployment["version"], deployment["spec"]
+    digest, created = deployment["digest"], deployment["created_at"]
+    author, source = deployment["author"], deployment["source"]
     steps = []
     for sid, st in spec["steps"].items():
-        info = svc.version(st["job"], st["version"])
+        info = deployment["jobs"][f"{st['job']}@{st['version']}"]
         params = st.get("parameters") or {}
         refs = find_refs(params, f"steps.{sid}.parameters")
         if any(r.kind == "files" for _, r in refs):
@@ -91,7 +86,7 @@ def pipeline_dag_spec(svc: ShipService, name: str, number: int | None = None,
                                "(ML_SHIP_AIRFLOW_ARTIFACTS, c.MlShip.airflow_artifacts)")
             params = _shared_file_paths(params)
         steps.append(_step(
-            sid, st["job"], st["version"], info.digest, info.config,
+            sid, st["job"], st["version"], info["digest"], info["config"],
             parameters={k: json_template(val) for k, val in params.items()},
             depends_on=list(st.get("depends_on") or []), notebook=st.get("notebook"),
             upstream_refs=list(dict.fromkeys(r.name for _, r in refs if r.kind == "steps")),
@@ -139,20 +134,6 @@ def ensure_images(settings: MlShip, home: Path, versions: list[dict[str, Any]],
             ensure_image(client, plan, log, home / "docker" / "locks")
         except BuildFailed as exc:
             raise BadInput(f"job {v['job']} v{v['number']}: {exc}") from None
-
-
-def version_fields(svc: ShipService, job: str, number: int) -> dict[str, Any]:
-    """What ``ensure_images`` needs of a job version, read from the store."""
-    with svc.store.session() as s:
-        v = svc._version(s, job, number)
-        manifest = read_json(v.project["manifest"]) if v.project else None
-        notebook_dir = Path(manifest["notebook"]).parent.as_posix() if manifest else ""
-        return {"job": job, "number": v.number, "digest": v.digest,
-                "environment": v.environment, "environment_source": v.environment_source,
-                "notebook_file": v.notebook_file, "config": dict(v.config or {}),
-                "project": {"files": manifest["files"],
-                            "notebook_dir": "" if notebook_dir == "." else notebook_dir}
-                if manifest else None}
 
 
 def write_dag(folder: str | Path, spec: DagSpec) -> tuple[Path, bool]:

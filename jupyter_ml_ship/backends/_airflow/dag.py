@@ -102,6 +102,18 @@ def dag_id(kind: str, name: str, version: int) -> str:
     return f"ml-ship.{name}.v{version}" if kind == "pipeline" else f"ml-ship.job.{name}.v{version}"
 
 
+#: ``ml-ship.<pipeline>.v<N>`` and ``ml-ship.job.<job>.v<N>`` (see ``dag_id``)
+_DAG_ID = re.compile(r"^ml-ship\.(?:(?P<job>job)\.)?(?P<name>[a-z0-9][a-z0-9-]*)\.v(?P<n>\d+)$")
+
+
+def parse_dag_id(dag_id: str) -> tuple[str, str, int] | None:
+    """(kind, name, version) of one of our DAG ids, else None."""
+    m = _DAG_ID.match(dag_id)
+    if m is None:
+        return None
+    return ("job" if m["job"] else "pipeline"), m["name"], int(m["n"])
+
+
 def dag_file_name(kind: str, name: str, version: int) -> str:
     """``ml_ship_pipeline__churn__v3.py`` (names hold no '_': the parts cannot collide)."""
     return f"ml_ship_{kind}__{name.replace('-', '_')}__v{version}.py"

@@ -70,7 +70,9 @@ def step_pass(svc: ShipService, run_id: str,
                                         parallelism=pr.parallelism, use_cache=pr.use_cache)
     engine = pipeline_engine(svc, settings["backend"])
     if engine is not None:  # the backend schedules the whole run itself (Airflow: a DAG run)
-        engine.advance_pipeline_run(svc, run_id)
+        from .orchestrated import advance
+
+        advance(engine, svc, run_id)
         with svc.store.session() as s:
             pr = _pipeline_run(s, run_id)
             status, steps = pr.status, {r.step: _Snap(r) for r in pr.steps}
@@ -101,8 +103,8 @@ def _result_files(svc: ShipService, steps: dict[str, _Snap]) -> dict[str, Path]:
 def pipeline_engine(svc: ShipService, backend: str | None) -> Any:
     """The backend of a pipeline run if it schedules whole pipeline runs itself, else None.
 
-    Such a backend (``orchestrates_pipelines``: Airflow) has ``advance_pipeline_run(svc,
-    run_id)``, called instead of our own planning, and ``cancel_pipeline_run(svc, run_id)``.
+    Such a backend (``orchestrates_pipelines``: Airflow) is followed by ``orchestrated.advance``
+    instead of our own planning, and cancelled by ``orchestrated.cancel``.
     """
     try:
         impl = svc.backend(backend or svc.settings.default_backend)

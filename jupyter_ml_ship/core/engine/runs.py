@@ -91,7 +91,9 @@ def cancel(svc: ShipService, run_id: str) -> PipelineRunInfo:
                           error={"message": "cancelled by user", "ename": "Cancelled"}))
         engine = pipeline_engine(svc, pr.backend)
     if engine is not None:  # stops the run there, and its steps that have no run yet
-        engine.cancel_pipeline_run(svc, run_id)
+        from .orchestrated import cancel as cancel_orchestrated
+
+        cancel_orchestrated(engine, svc, run_id)
     with svc.store.session() as s:
         s.execute(update(PipelineStep)
                   .where(PipelineStep.pipeline_run_id == run_id, PipelineStep.status == "pending")

@@ -1,10 +1,10 @@
-"""DAG runs Airflow started on its own, mirrored into our records.
+"""Runs an orchestrating backend started on its own (Airflow's DAG runs), recorded once.
 
 A shipped pipeline's or job's DAG runs when we trigger it, and also when Airflow does: its
 schedule (``schedule:`` of a pipeline, ``metadata.ml_ship.schedule`` of a job), a click on
-"Trigger" in its UI, a call to its API. ``discover`` finds those DAG runs (one request: every
-``ml-ship.*`` DAG's runs of the last day) and records each once, so it shows in the lab and the
-CLI like a run we started:
+"Trigger" in its UI, a call to its API. The backend reports them (``Backend.started_runs``:
+typed ``DiscoveredRun`` observations, no store); ``record`` here makes each a run of ours, once,
+so it shows in the lab and the CLI like a run we started:
 
 - a pipeline's DAG run becomes a pipeline run in phase ``triggered`` (``mirror`` follows it step
   by step from there, as it follows the DAG runs we trigger);
@@ -23,37 +23,24 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from ...backends.base import DiscoveredRun
 from ...errors import BadInput, ShipError
-from ...store.files import create_new
-from .mirror import _log, _set_run, folder
-from .sync import STATE
+from ...store.files import atomic_write_json, create_new
+from .orchestrated import STATE, _log, _set_run, folder
 
 if TYPE_CHECKING:
-    from ...core.service import ShipService
-    from ..airflow import AirflowBackend
+    from ..service import ShipService
 
-LOOKBACK = timedelta(days=1)
 ADOPTED = "airflow-adopted"
 #: seconds after which an empty claim is taken to belong to a process that died
 STALE_CLAIM = 120.0
-#: ``ml-ship.<pipeline>.v<N>`` and ``ml-ship.job.<job>.v<N>`` (see ``dag.dag_id``)
-_DAG_ID = re.compile(r"^ml-ship\.(?:(?P<job>job)\.)?(?P<name>[a-z0-9][a-z0-9-]*)\.v(?P<n>\d+)$")
-
-
-def parse_dag_id(dag_id: str) -> tuple[str, str, int] | None:
-    """(kind, name, version) of one of our DAG ids, else None."""
-    m = _DAG_ID.match(dag_id)
-    if m is None:
-        return None
-    return ("job" if m["job"] else "pipeline"), m["name"], int(m["n"])
 
 
 def _claim(svc: ShipService, dag_id: str, dag_run_id: str) -> tuple[Path, bool] | None:
@@ -76,38 +63,30 @@ def _claim(svc: ShipService, dag_id: str, dag_run_id: str) -> tuple[Path, bool] 
     return None
 
 
-def discover(backend: AirflowBackend, svc: ShipService) -> list[str]:
-    """Record the DAG runs of our DAGs that Airflow started; returns the new run ids (pipeline
-    runs and job runs)."""
-    from ..airflow import dag_run_id as ours
-
-    since = datetime.now(timezone.utc) - LOOKBACK
-    found = []
-    for dag_run in backend.client().dag_runs("ml-ship.", since):
-        dag_id, dr_id = str(dag_run.get("dag_id")), str(dag_run.get("dag_run_id"))
-        parsed = parse_dag_id(dag_id)
-        if parsed is None or dr_id.startswith(ours("")):
-            continue  # not one of our DAGs, or a DAG run we triggered
-        claimed = _claim(svc, dag_id, dr_id)
+def record(svc: ShipService, backend_name: str, found: list[DiscoveredRun]) -> list[str]:
+    """Record the runs a backend started itself; returns the new run ids (pipeline runs and
+    job runs)."""
+    recorded = []
+    for d in found:
+        claimed = _claim(svc, d.dag_id, d.dag_run_id)
         if claimed is None:
             continue
         claim, taken_over = claimed
-        kind, name, version = parsed
-        earlier = _recorded(svc, kind, dag_id, dr_id) if taken_over else None
+        earlier = _recorded(svc, d.kind, d.dag_id, d.dag_run_id) if taken_over else None
         if earlier is not None:  # its process died after recording it, before saying so
             claim.write_text(json.dumps({"run_id": earlier}))
             continue
         try:
-            if kind == "pipeline":
-                run_id = _adopt_pipeline(svc, name, version, dag_id, dag_run)
+            if d.kind == "pipeline":
+                run_id = _adopt_pipeline(svc, backend_name, d)
             else:
-                run_id = _adopt_job(svc, name, version, dag_id, dag_run)
+                run_id = _adopt_job(svc, backend_name, d)
         except ShipError as exc:  # e.g. a DAG another home shipped: not ours to show
             claim.write_text(json.dumps({"skipped": exc.message}))
             continue
         claim.write_text(json.dumps({"run_id": run_id}))
-        found.append(run_id)
-    return found
+        recorded.append(run_id)
+    return recorded
 
 
 def _recorded(svc: ShipService, kind: str, dag_id: str, dag_run_id: str) -> str | None:
@@ -141,50 +120,37 @@ def _parameters(declared: dict[str, Any], conf: Any) -> tuple[dict[str, Any], li
     return {k: v for k, v in conf.items() if k in declared}, sorted(set(conf) - set(declared))
 
 
-def _when(dag_run: dict[str, Any]) -> datetime | None:
-    value = dag_run.get("run_after") or dag_run.get("start_date")
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
+def _check_after(d: DiscoveredRun, shipped: datetime, what: str) -> None:
+    if d.started_at is not None and d.started_at < shipped:
+        raise BadInput(f"DAG run {d.dag_run_id} began before {what} was shipped in this home")
 
 
-def _check_after(dag_run: dict[str, Any], shipped: datetime, what: str) -> None:
-    when = _when(dag_run)
-    if when is not None and when < shipped:
-        raise BadInput(f"DAG run {dag_run.get('dag_run_id')} began before {what} was shipped "
-                       "in this home")
-
-
-def _adopt_pipeline(svc: ShipService, name: str, version: int, dag_id: str,
-                    dag_run: dict[str, Any]) -> str:
-    from ...core.engine import runs
-    from ...core.engine.versions import version_row
-    from ...store.files import atomic_write_json
+def _adopt_pipeline(svc: ShipService, backend_name: str, d: DiscoveredRun) -> str:
+    from . import runs
+    from .versions import version_row
 
     with svc.store.session() as s:
-        row = version_row(s, name, version)
+        row = version_row(s, d.name, d.version)
         declared, shipped = dict(row.spec.get("parameters") or {}), row.created_at
-    _check_after(dag_run, shipped, f"pipeline {name} v{version}")
-    params, left_out = _parameters(declared, dag_run.get("conf"))
-    run_id = runs.create(svc, name, version, params, "airflow", use_cache=False,
+    _check_after(d, shipped, f"pipeline {d.name} v{d.version}")
+    params, left_out = _parameters(declared, d.conf)
+    run_id = runs.create(svc, d.name, d.version, params, backend_name, use_cache=False,
                          parallelism=None)
-    dr_id = str(dag_run["dag_run_id"])
     atomic_write_json(folder(svc, run_id) / STATE, {
-        "phase": "triggered", "dag_id": dag_id, "dag_run_id": dr_id})
-    _set_run(svc, run_id, ("queued",), status="running", started_at=_when(dag_run))
-    _log(svc, run_id, f"[ml-ship] DAG run {dr_id} of {dag_id} was started by Airflow "
-                      f"({dag_run.get('run_type') or 'unknown'}): "
-                      f"{cast('AirflowBackend', svc.backend('airflow')).ui_url(dag_id, dr_id)}")
+        "phase": "triggered", "dag_id": d.dag_id, "dag_run_id": d.dag_run_id})
+    _set_run(svc, run_id, ("queued",), status="running", started_at=d.started_at)
+    _log(svc, run_id, f"[ml-ship] DAG run {d.dag_run_id} of {d.dag_id} was started by "
+                      f"{backend_name} ({d.how or 'unknown'}): {d.url}")
     if left_out:
         _log(svc, run_id, f"[ml-ship] its conf keys {', '.join(left_out)} are not parameters "
-                          f"of {name} v{version}: left out")
+                          f"of {d.name} v{d.version}: left out")
     svc.resume_pipeline_run(run_id)  # a scheduler follows it from here
     return run_id
 
 
-def _adopt_job(svc: ShipService, name: str, version: int, dag_id: str,
-               dag_run: dict[str, Any]) -> str:
-    info = svc.version(name, version)
-    _check_after(dag_run, info.created_at, f"{name} v{version}")
-    params, _ = _parameters({p.name: p for p in info.parameters}, dag_run.get("conf"))
-    task = {"dag_id": dag_id, "dag_run_id": str(dag_run["dag_run_id"]), "task_id": name}
-    return svc.run(name, version, params, "airflow", overrides={"airflow_task": task}).id
-
+def _adopt_job(svc: ShipService, backend_name: str, d: DiscoveredRun) -> str:
+    info = svc.version(d.name, d.version)
+    _check_after(d, info.created_at, f"{d.name} v{d.version}")
+    params, _ = _parameters({p.name: p for p in info.parameters}, d.conf)
+    task = {"dag_id": d.dag_id, "dag_run_id": d.dag_run_id, "task_id": d.name}
+    return svc.run(d.name, d.version, params, backend_name, overrides={"airflow_task": task}).id

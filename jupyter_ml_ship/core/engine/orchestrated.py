@@ -1,8 +1,11 @@
-"""A pipeline run scheduled by Airflow, mirrored into our pipeline-run and step records.
+"""A pipeline run an orchestrating backend schedules (Airflow), applied to our records by core.
 
-With the airflow backend a pipeline version is one DAG and a pipeline run is one DAG run:
-Airflow decides what runs when, and ``advance`` (the pipeline engine hook the executor calls,
-from the pipeline's scheduler process, the server or a CLI, any number of times) follows it:
+With such a backend a pipeline version is one DAG and a pipeline run is one DAG run: the
+backend decides what runs when, and ``advance`` (called by the executor instead of its own
+planning, from the pipeline's scheduler process, the server, the agent or a CLI, any number of
+times) follows it. The backend only talks to the orchestrator and reports what it sees
+(``Backend.observe_pipeline_run`` gives a typed ``PipelineObservation``); every write to the
+pipeline run and its steps is made here, in core:
 
 1. ``new``: the run is marked running and nothing slow happens (the caller may be a request);
 2. ``deploying``: the step images are built (docker operator), the DAG file is written, and the
@@ -18,33 +21,53 @@ pipeline run at a time (``airflow.lock``); the others return at once.
 
 from __future__ import annotations
 
+import fcntl
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import select, update
 
+from ...backends.base import PipelineObservation, TaskObservation
 from ...errors import BackendUnavailable, ShipError
 from ...store.files import atomic_write_json, read_json
 from ...store.schema import PipelineRun, PipelineStep, Run, utcnow
-from .client import DAG_RUN_DONE
-from .sync import STATE, sync_lock
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import CursorResult
 
-    from ...core.service import ShipService
-    from ..airflow import AirflowBackend
+    from ...backends.base import Backend
+    from ..service import ShipService
 
+#: the state file of a pipeline run's mirror (in its folder), and its lock
+STATE, LOCK = "airflow.json", "airflow.lock"
 #: seconds between two looks at Airflow for one pipeline run
 MIN_SYNC = 1.0
 #: a step claimed this long ago with no run recorded was lost by a dying process
 STALE_CLAIM = timedelta(seconds=60)
 ACTIVE = ("starting", "queued", "building", "running")
 DONE = ("succeeded", "failed", "cancelled", "timed_out", "skipped")
-NOT_STARTED = (None, "none", "scheduled", "queued")
+NOT_STARTED = (None, "none", "scheduled", "queued")  # the orchestrator's task states
 NEVER_RUN = ("upstream_failed", "skipped", "removed")
+
+
+@contextmanager
+def _exclusive(folder: Path) -> Iterator[bool]:
+    """Whether this process may advance the pipeline run now (never waits)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / LOCK, "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def folder(svc: ShipService, run_id: str) -> Path:
@@ -108,8 +131,8 @@ def _fail(svc: ShipService, run_id: str, snap: dict[str, Any], message: str,
 # ---- advance --------------------------------------------------------------------------------
 
 
-def advance(backend: AirflowBackend, svc: ShipService, run_id: str) -> None:
-    with sync_lock(folder(svc, run_id)) as mine:
+def advance(backend: Backend, svc: ShipService, run_id: str) -> None:
+    with _exclusive(folder(svc, run_id)) as mine:
         if not mine:
             return
         path = folder(svc, run_id) / STATE
@@ -121,7 +144,7 @@ def advance(backend: AirflowBackend, svc: ShipService, run_id: str) -> None:
             atomic_write_json(path, state)
 
 
-def _advance(backend: AirflowBackend, svc: ShipService, run_id: str, snap: dict[str, Any],
+def _advance(backend: Backend, svc: ShipService, run_id: str, snap: dict[str, Any],
              state: dict[str, Any]) -> None:
     active = [r for r in snap["steps"].values() if r["status"] in ACTIVE]
     if snap["status"] in ("succeeded", "failed") and not active:
@@ -154,27 +177,54 @@ def _advance(backend: AirflowBackend, svc: ShipService, run_id: str, snap: dict[
     state["synced"] = time.time()
 
 
-def _deploy(backend: AirflowBackend, svc: ShipService, run_id: str, snap: dict[str, Any],
+def _deploy(backend: Backend, svc: ShipService, run_id: str, snap: dict[str, Any],
             state: dict[str, Any]) -> bool:
-    from ..airflow import dag_run_id
-    from .build import pipeline_dag_spec, version_fields
-
     try:
-        spec = pipeline_dag_spec(svc, snap["name"], snap["version"])
-        pairs = dict.fromkeys((st.job, st.version) for st in spec.steps)
-        versions = [version_fields(svc, job, n) for job, n in pairs]
-        path, changed = backend.deploy(spec, versions, lambda line: _log(svc, run_id, line))
+        deployment = pipeline_deployment(svc, snap["name"], snap["version"])
+        ref = backend.deploy_pipeline(deployment, run_id, lambda line: _log(svc, run_id, line))
     except ShipError as exc:
         _fail(svc, run_id, snap, f"could not deploy the DAG: {exc.message}", "DeployFailed")
         return False
-    _log(svc, run_id, f"[ml-ship] DAG {spec.dag_id} {'written to' if changed else 'is in'} "
-                      f"{path}")
-    state.update(phase="deploying", dag_id=spec.dag_id, dag_run_id=dag_run_id(run_id),
-                 file=path.name, deadline=time.time() + svc.settings.airflow_deploy_timeout)
+    _log(svc, run_id, f"[ml-ship] DAG {ref['dag_id']} "
+                      f"{'written to' if ref['changed'] else 'is in'} {ref['path']}")
+    state.update(phase="deploying", dag_id=ref["dag_id"], dag_run_id=ref["dag_run_id"],
+                 file=ref["file"], deadline=time.time() + svc.settings.airflow_deploy_timeout)
     return True
 
 
-def _trigger(backend: AirflowBackend, svc: ShipService, run_id: str, snap: dict[str, Any],
+def pipeline_deployment(svc: ShipService, name: str, number: int | None = None
+                        ) -> dict[str, Any]:
+    """What an orchestrating backend needs to deploy a pipeline version (plain data, read
+    from the store here): the version and, for each step's job version, its fields."""
+    from .versions import version_row
+
+    with svc.store.session() as s:
+        v = version_row(s, name, number)
+        spec, number = dict(v.spec), v.number
+        out: dict[str, Any] = {"name": name, "version": number, "digest": v.digest,
+                               "created_at": v.created_at, "author": v.author,
+                               "source": v.source_path, "spec": spec}
+    out["jobs"] = {f"{st['job']}@{st['version']}": version_fields(svc, st["job"], st["version"])
+                   for st in spec["steps"].values()}
+    return out
+
+
+def version_fields(svc: ShipService, job: str, number: int) -> dict[str, Any]:
+    """What building a job version's image needs, read from the store."""
+    with svc.store.session() as s:
+        v = svc._version(s, job, number)
+        manifest = read_json(v.project["manifest"]) if v.project else None
+        notebook_dir = Path(manifest["notebook"]).parent.as_posix() if manifest else ""
+        return {"job": job, "number": v.number, "digest": v.digest,
+                "environment": v.environment, "environment_source": v.environment_source,
+                "notebook_file": v.notebook_file, "config": dict(v.config or {}),
+                "created_at": v.created_at,
+                "project": {"files": manifest["files"],
+                            "notebook_dir": "" if notebook_dir == "." else notebook_dir}
+                if manifest else None}
+
+
+def _trigger(backend: Backend, svc: ShipService, run_id: str, snap: dict[str, Any],
              state: dict[str, Any]) -> bool:
     try:
         run = backend.try_trigger(state["dag_id"], state["file"], state["dag_run_id"],
@@ -191,37 +241,35 @@ def _trigger(backend: AirflowBackend, svc: ShipService, run_id: str, snap: dict[
     return True
 
 
-def _mirror(backend: AirflowBackend, svc: ShipService, run_id: str, snap: dict[str, Any],
+def _mirror(backend: Backend, svc: ShipService, run_id: str, snap: dict[str, Any],
             state: dict[str, Any]) -> None:
-    client = backend.client()
     dag_id, dr_id = state["dag_id"], state["dag_run_id"]
-    dag_run = client.dag_run(dag_id, dr_id)
-    if dag_run is None:
+    seen: PipelineObservation | None = backend.observe_pipeline_run(dag_id, dr_id)
+    if seen is None:
         _fail(svc, run_id, snap, f"DAG run {dr_id} of {dag_id} is gone from Airflow")
         return
-    tis = backend.task_instances(dag_id, dr_id, fresh=client.task_instances(dag_id, dr_id))
     for sid in _order(snap["spec"]):
-        row, ti = snap["steps"][sid], tis.get(sid) or {}
+        row, ti = snap["steps"][sid], seen.tasks.get(sid) or TaskObservation()
         if row["status"] in DONE:
             continue
         if row["run_id"] is None and not _adopt(svc, run_id, sid, row):
             deps = snap["spec"]["steps"][sid].get("depends_on") or []
             if any(snap["steps"][d]["status"] not in DONE for d in deps):
                 continue  # an upstream run is still being synced: its outcome comes first
-            if ti.get("state") in NEVER_RUN:
+            if ti.state in NEVER_RUN:
                 why = _why_skipped(snap, sid)
                 _set_step(svc, row, ("pending", "queued", "starting"), status="skipped",
                           ended_at=utcnow(), error={"message": why, "ename": "Skipped"})
                 continue
-            if ti.get("state") in NOT_STARTED:
-                if ti.get("state") in ("scheduled", "queued"):
+            if ti.state in NOT_STARTED:
+                if ti.state in ("scheduled", "queued"):
                     _set_step(svc, row, ("pending",), status="queued")
                 continue
-            if not _record(svc, run_id, snap, sid, row, dag_id, dr_id):
+            if not _record(backend, svc, run_id, snap, sid, row, dag_id, dr_id):
                 continue
         _follow(svc, row, ti)
-    if dag_run.get("state") in DAG_RUN_DONE:
-        _conclude(svc, run_id, snap, dag_run["state"])
+    if seen.done:
+        _conclude(svc, run_id, snap, seen.state or "")
 
 
 def _order(spec: dict[str, Any]) -> list[str]:
@@ -259,8 +307,8 @@ def _adopt(svc: ShipService, run_id: str, sid: str, row: dict[str, Any]) -> bool
 
 
 class _SharedFiles(dict[str, str]):
-    """An upstream step's files on Airflow: where its task left them in the shared storage
-    (the path Airflow rendered into the step's parameters, seen from this machine)."""
+    """An upstream step's files where its task left them in the orchestrator's shared storage
+    (the path rendered into the step's parameters there, seen from this machine)."""
 
     def __init__(self, folder: Path):
         super().__init__()
@@ -270,8 +318,8 @@ class _SharedFiles(dict[str, str]):
         return str(self.folder / path)
 
 
-def _record(svc: ShipService, run_id: str, snap: dict[str, Any], sid: str, row: dict[str, Any],
-            dag_id: str, dr_id: str) -> bool:
+def _record(backend: Backend, svc: ShipService, run_id: str, snap: dict[str, Any], sid: str,
+            row: dict[str, Any], dag_id: str, dr_id: str) -> bool:
     """The step's task started in Airflow: record a run for it (our log, status, outputs)."""
     from ...pipelines import templates
 
@@ -280,9 +328,8 @@ def _record(svc: ShipService, run_id: str, snap: dict[str, Any], sid: str, row: 
     st = snap["spec"]["steps"][sid]
     upstream = {d: snap["steps"][d]["outputs"] for d in snap["steps"] if d != sid}
     try:
-        shared = svc.settings.airflow_artifacts
-        files = {d: _SharedFiles(Path(shared) / dag_id / dr_id / d / "project")
-                 for d in upstream} if shared else None
+        dirs = {d: backend.step_files_dir(dag_id, dr_id, d) for d in upstream}
+        files = {d: _SharedFiles(p) for d, p in dirs.items() if p is not None}
         params = templates.render(st.get("parameters") or {},
                                   templates.context(snap["params"], upstream, files),
                                   f"steps.{sid}.parameters")
@@ -300,13 +347,13 @@ def _record(svc: ShipService, run_id: str, snap: dict[str, Any], sid: str, row: 
     return True
 
 
-def _follow(svc: ShipService, row: dict[str, Any], ti: dict[str, Any] | None = None) -> None:
+def _follow(svc: ShipService, row: dict[str, Any], ti: TaskObservation | None = None) -> None:
     """The step's run, reconciled (which syncs its task from Airflow), into the step (which
     starts when its task did: the run is recorded a moment later)."""
     run = svc.get_run(row["run_id"])
     if run.status == row["status"]:
         return
-    started = (ti or {}).get("start_date")
+    started = ti.start_date if ti is not None else None
     values: dict[str, Any] = {"status": run.status, "started_at": run.started_at}
     if started:
         values["started_at"] = datetime.fromisoformat(str(started).replace("Z", "+00:00"))
@@ -349,7 +396,7 @@ def _order_rows(snap: dict[str, Any]) -> list[dict[str, Any]]:
     return [snap["steps"][sid] for sid in _order(snap["spec"])]
 
 
-def _cancelled(backend: AirflowBackend, svc: ShipService, run_id: str, snap: dict[str, Any],
+def _cancelled(backend: Backend, svc: ShipService, run_id: str, snap: dict[str, Any],
                state: dict[str, Any]) -> None:
     """A cancelled pipeline run: the DAG run is stopped, the steps' runs are cancelled."""
     _stop_dag_run(backend, svc, run_id, state)
@@ -368,14 +415,14 @@ def _cancelled(backend: AirflowBackend, svc: ShipService, run_id: str, snap: dic
                     "ename": "Cancelled"})
 
 
-def _stop_dag_run(backend: AirflowBackend, svc: ShipService, run_id: str,
+def _stop_dag_run(backend: Backend, svc: ShipService, run_id: str,
                   state: dict[str, Any]) -> None:
     """Mark the DAG run failed in Airflow (once), or make sure it is never triggered."""
     if state.get("phase") != "triggered":
         state["phase"] = "cancelled"
         return
     if not state.get("stopped"):
-        backend.client().fail_dag_run(state["dag_id"], state["dag_run_id"])
+        backend.stop_pipeline_run(state["dag_id"], state["dag_run_id"])
         state["stopped"] = True
         _log(svc, run_id, f"[ml-ship] cancelled: DAG run {state['dag_run_id']} marked failed")
 
@@ -383,14 +430,14 @@ def _stop_dag_run(backend: AirflowBackend, svc: ShipService, run_id: str,
 # ---- cancel ---------------------------------------------------------------------------------
 
 
-def cancel(backend: AirflowBackend, svc: ShipService, run_id: str) -> None:
+def cancel(backend: Backend, svc: ShipService, run_id: str) -> None:
     """Stop the pipeline's DAG run in Airflow (when another process is advancing the run, it
     does so on its next pass: it sees the run cancelled); steps with no run are cancelled."""
     for row in _load(svc, run_id)["steps"].values():
         if row["run_id"] is None:
             _set_step(svc, row, ("queued", "starting"), status="cancelled", ended_at=utcnow(),
                       error={"message": "the pipeline run was cancelled", "ename": "Cancelled"})
-    with sync_lock(folder(svc, run_id)) as mine:
+    with _exclusive(folder(svc, run_id)) as mine:
         if not mine:
             return
         path = folder(svc, run_id) / STATE
