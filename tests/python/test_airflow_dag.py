@@ -18,11 +18,11 @@ import pytest
 from jinja2.sandbox import SandboxedEnvironment
 
 from jupyter_ml_ship.backends._airflow.build import pipeline_dag_spec
-from jupyter_ml_ship.core.engine.orchestrated import pipeline_deployment
 from jupyter_ml_ship.backends._airflow.dag import dag_id, json_template, parse_dag_id, render_dag
 from jupyter_ml_ship.config import MlShip
 from jupyter_ml_ship.core import ShipService
 from jupyter_ml_ship.core.engine import discovered as discover
+from jupyter_ml_ship.core.engine.orchestrated import pipeline_deployment
 from jupyter_ml_ship.errors import BackendUnavailable, BadInput
 
 from .conftest import EXAMPLES, make_notebook
