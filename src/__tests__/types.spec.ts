@@ -71,7 +71,13 @@ const fields: Record<string, Record<string, true>> = {
   } satisfies Record<keyof T.IJobInfo, true>,
   ShipResult: { job: true, version: true, created: true, made_current: true, run: true } satisfies Record<keyof T.IShipResult, true>,
   BackendStatus: { name: true, available: true, reason: true } satisfies Record<keyof T.IBackendStatus, true>,
-  HealthInfo: { version: true, store: true, backends: true, default_backend: true } satisfies Record<keyof T.IHealthInfo, true>,
+  AgentInfo: {
+    holder: true, host: true, pid: true, since: true, last_tick: true, expires_at: true
+  } satisfies Record<keyof T.IAgentInfo, true>,
+  HealthInfo: {
+    version: true, store: true, backends: true, default_backend: true, agent: true,
+    periodic: true, warnings: true
+  } satisfies Record<keyof T.IHealthInfo, true>,
   JobList: { jobs: true } satisfies Record<keyof T.IJobList, true>,
   VersionList: { versions: true } satisfies Record<keyof T.IVersionList, true>,
   RunList: { runs: true, next_cursor: true } satisfies Record<keyof T.IRunList, true>,

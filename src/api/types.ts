@@ -217,12 +217,30 @@ export interface IBackendStatus {
   reason: string;
 }
 
+/** The `ml-ship agent` holding the store's lease: it does the periodic work. */
+export interface IAgentInfo {
+  /** host:pid */
+  holder: string;
+  host: string;
+  pid: number;
+  since: string;
+  last_tick: string | null;
+  /** taken over by a waiting agent after this */
+  expires_at: string;
+}
+
 export interface IHealthInfo {
   version: string;
   /** sqlite or postgresql */
   store: string;
   backends: IBackendStatus[];
   default_backend: string;
+  /** the agent doing the periodic work, if any */
+  agent: IAgentInfo | null;
+  /** who fires schedules, resumes pipelines and reconciles runs now */
+  periodic: 'agent' | 'jupyter server' | 'none';
+  /** e.g. schedules that nothing would fire */
+  warnings: string[];
 }
 
 export interface IJobList {

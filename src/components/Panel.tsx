@@ -9,6 +9,7 @@ import { shipIcon } from '../icons';
 import type { MlShipModel } from '../model';
 import { PipelinesSection } from '../pipeline/PipelinesSection';
 import type { IPipelineParts } from '../pipeline/plugin';
+import { AgentStatus } from './AgentStatus';
 import { Notice, TextWithCode } from './common';
 import { JobDetail } from './JobDetail';
 import { JobsList } from './JobsList';
@@ -45,6 +46,7 @@ function PanelBody(props: {
   const job = model.selectedJob;
 
   const retry = () => void model.checkHealth().then(() => model.refresh());
+  const loadHealth = React.useCallback(() => model.client.health(), [model]);
   return (
     <div className="jp-MlShip-panelBody">
       {(compat.state === 'missing' ||
@@ -86,6 +88,7 @@ function PanelBody(props: {
       ) : (
         <>
           <JobsList jobs={model.jobs} onSelect={name => void model.selectJob(name)} />
+          <AgentStatus load={loadHealth} initial={model.health} />
           {pipelines && (
             <PipelinesSection
               model={pipelines.list}

@@ -1,0 +1,57 @@
+/** Who does the periodic work (schedules, pipelines, following runs): the agent, this server,
+ * or nobody — with the server's warning when schedules have nobody to fire them. */
+import * as React from 'react';
+
+import type { IHealthInfo } from '../api/types';
+import { formatRelative } from '../format';
+import { Notice, TextWithCode } from './common';
+
+/** How often the panel asks again (the agent may start or stop meanwhile). */
+const EVERY_MS = 15000;
+
+export function AgentStatus(props: {
+  load: () => Promise<IHealthInfo>;
+  initial: IHealthInfo | null;
+}): JSX.Element | null {
+  const [health, setHealth] = React.useState(props.initial);
+  React.useEffect(() => {
+    let alive = true;
+    const look = () =>
+      props
+        .load()
+        .then(h => alive && setHealth(h))
+        .catch(() => undefined); // the panel's own notice says when the server is away
+    const timer = setInterval(look, EVERY_MS);
+    void look();
+    return () => {
+      alive = false;
+      clearInterval(timer);
+    };
+  }, [props.load]);
+  if (!health) {
+    return null;
+  }
+  const agent = health.agent;
+  const text = agent
+    ? `Schedules and pipelines: ml-ship agent on ${agent.host} (pid ${agent.pid}), since ` +
+      `${formatRelative(agent.since)}, last tick ${formatRelative(agent.last_tick)}`
+    : health.periodic === 'jupyter server'
+      ? 'Schedules and pipelines: this Jupyter server (they stop when it stops: run ' +
+        '`ml-ship agent` to keep them going)'
+      : 'Schedules and pipelines: nobody (no agent, no server loop)';
+  return (
+    <div className="jp-MlShip-agentStatus" data-periodic={health.periodic} title={text}>
+      {health.warnings.map(w => (
+        <Notice key={w} kind="warning">
+          <TextWithCode text={w} />
+        </Notice>
+      ))}
+      <div className="jp-MlShip-agentStatus-line">
+        <span
+          className={`jp-MlShip-agentStatus-dot jp-MlShip-agentStatus-${health.periodic.replace(' ', '-')}`}
+        />
+        <TextWithCode text={text} />
+      </div>
+    </div>
+  );
+}
