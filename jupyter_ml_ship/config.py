@@ -95,6 +95,19 @@ class MlShip(Configurable):
     airflow_deploy_timeout = Float(600.0, help="Seconds to wait for Airflow to load a new DAG "
                                    "file (its dag-processor lists the DAGs folder every "
                                    "[dag_processor] refresh_interval).").tag(config=True)
+    # team mode on JupyterHub (core/access.py; README "Team mode on JupyterHub")
+    team_mode = Bool(help="One shared workspace for the users of a JupyterHub (set for every "
+                     "user server, with one PostgreSQL db_url and one shared home): runs a user "
+                     "submits are recorded queued and the ml-ship agent (a JupyterHub service) "
+                     "starts them, so they outlive the user's server; with no live agent, "
+                     "submitting is refused (503). Identity and permissions come from the hub "
+                     "(env ML_SHIP_TEAM_MODE=1).").tag(config=True)
+    admin_groups = List(Unicode(), default_value=["ml-ship-admins"], help="JupyterHub groups "
+                        "whose members are ml-ship admins (may do everything to every job)."
+                        ).tag(config=True)
+    admin_scope = Unicode("custom:ml-ship:admin", help="A JupyterHub scope (a custom scope "
+                          "granted through a role) whose holders are ml-ship admins."
+                          ).tag(config=True)
     enabled_backends = List(Unicode(), default_value=["local", "docker", "airflow"],
                             help="Backends offered to users.").tag(config=True)
     # notifications and MLflow (core/notify.py, core/mlflow_sync.py)
@@ -143,6 +156,10 @@ class MlShip(Configurable):
     @default("db_url")
     def _db_url(self) -> str:
         return _env("ML_SHIP_DB_URL") or f"sqlite:///{Path(self.home) / 'ml_ship.db'}"
+
+    @default("team_mode")
+    def _team_mode(self) -> bool:
+        return _env("ML_SHIP_TEAM_MODE").lower() in ("1", "true", "yes", "on")
 
     @default("discover_interval")
     def _discover_interval(self) -> int:

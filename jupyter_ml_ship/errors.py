@@ -6,6 +6,7 @@ let the CLI (exit 2, one line) and the server (``{"error", "message"}``) report 
     ShipError
     ├── BadInput          400  something the caller sent is wrong (the message says what and where)
     │   └── InvalidPipeline    a pipeline file that parses but does not validate (+ its steps)
+    ├── Forbidden         403  the user may not do that here (the message says who may)
     ├── NotFound          404  unknown job, version, run or pipeline
     ├── Conflict          409  the request does not fit the current state
     ├── TooLarge          413  a payload over the configured limit
@@ -40,6 +41,13 @@ class InvalidPipeline(BadInput):
         self.steps = steps
 
 
+class Forbidden(ShipError):
+    """Team mode: the acting user is neither an owner nor an admin (``core.access``)."""
+
+    code = "forbidden"
+    http_status = 403
+
+
 class NotFound(ShipError):
     code = "not_found"
     http_status = 404
@@ -60,4 +68,4 @@ class BackendUnavailable(ShipError):
     http_status = 503
 
 
-__all__ = ["ShipError", "BadInput", "NotFound", "Conflict", "TooLarge", "BackendUnavailable"]
+__all__ = ["ShipError", "BadInput", "Forbidden", "NotFound", "Conflict", "TooLarge", "BackendUnavailable"]

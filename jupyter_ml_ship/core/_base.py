@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ..backends import Backend
     from ..config import MlShip
     from ..store import Job, Store, Version
+    from .access import Actor, Ownership
 
 
 class _ServiceBase:
@@ -32,3 +33,9 @@ class _ServiceBase:
         def _job(self, s: Session, name: str) -> Job: ...
 
         def _version(self, s: Session, name: str, number: int | None) -> Version: ...
+
+        def _actor(self, actor: Actor | None) -> Actor | None: ...
+
+        def _ownership(self, s: Session, job: Job) -> Ownership: ...
+
+        def _audit(self, subject: str, kind: str, actor: str, data: dict[str, Any]) -> None: ...

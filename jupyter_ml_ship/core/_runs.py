@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ..backends import RunContext
 from ..errors import BackendUnavailable, BadInput, Conflict, NotFound
@@ -22,8 +22,12 @@ from ..store.files import atomic_write_json, read_json
 from ..store.schema import utcnow
 from . import convert
 from ._base import _ServiceBase
+from .access import Actor, check, whoami
 from .models import TERMINAL_STATUSES, RunInfo
 from .naming import validate_parameters
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import CursorResult
 
 ACTIVE = ("queued", "building", "running")
 #: a run past its timeout by this much, with no result, is stopped by the service itself
@@ -43,6 +47,10 @@ class RunRequest:
     overrides: dict[str, Any] | None = None
     #: files taken from upstream steps (FileInput fields), shown on the run
     inputs: list[dict[str, Any]] | None = None
+    #: the user it is started for (recorded on the run)
+    started_by: str = ""
+    #: team mode: record it for the agent to start (``start_queued_runs``) instead of starting
+    for_agent: bool = False
 
 
 def new_run_id() -> str:
@@ -67,13 +75,42 @@ class RunsMixin(_ServiceBase):
         pipeline_run_id: str | None = None,
         step: str | None = None,
         overrides: dict[str, Any] | None = None,
+        actor: Actor | None = None,
+        started_by: str | None = None,
     ) -> RunInfo:
-        """Start a run of a version (default: the current one) and return at once."""
-        started = self.start_runs([RunRequest(job, version, parameters, backend,
-                                              pipeline_run_id, step, overrides)])[0]
+        """Start a run of a version (default: the current one) and return at once.
+
+        ``actor``: who asks (team mode: checked, see ``core.access``); ``started_by``: the name
+        to record when it is not a user (``"schedule"``). In team mode, outside the agent, the
+        run is recorded ``queued`` for the agent to start; with no live agent, nothing is
+        recorded and ``BackendUnavailable`` says why."""
+        actor = self._actor(actor)
+        with self.store.session() as s:
+            check(actor, "run", self._ownership(s, self._job(s, job)))
+        for_agent = pipeline_run_id is None and started_by is None and self._hands_off()
+        started = self.start_runs([RunRequest(
+            job, version, parameters, backend, pipeline_run_id, step, overrides,
+            started_by=actor.name if actor else (started_by or whoami()),
+            for_agent=for_agent)])[0]
         if isinstance(started, BaseException):
             raise started
+        if pipeline_run_id is None:  # a pipeline's steps are in its own entry
+            self._audit(job, "run", started.started_by, {
+                "run_id": started.id, "version": started.version, "backend": started.backend,
+                **({"queued_for": "agent"} if for_agent else {})})
         return started
+
+    def _hands_off(self) -> bool:
+        """Team mode outside the agent: runs are the agent's to start; refuse when none is
+        live, before anything is recorded."""
+        if not self.settings.team_mode or getattr(self, "ticker", None) == "agent":
+            return False
+        if cast(Any, self).agent() is None:
+            raise BackendUnavailable(
+                "no ml-ship agent is running for this workspace (team mode: the agent, a "
+                "JupyterHub service, starts every run); nothing was recorded. Ask your hub "
+                "admin to start the ml-ship-agent service, then try again")
+        return True
 
     def start_runs(self,
                    requests: list[RunRequest]) -> list[RunInfo | Exception]:
@@ -82,15 +119,31 @@ class RunsMixin(_ServiceBase):
         """
         results: list[RunInfo | Exception | None] = [None] * len(requests)
         prepared: list[tuple[int, Any, RunContext, str]] = []
+        queued: list[tuple[int, str]] = []
         with self.store.session() as s:
             for i, req in enumerate(requests):
                 try:
+                    if req.for_agent:
+                        row = self._queue_run(s, req)
+                        s.add(row)
+                        queued.append((i, row.id))
+                        continue
                     impl, ctx, row = self._prepare_run(s, req)
                 except Exception as exc:  # nothing of this request was added to the session
                     results[i] = exc
                     continue
                 s.add(row)
                 prepared.append((i, impl, ctx, row.backend))
+        for i, run_id in queued:
+            info = self.get_run(run_id, reconcile=False)
+            self._notify(info)
+            results[i] = info
+        self._launch(prepared, results)
+        return results  # type: ignore[return-value]
+
+    def _launch(self, prepared: list[tuple[int, Any, RunContext, str]],
+                results: list[Any]) -> None:
+        """Start recorded runs on their backends; each one's info (or error) in ``results``."""
         refs: dict[str, tuple[dict[str, Any], datetime]] = {}
         for i, impl, ctx, backend_name in prepared:
             try:
@@ -115,11 +168,72 @@ class RunsMixin(_ServiceBase):
                 info = self.get_run(ctx.run_id, reconcile=False)
                 self._notify(info)
                 results[i] = info
-        return results  # type: ignore[return-value]
 
-    def _prepare_run(self, s: Any, req: RunRequest) -> tuple[Any, RunContext, Run]:
+    # ---- team mode: runs the agent starts ----------------------------------------------------
+
+    def _queue_run(self, s: Any, req: RunRequest) -> Run:
+        """The row of a run for the agent to start: validated here (bad input is the caller's
+        400), its request kept in its run directory for the agent."""
+        v = self._version(s, req.job, req.version)
+        config = {**v.config, **(req.overrides or {})}
+        params = validate_parameters(v.parameters, req.parameters, f"job {req.job} v{v.number}",
+                                     self.settings.max_request_bytes)
+        backend_name = req.backend or config.get("backend") or self.settings.default_backend
+        if backend_name not in self.settings.enabled_backends:
+            self.backend(backend_name)  # raises the BadInput that names the enabled ones
+        run_id = new_run_id()
+        run_dir = self.home / "runs" / run_id
+        run_dir.mkdir(parents=True)
+        atomic_write_json(run_dir / "request.json", {
+            "job": req.job, "version": v.number, "parameters": params, "backend": backend_name,
+            "overrides": req.overrides, "inputs": req.inputs, "step": req.step,
+            "pipeline_run_id": req.pipeline_run_id, "started_by": req.started_by})
+        return Run(
+            id=run_id, job_id=v.job_id, version_id=v.id, version_number=v.number,
+            backend=backend_name, status="queued", parameters=params, attempts=0,
+            max_attempts=1 + int(config.get("retries") or 0), timeout=config.get("timeout"),
+            created_at=utcnow(), outputs={}, run_dir=str(run_dir), backend_ref={},
+            pipeline_run_id=req.pipeline_run_id, step=req.step, started_by=req.started_by,
+            queue="agent")
+
+    def start_queued_runs(self, limit: int = 100) -> list[str]:
+        """Start the runs recorded for the agent (team mode) that no process started yet: each
+        claimed by a conditional UPDATE first, so it starts once with several agents. Their
+        ids; a run that cannot start fails with the reason."""
+        with self.store.session() as s:
+            waiting = list(s.scalars(select(Run.id).where(Run.queue == "agent")
+                                     .order_by(Run.id).limit(limit)))
+        started: list[str] = []
+        for run_id in waiting:
+            with self.store.session() as s:
+                won = cast("CursorResult[Any]", s.execute(
+                    update(Run).where(Run.id == run_id, Run.queue == "agent",
+                                      Run.status == "queued").values(queue="claimed"))).rowcount
+            if not won:
+                continue
+            started.append(run_id)
+            try:
+                with self.store.session() as s:
+                    row = self._run_row(s, run_id)
+                    request = read_json(Path(row.run_dir) / "request.json") or {}
+                    req = RunRequest(
+                        request.get("job") or row.job.name, row.version_number, row.parameters,
+                        row.backend, row.pipeline_run_id, row.step, request.get("overrides"),
+                        request.get("inputs"), started_by=row.started_by)
+                    impl, ctx, _ = self._prepare_run(s, req, run_id=run_id)
+            except Exception as exc:
+                message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+                self._finish(run_id, "failed", {"message": f"the agent could not start the "
+                                                f"run: {message}", "ename": type(exc).__name__})
+                continue
+            self._launch([(0, impl, ctx, row.backend)], [None])
+        return started
+
+    def _prepare_run(self, s: Any, req: RunRequest,
+                     run_id: str | None = None) -> tuple[Any, RunContext, Run]:
         """Validate a request and make its run directory; the row to add (raises on bad input
-        before anything is added to the session)."""
+        before anything is added to the session). ``run_id``: a queued run's, whose directory
+        exists."""
         v = self._version(s, req.job, req.version)
         config = {**v.config, **(req.overrides or {})}
         where = f"job {req.job} v{v.number}"
@@ -141,9 +255,9 @@ class RunsMixin(_ServiceBase):
             raise NotFound(f"{where}: its file list {v.project['manifest']} is missing")
         notebook_dir = Path(project["notebook"]).parent.as_posix() if project else ""
         notebook_dir = "" if notebook_dir == "." else notebook_dir
-        run_id = new_run_id()
+        run_id = run_id or new_run_id()
         run_dir = self.home / "runs" / run_id
-        run_dir.mkdir(parents=True)
+        run_dir.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(v.notebook_file, run_dir / "input.ipynb")
         kernel = ((json.loads((run_dir / "input.ipynb").read_text()).get("metadata") or {})
                   .get("kernelspec") or {}).get("name")
@@ -164,7 +278,7 @@ class RunsMixin(_ServiceBase):
             backend=backend_name, status="queued", parameters=params, attempts=0,
             max_attempts=spec["max_attempts"], timeout=spec["timeout"], created_at=utcnow(),
             outputs={}, run_dir=str(run_dir), backend_ref={},
-            pipeline_run_id=req.pipeline_run_id, step=req.step,
+            pipeline_run_id=req.pipeline_run_id, step=req.step, started_by=req.started_by,
         )
         ctx = RunContext(
             run_id=run_id, run_dir=run_dir, job=req.job, version=v.number, digest=v.digest,
@@ -264,16 +378,27 @@ class RunsMixin(_ServiceBase):
 
     # ---- control ------------------------------------------------------------------------
 
-    def cancel(self, run_id: str) -> RunInfo:
+    def cancel(self, run_id: str, actor: Actor | None = None) -> RunInfo:
+        actor = self._actor(actor)
         with self.store.session() as s:
             row = self._run_row(s, run_id)
             status, backend, ref, run_dir = row.status, row.backend, row.backend_ref, row.run_dir
+            job_name = row.job.name
+            check(actor, "cancel", self._ownership(s, row.job), started_by=row.started_by)
+            never_started = row.queue == "agent" and status == "queued"
+            if never_started:  # the agent has not taken it: nothing to stop
+                row.queue = "claimed"
         if status == "cancelled":
             return self.get_run(run_id, reconcile=False)
         if status in TERMINAL_STATUSES:
             raise Conflict(f"run {run_id} already ended ({status}); nothing to cancel")
-        self.backend(backend).cancel(ref, Path(run_dir))
-        self._finish(run_id, "cancelled", {"message": "cancelled by user", "ename": "Cancelled"})
+        if not never_started:
+            self.backend(backend).cancel(ref, Path(run_dir))
+        who = actor.name if actor else whoami()
+        message = f"cancelled by {actor.name}" if actor else "cancelled by user"
+        self._finish(run_id, "cancelled", {"message": message,
+                                           "ename": "Cancelled"})
+        self._audit(job_name, "cancel", who, {"run_id": run_id})
         return self.get_run(run_id, reconcile=False)
 
     def wait(self, run_id: str, timeout: float | None = None,

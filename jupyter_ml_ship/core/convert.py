@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..store import Job, Run, Version
+from .access import Actor, Ownership, permissions
 from .models import (
     TERMINAL_STATUSES,
     JobInfo,
@@ -46,6 +47,7 @@ def run_info(r: Run, job_name: str | None = None, s: Session | None = None) -> R
         outputs=r.outputs or {},
         pipeline_run_id=r.pipeline_run_id,
         step=r.step,
+        started_by=r.started_by or "",
         has_output=(Path(r.run_dir) / "output.ipynb").exists()
         or (Path(r.run_dir) / "output.partial.ipynb").exists(),
         notifications=_deliveries(s, r.id) if s is not None else [],
@@ -76,7 +78,7 @@ def version_info(v: Version, job: Job) -> VersionInfo:
     )
 
 
-def job_info(s: Session, job: Job) -> JobInfo:
+def job_info(s: Session, job: Job, actor: Actor | None = None) -> JobInfo:
     last = s.scalars(
         select(Run).where(Run.job_id == job.id).order_by(Run.id.desc()).limit(1)
     ).first()
@@ -84,7 +86,11 @@ def job_info(s: Session, job: Job) -> JobInfo:
     config = s.scalar(select(Version.config).where(
         Version.job_id == job.id, Version.number == job.current_version)) or {}
     schedule = config.get("schedule")
+    own = Ownership.of("job", job.name, job.owner, config)
     return JobInfo(
+        owner=own.owner, owners=list(own.groups),
+        run_by="team" if own.run_by == "team" else "owners",
+        permissions=permissions(actor, own),
         schedule=schedule,
         next_run=next_tick(schedule) if schedule else None,
         name=job.name,

@@ -82,6 +82,7 @@ class RunInfo(_Model):
     outputs: dict[str, Any] = {}
     pipeline_run_id: str | None = None
     step: str | None = None
+    started_by: str = Field("", description="the user who started it (\"schedule\": a tick)")
     has_output: bool = False
     notifications: list[DeliveryInfo] = Field(
         [], description="notifications and MLflow logs of this run (GET /runs/{id} only)")
@@ -183,8 +184,44 @@ class VersionInfo(_Model):
         None, description="the project files shipped with the notebook (none: a lone notebook)")
 
 
+class Permission(_Model):
+    allowed: bool = True
+    reason: str = Field("", description="why not, when not allowed")
+
+
+class JobPermissions(_Model):
+    """What the current user may do with a job or pipeline (team mode; all allowed otherwise)."""
+
+    ship: Permission = Permission()
+    run: Permission = Permission()
+    rollback: Permission = Permission()
+    cancel: Permission = Permission()
+    delete: Permission = Permission()
+
+
+class AuditEvent(_Model):
+    """One entry of the audit trail: who did what to a job or pipeline, and when."""
+
+    id: int
+    subject: str = Field(description="the job's or pipeline's name")
+    kind: str = Field(description="ship, current, rollback, run, cancel, delete; pipeline-…")
+    actor: str = Field(description="the user (\"schedule\": a schedule's tick)")
+    created_at: datetime
+    data: dict[str, Any] = Field({}, description="version numbers, run id, …")
+
+
+class AuditTrail(_Model):
+    events: list[AuditEvent]
+
+
 class JobInfo(_Model):
     name: str
+    owner: str = Field("", description="who shipped its first version")
+    owners: list[str] = Field([], description="owner groups (metadata.ml_ship.owners)")
+    run_by: Literal["owners", "team"] = Field(
+        "owners", description="who may run it: its owners, or the whole team")
+    permissions: JobPermissions = Field(
+        JobPermissions(), description="what the current user may do with it")
     current_version: int | None = None
     latest_version: int | None = None
     created_at: datetime

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from ..errors import BadInput, Conflict
 from ._base import _ServiceBase
+from .access import Actor, Ownership, check, permissions
 
 if TYPE_CHECKING:  # imported where used: jupyter_ml_ship.pipelines imports core itself
     from ..pipelines.models import (
@@ -47,34 +48,63 @@ class PipelinesMixin(_ServiceBase):
         return versions.describe(self._svc, path)
 
     def ship_pipeline(self, path: str | Path, message: str | None = None,
-                      author: str | None = None) -> ShipPipelineResult:
+                      author: str | None = None,
+                      actor: Actor | None = None) -> ShipPipelineResult:
         """Check a pipeline file (or folder), ship its notebooks, record the version.
 
-        Unchanged content gives the existing version (``created`` false).
+        Unchanged content gives the existing version (``created`` false). ``actor``: team
+        mode, an owner of the pipeline (and of its steps' jobs) or an admin.
         """
+        from ..pipelines import load_pipeline
         from ..pipelines.models import ShipPipelineResult
+        from ..store.schema import Pipeline
         from .engine import versions
         from .service import _whoami
 
+        actor = self._actor(actor)
+        if actor is not None:
+            author = actor.name
+            name = load_pipeline(path).name
+            with self.store.session() as s:
+                pipe = s.scalars(select(Pipeline).where(Pipeline.name == name)).first()
+                if pipe is not None:
+                    check(actor, "ship", self._pipeline_ownership(s, pipe))
         version, created = versions.ship(self._svc, path, message,
                                          author if author is not None else _whoami())
-        return ShipPipelineResult(pipeline=self.pipeline(version.pipeline), version=version,
-                                  created=created)
+        return ShipPipelineResult(pipeline=self.pipeline(version.pipeline, actor),
+                                  version=version, created=created)
 
-    def pipelines(self) -> list[PipelineInfo]:
+    def pipelines(self, actor: Actor | None = None) -> list[PipelineInfo]:
         from ..store.schema import Pipeline
 
+        actor = self._actor(actor)
         with self.store.session() as s:
-            return [self._pipeline_info(s, p)
+            return [self._pipeline_info(s, p, actor)
                     for p in s.scalars(select(Pipeline).order_by(Pipeline.name))]
 
-    def pipeline(self, name: str) -> PipelineInfo:
+    def pipeline(self, name: str, actor: Actor | None = None) -> PipelineInfo:
         from .engine.versions import pipeline_row
 
+        actor = self._actor(actor)
         with self.store.session() as s:
-            return self._pipeline_info(s, pipeline_row(s, name))
+            return self._pipeline_info(s, pipeline_row(s, name), actor)
 
-    def _pipeline_info(self, s: Any, pipe: Any) -> PipelineInfo:
+    def _pipeline_ownership(self, s: Any, pipe: Any) -> Ownership:
+        """A pipeline's owner; the team may run it when every step's job says run_by: team."""
+        from ..store.schema import Job, PipelineVersion, Version
+
+        spec = s.scalar(select(PipelineVersion.spec).where(
+            PipelineVersion.pipeline_id == pipe.id,
+            PipelineVersion.number == pipe.current_version)) or {}
+        jobs = {st.get("job") for st in (spec.get("steps") or {}).values()}
+        configs = s.scalars(select(Version.config).join(Job, Job.id == Version.job_id).where(
+            Job.name.in_(jobs), Version.number == Job.current_version)).all()
+        team = bool(jobs) and len(configs) == len(jobs) and all(
+            (c or {}).get("run_by") == "team" for c in configs)
+        return Ownership("pipeline", pipe.name, pipe.owner or "", (),
+                         "team" if team else "owners")
+
+    def _pipeline_info(self, s: Any, pipe: Any, actor: Actor | None = None) -> PipelineInfo:
         from ..pipelines.models import PipelineInfo
         from ..store.schema import PipelineRun, PipelineVersion
         from .engine.runs import run_info
@@ -83,7 +113,9 @@ class PipelinesMixin(_ServiceBase):
                          .order_by(PipelineRun.id.desc()).limit(1)).first()
         latest = s.scalar(select(func.max(PipelineVersion.number))
                           .where(PipelineVersion.pipeline_id == pipe.id))
-        return PipelineInfo(name=pipe.name, current_version=pipe.current_version,
+        return PipelineInfo(name=pipe.name, owner=pipe.owner or "",
+                            permissions=permissions(actor, self._pipeline_ownership(s, pipe)),
+                            current_version=pipe.current_version,
                             latest_version=latest, created_at=pipe.created_at,
                             updated_at=pipe.updated_at, source_path=pipe.source_path,
                             last_run=run_info(last) if last else None)
@@ -105,33 +137,44 @@ class PipelinesMixin(_ServiceBase):
             return version_info(v, v.pipeline)
 
     def rollback_pipeline(self, name: str, number: int,
-                          actor: str | None = None) -> PipelineInfo:
+                          actor: Actor | str | None = None) -> PipelineInfo:
         from .engine import versions
+        from .engine.versions import pipeline_row
         from .service import _whoami
 
-        versions.rollback(self._svc, name, number, actor or _whoami())
-        return self.pipeline(name)
+        who = self._actor(None if isinstance(actor, str) else actor)
+        if who is not None:
+            actor = who.name
+            with self.store.session() as s:
+                check(who, "rollback", self._pipeline_ownership(s, pipeline_row(s, name)))
+        versions.rollback(self._svc, name, number, str(actor or "") or _whoami())
+        return self.pipeline(name, who)
 
-    def delete_pipeline(self, name: str) -> None:
+    def delete_pipeline(self, name: str, actor: Actor | None = None) -> None:
         """Delete a pipeline with its versions and pipeline runs (its jobs stay)."""
         from ..store.schema import Event, PipelineRun
         from .engine.versions import pipeline_row
+        from .service import _whoami
 
+        actor = self._actor(actor)
         with self.store.session() as s:
             pipe = pipeline_row(s, name)
+            check(actor, "delete", self._pipeline_ownership(s, pipe))
             active = s.scalar(select(func.count()).select_from(PipelineRun).where(
                 PipelineRun.pipeline_id == pipe.id, PipelineRun.status.in_(("queued", "running"))))
             if active:
                 raise Conflict(f"pipeline {name!r} has {active} active run(s); cancel them first")
             s.delete(pipe)
-            s.add(Event(job_name=name, kind="pipeline-delete", data={}))
+            s.add(Event(job_name=name, kind="pipeline-delete",
+                        actor=actor.name if actor else _whoami(), data={}))
 
     # ---- runs -----------------------------------------------------------------------------
 
     def run_pipeline(self, name: str, version: int | None = None,
                      parameters: dict[str, Any] | None = None, backend: str | None = None, *,
                      use_cache: bool = True, parallelism: int | None = None,
-                     detach: bool = True) -> PipelineRunInfo:
+                     detach: bool = True, actor: Actor | None = None,
+                     started_by: str | None = None) -> PipelineRunInfo:
         """Start a run of a shipped pipeline (default: its current version) and return at once.
 
         The steps that can start do so before this returns; a detached scheduler process
@@ -139,9 +182,20 @@ class PipelinesMixin(_ServiceBase):
         the caller drives it (``drive_pipeline_run``) or lets the server's reconciler do so.
         """
         from .engine import runs, scheduler
+        from .engine.versions import pipeline_row
+        from .service import _whoami
 
+        actor = self._actor(actor)
+        with self.store.session() as s:
+            check(actor, "run", self._pipeline_ownership(s, pipeline_row(s, name)))
+        for_agent = started_by is None and self._svc._hands_off()
+        who = actor.name if actor else (started_by or _whoami())
         run_id = runs.create(self._svc, name, version, parameters, backend, use_cache,
-                             parallelism)
+                             parallelism, started_by=who)
+        self._audit(name, "pipeline-run", who, {
+            "pipeline_run_id": run_id, **({"queued_for": "agent"} if for_agent else {})})
+        if for_agent:  # the agent's tick advances it (and spawns its scheduler)
+            return runs.info(self._svc, run_id)
         info = runs.advance(self._svc, run_id)
         if detach and info.status not in _DONE:
             scheduler.spawn(self._svc, run_id)
@@ -205,10 +259,23 @@ class PipelinesMixin(_ServiceBase):
             page = [run_info(r) for r in rows[:limit]]
         return page, (page[-1].id if len(rows) > limit else None)
 
-    def cancel_pipeline_run(self, run_id: str) -> PipelineRunInfo:
+    def cancel_pipeline_run(self, run_id: str, actor: Actor | None = None) -> PipelineRunInfo:
+        from ..store.schema import PipelineRun
         from .engine.runs import cancel
+        from .service import _whoami
 
-        return cancel(self._svc, run_id)
+        actor = self._actor(actor)
+        name = ""
+        with self.store.session() as s:
+            row = s.get(PipelineRun, run_id)
+            if row is not None:
+                check(actor, "cancel", self._pipeline_ownership(s, row.pipeline),
+                      started_by=row.started_by)
+                name = row.pipeline.name
+        info = cancel(self._svc, run_id)
+        self._audit(name, "pipeline-cancel", actor.name if actor else _whoami(),
+                    {"pipeline_run_id": run_id})
+        return info
 
     def active_pipeline_run_ids(self) -> list[str]:
         from ..store.schema import PipelineRun

@@ -130,9 +130,9 @@ def fire_due(svc: ShipService, now: datetime | None = None) -> list[tuple[Schedu
                                  "fired": now.isoformat()})
         try:
             if sched.kind == "job":
-                outcome = svc.run(sched.name, sched.version).id
+                outcome = svc.run(sched.name, sched.version, started_by="schedule").id
             else:
-                outcome = svc.run_pipeline(sched.name, sched.version).id
+                outcome = svc.run_pipeline(sched.name, sched.version, started_by="schedule").id
         except Exception as exc:  # a backend down, a secret missing: said, the next tick tries
             outcome = f"error: {getattr(exc, 'message', None) or exc}"
         started.append((sched, outcome))

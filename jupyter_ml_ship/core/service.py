@@ -6,8 +6,6 @@ jupyter_server nor tornado, and holds no global state: build as many as you like
 
 from __future__ import annotations
 
-import getpass
-import os
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -25,7 +23,16 @@ from ..store.files import atomic_write_json, atomic_write_text
 from ..store.schema import utcnow
 from . import convert
 from ._runs import RunsMixin
-from .models import BackendStatus, HealthInfo, JobInfo, ShipResult, VersionInfo
+from .access import Actor, Ownership, check, check_config, whoami
+from .models import (
+    AuditEvent,
+    AuditTrail,
+    BackendStatus,
+    HealthInfo,
+    JobInfo,
+    ShipResult,
+    VersionInfo,
+)
 from .naming import check_name, name_from_path
 from .notify import deliver_pending
 from .pipelines import PipelinesMixin
@@ -37,8 +44,12 @@ if TYPE_CHECKING:
 
 
 class ShipService(RunsMixin, PipelinesMixin, ProjectsMixin, TickMixin):
-    def __init__(self, settings: MlShip | None = None, store: Store | None = None):
+    def __init__(self, settings: MlShip | None = None, store: Store | None = None,
+                 actor: Actor | None = None):
         self.settings = settings or MlShip()
+        #: who acts when a call names no actor (the CLI in a hub user's server: that user);
+        #: None: single-user mode, nothing is checked (``core.access``)
+        self.actor = actor
         self.home = self.settings.home_path
         self.store = store or Store(self.settings.db_url, self.home)
         self._backends: dict[str, Backend] = {}
@@ -50,6 +61,42 @@ class ShipService(RunsMixin, PipelinesMixin, ProjectsMixin, TickMixin):
         self.ticker: str | None = None
 
     # ---- plumbing -----------------------------------------------------------------------
+
+    def _actor(self, actor: Actor | None) -> Actor | None:
+        return actor if actor is not None else self.actor
+
+    def _ownership(self, s: Session, job: Job) -> Ownership:
+        config = s.scalar(select(Version.config).where(
+            Version.job_id == job.id, Version.number == job.current_version)) or {}
+        return Ownership.of("job", job.name, job.owner, config)
+
+    def _audit(self, subject: str, kind: str, actor: str, data: dict[str, Any]) -> None:
+        with self.store.session() as s:
+            s.add(Event(job_name=subject, kind=kind, actor=actor or "", data=data))
+
+    def audit_trail(self, name: str | None = None, limit: int = 200,
+                    kinds: tuple[str, ...] = ()) -> AuditTrail:
+        """Who did what and when, newest first: of one job or pipeline (``name``) or all."""
+        if not 1 <= limit <= 10_000:
+            raise BadInput(f"limit must be between 1 and 10000, got {limit}")
+        q = select(Event).order_by(Event.id.desc()).limit(limit)
+        with self.store.session() as s:
+            if name is not None:
+                from ..store.schema import Pipeline
+
+                known = s.scalar(select(func.count()).select_from(Event)
+                                 .where(Event.job_name == name))
+                if not known and s.scalars(select(Job).where(Job.name == name)).first() is None \
+                        and s.scalars(select(Pipeline).where(Pipeline.name == name)).first() \
+                        is None:
+                    raise NotFound(f"no job or pipeline named {name!r}")
+                q = q.where(Event.job_name == name)
+            if kinds:
+                q = q.where(Event.kind.in_(kinds))
+            return AuditTrail(events=[
+                AuditEvent(id=e.id, subject=e.job_name, kind=e.kind, actor=e.actor,
+                           created_at=e.created_at, data=e.data or {})
+                for e in s.scalars(q)])
 
     def backend(self, name: str | None) -> Backend:
         name = name or self.settings.default_backend
@@ -158,12 +205,15 @@ class ShipService(RunsMixin, PipelinesMixin, ProjectsMixin, TickMixin):
         backend: str | None = None,
         source: str | None = None,
         confine: Path | None = None,
+        actor: Actor | None = None,
     ) -> ShipResult:
         """Snapshot a notebook and its project folder as a new version of its job, or return
         the identical one.
 
         ``source`` is the path to record and show (the server passes it relative to its root);
         ``confine``: the folder the project folder must stay inside (the server root).
+        ``actor``: who ships (team mode: an owner of an existing job, or an admin); its name is
+        the author.
         """
         from ..notebook import load_notebook, make_snapshot, parameter_schema
         from ..notebook._snapshot import ship_config
@@ -172,6 +222,8 @@ class ShipService(RunsMixin, PipelinesMixin, ProjectsMixin, TickMixin):
         path = Path(path)
         nb = load_notebook(path, self.settings.max_notebook_bytes)
         wanted = ship_config(nb, config, where=f"{path.name}: ").model_dump(exclude_none=True)
+        actor = self._actor(actor)
+        check_config(wanted, actor, f"{path.name}: ")
         scan = self.scan_project(path, wanted, confine)
         files = self.ingest_project(scan)
         snap = make_snapshot(path, nb, config, freeze=self.settings.freeze_environment,
@@ -185,11 +237,17 @@ class ShipService(RunsMixin, PipelinesMixin, ProjectsMixin, TickMixin):
         project = {"root": display_root(scan.root, confine), "notebook": scan.notebook,
                    "files": len(files), "bytes": sum(f["size"] for f in files),
                    "manifest": str(manifest_file)}
+        if actor is not None:
+            author = actor.name
         author = author if author is not None else _whoami()
+        with self.store.session() as s:
+            known = s.scalars(select(Job).where(Job.name == job_name)).first()
+            if known is not None and known.current_version is not None:
+                check(actor, "ship", self._ownership(s, known))
         created = made_current = False
         for _ in range(20):  # concurrent ships of one job: retry on a unique-key race
             with self.store.session() as s:
-                job = self._get_or_create_job(s, job_name, snap.source_path)
+                job = self._get_or_create_job(s, job_name, snap.source_path, author)
                 existing = s.scalars(
                     select(Version).where(Version.job_id == job.id, Version.digest == snap.digest)
                 ).first()
@@ -236,20 +294,23 @@ class ShipService(RunsMixin, PipelinesMixin, ProjectsMixin, TickMixin):
         else:  # pragma: no cover - twenty lost races in a row
             raise Conflict(f"job {job_name!r}: too many concurrent ships, try again")
         result = ShipResult(
-            job=self.job(job_name), version=self.version(job_name, version.number),
+            job=self.job(job_name, actor), version=self.version(job_name, version.number),
             created=created, made_current=made_current,
         )
         if run:
-            result.run = self.run(job_name, version.number, parameters, backend)
+            result.run = self.run(job_name, version.number, parameters, backend, actor=actor)
         return result
 
-    def _get_or_create_job(self, s: Session, name: str, source: str) -> Job:
+    def _get_or_create_job(self, s: Session, name: str, source: str, owner: str = "") -> Job:
         job = s.scalars(select(Job).where(Job.name == name)).first()
         if job is not None:
+            if not job.owner and job.current_version is None:
+                job.owner = owner
             return job
         try:
             with s.begin_nested():
-                job = Job(name=name, source_path=source, created_at=utcnow(), updated_at=utcnow())
+                job = Job(name=name, source_path=source, created_at=utcnow(), updated_at=utcnow(),
+                          owner=owner)
                 s.add(job)
         except IntegrityError:
             job = s.scalars(select(Job).where(Job.name == name)).one()
@@ -274,14 +335,17 @@ class ShipService(RunsMixin, PipelinesMixin, ProjectsMixin, TickMixin):
             raise NotFound(f"job {name!r} has no version {number} (versions 1 to {latest})")
         return version
 
-    def jobs(self) -> list[JobInfo]:
+    def jobs(self, actor: Actor | None = None) -> list[JobInfo]:
+        """Every job; ``permissions`` says what ``actor`` may do with each."""
+        actor = self._actor(actor)
         with self.store.session() as s:
             jobs = s.scalars(select(Job).order_by(Job.name)).all()
-            return [convert.job_info(s, j) for j in jobs]
+            return [convert.job_info(s, j, actor) for j in jobs]
 
-    def job(self, name: str) -> JobInfo:
+    def job(self, name: str, actor: Actor | None = None) -> JobInfo:
+        actor = self._actor(actor)
         with self.store.session() as s:
-            return convert.job_info(s, self._job(s, name))
+            return convert.job_info(s, self._job(s, name), actor)
 
     def versions(self, name: str) -> list[VersionInfo]:
         with self.store.session() as s:
@@ -300,21 +364,28 @@ class ShipService(RunsMixin, PipelinesMixin, ProjectsMixin, TickMixin):
         with self.store.session() as s:
             return Path(self._version(s, name, number).notebook_file)
 
-    def rollback(self, name: str, number: int, actor: str | None = None) -> JobInfo:
-        """Point the job's current version at an earlier version; history stays as it was."""
+    def rollback(self, name: str, number: int, actor: Actor | str | None = None) -> JobInfo:
+        """Point the job's current version at an earlier version; history stays as it was.
+        ``actor``: who (checked, see ``core.access``); a plain name is only recorded."""
+        who = self._actor(None if isinstance(actor, str) else actor)
+        if who is not None:
+            actor = who.name
         with self.store.session() as s:
             version = self._version(s, name, number)
             job = version.job
+            check(who, "rollback", self._ownership(s, job))
             previous = job.current_version
             job.current_version = version.number
             job.updated_at = utcnow()
-            s.add(Event(job_name=name, kind="rollback", actor=actor or _whoami(),
+            s.add(Event(job_name=name, kind="rollback", actor=str(actor or "") or _whoami(),
                         data={"from": previous, "to": version.number}))
-        return self.job(name)
+        return self.job(name, who)
 
-    def delete_job(self, name: str) -> None:
+    def delete_job(self, name: str, actor: Actor | None = None) -> None:
+        actor = self._actor(actor)
         with self.store.session() as s:
             job = self._job(s, name)
+            check(actor, "delete", self._ownership(s, job))
             active = s.scalar(
                 select(func.count()).select_from(Run).where(
                     Run.job_id == job.id, Run.status.in_(("queued", "building", "running"))
@@ -323,11 +394,8 @@ class ShipService(RunsMixin, PipelinesMixin, ProjectsMixin, TickMixin):
             if active:
                 raise Conflict(f"job {name!r} has {active} active run(s); cancel them first")
             s.delete(job)
-            s.add(Event(job_name=name, kind="delete", actor=_whoami(), data={}))
+            s.add(Event(job_name=name, kind="delete",
+                        actor=actor.name if actor else _whoami(), data={}))
 
 
-def _whoami() -> str:
-    try:
-        return os.environ.get("ML_SHIP_AUTHOR") or getpass.getuser()
-    except Exception:  # no passwd entry in some containers
-        return ""
+_whoami = whoami  # the name the mixins import

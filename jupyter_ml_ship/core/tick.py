@@ -1,6 +1,7 @@
 """One round of everything periodic (``ShipService.tick``), and who does it: the agent's lease.
 
-A tick reconciles active runs, advances pipeline runs (resuming those whose scheduler died),
+A tick starts the runs users' servers recorded for the agent (team mode), reconciles active
+runs, advances pipeline runs (resuming those whose scheduler died),
 fires the schedules that are due and records the runs a backend started itself. The Jupyter
 server, the CLI and ``ml-ship agent`` call it; nothing else schedules periodic work.
 
@@ -44,6 +45,8 @@ class TickReport:
     #: keys ("run:ID", "pipeline:ID") of runs that no longer exist
     gone: list[str] = field(default_factory=list)
     discovered: list[str] = field(default_factory=list)
+    #: runs recorded for the agent (team mode) that this tick started
+    started: list[str] = field(default_factory=list)
     fired: list[tuple[ScheduleInfo, str]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
@@ -68,6 +71,12 @@ class TickMixin(_ServiceBase):
         Jupyter server while an agent does the work)."""
         report = TickReport()
         svc = cast(Any, self)
+        if write and (not svc.settings.team_mode or svc.ticker == "agent"):
+            # team mode: the runs users' servers recorded for the agent
+            try:
+                report.started = svc.start_queued_runs()
+            except Exception as exc:
+                report.errors.append(f"starting the queued runs: {_say(exc)}")
         if write and discover:
             try:
                 report.discovered = svc.discover_runs()

@@ -12,7 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
@@ -54,6 +54,10 @@ class ShipConfig(BaseModel):
     exclude: str | list[str] | None = Field(None, description="gitignore patterns left out")
     notify: dict[str, Any] | list[dict[str, Any]] | None = Field(
         None, description="who hears about runs: {on, email, webhook} (see notify_spec)")
+    owners: str | list[str] | None = Field(
+        None, description="team mode: JupyterHub groups whose members own the job too")
+    run_by: Literal["owners", "team"] | None = Field(
+        None, description="team mode: who may run it (default: its owners)")
 
 
 @dataclass

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..core.models import RunError
+from ..core.models import JobPermissions, RunError
 
 StepStatus = Literal[
     "pending", "starting", "queued", "building", "running",
@@ -96,10 +96,14 @@ class PipelineRunInfo(_Model):
     duration: float | None = None
     error: RunError | None = None
     steps: list[StepInfo] = []
+    started_by: str = Field("", description="the user who started it (\"schedule\": a tick)")
 
 
 class PipelineInfo(_Model):
     name: str
+    owner: str = Field("", description="who shipped its first version")
+    permissions: JobPermissions = Field(
+        JobPermissions(), description="what the current user may do with it")
     current_version: int | None = None
     latest_version: int | None = None
     created_at: datetime

@@ -54,6 +54,8 @@ class Job(Base):
     source_path: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: who shipped its first version (migration 0006)
+    owner: Mapped[str] = mapped_column(String(200), default="")
     versions: Mapped[list[Version]] = relationship(
         back_populates="job", cascade="all, delete-orphan", order_by="Version.number"
     )
@@ -109,12 +111,17 @@ class Run(Base):
     backend_ref: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     pipeline_run_id: Mapped[str | None] = mapped_column(String(32))
     step: Mapped[str | None] = mapped_column(String(63))
+    #: the user who started it ("schedule" for a schedule's tick; migration 0006)
+    started_by: Mapped[str] = mapped_column(String(200), default="")
+    #: team mode: "agent" while it waits for the agent to start it, "claimed" once taken
+    queue: Mapped[str | None] = mapped_column(String(16), index=True)
     job: Mapped[Job] = relationship()
     version: Mapped[Version] = relationship()
 
 
 class Event(Base):
-    """Things that happened to a job that are not runs: ship, rollback, delete."""
+    """The audit trail: ship, current, rollback, run, cancel, delete of a job (``job_name``)
+    and their ``pipeline-*`` kinds of a pipeline, with who (``actor``) and when."""
 
     __tablename__ = "events"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -122,7 +129,7 @@ class Event(Base):
     kind: Mapped[str] = mapped_column(String(32))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     actor: Mapped[str] = mapped_column(String(200), default="")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 # ---- pipelines (migration 0002) -------------------------------------------------------------
@@ -138,6 +145,8 @@ class Pipeline(Base):
     source_path: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: who shipped its first version (migration 0006)
+    owner: Mapped[str] = mapped_column(String(200), default="")
     versions: Mapped[list[PipelineVersion]] = relationship(
         back_populates="pipeline", cascade="all, delete-orphan", order_by="PipelineVersion.number"
     )
@@ -172,6 +181,7 @@ class PipelineRun(Base):
         Index("ix_pipeline_runs_pipeline", "pipeline_id", "id"),
         Index("ix_pipeline_runs_status", "status"),
     )
+    started_by: Mapped[str] = mapped_column(String(200), default="")
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     pipeline_id: Mapped[int] = mapped_column(ForeignKey("pipelines.id", ondelete="CASCADE"))
     version_id: Mapped[int] = mapped_column(ForeignKey("pipeline_versions.id", ondelete="CASCADE"))

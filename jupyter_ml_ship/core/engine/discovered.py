@@ -153,4 +153,5 @@ def _adopt_job(svc: ShipService, backend_name: str, d: DiscoveredRun) -> str:
     _check_after(d, info.created_at, f"{d.name} v{d.version}")
     params, _ = _parameters({p.name: p for p in info.parameters}, d.conf)
     task = {"dag_id": d.dag_id, "dag_run_id": d.dag_run_id, "task_id": d.name}
-    return svc.run(d.name, d.version, params, backend_name, overrides={"airflow_task": task}).id
+    return svc.run(d.name, d.version, params, backend_name, overrides={"airflow_task": task},
+                   started_by=backend_name).id

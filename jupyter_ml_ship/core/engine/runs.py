@@ -31,7 +31,8 @@ def default_parallelism(svc: ShipService) -> int:
 
 
 def create(svc: ShipService, name: str, version: int | None, parameters: dict[str, Any] | None,
-           backend: str | None, use_cache: bool, parallelism: int | None) -> str:
+           backend: str | None, use_cache: bool, parallelism: int | None,
+           started_by: str = "") -> str:
     """A queued pipeline run with one pending step per step; checks parameters first."""
     if parallelism is not None and parallelism < 1:
         raise BadInput(f"parallelism must be at least 1, got {parallelism}")
@@ -61,7 +62,7 @@ def create(svc: ShipService, name: str, version: int | None, parameters: dict[st
             id=run_id, pipeline_id=v.pipeline_id, version_id=v.id, version_number=v.number,
             status="queued", parameters=params, backend=backend,
             parallelism=parallelism or default_parallelism(svc), use_cache=use_cache,
-            created_at=utcnow(),
+            created_at=utcnow(), started_by=started_by,
         ))
         s.flush()
         for sid, st in spec["steps"].items():
@@ -142,6 +143,7 @@ def run_info(pr: PipelineRun) -> PipelineRunInfo:
         status=pr.status,  # type: ignore[arg-type]
         parameters=pr.parameters or {}, backend=pr.backend, parallelism=pr.parallelism,
         use_cache=pr.use_cache, created_at=pr.created_at, started_at=pr.started_at,
+        started_by=pr.started_by or "",
         ended_at=pr.ended_at, duration=_duration(pr.started_at, pr.ended_at,
                                                  pr.status in PIPELINE_DONE),
         error=RunError(**pr.error) if pr.error else None, steps=steps,

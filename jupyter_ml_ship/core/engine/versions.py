@@ -176,7 +176,7 @@ def _record(svc: ShipService, spec: PipelineSpec, full: dict[str, Any], digest: 
                 pipe = s.scalars(select(Pipeline).where(Pipeline.name == spec.name)).first()
                 if pipe is None:
                     pipe = Pipeline(name=spec.name, source_path=source_path,
-                                    created_at=utcnow(), updated_at=utcnow())
+                                    created_at=utcnow(), updated_at=utcnow(), owner=author)
                     s.add(pipe)
                     s.flush()
                 existing = s.scalars(select(PipelineVersion).where(

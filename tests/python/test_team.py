@@ -1,0 +1,108 @@
+"""Team mode in core: owners, groups, run_by: team, admins, the audit trail, runs for the agent.
+
+No server here (tests/python/test_hub.py runs a real JupyterHub); an ``Actor`` is what a face
+builds from the hub's identity.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from jupyter_ml_ship.core import ShipService
+from jupyter_ml_ship.core.access import Actor
+from jupyter_ml_ship.errors import BackendUnavailable, BadInput, Forbidden
+
+ADA = Actor.of("ada", ["data"])
+GRACE = Actor.of("grace", ["ops"])
+ADMIN = Actor.of("root", admin=True)
+
+
+def test_only_owners_ship_roll_back_and_delete_and_the_refusal_says_who_may(svc, nb):
+    path = nb("churn.ipynb", "print(1)")
+    assert svc.ship(path, actor=ADA).job.owner == "ada"
+    nb("churn.ipynb", "print(2)")
+    with pytest.raises(Forbidden, match="grace may not ship a new version of job churn: only "
+                                        "its owner ada or an ml-ship admin may"):
+        svc.ship(path, actor=GRACE)
+    assert svc.ship(path, actor=ADA).version.number == 2
+    with pytest.raises(Forbidden, match="may not roll back"):
+        svc.rollback("churn", 1, actor=GRACE)
+    with pytest.raises(Forbidden, match="may not run job churn.*run_by is 'team'"):
+        svc.run("churn", actor=GRACE)
+    with pytest.raises(Forbidden, match="may not delete"):
+        svc.delete_job("churn", actor=GRACE)
+    assert svc.rollback("churn", 1, actor=ADMIN).current_version == 1
+    perms = svc.job("churn", actor=GRACE).permissions
+    assert not perms.rollback.allowed and "only its owner ada" in perms.rollback.reason
+    assert svc.job("churn", actor=ADA).permissions.rollback.allowed
+    assert svc.job("churn").permissions.delete.allowed  # single-user mode: everything
+
+
+def test_run_by_team_lets_others_run_and_cancel_their_own_runs_only(svc, nb):
+    path = nb("nightly.ipynb", "import time\ntime.sleep(30)",
+              metadata={"ml_ship": {"run_by": "team"}})
+    svc.ship(path, actor=ADA)
+    info = svc.job("nightly", actor=GRACE)
+    assert info.run_by == "team" and info.permissions.run.allowed
+    assert not info.permissions.rollback.allowed
+    mine = svc.run("nightly", actor=GRACE)
+    assert mine.started_by == "grace"
+    theirs = svc.run("nightly", actor=ADA)
+    with pytest.raises(Forbidden):
+        svc.cancel(theirs.id, actor=GRACE)
+    assert svc.cancel(mine.id, actor=GRACE).error.message == "cancelled by grace"
+    assert svc.cancel(theirs.id, actor=ADA).status == "cancelled"
+
+
+def test_owner_groups_share_a_job_and_unknown_groups_are_refused(svc, nb):
+    path = nb("shared.ipynb", "print(1)", metadata={"ml_ship": {"owners": ["ops"]}})
+    known = Actor.of("ada", ["data"], known_groups=["data", "ops"])
+    svc.ship(path, actor=known)
+    assert svc.job("shared").owners == ["ops"]
+    nb("shared.ipynb", "print(2)", metadata={"ml_ship": {"owners": ["ops"]}})
+    assert svc.ship(path, actor=GRACE).version.number == 2  # grace is in ops
+    bad = nb("typo.ipynb", "print(1)", metadata={"ml_ship": {"owners": ["opps"]}})
+    with pytest.raises(BadInput, match="owners: no JupyterHub group named 'opps'"):
+        svc.ship(bad, actor=known)
+    assert [j.name for j in svc.jobs()] == ["shared"]  # nothing recorded
+    with pytest.raises(BadInput, match="run_by"):
+        svc.ship(nb("x.ipynb", "1", metadata={"ml_ship": {"run_by": "everyone"}}), actor=ADA)
+
+
+def test_the_audit_trail_lists_every_action_with_its_user(svc, nb):
+    path = nb("audited.ipynb", "print(1)", metadata={"ml_ship": {"run_by": "team"}})
+    svc.ship(path, actor=ADA)
+    nb("audited.ipynb", "print(2)", metadata={"ml_ship": {"run_by": "team"}})
+    svc.ship(path, actor=ADA)
+    run = svc.wait(svc.run("audited", actor=GRACE).id, 120)
+    svc.rollback("audited", 1, actor=ADMIN)
+    events = svc.audit_trail("audited").events
+    assert [(e.kind, e.actor) for e in events] == [
+        ("rollback", "root"), ("run", "grace"), ("ship", "ada"), ("ship", "ada")]
+    assert events[1].data["run_id"] == run.id and events[0].data == {"from": 2, "to": 1}
+
+
+def test_team_mode_records_runs_for_the_agent_and_refuses_with_no_agent(settings, nb):
+    settings.team_mode = True
+    user = ShipService(settings, actor=ADA)
+    user.ship(nb("queued.ipynb", "print('started by the agent')"))
+    with pytest.raises(BackendUnavailable, match="no ml-ship agent is running"):
+        user.run("queued")
+    assert user.runs(job="queued")[0] == []  # nothing half-way
+    agent = ShipService(settings)
+    agent.ticker = "agent"
+    assert agent.acquire_lease("test-agent")
+    queued = user.run("queued")
+    assert queued.status == "queued" and queued.started_by == "ada"
+    other = ShipService(settings)  # a second agent process racing for it
+    other.ticker = "agent"
+    assert user.get_run(queued.id).status == "queued"  # a user server does not fail it
+    assert agent.tick().started == [queued.id]
+    assert other.start_queued_runs() == []  # claimed once
+    done = agent.wait(queued.id, 120)
+    assert done.status == "succeeded", agent.read_log(done.id)[0]
+    assert b"started by the agent" in agent.read_log(done.id)[0]
+    assert user.audit_trail("queued").events[0].data["queued_for"] == "agent"
+    agent.release_lease("test-agent")
+    for s in (user, agent, other):
+        s.close()
