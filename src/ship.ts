@@ -10,7 +10,9 @@ import type { INotebookInfo, IShipConfig, IShipResult } from './api/types';
 import { pickBackend } from './components/BackendSelect';
 import {
   applyRunSettings,
-  runSettingsFromConfig
+  applyShipExtras,
+  runSettingsFromConfig,
+  shipExtrasFromConfig
 } from './components/settingsFields';
 import { ShipDialogBody, type IShipChoices } from './components/ShipDialog';
 import { jobNameFromPath } from './params';
@@ -72,6 +74,7 @@ export async function shipNotebook(
     parameters: info?.parameters ?? [],
     parametersError,
     settings: runSettingsFromConfig(config, backend),
+    extras: shipExtrasFromConfig(config),
     health: model.health,
     loadProject: () => model.client.project(path)
   });
@@ -96,7 +99,10 @@ export async function shipNotebook(
   const run = result.button.label === SHIP_AND_RUN;
 
   // Remember the choices in the notebook, so that the next ship is one click.
-  const newConfig = applyRunSettings(config, choices.name, choices.settings);
+  const newConfig = applyShipExtras(
+    applyRunSettings(config, choices.name, choices.settings),
+    choices.extras
+  );
   panel.model?.setMetadata('ml_ship', newConfig);
   try {
     await context.save();

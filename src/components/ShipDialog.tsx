@@ -8,9 +8,12 @@ import { BackendSelect } from './BackendSelect';
 import { Notice } from './common';
 import { ParameterForm, useDialogValidation } from './ParameterForm';
 import { ProjectPreview } from './ProjectPreview';
+import { scheduleHint } from '../cron';
 import {
   runSettingsErrors,
-  type IRunSettingsTexts
+  shipExtrasErrors,
+  type IRunSettingsTexts,
+  type IShipExtrasTexts
 } from './settingsFields';
 
 export interface IShipDialogOptions {
@@ -20,6 +23,8 @@ export interface IShipDialogOptions {
   /** why the parameters could not be read, if they could not */
   parametersError?: string | null;
   settings: IRunSettingsTexts;
+  /** schedule, env, secrets, requirements as `metadata.ml_ship` has them */
+  extras: IShipExtrasTexts;
   health: IHealthInfo | null;
   /** what shipping would take along (GET /project), asked when the dialog opens */
   loadProject?: () => Promise<IProjectPreview>;
@@ -31,6 +36,7 @@ export interface IShipChoices {
   message: string;
   parameters: Record<string, unknown>;
   settings: IRunSettingsTexts;
+  extras: IShipExtrasTexts;
 }
 
 function Field(props: {
@@ -53,6 +59,62 @@ function Field(props: {
   );
 }
 
+/** Environment variables as rows of name and value, one more row to add. */
+function EnvRows(props: {
+  rows: [string, string][];
+  errors: Record<number, string>;
+  onChange: (rows: [string, string][]) => void;
+}): JSX.Element {
+  const { rows, errors, onChange } = props;
+  const set = (i: number, j: 0 | 1, text: string) =>
+    onChange(rows.map((row, k) => (k === i ? ((j === 0 ? [text, row[1]] : [row[0], text]) as [string, string]) : row)));
+  return (
+    <div className="jp-MlShip-field jp-MlShip-envRows">
+      <label>Environment variables</label>
+      {rows.map(([key, value], i) => (
+        <div key={i} className="jp-MlShip-envRow" data-env-row={i}>
+          <input
+            aria-label={`Variable ${i + 1} name`}
+            className={`jp-mod-styled jp-MlShip-input jp-MlShip-code${errors[i] ? ' jp-mod-error' : ''}`}
+            value={key}
+            placeholder="NAME"
+            spellCheck={false}
+            autoComplete="off"
+            onChange={e => set(i, 0, e.currentTarget.value)}
+          />
+          <span className="jp-MlShip-muted">=</span>
+          <input
+            aria-label={`Variable ${i + 1} value`}
+            className="jp-mod-styled jp-MlShip-input jp-MlShip-code"
+            value={value}
+            placeholder="value"
+            spellCheck={false}
+            autoComplete="off"
+            onChange={e => set(i, 1, e.currentTarget.value)}
+          />
+          <button
+            type="button"
+            className="jp-Button jp-mod-minimal jp-MlShip-envRemove"
+            title={`Remove ${key || 'this variable'}`}
+            aria-label={`Remove variable ${i + 1}`}
+            onClick={() => onChange(rows.filter((_, k) => k !== i))}
+          >
+            ×
+          </button>
+          {errors[i] && <div className="jp-MlShip-field-error jp-MlShip-envError">{errors[i]}</div>}
+        </div>
+      ))}
+      <button
+        type="button"
+        className="jp-MlShip-linkButton jp-MlShip-envAdd"
+        onClick={() => onChange([...rows, ['', '']])}
+      >
+        + Add a variable
+      </button>
+    </div>
+  );
+}
+
 function ShipForm(props: {
   options: IShipDialogOptions;
   onValue: (value: IShipChoices) => void;
@@ -65,18 +127,21 @@ function ShipForm(props: {
     Object.fromEntries(options.parameters.map(p => [p.name, initialText(p)]))
   );
   const [settings, setSettings] = React.useState<IRunSettingsTexts>(options.settings);
+  const [extras, setExtras] = React.useState<IShipExtrasTexts>(options.extras);
 
   const nameError = jobNameError(name);
   const collected = collectParameters(options.parameters, texts);
   const settingsErrors = runSettingsErrors(settings);
+  const extrasErrors = shipExtrasErrors(extras);
+  const schedule = scheduleHint(extras.schedule);
   const backendInfo = options.health?.backends.find(b => b.name === settings.backend);
 
   // a layout effect: the dialog reads the value on its button's click, which may come
   // before a passive effect of the last keystroke has run
   React.useLayoutEffect(() => {
-    props.onValue({ name, message, parameters: collected.values, settings });
+    props.onValue({ name, message, parameters: collected.values, settings, extras });
   });
-  useDialogValidation(ref, [name, texts, settings]);
+  useDialogValidation(ref, [name, texts, settings, extras]);
 
   const set = (key: keyof IRunSettingsTexts) => (e: React.ChangeEvent<HTMLInputElement>) =>
     setSettings({ ...settings, [key]: e.currentTarget.value });
@@ -158,20 +223,123 @@ function ShipForm(props: {
         </Field>
         <div className="jp-MlShip-row">
           <Field label="CPUs" htmlFor="jp-MlShip-cpu" error={settingsErrors.cpu}>
-            {input('cpu', 'no limit')}
+            {input('cpu', 'no limit (default)')}
           </Field>
           <Field label="Memory" htmlFor="jp-MlShip-memory" error={settingsErrors.memory}>
-            {input('memory', 'e.g. 4g')}
+            {input('memory', 'no limit (default)')}
           </Field>
         </div>
         <div className="jp-MlShip-row">
           <Field label="Timeout (s)" htmlFor="jp-MlShip-timeout" error={settingsErrors.timeout}>
-            {input('timeout', 'none')}
+            {input('timeout', 'none (default)')}
           </Field>
           <Field label="Retries" htmlFor="jp-MlShip-retries" error={settingsErrors.retries}>
-            {input('retries', '0')}
+            {input('retries', '0 (default)')}
           </Field>
         </div>
+        <div className="jp-MlShip-field-help">
+          An empty field means the default shown in it, and removes the setting from the notebook.
+        </div>
+      </fieldset>
+
+      <fieldset className="jp-MlShip-section">
+        <legend>Schedule</legend>
+        <Field
+          label="Runs on (cron, UTC)"
+          htmlFor="jp-MlShip-schedule"
+          error={schedule.error}
+          hint={<span data-schedule-hint>{schedule.hint}</span>}
+        >
+          <input
+            id="jp-MlShip-schedule"
+            name="schedule"
+            className={`jp-mod-styled jp-MlShip-input jp-MlShip-code${schedule.error ? ' jp-mod-error' : ''}`}
+            value={extras.schedule}
+            placeholder="none: runs only when started"
+            spellCheck={false}
+            autoComplete="off"
+            onChange={e => setExtras({ ...extras, schedule: e.currentTarget.value })}
+          />
+        </Field>
+      </fieldset>
+
+      <fieldset className="jp-MlShip-section">
+        <legend>Environment</legend>
+        <EnvRows
+          rows={extras.env}
+          errors={extrasErrors.envRows}
+          onChange={env => setExtras({ ...extras, env })}
+        />
+        <Field
+          label="Secrets"
+          htmlFor="jp-MlShip-secrets"
+          error={extrasErrors.secrets}
+          hint="Names of the server’s environment variables handed to the run, never stored"
+        >
+          <input
+            id="jp-MlShip-secrets"
+            name="secrets"
+            className={`jp-mod-styled jp-MlShip-input jp-MlShip-code${extrasErrors.secrets ? ' jp-mod-error' : ''}`}
+            value={extras.secrets}
+            placeholder="e.g. DB_PASSWORD, API_TOKEN"
+            spellCheck={false}
+            autoComplete="off"
+            onChange={e => setExtras({ ...extras, secrets: e.currentTarget.value })}
+          />
+        </Field>
+        <Field
+          label="Requirements"
+          htmlFor="jp-MlShip-requirementsMode"
+          error={extrasErrors.requirements}
+          hint={
+            extras.requirementsMode === 'auto'
+              ? 'requirements.txt beside the notebook if there is one, else the kernel’s packages'
+              : extras.requirementsMode === 'file'
+                ? 'A file relative to the notebook'
+                : 'One requirement a line, e.g. pandas==2.2'
+          }
+        >
+          <select
+            id="jp-MlShip-requirementsMode"
+            className="jp-mod-styled jp-MlShip-select"
+            value={extras.requirementsMode}
+            onChange={e =>
+              setExtras({
+                ...extras,
+                requirementsMode: e.currentTarget.value as IShipExtrasTexts['requirementsMode']
+              })
+            }
+          >
+            <option value="auto">Found automatically</option>
+            <option value="file">From a file</option>
+            <option value="list">This list</option>
+          </select>
+          {extras.requirementsMode === 'file' && (
+            <input
+              id="jp-MlShip-requirements"
+              name="requirements"
+              aria-label="Requirements file"
+              className={`jp-mod-styled jp-MlShip-input jp-MlShip-code${extrasErrors.requirements ? ' jp-mod-error' : ''}`}
+              value={extras.requirements}
+              placeholder="requirements.txt"
+              spellCheck={false}
+              onChange={e => setExtras({ ...extras, requirements: e.currentTarget.value })}
+            />
+          )}
+          {extras.requirementsMode === 'list' && (
+            <textarea
+              id="jp-MlShip-requirements"
+              name="requirements"
+              aria-label="Requirements, one a line"
+              className="jp-mod-styled jp-MlShip-json"
+              rows={3}
+              value={extras.requirements}
+              placeholder={'pandas==2.2\nscikit-learn'}
+              spellCheck={false}
+              onChange={e => setExtras({ ...extras, requirements: e.currentTarget.value })}
+            />
+          )}
+        </Field>
       </fieldset>
       <div className="jp-MlShip-field-help">
         These choices are saved in the notebook’s <code>metadata.ml_ship</code>.
@@ -190,7 +358,8 @@ export class ShipDialogBody extends ReactWidget {
       name: _options.name,
       message: '',
       parameters: {},
-      settings: _options.settings
+      settings: _options.settings,
+      extras: _options.extras
     };
   }
 

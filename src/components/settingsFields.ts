@@ -79,3 +79,109 @@ export function applyRunSettings(
   set('retries', retries === '' ? '' : Number(retries), config);
   return config;
 }
+
+// ---- schedule, environment, secrets, requirements ---------------------------------------
+
+/** The Ship dialog's fields for what else `metadata.ml_ship` holds, as typed. */
+export interface IShipExtrasTexts {
+  /** cron (UTC) or a preset; empty: no schedule */
+  schedule: string;
+  /** environment variables, one row each (rows with an empty name are dropped) */
+  env: [string, string][];
+  /** names of secrets (environment variables of the server handed to the run), by comma or space */
+  secrets: string;
+  /** where the environment comes from: a requirements file beside the notebook, or a list */
+  requirementsMode: 'auto' | 'file' | 'list';
+  /** a path (`file`) or one requirement a line (`list`) */
+  requirements: string;
+}
+
+const VARIABLE_RE = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+
+export function shipExtrasFromConfig(config: IShipConfig): IShipExtrasTexts {
+  const env = config.env && typeof config.env === 'object' ? (config.env as Record<string, unknown>) : {};
+  const secrets = Array.isArray(config.secrets) ? (config.secrets as unknown[]).map(String) : [];
+  const requirements = config.requirements;
+  return {
+    schedule: typeof config.schedule === 'string' ? config.schedule : '',
+    env: Object.entries(env).map(([k, v]) => [k, String(v)]),
+    secrets: secrets.join(', '),
+    requirementsMode: Array.isArray(requirements) ? 'list' : typeof requirements === 'string' && requirements ? 'file' : 'auto',
+    requirements: Array.isArray(requirements)
+      ? (requirements as unknown[]).map(String).join('\n')
+      : typeof requirements === 'string'
+        ? requirements
+        : ''
+  };
+}
+
+export function secretNames(text: string): string[] {
+  return text.split(/[\s,]+/).filter(Boolean);
+}
+
+/** Per field (and env row), what is wrong; the schedule is checked by `scheduleHint`. */
+export function shipExtrasErrors(texts: IShipExtrasTexts): {
+  env?: string;
+  envRows: Record<number, string>;
+  secrets?: string;
+  requirements?: string;
+} {
+  const envRows: Record<number, string> = {};
+  const seen = new Set<string>();
+  texts.env.forEach(([key, value], i) => {
+    const name = key.trim();
+    if (!name) {
+      if (value) {
+        envRows[i] = 'A name for this value';
+      }
+    } else if (!VARIABLE_RE.test(name)) {
+      envRows[i] = `${name}: letters, digits and _, not starting with a digit`;
+    } else if (seen.has(name)) {
+      envRows[i] = `${name} is set twice`;
+    }
+    seen.add(name);
+  });
+  const errors: ReturnType<typeof shipExtrasErrors> = { envRows };
+  const bad = secretNames(texts.secrets).filter(n => !VARIABLE_RE.test(n));
+  if (bad.length) {
+    errors.secrets = `Not a variable name: ${bad.join(', ')}`;
+  }
+  if (texts.requirementsMode === 'file' && !texts.requirements.trim()) {
+    errors.requirements = 'A path relative to the notebook, e.g. requirements.txt';
+  }
+  return errors;
+}
+
+/** `config` with these choices applied (an emptied field removes its key). */
+export function applyShipExtras(previous: IShipConfig, texts: IShipExtrasTexts): IShipConfig {
+  const config: IShipConfig = { ...previous };
+  const schedule = texts.schedule.trim().split(/\s+/).join(' ');
+  if (schedule) {
+    config.schedule = schedule;
+  } else {
+    delete config.schedule;
+  }
+  const env = Object.fromEntries(
+    texts.env.filter(([k]) => k.trim()).map(([k, v]) => [k.trim(), v])
+  );
+  if (Object.keys(env).length) {
+    config.env = env;
+  } else {
+    delete config.env;
+  }
+  const secrets = secretNames(texts.secrets);
+  if (secrets.length) {
+    config.secrets = secrets;
+  } else {
+    delete config.secrets;
+  }
+  const lines = texts.requirements.split('\n').map(l => l.trim()).filter(Boolean);
+  if (texts.requirementsMode === 'file' && texts.requirements.trim()) {
+    config.requirements = texts.requirements.trim();
+  } else if (texts.requirementsMode === 'list' && lines.length) {
+    config.requirements = lines;
+  } else {
+    delete config.requirements;
+  }
+  return config;
+}
