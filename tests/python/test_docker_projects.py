@@ -70,3 +70,30 @@ def test_layers_a_notebook_edit_rebuilds_only_the_notebook_a_helper_edit_the_fil
     project_step = next(s for k, s in steps.items() if "COPY --chown" in k and "project/" in k)
     assert install and all("Using cache" in s for s in install)
     assert "Using cache" not in project_step
+
+
+def test_a_big_project_is_an_image_of_its_own_and_a_notebook_edit_sends_only_the_notebook(
+        dsvc: ShipService, job_name: str, tmp_path: Path) -> None:
+    import os
+
+    nb = make_project(tmp_path / "proj")
+    (tmp_path / "proj" / "data" / "big.bin").write_bytes(os.urandom(12 * 1024 * 1024))
+    dsvc.ship(nb, name=job_name)
+    first = run_to_end(dsvc, job_name)
+    log = log_of(dsvc, first.id)
+    assert first.status == "succeeded", log
+    assert f"image ml-ship/{job_name}:files-" in log  # the files image, built first
+    data = json.loads(nb.read_text())
+    data["cells"][1]["source"] += "\nprint('edited notebook')"
+    nb.write_text(json.dumps(data))
+    dsvc.ship(nb, name=job_name)
+    second = run_to_end(dsvc, job_name)
+    log = log_of(dsvc, second.id)
+    assert second.status == "succeeded" and "edited notebook" in log, log
+    assert "is up to date: nothing to build" in log  # the files image, reused
+    steps = [s.splitlines()[0] for s in log.split("Step ")[1:]]
+    assert steps[0].endswith(f"FROM ml-ship/{job_name}:files-" + steps[0].rsplit("files-")[1])
+    assert not any("COPY --chown" in s or "install" in s for s in steps), steps
+    layers = [image_of(dsvc, job_name, n).attrs["RootFS"]["Layers"] for n in (1, 2)]
+    assert layers[1][:-1] == layers[0][:-1] and layers[1][-1] != layers[0][-1]
+    assert "hello world from helper v1 rows 3" in log  # the project is there all the same

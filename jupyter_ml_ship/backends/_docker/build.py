@@ -57,7 +57,12 @@ def ensure_image(
     *,
     nocache: bool = False,
 ) -> tuple[str, bool]:
-    """Make sure ``plan.tag`` exists and matches the plan; ``(tag, built)``. Raises BuildFailed."""
+    """Make sure ``plan.tag`` exists and matches the plan; ``(tag, built)``. Raises BuildFailed.
+    A big project is built in two (``BuildPlan.split``): its files image first (once), then the
+    version's image from it, with only the notebook in the context."""
+    if plan.split:
+        ensure_image(client, plan.files_stage(), log, locks_dir, nocache=nocache)
+        plan = plan.notebook_stage()
     tag = plan.tag
     key = plan.build_key()
     with open(_lock_path(locks_dir, tag), "w") as lock:

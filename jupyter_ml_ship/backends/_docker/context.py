@@ -32,7 +32,7 @@ import tarfile
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -40,6 +40,8 @@ from .engine import LABEL_BUILD, LABEL_DIGEST, LABEL_JOB, LABEL_LOCK, LABEL_VERS
 
 VENV = "/opt/ml-ship"
 PROJECT = "/job/project"
+#: a project over this size is an image of its own (see ``BuildPlan.split``)
+SPLIT_BYTES = 8 * 1024 * 1024
 STAGING = "/opt/ml-ship-build"
 SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 RUNTIME_PACKAGES = ("papermill", "ipykernel", "nbformat")
@@ -140,9 +142,28 @@ class BuildPlan:
     notebook_dir: str = ""
     #: "uid:gid" owning /job/project: the user the container runs as may write its copy
     owner: str = field(default_factory=lambda: f"{os.getuid()}:{os.getgid()}")
+    #: "all": one build; a big project is built in two: "files" (everything up to the project
+    #: files, an image of its own) and "notebook" (FROM that image: only the notebook is sent)
+    stage: str = "all"
+    files_image: str = ""
+
+    @property
+    def split(self) -> bool:
+        """Whether the project is big enough to be an image of its own (a notebook-only
+        rebuild then sends the engine the notebook, not the whole project again)."""
+        return self.stage == "all" and self.has_project and \
+            sum(int(f["size"]) for f in self.project_files) > SPLIT_BYTES
+
+    def files_stage(self) -> BuildPlan:
+        return replace(self, stage="files")
+
+    def notebook_stage(self) -> BuildPlan:
+        return replace(self, stage="notebook", files_image=self.files_stage().tag)
 
     @property
     def tag(self) -> str:
+        if self.stage == "files":
+            return f"{repository(self.job)}:files-{self.build_key()[:16]}"
         return image_tag(self.job, self.version, self.digest)
 
     @property
@@ -168,6 +189,8 @@ class BuildPlan:
                 f"{where} -r {requirements}")
 
     def dockerfile(self, labels: dict[str, str] | None = None) -> str:
+        if self.stage == "notebook":
+            return self._tail([f"FROM {self.files_image}"], labels)
         lines = [f"FROM {self.base_image} AS system"]
         if self.ca_bundle:
             lines += [
@@ -198,6 +221,12 @@ class BuildPlan:
             lines += ["", "FROM system", f"COPY --from=build {VENV} {VENV}"]
         if self.has_project:  # its own layer: a notebook-only change leaves it cached
             lines.append(f"COPY --chown={self.owner} project/ {PROJECT}/")
+        if self.stage == "files":
+            return self._label(lines, labels)
+        return self._tail(lines, labels)
+
+    def _tail(self, lines: list[str], labels: dict[str, str] | None) -> str:
+        """The last, most often changing part: settings and the notebook."""
         lines += [
             f"ENV PATH={VENV}/bin:$PATH PYTHONUNBUFFERED=1 HOME=/tmp",
             "WORKDIR /job",
@@ -207,6 +236,10 @@ class BuildPlan:
             lines.append(f"ENV ML_SHIP_PROJECT_DIR={PROJECT} "
                          f"ML_SHIP_NOTEBOOK_DIR={json.dumps(self.notebook_dir)}")
         lines.append("COPY notebook.ipynb /job/notebook.ipynb")
+        return self._label(lines, labels)
+
+    @staticmethod
+    def _label(lines: list[str], labels: dict[str, str] | None) -> str:
         if labels:
             lines.append("LABEL " + " ".join(f"{json.dumps(k)}={json.dumps(v)}"
                                              for k, v in sorted(labels.items())))
@@ -215,9 +248,12 @@ class BuildPlan:
     # ---- context --------------------------------------------------------------------------
 
     def _small_files(self, labels: dict[str, str] | None = None) -> dict[str, bytes]:
-        files = {"Dockerfile": self.dockerfile(labels).encode(),
-                 "runtime.txt": self.runtime.encode(),
-                 "notebook.ipynb": self.notebook_file.read_bytes()}
+        files = {"Dockerfile": self.dockerfile(labels).encode()}
+        if self.stage != "files":
+            files["notebook.ipynb"] = self.notebook_file.read_bytes()
+        if self.stage == "notebook":
+            return files
+        files["runtime.txt"] = self.runtime.encode()
         if self.ca_bundle:
             files["ca.crt"] = read_ca_bundle(self.ca_bundle)
         if self.installs_lock:
@@ -231,6 +267,8 @@ class BuildPlan:
 
     def _big_files(self) -> dict[str, Path]:
         files: dict[str, Path] = {}
+        if self.stage == "notebook":
+            return files
         if self.installer == "uv" and self.uv_path:
             files["uv"] = Path(self.uv_path)
         if self.offline:
@@ -241,17 +279,21 @@ class BuildPlan:
 
     def build_key(self) -> str:
         """Hash of everything the image is made from (big files by name, size and mtime)."""
+        if self.split:
+            return self.notebook_stage().build_key()
         h = hashlib.sha256(self.base_image.encode())
         for name, data in sorted(self._small_files().items()):
             h.update(f"\0{name}\0".encode() + hashlib.sha256(data).digest())
         for name, path in sorted(self._big_files().items()):
             st = path.stat()
             h.update(f"\0{name}\0{st.st_size}\0{st.st_mtime_ns}".encode())
-        for f in self.project_files:  # content-addressed: the sha is the content
+        for f in self.project_files if self.stage != "notebook" else []:  # by content
             h.update(f"\0project/{f['path']}\0{f['sha256']}\0{bool(f.get('executable'))}".encode())
         return h.hexdigest()
 
     def labels(self, build_key: str) -> dict[str, str]:
+        if self.stage == "files":  # not a version's image: listed and pruned with none
+            return {"ml-ship.files-of": self.job, LABEL_BUILD: build_key}
         return {
             LABEL_JOB: self.job, LABEL_VERSION: str(self.version), LABEL_DIGEST: self.digest,
             LABEL_LOCK: self.lock_hash, LABEL_BUILD: build_key,
@@ -274,7 +316,7 @@ class BuildPlan:
                     info.mode = 0o755 if name == "uv" else 0o644
                     with open(path, "rb") as src:
                         tar.addfile(info, src)
-                if self.has_project:
+                if self.has_project and self.stage != "notebook":
                     self._add_project(tar)
             fh.seek(0)
             yield fh
