@@ -12,9 +12,13 @@ from pydantic import BaseModel
 
 
 def service() -> Any:
+    """The service; in team mode inside a hub user's server it acts as that user."""
+    from ..config import MlShip
     from ..core import ShipService
+    from ..core.hub import cli_actor
 
-    return ShipService()
+    settings = MlShip()
+    return ShipService(settings, actor=cli_actor(settings))
 
 
 def parse_value(text: str) -> Any:

@@ -283,6 +283,8 @@ class HealthInfo(_Model):
     periodic: Literal["agent", "jupyter server", "none"] = Field(
         "none", description="who fires schedules, resumes pipelines and reconciles runs now")
     warnings: list[str] = Field([], description="e.g. schedules that nothing would fire")
+    team_mode: bool = Field(False, description="runs are started by the agent (JupyterHub "
+                            "team mode): with no agent, submitting is refused")
 
 
 class JobList(_Model):

@@ -176,7 +176,10 @@ class ShipService(RunsMixin, PipelinesMixin, ProjectsMixin, TickMixin):
         periodic: Literal["agent", "jupyter server", "none"] = (
             "agent" if agent else "jupyter server" if self.ticker else "none")
         warnings = []
-        if periodic == "none":
+        if self.settings.team_mode and agent is None:
+            warnings.append("team mode: no ml-ship agent is running, so runs cannot be "
+                            "submitted; the hub's ml-ship-agent service starts them")
+        elif periodic == "none":
             ours = [s for s in self.schedules() if s.runner == "ml-ship"]
             if ours:
                 warnings.append(
@@ -187,7 +190,7 @@ class ShipService(RunsMixin, PipelinesMixin, ProjectsMixin, TickMixin):
             store=self.store.kind,
             backends=statuses,
             default_backend=self.settings.default_backend,
-            agent=agent, periodic=periodic, warnings=warnings,
+            agent=agent, periodic=periodic, warnings=warnings, team_mode=self.settings.team_mode,
         )
 
     # ---- ship ---------------------------------------------------------------------------

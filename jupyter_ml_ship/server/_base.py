@@ -28,6 +28,7 @@ from tornado.web import HTTPError
 
 from ..config import MlShip
 from ..core import ShipService
+from ..core.access import Actor
 from ..errors import BadInput, InvalidPipeline, NotFound, ShipError, TooLarge
 
 if TYPE_CHECKING:
@@ -113,6 +114,21 @@ class ServiceMixin:
         ):
             return None
         return username or None
+
+    async def actor(self, groups: bool = False) -> Actor | None:
+        """Team mode: the visitor as JupyterHub identified them (its OAuth user model: name,
+        groups, scopes); ``groups``: also every group of the hub, to check owner groups. None
+        outside team mode (single-user: nothing is checked). No header is trusted: the
+        identity is JupyterHub's, checked by its identity provider before this runs."""
+        if not self.ml_ship.team_mode:
+            return None
+        from ..core import hub
+
+        model = getattr(self.current_user, "hub_user", None)
+        if model is None:  # team mode behind no hub: the Jupyter user, no groups
+            return Actor.of(self.author or "") if self.author else None
+        known = await self.call(hub.hub_groups) if groups else None
+        return hub.actor_of(model, self.ml_ship, known)
 
     async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a blocking service call in the extension's thread pool."""

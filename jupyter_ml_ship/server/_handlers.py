@@ -24,7 +24,7 @@ from ..core.models import (
 from ..core.notebook_info import notebook_info
 from ..errors import ShipError
 from ._base import MlShipHandler
-from ._models import ListRunsQuery, NotebookInfoQuery
+from ._models import AuditQuery, ListRunsQuery, NotebookInfoQuery
 
 OPENAPI_FILE = Path(__file__).with_name("openapi.json")
 
@@ -72,7 +72,7 @@ class ShipHandler(MlShipHandler):
                 self.service.ship, path, name=req.name, message=req.message,
                 author=self.author, config=req.config, run=req.run,
                 parameters=req.parameters, backend=req.backend, source=req.path,
-                confine=self.root_dir(),
+                confine=self.root_dir(), actor=await self.actor(groups=True),
             )
         except ShipError as exc:  # name the file as the user knows it, not the server's path
             exc.message = exc.message.replace(str(path), req.path)
@@ -91,19 +91,19 @@ class JobsHandler(MlShipHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.reply(JobList(jobs=await self.call(self.service.jobs)))
+        self.reply(JobList(jobs=await self.call(self.service.jobs, await self.actor())))
 
 
 class JobHandler(MlShipHandler):
     @web.authenticated
     @authorized
     async def get(self, name: str) -> None:
-        self.reply(await self.call(self.service.job, name))
+        self.reply(await self.call(self.service.job, name, await self.actor()))
 
     @web.authenticated
     @authorized
     async def delete(self, name: str) -> None:
-        await self.call(self.service.delete_job, name)
+        await self.call(self.service.delete_job, name, await self.actor())
         self.set_status(204)
         self.finish()
 
@@ -127,7 +127,8 @@ class RollbackHandler(MlShipHandler):
     @authorized
     async def post(self, name: str) -> None:
         req = self.body(RollbackRequest)
-        self.reply(await self.call(self.service.rollback, name, req.version, actor=self.author))
+        self.reply(await self.call(self.service.rollback, name, req.version,
+                                   actor=await self.actor() or self.author))
 
 
 class RunsHandler(MlShipHandler):
@@ -145,7 +146,8 @@ class RunsHandler(MlShipHandler):
     @authorized
     async def post(self) -> None:
         req = self.body(CreateRunRequest)
-        info = await self.call(self.service.run, req.job, req.version, req.parameters, req.backend)
+        info = await self.call(self.service.run, req.job, req.version, req.parameters,
+                               req.backend, actor=await self.actor())
         self.set_header("Location", self.request.path.rstrip("/") + f"/{info.id}")
         self.reply(info, 201)
 
@@ -161,4 +163,12 @@ class CancelHandler(MlShipHandler):
     @web.authenticated
     @authorized
     async def post(self, run_id: str) -> None:
-        self.reply(await self.call(self.service.cancel, run_id))
+        self.reply(await self.call(self.service.cancel, run_id, await self.actor()))
+
+
+class AuditHandler(MlShipHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, name: str) -> None:
+        q = self.query(AuditQuery)
+        self.reply(await self.call(self.service.audit_trail, name, q.limit))

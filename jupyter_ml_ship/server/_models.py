@@ -24,6 +24,12 @@ class ListRunsQuery(_Query):
     pipeline_run_id: str | None = Field(None, description="only the step runs of a pipeline run")
 
 
+class AuditQuery(_Query):
+    """``GET /jobs/{name}/audit``: the audit trail of a job or pipeline, newest first."""
+
+    limit: int = Field(200, ge=1, le=10_000, description="most entries")
+
+
 class LogQuery(_Query):
     offset: int = Field(0, ge=0, le=2**53 - 1, description="byte offset to read the log from")
 

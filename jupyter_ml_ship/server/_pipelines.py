@@ -67,7 +67,8 @@ class PipelinesHandler(_PipelineHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.reply(PipelineList(pipelines=await self.call(self.service.pipelines)))
+        self.reply(PipelineList(pipelines=await self.call(self.service.pipelines,
+                                                          await self.actor())))
 
     @web.authenticated
     @authorized
@@ -76,7 +77,7 @@ class PipelinesHandler(_PipelineHandler):
         path = await self.resolve_pipeline(req.path)
         try:
             result = await self.call(self.service.ship_pipeline, path, message=req.message,
-                                     author=self.author)
+                                     author=self.author, actor=await self.actor())
         except ShipError as exc:
             raise self._user_path(exc, path, req.path) from None
         self.reply(result, 201)
@@ -100,12 +101,12 @@ class PipelineHandler(_PipelineHandler):
     @web.authenticated
     @authorized
     async def get(self, name: str) -> None:
-        self.reply(await self.call(self.service.pipeline, name))
+        self.reply(await self.call(self.service.pipeline, name, await self.actor()))
 
     @web.authenticated
     @authorized
     async def delete(self, name: str) -> None:
-        await self.call(self.service.delete_pipeline, name)
+        await self.call(self.service.delete_pipeline, name, await self.actor())
         self.set_status(204)
         self.finish()
 
@@ -132,7 +133,7 @@ class PipelineRollbackHandler(_PipelineHandler):
     async def post(self, name: str) -> None:
         req = self.body(RollbackRequest)
         self.reply(await self.call(self.service.rollback_pipeline, name, req.version,
-                                   actor=self.author))
+                                   actor=await self.actor() or self.author))
 
 
 class PipelineRunsOfHandler(_PipelineHandler):
@@ -150,7 +151,8 @@ class PipelineRunsOfHandler(_PipelineHandler):
         req = self.body(StartPipelineRunRequest)
         if req.version is not None and not 1 <= req.version <= 2**31 - 1:
             raise NotFound(f"pipeline {name!r} has no version {req.version}")
-        kwargs: dict[str, Any] = {"use_cache": req.use_cache, "parallelism": req.parallelism}
+        kwargs: dict[str, Any] = {"use_cache": req.use_cache, "parallelism": req.parallelism,
+                                  "actor": await self.actor()}
         info = await self.call(self.service.run_pipeline, name, req.version, req.parameters,
                                req.backend, **kwargs)
         self.set_header("Location", self.base_url.rstrip("/")
@@ -179,4 +181,5 @@ class PipelineCancelHandler(_PipelineHandler):
     @web.authenticated
     @authorized
     async def post(self, run_id: str) -> None:
-        self.reply(self.emitted(await self.call(self.service.cancel_pipeline_run, run_id)))
+        self.reply(self.emitted(await self.call(self.service.cancel_pipeline_run, run_id,
+                                                await self.actor())))

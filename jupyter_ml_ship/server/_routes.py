@@ -19,6 +19,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from .. import __version__
 from ..core.history import RunComparison, RunHistory
 from ..core.models import (
+    AuditTrail,
     CreateRunRequest,
     ErrorBody,
     HealthInfo,
@@ -60,6 +61,7 @@ from ._base import NotFoundHandler
 from ._logs import LogHandler, LogSocketHandler, OutputHandler
 from ._models import (
     ArtifactQuery,
+    AuditQuery,
     ListPipelineRunsQuery,
     ListRunsQuery,
     LogChunk,
@@ -79,7 +81,8 @@ SPEC_FILE = Path(__file__).with_name("openapi.json")
 #: status → what it means here (every error body is an ErrorBody)
 ERRORS = {
     400: "bad input: the message says what and where",
-    403: "not authenticated, or not authorized (read-only users may only GET)",
+    403: "not authenticated, or not authorized (read-only users may only GET; team mode: only "
+         "the job's owners or an ml-ship admin, the message says who may)",
     404: "no such job, pipeline, version, run, file or route",
     409: "the request does not fit the current state",
     413: "body or parameters over MlShip.max_request_bytes",
@@ -132,6 +135,11 @@ ROUTES: list[Route] = [
         "get": Op("One job", JobInfo, errors=(404,)),
         "delete": Op("Delete a job with no active run, its versions and runs", "empty", 204,
                      errors=(404, 409)),
+    }, "jobs"),
+    Route("/jobs/{name}/audit", h.AuditHandler, {
+        "get": Op("The audit trail of a job or pipeline (newest first): every ship, rollback, "
+                  "run, cancel and delete with its user and time", AuditTrail,
+                  query=AuditQuery, errors=(400, 404)),
     }, "jobs"),
     Route("/jobs/{name}/history", hist.JobHistoryHandler, {
         "get": Op("Every run of a job (newest first) as table rows: status, version, times, "
@@ -273,6 +281,7 @@ _MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (ScheduleList, "serialization"), (ProjectPreview, "serialization"),
     (VersionFiles, "serialization"), (VersionDiff, "serialization"), (RunFiles, "serialization"),
     (RunHistory, "serialization"), (RunComparison, "serialization"),
+    (AuditTrail, "serialization"),
 ]
 
 

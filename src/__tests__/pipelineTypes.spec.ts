@@ -27,11 +27,11 @@ const fields: Record<string, Record<string, true>> = {
   PipelineRunInfo: {
     id: true, pipeline: true, version: true, status: true, parameters: true, backend: true,
     parallelism: true, use_cache: true, created_at: true, started_at: true, ended_at: true,
-    duration: true, error: true, steps: true
+    duration: true, error: true, steps: true, started_by: true
   } satisfies Record<keyof P.IPipelineRunInfo, true>,
   PipelineInfo: {
     name: true, current_version: true, latest_version: true, created_at: true, updated_at: true,
-    source_path: true, last_run: true
+    source_path: true, last_run: true, owner: true, permissions: true
   } satisfies Record<keyof P.IPipelineInfo, true>,
   ShipPipelineResult: { pipeline: true, version: true, created: true } satisfies Record<keyof P.IShipPipelineResult, true>,
   PipelineList: { pipelines: true } satisfies Record<keyof P.IPipelineList, true>,

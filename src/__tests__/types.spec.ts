@@ -19,7 +19,7 @@ const fields: Record<string, Record<string, true>> = {
     id: true, job: true, version: true, backend: true, status: true, parameters: true,
     attempts: true, max_attempts: true, created_at: true, started_at: true, ended_at: true,
     duration: true, error: true, outputs: true, pipeline_run_id: true, step: true, has_output: true,
-    notifications: true
+    notifications: true, started_by: true
   } satisfies Record<keyof T.IRunInfo, true>,
   DeliveryInfo: {
     channel: true, target: true, event: true, status: true, attempts: true, error: true,
@@ -67,8 +67,17 @@ const fields: Record<string, Record<string, true>> = {
   RunFiles: { run_id: true, files: true, not_kept: true, inputs: true } satisfies Record<keyof T.IRunFiles, true>,
   JobInfo: {
     name: true, current_version: true, latest_version: true, created_at: true, updated_at: true,
-    source_path: true, last_run: true, schedule: true, next_run: true
+    source_path: true, last_run: true, schedule: true, next_run: true, owner: true, owners: true,
+    run_by: true, permissions: true
   } satisfies Record<keyof T.IJobInfo, true>,
+  Permission: { allowed: true, reason: true } satisfies Record<keyof T.IPermission, true>,
+  JobPermissions: {
+    ship: true, run: true, rollback: true, cancel: true, delete: true
+  } satisfies Record<keyof T.IJobPermissions, true>,
+  AuditEvent: {
+    id: true, subject: true, kind: true, actor: true, created_at: true, data: true
+  } satisfies Record<keyof T.IAuditEvent, true>,
+  AuditTrail: { events: true } satisfies Record<keyof T.IAuditTrail, true>,
   ShipResult: { job: true, version: true, created: true, made_current: true, run: true } satisfies Record<keyof T.IShipResult, true>,
   BackendStatus: { name: true, available: true, reason: true } satisfies Record<keyof T.IBackendStatus, true>,
   AgentInfo: {
@@ -76,7 +85,7 @@ const fields: Record<string, Record<string, true>> = {
   } satisfies Record<keyof T.IAgentInfo, true>,
   HealthInfo: {
     version: true, store: true, backends: true, default_backend: true, agent: true,
-    periodic: true, warnings: true
+    periodic: true, warnings: true, team_mode: true
   } satisfies Record<keyof T.IHealthInfo, true>,
   JobList: { jobs: true } satisfies Record<keyof T.IJobList, true>,
   VersionList: { versions: true } satisfies Record<keyof T.IVersionList, true>,

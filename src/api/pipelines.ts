@@ -5,7 +5,7 @@
  * (snake_case kept: these are the JSON documents as sent); `pipelineTypes.spec.ts` checks
  * them against the server's openapi.json.
  */
-import type { IRunError } from './types';
+import type { IJobPermissions, IRunError } from './types';
 
 /** A step's status: a run's statuses plus `pending` (upstream not done) and `starting`. */
 export type StepStatus =
@@ -89,10 +89,16 @@ export interface IPipelineRunInfo {
   duration: number | null;
   error: IRunError | null;
   steps: IStepInfo[];
+  /** the user who started it ("schedule": a schedule's tick) */
+  started_by?: string;
 }
 
 export interface IPipelineInfo {
   name: string;
+  /** who shipped its first version */
+  owner?: string;
+  /** what the current user may do with it (team mode) */
+  permissions?: IJobPermissions;
   current_version: number | null;
   latest_version: number | null;
   created_at: string;

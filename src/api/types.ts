@@ -74,6 +74,8 @@ export interface IRunInfo {
   has_output: boolean;
   /** notifications and MLflow logs (GET /runs/{id} only) */
   notifications?: IDeliveryInfo[];
+  /** the user who started it ("schedule": a schedule's tick) */
+  started_by?: string;
 }
 
 export interface IVersionInfo {
@@ -187,8 +189,45 @@ export interface IRunFiles {
   inputs: IFileInput[];
 }
 
+/** Team mode: whether the current user may do an action, and why not. */
+export interface IPermission {
+  allowed: boolean;
+  reason: string;
+}
+
+/** What the current user may do with a job or pipeline (all allowed outside team mode). */
+export interface IJobPermissions {
+  ship: IPermission;
+  run: IPermission;
+  rollback: IPermission;
+  cancel: IPermission;
+  delete: IPermission;
+}
+
+/** One entry of the audit trail (GET /jobs/{name}/audit). */
+export interface IAuditEvent {
+  id: number;
+  /** the job's or pipeline's name */
+  subject: string;
+  /** ship, current, rollback, run, cancel, delete; pipeline-… */
+  kind: string;
+  actor: string;
+  created_at: string;
+  data: Record<string, unknown>;
+}
+
+export interface IAuditTrail {
+  events: IAuditEvent[];
+}
+
 export interface IJobInfo {
   name: string;
+  /** who shipped its first version */
+  owner?: string;
+  /** owner groups (metadata.ml_ship.owners) */
+  owners?: string[];
+  run_by?: 'owners' | 'team';
+  permissions?: IJobPermissions;
   current_version: number | null;
   latest_version: number | null;
   created_at: string;
@@ -241,6 +280,8 @@ export interface IHealthInfo {
   periodic: 'agent' | 'jupyter server' | 'none';
   /** e.g. schedules that nothing would fire */
   warnings: string[];
+  /** runs are started by the agent (JupyterHub team mode) */
+  team_mode?: boolean;
 }
 
 export interface IJobList {
