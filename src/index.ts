@@ -19,7 +19,7 @@ import { notifyFinished, type IActions } from './actions';
 import { MlShipClient } from './api/client';
 import { createCompareView, type CompareView } from './components/CompareView';
 import { createPanel } from './components/Panel';
-import { createRunView, type RunView } from './components/RunView';
+import { createRunView, isLatestRunView, type RunView } from './components/RunView';
 import { shipIcon } from './icons';
 import { MlShipModel } from './model';
 import { OutputDrive } from './outputs';
@@ -90,29 +90,42 @@ const plugin: JupyterFrontEndPlugin<void> = {
         ? (name: string) => editorServices.mimeTypeService.getMimeTypeByLanguage({ name })
         : undefined
     };
+    /** Where a run shows: its own tab if it has one, else the one "Runs" tab (`own`: a tab of its own). */
+    const openRunView = (id: string, own: boolean) => {
+      const mine = runViews.find(w => !isLatestRunView(w) && w.content.runId === id);
+      if (mine) {
+        shell.activateById(mine.id);
+        return;
+      }
+      const latest = runViews.find(w => isLatestRunView(w));
+      if (latest && !own) {
+        latest.content.showRun(id);
+        void runViews.save(latest);
+        shell.activateById(latest.id);
+        model.selectRun(id);
+        return;
+      }
+      const view = createRunView(id, actions, {
+        latest: !own,
+        onKeep: kept => void runViews.save(kept)
+      });
+      // new run views become tabs next to the last one, not ever narrower splits
+      const last = runViews.currentWidget ?? runViews.find(() => true);
+      void runViews.add(view);
+      shell.add(
+        view,
+        'main',
+        last && last.isAttached ? { mode: 'tab-after', ref: last.id } : { mode: 'split-right' }
+      );
+      shell.activateById(view.id);
+      model.selectRun(id);
+    };
     const actions: IActions = {
       model,
       settings: () => settings,
       docManager,
       watched: new Set<string>(),
-      openRun: id => {
-        const open = runViews.find(w => w.content.runId === id);
-        if (open) {
-          shell.activateById(open.id);
-          return;
-        }
-        const view = createRunView(id, actions);
-        // new run views become tabs next to the last one, not ever narrower splits
-        const last = runViews.currentWidget ?? runViews.find(() => true);
-        void runViews.add(view);
-        shell.add(
-          view,
-          'main',
-          last && last.isAttached ? { mode: 'tab-after', ref: last.id } : { mode: 'split-right' }
-        );
-        shell.activateById(view.id);
-        model.selectRun(id);
-      },
+      openRun: id => openRunView(id, false),
       showJob: name => {
         shell.activateById(panel.id);
         void model.selectJob(name);
@@ -200,7 +213,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       caption: 'Open the view of a run: status, log and outputs',
       execute: args => {
         if (typeof args.id === 'string' && args.id) {
-          actions.openRun(args.id);
+          openRunView(args.id, args.own === true);
         }
       }
     });
@@ -230,8 +243,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       restorer.add(panel, 'ml-ship-panel');
       void restorer.restore(runViews, {
         command: CommandIDs.openRun,
-        args: view => ({ id: view.content.runId }),
-        name: view => view.content.runId
+        args: view => ({ id: view.content.runId, own: !isLatestRunView(view) }),
+        name: view => (isLatestRunView(view) ? 'latest' : view.content.runId)
       });
       void restorer.restore(compareViews, {
         command: CommandIDs.compare,

@@ -7,13 +7,14 @@ import {
   notebookIcon,
   runIcon,
   stopIcon,
+  tabIcon,
   Toolbar,
   ToolbarButton
 } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { cancelWithConfirm, openRunOutput, rerun, type IActions } from '../actions';
-import { errorMessage } from '../api/client';
+import { ApiError, errorMessage } from '../api/client';
 import { isTerminal, type IRunInfo, type RunStatus } from '../api/types';
 import { formatDate, formatDuration, runDuration, shortId } from '../format';
 import { shipIcon } from '../icons';
@@ -81,7 +82,9 @@ function Header(props: {
 /** The live state of one run view: run info, log buffer and follower. */
 class RunViewContent extends ReactWidget {
   run: IRunInfo | null = null;
-  readonly buffer: LogBuffer;
+  buffer: LogBuffer;
+  /** the run no longer exists (its job was deleted): the view explains instead of an error */
+  gone = false;
   private _follower: LogFollower | null = null;
   private _revision = 0;
   private _follow: boolean;
@@ -91,9 +94,10 @@ class RunViewContent extends ReactWidget {
   private _asking = false;
 
   constructor(
-    readonly runId: string,
+    private _runId: string,
     private readonly _actions: IActions,
-    private readonly _onRunChange: () => void
+    private readonly _onRunChange: () => void,
+    private readonly _onClose: () => void = () => undefined
   ) {
     super();
     this.addClass('jp-MlShip-runView');
@@ -103,12 +107,48 @@ class RunViewContent extends ReactWidget {
     void this._load();
   }
 
+  get runId(): string {
+    return this._runId;
+  }
+
+  /** Show another run in this view (the Runs tab following the latest). */
+  showRun(id: string): void {
+    if (id === this._runId) {
+      return;
+    }
+    this._follower?.dispose();
+    this._follower = null;
+    if (this._timer) {
+      clearInterval(this._timer);
+      this._timer = null;
+    }
+    this._runId = id;
+    this.run = null;
+    this.gone = false;
+    this._problem = null;
+    this.buffer = new LogBuffer(this._actions.settings().maxLogChars);
+    this._revision++;
+    this._onRunChange();
+    this.update();
+    void this._load();
+  }
+
   private async _load(): Promise<void> {
+    const id = this._runId;
     try {
-      this._setRun(await this._actions.model.client.run(this.runId));
+      const run = await this._actions.model.client.run(id);
+      if (id !== this._runId) {
+        return;
+      }
+      this._setRun(run);
       this._startLog();
     } catch (error) {
+      if (id !== this._runId) {
+        return;
+      }
+      this.gone = error instanceof ApiError && error.code === 'not_found';
       this._problem = errorMessage(error);
+      this._onRunChange();
       this.update();
     }
   }
@@ -195,7 +235,17 @@ class RunViewContent extends ReactWidget {
     if (!run) {
       return (
         <div className="jp-MlShip-runBody">
-          {this._problem ? (
+          {this.gone ? (
+            <div className="jp-MlShip-empty jp-MlShip-runGone" data-gone={this.runId}>
+              <p>
+                Run #{shortId(this.runId)} no longer exists: its job was deleted (or the store
+                this lab uses changed since the tab was opened).
+              </p>
+              <button className="jp-Button jp-mod-styled jp-mod-accept" onClick={this._onClose}>
+                Close this tab
+              </button>
+            </div>
+          ) : this._problem ? (
             <Notice kind="error">{this._problem}</Notice>
           ) : (
             <div className="jp-MlShip-empty">Loading run {this.runId}…</div>
@@ -270,8 +320,22 @@ class RunViewContent extends ReactWidget {
 
 export type RunView = MainAreaWidget<RunViewContent>;
 
-/** A main-area widget showing one run. */
-export function createRunView(runId: string, actions: IActions): RunView {
+/** The id of the one "Runs" tab, the run view that follows the latest run. */
+export const LATEST_RUN_VIEW_ID = 'jp-MlShip-runs-latest';
+
+export function isLatestRunView(view: RunView): boolean {
+  return view.hasClass('jp-MlShip-latestRunView');
+}
+
+/**
+ * A main-area widget showing one run. With `latest`, it is the "Runs" tab: it shows whichever
+ * run was started or opened last (`content.showRun(id)`) until "Keep open" gives the run its own tab.
+ */
+export function createRunView(
+  runId: string,
+  actions: IActions,
+  options: { latest?: boolean; onKeep?: (view: RunView) => void } = {}
+): RunView {
   const cancel = new ToolbarButton({
     icon: stopIcon,
     label: 'Cancel',
@@ -293,27 +357,56 @@ export function createRunView(runId: string, actions: IActions): RunView {
     enabled: false,
     onClick: () => content.run && void openRunOutput(actions, content.run)
   });
-  const content: RunViewContent = new RunViewContent(runId, actions, () => {
-    const run = content?.run;
-    if (!run) {
-      return;
+  const keep = new ToolbarButton({
+    icon: tabIcon,
+    label: 'Keep open',
+    tooltip: 'Give this run its own tab; the Runs tab goes on following the latest run',
+    onClick: () => {
+      setLatest(false);
+      options.onKeep?.(widget);
     }
-    cancel.enabled = !isTerminal(run.status);
-    again.enabled = true;
-    output.enabled = run.has_output;
-    widget.title.label = `${run.job} #${shortId(run.id)}`;
-    widget.title.className = `jp-MlShip-runTab jp-MlShip-runTab-${run.status}`;
   });
+  let latest = !!options.latest;
+  const retitle = () => {
+    const run = content?.run;
+    const id = content?.runId ?? runId;
+    const name = run ? `${run.job} #${shortId(run.id)}` : `Run #${shortId(id)}`;
+    widget.title.label = latest ? `Runs: ${name}` : name;
+    widget.title.caption = latest
+      ? `The latest run (ml-ship run ${id}): a new run started or opened in the lab shows here`
+      : `ml-ship run ${id}`;
+    widget.title.className = `jp-MlShip-runTab${run ? ` jp-MlShip-runTab-${run.status}` : ''}`;
+  };
+  const setLatest = (value: boolean) => {
+    latest = value;
+    widget.toggleClass('jp-MlShip-latestRunView', value);
+    widget.id = value ? LATEST_RUN_VIEW_ID : `jp-MlShip-run-${content.runId}`;
+    keep.setHidden(!value);
+    retitle();
+  };
+  const content: RunViewContent = new RunViewContent(
+    runId,
+    actions,
+    () => {
+      const run = content?.run;
+      cancel.enabled = !!run && !isTerminal(run.status);
+      again.enabled = !!run;
+      output.enabled = !!run && run.has_output;
+      if (widget) {
+        retitle();
+      }
+    },
+    () => widget.close()
+  );
   const widget = new MainAreaWidget({ content });
-  widget.id = `jp-MlShip-run-${runId}`;
   widget.title.icon = shipIcon;
-  widget.title.label = `Run #${shortId(runId)}`;
-  widget.title.caption = `ml-ship run ${runId}`;
   widget.title.closable = true;
   widget.addClass('jp-MlShip-runWidget');
   widget.toolbar.addItem('cancel', cancel);
   widget.toolbar.addItem('rerun', again);
   widget.toolbar.addItem('output', output);
+  widget.toolbar.addItem('keep', keep);
   widget.toolbar.addItem('spacer', Toolbar.createSpacerItem());
+  setLatest(latest);
   return widget;
 }

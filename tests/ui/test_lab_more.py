@@ -91,3 +91,77 @@ def test_the_ship_dialog_edits_schedule_env_secrets_and_requirements(page, lab):
     keep(page, "ship-dialog-dark", dialog.locator(".jp-Dialog-content"))
     dialog.get_by_role("button", name="Cancel").click()
     set_theme(page, "JupyterLab Light")
+
+
+# 7. One tab per run; one "Runs" tab follows the latest run; a run that is gone explains
+
+
+def run_tabs(page):
+    return page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.jp-MlShip-runTab")
+
+
+def start_from_dialog(page, before: str = "") -> str:
+    dialog = page.locator(".jp-Dialog")
+    dialog.get_by_role("button", name="Run", exact=True).click()
+    dialog.wait_for(state="detached")
+    body = page.locator(".jp-MlShip-latestRunView:not(.lm-mod-hidden) "
+                        f".jp-MlShip-runBody[data-run]:not([data-run='{before}'])")
+    body.wait_for(timeout=LONG)
+    return body.get_attribute("data-run")
+
+
+def test_runs_reuse_one_runs_tab_and_each_run_has_at_most_one_tab(page, lab):
+    write_notebook(lab.root / "tabs.ipynb", "print('tab run')", params="n = 1")
+    post(lab, "/ship", {"path": "tabs.ipynb", "name": "tabs"})
+    open_lab(page, lab)
+    panel = open_panel(page)
+    panel.get_by_text("tabs", exact=True).first.click()
+    panel.get_by_role("button", name="Run", exact=True).click()
+    first = start_from_dialog(page)
+    assert run_tabs(page).count() == 1
+    assert run_tabs(page).first.inner_text().startswith("Runs: tabs #")
+    wait_run(lab, first)
+
+    # Re-run from the Runs tab: the same tab shows the new run
+    latest = page.locator(".jp-MlShip-latestRunView")
+    latest.locator(".jp-Toolbar").get_by_text("Re-run").click()
+    second = start_from_dialog(page, first)
+    assert second != first
+    assert run_tabs(page).count() == 1
+    wait_run(lab, second)
+    latest.locator(f".jp-MlShip-runBody[data-run='{second}'][data-status='succeeded']").wait_for()
+
+    # Keep open: the run gets its own tab, the next run goes to a new Runs tab
+    latest.locator(".jp-Toolbar").get_by_text("Keep open").click()
+    kept = page.locator(f"#jp-MlShip-run-{second}")
+    kept.wait_for()
+    assert not run_tabs(page).first.inner_text().startswith("Runs:")
+    assert not kept.locator(".jp-Toolbar").get_by_text("Keep open").is_visible()
+    kept.locator(".jp-Toolbar").get_by_text("Re-run").click()
+    third = start_from_dialog(page, second)
+    assert run_tabs(page).count() == 2
+    wait_run(lab, third)
+
+    # opening runs from the panel: the kept one is activated, another shows in the Runs tab
+    panel = open_panel(page)
+    panel.locator(f".jp-MlShip-runs li[data-run='{first}'] button").first.click()
+    page.locator(f".jp-MlShip-latestRunView .jp-MlShip-runBody[data-run='{first}']").wait_for()
+    panel.locator(f".jp-MlShip-runs li[data-run='{second}'] button").first.click()
+    page.locator(f"#jp-MlShip-run-{second}:not(.lm-mod-hidden)").wait_for()
+    assert run_tabs(page).count() == 2
+    page.shot("07-runs-tab")
+
+    # the job is deleted: after a reload the restored tabs say so instead of a red error
+    page.wait_for_timeout(1000)  # the layout is saved
+    request = __import__("urllib.request").request
+    with request.urlopen(request.Request(lab.api("/jobs/tabs"), method="DELETE"), timeout=30):
+        pass
+    page.reload()
+    gone = page.locator(f"[data-gone='{second}']")
+    page.locator(f".lm-TabBar-tab[data-id='jp-MlShip-run-{second}']").click()
+    gone.wait_for(timeout=60_000)
+    assert "no longer exists" in gone.inner_text()
+    assert page.locator(".jp-MlShip-runWidget .jp-MlShip-notice-error").count() == 0
+    keep(page, "run-gone", page.locator(f"#jp-MlShip-run-{second}"))
+    gone.get_by_role("button", name="Close this tab").click()
+    page.locator(f"#jp-MlShip-run-{second}").wait_for(state="detached")
