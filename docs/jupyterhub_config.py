@@ -33,7 +33,8 @@ c.Authenticator.allowed_users = {"ada", "grace", "hopper"}
 c.Authenticator.admin_users = {"hopper"}  # hub admin (manages servers); ml-ship admin below
 # groups name the owners of jobs (metadata.ml_ship.owners: [data-science])
 c.JupyterHub.load_groups = {
-    "data-science": {"users": ["ada", "grace"]},
+    "data-science": {"users": ["ada"]},
+    "analysts": {"users": ["grace"]},
     "ml-ship-admins": {"users": ["hopper"]},  # MlShip.admin_groups
 }
 c.JupyterHub.custom_scopes = {
@@ -44,10 +45,12 @@ c.JupyterHub.custom_scopes = {
 c.JupyterHub.load_roles = [
     # the other way to make ml-ship admins (MlShip.admin_scope)
     {"name": "ml-ship-admin", "scopes": ["custom:ml-ship:admin"], "groups": ["ml-ship-admins"]},
-    # user servers may read the hub's group names, to refuse owner groups that do not exist
-    {"name": "server", "scopes": ["users:activity!user", "access:servers!server",
-                                  "list:groups", "read:groups:name"]},
+    # users (and so their servers' tokens) may read the hub's group names: a notebook naming
+    # an owner group that does not exist is refused when shipped
+    {"name": "user", "scopes": ["self", "list:groups", "read:groups:name"]},
 ]
+c.Spawner.server_token_scopes = ["users:activity!user", "access:servers!server",
+                                 "list:groups", "read:groups:name"]
 # the custom scope reaches the user's server in its OAuth token
 c.Spawner.oauth_client_allowed_scopes = ["custom:ml-ship:admin"]
 

@@ -10,6 +10,7 @@ server's token. An ml-ship admin is in a group of ``MlShip.admin_groups`` or hol
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
@@ -49,7 +50,9 @@ def hub_groups() -> frozenset[str] | None:
             return hit[1]
     try:
         names: frozenset[str] | None = frozenset(g["name"] for g in hub_api("/groups"))
-    except Exception:  # 403 without list:groups, the hub restarting: not known
+    except Exception as exc:  # 403 without list:groups, the hub restarting: not known
+        logging.getLogger("jupyter_ml_ship").warning(
+            "ml-ship: cannot list the hub's groups (%s): owner groups are not checked", exc)
         names = None
     with _LOCK:
         _CACHE["groups"] = (time.monotonic(), names)
