@@ -7,6 +7,7 @@ import { formatDate, formatDuration, formatRelative, runDuration, shortId } from
 import type { IVersionFocus } from '../model';
 import { inlineValues, StatusChip } from './common';
 import { VersionsList } from './VersionsList';
+import { JobHistory } from './JobHistory';
 import { openRunHistory } from '../history/plugin';
 
 export interface IJobDetailProps {
@@ -57,6 +58,12 @@ function RunsList(props: IJobDetailProps): JSX.Element {
                 <span title={formatDate(run.created_at)}>{formatRelative(run.created_at, props.now)}</span>
                 <span className="jp-MlShip-dot">·</span>
                 <span>{run.backend}</span>
+                {run.started_by && (
+                  <>
+                    <span className="jp-MlShip-dot">·</span>
+                    <span data-started-by={run.started_by}>by {run.started_by}</span>
+                  </>
+                )}
                 {run.step && (
                   <>
                     <span className="jp-MlShip-dot">·</span>
@@ -94,7 +101,9 @@ function RunsList(props: IJobDetailProps): JSX.Element {
 
 export function JobDetail(props: IJobDetailProps): JSX.Element {
   const { job, focus } = props;
-  const [tab, setTab] = React.useState<'runs' | 'versions'>(focus ? 'versions' : 'runs');
+  const [tab, setTab] = React.useState<'runs' | 'versions' | 'history'>(focus ? 'versions' : 'runs');
+  const mayRun = job.permissions?.run ?? { allowed: true, reason: '' };
+  const mayRollback = job.permissions?.rollback ?? { allowed: true, reason: '' };
   React.useEffect(() => {
     if (focus) {
       setTab('versions');
@@ -117,6 +126,13 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
               </>
             )}
           </div>
+          {job.owner && (
+            <div className="jp-MlShip-item-sub" data-owner={job.owner}>
+              owner {job.owner}
+              {job.owners && job.owners.length > 0 && ` · ${job.owners.join(', ')}`}
+              {job.run_by === 'team' && ' · the team may run it'}
+            </div>
+          )}
           {job.schedule && (
             <div
               className="jp-MlShip-item-sub jp-MlShip-schedule"
@@ -136,13 +152,14 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
         <button
           className="jp-Button jp-mod-styled jp-mod-accept jp-MlShip-runButton"
           onClick={() => props.onRun(null)}
-          title="Run the current version"
+          disabled={!mayRun.allowed}
+          title={mayRun.allowed ? 'Run the current version' : mayRun.reason}
         >
           Run
         </button>
       </div>
       <div className="jp-MlShip-tabs" role="tablist">
-        {(['runs', 'versions'] as const).map(name => (
+        {(['runs', 'versions', 'history'] as const).map(name => (
           <button
             key={name}
             role="tab"
@@ -150,12 +167,14 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
             className={`jp-MlShip-tab${tab === name ? ' jp-mod-active' : ''}`}
             onClick={() => setTab(name)}
           >
-            {name === 'runs' ? 'Runs' : `Versions (${props.versions.length})`}
+            {name === 'runs' ? 'Runs' : name === 'history' ? 'History' : `Versions (${props.versions.length})`}
           </button>
         ))}
       </div>
       <div className="jp-MlShip-tabBody">
-        {tab === 'runs' ? (
+        {tab === 'history' ? (
+          <JobHistory name={job.name} refresh={job.updated_at} />
+        ) : tab === 'runs' ? (
           <>
             {props.runs.length > 0 && (
               <button
@@ -175,6 +194,7 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
             focus={focus}
             onRun={props.onRun}
             onRollback={props.onRollback}
+            rollbackRefused={mayRollback.allowed ? undefined : mayRollback.reason}
             onCompare={props.onCompare}
             loadFiles={props.loadVersionFiles}
           />

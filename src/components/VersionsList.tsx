@@ -23,6 +23,8 @@ export interface IVersionsListProps {
   focus: IVersionFocus | null;
   onRun: (version: number | null) => void;
   onRollback: (version: IVersionInfo) => void;
+  /** team mode: why the user may not roll back (the button is greyed with it as tooltip) */
+  rollbackRefused?: string;
   /** compare version `a` with `b` (null: the current version) */
   onCompare: (a: number, b: number | null) => void;
   loadFiles: (version: number) => Promise<IVersionFiles>;
@@ -139,8 +141,9 @@ function VersionRow(props: {
         {!v.is_current && (
           <button
             className="jp-MlShip-iconButton jp-MlShip-rollback"
-            title={`Roll back to v${v.number}: make it the current version`}
+            title={list.rollbackRefused ?? `Roll back to v${v.number}: make it the current version`}
             aria-label={`Roll back to v${v.number}`}
+            disabled={list.rollbackRefused !== undefined}
             onClick={() => list.onRollback(v)}
           >
             <historyIcon.react tag="span" />
