@@ -17,6 +17,8 @@ export interface IActions {
   docManager: IDocumentManager | null;
   /** open (or reveal) the run view of a run */
   openRun: (id: string) => void;
+  /** open (or reveal) the graph view of a pipeline run */
+  openPipelineRun?: (id: string) => void;
   /** show a job in the side panel */
   showJob: (name: string) => void;
   /** show one version of a job in the side panel's Versions tab, its files unfolded */
@@ -142,6 +144,53 @@ export async function rollbackWithConfirm(
   } catch (error) {
     await showErrorMessage(`Cannot roll back ${job}`, errorMessage(error));
   }
+}
+
+/** Make a pipeline version current ("Roll back to vN" for an older one, "Make current" a newer). */
+export async function rollbackPipelineWithConfirm(
+  list: { rollback: (name: string, version: number) => Promise<void> },
+  pipeline: string,
+  version: number,
+  older: boolean
+): Promise<void> {
+  const label = older ? `Roll back to v${version}` : 'Make current';
+  const result = await showDialog({
+    title: older ? `Roll back ${pipeline} to v${version}?` : `Make v${version} of ${pipeline} current?`,
+    body: `New runs of the pipeline ${pipeline} will use version ${version}. Nothing is deleted: every version stays in the history.`,
+    buttons: [Dialog.cancelButton(), Dialog.warnButton({ label })]
+  });
+  if (!result.button.accept) {
+    return;
+  }
+  try {
+    await list.rollback(pipeline, version);
+    Notification.success(`${pipeline}: current version is now v${version}`, { autoClose: 5000 });
+  } catch (error) {
+    await showErrorMessage(`Cannot make v${version} of ${pipeline} current`, errorMessage(error));
+  }
+}
+
+/** Delete a job, its versions and its runs (the server refuses while a run is active). */
+export async function deleteJobWithConfirm(ctx: IActions, job: string): Promise<void> {
+  const info = ctx.model.jobs.find(j => j.name === job);
+  const result = await showDialog({
+    title: `Delete ${job}?`,
+    body:
+      `Every version of ${job}` +
+      (info?.latest_version ? ` (v1–v${info.latest_version})` : '') +
+      ', its runs, logs and output notebooks are deleted from the store. The notebook file stays.',
+    buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: `Delete ${job}` })]
+  });
+  if (!result.button.accept) {
+    return;
+  }
+  try {
+    await ctx.model.client.deleteJob(job);
+    Notification.success(`Deleted ${job}`, { autoClose: 5000 });
+  } catch (error) {
+    await showErrorMessage(`Cannot delete ${job}`, errorMessage(error));
+  }
+  await ctx.model.refresh();
 }
 
 export async function cancelWithConfirm(ctx: IActions, run: IRunInfo): Promise<void> {

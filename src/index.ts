@@ -165,6 +165,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     app.docRegistry.addWidgetExtension('Notebook', new OutputNotebookExtension(actions));
 
     const pipelines = setupPipelines(app, actions, palette, restorer);
+    actions.openPipelineRun = pipelines.openRun;
     const panel = createPanel(model, actions, pipelines);
     shell.add(panel, 'left', { rank: 850 });
 

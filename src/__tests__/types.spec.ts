@@ -9,6 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import type * as T from '../api/types';
+import { RUN_STATUSES } from '../api/types';
 
 const SPEC = path.join(__dirname, '..', '..', 'jupyter_ml_ship', 'server', 'openapi.json');
 
@@ -123,6 +124,8 @@ describeSpec('src/api/types.ts against openapi.json', () => {
     const status = schemas.RunInfo.properties.status;
     const values: string[] = status.enum ?? schemas[status.$ref?.split('/').pop()]?.enum;
     expect(Object.keys(statuses).sort()).toEqual([...values].sort());
+    // the one list the lab's filters use, in the spec's order
+    expect([...RUN_STATUSES]).toEqual(values);
   });
 
   it('knows the log WebSocket messages', () => {

@@ -16,6 +16,18 @@ export type RunStatus =
   | 'timed_out'
   | 'skipped';
 
+/** Every run status, in the order a run goes through them (the spec's RunStatus enum). */
+export const RUN_STATUSES: readonly RunStatus[] = [
+  'queued',
+  'building',
+  'running',
+  'succeeded',
+  'failed',
+  'cancelled',
+  'timed_out',
+  'skipped'
+];
+
 export const TERMINAL_STATUSES: ReadonlySet<RunStatus> = new Set<RunStatus>([
   'succeeded',
   'failed',

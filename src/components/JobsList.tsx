@@ -1,14 +1,102 @@
-/** The side panel's first page: every job with its current version and last run. */
+/**
+ * The side panel's first page: every job with its current version and last run, searchable,
+ * filtered by the last run's status, sorted by name or last run, pipeline steps grouped under
+ * their pipeline; a job can be deleted from here.
+ */
+import { deleteIcon, searchIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import type { IJobInfo } from '../api/types';
-import { formatDate, formatRelative } from '../format';
+import { RUN_STATUSES, type IJobInfo, type RunStatus } from '../api/types';
+import { formatDate, formatRelative, STATUS_LABELS } from '../format';
 import { StatusChip } from './common';
+
+export type JobSort = 'name' | 'last-run';
+export type JobStatusFilter = RunStatus | 'all' | 'never';
+
+export interface IJobsQuery {
+  search: string;
+  status: JobStatusFilter;
+  sort: JobSort;
+}
+
+export const DEFAULT_JOBS_QUERY: IJobsQuery = { search: '', status: 'all', sort: 'name' };
+
+/** The jobs the query keeps, in its order. */
+export function filterJobs(jobs: readonly IJobInfo[], query: IJobsQuery): IJobInfo[] {
+  const words = query.search.toLowerCase().split(/\s+/).filter(Boolean);
+  const kept = jobs.filter(job => {
+    const text = `${job.name} ${job.source_path}`.toLowerCase();
+    if (!words.every(w => text.includes(w))) {
+      return false;
+    }
+    if (query.status === 'all') {
+      return true;
+    }
+    return query.status === 'never' ? !job.last_run : job.last_run?.status === query.status;
+  });
+  const lastRun = (job: IJobInfo) => (job.last_run ? Date.parse(job.last_run.created_at) : -Infinity);
+  return kept.sort((a, b) =>
+    query.sort === 'last-run' ? lastRun(b) - lastRun(a) || a.name.localeCompare(b.name) : a.name.localeCompare(b.name)
+  );
+}
+
+function JobItem(props: {
+  job: IJobInfo;
+  onSelect: (name: string) => void;
+  onDelete?: (name: string) => void;
+}): JSX.Element {
+  const { job } = props;
+  return (
+    <li data-job={job.name} className="jp-MlShip-jobItem">
+      <button className="jp-MlShip-item" onClick={() => props.onSelect(job.name)} title={job.name}>
+        <div className="jp-MlShip-item-main">
+          <span className="jp-MlShip-item-title">{job.name}</span>
+          {job.last_run && <StatusChip status={job.last_run.status} />}
+        </div>
+        <div className="jp-MlShip-item-sub">
+          <span className="jp-MlShip-version-badge" data-current-version={job.current_version ?? ''}>
+            v{job.current_version ?? '–'}
+          </span>
+          {job.latest_version !== null && job.latest_version !== job.current_version && (
+            <span title="The current version is not the latest: rolled back">
+              {' '}
+              (latest v{job.latest_version})
+            </span>
+          )}
+          <span className="jp-MlShip-dot">·</span>
+          <span title={formatDate(job.last_run?.created_at ?? job.updated_at)}>
+            {job.last_run
+              ? `ran ${formatRelative(job.last_run.created_at)}`
+              : `shipped ${formatRelative(job.updated_at)}`}
+          </span>
+        </div>
+      </button>
+      {props.onDelete && (
+        <button
+          className="jp-MlShip-iconButton jp-MlShip-jobDelete"
+          title={`Delete ${job.name}: its versions and runs`}
+          aria-label={`Delete ${job.name}`}
+          onClick={() => props.onDelete?.(job.name)}
+        >
+          <deleteIcon.react tag="span" />
+        </button>
+      )}
+    </li>
+  );
+}
 
 export function JobsList(props: {
   jobs: readonly IJobInfo[];
   onSelect: (name: string) => void;
+  onDelete?: (name: string) => void;
+  /** pipeline → the jobs of its current version's steps */
+  pipelineJobs?: ReadonlyMap<string, readonly string[]>;
+  query?: IJobsQuery;
+  onQuery?: (query: IJobsQuery) => void;
 }): JSX.Element {
+  const [own, setOwn] = React.useState<IJobsQuery>(DEFAULT_JOBS_QUERY);
+  const query = props.query ?? own;
+  const setQuery = props.onQuery ?? setOwn;
   if (!props.jobs.length) {
     return (
       <div className="jp-MlShip-empty">
@@ -20,39 +108,79 @@ export function JobsList(props: {
       </div>
     );
   }
+  const shown = filterJobs(props.jobs, query);
+  const grouped = new Map<string, IJobInfo[]>();
+  const inGroup = new Set<string>();
+  for (const [pipeline, names] of props.pipelineJobs ?? []) {
+    const steps = shown.filter(j => names.includes(j.name) && !inGroup.has(j.name));
+    steps.forEach(j => inGroup.add(j.name));
+    if (steps.length) {
+      grouped.set(pipeline, steps);
+    }
+  }
+  const single = shown.filter(j => !inGroup.has(j.name));
+  const item = (job: IJobInfo) => (
+    <JobItem key={job.name} job={job} onSelect={props.onSelect} onDelete={props.onDelete} />
+  );
   return (
-    <ul className="jp-MlShip-list jp-MlShip-jobs" aria-label="Jobs">
-      {props.jobs.map(job => (
-        <li key={job.name} data-job={job.name}>
-          <button
-            className="jp-MlShip-item"
-            onClick={() => props.onSelect(job.name)}
-            title={job.source_path || job.name}
-          >
-            <div className="jp-MlShip-item-main">
-              <span className="jp-MlShip-item-title">{job.name}</span>
-              {job.last_run && <StatusChip status={job.last_run.status} />}
-            </div>
-            <div className="jp-MlShip-item-sub">
-              <span className="jp-MlShip-version-badge" data-current-version={job.current_version ?? ''}>
-                v{job.current_version ?? '–'}
-              </span>
-              {job.latest_version !== null && job.latest_version !== job.current_version && (
-                <span title="The current version is not the latest: rolled back">
-                  {' '}
-                  (latest v{job.latest_version})
-                </span>
-              )}
-              <span className="jp-MlShip-dot">·</span>
-              <span title={formatDate(job.last_run?.created_at ?? job.updated_at)}>
-                {job.last_run
-                  ? `ran ${formatRelative(job.last_run.created_at)}`
-                  : `shipped ${formatRelative(job.updated_at)}`}
-              </span>
-            </div>
+    <div className="jp-MlShip-jobsBlock">
+      <div className="jp-MlShip-jobsTools">
+        <div className="jp-MlShip-search">
+          <searchIcon.react tag="span" className="jp-MlShip-searchIcon" />
+          <input
+            type="search"
+            className="jp-mod-styled jp-MlShip-input"
+            placeholder="Search jobs"
+            aria-label="Search jobs"
+            value={query.search}
+            onChange={e => setQuery({ ...query, search: e.currentTarget.value })}
+          />
+        </div>
+        <select
+          className="jp-mod-styled jp-MlShip-select"
+          aria-label="Last run status"
+          value={query.status}
+          onChange={e => setQuery({ ...query, status: e.currentTarget.value as JobStatusFilter })}
+        >
+          <option value="all">Any status</option>
+          {RUN_STATUSES.map(s => (
+            <option key={s} value={s}>
+              {STATUS_LABELS[s]}
+            </option>
+          ))}
+          <option value="never">Never ran</option>
+        </select>
+        <select
+          className="jp-mod-styled jp-MlShip-select"
+          aria-label="Sort jobs"
+          value={query.sort}
+          onChange={e => setQuery({ ...query, sort: e.currentTarget.value as JobSort })}
+        >
+          <option value="name">By name</option>
+          <option value="last-run">By last run</option>
+        </select>
+      </div>
+      {!shown.length && (
+        <div className="jp-MlShip-empty">
+          No job matches.{' '}
+          <button className="jp-MlShip-linkButton" onClick={() => setQuery(DEFAULT_JOBS_QUERY)}>
+            Show all {props.jobs.length}
           </button>
-        </li>
+        </div>
+      )}
+      <ul className="jp-MlShip-list jp-MlShip-jobs" aria-label="Jobs">
+        {single.map(item)}
+      </ul>
+      {[...grouped].map(([pipeline, jobs]) => (
+        <div key={pipeline} className="jp-MlShip-jobGroup" data-job-group={pipeline}>
+          <div className="jp-MlShip-jobGroup-title" title={`Steps of the pipeline ${pipeline}`}>
+            pipeline <strong>{pipeline}</strong>
+          </div>
+          <ul className="jp-MlShip-list jp-MlShip-jobs" aria-label={`Steps of ${pipeline}`}>
+            {jobs.map(item)}
+          </ul>
+        </div>
       ))}
-    </ul>
+    </div>
   );
 }

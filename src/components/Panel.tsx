@@ -4,7 +4,10 @@ import { refreshIcon, SidePanel, ToolbarButton } from '@jupyterlab/ui-components
 import { Panel as LuminoPanel, Widget } from '@lumino/widgets';
 import * as React from 'react';
 
-import { rollbackWithConfirm, runWithDialog, type IActions } from '../actions';
+import {
+  deleteJobWithConfirm,
+  rollbackPipelineWithConfirm,
+  rollbackWithConfirm, runWithDialog, type IActions } from '../actions';
 import { shipIcon } from '../icons';
 import type { MlShipModel } from '../model';
 import { PipelinesSection } from '../pipeline/PipelinesSection';
@@ -12,7 +15,7 @@ import type { IPipelineParts } from '../pipeline/plugin';
 import { AgentStatus } from './AgentStatus';
 import { Notice, TextWithCode } from './common';
 import { JobDetail } from './JobDetail';
-import { JobsList } from './JobsList';
+import { DEFAULT_JOBS_QUERY, JobsList, type IJobsQuery } from './JobsList';
 
 /** Re-render every second while something is running (durations), without server calls. */
 function useClock(active: boolean): number {
@@ -37,10 +40,14 @@ function PanelBody(props: {
   React.useEffect(() => {
     const onChange = () => setVersion(v => v + 1);
     model.changed.connect(onChange);
+    pipelines?.list.changed.connect(onChange);
     return () => {
       model.changed.disconnect(onChange);
+      pipelines?.list.changed.disconnect(onChange);
     };
-  }, [model]);
+  }, [model, pipelines]);
+  // kept here, so that the search survives a visit to a job
+  const [jobsQuery, setJobsQuery] = React.useState<IJobsQuery>(DEFAULT_JOBS_QUERY);
   const now = useClock(model.hasActiveRuns);
   const compat = model.compatibility;
   const job = model.selectedJob;
@@ -87,7 +94,14 @@ function PanelBody(props: {
         />
       ) : (
         <>
-          <JobsList jobs={model.jobs} onSelect={name => void model.selectJob(name)} />
+          <JobsList
+            jobs={model.jobs}
+            onSelect={name => void model.selectJob(name)}
+            onDelete={name => void deleteJobWithConfirm(actions, name)}
+            pipelineJobs={pipelines?.list.stepJobs}
+            query={jobsQuery}
+            onQuery={setJobsQuery}
+          />
           <AgentStatus load={loadHealth} initial={model.health} />
           {pipelines && (
             <PipelinesSection
@@ -95,6 +109,9 @@ function PanelBody(props: {
               onOpenRun={pipelines.openRun}
               onOpenFile={pipelines.openFile}
               labPath={pipelines.labPath}
+              onMakeCurrent={(name, version, older) =>
+                void rollbackPipelineWithConfirm(pipelines.list, name, version, older)
+              }
             />
           )}
         </>

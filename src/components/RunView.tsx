@@ -30,6 +30,7 @@ function Header(props: {
   run: IRunInfo;
   now: number;
   onShowVersion: () => void;
+  onOpenPipelineRun: (id: string) => void;
 }): JSX.Element {
   const { run } = props;
   return (
@@ -50,6 +51,15 @@ function Header(props: {
           run #{shortId(run.id)}
         </span>
         {run.step && <span className="jp-MlShip-muted">step {run.step}</span>}
+        {run.pipeline_run_id && (
+          <button
+            className="jp-MlShip-linkButton jp-MlShip-pipelineRunLink"
+            onClick={() => props.onOpenPipelineRun(run.pipeline_run_id as string)}
+            title="Open the graph of the pipeline run this step belongs to"
+          >
+            pipeline run #{shortId(run.pipeline_run_id)}
+          </button>
+        )}
       </div>
       <dl className="jp-MlShip-facts">
         <div>
@@ -269,6 +279,7 @@ class RunViewContent extends ReactWidget {
           run={run}
           now={Date.now()}
           onShowVersion={() => this._actions.showVersion(run.job, run.version)}
+          onOpenPipelineRun={id => this._actions.openPipelineRun?.(id)}
         />
         {this._problem && <Notice kind="warning">{this._problem}</Notice>}
         {run.error && (run.status === 'cancelled' || run.status === 'skipped') ? (

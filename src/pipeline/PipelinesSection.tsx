@@ -4,6 +4,7 @@ import * as React from 'react';
 
 import { StatusChip } from '../components/common';
 import { formatDate, formatRelative, shortId } from '../format';
+import type { IPipelineVersionInfo } from '../api/pipelines';
 import type { PipelineListModel } from './listModel';
 import { statusSummary } from './status';
 
@@ -18,11 +19,54 @@ function useModel(model: PipelineListModel): void {
   }, [model]);
 }
 
+/** A pipeline's versions, newest first; any but the current one can be made current. */
+function PipelineVersions(props: {
+  pipeline: string;
+  current: number | null;
+  versions: readonly IPipelineVersionInfo[];
+  onMakeCurrent: (pipeline: string, version: number, older: boolean) => void;
+}): JSX.Element | null {
+  const { versions, current } = props;
+  if (!versions.length) {
+    return null;
+  }
+  return (
+    <li className="jp-MlShip-pipelineVersions">
+      <div className="jp-MlShip-label">Versions</div>
+      <ul className="jp-MlShip-list" aria-label={`Versions of ${props.pipeline}`}>
+        {versions.map(v => {
+          const older = current !== null && v.number < current;
+          return (
+            <li key={v.number} className="jp-MlShip-pipelineVersion" data-pipeline-version={v.number}>
+              <span className="jp-MlShip-version-badge">v{v.number}</span>
+              <span className="jp-MlShip-grow jp-MlShip-muted" title={`${v.message || 'no message'} · ${formatDate(v.created_at)}`}>
+                {v.message || formatRelative(v.created_at)}
+              </span>
+              {v.number === current ? (
+                <span className="jp-MlShip-currentMark">current</span>
+              ) : (
+                <button
+                  className="jp-Button jp-mod-minimal jp-mod-styled jp-MlShip-smallButton"
+                  onClick={() => props.onMakeCurrent(props.pipeline, v.number, older)}
+                  title={`New runs of ${props.pipeline} use v${v.number}`}
+                >
+                  {older ? `Roll back to v${v.number}` : 'Make current'}
+                </button>
+              )}
+            </li>
+          );
+        })}
+      </ul>
+    </li>
+  );
+}
+
 export function PipelinesSection(props: {
   model: PipelineListModel;
   onOpenRun: (id: string) => void;
   onOpenFile: (serverPath: string) => void;
   labPath: (serverPath: string) => string | null;
+  onMakeCurrent: (pipeline: string, version: number, older: boolean) => void;
 }): JSX.Element {
   const { model } = props;
   useModel(model);
@@ -76,6 +120,12 @@ export function PipelinesSection(props: {
                       </button>
                     </li>
                   )}
+                  <PipelineVersions
+                    pipeline={p.name}
+                    current={p.current_version}
+                    versions={model.versionsOf(p.name)}
+                    onMakeCurrent={props.onMakeCurrent}
+                  />
                   {!model.runs.length && <li className="jp-MlShip-empty">No runs yet.</li>}
                   {model.runs.map(run => (
                     <li key={run.id} data-pipeline-run={run.id}>

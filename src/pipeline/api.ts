@@ -6,6 +6,8 @@ import type {
   IPipelineList,
   IPipelineRunInfo,
   IPipelineRunList,
+  IPipelineVersionInfo,
+  IPipelineVersionList,
   IShipPipelineRequest,
   IShipPipelineResult,
   IStartPipelineRunRequest,
@@ -49,6 +51,16 @@ export class PipelineApi {
 
   pipeline(name: string): Promise<IPipelineInfo> {
     return this._call(`pipelines/${seg(name)}`);
+  }
+
+  /** Versions of a pipeline, newest first (each with its steps). */
+  async versions(name: string): Promise<IPipelineVersionInfo[]> {
+    return (await this._call<IPipelineVersionList>(`pipelines/${seg(name)}/versions`)).versions;
+  }
+
+  /** Make a version current again (nothing is deleted). */
+  rollback(name: string, version: number): Promise<IPipelineInfo> {
+    return this._call(`pipelines/${seg(name)}/rollback`, post({ version }));
   }
 
   runsOf(

@@ -10,7 +10,8 @@ import { EventDrivenModel } from '../eventModel';
 import {
   PIPELINE_RUN_STATUS_SCHEMA_ID,
   type IPipelineInfo,
-  type IPipelineRunInfo
+  type IPipelineRunInfo,
+  type IPipelineVersionInfo
 } from '../api/pipelines';
 import type { PipelineApi } from './api';
 import { isPipelineDone } from './status';
@@ -24,6 +25,8 @@ export class PipelineListModel extends EventDrivenModel {
   private _error: string | null = null;
   private _loaded = false;
   private _poll: Poll;
+  /** per pipeline: its versions (newest first), fetched again when its version pointers move */
+  private _versions = new Map<string, { key: string; versions: IPipelineVersionInfo[] }>();
 
   constructor(
     readonly api: PipelineApi,
@@ -51,6 +54,26 @@ export class PipelineListModel extends EventDrivenModel {
   get runs(): readonly IPipelineRunInfo[] {
     return this._runs;
   }
+  /** Versions of a pipeline, newest first (empty until fetched). */
+  versionsOf(name: string): readonly IPipelineVersionInfo[] {
+    return this._versions.get(name)?.versions ?? [];
+  }
+  /** pipeline → the jobs of its current version's steps, to group jobs under their pipeline */
+  get stepJobs(): ReadonlyMap<string, readonly string[]> {
+    const map = new Map<string, string[]>();
+    for (const p of this._pipelines) {
+      const current = this.versionsOf(p.name).find(v => v.number === p.current_version);
+      if (current) {
+        map.set(p.name, current.steps.map(s => s.job));
+      }
+    }
+    return map;
+  }
+  /** Make a version of a pipeline current; the list is refreshed. */
+  async rollback(name: string, version: number): Promise<void> {
+    await this.api.rollback(name, version);
+    await this.refresh();
+  }
   get error(): string | null {
     return this._error;
   }
@@ -76,6 +99,18 @@ export class PipelineListModel extends EventDrivenModel {
         name ? this.api.runsOf(name, { limit: RECENT_RUNS }) : Promise.resolve(null)
       ]);
       this._pipelines = pipelines;
+      await Promise.all(
+        pipelines.map(async p => {
+          const key = `${p.current_version}:${p.latest_version}`;
+          if (this._versions.get(p.name)?.key !== key) {
+            // the versions only group jobs and list roll backs: the list shows without them
+            const versions = await this.api.versions(p.name).catch(() => null);
+            if (versions) {
+              this._versions.set(p.name, { key, versions });
+            }
+          }
+        })
+      );
       if (runs && name === this._expanded) {
         this._runs = runs.runs;
       }

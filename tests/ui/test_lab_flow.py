@@ -226,7 +226,7 @@ def test_a_long_log_opens_at_its_end(page, lab):
     open_notebook(page, lab, "biglog.ipynb")
     ship_dialog(page).get_by_role("button", name="Ship & run").click()
     page.locator(".jp-MlShip-runBody[data-status='succeeded']").last.wait_for(timeout=LONG)
-    run_tab = page.locator(".lm-TabBar-tab", has_text=re.compile(r"^biglog #"))
+    run_tab = page.locator(".lm-TabBar-tab", has_text=re.compile(r"^(Runs: )?biglog #"))
     run_tab.locator(".lm-TabBar-tabCloseIcon").click()
     page.locator(".jp-MlShip-runBody").wait_for(state="detached")
 

@@ -165,3 +165,117 @@ def test_runs_reuse_one_runs_tab_and_each_run_has_at_most_one_tab(page, lab):
     keep(page, "run-gone", page.locator(f"#jp-MlShip-run-{second}"))
     gone.get_by_role("button", name="Close this tab").click()
     page.locator(f"#jp-MlShip-run-{second}").wait_for(state="detached")
+
+
+# 8. The jobs list: search, status filter, sort by last run, steps under their pipeline, delete;
+#    pipeline versions and roll back; a step's run links to its pipeline run
+
+
+def job_names(panel, expected=None) -> list[str]:
+    """The jobs listed (after waiting, up to 5 s, for `expected` when given)."""
+    import time
+    deadline = time.monotonic() + 5
+    while True:
+        names = panel.locator("li[data-job]").evaluate_all(
+            "items => items.map(i => i.dataset.job)")
+        if expected is None or names == expected or time.monotonic() > deadline:
+            return names
+        time.sleep(0.1)
+
+
+def wait_pipeline_run(lab, run_id: str, timeout: float = 180) -> dict:
+    import time
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = api(lab, f"/pipeline-runs/{run_id}")
+        if run["status"] in ("succeeded", "failed", "cancelled"):
+            return run
+        time.sleep(0.5)
+    raise AssertionError(f"pipeline run {run_id} did not end")
+
+
+def test_the_jobs_list_searches_filters_sorts_groups_and_deletes(page, lab):
+    write_notebook(lab.root / "zeta_ok.ipynb", "print('ok')")
+    write_notebook(lab.root / "alpha_bad.ipynb", "1 / 0")
+    write_notebook(lab.root / "mid_never.ipynb", "print('never')")
+    ok = post(lab, "/ship", {"path": "zeta_ok.ipynb", "name": "zeta-ok", "run": True})
+    wait_run(lab, ok["run"]["id"])
+    bad = post(lab, "/ship", {"path": "alpha_bad.ipynb", "name": "alpha-bad", "run": True})
+    wait_run(lab, bad["run"]["id"])
+    post(lab, "/ship", {"path": "mid_never.ipynb", "name": "mid-never"})
+    (lab.root / "mini").mkdir(exist_ok=True)
+    write_notebook(lab.root / "mini" / "one.ipynb", "print('one')", params="x = 1")
+    write_notebook(lab.root / "mini" / "two.ipynb", "print('two')", params="x = 1")
+    spec = ("name: mini\nsteps:\n  one:\n    notebook: one.ipynb\n  two:\n    notebook: two.ipynb\n"
+            "    depends_on: [one]\n")
+    (lab.root / "mini" / "mini.pipeline.yaml").write_text(spec)
+    first = post(lab, "/pipelines", {"path": "mini/mini.pipeline.yaml", "message": "first"})
+    step_jobs = [s["job"] for s in first["version"]["steps"]]
+    (lab.root / "mini" / "mini.pipeline.yaml").write_text(spec + "    retries: 1\n")
+    post(lab, "/pipelines", {"path": "mini/mini.pipeline.yaml", "message": "with retries"})
+    prun = post(lab, "/pipelines/mini/runs", {})
+    prun = wait_pipeline_run(lab, prun["id"])
+    assert prun["status"] == "succeeded", prun
+
+    open_lab(page, lab)
+    panel = open_panel(page)
+    panel.locator("li[data-job='zeta-ok']").wait_for()
+    # steps are grouped under their pipeline, not among the other jobs
+    group = panel.locator("[data-job-group='mini']")
+    group.wait_for()
+    assert sorted(job_names(group)) == sorted(step_jobs)
+    top = panel.locator(".jp-MlShip-jobsBlock > .jp-MlShip-jobs")
+    assert not set(step_jobs) & set(job_names(top))
+    # the tooltip is the name
+    assert panel.locator("li[data-job='zeta-ok'] > button").first.get_attribute("title") == "zeta-ok"
+
+    panel.get_by_label("Search jobs").fill("alpha")
+    assert job_names(top, ["alpha-bad"]) == ["alpha-bad"]
+    panel.get_by_label("Search jobs").fill("")
+    panel.get_by_label("Last run status").select_option("failed")
+    assert job_names(panel, ["alpha-bad"]) == ["alpha-bad"]
+    panel.get_by_label("Last run status").select_option("never")
+    assert job_names(panel, ["mid-never"]) == ["mid-never"]
+    panel.get_by_label("Last run status").select_option("all")
+    panel.get_by_label("Sort jobs").select_option("last-run")
+    page.wait_for_timeout(300)
+    names = job_names(top)
+    assert names.index("alpha-bad") < names.index("zeta-ok") < names.index("mid-never"), names
+    keep(page, "jobs-list", panel)
+
+    # delete a job from the lab
+    row = panel.locator("li[data-job='mid-never']")
+    row.hover()
+    row.get_by_role("button", name="Delete mid-never").click()
+    page.locator(".jp-Dialog").get_by_role("button", name="Delete mid-never").click()
+    row.wait_for(state="detached")
+    assert "mid-never" not in [j["name"] for j in api(lab, "/jobs")["jobs"]]
+
+    # pipeline versions: the older one rolls back, then the newer one is "Make current"
+    section = panel.locator(".jp-MlShip-pipelines")
+    section.locator("li[data-pipeline='mini'] > button").click()
+    versions = section.locator(".jp-MlShip-pipelineVersions")
+    versions.wait_for()
+    versions.get_by_role("button", name="Roll back to v1").click()
+    page.locator(".jp-Dialog").get_by_role("button", name="Roll back to v1").click()
+    versions.locator("[data-pipeline-version='1'] .jp-MlShip-currentMark").wait_for()
+    assert api(lab, "/pipelines/mini")["current_version"] == 1
+    versions.locator("[data-pipeline-version='2']").get_by_role("button", name="Make current").wait_for()
+    keep(page, "pipeline-versions", panel)
+    set_theme(page, "JupyterLab Dark")
+    keep(page, "jobs-list-dark", panel)
+    set_theme(page, "JupyterLab Light")
+    versions.locator("[data-pipeline-version='2']").get_by_role("button", name="Make current").click()
+    page.locator(".jp-Dialog").get_by_role("button", name="Make current").click()
+    versions.locator("[data-pipeline-version='2'] .jp-MlShip-currentMark").wait_for()
+
+    # a step's run links back to its pipeline run
+    step_run = next(s["run_id"] for s in prun["steps"] if s["id"] == "two")
+    group = panel.locator("[data-job-group='mini']")
+    group.locator(f"li[data-job='{next(s['job'] for s in prun['steps'] if s['id'] == 'two')}'] > button").first.click()
+    panel.locator(f".jp-MlShip-runs li[data-run='{step_run}'] button").first.click()
+    body = page.locator(f".jp-MlShip-runBody[data-run='{step_run}']")
+    body.wait_for(timeout=LONG)
+    body.locator(".jp-MlShip-pipelineRunLink").click()
+    page.locator(".jp-MlShip-pipelineView").last.wait_for(timeout=30_000)
+    page.shot("08-step-to-pipeline-run")
