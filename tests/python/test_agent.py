@@ -56,6 +56,13 @@ def seen_two_minutes_ago(svc, name: str, version: int = 1) -> None:
     path.write_text(json.dumps({"version": version, "tick": tick.isoformat()}))
 
 
+def one_run_per_tick(runs) -> bool:
+    """No two runs of a ``* * * * *`` schedule in one minute (a run a minute later is the next
+    tick's, fired as it should be)."""
+    minutes = [r.created_at.replace(second=0, microsecond=0) for r in runs]
+    return len(set(minutes)) == len(minutes)
+
+
 def test_an_agent_fires_a_schedule_with_no_jupyter_server(svc, nb, cli_env, tmp_path):
     svc.ship(nb("every.ipynb", "print('fired by the agent')",
                 metadata={"ml_ship": {"schedule": "* * * * *"}}))
@@ -75,7 +82,7 @@ def test_an_agent_fires_a_schedule_with_no_jupyter_server(svc, nb, cli_env, tmp_
         health = svc.health()
         assert health.periodic == "agent" and health.agent and not health.warnings
         time.sleep(1)
-        assert len(svc.runs(job="every")[0]) == 1  # that tick fired once
+        assert one_run_per_tick(svc.runs(job="every")[0])  # that tick fired once
     finally:
         assert stop(agent) == 0  # SIGTERM: a clean stop
     text = log.read_text()
@@ -173,7 +180,7 @@ def test_a_jupyter_server_and_an_agent_on_one_store_fire_a_tick_once(svc, nb, cl
     try:
         until(lambda: svc.runs(job="once")[0], 60, "the tick's run", log)
         time.sleep(4)  # the server looked at least three times meanwhile
-        assert len(svc.runs(job="once")[0]) == 1
+        assert one_run_per_tick(svc.runs(job="once")[0])
     finally:
         stop(agent)
         stop(server)

@@ -60,7 +60,9 @@ def test_layers_a_notebook_edit_rebuilds_only_the_notebook_a_helper_edit_the_fil
     layers = [image_of(dsvc, job_name, n).attrs["RootFS"]["Layers"] for n in (1, 2)]
     assert layers[1][:-1] == layers[0][:-1] and layers[1][-1] != layers[0][-1]
 
-    (tmp_path / "proj" / "helper.py").write_text("def greet(n):\n    return 'helper v3'\n")
+    # content no earlier build on this engine has seen (its layer cache outlives the test)
+    (tmp_path / "proj" / "helper.py").write_text(
+        f"def greet(n):\n    return 'helper v3 of {job_name}'\n")
     assert dsvc.ship(nb, name=job_name).version.number == 3
     third = run_to_end(dsvc, job_name)
     log = log_of(dsvc, third.id)
