@@ -2,6 +2,8 @@
 
 In ``jupyter_server_config.py``: ``c.MlShip.home = "/data/ml_ship"``; on the command line of the
 server: ``--MlShip.default_backend=docker``; for the CLI: environment variables ``ML_SHIP_*``.
+Backend settings have sections of their own (``c.DockerBackend.base_image``:
+``backend_config.py``); their older ``c.MlShip.docker_*`` names still work.
 """
 
 from __future__ import annotations
@@ -258,6 +260,12 @@ class MlShip(Configurable):
     @default("mlflow_tracking_uri")
     def _mlflow_uri(self) -> str:
         return _env("MLFLOW_TRACKING_URI")
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        from .backend_config import apply_backend_sections
+
+        apply_backend_sections(self)  # c.DockerBackend.base_image and the other new names
 
     @property
     def home_path(self) -> Path:

@@ -14,6 +14,7 @@ from jupyter_server.extension.application import ExtensionApp
 from traitlets import Int, Type
 
 from .._version import __version__
+from ..backend_config import SECTIONS as BACKEND_SECTIONS
 from ..config import MlShip
 from ..core import TERMINAL_STATUSES, RunInfo, ShipService
 from ..core.models import RunStatusEvent
@@ -39,7 +40,7 @@ class MlShipExtension(ExtensionApp):
     description = __doc__
     extension_url = "/ml-ship/api/health"
     load_other_extensions = True
-    classes = [*ExtensionApp.classes, MlShip]
+    classes = [*ExtensionApp.classes, MlShip, *BACKEND_SECTIONS]
 
     service_class = Type(ShipService, klass=ShipService, help="The service the extension "
                          "builds from MlShip config (a subclass adds or changes behaviour)."
