@@ -8,6 +8,7 @@ import {
   type JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { ICommandPalette, IToolbarWidgetRegistry, WidgetTracker } from '@jupyterlab/apputils';
+import { tagIcon } from '@jupyterlab/ui-components';
 import { IEditorServices } from '@jupyterlab/codeeditor';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { IFileBrowserFactory } from '@jupyterlab/filebrowser';
@@ -27,6 +28,7 @@ import { setupPipelines } from './pipeline/plugin';
 import { DEFAULT_SETTINGS, readSettings, type IMlShipSettings } from './settings';
 import { OutputNotebookExtension, SHIP_TOOLTIP, shipButtonFactory } from './notebookExtras';
 import { shipNotebook } from './ship';
+import { PARAMETERS_TAG, toggleParametersTag } from './params';
 import { historyPlugin } from './history/plugin';
 
 const PLUGIN_ID = 'jupyter-ml-ship:plugin';
@@ -38,6 +40,7 @@ export namespace CommandIDs {
   export const openRun = 'ml-ship:open-run';
   export const refresh = 'ml-ship:refresh';
   export const compare = 'ml-ship:compare-versions';
+  export const tagParameters = 'ml-ship:tag-parameters';
 }
 
 const plugin: JupyterFrontEndPlugin<void> = {
@@ -234,11 +237,54 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
     notebooks?.currentChanged.connect(() => commands.notifyCommandChanged(CommandIDs.ship));
 
+    const activeCellTags = (): string[] | null => {
+      const cell = notebooks?.activeCell;
+      if (!cell) {
+        return null;
+      }
+      const tags = cell.model.getMetadata('tags');
+      return Array.isArray(tags) ? tags.filter((t): t is string => typeof t === 'string') : [];
+    };
+    commands.addCommand(CommandIDs.tagParameters, {
+      label: args =>
+        args.toolbar
+          ? ''
+          : activeCellTags()?.includes(PARAMETERS_TAG)
+            ? 'Untag as Parameters Cell'
+            : 'Tag as Parameters Cell',
+      caption:
+        "Toggle papermill's 'parameters' tag on the active cell: a run's parameters override the variables it sets",
+      icon: args => (args.isPalette ? undefined : tagIcon),
+      isEnabled: () => {
+        const cell = notebooks?.activeCell;
+        return !!cell && cell.model.type === 'code' && !cell.readOnly;
+      },
+      isToggled: () => !!activeCellTags()?.includes(PARAMETERS_TAG),
+      execute: () => {
+        const cell = notebooks?.activeCell;
+        const tags = activeCellTags();
+        if (!cell || tags === null) {
+          return;
+        }
+        const next = toggleParametersTag(tags);
+        if (next.length) {
+          cell.model.setMetadata('tags', next);
+        } else {
+          cell.model.deleteMetadata('tags');
+        }
+        commands.notifyCommandChanged(CommandIDs.tagParameters);
+      }
+    });
+    notebooks?.activeCellChanged.connect(() =>
+      commands.notifyCommandChanged(CommandIDs.tagParameters)
+    );
+
     if (palette) {
       const category = 'ML Ship';
       palette.addItem({ command: CommandIDs.ship, category });
       palette.addItem({ command: CommandIDs.openPanel, category });
       palette.addItem({ command: CommandIDs.refresh, category });
+      palette.addItem({ command: CommandIDs.tagParameters, category });
     }
     if (restorer) {
       restorer.add(panel, 'ml-ship-panel');

@@ -369,3 +369,13 @@ export function kindHint(spec: IParameterSpec): string {
       return 'JSON or text';
   }
 }
+
+/** papermill's tag of the cell whose variables a run's parameters override. */
+export const PARAMETERS_TAG = 'parameters';
+
+/** The cell's tags with papermill's `parameters` tag toggled. */
+export function toggleParametersTag(tags: readonly string[]): string[] {
+  return tags.includes(PARAMETERS_TAG)
+    ? tags.filter(tag => tag !== PARAMETERS_TAG)
+    : [...tags, PARAMETERS_TAG];
+}

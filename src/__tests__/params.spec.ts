@@ -1,6 +1,7 @@
 import type { IParameterSpec } from '../api/types';
 import {
   collectParameters,
+  toggleParametersTag,
   initialText,
   jobNameError,
   jobNameFromPath,
@@ -173,5 +174,13 @@ describe('job names', () => {
   it('derives a name from the path like the server', () => {
     expect(jobNameFromPath('work/Churn Model (v2).ipynb')).toBe('churn-model-v2');
     expect(jobNameFromPath('daily.pipeline.yaml')).toBe('daily');
+  });
+});
+
+describe('toggleParametersTag', () => {
+  it('adds the tag after the others and removes only it', () => {
+    expect(toggleParametersTag([])).toEqual(['parameters']);
+    expect(toggleParametersTag(['keep'])).toEqual(['keep', 'parameters']);
+    expect(toggleParametersTag(['keep', 'parameters'])).toEqual(['keep']);
   });
 });
