@@ -1,5 +1,6 @@
 /** User actions shared by the panel, the run view and the commands: each asks, acts, reports. */
-import { Dialog, Notification, showDialog, showErrorMessage } from '@jupyterlab/apputils';
+import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
+import { showErrorMessage } from './errorDialog';
 import type { IDocumentManager } from '@jupyterlab/docmanager';
 
 import { errorMessage } from './api/client';

@@ -18,6 +18,7 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
 import { notifyFinished, type IActions } from './actions';
 import { MlShipClient } from './api/client';
+import type { IHealthInfo } from './api/types';
 import { createCompareView, type CompareView } from './components/CompareView';
 import { createPanel } from './components/Panel';
 import { createRunView, isLatestRunView, type RunView } from './components/RunView';
@@ -32,6 +33,30 @@ import { PARAMETERS_TAG, toggleParametersTag } from './params';
 import { historyPlugin } from './history/plugin';
 
 const PLUGIN_ID = 'jupyter-ml-ship:plugin';
+
+/** The plugin's schema with `defaultBackend` an enum of the enabled backends ('' = the server's). */
+function withBackendChoices(
+  plugin: ISettingRegistry.IPlugin,
+  health: IHealthInfo | null
+): ISettingRegistry.IPlugin {
+  if (!health) {
+    return plugin;
+  }
+  const names = health.backends.filter(b => b.available).map(b => b.name);
+  const user = (plugin.data?.user as { defaultBackend?: unknown } | undefined)?.defaultBackend;
+  if (typeof user === 'string' && user && !names.includes(user)) {
+    names.push(user); // chosen earlier, unavailable now: still a valid setting
+  }
+  const properties = { ...(plugin.schema.properties ?? {}) };
+  properties.defaultBackend = {
+    ...properties.defaultBackend,
+    enum: ['', ...names],
+    description:
+      `${properties.defaultBackend?.description ?? ''} Enabled backends: ${names.join(', ') || 'none'}; ` +
+      `the server's default: ${health.default_backend}.`
+  };
+  return { ...plugin, schema: { ...plugin.schema, properties } };
+}
 
 export namespace CommandIDs {
   export const ship = 'ml-ship:ship';
@@ -301,8 +326,17 @@ const plugin: JupyterFrontEndPlugin<void> = {
     }
 
     if (settingRegistry) {
-      void settingRegistry
-        .load(PLUGIN_ID)
+      // Settings' "Default backend": a choice of the server's enabled backends (free text if the
+      // server cannot be asked)
+      // (the schema's jupyter.lab.transform: loaded only once the transform is registered)
+      const registry = settingRegistry;
+      void client
+        .health()
+        .catch(() => null)
+        .then(health => {
+          registry.transform(PLUGIN_ID, { fetch: plugin => withBackendChoices(plugin, health) });
+          return registry.load(PLUGIN_ID);
+        })
         .then(loaded => {
           const apply = () => {
             settings = readSettings(loaded);

@@ -1,5 +1,6 @@
 /** The Ship command: save the notebook, ask in the Ship dialog, remember choices, ship. */
-import { Dialog, Notification, showDialog, showErrorMessage } from '@jupyterlab/apputils';
+import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
+import { showErrorMessage } from './errorDialog';
 import { PathExt } from '@jupyterlab/coreutils';
 import type { NotebookPanel } from '@jupyterlab/notebook';
 import type { Contents } from '@jupyterlab/services';

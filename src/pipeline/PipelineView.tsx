@@ -36,7 +36,7 @@ function RunBar(props: { model: PipelineGraphModel; fileView: boolean }): JSX.El
         <span className="jp-MlShip-muted jp-MlShip-grow">{statusSummary(run.steps)}</span>
         {fileView && (
           <button
-            className="jp-Button jp-mod-styled jp-mod-reject jp-MlShip-smallButton"
+            className="jp-Button jp-mod-styled jp-MlShip-smallButton jp-MlShip-outlineButton"
             onClick={() => model.showFile()}
             title="Show the graph of the file as it is now, without run statuses"
           >

@@ -7,9 +7,9 @@ import {
   Dialog,
   MainAreaWidget,
   Notification,
-  showDialog,
-  showErrorMessage
+  showDialog
 } from '@jupyterlab/apputils';
+import { showErrorMessage } from '../errorDialog';
 import {
   ABCWidgetFactory,
   DocumentWidget,

@@ -49,3 +49,78 @@ def test_the_tag_as_parameters_command_toggles_the_tag(page, lab):
     button.click()
     assert saved_tags(page, lab, "tagme.ipynb") == [["parameters"], []]
     keep(page, "parameters-cell-toolbar", page.locator(".jp-Cell.jp-mod-active"))
+
+
+# 10. Dark theme: disabled primary buttons, the failure text, Settings' Default backend, wrapping
+
+
+def opacity(locator) -> float:
+    return float(locator.evaluate("b => getComputedStyle(b).opacity"))
+
+
+def test_dark_theme_disabled_buttons_errors_and_the_default_backend_choice(page, lab):
+    from tests.ui.test_lab_fixes import open_run_from_panel, wait_run
+    write_notebook(lab.root / "darkfail.ipynb", "x = 1", "raise ValueError('dark ' * 40)",
+                   params="n = 1")
+    shipped = post(lab, "/ship", {"path": "darkfail.ipynb", "name": "darkfail", "run": True})
+
+    open_notebook(page, lab, "darkfail.ipynb")
+    set_theme(page, "JupyterLab Dark")
+    dialog = ship_dialog(page)
+    ship = dialog.get_by_role("button", name="Ship", exact=True)
+    enabled = opacity(ship)
+    dialog.locator("#jp-MlShip-schedule").fill("0 25 * * *")
+    dialog.locator(".jp-MlShip-field-error").first.wait_for()
+    assert not ship.is_enabled()
+    disabled = opacity(ship)
+    assert disabled <= enabled - 0.4, (disabled, enabled)
+    # an unavailable backend's raw reason (e.g. Docker's) is wrapped whole, not clipped
+    for li in dialog.locator(".jp-MlShip-backend-reasons li").all():
+        clipped = li.evaluate(
+            "e => { const s = getComputedStyle(e); return s.webkitLineClamp !== 'none'"
+            " || s.whiteSpace !== 'pre-wrap' || e.scrollWidth > e.clientWidth + 1; }")
+        assert not clipped, li.inner_text()
+    keep(page, "ship-dialog-disabled-dark", dialog.locator(".jp-Dialog-content"))
+    dialog.get_by_role("button", name="Cancel").click()
+
+    # a long raw error wraps in the dialog's body
+    wraps = page.evaluate("""() => {
+      const d = document.createElement('div');
+      d.className = 'jp-MlShip-dialogError';
+      d.textContent = 'x'.repeat(500);
+      d.style.width = '300px';
+      document.body.appendChild(d);
+      const s = getComputedStyle(d);
+      const out = [s.whiteSpace, s.overflowWrap, d.scrollWidth <= 300];
+      d.remove();
+      return out;
+    }""")
+    assert wraps == ["pre-wrap", "anywhere", True], wraps
+
+    # the failure on its red background: the strongest text colour of the theme
+    run = wait_run(lab, shipped["run"]["id"])
+    assert run["status"] == "failed"
+    body = open_run_from_panel(page, lab, "darkfail", run["id"])
+    box = body.locator(".jp-MlShip-error")
+    where = box.locator("[data-where]")
+    assert where.inner_text().startswith("In cell")
+    color0 = page.evaluate(
+        "() => getComputedStyle(document.body).getPropertyValue('--jp-ui-font-color0').trim()")
+    assert color0
+    probe = page.evaluate("""c => { const d = document.createElement('div'); d.style.color = c;
+      document.body.appendChild(d); const v = getComputedStyle(d).color; d.remove(); return v; }""",
+                          color0)
+    assert where.evaluate("e => getComputedStyle(e).color") == probe
+    keep(page, "failure-dark-long-message", box)
+
+    # Settings: Default backend is a choice of the enabled backends
+    backends = [b["name"] for b in api(lab, "/health")["backends"] if b["available"]]
+    page.locator(".lm-MenuBar-itemLabel", has_text="Settings").click()
+    page.locator(".lm-Menu-itemLabel", has_text="Settings Editor").first.click()
+    page.locator(".jp-PluginList-entry", has_text="ML Ship").first.click()
+    select = page.locator("select[id*='defaultBackend']")
+    select.wait_for(timeout=30_000)
+    options = select.locator("option").evaluate_all("os => os.map(o => o.textContent.trim())")
+    assert [o for o in options if o] == backends, (options, backends)
+    keep(page, "settings-default-backend-dark", page.locator(".jp-SettingsPanel").first)
+    set_theme(page, "JupyterLab Light")

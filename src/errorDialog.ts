@@ -1,0 +1,14 @@
+/** An error dialog whose message wraps (a raw Docker error is one long line) instead of being clipped. */
+import { Dialog, showDialog } from '@jupyterlab/apputils';
+import { Widget } from '@lumino/widgets';
+
+export async function showErrorMessage(title: string, message: string): Promise<void> {
+  const node = document.createElement('div');
+  node.className = 'jp-MlShip-dialogError';
+  node.textContent = message;
+  await showDialog({
+    title,
+    body: new Widget({ node }),
+    buttons: [Dialog.okButton({ label: 'Dismiss' })]
+  });
+}
