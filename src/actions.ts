@@ -122,8 +122,10 @@ export async function rollbackWithConfirm(
   version: IVersionInfo
 ): Promise<void> {
   const current = ctx.model.jobs.find(j => j.name === job)?.current_version;
+  const newer = typeof current === 'number' && version.number > current;
+  const label = newer ? 'Make current' : `Roll back to v${version.number}`;
   const result = await showDialog({
-    title: `Roll back ${job} to v${version.number}?`,
+    title: newer ? `Make v${version.number} of ${job} current?` : `Roll back ${job} to v${version.number}?`,
     body:
       `New runs of ${job} will use version ${version.number}` +
       (version.message ? ` (“${version.message}”)` : '') +
@@ -131,7 +133,7 @@ export async function rollbackWithConfirm(
       '. Nothing is deleted: every version stays in the history.',
     buttons: [
       Dialog.cancelButton(),
-      Dialog.warnButton({ label: `Roll back to v${version.number}` })
+      Dialog.warnButton({ label })
     ]
   });
   if (!result.button.accept) {
@@ -143,7 +145,10 @@ export async function rollbackWithConfirm(
       autoClose: 5000
     });
   } catch (error) {
-    await showErrorMessage(`Cannot roll back ${job}`, errorMessage(error));
+    await showErrorMessage(
+      newer ? `Cannot make v${version.number} of ${job} current` : `Cannot roll back ${job}`,
+      errorMessage(error)
+    );
   }
 }
 

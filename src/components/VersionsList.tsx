@@ -100,6 +100,9 @@ function VersionRow(props: {
     }
   }, [props.focused, list.focus?.seq]);
   const project = v.project;
+  // a version newer than the current one (after a roll back) is made current, not rolled back to
+  const current = list.versions.find(x => x.is_current)?.number;
+  const newer = current !== undefined && v.number > current;
   return (
     <li
       ref={ref}
@@ -141,8 +144,13 @@ function VersionRow(props: {
         {!v.is_current && (
           <button
             className="jp-MlShip-iconButton jp-MlShip-rollback"
-            title={list.rollbackRefused ?? `Roll back to v${v.number}: make it the current version`}
-            aria-label={`Roll back to v${v.number}`}
+            title={
+              list.rollbackRefused ??
+              (newer
+                ? `Make current: new runs use v${v.number}`
+                : `Roll back to v${v.number}: make it the current version`)
+            }
+            aria-label={newer ? `Make v${v.number} current` : `Roll back to v${v.number}`}
             disabled={list.rollbackRefused !== undefined}
             onClick={() => list.onRollback(v)}
           >

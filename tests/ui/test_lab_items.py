@@ -7,10 +7,29 @@ import json
 from tests.ui.test_lab_fixes import keep, open_lab, open_panel, set_theme, write_notebook
 from tests.ui.test_lab_flow import LONG, api, open_notebook, post, ship_dialog
 
+def panel_with_job(page, job: str):
+    """The panel listing `job` (refreshed if its first load came before the job)."""
+    panel = open_panel(page)
+    item = panel.get_by_text(job, exact=True).first
+    try:
+        item.wait_for(timeout=10_000)
+    except Exception:
+        page.locator(".jp-MlShip-panel [title='Refresh jobs and runs'], "
+                     "[title='Refresh jobs and runs']").first.click()
+        item.wait_for(timeout=30_000)
+    return panel
+
+
 def palette_run(page, label: str) -> None:
-    page.locator(".lm-MenuBar-itemLabel", has_text="View").click()
-    page.locator(".lm-Menu-itemLabel", has_text="Command Palette").first.click()
     palette = page.locator(".lm-CommandPalette-input")
+    for _ in range(3):
+        page.locator(".lm-MenuBar-itemLabel", has_text="View").click()
+        page.locator(".lm-Menu-itemLabel", has_text="Command Palette").first.click()
+        try:
+            palette.wait_for(timeout=10_000)
+            break
+        except Exception:
+            page.keyboard.press("Escape")
     palette.wait_for()
     palette.fill(label)
     page.locator(".lm-CommandPalette-item", has_text=label).first.click()
@@ -100,6 +119,7 @@ def test_dark_theme_disabled_buttons_errors_and_the_default_backend_choice(page,
     # the failure on its red background: the strongest text colour of the theme
     run = wait_run(lab, shipped["run"]["id"])
     assert run["status"] == "failed"
+    panel_with_job(page, "darkfail")
     body = open_run_from_panel(page, lab, "darkfail", run["id"])
     box = body.locator(".jp-MlShip-error")
     where = box.locator("[data-where]")
@@ -124,3 +144,42 @@ def test_dark_theme_disabled_buttons_errors_and_the_default_backend_choice(page,
     assert [o for o in options if o] == backends, (options, backends)
     keep(page, "settings-default-backend-dark", page.locator(".jp-SettingsPanel").first)
     set_theme(page, "JupyterLab Light")
+
+
+# 9. Versions: a newer version is made current, not rolled back to; icons of one size
+
+
+def test_a_newer_version_reads_make_current_and_icons_are_one_size(page, lab):
+    import re
+    write_notebook(lab.root / "vers.ipynb", "print('one')")
+    post(lab, "/ship", {"path": "vers.ipynb", "name": "vers"})
+    write_notebook(lab.root / "vers.ipynb", "print('two')")
+    post(lab, "/ship", {"path": "vers.ipynb", "name": "vers"})
+    post(lab, "/jobs/vers/rollback", {"version": 1})
+    open_lab(page, lab)
+    panel = panel_with_job(page, "vers")
+    panel.get_by_text("vers", exact=True).first.click()
+    panel.get_by_text(re.compile(r"^Versions")).click()
+    versions = panel.locator(".jp-MlShip-versions")
+    versions.wait_for()
+    v2 = versions.locator("li[data-version='2']")
+    assert v2.get_by_role("button", name="Roll back to v2").count() == 0
+    button = v2.get_by_role("button", name="Make v2 current")
+    assert button.get_attribute("title").startswith("Make current")
+
+    # icons of one size
+    sizes = versions.locator(".jp-MlShip-iconButton svg").evaluate_all(
+        "svgs => svgs.map(s => { const r = s.getBoundingClientRect(); return [r.width, r.height]; })")
+    assert sizes and all(size == [16, 16] for size in sizes), sizes
+    set_theme(page, "JupyterLab Dark")
+    keep(page, "versions-make-current-dark", panel)
+    set_theme(page, "JupyterLab Light")
+
+    button.click()
+    dialog = page.locator(".jp-Dialog")
+    assert "current" in dialog.locator(".jp-Dialog-header").inner_text()
+    dialog.get_by_role("button", name="Make current").click()
+    versions.locator("li[data-version='2'] .jp-MlShip-current").wait_for()
+    assert api(lab, "/jobs/vers")["current_version"] == 2
+    # v1 is now older than the current one: rolled back to
+    versions.locator("li[data-version='1']").get_by_role("button", name="Roll back to v1").wait_for()
