@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import time
 import urllib.parse
 import urllib.request
+
+import pytest
 
 from tests.ui.conftest import ARTIFACTS, TOKEN
 
@@ -281,10 +284,20 @@ def test_ship_a_project_see_its_files_and_compare_versions(page, lab):
         set_theme(page, "JupyterLab Light")
 
 
-def test_a_project_that_would_be_refused_cannot_be_shipped(page, lab):
+@pytest.fixture
+def leaky(lab):
+    """A folder with a link out of it, removed after the test: the lab's root is shared by the
+    session, and a notebook at the root ships the folders below it (this link would refuse
+    every such ship)."""
     bad = lab.root / "leaky"
     bad.mkdir()
-    (bad / "etc").symlink_to("/etc")  # a link out of the project folder: never followed
+    (bad / "etc").symlink_to("/etc")
+    yield bad
+    shutil.rmtree(bad)
+
+
+def test_a_project_that_would_be_refused_cannot_be_shipped(page, lab, leaky):
+    bad = leaky  # holds a link out of the project folder: never followed
     (bad / "leaky.ipynb").write_text(json.dumps({
         "cells": [code("print('hi')")], "nbformat": 4, "nbformat_minor": 5,
         "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
