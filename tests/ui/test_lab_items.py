@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from tests.ui.test_lab_fixes import keep, open_lab, open_panel, set_theme, write_notebook
-from tests.ui.test_lab_flow import LONG, api, open_notebook, post, ship_dialog
+from tests.ui.test_lab_flow import api, open_notebook, post, ship_dialog
+
 
 def panel_with_job(page, job: str):
     """The panel listing `job` (refreshed if its first load came before the job)."""
