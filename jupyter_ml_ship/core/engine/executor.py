@@ -149,10 +149,12 @@ def _resolve(svc: ShipService, spec: dict[str, Any], steps: dict[str, _Snap], si
     """A ready step's parameters with templates resolved; None (and the step failed) if not."""
     names = _upstream(spec, sid)
     upstream = {d: steps[d].outputs for d in names}
+    parameters = spec["steps"][sid].get("parameters") or {}
     try:
-        return templates.render(spec["steps"][sid].get("parameters") or {},
+        return templates.render(parameters,
                                 templates.context(settings["params"], upstream,
-                                                  _files_of(svc, steps, names)),
+                                                  _files_of(svc, steps, names)
+                                                  if _reads_files(parameters) else None),
                                 f"steps.{sid}.parameters")
     except BadInput as exc:
         _move(svc, steps[sid], "pending", "failed", ended_at=utcnow(),
@@ -357,6 +359,12 @@ def _topological(spec: dict[str, Any]) -> list[str]:
     return done
 
 
+def _reads_files(parameters: dict[str, Any]) -> bool:
+    """Whether a step's parameters may name an upstream file (``steps.X.files[...]``): a cheap
+    look before parsing its templates (most steps read none)."""
+    return ".files" in json.dumps(parameters)
+
+
 def _files_of(svc: ShipService, steps: dict[str, _Snap],
               names: set[str]) -> dict[str, dict[str, str]]:
     """The files upstream steps wrote: step -> {path: where to read it}."""
@@ -372,9 +380,11 @@ def _files_of(svc: ShipService, steps: dict[str, _Snap],
 def _file_inputs(svc: ShipService, spec: dict[str, Any], steps: dict[str, _Snap],
                  sid: str) -> list[dict[str, Any]]:
     """What a step reads of its upstream steps' files (shown on its run: where each came from)."""
-    refs = [(spot, r) for spot, r in templates.find_refs(
-        spec["steps"][sid].get("parameters") or {}, f"steps.{sid}.parameters")
-        if r.kind == "files"]
+    parameters = spec["steps"][sid].get("parameters") or {}
+    if not _reads_files(parameters):
+        return []
+    refs = [(spot, r) for spot, r in templates.find_refs(parameters, f"steps.{sid}.parameters")
+            if r.kind == "files"]
     if not refs:
         return []
     files = _files_of(svc, steps, {r.name for _, r in refs})
