@@ -30,7 +30,7 @@ def notebook_diff(a: dict[str, Any], b: dict[str, Any], name_a: str = "a", name_
     from nbdime.prettyprint import PrettyPrintConfig, pretty_print_diff
 
     left = nbformat.from_dict(_sources_only(a))
-    right = nbformat.from_dict(_sources_only(b))
+    right = nbformat.from_dict({**_sources_only(b), "metadata": left.metadata})  # cells only
     diff = diff_notebooks(left, right)
     out = io.StringIO()
     if diff:

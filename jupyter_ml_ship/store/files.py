@@ -7,7 +7,8 @@ from ..runner._files import (
     atomic_write_text,
     create_new,
     read_json,
+    try_lock,
 )
 
 __all__ = ["atomic_write_bytes", "atomic_write_json", "atomic_write_text", "create_new",
-           "read_json"]
+           "read_json", "try_lock"]

@@ -9,16 +9,14 @@ processes: one syncs a run directory at a time (``airflow.lock``).
 
 from __future__ import annotations
 
-import fcntl
 import re
 import shutil
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from ...store.files import atomic_write_json, read_json
+from ...store.files import atomic_write_json, read_json, try_lock
 from .client import TI_DONE, AirflowClient
 
 #: our record of a run's Airflow side: its task, log progress, states seen
@@ -33,20 +31,9 @@ SETTLE_MAX = 20.0
 _CELL = re.compile(r"cell (?P<cell>\d+) raised (?P<ename>[\w.]+): (?P<evalue>.*)", re.S)
 
 
-@contextmanager
-def sync_lock(run_dir: Path) -> Iterator[bool]:
-    """Yields whether this process may sync the run directory now (never waits)."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    with open(run_dir / LOCK, "a") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+def sync_lock(run_dir: Path) -> AbstractContextManager[bool]:
+    """Whether this process may sync the run directory now (never waits)."""
+    return try_lock(run_dir / LOCK)
 
 
 def log_line(event: dict[str, Any]) -> str | None:

@@ -21,10 +21,7 @@ pipeline run at a time (``airflow.lock``); the others return at once.
 
 from __future__ import annotations
 
-import fcntl
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -33,7 +30,7 @@ from sqlalchemy import select, update
 
 from ...backends.base import PipelineObservation, TaskObservation
 from ...errors import BackendUnavailable, ShipError
-from ...store.files import atomic_write_json, read_json
+from ...store.files import atomic_write_json, read_json, try_lock
 from ...store.schema import PipelineRun, PipelineStep, Run, utcnow
 
 if TYPE_CHECKING:
@@ -52,22 +49,6 @@ ACTIVE = ("starting", "queued", "building", "running")
 DONE = ("succeeded", "failed", "cancelled", "timed_out", "skipped")
 NOT_STARTED = (None, "none", "scheduled", "queued")  # the orchestrator's task states
 NEVER_RUN = ("upstream_failed", "skipped", "removed")
-
-
-@contextmanager
-def _exclusive(folder: Path) -> Iterator[bool]:
-    """Whether this process may advance the pipeline run now (never waits)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / LOCK, "a") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def folder(svc: ShipService, run_id: str) -> Path:
@@ -132,7 +113,7 @@ def _fail(svc: ShipService, run_id: str, snap: dict[str, Any], message: str,
 
 
 def advance(backend: Backend, svc: ShipService, run_id: str) -> None:
-    with _exclusive(folder(svc, run_id)) as mine:
+    with try_lock(folder(svc, run_id) / LOCK) as mine:
         if not mine:
             return
         path = folder(svc, run_id) / STATE
@@ -437,7 +418,7 @@ def cancel(backend: Backend, svc: ShipService, run_id: str) -> None:
         if row["run_id"] is None:
             _set_step(svc, row, ("queued", "starting"), status="cancelled", ended_at=utcnow(),
                       error={"message": "the pipeline run was cancelled", "ename": "Cancelled"})
-    with _exclusive(folder(svc, run_id)) as mine:
+    with try_lock(folder(svc, run_id) / LOCK) as mine:
         if not mine:
             return
         path = folder(svc, run_id) / STATE
