@@ -43,6 +43,9 @@ bench: setup
 	$(PY) bench/bench_ship.py
 	$(PY) bench/bench_server.py
 	$(PY) bench/bench_pipeline.py
+	$(PY) bench/bench_project.py
+	$(PY) bench/bench_agent.py
+	$(PY) bench/bench_history.py
 	scripts/docker-up.sh && $(PY) bench/bench_docker.py
 	scripts/airflow-up.sh && $(PY) bench/bench_airflow.py
 
