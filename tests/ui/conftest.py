@@ -138,3 +138,15 @@ def jp_asyncio_loop() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def jp_server_cleanup() -> Iterator[None]:
     yield None
+
+
+def set_theme(page, name: str) -> None:
+    """Switch the lab's theme from its Settings menu and wait until it applies."""
+    page.locator(".lm-MenuBar-itemLabel", has_text="Settings").click()
+    page.locator(".lm-Menu-itemLabel", has_text="Theme").first.hover()
+    page.locator(".lm-Menu-itemLabel").get_by_text(name, exact=True).click()
+    page.wait_for_function(
+        "dark => document.body.dataset.jpThemeLight === (dark ? 'false' : 'true')",
+        arg="Dark" in name,
+    )
+    page.wait_for_timeout(500)  # theme CSS applied

@@ -11,7 +11,7 @@ import sys
 import time
 
 from tests.python.conftest import REPO
-from tests.ui.conftest import TOKEN
+from tests.ui.conftest import TOKEN, set_theme
 from tests.ui.test_lab_flow import LONG, api, open_notebook, post, ship_dialog
 
 SCREENSHOTS = REPO / "docs" / "screenshots"
@@ -32,17 +32,6 @@ def write_notebook(path, *cells: str, params: str | None = None) -> None:
                         "execution_count": None})
     path.write_text(json.dumps({"cells": out, "nbformat": 4, "nbformat_minor": 5,
                                 "metadata": {"kernelspec": KERNELSPEC}}))
-
-
-def set_theme(page, name: str) -> None:
-    page.locator(".lm-MenuBar-itemLabel", has_text="Settings").click()
-    page.locator(".lm-Menu-itemLabel", has_text="Theme").first.hover()
-    page.locator(".lm-Menu-itemLabel").get_by_text(name, exact=True).click()
-    page.wait_for_function(
-        "dark => document.body.dataset.jpThemeLight === (dark ? 'false' : 'true')",
-        arg="Dark" in name,
-    )
-    page.wait_for_timeout(500)  # theme CSS applied
 
 
 def keep(page, name: str, node=None) -> None:

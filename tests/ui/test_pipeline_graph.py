@@ -14,7 +14,7 @@ import urllib.request
 
 from playwright.sync_api import expect
 
-from tests.ui.conftest import TOKEN
+from tests.ui.conftest import TOKEN, set_theme
 
 LONG = 150_000  # ms: three notebooks, each a kernel start on a busy 2-core machine
 
@@ -27,17 +27,6 @@ def api(lab, path: str):
 def open_file(page, lab, name: str) -> None:
     page.goto(f"{lab.url}lab/tree/{name}?token={TOKEN}&reset")
     page.locator(".jp-MlShip-pipelineView").first.wait_for(timeout=90_000)
-
-
-def set_theme(page, name: str) -> None:
-    page.locator(".lm-MenuBar-itemLabel", has_text="Settings").click()
-    page.locator(".lm-Menu-itemLabel", has_text="Theme").first.hover()
-    page.locator(".lm-Menu-itemLabel").get_by_text(name, exact=True).click()
-    page.wait_for_function(
-        "dark => document.body.dataset.jpThemeLight === (dark ? 'false' : 'true')",
-        arg="Dark" in name,
-    )
-    page.wait_for_timeout(500)  # theme CSS applied
 
 
 def box(node) -> dict:

@@ -21,7 +21,7 @@ import urllib.request
 
 import pytest
 
-from tests.ui.conftest import ARTIFACTS, TOKEN
+from tests.ui.conftest import ARTIFACTS, TOKEN, set_theme
 
 LONG = 150_000  # ms: a run starts a kernel on a busy 2-core machine
 PANEL = ".jp-SideBar [data-id='jp-ml-ship-panel'], .jp-SideBar li[title*='ML Ship']"
@@ -109,17 +109,6 @@ def ship_dialog(page):
     dialog.locator(".jp-MlShip-shipForm").wait_for()
     dialog.locator(".jp-MlShip-project[data-state='ready']").wait_for(timeout=30_000)
     return dialog
-
-
-def set_theme(page, name: str) -> None:
-    page.locator(".lm-MenuBar-itemLabel", has_text="Settings").click()
-    page.locator(".lm-Menu-itemLabel", has_text="Theme").first.hover()
-    page.locator(".lm-Menu-itemLabel").get_by_text(name, exact=True).click()
-    page.wait_for_function(
-        "dark => document.body.dataset.jpThemeLight === (dark ? 'false' : 'true')",
-        arg="Dark" in name,
-    )
-    page.wait_for_timeout(500)  # theme CSS applied
 
 
 def hide_notifications(page) -> None:
