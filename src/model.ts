@@ -68,6 +68,10 @@ export class MlShipModel extends EventDrivenModel {
   private _pollInterval: number;
   private _watch: Poll | null = null;
   private _newest: string | null = null;
+  // a failed load is tried again soon (1 s, 2 s, 4 s ... up to the poll interval), not at the
+  // next slow poll a minute later: a busy server must not leave the panel empty
+  private _retryDelay = 0;
+  private _retryTimer: ReturnType<typeof setTimeout> | null = null;
 
   private _runChanged = new Signal<this, IRunInfo>(this);
   private _runFinished = new Signal<this, IRunInfo>(this);
@@ -206,6 +210,7 @@ export class MlShipModel extends EventDrivenModel {
     if (!this._serverAnswers()) {
       await this.checkHealth();
       if (!this._serverAnswers()) {
+        this._retrySoon();
         return;
       }
     }
@@ -222,11 +227,24 @@ export class MlShipModel extends EventDrivenModel {
         this._announceChanges(before, this._runs);
       }
       this._loadError = null;
+      this._retryDelay = 0;
     } catch (error) {
       this._loadError = errorMessage(error);
+      this._retrySoon();
     }
     this._updatePollRate();
     this._emit();
+  }
+
+  private _retrySoon(): void {
+    if (this._retryTimer !== null || this._poll.isDisposed) {
+      return;
+    }
+    this._retryDelay = Math.min(this._retryDelay ? this._retryDelay * 2 : 1000, this._pollInterval);
+    this._retryTimer = setTimeout(() => {
+      this._retryTimer = null;
+      void this.refresh();
+    }, this._retryDelay);
   }
 
   /** Tell run views about runs a refresh found changed (an event may have been missed). */
@@ -426,6 +444,9 @@ export class MlShipModel extends EventDrivenModel {
   }
 
   dispose(): void {
+    if (this._retryTimer !== null) {
+      clearTimeout(this._retryTimer);
+    }
     this._poll.dispose();
     this._watch?.dispose();
     super.dispose();

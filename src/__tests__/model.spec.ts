@@ -192,4 +192,20 @@ describe('MlShipModel', () => {
     await model.refresh();
     expect(model.loadError).toBeNull();
   });
+
+  it('tries a failed load again within seconds, not at the next slow poll', async () => {
+    jest.useFakeTimers();
+    try {
+      server.on('GET', 'jobs', { status: 503, body: { error: 'unavailable', message: 'busy' } });
+      await model.checkHealth();
+      await model.refresh();
+      expect(model.loadError).toBe('busy');
+      server.on('GET', 'jobs', { body: { jobs: [makeJob({ name: 'late' })] } });
+      await jest.advanceTimersByTimeAsync(1100);
+      expect(model.loadError).toBeNull();
+      expect(model.jobs.map(j => j.name)).toEqual(['late']);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
 });
