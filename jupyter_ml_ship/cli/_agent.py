@@ -57,6 +57,8 @@ class Agent:
         for sched, outcome in report.fired:
             self.log(f"schedule {sched.schedule!r} of {sched.kind} {sched.name} "
                      f"v{sched.version}: {outcome}")
+        for run_id in report.taken_back:
+            self.log(f"took back {run_id}: claimed by an agent that stopped before starting it")
         for run_id in report.started:
             self.log(f"started {run_id}, queued by a user's server")
         for run_id in report.discovered:

@@ -25,6 +25,7 @@ from ._base import _ServiceBase
 from .access import Actor, check, whoami
 from .models import TERMINAL_STATUSES, RunInfo
 from .naming import validate_parameters
+from .tick import CLAIM_FILE, holder_id
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import CursorResult
@@ -215,6 +216,10 @@ class RunsMixin(_ServiceBase):
             try:
                 with self.store.session() as s:
                     row = self._run_row(s, run_id)
+                    # who took it: a claim whose process died is taken back (core.tick)
+                    atomic_write_json(Path(row.run_dir) / CLAIM_FILE,
+                                      {"holder": holder_id(), "at": utcnow().isoformat()},
+                                      durable=False)
                     request = read_json(Path(row.run_dir) / "request.json") or {}
                     req = RunRequest(
                         request.get("job") or row.job.name, row.version_number, row.parameters,

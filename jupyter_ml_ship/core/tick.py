@@ -19,10 +19,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import NotFound, ShipError
+from ..store import Run
+from ..store.files import read_json
 from ._base import _ServiceBase
 from .models import AgentInfo
 
@@ -34,6 +36,11 @@ if TYPE_CHECKING:
 AGENT_LEASE = "agent"
 #: an agent that has not renewed its lease for this long is taken over
 LEASE_TTL = 10.0
+#: in a team-mode run's folder: which process claimed it (``holder_id``) and when
+CLAIM_FILE = "claim.json"
+#: a run another process claimed this long ago and never handed to its backend was lost
+#: with that process (killed between the claim and the start): it is taken back
+CLAIM_GRACE = timedelta(seconds=30)
 
 
 @dataclass
@@ -47,6 +54,8 @@ class TickReport:
     discovered: list[str] = field(default_factory=list)
     #: runs recorded for the agent (team mode) that this tick started
     started: list[str] = field(default_factory=list)
+    #: runs a killed agent had claimed and never started, queued again by this tick
+    taken_back: list[str] = field(default_factory=list)
     fired: list[tuple[ScheduleInfo, str]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
@@ -74,6 +83,7 @@ class TickMixin(_ServiceBase):
         if write and (not svc.settings.team_mode or svc.ticker == "agent"):
             # team mode: the runs users' servers recorded for the agent
             try:
+                report.taken_back = self.take_back_lost_claims()
                 report.started = svc.start_queued_runs()
             except Exception as exc:
                 report.errors.append(f"starting the queued runs: {_say(exc)}")
@@ -107,6 +117,29 @@ class TickMixin(_ServiceBase):
                 except Exception as exc:
                     report.errors.append(f"{getattr(hook, '__name__', hook)}: {_say(exc)}")
         return report
+
+    def take_back_lost_claims(self, now: datetime | None = None) -> list[str]:
+        """Team mode: runs claimed by another process (an agent that was killed between the
+        claim and the start) that are still queued with nothing on a backend are queued for the
+        agent again, so they start instead of waiting forever. Their ids."""
+        now = now or _now()
+        with self.store.session() as s:
+            claimed = list(s.execute(select(Run.id, Run.run_dir, Run.backend_ref).where(
+                Run.queue == "claimed", Run.status == "queued")))
+        back: list[str] = []
+        for run_id, run_dir, ref in claimed:
+            claim = read_json(os.path.join(run_dir, CLAIM_FILE)) or {}
+            at = claim.get("at")
+            if ref or claim.get("holder") == holder_id() or (
+                    at and now - datetime.fromisoformat(at) < CLAIM_GRACE):
+                continue
+            with self.store.session() as s:
+                moved = cast("CursorResult[Any]", s.execute(update(Run).where(
+                    Run.id == run_id, Run.queue == "claimed", Run.status == "queued",
+                ).values(queue="agent"))).rowcount
+            if moved:
+                back.append(run_id)
+        return back
 
     def reconcile_active(self) -> None:
         """Bring every active run up to date (before a listing, with nobody else watching)."""

@@ -241,3 +241,52 @@ def test_the_lease_is_held_by_one_holder_and_taken_over_after_its_ttl(svc, ttl):
     assert svc.acquire_lease("a:1", ttl) is False
     svc.release_lease("b:2")
     assert svc.agent() is None
+
+
+def test_a_run_claimed_by_a_killed_agent_is_taken_back_and_started(settings, nb, cli_env,
+                                                                   tmp_path):
+    """Team mode: an agent killed between claiming a user's queued run and handing it to the
+    backend leaves it queued and claimed; the next agent takes it back and starts it."""
+    from jupyter_ml_ship.core import ShipService
+    from jupyter_ml_ship.core.access import Actor
+    from jupyter_ml_ship.core.tick import CLAIM_FILE
+    from jupyter_ml_ship.store import Run
+
+    settings.team_mode = True
+    user = ShipService(settings, actor=Actor.of("ada"))
+    user.ship(nb("claimed.ipynb", "print('started after all')"))
+    assert user.acquire_lease("dead-host:1", ttl=0.5)  # the agent that will die
+    run = user.run("claimed")
+    # what that agent left when it was killed right after its claim: the claim, no backend ref
+    with user.store.session() as s:
+        row = s.get(Run, run.id)
+        row.queue = "claimed"
+        run_dir = Path(row.run_dir)
+    old = (datetime.now(timezone.utc) - timedelta(minutes=2)).isoformat()
+    (run_dir / CLAIM_FILE).write_text(json.dumps({"holder": "dead-host:1", "at": old}))
+    time.sleep(0.6)  # its lease runs out
+    log = tmp_path / "agent.log"
+    agent = start_agent({**cli_env, "ML_SHIP_TEAM_MODE": "1"}, "--interval", "0.5", log=log)
+    try:
+        done = until(lambda: (r := user.get_run(run.id, reconcile=False)).status
+                     in ("succeeded", "failed") and r, TIMEOUT, "the taken-back run", log)
+    finally:
+        stop(agent)
+    assert done.status == "succeeded", user.read_log(run.id)[0]
+    assert b"started after all" in user.read_log(run.id)[0]
+    assert f"took back {run.id}" in log.read_text()
+    with user.store.session() as s:
+        assert s.get(Run, run.id).backend_ref  # handed to the backend this time
+    # a claim another process made a moment ago is left to it; it is taken back once stale
+    assert user.acquire_lease("dead-host:1", ttl=0.5)
+    fresh = user.run("claimed")
+    with user.store.session() as s:
+        row = s.get(Run, fresh.id)
+        row.queue = "claimed"
+        now = datetime.now(timezone.utc)
+        Path(row.run_dir, CLAIM_FILE).write_text(json.dumps({"holder": "other-host:2",
+                                                             "at": now.isoformat()}))
+    assert user.take_back_lost_claims(now) == []
+    assert user.take_back_lost_claims(now + timedelta(minutes=1)) == [fresh.id]
+    user.release_lease("dead-host:1")
+    user.close()
