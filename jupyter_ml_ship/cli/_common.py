@@ -75,6 +75,12 @@ def when(t: dt.datetime | None) -> str:
     return t.astimezone().strftime("%Y-%m-%d %H:%M:%S") if t else "-"
 
 
+def owner_text(owner: str, groups: list[str]) -> str:
+    """``ada (ops, data)``: who shipped it first and its owner groups (team mode)."""
+    text = owner or ("-" if not groups else "")
+    return f"{text} ({', '.join(groups)})".strip() if groups else text
+
+
 def seconds(d: float | None) -> str:
     return "-" if d is None else (f"{d:.1f}s" if d < 120 else f"{d / 60:.1f}m")
 

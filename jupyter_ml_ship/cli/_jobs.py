@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import add_param_option, command, dump_json, err, params_of, service, table, when
+from ._common import (
+    add_param_option,
+    command,
+    dump_json,
+    err,
+    owner_text,
+    params_of,
+    service,
+    table,
+    when,
+)
 from ._runs import follow
 
 
@@ -60,8 +70,8 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     if args.json:
         dump_json({"jobs": jobs})
         return 0
-    table(["JOB", "CURRENT", "LATEST", "LAST RUN", "STATUS", "UPDATED"], [
-        [j.name, f"v{j.current_version}", f"v{j.latest_version}",
+    table(["JOB", "OWNER", "CURRENT", "LATEST", "LAST RUN", "STATUS", "UPDATED"], [
+        [j.name, owner_text(j.owner, j.owners), f"v{j.current_version}", f"v{j.latest_version}",
          j.last_run.id if j.last_run else "-", j.last_run.status if j.last_run else "-",
          when(j.updated_at)] for j in jobs
     ])

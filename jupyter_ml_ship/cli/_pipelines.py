@@ -12,6 +12,7 @@ from ._common import (
     command,
     dump_json,
     err,
+    owner_text,
     params_of,
     seconds,
     service,
@@ -192,8 +193,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     if args.json:
         dump_json({"pipelines": pipes})
         return 0
-    table(["PIPELINE", "CURRENT", "LATEST", "LAST RUN", "STATUS", "UPDATED"], [
-        [p.name, f"v{p.current_version}", f"v{p.latest_version}",
+    table(["PIPELINE", "OWNER", "CURRENT", "LATEST", "LAST RUN", "STATUS", "UPDATED"], [
+        [p.name, owner_text(p.owner, p.owners), f"v{p.current_version}", f"v{p.latest_version}",
          p.last_run.id if p.last_run else "-", p.last_run.status if p.last_run else "-",
          when(p.updated_at)] for p in pipes
     ])

@@ -86,8 +86,9 @@ def refusal(actor: Actor | None, action: Action, own: Ownership,
         return None  # one's own run
     what = f"{own.kind} {own.name}"
     if action == "run":
+        where = "metadata.ml_ship.run_by" if own.kind == "job" else "pipeline file's run_by"
         return (f"{actor.name} may not run {what}: only {own.who()} may, unless its "
-                "metadata.ml_ship.run_by is 'team' (or an ml-ship admin)")
+                f"{where} is 'team' (or an ml-ship admin)")
     verb = {"ship": "ship a new version of", "rollback": "roll back", "cancel": "cancel runs of",
             "delete": "delete"}[action]
     return f"{actor.name} may not {verb} {what}: only {own.who()} or an ml-ship admin may"

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import func, select
 
-from ..errors import BadInput, Conflict
+from ..errors import BadInput, Conflict, Forbidden
 from ._base import _ServiceBase
-from .access import Actor, Ownership, check, permissions
+from .access import RUN_BY, Actor, Ownership, check, owner_groups, permissions, refusal
 
 if TYPE_CHECKING:  # imported where used: jupyter_ml_ship.pipelines imports core itself
     from ..pipelines.models import (
@@ -53,24 +53,20 @@ class PipelinesMixin(_ServiceBase):
         """Check a pipeline file (or folder), ship its notebooks, record the version.
 
         Unchanged content gives the existing version (``created`` false). ``actor``: team
-        mode, an owner of the pipeline (and of its steps' jobs) or an admin.
+        mode, an owner of the pipeline or an admin, who may also ship each notebook step's job
+        (they are shipped as that user) and run each ``job:`` step's job; the file's ``owners``
+        must be groups of the hub (when the hub's groups are known).
         """
-        from ..pipelines import load_pipeline
         from ..pipelines.models import ShipPipelineResult
-        from ..store.schema import Pipeline
         from .engine import versions
         from .service import _whoami
 
         actor = self._actor(actor)
         if actor is not None:
             author = actor.name
-            name = load_pipeline(path).name
-            with self.store.session() as s:
-                pipe = s.scalars(select(Pipeline).where(Pipeline.name == name)).first()
-                if pipe is not None:
-                    check(actor, "ship", self._pipeline_ownership(s, pipe))
+            self._check_pipeline_ship(path, actor)
         version, created = versions.ship(self._svc, path, message,
-                                         author if author is not None else _whoami())
+                                         author if author is not None else _whoami(), actor)
         return ShipPipelineResult(pipeline=self.pipeline(version.pipeline, actor),
                                   version=version, created=created)
 
@@ -89,20 +85,52 @@ class PipelinesMixin(_ServiceBase):
         with self.store.session() as s:
             return self._pipeline_info(s, pipeline_row(s, name), actor)
 
+    def _check_pipeline_ship(self, path: str | Path, actor: Actor) -> None:
+        """Team mode: may ``actor`` ship this pipeline file? (BadInput / Forbidden if not)."""
+        from ..pipelines import load_pipeline
+        from ..store.schema import Job, Pipeline
+
+        spec = load_pipeline(path)
+        if actor.known_groups is not None:
+            unknown = [g for g in spec.owners if g not in actor.known_groups]
+            if unknown:
+                raise BadInput(f"{spec.where('owners')}: no JupyterHub group named "
+                               f"{', '.join(map(repr, unknown))} (groups: "
+                               f"{', '.join(sorted(actor.known_groups)) or 'none'})")
+        with self.store.session() as s:
+            pipe = s.scalars(select(Pipeline).where(Pipeline.name == spec.name)).first()
+            if pipe is not None:
+                check(actor, "ship", self._pipeline_ownership(s, pipe))
+            for step in spec.steps.values():
+                job = s.scalars(select(Job).where(Job.name == step.job)).first() \
+                    if step.job else None
+                reason = refusal(actor, "run", self._ownership(s, job)) if job else None
+                if reason:
+                    raise Forbidden(f"{spec.where('steps', step.id, 'job')}: {reason}")
+
     def _pipeline_ownership(self, s: Any, pipe: Any) -> Ownership:
-        """A pipeline's owner; the team may run it when every step's job says run_by: team."""
+        """A pipeline's owner and owner groups (its file's ``owners``) and who may run it.
+
+        The file's ``run_by`` decides (``team``: anyone may run the pipeline as a whole, its
+        steps included, even those whose jobs only their owners may run on their own;
+        ``owners``: only its owners, whatever its jobs say). Without one, the team may run it
+        when every step's job says ``run_by: team``.
+        """
         from ..store.schema import Job, PipelineVersion, Version
 
         spec = s.scalar(select(PipelineVersion.spec).where(
             PipelineVersion.pipeline_id == pipe.id,
             PipelineVersion.number == pipe.current_version)) or {}
-        jobs = {st.get("job") for st in (spec.get("steps") or {}).values()}
-        configs = s.scalars(select(Version.config).join(Job, Job.id == Version.job_id).where(
-            Job.name.in_(jobs), Version.number == Job.current_version)).all()
-        team = bool(jobs) and len(configs) == len(jobs) and all(
-            (c or {}).get("run_by") == "team" for c in configs)
-        return Ownership("pipeline", pipe.name, pipe.owner or "", (),
-                         "team" if team else "owners")
+        groups = tuple(owner_groups(spec))
+        run_by = spec.get("run_by")
+        if run_by not in RUN_BY:
+            jobs = {st.get("job") for st in (spec.get("steps") or {}).values()}
+            configs = s.scalars(select(Version.config).join(Job, Job.id == Version.job_id).where(
+                Job.name.in_(jobs), Version.number == Job.current_version)).all()
+            team = bool(jobs) and len(configs) == len(jobs) and all(
+                (c or {}).get("run_by") == "team" for c in configs)
+            run_by = "team" if team else "owners"
+        return Ownership("pipeline", pipe.name, pipe.owner or "", groups, run_by)
 
     def _pipeline_info(self, s: Any, pipe: Any, actor: Actor | None = None) -> PipelineInfo:
         from ..pipelines.models import PipelineInfo
@@ -113,8 +141,10 @@ class PipelinesMixin(_ServiceBase):
                          .order_by(PipelineRun.id.desc()).limit(1)).first()
         latest = s.scalar(select(func.max(PipelineVersion.number))
                           .where(PipelineVersion.pipeline_id == pipe.id))
-        return PipelineInfo(name=pipe.name, owner=pipe.owner or "",
-                            permissions=permissions(actor, self._pipeline_ownership(s, pipe)),
+        own = self._pipeline_ownership(s, pipe)
+        return PipelineInfo(name=pipe.name, owner=own.owner, owners=list(own.groups),
+                            run_by="team" if own.run_by == "team" else "owners",
+                            permissions=permissions(actor, own),
                             current_version=pipe.current_version,
                             latest_version=latest, created_at=pipe.created_at,
                             updated_at=pipe.updated_at, source_path=pipe.source_path,

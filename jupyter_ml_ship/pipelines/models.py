@@ -102,6 +102,10 @@ class PipelineRunInfo(_Model):
 class PipelineInfo(_Model):
     name: str
     owner: str = Field("", description="who shipped its first version")
+    owners: list[str] = Field([], description="owner groups (the file's owners)")
+    run_by: Literal["owners", "team"] = Field(
+        "owners", description="who may run it: its owners, or the whole team (the file's "
+        "run_by; without one, team when every step's job says run_by: team)")
     permissions: JobPermissions = Field(
         JobPermissions(), description="what the current user may do with it")
     current_version: int | None = None

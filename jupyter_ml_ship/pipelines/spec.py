@@ -17,12 +17,15 @@ import yaml
 from ..core.naming import check_name, name_from_path
 from ..cron import check_schedule
 from ..errors import BadInput
-from ..notify_spec import parse_notify
+from ..notify_spec import parse_notify, plain_notify
 from .templates import Ref, find_refs
 
 STEP_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,62}$")
 #: ``schedule``: a cron expression (5 fields, UTC) or one of Airflow's presets (``cron``)
-TOP_KEYS = {"name", "description", "parameters", "schedule", "steps", "notify"}
+#: ``owners`` (JupyterHub group names) and ``run_by`` (``owners``/``team``): team mode, like a
+#: job's ``metadata.ml_ship.owners`` / ``run_by`` (``core.access``)
+TOP_KEYS = {"name", "description", "parameters", "schedule", "steps", "notify", "owners", "run_by"}
+RUN_BY = ("owners", "team")
 STEP_KEYS = {"notebook", "job", "depends_on", "parameters", "retries", "timeout", "backend",
              "cache"}
 
@@ -52,6 +55,9 @@ class PipelineSpec:
     source: str  # the file's text (a folder: a generated YAML of the same pipeline)
     lines: dict[tuple[str, ...], int] = field(default_factory=dict)
     schedule: str | None = None  # when an orchestrator (Airflow) runs it by itself
+    owners: list[str] = field(default_factory=list)  # owner groups (JupyterHub group names)
+    run_by: str | None = None  # "team" or "owners"; None: derived from the steps' jobs
+    notify: Any = None  # the validated ``notify:`` value (``notify_spec``), delivered per run
 
     def where(self, *key: str) -> str:
         """``churn.pipeline.yaml, line 12: steps.train.depends_on`` — the location of a key."""
@@ -156,7 +162,9 @@ def _build(spec: PipelineSpec, data: Any, graph: bool = True) -> PipelineSpec:
     spec.parameters = {str(k): _jsonable(v, spec.where("parameters", str(k)))
                        for k, v in params.items()}
     spec.schedule = check_schedule(data.get("schedule"), spec.where("schedule"))
-    parse_notify(data.get("notify"), spec.where("notify"))
+    if parse_notify(data.get("notify"), spec.where("notify")):
+        spec.notify = plain_notify(data.get("notify"))
+    spec.owners, spec.run_by = _ownership(spec, data)
     steps = data.get("steps")
     if not isinstance(steps, dict) or not steps:
         raise BadInput(f"{spec.where('steps')}: a pipeline needs a mapping of one or more steps")
@@ -165,6 +173,24 @@ def _build(spec: PipelineSpec, data: Any, graph: bool = True) -> PipelineSpec:
     if graph:
         check_graph(spec)
     return spec
+
+
+def _ownership(spec: PipelineSpec, data: dict[str, Any]) -> tuple[list[str], str | None]:
+    """``owners: [group, ...]`` (or one group) and ``run_by: team|owners``, checked."""
+    raw = data.get("owners")
+    if raw is None:
+        owners: list[str] = []
+    elif isinstance(raw, str) and raw.strip():
+        owners = [raw]
+    elif isinstance(raw, list) and all(isinstance(g, str) and g.strip() for g in raw):
+        owners = list(dict.fromkeys(raw))
+    else:
+        raise BadInput(f"{spec.where('owners')}: a list of JupyterHub group names is needed, "
+                       f"got {raw!r}")
+    run_by = data.get("run_by")
+    if run_by is not None and run_by not in RUN_BY:
+        raise BadInput(f"{spec.where('run_by')}: 'owners' or 'team', got {run_by!r}")
+    return owners, run_by
 
 
 def _jsonable(value: Any, where: str) -> Any:

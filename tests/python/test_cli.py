@@ -158,3 +158,28 @@ def test_discover_says_what_it_recorded_and_when_airflow_is_down(cli_env):
     assert p.returncode == 2, (p.stdout, p.stderr)
     assert f"127.0.0.1:{port}" in p.stderr and "Traceback" not in p.stderr
     assert "not-logged-pw" not in p.stderr
+
+
+def test_jobs_and_pipelines_list_their_owner_and_owner_groups(cli_env, tmp_path):
+    from tests.python.conftest import make_notebook
+
+    env = {**cli_env, "ML_SHIP_AUTHOR": "ada"}
+    shared = make_notebook(tmp_path / "shared.ipynb", "print(1)",
+                           metadata={"ml_ship": {"owners": ["ops", "data"]}})
+    make_notebook(tmp_path / "solo.ipynb", "print(2)")
+    ml(env, "ship", str(shared), check=0)
+    pipe = tmp_path / "nightly.pipeline.yaml"
+    pipe.write_text("name: nightly\nowners: [ops]\nrun_by: team\nsteps:\n"
+                    "  solo: {notebook: solo.ipynb}\n")
+    ml(env, "pipeline", "ship", str(pipe), check=0)
+
+    head, *lines = ml(env, "jobs", check=0).stdout.splitlines()
+    assert head.split()[:3] == ["JOB", "OWNER", "CURRENT"]
+    rows = {line.split()[0]: line for line in lines}
+    assert rows["shared"].index("ada (ops, data)") == head.index("OWNER")
+    assert rows["solo"][head.index("OWNER"):].split()[:2] == ["ada", "v1"]
+    head, *lines = ml(env, "pipeline", "list", check=0).stdout.splitlines()
+    assert head.split()[:2] == ["PIPELINE", "OWNER"]
+    assert lines[0].startswith("nightly") and lines[0].index("ada (ops)") == head.index("OWNER")
+    listed = json.loads(ml(env, "pipeline", "list", "--json", check=0).stdout)["pipelines"]
+    assert [(p["owner"], p["owners"], p["run_by"]) for p in listed] == [("ada", ["ops"], "team")]

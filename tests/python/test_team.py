@@ -106,3 +106,104 @@ def test_team_mode_records_runs_for_the_agent_and_refuses_with_no_agent(settings
     agent.release_lease("test-agent")
     for s in (user, agent, other):
         s.close()
+
+
+PIPELINE = """
+name: nightly
+{extra}
+steps:
+  prep:
+    notebook: prep.ipynb
+  train:
+    notebook: train.ipynb
+    depends_on: [prep]
+"""
+
+
+def pipeline_file(nb, extra: str, run_by: str | None = None):
+    meta = {"metadata": {"ml_ship": {"run_by": run_by}}} if run_by else {}
+    nb("prep.ipynb", "print('prep')", **meta)
+    path = nb("train.ipynb", "print('train')", **meta).with_name("nightly.pipeline.yaml")
+    path.write_text(PIPELINE.format(extra=extra))
+    return path
+
+
+def test_a_pipeline_that_says_run_by_team_is_run_by_the_team_as_a_whole(svc, nb):
+    path = pipeline_file(nb, "run_by: team")
+    svc.ship_pipeline(path, actor=ADA)
+    seen = svc.pipeline("nightly", actor=GRACE)
+    assert seen.owner == "ada" and seen.run_by == "team"
+    assert seen.permissions.run.allowed and not seen.permissions.rollback.allowed
+    with pytest.raises(Forbidden, match="grace may not run job prep"):
+        svc.run("prep", actor=GRACE)  # its step's job on its own: still only ada's
+    started = svc.run_pipeline("nightly", actor=GRACE)
+    assert started.started_by == "grace"
+    done = svc.wait_pipeline_run(started.id, 240)
+    assert done.status == "succeeded", done.error
+    assert [st.status for st in done.steps] == ["succeeded", "succeeded"]
+    assert ("pipeline-run", "grace") in [(e.kind, e.actor) for e in
+                                         svc.audit_trail("nightly").events]
+
+    # the file's run_by: owners wins over steps whose jobs the team may run
+    path = pipeline_file(nb, "run_by: owners", run_by="team")
+    assert svc.ship_pipeline(path, actor=ADA).version.number == 2
+    assert svc.job("prep", actor=GRACE).permissions.run.allowed
+    seen = svc.pipeline("nightly", actor=GRACE)
+    assert seen.run_by == "owners"
+    assert seen.permissions.run.reason == (
+        "grace may not run pipeline nightly: only its owner ada may, unless its pipeline "
+        "file's run_by is 'team' (or an ml-ship admin)")
+    with pytest.raises(Forbidden, match="grace may not run pipeline nightly: only its owner"):
+        svc.run_pipeline("nightly", actor=GRACE)
+
+    # without run_by: the team may run it when every step's job says run_by: team
+    path.write_text(PIPELINE.format(extra=""))
+    svc.ship_pipeline(path, actor=ADA)
+    assert svc.pipeline("nightly", actor=GRACE).permissions.run.allowed
+
+    # a pipeline of one's own cannot take in a job one may not run
+    rollback = svc.rollback("prep", 1, actor=ADA)  # prep v1: only its owners may run it
+    assert rollback.run_by == "owners"
+    theirs = path.with_name("grace.pipeline.yaml")
+    theirs.write_text("name: mine\nsteps:\n  p:\n    job: prep\n")
+    with pytest.raises(Forbidden, match=r"grace.pipeline.yaml, line 4: steps.p.job: grace may "
+                                        "not run job prep"):
+        svc.ship_pipeline(theirs, actor=GRACE)
+    assert [p.name for p in svc.pipelines()] == ["nightly"]
+
+
+def test_a_pipeline_s_owner_groups_ship_roll_back_and_delete_it(svc, nb):
+    known = Actor.of("ada", ["data"], known_groups=["data", "ops"])
+    path = pipeline_file(nb, "owners: [opps]")
+    with pytest.raises(BadInput, match=r"nightly.pipeline.yaml, line 3: owners: no JupyterHub "
+                                       r"group named 'opps' \(groups: data, ops\)"):
+        svc.ship_pipeline(path, actor=known)
+    assert svc.pipelines() == [] and svc.jobs() == []  # nothing shipped
+    path.write_text(PIPELINE.format(extra="owners: [ops]"))
+    first = svc.ship_pipeline(path, actor=known).pipeline
+    assert (first.owner, first.owners, first.run_by) == ("ada", ["ops"], "owners")
+
+    hopper = Actor.of("hopper", ["data"])  # in no owner group
+    path.write_text(PIPELINE.format(extra="owners: [ops]\nparameters: {day: '2024-01-01'}"))
+    with pytest.raises(Forbidden, match="hopper may not ship a new version of pipeline nightly: "
+                                        "only its owner ada or the group ops or an ml-ship admin"):
+        svc.ship_pipeline(path, actor=hopper)
+    second = svc.ship_pipeline(path, actor=GRACE)  # grace is in ops; the notebooks unchanged
+    assert second.created and second.version.number == 2 and second.version.author == "grace"
+    assert [v.number for v in svc.versions("prep")] == [1]  # its jobs: no new version
+    assert svc.pipeline("nightly", actor=GRACE).permissions.delete.allowed
+    with pytest.raises(Forbidden, match="hopper may not roll back pipeline nightly"):
+        svc.rollback_pipeline("nightly", 1, actor=hopper)
+    assert svc.rollback_pipeline("nightly", 1, actor=GRACE).current_version == 1
+    with pytest.raises(Forbidden, match="hopper may not delete pipeline nightly"):
+        svc.delete_pipeline("nightly", actor=hopper)
+    svc.delete_pipeline("nightly", actor=GRACE)
+    assert svc.pipelines() == []
+
+    path.write_text(PIPELINE.format(extra="run_by: everyone"))
+    with pytest.raises(BadInput, match=r"nightly.pipeline.yaml, line 3: run_by: 'owners' or "
+                                       r"'team', got 'everyone'"):
+        svc.ship_pipeline(path, actor=ADA)
+    path.write_text(PIPELINE.format(extra="owners: {ops: yes}"))
+    with pytest.raises(BadInput, match=r"line 3: owners: a list of JupyterHub group names"):
+        svc.ship_pipeline(path)  # single-user mode checks the file too

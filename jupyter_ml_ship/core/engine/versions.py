@@ -25,6 +25,7 @@ from ...store.schema import Event, Pipeline, PipelineVersion, utcnow
 from ..naming import name_from_path
 
 if TYPE_CHECKING:
+    from ..access import Actor
     from ..service import ShipService
 
 
@@ -129,10 +130,12 @@ def _step_info(step: StepSpec, job: str, version: int | None,
 
 
 def ship(svc: ShipService, path: str | Path, message: str | None = None,
-         author: str | None = None) -> tuple[PipelineVersionInfo, bool]:
+         author: str | None = None,
+         actor: Actor | None = None) -> tuple[PipelineVersionInfo, bool]:
     """Validate, ship each step's notebook as a job version, then record the pipeline version.
 
-    Returns the version and whether it is new.
+    Returns the version and whether it is new. ``actor`` (team mode) ships the steps' notebooks
+    as that user, so a pipeline cannot ship a new version of a job its author does not own.
     """
     spec = load_pipeline(path)
     found = check(svc, spec)
@@ -141,7 +144,7 @@ def ship(svc: ShipService, path: str | Path, message: str | None = None,
         step, facts = spec.steps[sid], found[sid]
         if facts.notebook_path is not None:
             shipped = svc.ship(facts.notebook_path, message=message or f"pipeline {spec.name}",
-                               author=author).version
+                               author=author, actor=actor).version
             _check_params(spec, step, [p.name for p in shipped.parameters], shipped.job)
             job, number, digest = shipped.job, shipped.number, shipped.digest
         else:
@@ -161,9 +164,18 @@ def ship(svc: ShipService, path: str | Path, message: str | None = None,
     }
     if spec.schedule:  # only when set: versions shipped before schedules keep their digest
         content["schedule"] = spec.schedule
+    if spec.owners:  # the same: only when set
+        content["owners"] = spec.owners
+    if spec.run_by:
+        content["run_by"] = spec.run_by
+    if spec.notify:  # the same: only when set
+        content["notify"] = spec.notify
     digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
     full = {"name": spec.name, "parameters": spec.parameters, "schedule": spec.schedule,
-            "steps": {sid: steps[sid] for sid in spec.steps}}
+            "steps": {sid: steps[sid] for sid in spec.steps},
+            **({"owners": spec.owners} if spec.owners else {}),
+            **({"run_by": spec.run_by} if spec.run_by else {}),
+            **({"notify": spec.notify} if spec.notify else {})}
     return _record(svc, spec, full, digest, message or "", author if author is not None else "")
 
 
