@@ -57,6 +57,7 @@ def parse_notify(value: Any, where: str, check_env: bool = True) -> list[NotifyR
 def _rule(raw: Any, where: str, check_env: bool) -> NotifyRule:
     if not isinstance(raw, dict):
         raise BadInput(f"{where}: a mapping with 'on' and 'email' and/or 'webhook'")
+    raw = _yaml_on(raw)
     unknown = sorted(set(map(str, raw)) - {"on", "email", "webhook"})
     if unknown:
         raise BadInput(f"{where}.{unknown[0]}: unknown key (allowed: email, on, webhook)")
@@ -97,6 +98,22 @@ def _rule(raw: Any, where: str, check_env: bool) -> NotifyRule:
     if not email and not webhook:
         raise BadInput(f"{where}: no target (give 'email' and/or 'webhook')")
     return NotifyRule(on=events, longer_than=longer, email=email, webhook=webhook)
+
+
+def _yaml_on(raw: dict[Any, Any]) -> dict[Any, Any]:
+    """YAML 1.1 (PyYAML) reads a bare ``on:`` key as ``True``: the ``on`` key it means."""
+    if True in raw and "on" not in raw:
+        return {("on" if k is True else k): v for k, v in raw.items()}
+    return raw
+
+
+def plain_notify(value: Any) -> Any:
+    """A valid ``notify`` value as JSON can store it (``on``, never ``true``, as key)."""
+    if isinstance(value, dict):
+        return _yaml_on(value)
+    if isinstance(value, list):
+        return [_yaml_on(r) if isinstance(r, dict) else r for r in value]
+    return value
 
 
 def notify_rules(config: dict[str, Any] | None) -> list[NotifyRule]:

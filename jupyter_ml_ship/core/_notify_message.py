@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from ..pipelines.models import PipelineRunInfo
 from .models import RunInfo
 
 LOG_LINES = 20
@@ -23,10 +24,13 @@ class Message:
     text: str
     fields: list[tuple[str, str]]
     link: str | None
-    info: RunInfo
+    #: a job's run, or a pipeline run (``core._notify_pipeline``)
+    info: RunInfo | PipelineRunInfo
     event: str
     log_tail: str = ""
     report: Path | None = field(default=None)
+    #: the structured ``ml_ship`` part of the webhook body (None: made from ``info``, a run)
+    payload: dict[str, Any] | None = None
 
 
 def run_link(lab_url: str, run_id: str) -> str | None:
@@ -98,6 +102,8 @@ def slack_payload(msg: Message) -> dict[str, Any]:
             {"type": "button", "text": {"type": "plain_text", "text": "Open run"},
              "url": msg.link}]})
     info = msg.info
+    if msg.payload is not None or not isinstance(info, RunInfo):
+        return {"text": text, "blocks": blocks, "ml_ship": msg.payload or {}}
     return {
         "text": text,
         "blocks": blocks,

@@ -53,7 +53,8 @@ def send_email(settings: MlShip, to: list[str], msg: Message) -> str:
         mail.set_content(body)
         if html is not None:
             mail.add_attachment(html.encode(), maintype="text", subtype="html",
-                                filename=f"{msg.info.job}-{msg.info.id}.html")
+                                filename=f"{getattr(msg.info, 'job', 'pipeline')}-"
+                                         f"{msg.info.id}.html")
     else:
         mail.set_content(body)
     port = settings.smtp_port or (465 if settings.smtp_tls else 587 if settings.smtp_starttls

@@ -136,6 +136,9 @@ def plan(svc: ShipService, now: datetime) -> int:
                 continue
             wanted = _events_for(config, status, started, now, terminal=False)
             added += _add(s, run_id, wanted, now)
+        from ._notify_pipeline import plan_pipeline_runs
+
+        added += plan_pipeline_runs(s, now, cutoff, _add)
     return added
 
 
@@ -160,7 +163,8 @@ def _events_for(config: dict[str, Any] | None, status: str, started: datetime | 
     return out
 
 
-def _add(s: Session, run_id: str, wanted: list[tuple[str, str, str]], now: datetime) -> int:
+def _add(s: Session, run_id: str, wanted: list[tuple[str, str, str]], now: datetime,
+         kind: str = "run") -> int:
     if not wanted:
         return 0
     have = {tuple(r) for r in s.execute(select(Delivery.channel, Delivery.target, Delivery.event)
@@ -171,7 +175,7 @@ def _add(s: Session, run_id: str, wanted: list[tuple[str, str, str]], now: datet
             continue
         try:
             with s.begin_nested():
-                s.add(Delivery(subject=run_id, subject_kind="run", channel=channel, target=target,
+                s.add(Delivery(subject=run_id, subject_kind=kind, channel=channel, target=target,
                                event=event, status="pending", attempts=0, next_attempt_at=now,
                                detail={}, created_at=now))
                 s.flush()
@@ -229,23 +233,36 @@ def _send_claimed(svc: ShipService, delivery_id: int) -> None:
         if d is None:
             return
         channel, target, event, attempts = d.channel, d.target, d.event, d.attempts
-        run = s.get(Run, d.subject)
-        if run is None:  # deleted with its job: nothing to tell
+        if d.subject_kind == "pipeline_run":
+            from ._notify_pipeline import exists_run
+
+            if not exists_run(s, d.subject):
+                d.status, d.error, d.lease_until = "failed", "the pipeline run was deleted", None
+                return
+        run = None if d.subject_kind == "pipeline_run" else s.get(Run, d.subject)
+        if run is None and d.subject_kind != "pipeline_run":
+            # deleted with its job: nothing to tell
             d.status, d.error, d.lease_until = "failed", "the run was deleted", None
             return
-        config = dict(run.version.config or {}) if run.version else {}
-        digest = run.version.digest if run.version else ""
-        run_dir = Path(run.run_dir)
+        config = dict(run.version.config or {}) if run and run.version else {}
+        digest = run.version.digest if run and run.version else ""
+        run_dir = Path(run.run_dir) if run else None
     detail: dict[str, Any] = {}
     error: str | None = None
     try:
-        info = svc.get_run(d.subject, reconcile=False)
-        if channel == "mlflow":
+        if run_dir is None:  # a pipeline run
+            from ._notify_pipeline import message
+
+            msg = message(svc, d.subject, event)
+        elif channel == "mlflow":
             from .mlflow_sync import log_run
 
-            detail = log_run(svc.settings, info, run_dir, digest)
+            detail = log_run(svc.settings, svc.get_run(d.subject, reconcile=False), run_dir,
+                             digest)
         else:
+            info = svc.get_run(d.subject, reconcile=False)
             msg = _message(svc, info, event, config, run_dir)
+        if channel != "mlflow":
             if channel == "email":
                 from ._notify_send import send_email
 
