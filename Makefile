@@ -46,6 +46,7 @@ bench: setup
 	$(PY) bench/bench_project.py
 	$(PY) bench/bench_agent.py
 	$(PY) bench/bench_history.py
+	scripts/postgres-up.sh && $(PY) bench/bench_team.py
 	scripts/docker-up.sh && $(PY) bench/bench_docker.py
 	scripts/airflow-up.sh && $(PY) bench/bench_airflow.py
 
