@@ -104,11 +104,6 @@ const fields: Record<string, Record<string, true>> = {
   NotebookInfo: { name: true, parameters: true, config: true } satisfies Record<keyof T.INotebookInfo, true>
 };
 
-const statuses: Record<T.RunStatus, true> = {
-  queued: true, building: true, running: true, succeeded: true, failed: true, cancelled: true,
-  timed_out: true, skipped: true
-};
-
 const hasSpec = fs.existsSync(SPEC);
 const describeSpec = hasSpec ? describe : describe.skip;
 
@@ -123,7 +118,6 @@ describeSpec('src/api/types.ts against openapi.json', () => {
   it('knows every run status', () => {
     const status = schemas.RunInfo.properties.status;
     const values: string[] = status.enum ?? schemas[status.$ref?.split('/').pop()]?.enum;
-    expect(Object.keys(statuses).sort()).toEqual([...values].sort());
     // the one list the lab's filters use, in the spec's order
     expect([...RUN_STATUSES]).toEqual(values);
   });

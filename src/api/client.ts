@@ -188,9 +188,11 @@ async function send(
   return response;
 }
 
-const seg = encodeURIComponent;
+/** A path segment (a job, pipeline or run name), escaped. */
+export const seg = encodeURIComponent;
 
-function post(body?: unknown): RequestInit {
+/** A JSON POST's request options. */
+export function post(body?: unknown): RequestInit {
   return {
     method: 'POST',
     body: body === undefined ? undefined : JSON.stringify(body),
@@ -206,8 +208,13 @@ export class MlShipClient {
     this.serverSettings = serverSettings ?? ServerConnection.makeSettings();
   }
 
-  private _call<T>(path: string, init: RequestInit = {}, query?: Query) {
+  /** One authenticated request to a route of the API (the one request helper). */
+  call<T>(path: string, init: RequestInit = {}, query?: Query): Promise<T> {
     return requestAPI<T>(path, init, this.serverSettings, query);
+  }
+
+  private _call<T>(path: string, init: RequestInit = {}, query?: Query): Promise<T> {
+    return this.call<T>(path, init, query);
   }
 
   health(): Promise<IHealthInfo> {

@@ -5,22 +5,27 @@
  * (snake_case kept: these are the JSON documents as sent); `pipelineTypes.spec.ts` checks
  * them against the server's openapi.json.
  */
-import type { IJobPermissions, IRunError } from './types';
+import { RUN_STATUSES, type IJobPermissions, type IRunError } from './types';
 
-/** A step's status: a run's statuses plus `pending` (upstream not done) and `starting`. */
-export type StepStatus =
-  | 'pending'
-  | 'starting'
-  | 'queued'
-  | 'building'
-  | 'running'
-  | 'succeeded'
-  | 'failed'
-  | 'cancelled'
-  | 'timed_out'
-  | 'skipped';
+/** A step's statuses: a run's, plus `pending` (upstream not done) and `starting`. */
+export const STEP_STATUSES = ['pending', 'starting', ...RUN_STATUSES] as const;
+export type StepStatus = (typeof STEP_STATUSES)[number];
 
-export type PipelineRunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+/** A pipeline run's statuses (pipelineTypes.spec.ts checks both lists against openapi.json). */
+export const PIPELINE_RUN_STATUSES = [
+  'queued',
+  'running',
+  'succeeded',
+  'failed',
+  'cancelled'
+] as const;
+export type PipelineRunStatus = (typeof PIPELINE_RUN_STATUSES)[number];
+/** The ones a pipeline run ends in. */
+export const PIPELINE_TERMINAL: ReadonlySet<PipelineRunStatus> = new Set<PipelineRunStatus>([
+  'succeeded',
+  'failed',
+  'cancelled'
+]);
 
 /** One step: as declared (in a file or version) and, in a run, how it went. */
 export interface IStepInfo {

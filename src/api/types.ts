@@ -6,18 +6,9 @@
  * strings; `Record<string, unknown>` stands for `dict[str, Any]`.
  */
 
-export type RunStatus =
-  | 'queued'
-  | 'building'
-  | 'running'
-  | 'succeeded'
-  | 'failed'
-  | 'cancelled'
-  | 'timed_out'
-  | 'skipped';
-
-/** Every run status, in the order a run goes through them (the spec's RunStatus enum). */
-export const RUN_STATUSES: readonly RunStatus[] = [
+/** Every run status, in the order a run goes through them (the spec's RunStatus enum; the
+ * one list of them: types.spec.ts checks it against openapi.json). */
+export const RUN_STATUSES = [
   'queued',
   'building',
   'running',
@@ -26,7 +17,9 @@ export const RUN_STATUSES: readonly RunStatus[] = [
   'cancelled',
   'timed_out',
   'skipped'
-];
+] as const;
+
+export type RunStatus = (typeof RUN_STATUSES)[number];
 
 export const TERMINAL_STATUSES: ReadonlySet<RunStatus> = new Set<RunStatus>([
   'succeeded',

@@ -1,5 +1,5 @@
 /** The pipeline routes of the ml-ship REST API, over the same authenticated requests. */
-import { requestAPI, type MlShipClient } from '../api/client';
+import { post, seg, type MlShipClient } from '../api/client';
 import type {
   IPipelineDescription,
   IPipelineInfo,
@@ -14,16 +14,6 @@ import type {
   PipelineRunStatus
 } from '../api/pipelines';
 
-const seg = encodeURIComponent;
-
-function post(body?: unknown): RequestInit {
-  return {
-    method: 'POST',
-    body: body === undefined ? undefined : JSON.stringify(body),
-    headers: { 'Content-Type': 'application/json' }
-  };
-}
-
 export class PipelineApi {
   constructor(readonly client: MlShipClient) {}
 
@@ -32,7 +22,7 @@ export class PipelineApi {
     init: RequestInit = {},
     query?: Record<string, string | number | null | undefined>
   ): Promise<T> {
-    return requestAPI<T>(path, init, this.client.serverSettings, query);
+    return this.client.call<T>(path, init, query);
   }
 
   /** The validated graph of a pipeline file (relative to the server root); runs nothing. */

@@ -1,12 +1,13 @@
 /** Pipeline statuses, parameters and validation messages, as the graph view shows them. */
-import type {
-  IPipelineRunInfo,
-  IPipelineRunStatusEvent,
-  IStepInfo,
-  PipelineRunStatus,
-  StepStatus
+import {
+  PIPELINE_TERMINAL,
+  type IPipelineRunInfo,
+  type IPipelineRunStatusEvent,
+  type IStepInfo,
+  type PipelineRunStatus,
+  type StepStatus
 } from '../api/pipelines';
-import type { IParameterSpec } from '../api/types';
+import { isTerminal, type IParameterSpec } from '../api/types';
 import { STATUS_LABELS } from '../format';
 
 /** A step's run statuses, plus the two states a step has before it has a run. */
@@ -16,21 +17,12 @@ export const STEP_LABELS: Record<StepStatus, string> = {
   ...STATUS_LABELS
 };
 
-const STEP_DONE: ReadonlySet<string> = new Set([
-  'succeeded',
-  'failed',
-  'cancelled',
-  'timed_out',
-  'skipped'
-]);
-const PIPELINE_DONE: ReadonlySet<string> = new Set(['succeeded', 'failed', 'cancelled']);
-
 export function isStepDone(status: StepStatus | null): boolean {
-  return status !== null && STEP_DONE.has(status);
+  return status !== null && status !== 'pending' && status !== 'starting' && isTerminal(status);
 }
 
 export function isPipelineDone(status: PipelineRunStatus): boolean {
-  return PIPELINE_DONE.has(status);
+  return PIPELINE_TERMINAL.has(status);
 }
 
 /** Steps by status, for a one-line summary: "2 succeeded · 1 running". */
