@@ -85,6 +85,30 @@ def job_info(s: Session, job: Job, actor: Actor | None = None) -> JobInfo:
     latest = s.scalar(select(func.max(Version.number)).where(Version.job_id == job.id))
     config = s.scalar(select(Version.config).where(
         Version.job_id == job.id, Version.number == job.current_version)) or {}
+    return _job_info(job, last, latest, config, actor)
+
+
+def jobs_info(s: Session, jobs: list[Job], actor: Actor | None = None) -> list[JobInfo]:
+    """``job_info`` of many jobs in four queries, not four per job (the panel's listing)."""
+    ids = [j.id for j in jobs]
+    if not ids:
+        return []
+    last_ids = dict(s.execute(select(Run.job_id, func.max(Run.id))
+                              .where(Run.job_id.in_(ids)).group_by(Run.job_id)).tuples().all())
+    lasts = {r.job_id: r for r in s.scalars(select(Run).where(Run.id.in_(last_ids.values())))}
+    latest = dict(s.execute(select(Version.job_id, func.max(Version.number))
+                            .where(Version.job_id.in_(ids)).group_by(Version.job_id))
+                  .tuples().all())
+    configs: dict[int, dict[str, Any]] = dict(s.execute(select(Version.job_id, Version.config)
+                             .join(Job, Job.id == Version.job_id)
+                             .where(Version.job_id.in_(ids),
+                                    Version.number == Job.current_version)).tuples().all())
+    return [_job_info(j, lasts.get(j.id), latest.get(j.id), configs.get(j.id) or {}, actor)
+            for j in jobs]
+
+
+def _job_info(job: Job, last: Run | None, latest: int | None, config: dict[str, Any],
+              actor: Actor | None) -> JobInfo:
     schedule = config.get("schedule")
     own = Ownership.of("job", job.name, job.owner, config)
     return JobInfo(

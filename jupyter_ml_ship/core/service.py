@@ -347,8 +347,8 @@ class ShipService(RunsMixin, PipelinesMixin, ProjectsMixin, TickMixin):
         """Every job; ``permissions`` says what ``actor`` may do with each."""
         actor = self._actor(actor)
         with self.store.session() as s:
-            jobs = s.scalars(select(Job).order_by(Job.name)).all()
-            return [convert.job_info(s, j, actor) for j in jobs]
+            jobs = list(s.scalars(select(Job).order_by(Job.name)))
+            return convert.jobs_info(s, jobs, actor)
 
     def job(self, name: str, actor: Actor | None = None) -> JobInfo:
         actor = self._actor(actor)

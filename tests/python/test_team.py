@@ -207,3 +207,20 @@ def test_a_pipeline_s_owner_groups_ship_roll_back_and_delete_it(svc, nb):
     path.write_text(PIPELINE.format(extra="owners: {ops: yes}"))
     with pytest.raises(BadInput, match=r"line 3: owners: a list of JupyterHub group names"):
         svc.ship_pipeline(path)  # single-user mode checks the file too
+
+
+def test_the_jobs_listing_says_for_each_job_what_its_own_page_says(svc, nb):
+    # the listing reads all jobs in a few queries: the same facts as one job's page
+    svc.ship(nb("a.ipynb", "print(1)", metadata={"ml_ship": {"run_by": "team"}}), actor=ADA)
+    svc.ship(nb("a.ipynb", "print(2)"), actor=ADA)  # v2: owners only again
+    svc.rollback("a", 1, actor=ADA)
+    svc.ship(nb("b.ipynb", "print(3)", metadata={"ml_ship": {"owners": ["ops"]}}), actor=ADA)
+    svc.ship(nb("c.ipynb", "print(4)"), actor=GRACE)
+    run = svc.wait(svc.run("b", actor=GRACE).id, 120)
+    listed = svc.jobs(actor=GRACE)
+    assert [j.name for j in listed] == ["a", "b", "c"]
+    assert listed == [svc.job(name, actor=GRACE) for name in ("a", "b", "c")]
+    a, b, c = listed
+    assert (a.current_version, a.latest_version, a.run_by) == (1, 2, "team")
+    assert b.owners == ["ops"] and b.last_run.id == run.id and b.permissions.delete.allowed
+    assert c.last_run is None and c.owner == "grace"
