@@ -9,7 +9,7 @@ import { pickBackend } from './components/BackendSelect';
 import { RunDialogBody, type IRunChoices } from './components/RunDialog';
 import { shortId, STATUS_LABELS } from './format';
 import type { MlShipModel } from './model';
-import { openOutput } from './outputs';
+import { openOutput, openVersion } from './outputs';
 import type { IMlShipSettings } from './settings';
 
 export interface IActions {
@@ -215,6 +215,28 @@ export async function cancelWithConfirm(ctx: IActions, run: IRunInfo): Promise<v
   }
 }
 
+/** Ask, then delete an ended run (its log, notebooks and files); whether it was deleted. */
+export async function deleteRunWithConfirm(ctx: IActions, run: IRunInfo): Promise<boolean> {
+  const result = await showDialog({
+    title: `Delete run ${shortId(run.id)}?`,
+    body:
+      `The run of ${run.job} v${run.version} (${STATUS_LABELS[run.status]}) is deleted with its ` +
+      'log, output notebook and files. The job, its versions and its other runs stay.',
+    buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Delete run' })]
+  });
+  if (!result.button.accept) {
+    return false;
+  }
+  try {
+    await ctx.model.deleteRun(run.id);
+  } catch (error) {
+    await showErrorMessage('Cannot delete the run', errorMessage(error));
+    return false;
+  }
+  Notification.success(`Deleted run ${shortId(run.id)} of ${run.job}`, { autoClose: 5000 });
+  return true;
+}
+
 export async function openRunOutput(
   ctx: IActions,
   run: IRunInfo,
@@ -225,6 +247,19 @@ export async function openRunOutput(
     return;
   }
   openOutput(ctx.docManager, run, cellIndex);
+}
+
+/** Open the notebook of a shipped version read-only. */
+export async function openVersionNotebook(
+  ctx: IActions,
+  job: string,
+  version: number
+): Promise<void> {
+  if (!ctx.docManager) {
+    await showErrorMessage('Cannot open the version', 'The document manager is not available.');
+    return;
+  }
+  openVersion(ctx.docManager, job, version);
 }
 
 /** A notification when a run started from this lab ends. */

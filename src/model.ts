@@ -354,6 +354,17 @@ export class MlShipModel extends EventDrivenModel {
     return run;
   }
 
+  /** Delete an ended run: gone from the lists at once, then everything reloaded. */
+  async deleteRun(id: string): Promise<void> {
+    await this.client.deleteRun(id);
+    this._runs = this._runs.filter(r => r.id !== id);
+    if (this._selectedRun === id) {
+      this._selectedRun = null;
+    }
+    this._emit();
+    await this.refresh();
+  }
+
   async cancelRun(id: string): Promise<IRunInfo> {
     const run = await this.client.cancel(id);
     this.updateRun(run);

@@ -1,6 +1,7 @@
 /**
  * What the lab adds to notebooks: the Ship toolbar button (it ships the notebook it belongs
- * to, whichever has focus), and output notebooks of runs shown visibly read-only.
+ * to, whichever has focus), and stored notebooks (outputs of runs, shipped versions) shown
+ * visibly read-only.
  */
 import { Notification, ReactWidget } from '@jupyterlab/apputils';
 import type { DocumentRegistry } from '@jupyterlab/docregistry';
@@ -13,17 +14,14 @@ import * as React from 'react';
 import type { IActions } from './actions';
 import { shortId } from './format';
 import { shipIcon } from './icons';
-import { OUTPUT_DRIVE } from './outputs';
+import { describeStored, OUTPUT_DRIVE, storedNotebookAt, type StoredNotebook } from './outputs';
 import { shipNotebook } from './ship';
 
 export const SHIP_TOOLTIP = 'Ship this notebook as a new version of a job, and optionally run it';
 
-/** `MlShipOutput:<run id>/<file>` → the run id (null for any other path). */
-export function outputRunId(path: string): string | null {
-  if (!path.startsWith(`${OUTPUT_DRIVE}:`)) {
-    return null;
-  }
-  return path.slice(OUTPUT_DRIVE.length + 1).split('/')[0] || null;
+/** The stored notebook (run output, shipped version) at a path; null for any other path. */
+function storedAt(path: string): StoredNotebook | null {
+  return path.startsWith(`${OUTPUT_DRIVE}:`) ? storedNotebookAt(path) : null;
 }
 
 /** The Ship button of one notebook's toolbar: ships that notebook, not the focused one. */
@@ -32,9 +30,9 @@ export function shipButtonFactory(
   contents: Contents.IManager
 ): (panel: NotebookPanel) => Widget {
   return (panel: NotebookPanel) => {
-    if (outputRunId(panel.context.path) !== null) {
+    if (storedAt(panel.context.path) !== null) {
       const hidden = new Widget();
-      hidden.hide(); // an output of a run cannot be shipped: its banner says what it is
+      hidden.hide(); // a run's output or a shipped version is not shipped: its banner says so
       return hidden;
     }
     return new ToolbarButton({
@@ -47,36 +45,60 @@ export function shipButtonFactory(
   };
 }
 
-function OutputBanner(props: { runId: string; onOpenRun: () => void }): JSX.Element {
+function StoredBanner(props: { stored: StoredNotebook; onOpen: () => void }): JSX.Element {
+  const { stored } = props;
   return (
-    <div className="jp-MlShip-outputBanner" role="note">
+    <div
+      className="jp-MlShip-outputBanner"
+      role="note"
+      data-stored={stored.kind}
+      data-version={stored.kind === 'version' ? stored.version : undefined}
+    >
       <span className="jp-MlShip-outputBanner-badge">Read-only</span>
-      <span>
-        Output of run{' '}
-        <button className="jp-MlShip-linkButton" onClick={props.onOpenRun}>
-          #{shortId(props.runId)}
-        </button>
-        : cells cannot be edited or saved. File › Save Notebook As… keeps a copy.
-      </span>
+      {stored.kind === 'output' ? (
+        <span>
+          Output of run{' '}
+          <button className="jp-MlShip-linkButton" onClick={props.onOpen}>
+            #{shortId(stored.runId)}
+          </button>
+          : cells cannot be edited or saved. File › Save Notebook As… keeps a copy.
+        </span>
+      ) : (
+        <span>
+          Version{' '}
+          <button
+            className="jp-MlShip-linkButton"
+            onClick={props.onOpen}
+            title={`Show v${stored.version} in the ML Ship panel`}
+          >
+            v{stored.version}
+          </button>{' '}
+          of {stored.job} as shipped: cells cannot be edited or saved. File › Save Notebook As…
+          keeps a copy.
+        </span>
+      )}
     </div>
   );
 }
 
-/** Output notebooks of runs: a banner, cells not editable, Ctrl+S explained (no raw path). */
+/** Stored notebooks (outputs of runs, shipped versions): a banner, cells not editable, Ctrl+S
+ * explained (no raw path). */
 export class OutputNotebookExtension
   implements DocumentRegistry.IWidgetExtension<NotebookPanel, INotebookModel>
 {
   constructor(private readonly _actions: IActions) {}
 
   createNew(panel: NotebookPanel, context: DocumentRegistry.IContext<INotebookModel>): void {
-    const runId = outputRunId(context.path);
-    if (runId === null) {
+    const stored = storedAt(context.path);
+    if (stored === null) {
       return;
     }
     panel.addClass('jp-MlShip-outputNotebook');
-    const banner = ReactWidget.create(
-      <OutputBanner runId={runId} onOpenRun={() => this._actions.openRun(runId)} />
-    );
+    const open = () =>
+      stored.kind === 'output'
+        ? this._actions.openRun(stored.runId)
+        : this._actions.showVersion(stored.job, stored.version);
+    const banner = ReactWidget.create(<StoredBanner stored={stored} onOpen={open} />);
     banner.addClass('jp-MlShip-outputBanner-host');
     BoxLayout.setStretch(banner, 0);
     (panel.layout as unknown as { insertWidget: (i: number, w: Widget) => void }).insertWidget(
@@ -99,7 +121,7 @@ export class OutputNotebookExtension
         event.preventDefault();
         event.stopPropagation();
         Notification.info(
-          `The output of run #${shortId(runId)} is read-only: File › Save Notebook As… keeps a copy.`,
+          `${describeStored(stored)} is read-only: File › Save Notebook As… keeps a copy.`,
           { autoClose: 5000 }
         );
       }

@@ -1,8 +1,10 @@
 /**
- * Output notebooks of runs, opened read-only in the lab.
+ * Stored notebooks of ML Ship, opened read-only in the lab: the output notebooks of runs and
+ * the notebooks of shipped versions.
  *
  * A small read-only contents drive serves `MlShipOutput:<run id>/<job>-v<N>-<id>.ipynb` from
- * `GET /runs/{id}/output`, so the executed notebook opens in JupyterLab's own notebook
+ * `GET /runs/{id}/output` and `MlShipOutput:versions/<job>@<N>/<job>-v<N>.ipynb` from
+ * `GET /jobs/{job}/versions/{N}/notebook`, so either opens in JupyterLab's own notebook
  * viewer: rendered outputs, the "read-only" indicator, no kernel started, and "Save As…"
  * to keep a copy.
  */
@@ -15,13 +17,48 @@ import type { IRunInfo } from './api/types';
 import { shortId } from './format';
 
 export const OUTPUT_DRIVE = 'MlShipOutput';
+/** The drive folder of versions' notebooks (a run id is hex: never this name). */
+const VERSIONS = 'versions';
 
 const READ_ONLY =
-  'Output notebooks of runs are read-only: use File › Save Notebook As… to keep a copy.';
+  'Stored notebooks (run outputs, shipped versions) are read-only: use File › Save Notebook ' +
+  'As… to keep a copy.';
+
+/** What a read-only notebook of the drive is: a run's output or a shipped version. */
+export type StoredNotebook =
+  | { kind: 'output'; runId: string }
+  | { kind: 'version'; job: string; version: number };
 
 /** The path of a run's output notebook in the output drive. */
 export function outputPath(run: Pick<IRunInfo, 'id' | 'job' | 'version'>): string {
   return `${OUTPUT_DRIVE}:${run.id}/${run.job}-v${run.version}-${shortId(run.id)}.ipynb`;
+}
+
+/** The path of a version's notebook in the output drive. */
+export function versionPath(job: string, version: number): string {
+  return `${OUTPUT_DRIVE}:${VERSIONS}/${job}@${version}/${job}-v${version}.ipynb`;
+}
+
+/** The stored notebook at a path of the drive (with or without `MlShipOutput:`); null for a
+ * folder of the drive or any other path. */
+export function storedNotebookAt(path: string): StoredNotebook | null {
+  const prefix = `${OUTPUT_DRIVE}:`;
+  if (path.includes(':') && !path.startsWith(prefix)) {
+    return null;
+  }
+  const parts = (path.startsWith(prefix) ? path.slice(prefix.length) : path).split('/');
+  if (parts[0] === VERSIONS) {
+    const match = parts.length === 3 && parts[2] ? /^(.+)@(\d+)$/.exec(parts[1]) : null;
+    return match ? { kind: 'version', job: match[1], version: Number(match[2]) } : null;
+  }
+  return parts.length === 2 && parts[0] && parts[1] ? { kind: 'output', runId: parts[0] } : null;
+}
+
+/** How the lab names a stored notebook in its banner, tab caption and messages. */
+export function describeStored(stored: StoredNotebook): string {
+  return stored.kind === 'output'
+    ? `The output of run #${shortId(stored.runId)}`
+    : `Version v${stored.version} of ${stored.job}`;
 }
 
 type Json = Record<string, unknown>;
@@ -86,11 +123,11 @@ export class OutputDrive implements Contents.IDrive {
   }
 
   async get(localPath: string, options?: Contents.IFetchOptions): Promise<Contents.IModel> {
-    const [runId, file] = localPath.split('/');
+    const stored = storedNotebookAt(localPath);
     const now = new Date().toISOString();
-    if (!file) {
+    if (!stored) {
       return {
-        name: runId ?? '',
+        name: localPath.split('/').pop() ?? '',
         path: localPath,
         type: 'directory',
         format: 'json',
@@ -102,9 +139,15 @@ export class OutputDrive implements Contents.IDrive {
       };
     }
     const content =
-      options?.content === false ? null : joinMultiline(await this._client.output(runId));
+      options?.content === false
+        ? null
+        : joinMultiline(
+            await (stored.kind === 'output'
+              ? this._client.output(stored.runId)
+              : this._client.versionNotebook(stored.job, stored.version))
+          );
     return {
-      name: file,
+      name: localPath.split('/').pop() ?? '',
       path: localPath,
       type: 'notebook',
       format: 'json',
@@ -117,6 +160,13 @@ export class OutputDrive implements Contents.IDrive {
   }
 
   async getDownloadUrl(localPath: string): Promise<string> {
+    const stored = storedNotebookAt(localPath);
+    if (stored?.kind === 'version') {
+      return apiUrl(
+        this.serverSettings,
+        `jobs/${encodeURIComponent(stored.job)}/versions/${stored.version}/notebook`
+      );
+    }
     const runId = localPath.split('/')[0];
     return apiUrl(this.serverSettings, `runs/${encodeURIComponent(runId)}/output`);
   }
@@ -154,24 +204,49 @@ export class OutputDrive implements Contents.IDrive {
   }
 }
 
-/** Open a run's output notebook read-only, without starting a kernel; at a cell if given. */
-export function openOutput(
+/** Open a stored notebook of the drive read-only, without starting a kernel; at a cell if
+ * given. The notebook extension adds the banner and locks the cells (notebookExtras). */
+function openReadOnly(
   docManager: IDocumentManager,
-  run: IRunInfo,
+  path: string,
+  caption: string,
   cellIndex?: number | null
 ): void {
-  const widget = docManager.openOrReveal(outputPath(run), 'Notebook', undefined, undefined, {
+  const widget = docManager.openOrReveal(path, 'Notebook', undefined, undefined, {
     shouldStart: false,
     canStart: true,
     autoStartDefault: false
   });
   if (widget) {
     widget.addClass('jp-MlShip-outputNotebook');
-    widget.title.caption = `Output of run ${run.id} (${run.job} v${run.version}), read-only`;
+    widget.title.caption = caption;
   }
   if (widget && cellIndex !== null && cellIndex !== undefined) {
     void widget.context.ready.then(() => revealCell(widget.content as unknown, cellIndex));
   }
+}
+
+/** Open a run's output notebook read-only; at a cell if given. */
+export function openOutput(
+  docManager: IDocumentManager,
+  run: IRunInfo,
+  cellIndex?: number | null
+): void {
+  openReadOnly(
+    docManager,
+    outputPath(run),
+    `Output of run ${run.id} (${run.job} v${run.version}), read-only`,
+    cellIndex
+  );
+}
+
+/** Open the notebook of a shipped version read-only. */
+export function openVersion(docManager: IDocumentManager, job: string, version: number): void {
+  openReadOnly(
+    docManager,
+    versionPath(job, version),
+    `${job} v${version}: the notebook as shipped, read-only`
+  );
 }
 
 interface INotebookLike {

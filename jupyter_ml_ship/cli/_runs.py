@@ -1,4 +1,4 @@
-"""ml-ship run | runs | status | logs | cancel | output | discover"""
+"""ml-ship run | runs | status | logs | cancel | delete-run | output | discover"""
 
 from __future__ import annotations
 
@@ -46,6 +46,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-f", "--follow", action="store_true", help="keep printing until the run ends")
 
     p = command(sub, "cancel", "stop a run", cmd_cancel)
+    p.add_argument("run")
+
+    p = command(sub, "delete-run", "delete an ended run with its log, notebooks and files",
+                cmd_delete_run, json=False)
     p.add_argument("run")
 
     p = command(sub, "output", "the executed notebook of a run", cmd_output, json=False)
@@ -187,6 +191,12 @@ def cmd_cancel(args: argparse.Namespace) -> int:
         err(f"run {info.id} was already cancelled")
     else:
         err(f"run {info.id} cancelled")
+    return 0
+
+
+def cmd_delete_run(args: argparse.Namespace) -> int:
+    service().delete_run(args.run)
+    err(f"deleted run {args.run}")
     return 0
 
 

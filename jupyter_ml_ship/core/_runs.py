@@ -21,7 +21,7 @@ from ..store import Job, Run
 from ..store.files import atomic_write_json, read_json
 from ..store.schema import utcnow
 from . import convert
-from ._base import _ServiceBase
+from ._run_delete import RunDeleteMixin
 from .access import Actor, check, whoami
 from .models import TERMINAL_STATUSES, RunInfo
 from .naming import validate_parameters
@@ -63,7 +63,7 @@ def _parse_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-class RunsMixin(_ServiceBase):
+class RunsMixin(RunDeleteMixin):  # delete_run: in _run_delete
     # ---- start --------------------------------------------------------------------------
 
     def run(

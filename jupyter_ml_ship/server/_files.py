@@ -9,6 +9,7 @@ from urllib.parse import quote
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
+from ..errors import NotFound
 from ._base import MlShipHandler
 from ._models import ArtifactQuery, NotebookInfoQuery, VersionDiffQuery
 
@@ -33,6 +34,22 @@ class VersionFilesHandler(MlShipHandler):
     async def get(self, name: str, number: str) -> None:
         self.reply(await self.call(self.service.version_files, name,
                                    self.version_number(number)))
+
+
+class VersionNotebookHandler(MlShipHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, name: str, number: str) -> None:
+        """The notebook a version stored (JSON), to be shown read-only."""
+        n = self.version_number(number)
+        path = await self.call(self.service.version_notebook, name, n)
+        try:
+            text = await self.call(path.read_text, encoding="utf-8")
+        except FileNotFoundError:
+            raise NotFound(f"job {name!r} v{n}: its notebook {path.name} is missing from the "
+                           "store") from None
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.finish(text)
 
 
 class VersionDiffHandler(MlShipHandler):

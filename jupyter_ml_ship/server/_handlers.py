@@ -158,6 +158,13 @@ class RunHandler(MlShipHandler):
     async def get(self, run_id: str) -> None:
         self.reply(await self.call(self.service.get_run, run_id))
 
+    @web.authenticated
+    @authorized
+    async def delete(self, run_id: str) -> None:
+        await self.call(self.service.delete_run, run_id, await self.actor())
+        self.set_status(204)
+        self.finish()
+
 
 class CancelHandler(MlShipHandler):
     @web.authenticated

@@ -93,7 +93,7 @@ ERRORS = {
 @dataclass(frozen=True)
 class Op:
     summary: str
-    response: Any = None  # a model, "empty", "text", "notebook", "websocket"
+    response: Any = None  # a model, "empty", "text", "notebook", "nbformat", "websocket"
     status: int = 200
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
@@ -167,8 +167,12 @@ ROUTES: list[Route] = [
                   "of their output notebooks (sources)", RunComparison, query=hist.CompareQuery,
                   errors=(400, 404)),
     }, "runs"),
-    Route("/runs/{run_id}", h.RunHandler, {"get": Op("One run", RunInfo, errors=(404,))},
-          "runs"),
+    Route("/runs/{run_id}", h.RunHandler, {
+        "get": Op("One run", RunInfo, errors=(404,)),
+        "delete": Op("Delete an ended run: its record, log, notebooks and files (cancel an "
+                     "active one first); the job and its other runs stay", "empty", 204,
+                     errors=(404, 409)),
+    }, "runs"),
     Route("/runs/{run_id}/cancel", h.CancelHandler, {
         "post": Op("Cancel a run", RunInfo, errors=(404, 409)),
     }, "runs"),
@@ -195,6 +199,10 @@ ROUTES += [
     }, "jobs"),
     Route("/jobs/{name}/versions/{number}/files", f.VersionFilesHandler, {
         "get": Op("The project files of a version", VersionFiles, errors=(400, 404)),
+    }, "jobs"),
+    Route("/jobs/{name}/versions/{number}/notebook", f.VersionNotebookHandler, {
+        "get": Op("The notebook a version stored (nbformat JSON)", "nbformat",
+                  errors=(400, 404)),
     }, "jobs"),
     Route("/jobs/{name}/diff", f.VersionDiffHandler, {
         "get": Op("Two versions compared: the notebook's sources (nbdime) and the project "
@@ -336,8 +344,8 @@ def _success(op: Op) -> dict[str, Any]:
         return {"description": "the file's bytes, with its content type",
                 "content": {"application/octet-stream": {"schema": {"type": "string",
                                                                     "format": "binary"}}}}
-    if op.response == "spec":
-        return {"description": "OpenAPI 3.1 document",
+    if op.response in ("spec", "nbformat"):
+        return {"description": "OpenAPI 3.1 document" if op.response == "spec" else op.summary,
                 "content": {"application/json": {"schema": {"type": "object"}}}}
     return {"description": op.summary,
             "content": {"application/json": {"schema": _ref(op.response)}}}

@@ -1,4 +1,10 @@
-import { joinMultiline, outputPath } from '../outputs';
+import {
+  describeStored,
+  joinMultiline,
+  outputPath,
+  storedNotebookAt,
+  versionPath
+} from '../outputs';
 import { makeRun } from './fakeServer';
 
 describe('output notebooks', () => {
@@ -26,6 +32,32 @@ describe('output notebooks', () => {
     expect(cells[0].outputs[1].data['text/plain']).toBe('xy');
     expect(cells[0].outputs[1].data['application/json']).toEqual(['kept']);
     expect(cells[1].source).toBe('# T\ntext');
+  });
+
+  it('of versions live in the same drive, apart from runs, and read back', () => {
+    expect(versionPath('train', 2)).toBe('MlShipOutput:versions/train@2/train-v2.ipynb');
+    expect(storedNotebookAt(versionPath('train', 2))).toEqual({
+      kind: 'version',
+      job: 'train',
+      version: 2
+    });
+    expect(storedNotebookAt('versions/my-job@12/my-job-v12.ipynb')).toEqual({
+      kind: 'version',
+      job: 'my-job',
+      version: 12
+    });
+    const run = makeRun({ id: '0190000000aabbcc', job: 'train', version: 3 });
+    expect(storedNotebookAt(outputPath(run))).toEqual({ kind: 'output', runId: run.id });
+    // folders of the drive and other drives' paths are no stored notebook
+    expect(storedNotebookAt('versions/train@2')).toBeNull();
+    expect(storedNotebookAt('versions')).toBeNull();
+    expect(storedNotebookAt('0190000000aabbcc')).toBeNull();
+    expect(storedNotebookAt('versions/train/train-v2.ipynb')).toBeNull();
+    expect(storedNotebookAt('RTC:work/a.ipynb')).toBeNull();
+    expect(describeStored({ kind: 'version', job: 'train', version: 2 })).toBe(
+      'Version v2 of train'
+    );
+    expect(describeStored({ kind: 'output', runId: run.id })).toBe('The output of run #aabbcc');
   });
 
   it('live in the read-only drive under the run id', () => {

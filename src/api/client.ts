@@ -254,6 +254,11 @@ export class MlShipClient {
     return this._call('project', {}, { path });
   }
 
+  /** The notebook a version stored (nbformat JSON), to be shown read-only. */
+  versionNotebook(job: string, n: number): Promise<Record<string, unknown>> {
+    return this._call(`jobs/${seg(job)}/versions/${n}/notebook`);
+  }
+
   versionFiles(job: string, n: number): Promise<IVersionFiles> {
     return this._call(`jobs/${seg(job)}/versions/${n}/files`);
   }
@@ -282,6 +287,11 @@ export class MlShipClient {
 
   run(id: string): Promise<IRunInfo> {
     return this._call(`runs/${seg(id)}`);
+  }
+
+  /** Delete an ended run with its log, notebooks and files (409 while it is active). */
+  deleteRun(id: string): Promise<void> {
+    return this._call(`runs/${seg(id)}`, { method: 'DELETE' });
   }
 
   cancel(id: string): Promise<IRunInfo> {

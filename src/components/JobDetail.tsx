@@ -25,6 +25,8 @@ export interface IJobDetailProps {
   /** compare version `a` with `b` (null: the current version) */
   onCompare: (a: number, b: number | null) => void;
   loadVersionFiles: (version: number) => Promise<IVersionFiles>;
+  /** open a version's notebook read-only */
+  onOpenVersion?: (version: number) => void;
   /** a version to show (the Versions tab opens on it), when it is one of this job's */
   focus: IVersionFocus | null;
 }
@@ -196,6 +198,7 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
             onRollback={props.onRollback}
             rollbackRefused={mayRollback.allowed ? undefined : mayRollback.reason}
             onCompare={props.onCompare}
+            onOpen={props.onOpenVersion}
             loadFiles={props.loadVersionFiles}
           />
         )}

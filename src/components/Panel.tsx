@@ -6,6 +6,7 @@ import * as React from 'react';
 
 import {
   deleteJobWithConfirm,
+  openVersionNotebook,
   rollbackPipelineWithConfirm,
   rollbackWithConfirm, runWithDialog, type IActions } from '../actions';
 import { shipIcon } from '../icons';
@@ -89,6 +90,7 @@ function PanelBody(props: {
           onRollback={version => void rollbackWithConfirm(actions, job.name, version)}
           onLoadMore={() => void model.loadMoreRuns()}
           onCompare={(a, b) => actions.openCompare(job.name, a, b)}
+          onOpenVersion={n => void openVersionNotebook(actions, job.name, n)}
           loadVersionFiles={n => model.client.versionFiles(job.name, n)}
           focus={model.focusedVersion?.job === job.name ? model.focusedVersion : null}
         />

@@ -4,6 +4,7 @@
  */
 import { MainAreaWidget, ReactWidget } from '@jupyterlab/apputils';
 import {
+  deleteIcon,
   notebookIcon,
   runIcon,
   stopIcon,
@@ -13,7 +14,13 @@ import {
 } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { cancelWithConfirm, openRunOutput, rerun, type IActions } from '../actions';
+import {
+  cancelWithConfirm,
+  deleteRunWithConfirm,
+  openRunOutput,
+  rerun,
+  type IActions
+} from '../actions';
 import { ApiError, errorMessage } from '../api/client';
 import { isTerminal, type IRunInfo, type RunStatus } from '../api/types';
 import { formatDate, formatDuration, runDuration, shortId } from '../format';
@@ -368,6 +375,18 @@ export function createRunView(
     enabled: false,
     onClick: () => content.run && void openRunOutput(actions, content.run)
   });
+  const remove = new ToolbarButton({
+    icon: deleteIcon,
+    label: 'Delete',
+    tooltip: 'Delete this run with its log, output notebook and files (once it has ended)',
+    enabled: false,
+    className: 'jp-MlShip-deleteRun',
+    onClick: async () => {
+      if (content.run && (await deleteRunWithConfirm(actions, content.run))) {
+        widget.close();
+      }
+    }
+  });
   const keep = new ToolbarButton({
     icon: tabIcon,
     label: 'Keep open',
@@ -403,6 +422,7 @@ export function createRunView(
       cancel.enabled = !!run && !isTerminal(run.status);
       again.enabled = !!run;
       output.enabled = !!run && run.has_output;
+      remove.enabled = !!run && isTerminal(run.status);
       if (widget) {
         retitle();
       }
@@ -416,6 +436,7 @@ export function createRunView(
   widget.toolbar.addItem('cancel', cancel);
   widget.toolbar.addItem('rerun', again);
   widget.toolbar.addItem('output', output);
+  widget.toolbar.addItem('delete', remove);
   widget.toolbar.addItem('keep', keep);
   widget.toolbar.addItem('spacer', Toolbar.createSpacerItem());
   setLatest(latest);

@@ -1,8 +1,15 @@
 /**
- * A job's versions in the side panel: Run, Roll back, Compare with the current version, two
- * versions picked with their checkboxes and compared, and each version's project files.
+ * A job's versions in the side panel: Open (its notebook, read-only), Run, Roll back, Compare
+ * with the current version, two versions picked with their checkboxes and compared, and each
+ * version's project files.
  */
-import { caretDownIcon, caretRightIcon, historyIcon, runIcon } from '@jupyterlab/ui-components';
+import {
+  caretDownIcon,
+  caretRightIcon,
+  historyIcon,
+  notebookIcon,
+  runIcon
+} from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { errorMessage } from '../api/client';
@@ -28,6 +35,8 @@ export interface IVersionsListProps {
   /** compare version `a` with `b` (null: the current version) */
   onCompare: (a: number, b: number | null) => void;
   loadFiles: (version: number) => Promise<IVersionFiles>;
+  /** open the version's notebook read-only */
+  onOpen?: (version: number) => void;
 }
 
 type FilesState =
@@ -123,6 +132,16 @@ function VersionRow(props: {
         <span className="jp-MlShip-item-title">v{v.number}</span>
         {v.is_current && <span className="jp-MlShip-current">current</span>}
         <span className="jp-MlShip-grow" />
+        {list.onOpen && (
+          <button
+            className="jp-MlShip-iconButton jp-MlShip-openVersion"
+            title={`Open v${v.number}'s notebook (read-only)`}
+            aria-label={`Open v${v.number}`}
+            onClick={() => list.onOpen?.(v.number)}
+          >
+            <notebookIcon.react tag="span" />
+          </button>
+        )}
         {!v.is_current && (
           <button
             className="jp-MlShip-iconButton jp-MlShip-compareCurrent"
