@@ -32,7 +32,7 @@ const fields: Record<string, Record<string, true>> = {
   } satisfies Record<keyof P.IPipelineRunInfo, true>,
   PipelineInfo: {
     name: true, current_version: true, latest_version: true, created_at: true, updated_at: true,
-    source_path: true, last_run: true, owner: true, permissions: true
+    source_path: true, last_run: true, owner: true, owners: true, run_by: true, permissions: true
   } satisfies Record<keyof P.IPipelineInfo, true>,
   ShipPipelineResult: { pipeline: true, version: true, created: true } satisfies Record<keyof P.IShipPipelineResult, true>,
   PipelineList: { pipelines: true } satisfies Record<keyof P.IPipelineList, true>,

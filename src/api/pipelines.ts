@@ -102,6 +102,10 @@ export interface IPipelineInfo {
   name: string;
   /** who shipped its first version */
   owner?: string;
+  /** owner groups (the pipeline file's owners) */
+  owners?: string[];
+  /** who may run it: its owners, or the whole team (the file's run_by) */
+  run_by?: 'owners' | 'team';
   /** what the current user may do with it (team mode) */
   permissions?: IJobPermissions;
   current_version: number | null;
