@@ -6,3 +6,4 @@ import './base.css';
 import './project.css';
 import './compare.css';
 import './history.css';
+import './team.css';

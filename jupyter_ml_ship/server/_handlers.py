@@ -24,7 +24,7 @@ from ..core.models import (
 from ..core.notebook_info import notebook_info
 from ..errors import ShipError
 from ._base import MlShipHandler
-from ._models import AuditQuery, ListRunsQuery, NotebookInfoQuery
+from ._models import AuditQuery, ListRunsQuery, NotebookInfoQuery, ServerHealth, Visitor
 
 OPENAPI_FILE = Path(__file__).with_name("openapi.json")
 
@@ -33,7 +33,9 @@ class HealthHandler(MlShipHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.reply(await self.call(self.service.health))
+        health = await self.call(self.service.health)
+        user = Visitor.of(await self.actor())
+        self.reply(ServerHealth(**dict(health), user=user))
 
 
 @functools.cache

@@ -6,7 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..core.models import RunStatus
+from ..core.access import Actor
+from ..core.models import HealthInfo, RunStatus
 from ..pipelines.models import PipelineRunStatus
 
 
@@ -93,3 +94,24 @@ class VersionDiffQuery(_Query):
 
 class ArtifactQuery(_Query):
     download: bool = Field(False, description="send as an attachment (a download), not inline")
+
+
+class Visitor(BaseModel):
+    """Team mode: the user asking, as JupyterHub identified them (the lab's "mine" filter)."""
+
+    name: str
+    groups: list[str] = Field([], description="their JupyterHub groups")
+    admin: bool = Field(False, description="an ml-ship admin: may do everything")
+
+    @classmethod
+    def of(cls, actor: Actor | None) -> Visitor | None:
+        if actor is None:
+            return None
+        return cls(name=actor.name, groups=sorted(actor.groups), admin=actor.admin)
+
+
+class ServerHealth(HealthInfo):
+    """``GET /health``: the store's and backends' health and, in team mode, who asks."""
+
+    user: Visitor | None = Field(None, description="team mode: the user asking (null outside "
+                                                    "team mode)")

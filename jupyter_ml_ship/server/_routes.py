@@ -22,7 +22,6 @@ from ..core.models import (
     AuditTrail,
     CreateRunRequest,
     ErrorBody,
-    HealthInfo,
     JobInfo,
     JobList,
     ProjectPreview,
@@ -40,6 +39,7 @@ from ..core.models import (
     VersionList,
 )
 from ..core.notebook_info import NotebookInfo
+from ..core.pipeline_history import PipelineHistory
 from ..pipelines.models import (
     PipelineDescription,
     PipelineInfo,
@@ -72,6 +72,7 @@ from ._models import (
     OutputQuery,
     PipelineInfoQuery,
     PipelineRunsOfQuery,
+    ServerHealth,
     VersionDiffQuery,
 )
 
@@ -115,7 +116,8 @@ class Route:
 
 
 ROUTES: list[Route] = [
-    Route("/health", h.HealthHandler, {"get": Op("Version, backends and store", HealthInfo)},
+    Route("/health", h.HealthHandler, {"get": Op("Version, backends and store (and, in team "
+                                                 "mode, who asks)", ServerHealth)},
           "server"),
     Route("/schedules", h.SchedulesHandler, {
         "get": Op("Jobs and pipelines with a schedule: who runs them, their next tick",
@@ -247,6 +249,11 @@ ROUTES += [
         "post": Op("Move the pipeline's current version pointer", PipelineInfo,
                    body=RollbackRequest, errors=(400, 404, 413)),
     }, "pipelines"),
+    Route("/pipelines/{name}/history", hist.PipelineHistoryHandler, {
+        "get": Op("Every run of a pipeline (newest first) as table rows, one column group per "
+                  "step (status, duration, parameters, outputs); the columns and versions",
+                  PipelineHistory, query=hist.HistoryQuery, errors=(400, 404)),
+    }, "pipelines"),
     Route("/pipelines/{name}/runs", p.PipelineRunsOfHandler, {
         "get": Op("Runs of a pipeline, newest first", PipelineRunList,
                   query=PipelineRunsOfQuery, errors=(400, 404)),
@@ -275,7 +282,7 @@ def tornado_handlers() -> list[tuple[str, type]]:
 # ---- OpenAPI --------------------------------------------------------------------------------
 
 _MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
-    (ErrorBody, "serialization"), (HealthInfo, "serialization"), (NotebookInfo, "serialization"),
+    (ErrorBody, "serialization"), (ServerHealth, "serialization"), (NotebookInfo, "serialization"),
     (ShipRequest, "validation"), (ShipResult, "serialization"), (JobList, "serialization"),
     (JobInfo, "serialization"), (VersionList, "serialization"), (VersionInfo, "serialization"),
     (RollbackRequest, "validation"), (RunList, "serialization"), (RunInfo, "serialization"),
@@ -289,6 +296,7 @@ _MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (ScheduleList, "serialization"), (ProjectPreview, "serialization"),
     (VersionFiles, "serialization"), (VersionDiff, "serialization"), (RunFiles, "serialization"),
     (RunHistory, "serialization"), (RunComparison, "serialization"),
+    (PipelineHistory, "serialization"),
     (AuditTrail, "serialization"),
 ]
 

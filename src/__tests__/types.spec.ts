@@ -39,6 +39,19 @@ const fields: Record<string, Record<string, true>> = {
     job: true, current_version: true, versions: true, parameters: true, outputs: true, runs: true,
     truncated: true
   } satisfies Record<keyof T.IRunHistory, true>,
+  StepCell: {
+    status: true, duration: true, run_id: true, cached: true, parameters: true, outputs: true
+  } satisfies Record<keyof T.IStepCell, true>,
+  PipelineHistoryRow: {
+    id: true, version: true, status: true, backend: true, created_at: true, started_at: true,
+    ended_at: true, duration: true, parameters: true, outputs: true, error: true, step: true,
+    pipeline_run_id: true, steps: true
+  } satisfies Record<keyof T.IPipelineHistoryRow, true>,
+  StepGroup: { id: true, job: true, parameters: true, outputs: true } satisfies Record<keyof T.IStepGroup, true>,
+  PipelineHistory: {
+    job: true, current_version: true, versions: true, parameters: true, outputs: true, runs: true,
+    truncated: true, step_groups: true
+  } satisfies Record<keyof T.IPipelineHistory, true>,
   CompareRow: { name: true, a: true, b: true, same: true } satisfies Record<keyof T.ICompareRow, true>,
   RunComparison: {
     a: true, b: true, parameters: true, outputs: true, duration_a: true, duration_b: true,
@@ -84,10 +97,11 @@ const fields: Record<string, Record<string, true>> = {
   AgentInfo: {
     holder: true, host: true, pid: true, since: true, last_tick: true, expires_at: true
   } satisfies Record<keyof T.IAgentInfo, true>,
-  HealthInfo: {
+  ServerHealth: {
     version: true, store: true, backends: true, default_backend: true, agent: true,
-    periodic: true, warnings: true, team_mode: true
+    periodic: true, warnings: true, team_mode: true, user: true
   } satisfies Record<keyof T.IHealthInfo, true>,
+  Visitor: { name: true, groups: true, admin: true } satisfies Record<keyof T.IVisitor, true>,
   JobList: { jobs: true } satisfies Record<keyof T.IJobList, true>,
   VersionList: { versions: true } satisfies Record<keyof T.IVersionList, true>,
   RunList: { runs: true, next_cursor: true } satisfies Record<keyof T.IRunList, true>,

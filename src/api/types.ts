@@ -287,6 +287,17 @@ export interface IHealthInfo {
   warnings: string[];
   /** runs are started by the agent (JupyterHub team mode) */
   team_mode?: boolean;
+  /** team mode: the user asking (null outside team mode) */
+  user?: IVisitor | null;
+}
+
+/** Team mode: the user of this lab, as JupyterHub identified them. */
+export interface IVisitor {
+  name: string;
+  /** their JupyterHub groups */
+  groups: string[];
+  /** an ml-ship admin: may do everything */
+  admin: boolean;
 }
 
 export interface IJobList {
@@ -433,6 +444,35 @@ export interface IRunHistory {
   outputs: IHistoryColumn[];
   runs: IHistoryRow[];
   truncated: boolean;
+}
+
+/** One step of one pipeline run, a cell group of the pipeline's runs table. */
+export interface IStepCell {
+  status: string;
+  duration: number | null;
+  run_id: string | null;
+  cached: boolean;
+  parameters: Record<string, unknown>;
+  outputs: Record<string, unknown>;
+}
+
+export interface IPipelineHistoryRow extends IHistoryRow {
+  /** each step of the run, by step id */
+  steps: Record<string, IStepCell>;
+}
+
+/** A column group of the pipeline's runs table: one step and its columns. */
+export interface IStepGroup {
+  id: string;
+  job: string;
+  parameters: IHistoryColumn[];
+  outputs: IHistoryColumn[];
+}
+
+/** GET /pipelines/{name}/history: `job` is the pipeline; `outputs` are STEP.OUTPUT (the chart) */
+export interface IPipelineHistory extends Omit<IRunHistory, 'runs'> {
+  runs: IPipelineHistoryRow[];
+  step_groups: IStepGroup[];
 }
 
 export interface ICompareRow {

@@ -9,6 +9,7 @@ import { inlineValues, StatusChip } from './common';
 import { VersionsList } from './VersionsList';
 import { JobHistory } from './JobHistory';
 import { openRunHistory } from '../history/plugin';
+import { may, permitted } from '../permissions';
 
 export interface IJobDetailProps {
   job: IJobInfo;
@@ -104,8 +105,8 @@ function RunsList(props: IJobDetailProps): JSX.Element {
 export function JobDetail(props: IJobDetailProps): JSX.Element {
   const { job, focus } = props;
   const [tab, setTab] = React.useState<'runs' | 'versions' | 'history'>(focus ? 'versions' : 'runs');
-  const mayRun = job.permissions?.run ?? { allowed: true, reason: '' };
-  const mayRollback = job.permissions?.rollback ?? { allowed: true, reason: '' };
+  const run = permitted(may(job.permissions, 'run'), 'Run the current version');
+  const mayRollback = may(job.permissions, 'rollback');
   React.useEffect(() => {
     if (focus) {
       setTab('versions');
@@ -154,8 +155,8 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
         <button
           className="jp-Button jp-mod-styled jp-mod-accept jp-MlShip-runButton"
           onClick={() => props.onRun(null)}
-          disabled={!mayRun.allowed}
-          title={mayRun.allowed ? 'Run the current version' : mayRun.reason}
+          disabled={run.disabled}
+          title={run.title}
         >
           Run
         </button>
@@ -197,6 +198,7 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
             onRun={props.onRun}
             onRollback={props.onRollback}
             rollbackRefused={mayRollback.allowed ? undefined : mayRollback.reason}
+            runRefused={run.disabled ? run.title : undefined}
             onCompare={props.onCompare}
             onOpen={props.onOpenVersion}
             loadFiles={props.loadVersionFiles}

@@ -1,9 +1,18 @@
 /** A job's History tab: the audit trail (who shipped, ran, rolled back, cancelled, and when). */
+import {
+  checkIcon,
+  deleteIcon,
+  historyIcon,
+  type LabIcon,
+  runIcon,
+  stopIcon
+} from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { requestAPI } from '../api/client';
 import type { IAuditEvent, IAuditTrail } from '../api/types';
-import { formatDate } from '../format';
+import { formatDate, formatRelative, shortId } from '../format';
+import { shipIcon } from '../icons';
 
 const VERBS: Record<string, string> = {
   ship: 'shipped',
@@ -19,6 +28,16 @@ const VERBS: Record<string, string> = {
   'pipeline-delete': 'deleted the pipeline'
 };
 
+/** The icon of an entry, the same as the action's button (pipeline-… as the job's). */
+const ICONS: Record<string, LabIcon> = {
+  ship: shipIcon,
+  current: checkIcon,
+  rollback: historyIcon,
+  run: runIcon,
+  cancel: stopIcon,
+  delete: deleteIcon
+};
+
 function detail(e: IAuditEvent): string {
   const d = e.data as Record<string, unknown>;
   if (d.from !== undefined && d.to !== undefined) {
@@ -26,7 +45,7 @@ function detail(e: IAuditEvent): string {
   }
   const run = (d.run_id ?? d.pipeline_run_id) as string | undefined;
   if (run) {
-    return `${run}${d.version !== undefined ? ` (v${d.version})` : ''}${d.queued_for ? ', queued for the agent' : ''}`;
+    return `#${shortId(run)}${d.version !== undefined ? ` (v${d.version})` : ''}${d.queued_for ? ', queued for the agent' : ''}`;
   }
   return d.version !== undefined ? `v${d.version}` : '';
 }
@@ -44,23 +63,39 @@ export function JobHistory(props: { name: string; refresh?: unknown }): JSX.Elem
     };
   }, [props.name, props.refresh]);
   if (error) {
-    return <div className="jp-MlShip-error">{error}</div>;
+    return (
+      <div className="jp-MlShip-audit-state">
+        <div className="jp-MlShip-error">Cannot load the history: {error}</div>
+      </div>
+    );
   }
   if (events === null) {
-    return <div className="jp-MlShip-muted">Loading…</div>;
+    return <div className="jp-MlShip-empty">Loading…</div>;
   }
   if (events.length === 0) {
-    return <div className="jp-MlShip-muted">Nothing recorded yet.</div>;
+    return <div className="jp-MlShip-empty">Nothing recorded yet: ships, runs and roll backs show here.</div>;
   }
   return (
-    <ul className="jp-MlShip-audit" aria-label="History">
-      {events.map(e => (
-        <li key={e.id} className="jp-MlShip-audit-item" data-kind={e.kind} data-actor={e.actor}>
-          <span className="jp-MlShip-audit-actor">{e.actor || 'someone'}</span>{' '}
-          {VERBS[e.kind] ?? e.kind} <span className="jp-MlShip-muted">{detail(e)}</span>
-          <div className="jp-MlShip-item-sub">{formatDate(e.created_at)}</div>
-        </li>
-      ))}
+    <ul className="jp-MlShip-list jp-MlShip-audit" aria-label="History">
+      {events.map(e => {
+        const Icon = ICONS[e.kind.replace(/^pipeline-/, '')] ?? historyIcon;
+        const what = detail(e);
+        return (
+          <li key={e.id} className="jp-MlShip-audit-item" data-kind={e.kind} data-actor={e.actor}>
+            <Icon.react tag="span" className="jp-MlShip-audit-icon" />
+            <div className="jp-MlShip-audit-body">
+              <div className="jp-MlShip-audit-line">
+                <span className="jp-MlShip-audit-actor">{e.actor || 'someone'}</span>{' '}
+                <span className="jp-MlShip-audit-verb">{VERBS[e.kind] ?? e.kind}</span>
+                {what && <span className="jp-MlShip-audit-detail"> {what}</span>}
+              </div>
+              <div className="jp-MlShip-item-sub">
+                <span title={formatDate(e.created_at)}>{formatRelative(e.created_at)}</span>
+              </div>
+            </div>
+          </li>
+        );
+      })}
     </ul>
   );
 }

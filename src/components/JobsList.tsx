@@ -1,32 +1,51 @@
 /**
  * The side panel's first page: every job with its current version and last run, searchable,
  * filtered by the last run's status, sorted by name or last run, pipeline steps grouped under
- * their pipeline; a job can be deleted from here.
+ * their pipeline; a job can be deleted from here. In team mode each job shows its owner, and
+ * the list can keep the user's own jobs (Mine) or the rest of the team's (Team).
  */
 import { deleteIcon, searchIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { RUN_STATUSES, type IJobInfo, type RunStatus } from '../api/types';
+import { RUN_STATUSES, type IJobInfo, type IVisitor, type RunStatus } from '../api/types';
 import { formatDate, formatRelative, STATUS_LABELS } from '../format';
+import { may, permitted } from '../permissions';
 import { StatusChip } from './common';
 
 export type JobSort = 'name' | 'last-run';
 export type JobStatusFilter = RunStatus | 'all' | 'never';
+/** team mode: everyone's jobs, the user's own, or the rest of the team's */
+export type JobOwnerFilter = 'all' | 'mine' | 'team';
 
 export interface IJobsQuery {
   search: string;
   status: JobStatusFilter;
   sort: JobSort;
+  /** ignored outside team mode */
+  owner?: JobOwnerFilter;
 }
 
-export const DEFAULT_JOBS_QUERY: IJobsQuery = { search: '', status: 'all', sort: 'name' };
+export const DEFAULT_JOBS_QUERY: IJobsQuery = { search: '', status: 'all', sort: 'name', owner: 'all' };
 
-/** The jobs the query keeps, in its order. */
-export function filterJobs(jobs: readonly IJobInfo[], query: IJobsQuery): IJobInfo[] {
+/** Is the job the user's: they own it, or are in one of its owner groups? */
+export function isMine(job: IJobInfo, user: IVisitor): boolean {
+  return job.owner === user.name || (job.owners ?? []).some(g => user.groups.includes(g));
+}
+
+/** The jobs the query keeps, in its order; `user` (team mode) for the Mine / Team filter. */
+export function filterJobs(
+  jobs: readonly IJobInfo[],
+  query: IJobsQuery,
+  user?: IVisitor | null
+): IJobInfo[] {
   const words = query.search.toLowerCase().split(/\s+/).filter(Boolean);
+  const owner = user ? (query.owner ?? 'all') : 'all';
   const kept = jobs.filter(job => {
     const text = `${job.name} ${job.source_path}`.toLowerCase();
     if (!words.every(w => text.includes(w))) {
+      return false;
+    }
+    if (owner !== 'all' && user && isMine(job, user) !== (owner === 'mine')) {
       return false;
     }
     if (query.status === 'all') {
@@ -44,8 +63,11 @@ function JobItem(props: {
   job: IJobInfo;
   onSelect: (name: string) => void;
   onDelete?: (name: string) => void;
+  /** team mode: the user, to show owners */
+  user?: IVisitor | null;
 }): JSX.Element {
-  const { job } = props;
+  const { job, user } = props;
+  const del = permitted(may(job.permissions, 'delete'), `Delete ${job.name}: its versions and runs`);
   return (
     <li data-job={job.name} className="jp-MlShip-jobItem">
       <button className="jp-MlShip-item" onClick={() => props.onSelect(job.name)} title={job.name}>
@@ -69,12 +91,26 @@ function JobItem(props: {
               ? `ran ${formatRelative(job.last_run.created_at)}`
               : `shipped ${formatRelative(job.updated_at)}`}
           </span>
+          {user && job.owner && (
+            <>
+              <span className="jp-MlShip-dot">·</span>
+              <span
+                className="jp-MlShip-owner"
+                data-owner={job.owner}
+                title={`Owner ${job.owner}${job.owners?.length ? `, owner groups ${job.owners.join(', ')}` : ''}`}
+              >
+                {job.owner === user.name ? 'you' : job.owner}
+                {job.owners?.length ? ` · ${job.owners.join(', ')}` : ''}
+              </span>
+            </>
+          )}
         </div>
       </button>
       {props.onDelete && (
         <button
           className="jp-MlShip-iconButton jp-MlShip-jobDelete"
-          title={`Delete ${job.name}: its versions and runs`}
+          title={del.title}
+          disabled={del.disabled}
           aria-label={`Delete ${job.name}`}
           onClick={() => props.onDelete?.(job.name)}
         >
@@ -93,7 +129,10 @@ export function JobsList(props: {
   pipelineJobs?: ReadonlyMap<string, readonly string[]>;
   query?: IJobsQuery;
   onQuery?: (query: IJobsQuery) => void;
+  /** team mode: the user (owners shown, the Mine / Team filter); null outside team mode */
+  user?: IVisitor | null;
 }): JSX.Element {
+  const user = props.user ?? null;
   const [own, setOwn] = React.useState<IJobsQuery>(DEFAULT_JOBS_QUERY);
   const query = props.query ?? own;
   const setQuery = props.onQuery ?? setOwn;
@@ -108,7 +147,7 @@ export function JobsList(props: {
       </div>
     );
   }
-  const shown = filterJobs(props.jobs, query);
+  const shown = filterJobs(props.jobs, query, user);
   const grouped = new Map<string, IJobInfo[]>();
   const inGroup = new Set<string>();
   for (const [pipeline, names] of props.pipelineJobs ?? []) {
@@ -120,7 +159,7 @@ export function JobsList(props: {
   }
   const single = shown.filter(j => !inGroup.has(j.name));
   const item = (job: IJobInfo) => (
-    <JobItem key={job.name} job={job} onSelect={props.onSelect} onDelete={props.onDelete} />
+    <JobItem key={job.name} job={job} onSelect={props.onSelect} onDelete={props.onDelete} user={user} />
   );
   return (
     <div className="jp-MlShip-jobsBlock">
@@ -150,6 +189,19 @@ export function JobsList(props: {
           ))}
           <option value="never">Never ran</option>
         </select>
+        {user && (
+          <select
+            className="jp-mod-styled jp-MlShip-select"
+            aria-label="Whose jobs"
+            title={`Mine: ${user.name} owns them or is in an owner group; Team: the others'`}
+            value={query.owner ?? 'all'}
+            onChange={e => setQuery({ ...query, owner: e.currentTarget.value as JobOwnerFilter })}
+          >
+            <option value="all">Mine and team</option>
+            <option value="mine">Mine</option>
+            <option value="team">Team</option>
+          </select>
+        )}
         <select
           className="jp-mod-styled jp-MlShip-select"
           aria-label="Sort jobs"

@@ -103,6 +103,7 @@ function PanelBody(props: {
             pipelineJobs={pipelines?.list.stepJobs}
             query={jobsQuery}
             onQuery={setJobsQuery}
+            user={model.health?.team_mode ? (model.health.user ?? null) : null}
           />
           <AgentStatus load={loadHealth} initial={model.health} />
           {pipelines && (

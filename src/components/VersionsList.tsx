@@ -32,6 +32,8 @@ export interface IVersionsListProps {
   onRollback: (version: IVersionInfo) => void;
   /** team mode: why the user may not roll back (the button is greyed with it as tooltip) */
   rollbackRefused?: string;
+  /** team mode: why the user may not run it */
+  runRefused?: string;
   /** compare version `a` with `b` (null: the current version) */
   onCompare: (a: number, b: number | null) => void;
   loadFiles: (version: number) => Promise<IVersionFiles>;
@@ -154,8 +156,9 @@ function VersionRow(props: {
         )}
         <button
           className="jp-MlShip-iconButton"
-          title={`Run v${v.number}`}
+          title={list.runRefused ?? `Run v${v.number}`}
           aria-label={`Run v${v.number}`}
+          disabled={list.runRefused !== undefined}
           onClick={() => list.onRun(v.number)}
         >
           <runIcon.react tag="span" />

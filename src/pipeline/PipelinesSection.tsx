@@ -4,7 +4,10 @@ import * as React from 'react';
 
 import { StatusChip } from '../components/common';
 import { formatDate, formatRelative, shortId } from '../format';
+import { openPipelineHistory } from '../history/plugin';
 import type { IPipelineVersionInfo } from '../api/pipelines';
+import type { IPermission } from '../api/types';
+import { may, permitted } from '../permissions';
 import type { PipelineListModel } from './listModel';
 import { statusSummary } from './status';
 
@@ -25,6 +28,8 @@ function PipelineVersions(props: {
   current: number | null;
   versions: readonly IPipelineVersionInfo[];
   onMakeCurrent: (pipeline: string, version: number, older: boolean) => void;
+  /** team mode: may the user roll it back */
+  rollback: IPermission;
 }): JSX.Element | null {
   const { versions, current } = props;
   if (!versions.length) {
@@ -48,7 +53,7 @@ function PipelineVersions(props: {
                 <button
                   className="jp-Button jp-mod-minimal jp-mod-styled jp-MlShip-smallButton"
                   onClick={() => props.onMakeCurrent(props.pipeline, v.number, older)}
-                  title={`New runs of ${props.pipeline} use v${v.number}`}
+                  {...permitted(props.rollback, `New runs of ${props.pipeline} use v${v.number}`)}
                 >
                   {older ? `Roll back to v${v.number}` : 'Make current'}
                 </button>
@@ -125,7 +130,19 @@ export function PipelinesSection(props: {
                     current={p.current_version}
                     versions={model.versionsOf(p.name)}
                     onMakeCurrent={props.onMakeCurrent}
+                    rollback={may(p.permissions, 'rollback')}
                   />
+                  {model.runs.length > 0 && (
+                    <li className="jp-MlShip-pipelineHistory">
+                      <button
+                        className="jp-MlShip-item"
+                        onClick={() => openPipelineHistory(p.name)}
+                        title="Every run of the pipeline as a table: a column group per step"
+                      >
+                        All runs as a table
+                      </button>
+                    </li>
+                  )}
                   {!model.runs.length && <li className="jp-MlShip-empty">No runs yet.</li>}
                   {model.runs.map(run => (
                     <li key={run.id} data-pipeline-run={run.id}>

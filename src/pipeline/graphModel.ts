@@ -39,11 +39,12 @@ import { EventDrivenModel } from '../eventModel';
 import {
   PIPELINE_RUN_STATUS_SCHEMA_ID,
   type IPipelineDescription,
+  type IPipelineInfo,
   type IPipelineRunInfo,
   type IPipelineRunStatusEvent,
   type IStepInfo
 } from '../api/pipelines';
-import { RUN_STATUS_SCHEMA_ID, type IRunStatusEvent } from '../api/types';
+import { RUN_STATUS_SCHEMA_ID, type IJobPermissions, type IRunStatusEvent } from '../api/types';
 import type { PipelineApi } from './api';
 import { applyStatusEvent, cycleInMessage, cycleSteps, isPipelineDone } from './status';
 
@@ -72,6 +73,8 @@ export class PipelineGraphModel extends EventDrivenModel {
   private _invalid: string | null = null;
   private _run: IPipelineRunInfo | null = null;
   private _lastRun: IPipelineRunInfo | null = null;
+  /** the shipped pipeline of the file or run shown (null: never shipped) */
+  private _pipeline: IPipelineInfo | null = null;
   private _problem: string | null = null;
   private _loading = false;
   private _busy = false;
@@ -146,6 +149,10 @@ export class PipelineGraphModel extends EventDrivenModel {
   get lastRun(): IPipelineRunInfo | null {
     return this._lastRun;
   }
+  /** Team mode: what the user may do with the shipped pipeline (undefined: anything). */
+  get permissions(): IJobPermissions | undefined {
+    return this._pipeline?.permissions;
+  }
   /** A failure to load or act (not a validation error). */
   get problem(): string | null {
     return this._problem;
@@ -207,8 +214,19 @@ export class PipelineGraphModel extends EventDrivenModel {
       // the list, not GET /pipelines/{name}: a pipeline never shipped is no error
       const shipped = (await this.api.pipelines()).find(p => p.name === name);
       this._lastRun = shipped?.last_run ?? null;
+      this._pipeline = shipped ?? null;
     } catch {
       this._lastRun = null;
+      this._pipeline = null;
+    }
+    this._emit();
+  }
+
+  private async _loadPipeline(name: string): Promise<void> {
+    try {
+      this._pipeline = await this.api.pipeline(name);
+    } catch {
+      this._pipeline = null;
     }
     this._emit();
   }
@@ -218,7 +236,9 @@ export class PipelineGraphModel extends EventDrivenModel {
     this._loading = true;
     this._emit();
     try {
-      this.showRun(await this.api.run(id));
+      const run = await this.api.run(id);
+      this.showRun(run);
+      void this._loadPipeline(run.pipeline);
     } catch (error) {
       this._problem = errorMessage(error);
     }
@@ -262,6 +282,7 @@ export class PipelineGraphModel extends EventDrivenModel {
     this._emit();
     try {
       const shipped = await this.api.ship({ path: this._path });
+      this._pipeline = shipped.pipeline;
       const run = await this.api.startRun(shipped.pipeline.name, {
         version: shipped.version.number,
         parameters: choices.parameters,

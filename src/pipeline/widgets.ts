@@ -22,7 +22,8 @@ import {
   runIcon,
   stopIcon,
   Toolbar,
-  ToolbarButton
+  ToolbarButton,
+  type ToolbarButtonComponent
 } from '@jupyterlab/ui-components';
 
 import type { IActions } from '../actions';
@@ -30,6 +31,7 @@ import { errorMessage } from '../api/client';
 import type { IPipelineRunInfo } from '../api/pipelines';
 import { pickBackend } from '../components/BackendSelect';
 import { shortId } from '../format';
+import { mayAll, mayCancel } from '../permissions';
 import type { PipelineApi } from './api';
 import { PipelineGraphModel } from './graphModel';
 import { PipelineViewContent } from './PipelineView';
@@ -148,19 +150,28 @@ function addToolbar(
   editor?: { toggle: () => void; readonly editing: boolean }
 ): void {
   const fileView = !!save;
-  const run = new ToolbarButton({
+  // kept: the buttons render these props, so a new tooltip is set here and then update()
+  const runProps: ToolbarButtonComponent.IProps = {
     icon: runIcon,
     label: 'Run pipeline',
     tooltip: 'Ship the pipeline and run it with parameters',
     onClick: () => void runPipeline(deps, model, save)
-  });
-  const cancel = new ToolbarButton({
+  };
+  const run = new ToolbarButton(runProps);
+  const cancelProps: ToolbarButtonComponent.IProps = {
     icon: stopIcon,
     label: 'Cancel',
     tooltip: 'Cancel the pipeline run shown',
     enabled: false,
     onClick: () => void cancelPipeline(model)
-  });
+  };
+  const cancel = new ToolbarButton(cancelProps);
+  const setTooltip = (button: ToolbarButton, props: ToolbarButtonComponent.IProps, text: string) => {
+    if (props.tooltip !== text) {
+      props.tooltip = text;
+      button.update();
+    }
+  };
   const refresh = new ToolbarButton({
     icon: refreshIcon,
     tooltip: fileView ? 'Check the file again' : 'Reload the run',
@@ -195,11 +206,25 @@ function addToolbar(
   toolbar.addItem('spacer', Toolbar.createSpacerItem());
   model.changed.connect(() => {
     const invalid = model.invalid !== null || (!model.run && model.issues.length > 0);
-    run.enabled = !model.busy && !!model.path && !invalid;
-    run.node.title = invalid
-      ? 'Fix the problems shown first: this pipeline cannot run'
-      : 'Ship the pipeline and run it with parameters';
-    cancel.enabled = !!model.run && !isPipelineDone(model.run.status);
+    // Run pipeline ships the file, then runs it: both must be allowed (team mode)
+    const mayRun = mayAll(model.permissions, ['ship', 'run']);
+    run.enabled = !model.busy && !!model.path && !invalid && mayRun.allowed;
+    setTooltip(
+      run,
+      runProps,
+      invalid
+        ? 'Fix the problems shown first: this pipeline cannot run'
+        : mayRun.allowed
+          ? 'Ship the pipeline and run it with parameters'
+          : mayRun.reason
+    );
+    const mayStop = mayCancel(
+      model.permissions,
+      model.run?.started_by,
+      deps.actions.model.health?.user?.name
+    );
+    cancel.enabled = !!model.run && !isPipelineDone(model.run.status) && mayStop.allowed;
+    setTooltip(cancel, cancelProps, mayStop.allowed ? 'Cancel the pipeline run shown' : mayStop.reason);
   });
   model.runEnded.connect((_, ended) => notifyEnded(deps, ended));
 }

@@ -250,3 +250,104 @@ def test_two_people_share_a_job_with_owners_roles_and_an_audit_trail(hub: Hub, w
     assert [(e["kind"], e["actor"]) for e in reversed(pipeline_trail)] == [
         ("pipeline-ship", "ada"), ("pipeline-run", "ada")]
     assert json.dumps(trail)  # plain JSON for the lab's History tab
+
+
+# ---- the lab, in a real browser logged in at the hub ----------------------------------------
+
+# Playwright's sync API runs its own event loop: no pytest-jupyter loop around these tests
+@pytest.fixture(autouse=True)
+def jp_asyncio_loop() -> Iterator[None]:
+    yield None
+
+
+@pytest.fixture(autouse=True)
+def jp_server_cleanup() -> Iterator[None]:
+    yield None
+
+
+def _running(hub: Hub, user: str) -> None:
+    (hub.users / user).mkdir(parents=True, exist_ok=True)
+    if not (hub.api("GET", f"/users/{user}")["servers"].get("") or {}).get("ready"):
+        hub.start(user)
+
+
+def test_grace_sees_greyed_actions_and_mine_or_team_in_her_lab(hub: Hub) -> None:
+    from tests.ui.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, set_theme
+
+    require("browser", os.path.exists(CHROMIUM), f"{CHROMIUM} not found (scripts/browser-up.sh)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    for user in ("ada", "grace"):
+        _running(hub, user)
+    meta = {"ml_ship": {"run_by": "team", "owners": ["data-science"]}}
+    for text in ("print('weekly')", "print('weekly v2')"):
+        make_notebook(hub.users / "ada" / "weekly.ipynb", text, metadata=meta)
+        _json(hub.ml("ada", "POST", "/ship", json={"path": "weekly.ipynb"}), 201)
+    make_notebook(hub.users / "grace" / "grace_report.ipynb", "print('mine')")
+    _json(hub.ml("grace", "POST", "/ship", json={"path": "grace_report.ipynb"}), 201)
+    _json(hub.ml("grace", "POST", "/runs", json={"job": "weekly"}), 201)  # run_by: team
+    health = _json(hub.ml("grace", "GET", "/health"))
+    assert health["user"] == {"name": "grace", "groups": ["analysts"], "admin": False}
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shot = lambda el, name: el.screenshot(path=str(ARTIFACTS / f"hub-grace-{name}.png"))  # noqa: E731
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.set_default_timeout(60_000)
+        try:
+            # the hub's own login page, as a person would
+            page.goto(f"{hub.url}/hub/login")
+            page.fill("input[name=username]", "grace")
+            page.fill("input[name=password]", PASSWORD)
+            page.click("input[type=submit], button[type=submit]")
+            page.wait_for_url("**/user/grace/**")
+            page.goto(f"{hub.url}/user/grace/lab?reset")
+            page.locator(".jp-SideBar li[title*='ML Ship']").first.click()
+            panel = page.locator("#jp-MlShip-panel")
+            weekly = panel.locator("li.jp-MlShip-jobItem[data-job='weekly']")
+            mine = panel.locator("li.jp-MlShip-jobItem[data-job='grace-report']")
+            weekly.wait_for()
+            assert weekly.locator("[data-owner]").inner_text() == "ada · data-science"
+            assert mine.locator("[data-owner]").inner_text() == "you"
+            delete = weekly.locator(".jp-MlShip-jobDelete")
+            assert delete.is_disabled()
+            assert "grace may not delete job weekly" in delete.get_attribute("title")
+            assert mine.locator(".jp-MlShip-jobDelete").is_enabled()
+
+            whose = panel.get_by_label("Whose jobs")
+            whose.select_option("team")
+            weekly.wait_for()
+            assert mine.count() == 0
+            shot(panel, "team-filter")
+            whose.select_option("mine")
+            mine.wait_for()
+            assert weekly.count() == 0
+            whose.select_option("all")
+
+            weekly.locator(".jp-MlShip-item").click()
+            job = panel.locator(".jp-MlShip-job[data-job='weekly']")
+            run = job.locator(".jp-MlShip-runButton")
+            assert run.is_enabled() and run.get_attribute("title") == "Run the current version"
+            job.get_by_role("tab", name="Versions (2)").click()
+            back = job.get_by_label("Roll back to v1")
+            assert back.is_disabled()
+            reason = back.get_attribute("title")
+            assert reason.startswith("grace may not roll back job weekly") and "ada" in reason
+            back.hover()
+            shot(panel, "rollback-greyed")
+
+            job.get_by_role("tab", name="History").click()
+            items = job.locator(".jp-MlShip-audit-item")
+            items.first.wait_for()
+            assert [(i.get_attribute("data-kind"), i.get_attribute("data-actor"))
+                    for i in items.all()] == [("run", "grace"), ("ship", "ada"), ("ship", "ada")]
+            assert items.first.inner_text().startswith("grace started a run")
+            shot(panel, "history-light")
+            set_theme(page, "JupyterLab Dark")
+            shot(panel, "history-dark")
+            set_theme(page, "JupyterLab Light")
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "hub-grace-failure.png"))
+            raise
+        finally:
+            browser.close()
