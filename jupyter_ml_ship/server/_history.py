@@ -1,4 +1,5 @@
-"""REST handlers of run history: a job's runs as a table, two runs compared."""
+"""REST handlers of run history: a job's (or a pipeline's) runs as a table, two runs
+compared."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from tornado import web
 
 from ..core.history import MAX_HISTORY, compare_runs, run_history
 from ..core.models import RunStatus
+from ..core.pipeline_history import pipeline_history
 from ._base import MlShipHandler
 
 
@@ -40,3 +42,14 @@ class CompareRunsHandler(MlShipHandler):
     async def get(self) -> None:
         q = self.query(CompareQuery)
         self.reply(await self.call(compare_runs, self.service, q.a, q.b))
+
+
+class PipelineHistoryHandler(MlShipHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, name: str) -> None:
+        q = self.query(HistoryQuery)
+        history = await self.call(pipeline_history, self.service, name, q.limit)
+        if q.status:
+            history.runs = [r for r in history.runs if r.status == q.status]
+        self.reply(history)

@@ -39,6 +39,7 @@ from ..core.models import (
     VersionList,
 )
 from ..core.notebook_info import NotebookInfo
+from ..core.pipeline_history import PipelineHistory
 from ..pipelines.models import (
     PipelineDescription,
     PipelineInfo,
@@ -248,6 +249,11 @@ ROUTES += [
         "post": Op("Move the pipeline's current version pointer", PipelineInfo,
                    body=RollbackRequest, errors=(400, 404, 413)),
     }, "pipelines"),
+    Route("/pipelines/{name}/history", hist.PipelineHistoryHandler, {
+        "get": Op("Every run of a pipeline (newest first) as table rows, one column group per "
+                  "step (status, duration, parameters, outputs); the columns and versions",
+                  PipelineHistory, query=hist.HistoryQuery, errors=(400, 404)),
+    }, "pipelines"),
     Route("/pipelines/{name}/runs", p.PipelineRunsOfHandler, {
         "get": Op("Runs of a pipeline, newest first", PipelineRunList,
                   query=PipelineRunsOfQuery, errors=(400, 404)),
@@ -290,6 +296,7 @@ _MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (ScheduleList, "serialization"), (ProjectPreview, "serialization"),
     (VersionFiles, "serialization"), (VersionDiff, "serialization"), (RunFiles, "serialization"),
     (RunHistory, "serialization"), (RunComparison, "serialization"),
+    (PipelineHistory, "serialization"),
     (AuditTrail, "serialization"),
 ]
 

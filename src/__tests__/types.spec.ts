@@ -39,6 +39,19 @@ const fields: Record<string, Record<string, true>> = {
     job: true, current_version: true, versions: true, parameters: true, outputs: true, runs: true,
     truncated: true
   } satisfies Record<keyof T.IRunHistory, true>,
+  StepCell: {
+    status: true, duration: true, run_id: true, cached: true, parameters: true, outputs: true
+  } satisfies Record<keyof T.IStepCell, true>,
+  PipelineHistoryRow: {
+    id: true, version: true, status: true, backend: true, created_at: true, started_at: true,
+    ended_at: true, duration: true, parameters: true, outputs: true, error: true, step: true,
+    pipeline_run_id: true, steps: true
+  } satisfies Record<keyof T.IPipelineHistoryRow, true>,
+  StepGroup: { id: true, job: true, parameters: true, outputs: true } satisfies Record<keyof T.IStepGroup, true>,
+  PipelineHistory: {
+    job: true, current_version: true, versions: true, parameters: true, outputs: true, runs: true,
+    truncated: true, step_groups: true
+  } satisfies Record<keyof T.IPipelineHistory, true>,
   CompareRow: { name: true, a: true, b: true, same: true } satisfies Record<keyof T.ICompareRow, true>,
   RunComparison: {
     a: true, b: true, parameters: true, outputs: true, duration_a: true, duration_b: true,

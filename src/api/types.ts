@@ -446,6 +446,35 @@ export interface IRunHistory {
   truncated: boolean;
 }
 
+/** One step of one pipeline run, a cell group of the pipeline's runs table. */
+export interface IStepCell {
+  status: string;
+  duration: number | null;
+  run_id: string | null;
+  cached: boolean;
+  parameters: Record<string, unknown>;
+  outputs: Record<string, unknown>;
+}
+
+export interface IPipelineHistoryRow extends IHistoryRow {
+  /** each step of the run, by step id */
+  steps: Record<string, IStepCell>;
+}
+
+/** A column group of the pipeline's runs table: one step and its columns. */
+export interface IStepGroup {
+  id: string;
+  job: string;
+  parameters: IHistoryColumn[];
+  outputs: IHistoryColumn[];
+}
+
+/** GET /pipelines/{name}/history: `job` is the pipeline; `outputs` are STEP.OUTPUT (the chart) */
+export interface IPipelineHistory extends Omit<IRunHistory, 'runs'> {
+  runs: IPipelineHistoryRow[];
+  step_groups: IStepGroup[];
+}
+
 export interface ICompareRow {
   name: string;
   a: unknown;

@@ -29,6 +29,7 @@ import { LogBuffer, LogFollower } from '../log';
 import { KeyValues, Notice, RunErrorBox, StatusChip } from './common';
 import { LogView } from './LogView';
 import { RunFiles } from './RunFiles';
+import { RunNotifications } from './RunNotifications';
 
 /** A run view asks for its run when no event told anything for this long. */
 const FALLBACK_POLL_MS = 15000;
@@ -315,6 +316,7 @@ class RunViewContent extends ReactWidget {
             />
           </section>
         </div>
+        <RunNotifications client={this._actions.model.client} run={run} />
         <RunFiles
           client={this._actions.model.client}
           run={run}

@@ -1,23 +1,59 @@
 /**
  * A job's runs at a glance: a chart of a chosen numeric output (or duration) over runs, and a
  * sortable, filterable table with every parameter and output as a column; select two runs to
- * compare them.
+ * compare them. A pipeline's runs (IPipelineHistory) get the same table with one column group
+ * per step: its status, duration, parameters and recorded outputs.
  */
 import * as React from 'react';
 
-import type { IHistoryRow, IRunHistory, RunStatus } from '../api/types';
+import {
+  RUN_STATUSES,
+  type IHistoryRow,
+  type IPipelineHistory,
+  type IPipelineHistoryRow,
+  type IRunHistory,
+  type RunStatus
+} from '../api/types';
 import { formatDate, formatDuration, formatValue, shortId } from '../format';
 import { StatusChip } from './common';
 import { DURATION, RunsChart, versionColor } from './RunsChart';
 
 const PAGE = 100;
 
-type SortKey = { kind: 'run' | 'version' | 'status' | 'started' | 'duration' } | { kind: 'param' | 'output'; name: string };
+type StepField = 'status' | 'duration' | 'param' | 'output';
+type SortKey =
+  | { kind: 'run' | 'version' | 'status' | 'started' | 'duration' }
+  | { kind: 'param' | 'output'; name: string }
+  | { kind: 'step'; name: string; field: StepField; key?: string };
 
 export interface IRunsTableProps {
-  history: IRunHistory;
+  history: IRunHistory | IPipelineHistory;
   onOpenRun: (id: string) => void;
-  onCompare: (a: string, b: string) => void;
+  /** no Compare button without it (a pipeline's runs) */
+  onCompare?: (a: string, b: string) => void;
+  /** a pipeline's runs: open the run of a step */
+  onOpenStepRun?: (id: string) => void;
+}
+
+function isPipeline(history: IRunHistory | IPipelineHistory): history is IPipelineHistory {
+  return 'step_groups' in history;
+}
+
+function stepValue(run: IHistoryRow, step: string, field: StepField, key = ''): unknown {
+  const cell = (run as IPipelineHistoryRow).steps?.[step];
+  if (!cell) {
+    return undefined;
+  }
+  switch (field) {
+    case 'status':
+      return cell.status;
+    case 'duration':
+      return cell.duration;
+    case 'param':
+      return cell.parameters[key];
+    case 'output':
+      return cell.outputs[key];
+  }
 }
 
 function valueOf(run: IHistoryRow, key: SortKey): unknown {
@@ -36,6 +72,8 @@ function valueOf(run: IHistoryRow, key: SortKey): unknown {
       return run.parameters[key.name];
     case 'output':
       return run.outputs[key.name];
+    case 'step':
+      return stepValue(run, key.name, key.field, key.key);
   }
 }
 
@@ -53,7 +91,10 @@ function compare(a: unknown, b: unknown): number {
 }
 
 function sameKey(a: SortKey, b: SortKey): boolean {
-  return a.kind === b.kind && ('name' in a ? a.name : '') === ('name' in b ? b.name : '');
+  const extra = (k: SortKey) => (k.kind === 'step' ? `${k.field}:${k.key ?? ''}` : '');
+  return (
+    a.kind === b.kind && ('name' in a ? a.name : '') === ('name' in b ? b.name : '') && extra(a) === extra(b)
+  );
 }
 
 export function RunsTable(props: IRunsTableProps): JSX.Element {
@@ -81,10 +122,13 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
   }, [filtered, sort]);
   const statuses = [...new Set(history.runs.map(r => r.status))].sort();
 
+  const groups = isPipeline(history) ? history.step_groups : null;
   const header = (label: string, key: SortKey, title?: string, className = '') => {
     const active = sameKey(sort.key, key);
     return (
       <th
+        key={JSON.stringify(key)}
+        rowSpan={groups && key.kind !== 'step' ? 2 : undefined}
         className={className}
         title={title ?? `Sort by ${label}`}
         aria-sort={active ? (sort.desc ? 'descending' : 'ascending') : 'none'}
@@ -134,41 +178,71 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
         <span className="jp-MlShip-muted">
           {filtered.length} of {history.runs.length} runs{history.truncated ? ' (the newest)' : ''}
         </span>
-        <button
-          className="jp-Button jp-mod-styled jp-mod-accept"
-          disabled={selected.length !== 2}
-          title={selected.length === 2 ? 'Compare the two selected runs' : 'Select two runs to compare them'}
-          onClick={() => props.onCompare(selected[0], selected[1])}
-        >
-          Compare
-        </button>
+        {props.onCompare && (
+          <button
+            className="jp-Button jp-mod-styled jp-mod-accept"
+            disabled={selected.length !== 2}
+            title={selected.length === 2 ? 'Compare the two selected runs' : 'Select two runs to compare them'}
+            onClick={() => props.onCompare?.(selected[0], selected[1])}
+          >
+            Compare
+          </button>
+        )}
       </div>
       <RunsChart history={history} runs={filtered} metric={metric} onOpenRun={props.onOpenRun} />
       <div className="jp-MlShip-tableWrap">
         <table className="jp-MlShip-runsTable" aria-label="Runs table">
           <thead>
             <tr>
-              <th aria-label="Select" />
+              {props.onCompare && <th aria-label="Select" rowSpan={groups ? 2 : undefined} />}
               {header('Run', { kind: 'run' })}
               {header('Status', { kind: 'status' })}
               {header('Version', { kind: 'version' })}
               {header('Started', { kind: 'started' })}
               {header('Duration', { kind: 'duration' })}
               {history.parameters.map(c => header(c.name, { kind: 'param', name: c.name }, `parameter ${c.name}`, 'jp-MlShip-paramCol'))}
-              {history.outputs.map(c => header(c.name, { kind: 'output', name: c.name }, `output ${c.name}`, 'jp-MlShip-outputCol'))}
+              {!groups &&
+                history.outputs.map(c => header(c.name, { kind: 'output', name: c.name }, `output ${c.name}`, 'jp-MlShip-outputCol'))}
+              {groups?.map(g => (
+                <th
+                  key={`g:${g.id}`}
+                  colSpan={2 + g.parameters.length + g.outputs.length}
+                  className="jp-MlShip-stepGroup"
+                  data-step={g.id}
+                  title={`step ${g.id} (job ${g.job})`}
+                >
+                  {g.id}
+                </th>
+              ))}
             </tr>
+            {groups && (
+              <tr>
+                {groups.map(g => [
+                  header('Status', { kind: 'step', name: g.id, field: 'status' }, `Sort by the status of ${g.id}`, 'jp-MlShip-stepStart'),
+                  header('Duration', { kind: 'step', name: g.id, field: 'duration' }, `Sort by the duration of ${g.id}`),
+                  ...g.parameters.map(c =>
+                    header(c.name, { kind: 'step', name: g.id, field: 'param', key: c.name }, `parameter ${c.name} of ${g.id}`, 'jp-MlShip-paramCol')
+                  ),
+                  ...g.outputs.map(c =>
+                    header(c.name, { kind: 'step', name: g.id, field: 'output', key: c.name }, `output ${c.name} of ${g.id}`, 'jp-MlShip-outputCol')
+                  )
+                ])}
+              </tr>
+            )}
           </thead>
           <tbody>
             {sorted.slice(0, shown).map(run => (
               <tr key={run.id} data-run={run.id} className={selected.includes(run.id) ? 'jp-mod-selected' : ''}>
-                <td>
-                  <input
-                    type="checkbox"
-                    aria-label={`Select run ${run.id}`}
-                    checked={selected.includes(run.id)}
-                    onChange={() => toggle(run.id)}
-                  />
-                </td>
+                {props.onCompare && (
+                  <td>
+                    <input
+                      type="checkbox"
+                      aria-label={`Select run ${run.id}`}
+                      checked={selected.includes(run.id)}
+                      onChange={() => toggle(run.id)}
+                    />
+                  </td>
+                )}
                 <td>
                   <button className="jp-MlShip-link" onClick={() => props.onOpenRun(run.id)} title={`Open run ${run.id}`}>
                     #{shortId(run.id)}
@@ -188,11 +262,51 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
                     {c.name in run.parameters ? formatValue(run.parameters[c.name], 30) : ''}
                   </td>
                 ))}
-                {history.outputs.map(c => (
-                  <td key={`o:${c.name}`} className={c.numeric ? 'jp-MlShip-num jp-MlShip-outputCol' : 'jp-MlShip-outputCol'}>
-                    {c.name in run.outputs ? formatValue(run.outputs[c.name], 30) : ''}
-                  </td>
-                ))}
+                {!groups &&
+                  history.outputs.map(c => (
+                    <td key={`o:${c.name}`} className={c.numeric ? 'jp-MlShip-num jp-MlShip-outputCol' : 'jp-MlShip-outputCol'}>
+                      {c.name in run.outputs ? formatValue(run.outputs[c.name], 30) : ''}
+                    </td>
+                  ))}
+                {groups?.map(g => {
+                  const cell = (run as IPipelineHistoryRow).steps?.[g.id];
+                  const status = cell?.status;
+                  const chip =
+                    status && (RUN_STATUSES as readonly string[]).includes(status) ? (
+                      <StatusChip status={status as RunStatus} />
+                    ) : (
+                      <span className="jp-MlShip-muted">{status ?? ''}</span>
+                    );
+                  return [
+                    <td key={`s:${g.id}`} className="jp-MlShip-stepStart" data-step={g.id} data-step-status={status ?? ''}>
+                      {cell?.run_id && props.onOpenStepRun ? (
+                        <button
+                          className="jp-MlShip-link"
+                          onClick={() => props.onOpenStepRun?.(cell.run_id as string)}
+                          title={`Open the run of ${g.id}${cell.cached ? ' (cached: an earlier run reused)' : ''}`}
+                        >
+                          {chip}
+                          {cell.cached && <span className="jp-MlShip-muted"> cached</span>}
+                        </button>
+                      ) : (
+                        chip
+                      )}
+                    </td>,
+                    <td key={`d:${g.id}`} className="jp-MlShip-num">
+                      {cell ? formatDuration(cell.duration) : ''}
+                    </td>,
+                    ...g.parameters.map(c => (
+                      <td key={`p:${g.id}:${c.name}`} className={c.numeric ? 'jp-MlShip-num jp-MlShip-paramCol' : 'jp-MlShip-paramCol'}>
+                        {cell && c.name in cell.parameters ? formatValue(cell.parameters[c.name], 30) : ''}
+                      </td>
+                    )),
+                    ...g.outputs.map(c => (
+                      <td key={`o:${g.id}:${c.name}`} className={c.numeric ? 'jp-MlShip-num jp-MlShip-outputCol' : 'jp-MlShip-outputCol'}>
+                        {cell && c.name in cell.outputs ? formatValue(cell.outputs[c.name], 30) : ''}
+                      </td>
+                    ))
+                  ];
+                })}
               </tr>
             ))}
           </tbody>

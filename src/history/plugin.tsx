@@ -8,28 +8,44 @@ import { ServerConnection } from '@jupyterlab/services';
 import * as React from 'react';
 
 import { errorMessage, requestAPI } from '../api/client';
-import type { IRunComparison, IRunHistory } from '../api/types';
+import type { IPipelineHistory, IRunComparison, IRunHistory } from '../api/types';
 import { CompareRuns } from '../components/CompareRuns';
 import { RunsTable } from '../components/RunsTable';
 
 export const OPEN_HISTORY = 'ml-ship:run-history';
+export const OPEN_PIPELINE_HISTORY = 'ml-ship:pipeline-run-history';
 const OPEN_RUN = 'ml-ship:open-run';
+const OPEN_PIPELINE_RUN = 'ml-ship:open-pipeline-run';
 
 let opener: ((job: string) => void) | null = null;
+let pipelineOpener: ((pipeline: string) => void) | null = null;
 
 /** Open the run history of a job (the side panel's Runs tab calls it). */
 export function openRunHistory(job: string): void {
   opener?.(job);
 }
 
-function HistoryBody(props: { job: string; settings: ServerConnection.ISettings; openRun: (id: string) => void }): JSX.Element {
-  const [history, setHistory] = React.useState<IRunHistory | null>(null);
+/** Open the runs table of a pipeline (one column group per step). */
+export function openPipelineHistory(pipeline: string): void {
+  pipelineOpener?.(pipeline);
+}
+
+function HistoryBody(props: {
+  job: string;
+  settings: ServerConnection.ISettings;
+  openRun: (id: string) => void;
+  /** `job` is a pipeline: its pipeline runs, a column group per step, no Compare */
+  pipeline?: boolean;
+  openStepRun?: (id: string) => void;
+}): JSX.Element {
+  const [history, setHistory] = React.useState<IRunHistory | IPipelineHistory | null>(null);
   const [error, setError] = React.useState<string | null>(null);
   const [cmp, setCmp] = React.useState<IRunComparison | null>(null);
   const compareRef = React.useRef<HTMLDivElement>(null);
   const load = React.useCallback(() => {
     const t0 = performance.now();
-    requestAPI<IRunHistory>(`jobs/${encodeURIComponent(props.job)}/history`, {}, props.settings)
+    const path = `${props.pipeline ? 'pipelines' : 'jobs'}/${encodeURIComponent(props.job)}/history`;
+    requestAPI<IRunHistory | IPipelineHistory>(path, {}, props.settings)
       .then(h => {
         setHistory(h);
         setError(null);
@@ -39,7 +55,7 @@ function HistoryBody(props: { job: string; settings: ServerConnection.ISettings;
         );
       })
       .catch(e => setError(errorMessage(e)));
-  }, [props.job]);
+  }, [props.job, props.pipeline]);
   React.useEffect(load, [load]);
   const compare = (a: string, b: string) => {
     requestAPI<IRunComparison>('runs/compare', {}, props.settings, { a, b })
@@ -52,7 +68,10 @@ function HistoryBody(props: { job: string; settings: ServerConnection.ISettings;
   return (
     <div className="jp-MlShip-historyView">
       <div className="jp-MlShip-historyBar">
-        <h2 className="jp-MlShip-historyTitle">Runs of {props.job}</h2>
+        <h2 className="jp-MlShip-historyTitle">
+          Runs of {props.pipeline ? 'pipeline ' : ''}
+          {props.job}
+        </h2>
         <span className="jp-MlShip-grow" />
         <button className="jp-Button jp-mod-styled jp-mod-reject" onClick={load} title="Reload the runs">
           Refresh
@@ -61,7 +80,14 @@ function HistoryBody(props: { job: string; settings: ServerConnection.ISettings;
       {error && <div className="jp-MlShip-error">{error}</div>}
       {!history && !error && <div className="jp-MlShip-empty">Loading…</div>}
       {history && history.runs.length === 0 && <div className="jp-MlShip-empty">No runs yet.</div>}
-      {history && history.runs.length > 0 && <RunsTable history={history} onOpenRun={props.openRun} onCompare={compare} />}
+      {history && history.runs.length > 0 && (
+        <RunsTable
+          history={history}
+          onOpenRun={props.openRun}
+          onCompare={props.pipeline ? undefined : compare}
+          onOpenStepRun={props.openStepRun}
+        />
+      )}
       <div ref={compareRef}>{cmp && <CompareRuns cmp={cmp} onOpenRun={props.openRun} onClose={() => setCmp(null)} />}</div>
     </div>
   );
@@ -96,10 +122,43 @@ export const historyPlugin: JupyterFrontEndPlugin<void> = {
       }
     });
     opener = job => void app.commands.execute(OPEN_HISTORY, { job });
+    app.commands.addCommand(OPEN_PIPELINE_HISTORY, {
+      label: args => (args.pipeline ? `Runs of pipeline ${args.pipeline}` : 'Pipeline run history'),
+      execute: args => {
+        const pipeline = String(args.pipeline ?? '');
+        const key = `pipeline:${pipeline}`;
+        const open = views.get(key);
+        if (open && !open.isDisposed) {
+          app.shell.activateById(open.id);
+          return;
+        }
+        const openPipelineRun = (id: string) => void app.commands.execute(OPEN_PIPELINE_RUN, { id });
+        const content = ReactWidget.create(
+          <HistoryBody job={pipeline} pipeline settings={settings} openRun={openPipelineRun} openStepRun={openRun} />
+        );
+        const widget = new MainAreaWidget({ content });
+        widget.id = `ml-ship-pipeline-history-${pipeline}`;
+        widget.title.label = `Runs of ${pipeline}`;
+        widget.title.caption = `Runs of pipeline ${pipeline}, a column group per step`;
+        widget.title.closable = true;
+        widget.addClass('jp-MlShip-historyWidget');
+        views.set(key, widget);
+        app.shell.add(widget, 'main');
+        app.shell.activateById(widget.id);
+      }
+    });
+    pipelineOpener = pipeline => void app.commands.execute(OPEN_PIPELINE_HISTORY, { pipeline });
     // a link from a notification mail or webhook: /lab?ml-ship-run=ID
     const runId = new URLSearchParams(window.location.search).get('ml-ship-run');
     if (runId) {
       void app.restored.then(() => openRun(runId));
+    }
+    // the same for a pipeline run: /lab?ml-ship-pipeline-run=ID (core/_notify_pipeline.py)
+    const pipelineRunId = new URLSearchParams(window.location.search).get('ml-ship-pipeline-run');
+    if (pipelineRunId) {
+      void app.restored.then(() =>
+        app.commands.execute('ml-ship:open-pipeline-run', { id: pipelineRunId })
+      );
     }
   }
 };

@@ -6,6 +6,7 @@ Without Chromium or Playwright the tests skip on a laptop and fail in CI (ML_SHI
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -45,13 +46,22 @@ class Lab:
 
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    base = tmp_path_factory.mktemp("lab")
+    with run_lab(tmp_path_factory.mktemp("lab")) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def run_lab(base: Path, env_extra: dict[str, str] | None = None,
+            args: tuple[str, ...] = ()) -> Iterator[Lab]:
+    """A JupyterLab with the extension on 127.0.0.1 (root: a copy of examples/, ML_SHIP_HOME:
+    base/home); ``env_extra``: more environment (secrets), ``args``: more options."""
     root, home = base / "root", base / "home"
     shutil.copytree(EXAMPLES, root)
     port = _free_port()
     env = dict(os.environ)
     env.update(ML_SHIP_HOME=str(home), JUPYTER_CONFIG_DIR=str(base / "config"),
                JUPYTER_RUNTIME_DIR=str(base / "runtime"), PYTHONUNBUFFERED="1")
+    env.update(env_extra or {})
     env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
     labconfig = base / "config" / "labconfig"
     labconfig.mkdir(parents=True)
@@ -64,7 +74,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
          f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
          f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={root}",
          "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-         "--ServerApp.allow_root=True"],
+         "--ServerApp.allow_root=True", *args],
         env=env, stdout=log, stderr=subprocess.STDOUT, cwd=root,
     )
     url = f"http://127.0.0.1:{port}/"

@@ -1,0 +1,141 @@
+/**
+ * The run view's "Notifications" section: each mail, webhook post and MLflow log of the run
+ * (core/notify.py) and how it went — a delivery that keeps failing shows here, never a silent
+ * drop — and the link to the run in MLflow.
+ */
+import * as React from 'react';
+
+import type { MlShipClient } from '../api/client';
+import { isTerminal, type IDeliveryInfo, type IRunInfo } from '../api/types';
+import { formatDate } from '../format';
+
+/** While a delivery is due (or a run just ended and none is planned yet), ask this often. */
+const POLL_MS = 3000;
+/** How long after a run's end deliveries may still be planned. */
+const PLANNING_MS = 60000;
+
+export type DeliveryState = 'sent' | 'pending' | 'sending' | 'failing' | 'failed';
+
+/** What the user reads: `failing` is a delivery whose last attempt failed and that is retried. */
+export function deliveryState(d: IDeliveryInfo): DeliveryState {
+  if (d.status === 'pending' && (d.attempts > 0 || d.error)) {
+    return 'failing';
+  }
+  return d.status;
+}
+
+function stateText(d: IDeliveryInfo): string {
+  const state = deliveryState(d);
+  const tries = `${d.attempts} attempt${d.attempts === 1 ? '' : 's'}`;
+  switch (state) {
+    case 'sent':
+      return d.sent_at ? `sent ${formatDate(d.sent_at)}` : 'sent';
+    case 'failing':
+      return d.next_attempt_at
+        ? `failing (${tries}, next ${formatDate(d.next_attempt_at)})`
+        : `failing (${tries})`;
+    case 'failed':
+      return `failed: gave up after ${tries}`;
+    default:
+      return state;
+  }
+}
+
+/** One line per delivery; the MLflow one links to the run in the tracking server. */
+export function DeliveryList(props: { deliveries: IDeliveryInfo[] }): JSX.Element {
+  return (
+    <ul className="jp-MlShip-deliveries">
+      {props.deliveries.map((d, i) => {
+        const state = deliveryState(d);
+        return (
+          <li
+            key={`${d.channel}-${d.target}-${d.event}-${i}`}
+            className="jp-MlShip-delivery"
+            data-channel={d.channel}
+            data-state={state}
+          >
+            <span className="jp-MlShip-deliveryWhat">
+              {d.channel === 'mlflow' ? 'MLflow' : d.channel === 'email' ? `mail to ${d.target}` : d.target}
+              {d.channel !== 'mlflow' && <span className="jp-MlShip-muted"> · on {d.event}</span>}
+            </span>
+            <span className={`jp-MlShip-deliveryState jp-MlShip-deliveryState-${state}`}>
+              {stateText(d)}
+            </span>
+            {d.channel === 'mlflow' && d.url && state === 'sent' && (
+              <a
+                className="jp-MlShip-mlflowLink"
+                href={d.url}
+                target="_blank"
+                rel="noopener noreferrer"
+              >
+                Open in MLflow
+              </a>
+            )}
+            {d.error && state !== 'sent' && (
+              <div className="jp-MlShip-deliveryError" title={d.error}>
+                {d.error}
+              </div>
+            )}
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
+
+function due(deliveries: IDeliveryInfo[] | undefined, run: IRunInfo): boolean {
+  if (!isTerminal(run.status)) {
+    return false;
+  }
+  if (!deliveries || !deliveries.length) {
+    const ended = run.ended_at ? Date.parse(run.ended_at) : Date.now();
+    return Date.now() - ended < PLANNING_MS;
+  }
+  return deliveries.some(d => d.status === 'pending' || d.status === 'sending');
+}
+
+/**
+ * The section of the run view; reads GET /runs/{id} itself (the run events carry no
+ * notifications) when the run ends and while a delivery is due.
+ */
+export function RunNotifications(props: { client: MlShipClient; run: IRunInfo }): JSX.Element {
+  const { client, run } = props;
+  const [deliveries, setDeliveries] = React.useState<IDeliveryInfo[] | undefined>(
+    run.notifications
+  );
+  React.useEffect(() => {
+    if (run.notifications) {
+      setDeliveries(run.notifications);
+    }
+  }, [run.notifications]);
+  const pending = due(deliveries, run);
+  React.useEffect(() => {
+    if (!isTerminal(run.status)) {
+      return;
+    }
+    let stopped = false;
+    const ask = () =>
+      client
+        .run(run.id)
+        .then(r => !stopped && setDeliveries(r.notifications ?? []))
+        .catch(() => undefined);
+    if (!pending && deliveries !== undefined) {
+      return;
+    }
+    const timer = setInterval(() => void ask(), POLL_MS);
+    void ask();
+    return () => {
+      stopped = true;
+      clearInterval(timer);
+    };
+  }, [client, run.id, run.status, pending]);
+  if (!deliveries || !deliveries.length) {
+    return <></>;
+  }
+  return (
+    <section className="jp-MlShip-runNotifications">
+      <h3>{deliveries.some(d => d.channel === 'mlflow') ? 'Notifications and MLflow' : 'Notifications'}</h3>
+      <DeliveryList deliveries={deliveries} />
+    </section>
+  );
+}
