@@ -1,6 +1,8 @@
 /**
  * The pipeline graph: dagre-placed step boxes (HTML) over SVG edges, coloured by status with
- * the theme's variables. A step that has a run opens it on click (or Enter).
+ * the theme's variables. A step that has a run opens it on click (or Enter). A box names its
+ * step once (its job and version below, only what adds to the name) and, after a run, the
+ * outputs the step recorded. Text never shrinks: a graph wider than its pane scrolls.
  */
 import * as React from 'react';
 
@@ -20,17 +22,33 @@ export function StepStatusChip(props: { status: StepStatus }): JSX.Element {
   );
 }
 
-function subtitle(step: IStepInfo): string {
+/** Job and version as a tooltip says them ("train v3"). */
+function jobAndVersion(step: IStepInfo): string {
   if (!step.job) {
     return '';
   }
   return step.version !== null ? `${step.job} v${step.version}` : step.job;
 }
 
+/** The box's second line: the job when its name is not the step's, and the version. */
+export function subtitle(step: IStepInfo): string {
+  const job = step.job && step.job !== step.id ? step.job : '';
+  const version = step.job && step.version !== null ? `v${step.version}` : '';
+  return [job, version].filter(Boolean).join(' ');
+}
+
+/** Recorded outputs shown on a box; the rest are counted (and listed in its tooltip). */
+const OUTPUTS_SHOWN = 3;
+
+function outputLines(step: IStepInfo): number {
+  const n = Object.keys(step.outputs ?? {}).length;
+  return n > OUTPUTS_SHOWN ? OUTPUTS_SHOWN + 1 : n;
+}
+
 function stepTitle(step: IStepInfo): string {
   const lines = [`Step ${step.id}`];
   if (step.job) {
-    lines.push(`Job ${subtitle(step)}${step.notebook ? ` (${step.notebook})` : ''}`);
+    lines.push(`Job ${jobAndVersion(step)}${step.notebook ? ` (${step.notebook})` : ''}`);
   }
   if (step.depends_on.length) {
     lines.push(`After ${step.depends_on.join(', ')}`);
@@ -43,9 +61,9 @@ function stepTitle(step: IStepInfo): string {
       step.error.ename ? `${step.error.ename}: ${step.error.evalue ?? ''}` : step.error.message
     );
   }
-  const outputs = Object.entries(step.outputs);
+  const outputs = Object.entries(step.outputs ?? {});
   if (outputs.length) {
-    lines.push('Outputs:', ...outputs.map(([k, v]) => `  ${k} = ${formatValue(v, 80)}`));
+    lines.push('Outputs:', ...outputs.map(([k, v]) => `  ${k}: ${formatValue(v, 80)}`));
   }
   if (step.run_id) {
     lines.push('Click to open its run (log and output)');
@@ -117,45 +135,49 @@ function StepNode(props: {
           </span>
         )}
       </div>
-      <div className="jp-MlShip-graphNode-sub">
-        {subtitle(step) || (props.inCycle ? 'in a dependency cycle' : '')}
-      </div>
+      {(subtitle(step) || props.inCycle) && (
+        <div className="jp-MlShip-graphNode-sub">
+          {subtitle(step) || 'in a dependency cycle'}
+        </div>
+      )}
       <div className="jp-MlShip-graphNode-foot">
         {status ? (
           <StepStatusChip status={status} />
         ) : (
-          <span className="jp-MlShip-muted">
-            {step.notebook ?? (props.inCycle ? '' : 'not run')}
-          </span>
+          <span className="jp-MlShip-muted">{props.inCycle ? '' : 'not run'}</span>
         )}
         {step.duration !== null && status && !step.cached && (
           <span className="jp-MlShip-muted">{formatDuration(step.duration)}</span>
         )}
       </div>
+      <NodeOutputs outputs={step.outputs ?? {}} />
     </div>
   );
 }
 
-let markerCount = 0;
-
-/** Smallest zoom when a graph is wider than its view (below it, the view scrolls). */
-const MIN_SCALE = 0.6;
-
-/** The width available to an element, kept up to date. */
-function useWidth(ref: React.RefObject<HTMLElement>, attached: boolean): number | null {
-  const [width, setWidth] = React.useState<number | null>(null);
-  React.useEffect(() => {
-    const node = ref.current?.parentElement;
-    if (!node || typeof ResizeObserver === 'undefined') {
-      return;
-    }
-    const observer = new ResizeObserver(() => setWidth(node.clientWidth));
-    observer.observe(node);
-    setWidth(node.clientWidth);
-    return () => observer.disconnect();
-  }, [ref, attached]);
-  return width;
+/** A step's recorded outputs, one `name: value` line each (the first few). */
+function NodeOutputs(props: { outputs: Record<string, unknown> }): JSX.Element | null {
+  const entries = Object.entries(props.outputs);
+  if (!entries.length) {
+    return null;
+  }
+  const shown = entries.slice(0, OUTPUTS_SHOWN);
+  return (
+    <dl className="jp-MlShip-graphNode-outputs" aria-label="Recorded outputs">
+      {shown.map(([name, value]) => (
+        <div key={name} data-output={name}>
+          <dt>{name}:</dt>
+          <dd>{formatValue(value, 40)}</dd>
+        </div>
+      ))}
+      {entries.length > shown.length && (
+        <div className="jp-MlShip-muted">+{entries.length - shown.length} more</div>
+      )}
+    </dl>
+  );
 }
+
+let markerCount = 0;
 
 export interface IGraphViewProps {
   steps: readonly IStepInfo[];
@@ -173,18 +195,22 @@ export interface IGraphViewProps {
 
 export function GraphView(props: IGraphViewProps): JSX.Element {
   const { steps } = props;
-  const shape = steps.map(s => `${s.id}<${s.depends_on.join(',')}|${subtitle(s)}`).join(';');
+  const shape = steps
+    .map(s => `${s.id}<${s.depends_on.join(',')}|${subtitle(s)}|${outputLines(s)}`)
+    .join(';');
   const layout = React.useMemo(
-    () => layoutGraph(steps.map(s => ({ id: s.id, depends_on: s.depends_on, subtitle: subtitle(s) }))),
+    () =>
+      layoutGraph(
+        steps.map(s => ({
+          id: s.id,
+          depends_on: s.depends_on,
+          subtitle: subtitle(s),
+          lines: outputLines(s)
+        }))
+      ),
     [shape] // eslint-disable-line react-hooks/exhaustive-deps
   );
   const [marker] = React.useState(() => `jp-MlShip-arrow-${++markerCount}`);
-  const sizer = React.useRef<HTMLDivElement>(null);
-  const available = useWidth(sizer, steps.length > 0);
-  const scale =
-    available && layout.width > available
-      ? Math.max(MIN_SCALE, Math.floor((available / layout.width) * 100) / 100)
-      : 1;
   const byId = new Map(steps.map(s => [s.id, s]));
   const [connecting, setConnecting] = React.useState<string | null>(null);
   const onConnect = props.onConnect;
@@ -220,20 +246,11 @@ export function GraphView(props: IGraphViewProps): JSX.Element {
     return `jp-MlShip-graphEdge${status ? ` jp-MlShip-graphEdge-${status}` : ''}`;
   };
   return (
-    <div
-      className="jp-MlShip-graphSizer"
-      ref={sizer}
-      style={{ width: layout.width * scale, height: layout.height * scale }}
-    >
+    <div className="jp-MlShip-graphSizer" style={{ width: layout.width, height: layout.height }}>
       <div
         className="jp-MlShip-graph"
-        style={{
-          width: layout.width,
-          height: layout.height,
-          transform: scale < 1 ? `scale(${scale})` : undefined
-        }}
+        style={{ width: layout.width, height: layout.height }}
         data-steps={steps.length}
-        data-scale={scale}
         data-connecting={connecting ?? undefined}
       >
         <svg

@@ -15,7 +15,12 @@ export interface ILayoutStep {
   depends_on: readonly string[];
   /** the second line of the box (job and version), to size it */
   subtitle?: string;
+  /** more lines below (recorded outputs), each `LINE_HEIGHT` taller */
+  lines?: number;
 }
+
+/** The height a box grows by per extra line. */
+export const LINE_HEIGHT = 17;
 
 /** A step's box; `x`, `y` is its top-left corner. */
 export interface INodeBox {
@@ -108,7 +113,7 @@ export function layoutGraph(
   g.setDefaultEdgeLabel(() => ({}));
   const ids = new Set(steps.map(s => s.id));
   for (const step of steps) {
-    g.setNode(step.id, { width: nodeWidth(step), height });
+    g.setNode(step.id, { width: nodeWidth(step), height: height + (step.lines ?? 0) * LINE_HEIGHT });
   }
   const missing: string[] = [];
   for (const step of steps) {

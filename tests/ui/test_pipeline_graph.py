@@ -15,6 +15,7 @@ import urllib.request
 from playwright.sync_api import expect
 
 from tests.ui.conftest import TOKEN, set_theme
+from tests.ui.test_lab_fixes import keep
 
 LONG = 150_000  # ms: three notebooks, each a kernel start on a busy 2-core machine
 
@@ -87,6 +88,42 @@ def test_pipeline_graph_runs_live_to_all_green(page, lab):
     assert run["parameters"] == {"day": "2024-02-01", "rows": 300}
     steps = {s["id"]: s for s in run["steps"]}
     assert steps["prepare"]["outputs"]["rows"] == 300
+
+    # each box names its step once (job and step share the name: the version alone follows)
+    # and shows what its run recorded, e.g. "accuracy: 0.93"
+    for step in ("prepare", "train", "evaluate"):
+        node = graph.locator(f"[data-step='{step}']")
+        head = node.evaluate("n => { const c = n.cloneNode(true);"
+                             " c.querySelector('dl')?.remove(); return c.textContent; }")
+        assert head.count(step) == 1, head
+        assert re.fullmatch(r"v\d+", node.locator(".jp-MlShip-graphNode-sub").inner_text())
+        recorded = list(steps[step]["outputs"].items())
+        assert recorded, step
+        for name, value in recorded[:3]:
+            shown = node.locator(f".jp-MlShip-graphNode-outputs [data-output='{name}']")
+            text = value if isinstance(value, str) else json.dumps(value)
+            assert shown.locator("dt").inner_text() == f"{name}:"
+            assert shown.locator("dd").inner_text() == (text if len(text) <= 40
+                                                         else text[:39] + "…")
+    assert graph.locator("[data-step='train'] [data-output='accuracy']").is_visible()
+    keep(page, "pipeline-graph")
+
+    # a narrow pane: the text keeps its size (at least 11 px), the graph scrolls instead
+    page.set_viewport_size({"width": 760, "height": 900})
+    scroll = graph.locator("xpath=ancestor::div[contains(@class, 'jp-MlShip-graphScroll')]")
+    page.wait_for_function("s => s.scrollWidth > s.clientWidth", arg=scroll.element_handle())
+    assert graph.evaluate("g => getComputedStyle(g).transform") == "none"
+    sizes = graph.locator(".jp-MlShip-graphNode-id, .jp-MlShip-graphNode-sub,"
+                          " .jp-MlShip-graphNode-outputs").evaluate_all(
+        "els => els.map(e => parseFloat(getComputedStyle(e).fontSize))")
+    assert sizes and min(sizes) >= 11, sizes
+    page.shot("04b-narrow")
+    scroll.evaluate("s => { s.scrollLeft = s.scrollWidth; }")
+    assert graph.locator("[data-step='evaluate']").is_visible()
+    set_theme(page, "JupyterLab Dark")
+    page.shot("04c-narrow-dark")
+    set_theme(page, "JupyterLab Light")
+    page.set_viewport_size({"width": 1400, "height": 900})
 
     # click a step: its run view with the log (the rows prepared upstream reached train)
     train = graph.locator("[data-step='train']")
