@@ -37,6 +37,12 @@ export function subtitle(step: IStepInfo): string {
   return [job, version].filter(Boolean).join(' ');
 }
 
+/** The foot of a box with no run: its notebook when the file's name is not the step's. */
+function notShippedLine(step: IStepInfo): string {
+  const file = step.notebook?.split('/').pop() ?? '';
+  return file && file.replace(/\.ipynb$/, '') !== step.id ? file : 'not run';
+}
+
 /** Recorded outputs shown on a box; the rest are counted (and listed in its tooltip). */
 const OUTPUTS_SHOWN = 3;
 
@@ -144,7 +150,7 @@ function StepNode(props: {
         {status ? (
           <StepStatusChip status={status} />
         ) : (
-          <span className="jp-MlShip-muted">{props.inCycle ? '' : 'not run'}</span>
+          <span className="jp-MlShip-muted">{props.inCycle ? '' : notShippedLine(step)}</span>
         )}
         {step.duration !== null && status && !step.cached && (
           <span className="jp-MlShip-muted">{formatDuration(step.duration)}</span>
