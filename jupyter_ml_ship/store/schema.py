@@ -120,8 +120,8 @@ class Run(Base):
 
 
 class Event(Base):
-    """The audit trail: ship, current, rollback, run, cancel, delete of a job (``job_name``)
-    and their ``pipeline-*`` kinds of a pipeline, with who (``actor``) and when."""
+    """The audit trail: ship, current, rollback, run, cancel, delete, delete-run of a job
+    (``job_name``) and their ``pipeline-*`` kinds of a pipeline, with who (``actor``) and when."""
 
     __tablename__ = "events"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -21,6 +21,7 @@ const VERBS: Record<string, string> = {
   run: 'started a run',
   cancel: 'cancelled',
   delete: 'deleted',
+  'delete-run': 'deleted the run',
   'pipeline-ship': 'shipped the pipeline',
   'pipeline-run': 'started a pipeline run',
   'pipeline-cancel': 'cancelled a pipeline run',
@@ -35,7 +36,8 @@ const ICONS: Record<string, LabIcon> = {
   rollback: historyIcon,
   run: runIcon,
   cancel: stopIcon,
-  delete: deleteIcon
+  delete: deleteIcon,
+  'delete-run': deleteIcon
 };
 
 function detail(e: IAuditEvent): string {

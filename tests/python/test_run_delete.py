@@ -117,6 +117,9 @@ async def test_rest_delete_run(api: Api, jp_root_dir: Path, ml_home: Path) -> No
                           expect=201))["run"]
     code, msg = error_of(await api("DELETE", "runs", active["id"], expect=409))
     assert code == "conflict" and "cancel it first" in msg
+    r = await api("DELETE", "runs", done["id"], headers={"Authorization": ""}, expect=403)
+    assert error_of(r)[0] == "forbidden"
+    assert js(await api("GET", "runs", done["id"]))["status"] == "succeeded"
     r = await api("DELETE", "runs", done["id"], expect=204)
     assert r.body == b""
     error_of(await api("GET", "runs", done["id"], expect=404))

@@ -95,4 +95,10 @@ def test_a_run_is_deleted_from_the_run_view_and_leaves_the_list(page, lab):
         assert exc.code == 404
     listed = [r["id"] for r in api(lab, "/runs")["runs"] if r["job"] == "deleteme"]
     assert listed == [first["id"]]
+    # the job's History tab says who deleted which run
+    panel = open_panel(page)
+    panel.get_by_role("tab", name="History").click()
+    entry = panel.locator(".jp-MlShip-audit-item[data-kind='delete-run']")
+    entry.wait_for(timeout=10_000)
+    assert f"deleted the run #{second['id'][-6:]} (v1)" in entry.inner_text()
     page.shot("run-deleted")
