@@ -47,6 +47,10 @@ export function shipButtonFactory(
 
 function StoredBanner(props: { stored: StoredNotebook; onOpen: () => void }): JSX.Element {
   const { stored } = props;
+  // one line: in a narrow pane the text ends in an ellipsis, the whole of it in the tooltip
+  const title = `${describeStored(stored)}${
+    stored.kind === 'version' ? ' as shipped' : ''
+  }: cells cannot be edited or saved. File › Save Notebook As… keeps a copy.`;
   return (
     <div
       className="jp-MlShip-outputBanner"
@@ -56,7 +60,7 @@ function StoredBanner(props: { stored: StoredNotebook; onOpen: () => void }): JS
     >
       <span className="jp-MlShip-outputBanner-badge">Read-only</span>
       {stored.kind === 'output' ? (
-        <span>
+        <span className="jp-MlShip-outputBanner-text" title={title}>
           Output of run{' '}
           <button className="jp-MlShip-linkButton" onClick={props.onOpen}>
             #{shortId(stored.runId)}
@@ -64,7 +68,7 @@ function StoredBanner(props: { stored: StoredNotebook; onOpen: () => void }): JS
           : cells cannot be edited or saved. File › Save Notebook As… keeps a copy.
         </span>
       ) : (
-        <span>
+        <span className="jp-MlShip-outputBanner-text" title={title}>
           Version{' '}
           <button
             className="jp-MlShip-linkButton"
@@ -112,6 +116,15 @@ export class OutputNotebookExtension
     };
     void context.ready.then(() => {
       lock();
+      // nothing here can be saved: no "unsaved changes" dot, no "Save changes?" on close (the
+      // lab marks a loaded notebook dirty when it normalises it, e.g. adds cell ids)
+      const clean = () => {
+        if (context.model.dirty) {
+          context.model.dirty = false;
+        }
+      };
+      clean();
+      context.model.stateChanged.connect(clean);
       context.model.cells.changed.connect(() => requestAnimationFrame(lock));
       // cells are created lazily (windowed notebook): lock those that appear
       panel.content.node.addEventListener('focusin', lock, true);

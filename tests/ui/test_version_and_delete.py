@@ -42,6 +42,11 @@ def test_a_version_opens_read_only_with_its_own_content(page, lab):
     text = banner.inner_text()
     assert "read-only" in text.lower() and "Version v1 of versioned as shipped" in text, text
     assert page.locator(".lm-TabBar-tab.lm-mod-current", has_text="versioned-v1.ipynb").count() == 1
+    # nothing to save: the tab shows no unsaved-changes dot
+    tab = page.locator(".lm-TabBar-tab", has_text="versioned-v1.ipynb")
+    page.wait_for_timeout(500)
+    assert "jp-mod-dirty" not in (tab.get_attribute("class") or "")
+    page.shot("version-opened")
     # no Ship button on it, cells do not take typing, Ctrl+S explains
     assert notebook.locator(".jp-MlShip-shipButton").count() == 0
     cell.locator(".cm-content").click()
@@ -51,6 +56,7 @@ def test_a_version_opens_read_only_with_its_own_content(page, lab):
     toast = page.locator(".Toastify__toast").filter(has_text="Version v1 of versioned is read-only")
     toast.first.wait_for(timeout=10_000)
     assert "MlShipOutput:" not in toast.first.inner_text()
+    page.wait_for_timeout(800)  # the toast has slid in
     keep(page, "version-read-only")
     set_theme(page, "JupyterLab Dark")
     keep(page, "version-read-only-dark")
