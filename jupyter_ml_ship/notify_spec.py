@@ -39,6 +39,16 @@ class NotifyRule(BaseModel):
     email: list[str] = []
     webhook: list[str] = Field([], description="names of environment variables holding URLs")
 
+    def deliveries(self, events: list[str]) -> list[tuple[str, str, str]]:
+        """(channel, target, event) for each event: one mail to all its addresses, one post
+        per webhook."""
+        out: list[tuple[str, str, str]] = []
+        for event in events:
+            if self.email:
+                out.append(("email", ",".join(self.email), event))
+            out += [("webhook", name, event) for name in self.webhook]
+        return out
+
 
 def parse_notify(value: Any, where: str, check_env: bool = True) -> list[NotifyRule] | None:
     """The rules of a ``notify`` value, or ``BadInput`` saying what is wrong and where."""

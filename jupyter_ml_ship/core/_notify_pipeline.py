@@ -95,10 +95,7 @@ def events_for(rules: list[Any], status: str, started: datetime | None, until: d
         if ("longer_than" in rule.on and rule.longer_than and started is not None
                 and running_for > rule.longer_than and (terminal or status == "running")):
             events.append("longer_than")
-        for event in events:
-            if rule.email:
-                out.append(("email", ",".join(rule.email), event))
-            out += [("webhook", name, event) for name in rule.webhook]
+        out += rule.deliveries(events)
     return out
 
 

@@ -156,10 +156,7 @@ def _events_for(config: dict[str, Any] | None, status: str, started: datetime | 
         if ("longer_than" in rule.on and rule.longer_than and started is not None
                 and running_for > rule.longer_than):
             events.append("longer_than")
-        for event in events:
-            if rule.email:
-                out.append(("email", ",".join(rule.email), event))
-            out += [("webhook", name, event) for name in rule.webhook]
+        out += rule.deliveries(events)
     return out
 
 
