@@ -32,7 +32,7 @@ export function jobNameError(name: string): string | null {
   return null;
 }
 
-/** The job name the server derives from a notebook path (mirrors `core/naming.py`). */
+/** The job name the server derives from a notebook path (mirrors `jupyter_ml_ship/naming.py`). */
 export function jobNameFromPath(path: string): string {
   let stem = path.split('/').pop() || '';
   for (const suffix of ['.pipeline.yaml', '.pipeline.yml', '.ipynb']) {

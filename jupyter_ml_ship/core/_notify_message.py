@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from ..models import RunInfo
 from ..pipelines.models import PipelineRunInfo
-from .models import RunInfo
 
 LOG_LINES = 20
 _TITLES = {

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, update
 
 from ..errors import Conflict, NotFound
+from ..models import TERMINAL_STATUSES
 from ..store import Run
 from ..store.schema import Delivery, DeliveryMark, PipelineRun, PipelineStep
 from ._base import _ServiceBase
 from .access import Actor, check, whoami
-from .models import TERMINAL_STATUSES
 
 
 class RunDeleteMixin(_ServiceBase):

@@ -17,14 +17,14 @@ from sqlalchemy import select, update
 
 from ..backends import RunContext
 from ..errors import BackendUnavailable, BadInput, Conflict, NotFound
+from ..models import TERMINAL_STATUSES, RunInfo
+from ..naming import validate_parameters
 from ..store import Job, Run
 from ..store.files import atomic_write_json, read_json
 from ..store.schema import utcnow
 from . import convert
 from ._run_delete import RunDeleteMixin
 from .access import Actor, check, whoami
-from .models import TERMINAL_STATUSES, RunInfo
-from .naming import validate_parameters
 from .tick import CLAIM_FILE, holder_id
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..errors import BadInput, Forbidden
-from .models import JobPermissions, Permission
+from ..models import JobPermissions, Permission
 
 Action = Literal["ship", "run", "rollback", "cancel", "delete"]
 ACTIONS: tuple[Action, ...] = ("ship", "run", "rollback", "cancel", "delete")

@@ -9,9 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..store import Job, Run, Version
-from .access import Actor, Ownership, permissions
-from .models import (
+from ..models import (
     TERMINAL_STATUSES,
     JobInfo,
     ParameterSpec,
@@ -20,6 +18,8 @@ from .models import (
     RunInfo,
     VersionInfo,
 )
+from ..store import Job, Run, Version
+from .access import Actor, Ownership, permissions
 from .schedules import next_tick
 
 

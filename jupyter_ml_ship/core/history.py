@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from ..errors import BadInput
+from ..models import TERMINAL_STATUSES, RunInfo, RunStatus
 from ..store import Run, Version
-from .models import TERMINAL_STATUSES, RunInfo, RunStatus
 
 if TYPE_CHECKING:
     from .service import ShipService

@@ -20,8 +20,8 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ..config import MlShip
+from ..models import RunInfo
 from ._notify_send import DeliveryError
-from .models import RunInfo
 
 EXPERIMENT_PREFIX = "ml-ship/"
 _STATUS = {"succeeded": "FINISHED", "failed": "FAILED", "timed_out": "FAILED",

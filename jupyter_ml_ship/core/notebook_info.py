@@ -8,8 +8,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import BadInput
-from .models import ParameterSpec
-from .naming import NAME_RE, name_from_path
+from ..models import ParameterSpec
+from ..naming import NAME_RE, name_from_path
 
 
 class NotebookInfo(BaseModel):

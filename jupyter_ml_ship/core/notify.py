@@ -29,10 +29,10 @@ from sqlalchemy import exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ..models import TERMINAL_STATUSES, DeliveryInfo
 from ..notify_spec import STATUS_EVENTS, notify_rules
 from ..store import Run, Version
 from ..store.schema import Delivery, DeliveryMark
-from .models import TERMINAL_STATUSES, DeliveryInfo
 
 if TYPE_CHECKING:
     from .service import ShipService

@@ -16,17 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BadInput, NotFound, ShipError
-from ..notebook.project import (
-    Entry,
-    ProjectScan,
-    check_limits,
-    scan_project,
-    shipped_notebook_bytes,
-)
-from ..store.blobs import BlobStore, HashCache
-from ..store.files import read_json
-from ._base import _ServiceBase
-from .models import (
+from ..models import (
     ExcludedFile,
     FileChange,
     FileInput,
@@ -37,6 +27,16 @@ from .models import (
     VersionDiff,
     VersionFiles,
 )
+from ..notebook.project import (
+    Entry,
+    ProjectScan,
+    check_limits,
+    scan_project,
+    shipped_notebook_bytes,
+)
+from ..store.blobs import BlobStore, HashCache
+from ..store.files import read_json
+from ._base import _ServiceBase
 
 ARTIFACTS_LIST = "artifacts.json"
 #: where a run's working copy (its artifacts, after the run) is, by backend

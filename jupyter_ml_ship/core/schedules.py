@@ -20,8 +20,8 @@ from sqlalchemy import select
 
 from ..cron import cron_of
 from ..errors import ShipError
+from ..models import ScheduleInfo
 from ..store.files import atomic_write_json, create_new, read_json
-from .models import ScheduleInfo
 
 if TYPE_CHECKING:
     from .service import ShipService

@@ -18,13 +18,7 @@ from .._version import __version__
 from ..backends import Backend, backend_names, load_backend
 from ..config import MlShip
 from ..errors import BackendUnavailable, BadInput, Conflict, NotFound
-from ..store import Event, Job, Run, Store, Version
-from ..store.files import atomic_write_json, atomic_write_text
-from ..store.schema import utcnow
-from . import convert
-from ._runs import RunsMixin
-from .access import Actor, Ownership, check, check_config, whoami
-from .models import (
+from ..models import (
     AuditEvent,
     AuditTrail,
     BackendStatus,
@@ -33,14 +27,20 @@ from .models import (
     ShipResult,
     VersionInfo,
 )
-from .naming import check_name, name_from_path
+from ..naming import check_name, name_from_path
+from ..store import Event, Job, Run, Store, Version
+from ..store.files import atomic_write_json, atomic_write_text
+from ..store.schema import utcnow
+from . import convert
+from ._runs import RunsMixin
+from .access import Actor, Ownership, check, check_config, whoami
 from .notify import deliver_pending
 from .pipelines import PipelinesMixin
 from .projects import ProjectsMixin
 from .tick import TickMixin
 
 if TYPE_CHECKING:
-    from .models import ScheduleInfo
+    from ..models import ScheduleInfo
 
 
 class ShipService(RunsMixin, PipelinesMixin, ProjectsMixin, TickMixin):

@@ -23,15 +23,15 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import NotFound, ShipError
+from ..models import AgentInfo
 from ..store import Run
 from ..store.files import read_json
 from ._base import _ServiceBase
-from .models import AgentInfo
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import CursorResult
 
-    from .models import ScheduleInfo
+    from ..models import ScheduleInfo
 
 AGENT_LEASE = "agent"
 #: an agent that has not renewed its lease for this long is taken over

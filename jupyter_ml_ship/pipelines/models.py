@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..core.models import JobPermissions, RunError
+from ..models import JobPermissions, RunError
 
 StepStatus = Literal[
     "pending", "starting", "queued", "building", "running",

@@ -14,9 +14,9 @@ from typing import Any
 
 import yaml
 
-from ..core.naming import check_name, name_from_path
 from ..cron import check_schedule
 from ..errors import BadInput
+from ..naming import check_name, name_from_path
 from ..notify_spec import parse_notify, plain_notify
 from .templates import Ref, find_refs
 

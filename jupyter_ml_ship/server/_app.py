@@ -17,7 +17,7 @@ from .._version import __version__
 from ..backend_config import SECTIONS as BACKEND_SECTIONS
 from ..config import MlShip
 from ..core import TERMINAL_STATUSES, RunInfo, ShipService
-from ..core.models import RunStatusEvent
+from ..models import RunStatusEvent
 from ..pipelines.models import PipelineRunInfo, PipelineRunStatusEvent
 from ._base import EXECUTOR_KEY, SERVICE_KEY
 from ._pipelines import PIPELINE_EMIT_KEY

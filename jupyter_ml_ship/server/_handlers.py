@@ -12,7 +12,9 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.utils import url_path_join
 from tornado import web
 
-from ..core.models import (
+from ..core.notebook_info import notebook_info
+from ..errors import ShipError
+from ..models import (
     CreateRunRequest,
     JobList,
     RollbackRequest,
@@ -21,8 +23,6 @@ from ..core.models import (
     ShipRequest,
     VersionList,
 )
-from ..core.notebook_info import notebook_info
-from ..errors import ShipError
 from ._base import MlShipHandler
 from ._models import AuditQuery, ListRunsQuery, NotebookInfoQuery, ServerHealth, Visitor
 

@@ -8,8 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from tornado import web
 
 from ..core.history import MAX_HISTORY, compare_runs, run_history
-from ..core.models import RunStatus
 from ..core.pipeline_history import pipeline_history
+from ..models import RunStatus
 from ._base import MlShipHandler
 
 

@@ -19,8 +19,8 @@ from pydantic import ValidationError
 from tornado import web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
-from ..core.models import TERMINAL_STATUSES
 from ..errors import BadInput, ShipError
+from ..models import TERMINAL_STATUSES
 from ._base import MlShipHandler, ServiceMixin, map_error, validation_message
 from ._models import LogChunk, LogDone, LogFollowQuery, LogQuery, OutputQuery
 

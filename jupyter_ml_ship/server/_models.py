@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..core.access import Actor
-from ..core.models import HealthInfo, RunStatus
+from ..models import HealthInfo, RunStatus
 from ..pipelines.models import PipelineRunStatus
 
 

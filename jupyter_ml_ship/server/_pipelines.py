@@ -12,8 +12,8 @@ from typing import Any
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from ..core.models import RollbackRequest
 from ..errors import BadInput, NotFound, ShipError
+from ..models import RollbackRequest
 from ..pipelines.models import (
     PipelineList,
     PipelineRunInfo,

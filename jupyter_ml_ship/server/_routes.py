@@ -18,7 +18,9 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from .. import __version__
 from ..core.history import RunComparison, RunHistory
-from ..core.models import (
+from ..core.notebook_info import NotebookInfo
+from ..core.pipeline_history import PipelineHistory
+from ..models import (
     AuditTrail,
     CreateRunRequest,
     ErrorBody,
@@ -38,8 +40,6 @@ from ..core.models import (
     VersionInfo,
     VersionList,
 )
-from ..core.notebook_info import NotebookInfo
-from ..core.pipeline_history import PipelineHistory
 from ..pipelines.models import (
     PipelineDescription,
     PipelineInfo,

@@ -20,7 +20,7 @@ from jupyter_events.schema import EventSchema
 from tornado.routing import PathMatches
 from tornado.web import RequestHandler
 
-from jupyter_ml_ship.core.models import RunStatusEvent
+from jupyter_ml_ship.models import RunStatusEvent
 from jupyter_ml_ship.pipelines.models import PipelineRunStatusEvent
 from jupyter_ml_ship.server._base import NotFoundHandler
 from jupyter_ml_ship.server._routes import SPEC_FILE, render_spec

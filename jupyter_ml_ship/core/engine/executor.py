@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from ...errors import BadInput, Conflict, NotFound, ShipError
+from ...models import TERMINAL_STATUSES
 from ...pipelines import templates
 from ...pipelines.models import (
     PIPELINE_DONE,
@@ -29,12 +30,11 @@ from ...pipelines.models import (
 )
 from ...store.schema import PipelineRun, PipelineStep, Run, utcnow
 from .._runs import RunRequest
-from ..models import TERMINAL_STATUSES
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import CursorResult
 
-    from ..models import RunInfo
+    from ...models import RunInfo
     from ..service import ShipService
 
 #: a step claimed this long ago with no run recorded was lost by a dying process: retry it

@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 
 from ...errors import BadInput, Conflict
+from ...models import RunError
+from ...naming import validate_parameters
 from ...pipelines import templates
 from ...pipelines.models import PIPELINE_DONE, STEP_ACTIVE, STEP_DONE, PipelineRunInfo, StepInfo
 from ...store.schema import PipelineRun, PipelineStep, utcnow
 from .._runs import new_run_id
-from ..models import RunError
-from ..naming import validate_parameters
 from .executor import _pipeline_run, _refresh, _Snap, pipeline_engine, step_pass
 from .versions import version_row
 

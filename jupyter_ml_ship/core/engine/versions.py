@@ -18,11 +18,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ...errors import BadInput, Conflict, InvalidPipeline, NotFound
+from ...naming import name_from_path
 from ...pipelines.analysis import NotebookFacts, notebook_facts, read_notebook_facts
 from ...pipelines.models import PipelineDescription, PipelineVersionInfo, StepInfo
 from ...pipelines.spec import PipelineSpec, StepSpec, check_graph, load_pipeline
 from ...store.schema import Event, Pipeline, PipelineVersion, utcnow
-from ..naming import name_from_path
 
 if TYPE_CHECKING:
     from ..access import Actor
