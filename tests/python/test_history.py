@@ -84,6 +84,31 @@ def test_history_table_and_compare(svc, tmp_path, cli_env):
     assert p.returncode == 2 and "--outputs needs --job" in p.stderr
 
 
+def check_failures_and_limit(svc, tmp_path: Path) -> None:
+    """A failed run's row names its exception; ``limit`` keeps the newest runs and says so.
+    Shared with the PostgreSQL tests (JSON columns are read as text there too)."""
+    nb = make_notebook(tmp_path / "flaky.ipynb", "from jupyter_ml_ship import record",
+                       "record('rows', n)\nif n > 1:\n    raise ValueError('too many')",
+                       params="n = 1")
+    svc.ship(nb)
+    ok = svc.wait(svc.run("flaky", parameters={"n": 1}).id, timeout=120)
+    bad = svc.wait(svc.run("flaky", parameters={"n": 2}).id, timeout=120)
+    assert (ok.status, bad.status) == ("succeeded", "failed")
+    h = run_history(svc, "flaky")
+    assert [(r.id, r.status, r.error, r.parameters, r.outputs) for r in h.runs] == [
+        (bad.id, "failed", "ValueError", {"n": 2}, {"rows": 2}),
+        (ok.id, "succeeded", None, {"n": 1}, {"rows": 1})]
+    assert [(c.name, c.numeric) for c in h.parameters] == [("n", True)]
+    assert h.truncated is False
+    newest = run_history(svc, "flaky", limit=1)
+    assert [r.id for r in newest.runs] == [bad.id] and newest.truncated is True
+    assert newest.runs[0].created_at.tzinfo is not None
+
+
+def test_history_failures_and_limit(svc, tmp_path):
+    check_failures_and_limit(svc, tmp_path)
+
+
 async def test_history_and_compare_over_rest(api: Api, jp_root_dir: Path) -> None:
     train(jp_root_dir / "train.ipynb", 1.0)
     await api("POST", "ship", body={"path": "train.ipynb"}, expect=201)

@@ -76,6 +76,12 @@ def test_ship_run_and_rollback_on_postgres(pg_svc, tmp_path):
     assert pg_svc.runs(job="pg-job")[0][0].started_at.tzinfo is not None
 
 
+def test_history_on_postgres(pg_svc, tmp_path):
+    from tests.python.test_history import check_failures_and_limit
+
+    check_failures_and_limit(pg_svc, tmp_path)
+
+
 def test_concurrent_ships_on_postgres(pg_url, tmp_path):
     paths = [make_notebook(tmp_path / f"c{i}.ipynb", f"print({i})") for i in range(6)]
 
