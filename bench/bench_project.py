@@ -10,7 +10,14 @@ A project of 2,000 files / 300 MB (random bytes: nothing compresses), then, in t
 4. with ``--docker``: the image rebuild after a notebook-only edit vs a cold build of the same
    project (target <= 0.15).
 
+The stores ("homes") are made where a real one lives (a temporary folder beside the default
+home, ``jupyter_data_dir()/ml_ship``; ``--home-dir`` to choose): shipping creates a file per
+project file there, and the time to create a file differs between folders of one disk on some
+machines (seen here: about 30 us beside the default home, 900 us in /tmp, on the same ext4);
+the cost measured in both folders is printed, so a figure can be read against it.
+
 Usage: python bench/bench_project.py [--files 2000] [--mb 300] [--runs 5] [--docker]
+                                     [--home-dir DIR]
 """
 
 from __future__ import annotations
@@ -50,6 +57,26 @@ def make_project(top: Path, files: int, megabytes: int) -> Path:
     return make_notebook(top / "job.ipynb", "print('ran')", params="x = 1")
 
 
+def create_cost_us(folder: Path, n: int = 500) -> float:
+    """Microseconds to create (and close) an empty file in a new folder under ``folder``."""
+    probe = Path(tempfile.mkdtemp(prefix="probe-", dir=folder))
+    try:
+        start = time.perf_counter()
+        for i in range(n):
+            os.close(os.open(probe / f"f{i}", os.O_CREAT | os.O_WRONLY, 0o644))
+        return (time.perf_counter() - start) / n * 1e6
+    finally:
+        shutil.rmtree(probe)
+
+
+def default_home_parent() -> Path:
+    from jupyter_core.paths import jupyter_data_dir
+
+    parent = Path(jupyter_data_dir())
+    parent.mkdir(parents=True, exist_ok=True)
+    return parent
+
+
 def du(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
@@ -66,14 +93,24 @@ def main() -> None:
     ap.add_argument("--mb", type=int, default=300)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--docker", action="store_true")
+    ap.add_argument("--home-dir", type=Path, default=None,
+                    help="where the stores are made (default: beside the default home)")
     args = ap.parse_args()
     rows: list[tuple[str, str]] = []
-    with tempfile.TemporaryDirectory(dir=os.environ.get("TMPDIR", "/tmp")) as tmp:
-        tmp_path = Path(tmp)
+    home_parent = args.home_dir or default_home_parent()
+    with tempfile.TemporaryDirectory(dir=os.environ.get("TMPDIR", "/tmp")) as tmp, \
+            tempfile.TemporaryDirectory(prefix="bench-homes-", dir=home_parent) as homes:
+        tmp_path, homes_path = Path(tmp), Path(homes)
         top = tmp_path / "proj"
         nb = make_project(top, args.files, args.mb)
         lone = make_notebook(tmp_path / "lone" / "job.ipynb", "print('ran')", params="x = 1")
         print(f"project: {args.files} files, {du(top) / 2**20:.0f} MB", file=sys.stderr)
+        cost_homes, cost_tmp = create_cost_us(homes_path), create_cost_us(tmp_path)
+        print(f"  creating a file: {cost_homes:.0f} us in {homes_path.parent} (the stores), "
+              f"{cost_tmp:.0f} us in {tmp_path.parent} (the project)", file=sys.stderr)
+        rows += [(f"file creation where the stores are ({homes_path.parent})",
+                  f"{cost_homes:.0f} us"),
+                 (f"file creation where the project is ({tmp_path.parent})", f"{cost_tmp:.0f} us")]
 
         limit = (args.mb + 50) * 2**20  # over the 200 MB default: this is a big project
         # 1. first ship vs tar | sha256sum (alternating, each on its own fresh home)
@@ -82,17 +119,17 @@ def main() -> None:
             os.sync()  # both start with no dirty pages waiting to be written back
             tars.append(timed_shell(f"tar cf - -C {top} . | sha256sum"))
             os.sync()
-            svc = ShipService(MlShip(home=str(tmp_path / f"home{i}"), freeze_environment=False,
+            svc = ShipService(MlShip(home=str(homes_path / f"home{i}"), freeze_environment=False,
                                      max_project_bytes=limit))
             start = time.perf_counter()
             svc.ship(nb)
             firsts.append(time.perf_counter() - start)
             svc.close()
             if i:
-                shutil.rmtree(tmp_path / f"home{i}")
+                shutil.rmtree(homes_path / f"home{i}")
             print(f"  first ship {firsts[-1]:.2f} s, tar | sha256sum {tars[-1]:.2f} s",
                   file=sys.stderr)
-        svc = ShipService(MlShip(home=str(tmp_path / "home0"), freeze_environment=False,
+        svc = ShipService(MlShip(home=str(homes_path / "home0"), freeze_environment=False,
                                  max_project_bytes=limit))
         # 2. unchanged and one-file re-ships
         unchanged, edits, growth = [], [], []
@@ -138,7 +175,7 @@ def main() -> None:
              f"{median(with_project) / (1.2 * median(alone) + median(copies)):.2f}"),
         ]
         if args.docker:
-            rows += docker_rows(tmp_path, nb, args)
+            rows += docker_rows(homes_path, nb, args)
         svc.close()
     report(rows)
 
