@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..models import JobPermissions, RunError
+from ..models import DeliveryInfo, JobPermissions, RunError
 
 StepStatus = Literal[
     "pending", "starting", "queued", "building", "running",
@@ -97,6 +97,8 @@ class PipelineRunInfo(_Model):
     error: RunError | None = None
     steps: list[StepInfo] = []
     started_by: str = Field("", description="the user who started it (\"schedule\": a tick)")
+    notifications: list[DeliveryInfo] = Field(
+        [], description="notifications of this pipeline run (GET /pipeline-runs/{id} only)")
 
 
 class PipelineInfo(_Model):

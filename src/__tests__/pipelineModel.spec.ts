@@ -6,7 +6,7 @@ import {
   type IPipelineRunInfo,
   type IStepInfo
 } from '../api/pipelines';
-import { RUN_STATUS_SCHEMA_ID } from '../api/types';
+import { RUN_STATUS_SCHEMA_ID, type IDeliveryInfo } from '../api/types';
 import { collectParameters, initialText } from '../params';
 import { PipelineApi } from '../pipeline/api';
 import { PipelineGraphModel } from '../pipeline/graphModel';
@@ -248,6 +248,37 @@ describe('PipelineGraphModel', () => {
     await sleep(80);
     expect(asked).toBe(3);
     polled.dispose();
+  });
+
+  it('keeps asking a finished run while a notification is due, and shows it sent', async () => {
+    const polled = new PipelineGraphModel({
+      api: new PipelineApi(server.client()),
+      events: null,
+      pollInterval: 20
+    });
+    const mail = (status: 'pending' | 'sent'): IDeliveryInfo => ({
+      channel: 'email', target: 'ops@example.com', event: 'failed', status, attempts: status === 'sent' ? 1 : 0,
+      error: null, next_attempt_at: null, sent_at: status === 'sent' ? T0 : null, url: null
+    });
+    const ended = new Date().toISOString();
+    let asked = 0;
+    const run = pipelineRun({ status: 'failed', ended_at: ended, notifications: [mail('pending')] });
+    server.on('GET', `pipeline-runs/${run.id}`, () => {
+      asked++;
+      return { body: asked < 2 ? run : { ...run, notifications: [mail('sent')] } };
+    });
+    polled.showRun(run);
+    await until(() => polled.run?.notifications?.[0]?.status === 'sent');
+    await sleep(80);
+    expect(asked).toBe(2); // sent: nothing is due any more
+    polled.dispose();
+  });
+
+  it('draws a cycle the file check finds before the server answers', () => {
+    model.source = 'name: loop\nsteps:\n  a: {notebook: a.ipynb, depends_on: [b]}\n  b: {notebook: b.ipynb, depends_on: [a]}\n';
+    expect(model.cycle?.map(s => s.id)).toEqual(['a', 'b']);
+    expect([...model.badSteps].sort()).toEqual(['a', 'b']);
+    expect(model.issues.map(i => i.message)).toEqual(['steps.b.depends_on: dependency cycle: a -> b -> a']);
   });
 
   it('cancels the shown run', async () => {

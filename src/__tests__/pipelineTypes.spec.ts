@@ -28,7 +28,7 @@ const fields: Record<string, Record<string, true>> = {
   PipelineRunInfo: {
     id: true, pipeline: true, version: true, status: true, parameters: true, backend: true,
     parallelism: true, use_cache: true, created_at: true, started_at: true, ended_at: true,
-    duration: true, error: true, steps: true, started_by: true
+    duration: true, error: true, steps: true, started_by: true, notifications: true
   } satisfies Record<keyof P.IPipelineRunInfo, true>,
   PipelineInfo: {
     name: true, current_version: true, latest_version: true, created_at: true, updated_at: true,

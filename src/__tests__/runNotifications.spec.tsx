@@ -8,7 +8,8 @@ const { renderToStaticMarkup } = require('react-dom/server') as {
 };
 
 import type { IDeliveryInfo } from '../api/types';
-import { DeliveryList, deliveryState } from '../components/RunNotifications';
+import { DeliveryList } from '../components/RunNotifications';
+import { deliveriesDue, deliveryState } from '../deliveries';
 
 function delivery(over: Partial<IDeliveryInfo>): IDeliveryInfo {
   return {
@@ -30,6 +31,21 @@ function html(deliveries: IDeliveryInfo[]): HTMLElement {
   div.innerHTML = renderToStaticMarkup(<DeliveryList deliveries={deliveries} />);
   return div;
 }
+
+describe('deliveriesDue', () => {
+  const now = Date.parse('2026-12-03T10:00:00Z');
+  it('is due while a delivery is pending or sending, and a moment after the end', () => {
+    expect(deliveriesDue([delivery({ status: 'pending' })], true, null, now)).toBe(true);
+    expect(deliveriesDue([delivery({ status: 'sending' })], true, null, now)).toBe(true);
+    expect(deliveriesDue([delivery({})], true, null, now)).toBe(false);
+    expect(deliveriesDue([], true, '2026-12-03T09:59:50Z', now)).toBe(true);
+    expect(deliveriesDue([], true, '2026-12-03T09:50:00Z', now)).toBe(false);
+  });
+  it('is never due for a run that has not finished, nor when the run says nothing of them', () => {
+    expect(deliveriesDue([delivery({ status: 'pending' })], false, null, now)).toBe(false);
+    expect(deliveriesDue(undefined, true, '2026-12-03T09:59:50Z', now)).toBe(false);
+  });
+});
 
 describe('deliveryState', () => {
   it('calls a retried delivery failing and a given-up one failed', () => {

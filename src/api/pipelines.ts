@@ -5,7 +5,7 @@
  * (snake_case kept: these are the JSON documents as sent); `pipelineTypes.spec.ts` checks
  * them against the server's openapi.json.
  */
-import { RUN_STATUSES, type IJobPermissions, type IRunError } from './types';
+import { RUN_STATUSES, type IDeliveryInfo, type IJobPermissions, type IRunError } from './types';
 
 /** A step's statuses: a run's, plus `pending` (upstream not done) and `starting`. */
 export const STEP_STATUSES = ['pending', 'starting', ...RUN_STATUSES] as const;
@@ -96,6 +96,8 @@ export interface IPipelineRunInfo {
   steps: IStepInfo[];
   /** the user who started it ("schedule": a schedule's tick) */
   started_by?: string;
+  /** the mails, webhook posts and MLflow logs of its end, and how each went */
+  notifications?: IDeliveryInfo[];
 }
 
 export interface IPipelineInfo {

@@ -7,22 +7,8 @@ import * as React from 'react';
 
 import type { MlShipClient } from '../api/client';
 import { isTerminal, type IDeliveryInfo, type IRunInfo } from '../api/types';
+import { DELIVERY_POLL_MS, deliveriesDue, deliveryState } from '../deliveries';
 import { formatDate } from '../format';
-
-/** While a delivery is due (or a run just ended and none is planned yet), ask this often. */
-const POLL_MS = 3000;
-/** How long after a run's end deliveries may still be planned. */
-const PLANNING_MS = 60000;
-
-export type DeliveryState = 'sent' | 'pending' | 'sending' | 'failing' | 'failed';
-
-/** What the user reads: `failing` is a delivery whose last attempt failed and that is retried. */
-export function deliveryState(d: IDeliveryInfo): DeliveryState {
-  if (d.status === 'pending' && (d.attempts > 0 || d.error)) {
-    return 'failing';
-  }
-  return d.status;
-}
 
 function stateText(d: IDeliveryInfo): string {
   const state = deliveryState(d);
@@ -83,17 +69,6 @@ export function DeliveryList(props: { deliveries: IDeliveryInfo[] }): JSX.Elemen
   );
 }
 
-function due(deliveries: IDeliveryInfo[] | undefined, run: IRunInfo): boolean {
-  if (!isTerminal(run.status)) {
-    return false;
-  }
-  if (!deliveries || !deliveries.length) {
-    const ended = run.ended_at ? Date.parse(run.ended_at) : Date.now();
-    return Date.now() - ended < PLANNING_MS;
-  }
-  return deliveries.some(d => d.status === 'pending' || d.status === 'sending');
-}
-
 /**
  * The section of the run view; reads GET /runs/{id} itself (the run events carry no
  * notifications) when the run ends and while a delivery is due.
@@ -108,7 +83,7 @@ export function RunNotifications(props: { client: MlShipClient; run: IRunInfo })
       setDeliveries(run.notifications);
     }
   }, [run.notifications]);
-  const pending = due(deliveries, run);
+  const pending = deliveriesDue(deliveries, isTerminal(run.status), run.ended_at);
   React.useEffect(() => {
     if (!isTerminal(run.status)) {
       return;
@@ -122,7 +97,7 @@ export function RunNotifications(props: { client: MlShipClient; run: IRunInfo })
     if (!pending && deliveries !== undefined) {
       return;
     }
-    const timer = setInterval(() => void ask(), POLL_MS);
+    const timer = setInterval(() => void ask(), DELIVERY_POLL_MS);
     void ask();
     return () => {
       stopped = true;

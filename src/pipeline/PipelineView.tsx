@@ -8,6 +8,7 @@ import * as React from 'react';
 import type { IActions } from '../actions';
 import type { IStepInfo } from '../api/pipelines';
 import { KeyValues, Notice, RunErrorBox, StatusChip } from '../components/common';
+import { DeliveryList } from '../components/RunNotifications';
 import { formatDate, formatDuration, formatRelative, shortId } from '../format';
 import type { IBackendStatus } from '../api/types';
 import { drawnFromSource, type PipelineGraphModel } from './graphModel';
@@ -201,6 +202,12 @@ function PipelineBody(props: {
           </section>
         </div>
       )}
+      {run?.notifications?.length ? (
+        <section className="jp-MlShip-runNotifications">
+          <h3>Notifications</h3>
+          <DeliveryList deliveries={run.notifications} />
+        </section>
+      ) : null}
     </div>
   );
 }

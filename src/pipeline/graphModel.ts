@@ -35,6 +35,7 @@ export function drawnFromSource(text: string): IStepInfo[] {
     duration: null
   }));
 }
+import { deliveriesDue } from '../deliveries';
 import { EventDrivenModel } from '../eventModel';
 import {
   PIPELINE_RUN_STATUS_SCHEMA_ID,
@@ -139,6 +140,9 @@ export class PipelineGraphModel extends EventDrivenModel {
     for (const id of this._invalid ? stepsInMessage(this._invalid) : []) {
       bad.add(id);
     }
+    for (const step of this.cycle ?? []) {
+      bad.add(step.id);
+    }
     return bad;
   }
   /** The run shown, if any. */
@@ -179,8 +183,14 @@ export class PipelineGraphModel extends EventDrivenModel {
   }
   /** The steps of a dependency cycle the validation message names, to draw the loop. */
   get cycle(): IStepInfo[] | null {
-    const names = this._invalid ? cycleInMessage(this._invalid) : null;
-    return names ? cycleSteps(names) : null;
+    // the server's message, else the file check's (it answers first, as the file is typed)
+    for (const message of [this._invalid, ...this._issues.map(i => i.message)]) {
+      const names = message ? cycleInMessage(message) : null;
+      if (names) {
+        return cycleSteps(names);
+      }
+    }
+    return null;
   }
   /** Read and validate the file (after opening it and after every save). */
   async loadFile(): Promise<void> {
@@ -351,7 +361,13 @@ export class PipelineGraphModel extends EventDrivenModel {
   }
 
   private _updatePoll(): void {
-    const active = !!this._run && !isPipelineDone(this._run.status) && !this.isDisposed;
+    const run = this._run;
+    // a finished run is still asked while its notifications may change
+    const active =
+      !!run &&
+      !this.isDisposed &&
+      (!isPipelineDone(run.status) ||
+        deliveriesDue(run.notifications, true, run.ended_at));
     if (active && this._pollTimer === null) {
       this._pollTimer = setInterval(() => void this.refreshRun(), this._pollInterval);
     } else if (!active && this._pollTimer !== null) {

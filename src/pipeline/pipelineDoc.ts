@@ -334,9 +334,12 @@ export function pipelineIssues(text: string): IPipelineIssue[] {
   }
   const cycle = findCycle(steps);
   if (cycle) {
-    for (const id of cycle) {
-      issues.push({ step: id, message: `steps.${id}: in a dependency cycle (${[...cycle, cycle[0]].join(' → ')})` });
-    }
+    // in data-flow order and worded as the server says it, so that the two are one problem
+    const flow = [...cycle, cycle[0]].reverse();
+    issues.push({
+      step: flow[1],
+      message: `steps.${flow[1]}.depends_on: dependency cycle: ${flow.join(' -> ')}`
+    });
   }
   return issues;
 }

@@ -107,6 +107,12 @@ def test_a_failing_pipeline_posts_one_webhook_naming_the_pipeline_and_the_step(
     fields = " ".join(f["text"] for f in post["blocks"][1]["fields"])
     assert "Step train" in fields and "RuntimeError" in fields
     assert "T0KEN-s3cret" not in str(svc.get_pipeline_run(info.id))
+    # the pipeline run shows its deliveries (what its view lists), the secret's name only
+    shown = svc.get_pipeline_run(info.id).notifications
+    assert sorted((d.channel, d.event, d.status, d.target) for d in shown) == [
+        ("webhook", "failed", "sent", "webhook TEAM_HOOK"),
+        ("webhook", "started", "sent", "webhook TEAM_HOOK")]
+    assert receiver.url not in str(shown)
     # a second run of the pipeline is a new event: told again, once
     again = run_pipeline(svc, fail=False)
     assert again.status == "succeeded"

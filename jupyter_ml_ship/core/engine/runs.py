@@ -108,8 +108,13 @@ def cancel(svc: ShipService, run_id: str) -> PipelineRunInfo:
 
 
 def info(svc: ShipService, run_id: str) -> PipelineRunInfo:
+    """One pipeline run, with its notifications (listings leave them out: one query more)."""
+    from ..notify import deliveries_of
+
     with svc.store.session() as s:
-        return run_info(_pipeline_run(s, run_id))
+        out = run_info(_pipeline_run(s, run_id))
+        out.notifications = deliveries_of(s, run_id)
+        return out
 
 
 def _duration(start: datetime | None, end: datetime | None, done: bool) -> float | None:
