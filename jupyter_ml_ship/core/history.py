@@ -125,9 +125,9 @@ def run_history(svc: ShipService, job: str, limit: int = 5000) -> RunHistory:
     out: list[HistoryRow] = []
     if rows:
         _check_fields()
-    for (rid, number, status, backend, created, started, ended, _p, _o, error, step,
-         prun), p, o in zip(rows, all_params, all_outputs):
-        created, started, ended = _utc(created), _utc(started), _utc(ended)
+    for (rid, number, status, backend, created_text, started_text, ended_text, _p, _o, error,
+         step, prun), p, o in zip(rows, all_params, all_outputs):
+        created, started, ended = _utc(created_text), _utc(started_text), _utc(ended_text)
         duration = None
         if started is not None:
             end = ended or (None if status in TERMINAL_STATUSES else now)
