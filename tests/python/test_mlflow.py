@@ -7,63 +7,13 @@ project only needs the client (the ``[mlflow]`` extra). Required in CI through
 
 from __future__ import annotations
 
-import os
-import subprocess
 import time
-import urllib.request
-from pathlib import Path
-
-import pytest
 
 from jupyter_ml_ship.config import MlShip
 from jupyter_ml_ship.core import ShipService
 from jupyter_ml_ship.core.notify import deliver_pending
 
-from .conftest import require
-from .notify_harness import free_port, until
-
-VENV = Path(os.environ.get("ML_SHIP_MLFLOW_VENV")
-            or Path(os.environ.get("ML_SHIP_STATE_DIR") or Path.home() / ".cache" / "ml-ship")
-            / "mlflow-venv")
-
-
-@pytest.fixture(scope="module")
-def mlflow_server(tmp_path_factory):
-    exe = VENV / "bin" / "mlflow"
-    require("mlflow", exe.exists(), f"no {exe} (run scripts/mlflow-up.sh)")
-    try:
-        import mlflow  # noqa: F401 - the client, [mlflow] extra
-    except ImportError:
-        require("mlflow", False, "the MLflow client is not installed (pip install .[mlflow])")
-    root = tmp_path_factory.mktemp("mlflow")
-    port = free_port()
-    log = open(root / "server.log", "wb")
-    proc = subprocess.Popen(
-        [str(exe), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-         "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
-         "--artifacts-destination", str(root / "artifacts")],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PATH": f"{VENV}/bin:"
-                                                   f"{os.environ['PATH']}"},
-        start_new_session=True)
-    uri = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        try:
-            with urllib.request.urlopen(uri + "/health", timeout=1) as r:
-                return r.status == 200
-        except OSError:
-            return proc.poll() is not None  # died: stop waiting, fail below
-
-    until(healthy, timeout=120, every=0.3)
-    if proc.poll() is not None:
-        pytest.fail("mlflow server exited:\n" + (root / "server.log").read_text()[-3000:])
-    yield uri
-    proc.terminate()
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+from .notify_harness import free_port
 
 
 def test_finished_runs_are_logged_once_with_params_metrics_and_artifacts(home, nb,

@@ -14,7 +14,6 @@ import time
 import pytest
 
 from tests.python.notify_harness import Receiver
-from tests.python.test_mlflow import mlflow_server  # noqa: F401 - fixture
 from tests.ui.conftest import run_lab, set_theme
 from tests.ui.test_lab_fixes import open_lab, open_panel, wait_run, write_notebook
 from tests.ui.test_lab_flow import LONG, api, post
@@ -28,7 +27,7 @@ def receiver():
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory, receiver, mlflow_server):  # noqa: F811 - this module's own lab
+def lab(tmp_path_factory, receiver, mlflow_server):  # this module's own lab
     with run_lab(tmp_path_factory.mktemp("notify-lab"), {"TEAM_HOOK": receiver.url},
                  (f"--MlShip.mlflow_tracking_uri={mlflow_server}", "--MlShip.notify_backoff=1",
                   "--MlShip.notify_attempts=1000")) as running:
@@ -36,7 +35,7 @@ def lab(tmp_path_factory, receiver, mlflow_server):  # noqa: F811 - this module'
 
 
 def test_a_failing_webhook_shows_failing_on_the_run_and_the_run_links_to_mlflow(
-        page, lab, receiver, mlflow_server):  # noqa: F811
+        page, lab, receiver, mlflow_server):
     write_notebook(lab.root / "nightly.ipynb", "print('about to divide')", "x / 0",
                    params="x = 1")
     nb = lab.root / "nightly.ipynb"
