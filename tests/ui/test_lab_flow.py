@@ -12,6 +12,7 @@ import re
 import urllib.request
 
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import expect
 
 from tests.ui.conftest import TOKEN
 
@@ -29,6 +30,20 @@ def ship_dialog(page):
     dialog = page.locator(".jp-Dialog")
     dialog.locator(".jp-MlShip-shipForm").wait_for()
     return dialog
+
+
+def press(dialog, label: str) -> None:
+    """Click a dialog button; if it stays disabled (a field the dialog finds invalid), say which
+    field and what it shows instead of timing out on the click."""
+    button = dialog.get_by_role("button", name=label, exact=True)
+    try:
+        expect(button).to_be_enabled(timeout=30_000)
+    except AssertionError:
+        why = dialog.locator(".jp-mod-error, :invalid").evaluate_all(
+            "els => els.map(e => e.outerHTML.slice(0, 300))")
+        state = dialog.locator(".jp-MlShip-project").get_attribute("data-state")
+        raise AssertionError(f"{label!r} stays disabled: invalid {why}, project preview {state}") from None
+    button.click()
 
 
 def api(lab, path: str):
@@ -88,7 +103,7 @@ def test_ship_run_watch_output_and_roll_back(page, lab):
     name_param.fill("Ada")
     dialog.locator("#jp-MlShip-message").fill("first version")
     page.shot("02-ship-dialog")
-    dialog.get_by_role("button", name="Ship & run").click()
+    press(dialog, "Ship & run")
 
     run_view = succeeded_with_line(page, lab, "hello", "hello, Ada!")
     page.shot("03-run-succeeded")
@@ -116,7 +131,7 @@ def test_ship_run_watch_output_and_roll_back(page, lab):
     page.keyboard.press("Escape")
     dialog = ship_dialog(page)
     dialog.locator("#jp-MlShip-message").fill("second version")
-    dialog.get_by_role("button", name="Ship", exact=True).click()
+    press(dialog, "Ship")
     page.wait_for_function(
         "() => fetch('/ml-ship/api/jobs/hello').then(r => r.json()).then(j => j.current_version === 2)",
         timeout=LONG,
@@ -139,7 +154,7 @@ def test_a_failing_notebook_shows_failed_and_the_error(page, lab):
     open_notebook(page, lab, "evaluate.ipynb")
     dialog = ship_dialog(page)
     dialog.locator("#jp-MlShip-param-accuracy").fill("0.1")
-    dialog.get_by_role("button", name="Ship & run").click()
+    press(dialog, "Ship & run")
     page.locator(".jp-MlShip-runBody[data-status='failed']").last.wait_for(timeout=LONG)
     body = page.locator(".jp-MlShip-runBody[data-status='failed']").last
     body.get_by_text(re.compile("ValueError")).first.wait_for()
@@ -163,7 +178,7 @@ def test_ship_from_the_file_browser_context_menu(page, lab):
     dialog.locator(".jp-MlShip-shipForm").wait_for(timeout=60_000)
     assert "Ship from_browser.ipynb" in dialog.inner_text()
     dialog.locator("#jp-MlShip-param-who").fill("browser")
-    dialog.get_by_role("button", name="Ship & run").click()
+    press(dialog, "Ship & run")
     succeeded_with_line(page, lab, "from-browser", "hi browser")
     page.shot("09-shipped-from-file-browser")
     assert api(lab, "/jobs/from-browser")["current_version"] == 1
