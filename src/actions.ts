@@ -18,8 +18,12 @@ export interface IActions {
   docManager: IDocumentManager | null;
   /** open (or reveal) the run view of a run */
   openRun: (id: string) => void;
-  /** open (or reveal) the graph view of a pipeline run */
+  /** open (or reveal) the graph view of a pipeline run (set by the pipelines plugin) */
   openPipelineRun?: (id: string) => void;
+  /** open a job's runs as a chart and a table (set by the run history plugin) */
+  openHistory?: (job: string) => void;
+  /** open a pipeline's runs as a table (set by the run history plugin) */
+  openPipelineHistory?: (pipeline: string) => void;
   /** show a job in the side panel */
   showJob: (name: string) => void;
   /** show one version of a job in the side panel's Versions tab, its files unfolded */

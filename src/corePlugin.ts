@@ -1,6 +1,6 @@
 /**
- * jupyter-ml-ship: the Ship button, the ship dialog, the jobs, runs and pipelines side panel,
- * run views and pipeline graphs.
+ * The core plugin: the jobs and runs model, the shared actions and the settings (IMlShip), the
+ * Ship button and commands, run views and the Compare view.
  */
 import {
   ILayoutRestorer,
@@ -20,19 +20,17 @@ import { notifyFinished, type IActions } from './actions';
 import { MlShipClient } from './api/client';
 import type { IHealthInfo } from './api/types';
 import { createCompareView, type CompareView } from './components/CompareView';
-import { createPanel } from './components/Panel';
 import { createRunView, isLatestRunView, type RunView } from './components/RunView';
 import { shipIcon } from './icons';
 import { MlShipModel } from './model';
 import { OutputDrive } from './outputs';
-import { setupPipelines } from './pipeline/plugin';
 import { DEFAULT_SETTINGS, readSettings, type IMlShipSettings } from './settings';
 import { OutputNotebookExtension, SHIP_TOOLTIP, shipButtonFactory } from './notebookExtras';
 import { shipNotebook } from './ship';
 import { PARAMETERS_TAG, toggleParametersTag } from './params';
-import { historyPlugin } from './history/plugin';
+import { CommandIDs, IMlShip, PANEL_ID, PluginIDs } from './tokens';
 
-const PLUGIN_ID = 'jupyter-ml-ship:plugin';
+const PLUGIN_ID = PluginIDs.core;
 
 /** The plugin's schema with `defaultBackend` an enum of the enabled backends ('' = the server's). */
 function withBackendChoices(
@@ -58,20 +56,11 @@ function withBackendChoices(
   return { ...plugin, schema: { ...plugin.schema, properties } };
 }
 
-export namespace CommandIDs {
-  export const ship = 'ml-ship:ship';
-  export const shipFile = 'ml-ship:ship-file';
-  export const openPanel = 'ml-ship:open-panel';
-  export const openRun = 'ml-ship:open-run';
-  export const refresh = 'ml-ship:refresh';
-  export const compare = 'ml-ship:compare-versions';
-  export const tagParameters = 'ml-ship:tag-parameters';
-}
-
-const plugin: JupyterFrontEndPlugin<void> = {
+export const corePlugin: JupyterFrontEndPlugin<IMlShip> = {
   id: PLUGIN_ID,
   description: 'Ship notebooks as versioned jobs and follow their runs.',
   autoStart: true,
+  provides: IMlShip,
   optional: [
     INotebookTracker,
     ISettingRegistry,
@@ -94,7 +83,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     rendermime: IRenderMimeRegistry | null,
     editorServices: IEditorServices | null,
     toolbarRegistry: IToolbarWidgetRegistry | null
-  ) => {
+  ): IMlShip => {
     const { commands, shell, serviceManager } = app;
     let settings: IMlShipSettings = { ...DEFAULT_SETTINGS };
     const client = new MlShipClient(serviceManager.serverSettings);
@@ -155,11 +144,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
       watched: new Set<string>(),
       openRun: id => openRunView(id, false),
       showJob: name => {
-        shell.activateById(panel.id);
+        shell.activateById(PANEL_ID);
         void model.selectJob(name);
       },
       showVersion: (job, version) => {
-        shell.activateById(panel.id);
+        shell.activateById(PANEL_ID);
         void model.focusVersion(job, version);
       },
       openCompare: (job, a, b) => {
@@ -191,11 +180,6 @@ const plugin: JupyterFrontEndPlugin<void> = {
       shipButtonFactory(actions, serviceManager.contents)
     );
     app.docRegistry.addWidgetExtension('Notebook', new OutputNotebookExtension(actions));
-
-    const pipelines = setupPipelines(app, actions, palette, restorer);
-    actions.openPipelineRun = pipelines.openRun;
-    const panel = createPanel(model, actions, pipelines);
-    shell.add(panel, 'left', { rank: 850 });
 
     commands.addCommand(CommandIDs.ship, {
       label: args => (args.toolbar ? 'Ship' : 'Ship Notebook as a Job…'),
@@ -230,12 +214,6 @@ const plugin: JupyterFrontEndPlugin<void> = {
           await shipNotebook(actions, widget, serviceManager.contents);
         }
       }
-    });
-    commands.addCommand(CommandIDs.openPanel, {
-      label: 'Show ML Ship Jobs and Runs',
-      caption: 'Open the ML Ship side panel',
-      icon: args => (args.isPalette ? undefined : shipIcon),
-      execute: () => shell.activateById(panel.id)
     });
     commands.addCommand(CommandIDs.openRun, {
       label: args => `Open Run ${(args.id as string) ?? ''}`,
@@ -307,12 +285,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
     if (palette) {
       const category = 'ML Ship';
       palette.addItem({ command: CommandIDs.ship, category });
-      palette.addItem({ command: CommandIDs.openPanel, category });
       palette.addItem({ command: CommandIDs.refresh, category });
       palette.addItem({ command: CommandIDs.tagParameters, category });
     }
     if (restorer) {
-      restorer.add(panel, 'ml-ship-panel');
       void restorer.restore(runViews, {
         command: CommandIDs.openRun,
         args: view => ({ id: view.content.runId, own: !isLatestRunView(view) }),
@@ -348,8 +324,6 @@ const plugin: JupyterFrontEndPlugin<void> = {
         .catch(reason => console.error('jupyter-ml-ship: cannot load settings', reason));
     }
     void model.start();
-    void pipelines.list.start();
+    return { model, actions, settings: () => settings, commandIds: CommandIDs };
   }
 };
-
-export default [plugin, historyPlugin];

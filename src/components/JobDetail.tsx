@@ -8,7 +8,6 @@ import type { IVersionFocus } from '../model';
 import { inlineValues, StatusChip } from './common';
 import { VersionsList } from './VersionsList';
 import { JobHistory } from './JobHistory';
-import { openRunHistory } from '../history/plugin';
 import { may, permitted } from '../permissions';
 
 export interface IJobDetailProps {
@@ -28,6 +27,8 @@ export interface IJobDetailProps {
   loadVersionFiles: (version: number) => Promise<IVersionFiles>;
   /** open a version's notebook read-only */
   onOpenVersion?: (version: number) => void;
+  /** open the job's runs as a table and a chart (the run history plugin's view) */
+  onOpenHistory?: () => void;
   /** a version to show (the Versions tab opens on it), when it is one of this job's */
   focus: IVersionFocus | null;
 }
@@ -182,7 +183,7 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
             {props.runs.length > 0 && (
               <button
                 className="jp-Button jp-mod-styled jp-mod-reject jp-MlShip-historyButton"
-                onClick={() => openRunHistory(job.name)}
+                onClick={() => props.onOpenHistory?.()}
                 title="Every run of this job as a table, with a chart of an output over runs and Compare"
               >
                 Table &amp; chart

@@ -1,18 +1,28 @@
-/** The ml-ship side panel: a notice when the server is not right, jobs, or one job. */
+/**
+ * The ml-ship side panel: a notice when the server is not right, jobs (with the sections other
+ * plugins add below them), or one job.
+ */
 import { ReactWidget } from '@jupyterlab/apputils';
 import { refreshIcon, SidePanel, ToolbarButton } from '@jupyterlab/ui-components';
+import { DisposableDelegate, type IDisposable } from '@lumino/disposable';
 import { Panel as LuminoPanel, Widget } from '@lumino/widgets';
 import * as React from 'react';
 
 import {
   deleteJobWithConfirm,
   openVersionNotebook,
-  rollbackPipelineWithConfirm,
-  rollbackWithConfirm, runWithDialog, type IActions } from '../actions';
+  rollbackWithConfirm,
+  runWithDialog,
+  type IActions
+} from '../actions';
 import { shipIcon } from '../icons';
 import type { MlShipModel } from '../model';
-import { PipelinesSection } from '../pipeline/PipelinesSection';
-import type { IPipelineParts } from '../pipeline/plugin';
+import {
+  PANEL_ID,
+  type IMlShipJobGroups,
+  type IMlShipPanel,
+  type IMlShipPanelSection
+} from '../tokens';
 import { AgentStatus } from './AgentStatus';
 import { Notice, TextWithCode } from './common';
 import { JobDetail } from './JobDetail';
@@ -31,22 +41,23 @@ function useClock(active: boolean): number {
   return active ? now : Date.now();
 }
 
-function PanelBody(props: {
+interface IPanelBodyProps {
   model: MlShipModel;
   actions: IActions;
-  pipelines?: IPipelineParts;
-}): JSX.Element {
-  const { model, actions, pipelines } = props;
+  sections: readonly IMlShipPanelSection[];
+  jobGroups: IMlShipJobGroups | null;
+}
+
+function PanelBody(props: IPanelBodyProps): JSX.Element {
+  const { model, actions, sections, jobGroups } = props;
   const [, setVersion] = React.useState(0);
   React.useEffect(() => {
     const onChange = () => setVersion(v => v + 1);
     model.changed.connect(onChange);
-    pipelines?.list.changed.connect(onChange);
     return () => {
       model.changed.disconnect(onChange);
-      pipelines?.list.changed.disconnect(onChange);
     };
-  }, [model, pipelines]);
+  }, [model]);
   // kept here, so that the search survives a visit to a job
   const [jobsQuery, setJobsQuery] = React.useState<IJobsQuery>(DEFAULT_JOBS_QUERY);
   const now = useClock(model.hasActiveRuns);
@@ -90,6 +101,7 @@ function PanelBody(props: {
           onRollback={version => void rollbackWithConfirm(actions, job.name, version)}
           onLoadMore={() => void model.loadMoreRuns()}
           onCompare={(a, b) => actions.openCompare(job.name, a, b)}
+          onOpenHistory={() => actions.openHistory?.(job.name)}
           onOpenVersion={n => void openVersionNotebook(actions, job.name, n)}
           loadVersionFiles={n => model.client.versionFiles(job.name, n)}
           focus={model.focusedVersion?.job === job.name ? model.focusedVersion : null}
@@ -100,23 +112,15 @@ function PanelBody(props: {
             jobs={model.jobs}
             onSelect={name => void model.selectJob(name)}
             onDelete={name => void deleteJobWithConfirm(actions, name)}
-            pipelineJobs={pipelines?.list.stepJobs}
+            pipelineJobs={jobGroups?.groups()}
             query={jobsQuery}
             onQuery={setJobsQuery}
             user={model.health?.team_mode ? (model.health.user ?? null) : null}
           />
           <AgentStatus load={loadHealth} initial={model.health} />
-          {pipelines && (
-            <PipelinesSection
-              model={pipelines.list}
-              onOpenRun={pipelines.openRun}
-              onOpenFile={pipelines.openFile}
-              labPath={pipelines.labPath}
-              onMakeCurrent={(name, version, older) =>
-                void rollbackPipelineWithConfirm(pipelines.list, name, version, older)
-              }
-            />
-          )}
+          {sections.map(section => (
+            <React.Fragment key={section.id}>{section.render()}</React.Fragment>
+          ))}
         </>
       )}
     </div>
@@ -127,43 +131,75 @@ class PanelBodyWidget extends ReactWidget {
   constructor(
     private readonly _model: MlShipModel,
     private readonly _actions: IActions,
-    private readonly _pipelines?: IPipelineParts
+    private readonly _parts: () => Pick<IPanelBodyProps, 'sections' | 'jobGroups'>
   ) {
     super();
     this.addClass('jp-MlShip-panelContent');
   }
   protected render(): JSX.Element {
-    return <PanelBody model={this._model} actions={this._actions} pipelines={this._pipelines} />;
+    return <PanelBody model={this._model} actions={this._actions} {...this._parts()} />;
   }
 }
 
-/** The side panel widget: JupyterLab's SidePanel with a title, a toolbar and the body. */
-export function createPanel(
-  model: MlShipModel,
-  actions: IActions,
-  pipelines?: IPipelineParts
-): SidePanel {
-  const panel = new SidePanel({ content: new LuminoPanel() });
-  panel.id = 'jp-MlShip-panel';
-  panel.addClass('jp-MlShip-panel');
-  panel.title.icon = shipIcon;
-  panel.title.caption = 'ML Ship: jobs and runs';
-  const header = new Widget({ node: document.createElement('h2') });
-  header.node.textContent = 'ML Ship';
-  header.addClass('jp-text-truncated');
-  header.addClass('jp-MlShip-title');
-  panel.header.addWidget(header);
-  panel.toolbar.addItem(
-    'refresh',
-    new ToolbarButton({
-      icon: refreshIcon,
-      tooltip: 'Refresh jobs and runs',
-      onClick: () =>
-        void model
-          .checkHealth()
-          .then(() => Promise.all([model.refresh(), pipelines?.list.refresh()]))
-    })
-  );
-  panel.addWidget(new PanelBodyWidget(model, actions, pipelines));
-  return panel;
+/** The side panel: JupyterLab's SidePanel with a title, a toolbar and the body. */
+export class MlShipPanel implements IMlShipPanel {
+  readonly widget: SidePanel;
+  /** by rank (the order they were added in among equal ranks) */
+  private _sections: IMlShipPanelSection[] = [];
+  private _jobGroups: IMlShipJobGroups | null = null;
+  private _body: PanelBodyWidget;
+
+  constructor(model: MlShipModel, actions: IActions) {
+    const panel = new SidePanel({ content: new LuminoPanel() });
+    panel.id = PANEL_ID;
+    panel.addClass('jp-MlShip-panel');
+    panel.title.icon = shipIcon;
+    panel.title.caption = 'ML Ship: jobs and runs';
+    const header = new Widget({ node: document.createElement('h2') });
+    header.node.textContent = 'ML Ship';
+    header.addClass('jp-text-truncated');
+    header.addClass('jp-MlShip-title');
+    panel.header.addWidget(header);
+    panel.toolbar.addItem(
+      'refresh',
+      new ToolbarButton({
+        icon: refreshIcon,
+        tooltip: 'Refresh jobs and runs',
+        onClick: () =>
+          void model
+            .checkHealth()
+            .then(() => Promise.all([model.refresh(), ...this._sections.map(s => s.refresh?.())]))
+      })
+    );
+    this._body = new PanelBodyWidget(model, actions, () => ({
+      sections: this._sections,
+      jobGroups: this._jobGroups
+    }));
+    panel.addWidget(this._body);
+    this.widget = panel;
+  }
+
+  addSection(section: IMlShipPanelSection): IDisposable {
+    if (this._sections.some(s => s.id === section.id)) {
+      throw new Error(`jupyter-ml-ship: the panel has a section ${section.id} already`);
+    }
+    const at = this._sections.findIndex(s => s.rank > section.rank);
+    this._sections.splice(at < 0 ? this._sections.length : at, 0, section);
+    this._redraw();
+    return new DisposableDelegate(() => {
+      this._sections = this._sections.filter(s => s !== section);
+      this._redraw();
+    });
+  }
+
+  setJobGroups(groups: IMlShipJobGroups | null): void {
+    this._jobGroups?.changed.disconnect(this._redraw, this);
+    this._jobGroups = groups;
+    groups?.changed.connect(this._redraw, this);
+    this._redraw();
+  }
+
+  private _redraw(): void {
+    this._body.update();
+  }
 }

@@ -4,35 +4,17 @@
  */
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { MainAreaWidget, ReactWidget } from '@jupyterlab/apputils';
-import { ServerConnection } from '@jupyterlab/services';
 import * as React from 'react';
 
-import { errorMessage, requestAPI } from '../api/client';
+import { errorMessage, type MlShipClient } from '../api/client';
 import type { IPipelineHistory, IRunComparison, IRunHistory } from '../api/types';
 import { CompareRuns } from '../components/CompareRuns';
 import { RunsTable } from '../components/RunsTable';
-
-export const OPEN_HISTORY = 'ml-ship:run-history';
-export const OPEN_PIPELINE_HISTORY = 'ml-ship:pipeline-run-history';
-const OPEN_RUN = 'ml-ship:open-run';
-const OPEN_PIPELINE_RUN = 'ml-ship:open-pipeline-run';
-
-let opener: ((job: string) => void) | null = null;
-let pipelineOpener: ((pipeline: string) => void) | null = null;
-
-/** Open the run history of a job (the side panel's Runs tab calls it). */
-export function openRunHistory(job: string): void {
-  opener?.(job);
-}
-
-/** Open the runs table of a pipeline (one column group per step). */
-export function openPipelineHistory(pipeline: string): void {
-  pipelineOpener?.(pipeline);
-}
+import { CommandIDs, IMlShip, PipelineCommandIDs, PluginIDs } from '../tokens';
 
 function HistoryBody(props: {
   job: string;
-  settings: ServerConnection.ISettings;
+  client: MlShipClient;
   openRun: (id: string) => void;
   /** `job` is a pipeline: its pipeline runs, a column group per step, no Compare */
   pipeline?: boolean;
@@ -45,7 +27,8 @@ function HistoryBody(props: {
   const load = React.useCallback(() => {
     const t0 = performance.now();
     const path = `${props.pipeline ? 'pipelines' : 'jobs'}/${encodeURIComponent(props.job)}/history`;
-    requestAPI<IRunHistory | IPipelineHistory>(path, {}, props.settings)
+    props.client
+      .call<IRunHistory | IPipelineHistory>(path)
       .then(h => {
         setHistory(h);
         setError(null);
@@ -58,7 +41,8 @@ function HistoryBody(props: {
   }, [props.job, props.pipeline]);
   React.useEffect(load, [load]);
   const compare = (a: string, b: string) => {
-    requestAPI<IRunComparison>('runs/compare', {}, props.settings, { a, b })
+    props.client
+      .call<IRunComparison>('runs/compare', {}, { a, b })
       .then(c => {
         setCmp(c);
         requestAnimationFrame(() => compareRef.current?.scrollIntoView({ block: 'start' }));
@@ -94,14 +78,15 @@ function HistoryBody(props: {
 }
 
 export const historyPlugin: JupyterFrontEndPlugin<void> = {
-  id: 'jupyter-ml-ship:run-history',
+  id: PluginIDs.history,
   description: 'A job\'s runs as a chart and a table; two runs compared',
   autoStart: true,
-  activate: (app: JupyterFrontEnd) => {
-    const settings = app.serviceManager.serverSettings;
+  requires: [IMlShip],
+  activate: (app: JupyterFrontEnd, core: IMlShip) => {
+    const { client } = core.model;
     const views = new Map<string, MainAreaWidget>();
-    const openRun = (id: string) => void app.commands.execute(OPEN_RUN, { id });
-    app.commands.addCommand(OPEN_HISTORY, {
+    const openRun = (id: string) => void app.commands.execute(CommandIDs.openRun, { id });
+    app.commands.addCommand(CommandIDs.runHistory, {
       label: args => (args.job ? `Runs of ${args.job}` : 'Run history'),
       execute: args => {
         const job = String(args.job ?? '');
@@ -110,7 +95,9 @@ export const historyPlugin: JupyterFrontEndPlugin<void> = {
           app.shell.activateById(open.id);
           return;
         }
-        const content = ReactWidget.create(<HistoryBody job={job} settings={settings} openRun={openRun} />);
+        const content = ReactWidget.create(
+          <HistoryBody job={job} client={client} openRun={openRun} />
+        );
         const widget = new MainAreaWidget({ content });
         widget.id = `ml-ship-history-${job}`;
         widget.title.label = `Runs of ${job}`;
@@ -121,8 +108,8 @@ export const historyPlugin: JupyterFrontEndPlugin<void> = {
         app.shell.activateById(widget.id);
       }
     });
-    opener = job => void app.commands.execute(OPEN_HISTORY, { job });
-    app.commands.addCommand(OPEN_PIPELINE_HISTORY, {
+    core.actions.openHistory = job => void app.commands.execute(CommandIDs.runHistory, { job });
+    app.commands.addCommand(CommandIDs.pipelineRunHistory, {
       label: args => (args.pipeline ? `Runs of pipeline ${args.pipeline}` : 'Pipeline run history'),
       execute: args => {
         const pipeline = String(args.pipeline ?? '');
@@ -132,9 +119,16 @@ export const historyPlugin: JupyterFrontEndPlugin<void> = {
           app.shell.activateById(open.id);
           return;
         }
-        const openPipelineRun = (id: string) => void app.commands.execute(OPEN_PIPELINE_RUN, { id });
+        const openPipelineRun = (id: string) =>
+          void app.commands.execute(PipelineCommandIDs.openRun, { id });
         const content = ReactWidget.create(
-          <HistoryBody job={pipeline} pipeline settings={settings} openRun={openPipelineRun} openStepRun={openRun} />
+          <HistoryBody
+            job={pipeline}
+            pipeline
+            client={client}
+            openRun={openPipelineRun}
+            openStepRun={openRun}
+          />
         );
         const widget = new MainAreaWidget({ content });
         widget.id = `ml-ship-pipeline-history-${pipeline}`;
@@ -147,7 +141,8 @@ export const historyPlugin: JupyterFrontEndPlugin<void> = {
         app.shell.activateById(widget.id);
       }
     });
-    pipelineOpener = pipeline => void app.commands.execute(OPEN_PIPELINE_HISTORY, { pipeline });
+    core.actions.openPipelineHistory = pipeline =>
+      void app.commands.execute(CommandIDs.pipelineRunHistory, { pipeline });
     // a link from a notification mail or webhook: /lab?ml-ship-run=ID
     const runId = new URLSearchParams(window.location.search).get('ml-ship-run');
     if (runId) {
@@ -157,7 +152,7 @@ export const historyPlugin: JupyterFrontEndPlugin<void> = {
     const pipelineRunId = new URLSearchParams(window.location.search).get('ml-ship-pipeline-run');
     if (pipelineRunId) {
       void app.restored.then(() =>
-        app.commands.execute('ml-ship:open-pipeline-run', { id: pipelineRunId })
+        app.commands.execute(PipelineCommandIDs.openRun, { id: pipelineRunId })
       );
     }
   }

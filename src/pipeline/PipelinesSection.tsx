@@ -2,12 +2,13 @@
 import { caretDownIcon, caretRightIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
+import { rollbackPipelineWithConfirm, type IActions } from '../actions';
 import { StatusChip } from '../components/common';
 import { formatDate, formatRelative, shortId } from '../format';
-import { openPipelineHistory } from '../history/plugin';
 import type { IPipelineVersionInfo } from '../api/pipelines';
 import type { IPermission } from '../api/types';
 import { may, permitted } from '../permissions';
+import type { IMlShipPanelSection, IMlShipPipelines } from '../tokens';
 import type { PipelineListModel } from './listModel';
 import { statusSummary } from './status';
 
@@ -72,6 +73,8 @@ export function PipelinesSection(props: {
   onOpenFile: (serverPath: string) => void;
   labPath: (serverPath: string) => string | null;
   onMakeCurrent: (pipeline: string, version: number, older: boolean) => void;
+  /** open the pipeline's runs as a table (a column group per step) */
+  onOpenHistory?: (pipeline: string) => void;
 }): JSX.Element {
   const { model } = props;
   useModel(model);
@@ -136,7 +139,7 @@ export function PipelinesSection(props: {
                     <li className="jp-MlShip-pipelineHistory">
                       <button
                         className="jp-MlShip-item"
-                        onClick={() => openPipelineHistory(p.name)}
+                        onClick={() => props.onOpenHistory?.(p.name)}
                         title="Every run of the pipeline as a table: a column group per step"
                       >
                         All runs as a table
@@ -174,4 +177,29 @@ export function PipelinesSection(props: {
       </ul>
     </section>
   );
+}
+
+/** The side panel's Pipelines section (below the jobs and the agent status). */
+export function pipelinesSection(
+  pipelines: IMlShipPipelines,
+  actions: IActions
+): IMlShipPanelSection {
+  const { list } = pipelines;
+  return {
+    id: 'pipelines',
+    rank: 100,
+    refresh: () => list.refresh(),
+    render: () => (
+      <PipelinesSection
+        model={list}
+        onOpenRun={pipelines.openRun}
+        onOpenFile={pipelines.openFile}
+        labPath={pipelines.labPath}
+        onMakeCurrent={(name, version, older) =>
+          void rollbackPipelineWithConfirm(list, name, version, older)
+        }
+        onOpenHistory={name => actions.openPipelineHistory?.(name)}
+      />
+    )
+  };
 }

@@ -1,16 +1,22 @@
 /**
- * Pipelines in the lab: the `*.pipeline.yaml` file type with "Pipeline Graph" as its default
+ * The pipelines plugin: the `*.pipeline.yaml` file type with "Pipeline Graph" as its default
  * viewer (the text editor stays under Open With), pipeline run views, their commands, and the
- * model of the side panel's Pipelines section.
+ * side panel's Pipelines section (IMlShipPipelines).
  */
-import type { ILayoutRestorer, JupyterFrontEnd } from '@jupyterlab/application';
-import { WidgetTracker, type ICommandPalette } from '@jupyterlab/apputils';
+import {
+  ILayoutRestorer,
+  type JupyterFrontEnd,
+  type JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import { ICommandPalette, WidgetTracker } from '@jupyterlab/apputils';
 import { PageConfig } from '@jupyterlab/coreutils';
 
 import type { IActions } from '../actions';
 import { shipIcon } from '../icons';
+import { IMlShip, IMlShipPanel, IMlShipPipelines, PipelineCommandIDs, PluginIDs } from '../tokens';
 import { PipelineApi } from './api';
 import { PipelineListModel } from './listModel';
+import { pipelinesSection } from './PipelinesSection';
 import { pathInRoot } from './status';
 import {
   cancelPipeline,
@@ -24,27 +30,14 @@ import {
   type PipelineRunView
 } from './widgets';
 
-export namespace PipelineCommandIDs {
-  export const openRun = 'ml-ship:open-pipeline-run';
-  export const run = 'ml-ship:run-pipeline';
-  export const cancel = 'ml-ship:cancel-pipeline';
-}
+export { PipelineCommandIDs };
 
-export interface IPipelineParts {
-  list: PipelineListModel;
-  openRun: (id: string) => void;
-  /** open a pipeline file (a path on the server) in the graph view, if under the root */
-  openFile: (serverPath: string) => void;
-  /** the server path as a path of the lab, or null when it is outside the server root */
-  labPath: (serverPath: string) => string | null;
-}
-
-export function setupPipelines(
+function setupPipelines(
   app: JupyterFrontEnd,
   actions: IActions,
   palette: ICommandPalette | null,
   restorer: ILayoutRestorer | null
-): IPipelineParts {
+): IMlShipPipelines {
   const { commands, shell, docRegistry, serviceManager } = app;
   const events = serviceManager.events ?? null;
   const api = new PipelineApi(actions.model.client);
@@ -158,3 +151,29 @@ export function setupPipelines(
   };
   return { list, openRun, openFile, labPath };
 }
+
+export const pipelinesPlugin: JupyterFrontEndPlugin<IMlShipPipelines> = {
+  id: PluginIDs.pipelines,
+  description:
+    'Pipelines: their graphs, runs and commands, and the Pipelines section of the panel.',
+  autoStart: true,
+  requires: [IMlShip, IMlShipPanel],
+  optional: [ICommandPalette, ILayoutRestorer],
+  provides: IMlShipPipelines,
+  activate: (
+    app: JupyterFrontEnd,
+    core: IMlShip,
+    panel: IMlShipPanel,
+    palette: ICommandPalette | null,
+    restorer: ILayoutRestorer | null
+  ): IMlShipPipelines => {
+    const pipelines = setupPipelines(app, core.actions, palette, restorer);
+    // a run view's "part of pipeline run …" link
+    core.actions.openPipelineRun = pipelines.openRun;
+    panel.addSection(pipelinesSection(pipelines, core.actions));
+    // the jobs list shows the steps of each pipeline together
+    panel.setJobGroups({ groups: () => pipelines.list.stepJobs, changed: pipelines.list.changed });
+    void pipelines.list.start();
+    return pipelines;
+  }
+};

@@ -1,0 +1,23 @@
+/**
+ * jupyter-ml-ship: the Ship button, the ship dialog, the jobs, runs and pipelines side panel,
+ * run views and pipeline graphs — as plugins that share what they provide through tokens
+ * (src/tokens.ts): the core (IMlShip), the side panel (IMlShipPanel), pipelines
+ * (IMlShipPipelines) and the run history.
+ */
+import type { JupyterFrontEndPlugin } from '@jupyterlab/application';
+
+import { corePlugin } from './corePlugin';
+import { historyPlugin } from './history/plugin';
+import { panelPlugin } from './panelPlugin';
+import { pipelinesPlugin } from './pipeline/plugin';
+
+export * from './tokens';
+
+const plugins: JupyterFrontEndPlugin<unknown>[] = [
+  corePlugin,
+  panelPlugin,
+  pipelinesPlugin,
+  historyPlugin
+];
+
+export default plugins;
