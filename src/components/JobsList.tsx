@@ -197,7 +197,7 @@ export function JobsList(props: {
             value={query.owner ?? 'all'}
             onChange={e => setQuery({ ...query, owner: e.currentTarget.value as JobOwnerFilter })}
           >
-            <option value="all">Mine and team</option>
+            <option value="all">All jobs</option>
             <option value="mine">Mine</option>
             <option value="team">Team</option>
           </select>

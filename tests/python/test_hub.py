@@ -285,6 +285,14 @@ def test_grace_sees_greyed_actions_and_mine_or_team_in_her_lab(hub: Hub) -> None
     make_notebook(hub.users / "grace" / "grace_report.ipynb", "print('mine')")
     _json(hub.ml("grace", "POST", "/ship", json={"path": "grace_report.ipynb"}), 201)
     _json(hub.ml("grace", "POST", "/runs", json={"job": "weekly"}), 201)  # run_by: team
+    flow = hub.users / "ada" / "flow"
+    for text in ("print('flow v1')", "print('flow v2')"):  # a pipeline of ada's, in two versions
+        make_notebook(flow / "step.ipynb", text)
+        (flow / "weekly.pipeline.yaml").write_text("name: weekly-flow\nsteps:\n"
+                                                   "  step: {notebook: step.ipynb}\n")
+        shipped = _json(hub.ml("ada", "POST", "/pipelines",
+                               json={"path": "flow/weekly.pipeline.yaml"}), 201)
+    assert shipped["version"]["number"] == 2
     health = _json(hub.ml("grace", "GET", "/health"))
     assert health["user"] == {"name": "grace", "groups": ["analysts"], "admin": False}
 
@@ -323,6 +331,18 @@ def test_grace_sees_greyed_actions_and_mine_or_team_in_her_lab(hub: Hub) -> None
             mine.wait_for()
             assert weekly.count() == 0
             whose.select_option("all")
+
+            # ada's pipeline: grace reads its versions, its roll back is greyed with the reason
+            pipeline = panel.locator("li[data-pipeline='weekly-flow']")
+            pipeline.locator(".jp-MlShip-item").first.click()
+            back = pipeline.get_by_role("button", name="Roll back to v1")
+            back.wait_for()
+            assert back.is_disabled()
+            reason = back.get_attribute("title")
+            assert reason.startswith("grace may not roll back pipeline weekly-flow"), reason
+            assert "ada" in reason
+            back.scroll_into_view_if_needed()
+            shot(panel, "pipeline-rollback-greyed")
 
             weekly.locator(".jp-MlShip-item").click()
             job = panel.locator(".jp-MlShip-job[data-job='weekly']")
