@@ -20,6 +20,12 @@ from .files import atomic_write_text
 CHUNK = 1 << 20
 
 
+def _write_all(out: Any, data: memoryview) -> None:
+    done = 0
+    while done < len(data):  # a raw write may take less than it is given
+        done += out.write(data[done:])
+
+
 class BlobStore:
     def __init__(self, folder: Path):
         self.folder = folder
@@ -32,18 +38,25 @@ class BlobStore:
 
     def add_file(self, source: Path) -> tuple[str, int]:
         """Store a file's content, reading it once; its (sha256, size)."""
+        with open(source, "rb") as src:
+            head = src.read(CHUNK + 1)
+            if len(head) <= CHUNK:  # most of a project: hashed first, written beside its name
+                return self.add_bytes(head), len(head)
+            return self._add_stream(src, head)
+
+    def _add_stream(self, src: Any, head: bytes) -> tuple[str, int]:
+        """A large file, hashed as it is copied into a temp file (then renamed to its sha)."""
         self.folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".in-", dir=self.folder)
-        h, size = hashlib.sha256(), 0
+        h, size = hashlib.sha256(head), len(head)
         buf = bytearray(CHUNK)
         view = memoryview(buf)
         try:  # one buffer, no Python-level buffering: a copy fewer per chunk
-            with open(source, "rb", buffering=0) as src, os.fdopen(fd, "wb", buffering=0) as out:
+            with os.fdopen(fd, "wb", buffering=0) as out:
+                _write_all(out, memoryview(head))
                 while n := src.readinto(buf):
                     h.update(view[:n])
-                    done = 0
-                    while done < n:  # a raw write may take less than it is given
-                        done += out.write(view[done:n])
+                    _write_all(out, view[:n])
                     size += n
                 os.fchmod(out.fileno(), 0o444)
             return self._settle(tmp, h.hexdigest()), size
@@ -52,11 +65,16 @@ class BlobStore:
             raise
 
     def add_bytes(self, data: bytes) -> str:
+        """Store ``data``; its sha256. Content already stored is not written again; the temp
+        file is made in the blob's own folder, so the rename stays within one directory (one
+        across directories takes a file-system-wide lock, and every thread of a first ship
+        would create its temp files in the same folder)."""
         sha = hashlib.sha256(data).hexdigest()
-        if self.has(sha):
+        final = self.path(sha)
+        if final.exists():
             return sha
-        self.folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".in-", dir=self.folder)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".in-", dir=final.parent)
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(data)

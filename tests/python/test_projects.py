@@ -231,3 +231,22 @@ def test_cli_files_and_diff(svc, tmp_path, cli_env, home):
     assert "changed  helper.py" in out and "added    new.py" in out
     assert json.loads(cli("diff", "train", "1", "--json").stdout)["b"] == 2
     assert "no job named 'nope'" in cli("diff", "nope", "1", "2", ok=2).stderr
+
+
+def test_blobs_at_the_size_where_storing_switches_to_streaming(tmp_path):
+    import hashlib
+
+    from jupyter_ml_ship.store.blobs import CHUNK
+
+    store = BlobStore(tmp_path / "blobs")
+    for size in (0, 1, CHUNK, CHUNK + 1, 3 * CHUNK + 7):
+        data = os.urandom(size)
+        (tmp_path / "f").write_bytes(data)
+        sha, stored = store.add_file(tmp_path / "f")
+        assert (sha, stored) == (hashlib.sha256(data).hexdigest(), size)
+        assert store.path(sha).read_bytes() == data
+        assert store.add_file(tmp_path / "f") == (sha, size)  # stored once
+    left = [p.name for p in (tmp_path / "blobs").rglob(".in-*")]
+    assert left == []  # no temp file left behind
+    assert {p.stat().st_mode & 0o777 for p in (tmp_path / "blobs").rglob("*")
+            if p.is_file()} == {0o444}  # read-only, whichever way it was written
