@@ -14,14 +14,6 @@ export function may(permissions: IJobPermissions | null | undefined, action: Act
   return permissions?.[action] ?? ALLOWED;
 }
 
-/** The first refusal of several actions (e.g. Run pipeline ships, then runs), else allowed. */
-export function mayAll(
-  permissions: IJobPermissions | null | undefined,
-  actions: readonly Action[]
-): IPermission {
-  return actions.map(a => may(permissions, a)).find(p => !p.allowed) ?? ALLOWED;
-}
-
 /**
  * Cancelling a run: the job's owners may, and so may whoever started that run (the server's
  * `permissions.cancel` is about the runs of others).

@@ -62,11 +62,18 @@ class PipelinesMixin(_ServiceBase):
         from .service import _whoami
 
         actor = self._actor(actor)
+        may_change = None
         if actor is not None:
             author = actor.name
             self._check_pipeline_ship(path, actor)
+            who = actor
+
+            def may_change(s: Any, pipe: Any) -> None:  # a new version: owners and admins
+                check(who, "ship", self._pipeline_ownership(s, pipe))
+
         version, created = versions.ship(self._svc, path, message,
-                                         author if author is not None else _whoami(), actor)
+                                         author if author is not None else _whoami(), actor,
+                                         may_change)
         return ShipPipelineResult(pipeline=self.pipeline(version.pipeline, actor),
                                   version=version, created=created)
 
@@ -86,9 +93,13 @@ class PipelinesMixin(_ServiceBase):
             return self._pipeline_info(s, pipeline_row(s, name), actor)
 
     def _check_pipeline_ship(self, path: str | Path, actor: Actor) -> None:
-        """Team mode: may ``actor`` ship this pipeline file? (BadInput / Forbidden if not)."""
+        """Team mode: may ``actor`` ship this pipeline file? (BadInput / Forbidden if not).
+
+        Its owner groups must exist and its ``job:`` steps be jobs the user may run; whether
+        the user may change the pipeline is known once its version's content is (anyone may
+        ship it as it is: the lab's Run pipeline ships the file it shows first)."""
         from ..pipelines import load_pipeline
-        from ..store.schema import Job, Pipeline
+        from ..store.schema import Job
 
         spec = load_pipeline(path)
         if actor.known_groups is not None:
@@ -98,9 +109,6 @@ class PipelinesMixin(_ServiceBase):
                                f"{', '.join(map(repr, unknown))} (groups: "
                                f"{', '.join(sorted(actor.known_groups)) or 'none'})")
         with self.store.session() as s:
-            pipe = s.scalars(select(Pipeline).where(Pipeline.name == spec.name)).first()
-            if pipe is not None:
-                check(actor, "ship", self._pipeline_ownership(s, pipe))
             for step in spec.steps.values():
                 job = s.scalars(select(Job).where(Job.name == step.job)).first() \
                     if step.job else None

@@ -31,7 +31,7 @@ import { errorMessage } from '../api/client';
 import type { IPipelineRunInfo } from '../api/pipelines';
 import { pickBackend } from '../components/BackendSelect';
 import { shortId } from '../format';
-import { mayAll, mayCancel } from '../permissions';
+import { may, mayCancel } from '../permissions';
 import type { PipelineApi } from './api';
 import { PipelineGraphModel } from './graphModel';
 import { PipelineViewContent } from './PipelineView';
@@ -206,17 +206,21 @@ function addToolbar(
   toolbar.addItem('spacer', Toolbar.createSpacerItem());
   model.changed.connect(() => {
     const invalid = model.invalid !== null || (!model.run && model.issues.length > 0);
-    // Run pipeline ships the file, then runs it: both must be allowed (team mode)
-    const mayRun = mayAll(model.permissions, ['ship', 'run']);
+    // Run pipeline ships the file, then runs it (team mode: anyone may ship a file as it was
+    // shipped; changing it is for its owners, and the server says so if it was changed)
+    const mayRun = may(model.permissions, 'run');
+    const mayShip = may(model.permissions, 'ship');
     run.enabled = !model.busy && !!model.path && !invalid && mayRun.allowed;
     setTooltip(
       run,
       runProps,
       invalid
         ? 'Fix the problems shown first: this pipeline cannot run'
-        : mayRun.allowed
-          ? 'Ship the pipeline and run it with parameters'
-          : mayRun.reason
+        : !mayRun.allowed
+          ? mayRun.reason
+          : mayShip.allowed
+            ? 'Ship the pipeline and run it with parameters'
+            : `Run the pipeline with parameters. The file must be as shipped: ${mayShip.reason}`
     );
     const mayStop = mayCancel(
       model.permissions,

@@ -172,6 +172,27 @@ def test_a_pipeline_that_says_run_by_team_is_run_by_the_team_as_a_whole(svc, nb)
     assert [p.name for p in svc.pipelines()] == ["nightly"]
 
 
+def test_anyone_may_ship_a_pipeline_file_as_it_is_but_only_owners_change_it(svc, nb):
+    # the lab's Run pipeline ships the file it shows first: for grace, on ada's pipeline with
+    # run_by: team, that must not need the right to change it
+    path = pipeline_file(nb, "run_by: team")
+    assert svc.ship_pipeline(path, actor=ADA).created
+    again = svc.ship_pipeline(path, actor=GRACE)
+    assert (again.created, again.version.number) == (False, 1)
+    assert svc.run_pipeline("nightly", again.version.number, actor=GRACE).started_by == "grace"
+
+    path.write_text(PIPELINE.format(extra="run_by: team\nparameters: {day: '2024-01-01'}"))
+    with pytest.raises(Forbidden, match="grace may not ship a new version of pipeline nightly: "
+                                        "only its owner ada or an ml-ship admin may"):
+        svc.ship_pipeline(path, actor=GRACE)
+    assert [v.number for v in svc.pipeline_versions("nightly")] == [1]  # nothing recorded
+    assert [e.kind for e in svc.audit_trail("nightly").events].count("pipeline-ship") == 1
+    nb("prep.ipynb", "print('prep, by grace')")  # a step's notebook: its job's own rule
+    with pytest.raises(Forbidden, match="grace may not ship a new version of job prep"):
+        svc.ship_pipeline(path, actor=GRACE)
+    assert [v.number for v in svc.versions("prep")] == [1]
+
+
 def test_a_pipeline_s_owner_groups_ship_roll_back_and_delete_it(svc, nb):
     known = Actor.of("ada", ["data"], known_groups=["data", "ops"])
     path = pipeline_file(nb, "owners: [opps]")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -130,12 +131,15 @@ def _step_info(step: StepSpec, job: str, version: int | None,
 
 
 def ship(svc: ShipService, path: str | Path, message: str | None = None,
-         author: str | None = None,
-         actor: Actor | None = None) -> tuple[PipelineVersionInfo, bool]:
+         author: str | None = None, actor: Actor | None = None,
+         may_change: Callable[[Session, Pipeline], None] | None = None,
+         ) -> tuple[PipelineVersionInfo, bool]:
     """Validate, ship each step's notebook as a job version, then record the pipeline version.
 
     Returns the version and whether it is new. ``actor`` (team mode) ships the steps' notebooks
     as that user, so a pipeline cannot ship a new version of a job its author does not own.
+    ``may_change(session, pipeline)`` raises when a new version of a pipeline that exists may
+    not be recorded (team mode: the user is not an owner); content already shipped is allowed.
     """
     spec = load_pipeline(path)
     found = check(svc, spec)
@@ -176,11 +180,14 @@ def ship(svc: ShipService, path: str | Path, message: str | None = None,
             **({"owners": spec.owners} if spec.owners else {}),
             **({"run_by": spec.run_by} if spec.run_by else {}),
             **({"notify": spec.notify} if spec.notify else {})}
-    return _record(svc, spec, full, digest, message or "", author if author is not None else "")
+    return _record(svc, spec, full, digest, message or "", author if author is not None else "",
+                   may_change)
 
 
 def _record(svc: ShipService, spec: PipelineSpec, full: dict[str, Any], digest: str,
-            message: str, author: str) -> tuple[PipelineVersionInfo, bool]:
+            message: str, author: str,
+            may_change: Callable[[Session, Pipeline], None] | None = None,
+            ) -> tuple[PipelineVersionInfo, bool]:
     source_path = str(spec.path.resolve())
     for _ in range(20):  # concurrent ships of one pipeline: retry on a unique-key race
         try:
@@ -196,6 +203,8 @@ def _record(svc: ShipService, spec: PipelineSpec, full: dict[str, Any], digest: 
                 )).first()
                 if existing is not None:
                     return version_info(existing, pipe), False
+                if may_change is not None and pipe.current_version is not None:
+                    may_change(s, pipe)
                 number = (s.scalar(select(func.max(PipelineVersion.number)).where(
                     PipelineVersion.pipeline_id == pipe.id)) or 0) + 1
                 row = PipelineVersion(
