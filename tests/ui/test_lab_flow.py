@@ -25,11 +25,17 @@ def open_notebook(page, lab, name: str) -> None:
     page.locator(".jp-Notebook .jp-Cell").first.wait_for()
 
 
+def ship_dialog_ready(dialog, timeout: float = 30_000):
+    """The Ship dialog drawn and done moving the focus to its name field: typing earlier can
+    land in the name (CI once typed a parameter's value there: 'evaluate0.1')."""
+    dialog.locator(".jp-MlShip-shipForm").wait_for(timeout=timeout)
+    expect(dialog.locator("#jp-MlShip-name")).to_be_focused(timeout=timeout)
+    return dialog
+
+
 def ship_dialog(page):
     page.locator(".jp-NotebookPanel-toolbar").get_by_text("Ship", exact=True).click()
-    dialog = page.locator(".jp-Dialog")
-    dialog.locator(".jp-MlShip-shipForm").wait_for()
-    return dialog
+    return ship_dialog_ready(page.locator(".jp-Dialog"))
 
 
 def press(dialog, label: str) -> None:
@@ -174,8 +180,7 @@ def test_ship_from_the_file_browser_context_menu(page, lab):
     entry.wait_for()
     page.shot("08-file-browser-menu")
     entry.click()
-    dialog = page.locator(".jp-Dialog")
-    dialog.locator(".jp-MlShip-shipForm").wait_for(timeout=60_000)
+    dialog = ship_dialog_ready(page.locator(".jp-Dialog"), timeout=60_000)
     assert "Ship from_browser.ipynb" in dialog.inner_text()
     dialog.locator("#jp-MlShip-param-who").fill("browser")
     press(dialog, "Ship & run")

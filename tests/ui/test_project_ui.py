@@ -22,6 +22,7 @@ import urllib.request
 import pytest
 
 from tests.ui.conftest import ARTIFACTS, TOKEN, set_theme
+from tests.ui.test_lab_flow import ship_dialog_ready
 
 LONG = 150_000  # ms: a run starts a kernel on a busy 2-core machine
 PANEL = ".jp-SideBar [data-id='jp-ml-ship-panel'], .jp-SideBar li[title*='ML Ship']"
@@ -105,8 +106,7 @@ def open_notebook(page, lab, path: str) -> None:
 
 def ship_dialog(page):
     page.locator(".jp-NotebookPanel-toolbar").get_by_text("Ship", exact=True).click()
-    dialog = page.locator(".jp-Dialog")
-    dialog.locator(".jp-MlShip-shipForm").wait_for()
+    dialog = ship_dialog_ready(page.locator(".jp-Dialog"))
     dialog.locator(".jp-MlShip-project[data-state='ready']").wait_for(timeout=30_000)
     return dialog
 
