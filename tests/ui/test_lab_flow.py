@@ -214,6 +214,9 @@ def test_the_run_dialog_starts_from_the_last_run(page, lab):
         panel.locator(".jp-MlShip-runButton").click()
         dialog = page.locator(".jp-Dialog")
         dialog.locator(".jp-MlShip-runForm").wait_for()
+        # the dialog focuses its first field once drawn: type only after that
+        expect(dialog.locator(".jp-Dialog-body").locator("input, textarea, select").first
+               ).to_be_focused()
         return dialog
 
     dialog = run_dialog()
