@@ -102,7 +102,7 @@ def main() -> None:
             # run overhead: the current version's image exists; both sides run the same notebook
             first = svc.wait(svc.run(job, backend="docker").id, timeout=600)
             assert first.status == "succeeded", first.error
-            image = backend.images(job)[0]["image"]
+            image = next(i["image"] for i in backend.images(job) if i["tags"])
             ours, plain, cli = [], [], []
             env = env_with(ML_SHIP_HOME=str(tmp / "home"), ML_SHIP_DOCKER_BASE_IMAGE=BASE,
                            ML_SHIP_CA_BUNDLE=settings.ca_bundle)

@@ -155,11 +155,16 @@ def main() -> None:
             info = svc.wait(svc.run("job").id, 300, interval=0.01)
             with_project.append(time.perf_counter() - start)
             assert info.status == "succeeded", info.error
+            # the plain way, in the same order as a run's: the folder copied where runs are
+            # (the home), the notebook run beside it, the copy removed after
+            copy = svc.home / "runs" / "bench-copy"
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            copied = timed_shell(f"cp -r {top} {copy}")
             start = time.perf_counter()
             info = svc.wait(svc.run("lone").id, 300, interval=0.01)
             alone.append(time.perf_counter() - start)
             assert info.status == "succeeded", info.error
-            copies.append(timed_shell(f"cp -r {top} {tmp_path}/copy && rm -rf {tmp_path}/copy"))
+            copies.append(copied + timed_shell(f"rm -rf {copy}"))
         rows += [
             ("first ship, median", f"{median(firsts):.2f} s"),
             ("tar cf - DIR | sha256sum, median", f"{median(tars):.2f} s"),
@@ -170,7 +175,8 @@ def main() -> None:
              f"{median([float(g) for g in growth]):.0f} B"),
             ("local run with the project, median", f"{median(with_project):.2f} s"),
             ("local run of the notebook alone, median", f"{median(alone):.2f} s"),
-            ("cp -r of the folder (then rm), median", f"{median(copies):.2f} s"),
+            ("cp -r of the folder into the home + rm after the run, median",
+             f"{median(copies):.2f} s"),
             ("with / (1.2 x alone + cp -r) (target <= 1)",
              f"{median(with_project) / (1.2 * median(alone) + median(copies)):.2f}"),
         ]

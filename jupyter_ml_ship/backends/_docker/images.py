@@ -9,7 +9,8 @@ from .engine import LABEL_DIGEST, LABEL_JOB, LABEL_VERSION, short_error
 
 
 def list_images(client: Any, job: str | None = None) -> list[dict[str, Any]]:
-    """Job images, by job then newest version first (one API call: no race with removals)."""
+    """Job images, by job then newest version first, a version's tagged image before untagged
+    leftovers of its rebuilds (one API call: no race with removals)."""
     label = f"{LABEL_JOB}={job}" if job else LABEL_JOB
     found = []
     for raw in client.api.images(filters={"label": label}):
@@ -33,7 +34,9 @@ def list_images(client: Any, job: str | None = None) -> list[dict[str, Any]]:
             "created": datetime.fromtimestamp(created, timezone.utc).isoformat()
             if isinstance(created, int) else None,
         })
-    found.sort(key=lambda i: (i["job"], -i["version"], i["created"] or ""))
+    # newest first within a version, its tagged image (the one runs use) before leftovers
+    found.sort(key=lambda i: i["created"] or "", reverse=True)
+    found.sort(key=lambda i: (i["job"], -i["version"], not i["tags"]))
     return found
 
 
