@@ -79,7 +79,8 @@ class BlobStore:
             with os.fdopen(fd, "wb") as out:
                 out.write(data)
                 os.fchmod(out.fileno(), 0o444)
-            return self._settle(tmp, sha)
+            os.replace(tmp, final)  # stored meanwhile by another process: the same content
+            return sha
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
