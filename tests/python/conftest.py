@@ -7,6 +7,7 @@ it skips on a developer machine without it, and FAILS when ``ML_SHIP_REQUIRE`` n
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -35,6 +36,15 @@ def require(component: str, ok: bool, why: str) -> None:
     if component in required():
         pytest.fail(f"{component} is required (ML_SHIP_REQUIRE) but not usable: {why}")
     pytest.skip(f"{component} not available: {why}")
+
+
+def stop_process(proc: subprocess.Popen[Any], grace: float = 15) -> None:
+    """Stop a server a test started: SIGTERM, then SIGKILL after ``grace`` seconds."""
+    proc.terminate()
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 def make_notebook(path: Path, *cells: str, params: str | None = None,

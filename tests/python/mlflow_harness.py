@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import require
+from .conftest import require, stop_process
 from .notify_harness import free_port, until
 
 VENV = Path(os.environ.get("ML_SHIP_MLFLOW_VENV")
@@ -54,9 +54,5 @@ def mlflow_server(tmp_path_factory):
     if proc.poll() is not None:
         pytest.fail("mlflow server exited:\n" + (root / "server.log").read_text()[-3000:])
     yield uri
-    proc.terminate()
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_process(proc)
     log.close()

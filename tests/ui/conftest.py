@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.python.conftest import EXAMPLES, REPO, require
+from tests.python.conftest import EXAMPLES, REPO, require, stop_process
 
 CHROMIUM = os.environ.get("ML_SHIP_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = REPO / "tests" / "ui" / "artifacts"
@@ -92,11 +92,7 @@ def run_lab(base: Path, env_extra: dict[str, str] | None = None,
                 time.sleep(0.3)
         yield Lab(url, root, home)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
         log.close()
 
 
