@@ -65,6 +65,24 @@ class DeliveryInfo(_Model):
     url: str | None = Field(None, description="MLflow: the run in the tracking server's UI")
 
 
+class CheckResult(_Model):
+    """One rule of a run's ``checks`` on one output, as evaluated when the run ended."""
+
+    name: str = Field(description="the output checked")
+    rule: str = Field(description="min, max, max_drop, max_rise, required, drift, …")
+    value: float | None = Field(None, description="the output's value (None: not recorded, "
+                                "or not a number)")
+    baseline: float | None = Field(None, description="max_drop / max_rise: what the value was "
+                                   "compared with")
+    bound: float | None = Field(None, description="the rule's limit (min, max, the largest "
+                                "drop or rise)")
+    passed: bool
+    message: str = Field(description="what was checked and how it came out, in words")
+
+
+RunHealth = Literal["healthy", "degraded"]
+
+
 class RunInfo(_Model):
     id: str
     job: str
@@ -86,6 +104,59 @@ class RunInfo(_Model):
     has_output: bool = False
     notifications: list[DeliveryInfo] = Field(
         [], description="notifications and MLflow logs of this run (GET /runs/{id} only)")
+    health: RunHealth = Field(
+        "healthy", description="degraded: it succeeded but a check on its outputs failed (a "
+        "run that did not succeed is never degraded: its status says what went wrong)")
+    checks: list[CheckResult] = Field(
+        [], description="its checks as evaluated when it ended (none: no checks, or it did "
+        "not succeed)")
+
+
+class HealthPoint(_Model):
+    """One run's value of a checked output."""
+
+    run_id: str
+    version: int
+    at: datetime | None = Field(None, description="when the run ended")
+    value: float | None = None
+    baseline: float | None = None
+    passed: bool = Field(description="every check on this output passed in that run")
+
+
+class OutputHealth(_Model):
+    """A checked output over a job's recent runs."""
+
+    name: str
+    rules: dict[str, Any] = Field({}, description="the current version's checks on it "
+                                  "(min, max, max_drop, baseline, …)")
+    latest: float | None = Field(None, description="its value in the latest checked run")
+    passed: bool | None = Field(None, description="its checks in the latest checked run")
+    failed: int = Field(0, description="runs of the series in which one of its checks failed")
+    points: list[HealthPoint] = Field([], description="oldest first")
+
+
+class HealthCounts(_Model):
+    runs: int = 0
+    succeeded: int = 0
+    healthy: int = Field(0, description="succeeded with every check passed (or no checks)")
+    degraded: int = 0
+    failed: int = Field(0, description="failed or timed out")
+    active: int = 0
+
+
+class JobHealth(_Model):
+    """``GET /jobs/{name}/health``: how a job's checked outputs went over its recent runs."""
+
+    job: str
+    current_version: int | None = None
+    health: RunHealth | None = Field(None, description="of the latest succeeded run (None: none)")
+    latest_run_id: str | None = Field(None, description="that run")
+    failing: list[str] = Field([], description="its failed checks, in words")
+    counts: HealthCounts = Field(HealthCounts(), description="over all the job's runs")
+    outputs: list[OutputHealth] = Field([], description="each checked output (the current "
+                                        "version's and those checked in the series)")
+    limit: int = Field(description="the series holds the checks of at most this many recent "
+                       "succeeded runs")
 
 
 class ProjectFile(_Model):

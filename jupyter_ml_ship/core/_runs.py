@@ -23,6 +23,7 @@ from ..store import Job, Run
 from ..store.files import atomic_write_json, read_json
 from ..store.schema import utcnow
 from . import convert
+from .checks import evaluate_finished
 from ._run_delete import RunDeleteMixin
 from .access import Actor, check, whoami
 from .tick import CLAIM_FILE, holder_id
@@ -475,6 +476,9 @@ class RunsMixin(RunDeleteMixin):  # delete_run: in _run_delete
             row = s.get(Run, run_id)
             if row is None or row.status in TERMINAL_STATUSES:
                 return
+            checked = evaluate_finished(  # reads only, before the row changes (core.checks)
+                s, row, status, (result.get("outputs") or {}) if result else (row.outputs or {}),
+                self.store, self.home)
             row.status = status
             row.error = error
             row.ended_at = _parse_time((result or {}).get("ended_at")) or utcnow()
@@ -482,6 +486,8 @@ class RunsMixin(RunDeleteMixin):  # delete_run: in _run_delete
                 row.outputs = result.get("outputs") or {}
                 row.attempts = int(result.get("attempts") or row.attempts)
                 row.started_at = row.started_at or _parse_time(result.get("started_at"))
+            if checked is not None:
+                checked.apply(row)
         self._notify(self.get_run(run_id, reconcile=False))
 
     def _notify(self, info: RunInfo) -> None:

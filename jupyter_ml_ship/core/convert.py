@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from ..models import (
     TERMINAL_STATUSES,
+    CheckResult,
     JobInfo,
     ParameterSpec,
     ProjectSummary,
@@ -51,6 +52,8 @@ def run_info(r: Run, job_name: str | None = None, s: Session | None = None) -> R
         has_output=(Path(r.run_dir) / "output.ipynb").exists()
         or (Path(r.run_dir) / "output.partial.ipynb").exists(),
         notifications=_deliveries(s, r.id) if s is not None else [],
+        health=r.health or "healthy",  # type: ignore[arg-type]
+        checks=[CheckResult(**c) for c in r.checks or []],
     )
 
 

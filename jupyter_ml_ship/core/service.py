@@ -34,6 +34,7 @@ from ..store.schema import utcnow
 from . import convert
 from ._runs import RunsMixin
 from .access import Actor, Ownership, check, check_config, whoami
+from .checks import parse_checks
 from .notify import deliver_pending
 from .pipelines import PipelinesMixin
 from .projects import ProjectsMixin
@@ -227,6 +228,7 @@ class ShipService(RunsMixin, PipelinesMixin, ProjectsMixin, TickMixin):
         wanted = ship_config(nb, config, where=f"{path.name}: ").model_dump(exclude_none=True)
         actor = self._actor(actor)
         check_config(wanted, actor, f"{path.name}: ")
+        parse_checks(wanted.get("checks"), f"{path.name}: metadata.ml_ship.checks")
         scan = self.scan_project(path, wanted, confine)
         files = self.ingest_project(scan)
         snap = make_snapshot(path, nb, config, freeze=self.settings.freeze_environment,

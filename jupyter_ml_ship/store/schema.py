@@ -82,6 +82,8 @@ class Version(Base):
     source_path: Mapped[str] = mapped_column(Text, default="")
     #: the project folder shipped with the notebook: {root, notebook, files, bytes, manifest}
     project: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True, default=None)
+    #: the run its checks' ``reference`` baseline is (set by promotion; migration 0007)
+    reference_run_id: Mapped[str | None] = mapped_column(String(32), nullable=True, default=None)
     job: Mapped[Job] = relationship(back_populates="versions")
 
 
@@ -115,6 +117,9 @@ class Run(Base):
     started_by: Mapped[str] = mapped_column(String(200), default="")
     #: team mode: "agent" while it waits for the agent to start it, "claimed" once taken
     queue: Mapped[str | None] = mapped_column(String(16), index=True)
+    #: healthy | degraded (succeeded, a check failed); its checks as evaluated (migration 0007)
+    health: Mapped[str] = mapped_column(String(16), default="healthy", server_default="healthy")
+    checks: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True, default=None)
     job: Mapped[Job] = relationship()
     version: Mapped[Version] = relationship()
 
