@@ -3,11 +3,14 @@
 Written in ``metadata.ml_ship.notify`` of a notebook or ``notify:`` of a pipeline file::
 
     notify:
-      on: [failed, timed_out, {longer_than: 3600}]
+      on: [failed, timed_out, degraded, {longer_than: 3600}]
       email: [oncall@example.com]
       webhook: SLACK_WEBHOOK_URL      # the NAME of an environment variable holding the URL
 
-A list of such rules is accepted too. Checked at ship time: unknown events, malformed
+Without ``on``: failed, timed_out and degraded (a run that succeeded but failed one of its
+``checks``). ``drift`` is a degraded run whose failing checks include a drift check;
+``promoted``, ``rejected`` and ``rolled_back`` are a version's events. A list of such rules is
+accepted too. Checked at ship time: unknown events, malformed
 addresses, webhook secrets that are not valid names or not set in the service's environment.
 The webhook URL itself is a secret: only its name is ever stored.
 """
@@ -22,7 +25,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .errors import BadInput
 
-EVENTS = ("failed", "timed_out", "succeeded", "started", "longer_than")
+EVENTS = ("failed", "timed_out", "succeeded", "started", "longer_than", "degraded", "drift",
+          "promoted", "rejected", "rolled_back")
+#: what a rule with no ``on`` hears about
+DEFAULT_EVENTS = ("failed", "timed_out", "degraded")
 #: the run statuses that are events of their own (a terminal status)
 STATUS_EVENTS = ("failed", "timed_out", "succeeded")
 _SECRET = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
@@ -34,7 +40,8 @@ class NotifyRule(BaseModel):
     """One rule: the events and the targets told about them."""
 
     model_config = ConfigDict(extra="forbid")
-    on: list[str] = Field(description="failed, timed_out, succeeded, started, longer_than")
+    on: list[str] = Field(description="failed, timed_out, succeeded, started, longer_than, "
+                          "degraded, drift, promoted, rejected, rolled_back")
     longer_than: float | None = Field(None, description="seconds, for the longer_than event")
     email: list[str] = []
     webhook: list[str] = Field([], description="names of environment variables holding URLs")
@@ -71,7 +78,7 @@ def _rule(raw: Any, where: str, check_env: bool) -> NotifyRule:
     unknown = sorted(set(map(str, raw)) - {"on", "email", "webhook"})
     if unknown:
         raise BadInput(f"{where}.{unknown[0]}: unknown key (allowed: email, on, webhook)")
-    on = raw.get("on", ["failed", "timed_out"])
+    on = raw.get("on", list(DEFAULT_EVENTS))
     on = on if isinstance(on, list) else [on]
     events: list[str] = []
     longer: float | None = None
@@ -88,7 +95,8 @@ def _rule(raw: Any, where: str, check_env: bool) -> NotifyRule:
         if item not in EVENTS or item == "longer_than" and longer is None:
             hint = " (write {longer_than: SECONDS})" if item == "longer_than" else ""
             raise BadInput(f"{where}.on: unknown event {item!r}{hint} (events: failed, timed_out, "
-                           "succeeded, started, {longer_than: SECONDS})")
+                           "succeeded, started, {longer_than: SECONDS}, degraded, drift, "
+                           "promoted, rejected, rolled_back)")
         if item not in events:
             events.append(str(item))
     email = raw.get("email") or []

@@ -137,6 +137,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         return 0
     rows = [
         ("run", info.id), ("job", f"{info.job} v{info.version}"), ("status", info.status),
+        ("health", info.health if info.status == "succeeded" else "-"),
         ("backend", info.backend), ("attempts", f"{info.attempts}/{info.max_attempts}"),
         ("started", when(info.started_at)), ("ended", when(info.ended_at)),
         ("duration", seconds(info.duration)), ("parameters", info.parameters or "-"),
@@ -145,6 +146,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         rows.append(("error", info.error.message))
     for name, value in info.outputs.items():
         rows.append((f"output {name}", value))
+    for c in info.checks:  # metadata.ml_ship.checks, as evaluated when it ended
+        rows.append((f"check {c.rule}", ("ok    " if c.passed else "FAILED ") + c.message))
     for k, v in rows:
         print(f"{k:>12}  {v}")
     if info.error and (info.error.cell_source or info.error.traceback):

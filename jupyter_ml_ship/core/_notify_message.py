@@ -14,7 +14,8 @@ from ..pipelines.models import PipelineRunInfo
 LOG_LINES = 20
 _TITLES = {
     "failed": "failed", "timed_out": "timed out", "succeeded": "succeeded",
-    "started": "started", "cancelled": "was cancelled",
+    "started": "started", "cancelled": "was cancelled", "degraded": "is degraded",
+    "drift": "saw its data drift",
 }
 
 
@@ -62,6 +63,9 @@ def describe(info: RunInfo, event: str, longer_than: float | None, lab_url: str,
         fields.append(("Parameters", _compact(info.parameters)))
     if info.outputs:
         fields.append(("Outputs", _compact(info.outputs)))
+    failing = [c for c in info.checks if not c.passed]
+    if failing:  # a degraded run: which checks failed, with their values
+        fields.append(("Failing checks", "; ".join(c.message for c in failing)))
     error = ""
     if info.error and event != "succeeded":
         e = info.error
@@ -112,6 +116,8 @@ def slack_payload(msg: Message) -> dict[str, Any]:
             "status": info.status, "duration": info.duration, "parameters": info.parameters,
             "outputs": info.outputs, "link": msg.link,
             "error": info.error.model_dump(exclude_none=True) if info.error else None,
+            "health": info.health,
+            "checks": [c.model_dump(mode="json") for c in info.checks],
         },
     }
 

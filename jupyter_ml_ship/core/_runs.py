@@ -23,9 +23,9 @@ from ..store import Job, Run
 from ..store.files import atomic_write_json, read_json
 from ..store.schema import utcnow
 from . import convert
-from .checks import evaluate_finished
 from ._run_delete import RunDeleteMixin
 from .access import Actor, check, whoami
+from .checks import evaluate_finished
 from .tick import CLAIM_FILE, holder_id
 
 if TYPE_CHECKING:

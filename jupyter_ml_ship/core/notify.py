@@ -33,6 +33,7 @@ from ..models import TERMINAL_STATUSES, DeliveryInfo
 from ..notify_spec import STATUS_EVENTS, notify_rules
 from ..store import Run, Version
 from ..store.schema import Delivery, DeliveryMark
+from .checks.alerts import health_events
 
 if TYPE_CHECKING:
     from .service import ShipService
@@ -108,15 +109,17 @@ def plan(svc: ShipService, now: datetime) -> int:
     added = 0
     with svc.store.session() as s:
         ended = s.execute(
-            select(Run.id, Run.status, Run.started_at, Run.ended_at, Version.config)
+            select(Run.id, Run.status, Run.started_at, Run.ended_at, Version.config, Run.health,
+                   Run.checks)
             .join(Version, Run.version_id == Version.id)
             .where(Run.status.in_(TERMINAL_STATUSES),
                    ~exists().where(DeliveryMark.subject == Run.id),
                    or_(Run.ended_at.is_(None), Run.ended_at > cutoff))
             .limit(PLAN_BATCH)
         ).all()
-        for run_id, status, started, ended_at, config in ended:
+        for run_id, status, started, ended_at, config, health, checks in ended:
             wanted = _events_for(config, status, started, ended_at or now, terminal=True)
+            wanted += health_events(config, status, health, checks)
             if mlflow and status in MLFLOW_STATUSES:
                 wanted.append(("mlflow", "tracking", "finished"))
             try:
@@ -307,7 +310,7 @@ def _message(svc: ShipService, info: Any, event: str, config: dict[str, Any],
     longer = next((r.longer_than for r in notify_rules(config) if r.longer_than), None)
     tail = _log_tail(run_dir / "log.txt")
     msg = describe(info, event, longer, svc.settings.lab_url, tail)
-    if event in ("failed", "timed_out", "succeeded"):
+    if event in ("failed", "timed_out", "succeeded", "degraded", "drift"):
         for name in ("output.ipynb", "output.partial.ipynb"):
             if (run_dir / name).exists():
                 msg.report = run_dir / name

@@ -45,6 +45,11 @@ class StepInfo(_Model):
     timeout: float | None = None
     backend: str | None = None
     cache: bool = Field(True, description="false: the step always runs, never reused")
+    checks: dict[str, Any] | None = Field(
+        None, description="checks on the step's outputs, over its notebook's (core.checks)")
+    on_degraded: Literal["continue", "stop"] = Field(
+        "continue", description="stop: when the step's run is degraded, the steps after it are "
+        "not started and the pipeline run fails")
     declared_outputs: list[str] | None = Field(
         None, description="outputs the notebook records (None: names are computed at run time)"
     )

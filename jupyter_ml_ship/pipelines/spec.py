@@ -27,7 +27,9 @@ STEP_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,62}$")
 TOP_KEYS = {"name", "description", "parameters", "schedule", "steps", "notify", "owners", "run_by"}
 RUN_BY = ("owners", "team")
 STEP_KEYS = {"notebook", "job", "depends_on", "parameters", "retries", "timeout", "backend",
-             "cache"}
+             "cache", "checks", "on_degraded"}
+#: what a step whose run is degraded (a failed check) does to the steps after it
+ON_DEGRADED = ("continue", "stop")
 
 
 @dataclass
@@ -42,6 +44,9 @@ class StepSpec:
     timeout: float | None = None
     backend: str | None = None
     cache: bool = True  # False: always run (a step that reads the outside world)
+    #: checks on the step's outputs, over its notebook's (validated in core.checks)
+    checks: dict[str, Any] | None = None
+    on_degraded: str = "continue"  # "stop": a degraded run stops the steps after it
     refs: list[tuple[str, Ref]] = field(default_factory=list)
 
 
@@ -257,6 +262,15 @@ def _step(spec: PipelineSpec, sid: str, raw: Any) -> StepSpec:
     if not isinstance(cache, bool):
         raise BadInput(f"{where('cache')}: must be true or false")
     step.cache = cache
+    checks = raw.get("checks")
+    if checks is not None and not isinstance(checks, dict):
+        raise BadInput(f"{where('checks')}: must be a mapping of output names to rules, e.g. "
+                       "{accuracy: {min: 0.8}}")
+    step.checks = checks or None
+    on_degraded = raw.get("on_degraded", "continue")
+    if on_degraded not in ON_DEGRADED:
+        raise BadInput(f"{where('on_degraded')}: must be stop or continue, got {on_degraded!r}")
+    step.on_degraded = on_degraded
     return step
 
 

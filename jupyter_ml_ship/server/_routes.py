@@ -24,6 +24,7 @@ from ..models import (
     AuditTrail,
     CreateRunRequest,
     ErrorBody,
+    JobHealth,
     JobInfo,
     JobList,
     ProjectPreview,
@@ -53,6 +54,7 @@ from ..pipelines.models import (
     ShipPipelineResult,
     StartPipelineRunRequest,
 )
+from . import _checks as checks
 from . import _files as f
 from . import _handlers as h
 from . import _history as hist
@@ -143,6 +145,12 @@ ROUTES: list[Route] = [
                   "run, cancel and delete with its user and time", AuditTrail,
                   query=AuditQuery, errors=(400, 404)),
     }, "jobs"),
+    Route("/jobs/{name}/health", checks.JobHealthHandler, {
+        "get": Op("How a job's checked outputs went over its recent succeeded runs: each "
+                  "output's values and verdicts with its rules, the latest health and its "
+                  "failing checks, counts over all its runs", JobHealth,
+                  query=checks.HealthQuery, errors=(400, 404)),
+    }, "runs"),
     Route("/jobs/{name}/history", hist.JobHistoryHandler, {
         "get": Op("Every run of a job (newest first) as table rows: status, version, times, "
                   "parameters and outputs; the columns and versions", RunHistory,
@@ -297,7 +305,7 @@ _MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (VersionFiles, "serialization"), (VersionDiff, "serialization"), (RunFiles, "serialization"),
     (RunHistory, "serialization"), (RunComparison, "serialization"),
     (PipelineHistory, "serialization"),
-    (AuditTrail, "serialization"),
+    (AuditTrail, "serialization"), (JobHealth, "serialization"),
 ]
 
 

@@ -20,8 +20,24 @@ const fields: Record<string, Record<string, true>> = {
     id: true, job: true, version: true, backend: true, status: true, parameters: true,
     attempts: true, max_attempts: true, created_at: true, started_at: true, ended_at: true,
     duration: true, error: true, outputs: true, pipeline_run_id: true, step: true, has_output: true,
-    notifications: true, started_by: true
+    notifications: true, started_by: true, health: true, checks: true
   } satisfies Record<keyof T.IRunInfo, true>,
+  CheckResult: {
+    name: true, rule: true, value: true, baseline: true, bound: true, passed: true, message: true
+  } satisfies Record<keyof T.ICheckResult, true>,
+  HealthPoint: {
+    run_id: true, version: true, at: true, value: true, baseline: true, passed: true
+  } satisfies Record<keyof T.IHealthPoint, true>,
+  OutputHealth: {
+    name: true, rules: true, latest: true, passed: true, failed: true, points: true
+  } satisfies Record<keyof T.IOutputHealth, true>,
+  HealthCounts: {
+    runs: true, succeeded: true, healthy: true, degraded: true, failed: true, active: true
+  } satisfies Record<keyof T.IHealthCounts, true>,
+  JobHealth: {
+    job: true, current_version: true, health: true, latest_run_id: true, failing: true,
+    counts: true, outputs: true, limit: true
+  } satisfies Record<keyof T.IJobHealth, true>,
   DeliveryInfo: {
     channel: true, target: true, event: true, status: true, attempts: true, error: true,
     sent_at: true, next_attempt_at: true, url: true
@@ -81,8 +97,8 @@ const fields: Record<string, Record<string, true>> = {
   RunFiles: { run_id: true, files: true, not_kept: true, inputs: true } satisfies Record<keyof T.IRunFiles, true>,
   JobInfo: {
     name: true, current_version: true, latest_version: true, created_at: true, updated_at: true,
-    source_path: true, last_run: true, schedule: true, next_run: true, owner: true, owners: true,
-    run_by: true, permissions: true
+    source_path: true, last_run: true, schedule: true, next_run: true, schedule_error: true,
+    owner: true, owners: true, run_by: true, permissions: true
   } satisfies Record<keyof T.IJobInfo, true>,
   Permission: { allowed: true, reason: true } satisfies Record<keyof T.IPermission, true>,
   JobPermissions: {

@@ -43,6 +43,10 @@ export interface IStepInfo {
   backend: string | null;
   /** false: the step always runs, never reused */
   cache: boolean;
+  /** checks on the step's outputs, over its notebook's */
+  checks?: Record<string, unknown> | null;
+  /** stop: a degraded run of the step stops the steps after it */
+  on_degraded?: 'continue' | 'stop';
   /** outputs the notebook records (null: names computed at run time) */
   declared_outputs: string[] | null;
   /** in a run only */

@@ -81,6 +81,72 @@ export interface IRunInfo {
   notifications?: IDeliveryInfo[];
   /** the user who started it ("schedule": a schedule's tick) */
   started_by?: string;
+  /** degraded: it succeeded but a check on its outputs failed */
+  health?: RunHealth;
+  /** its checks (metadata.ml_ship.checks) as evaluated when it ended */
+  checks?: ICheckResult[];
+}
+
+export type RunHealth = 'healthy' | 'degraded';
+
+/** One rule of a run's checks on one output. */
+export interface ICheckResult {
+  /** the output checked */
+  name: string;
+  /** min, max, max_drop, max_rise, required, drift, … */
+  rule: string;
+  value: number | null;
+  /** max_drop / max_rise: what the value was compared with */
+  baseline: number | null;
+  /** the rule's limit */
+  bound: number | null;
+  passed: boolean;
+  message: string;
+}
+
+/** One run's value of a checked output. */
+export interface IHealthPoint {
+  run_id: string;
+  version: number;
+  at: string | null;
+  value: number | null;
+  baseline: number | null;
+  passed: boolean;
+}
+
+/** A checked output over a job's recent runs. */
+export interface IOutputHealth {
+  name: string;
+  /** the current version's checks on it */
+  rules: Record<string, unknown>;
+  latest: number | null;
+  passed: boolean | null;
+  failed: number;
+  /** oldest first */
+  points: IHealthPoint[];
+}
+
+export interface IHealthCounts {
+  runs: number;
+  succeeded: number;
+  healthy: number;
+  degraded: number;
+  failed: number;
+  active: number;
+}
+
+/** GET /jobs/{name}/health */
+export interface IJobHealth {
+  job: string;
+  current_version: number | null;
+  /** of the latest succeeded run (null: none) */
+  health: RunHealth | null;
+  latest_run_id: string | null;
+  /** its failed checks, in words */
+  failing: string[];
+  counts: IHealthCounts;
+  outputs: IOutputHealth[];
+  limit: number;
 }
 
 export interface IVersionInfo {
@@ -243,6 +309,8 @@ export interface IJobInfo {
   schedule: string | null;
   /** the schedule's next tick */
   next_run: string | null;
+  /** why the schedule never fires (a row stored before ship checked that): it starts nothing */
+  schedule_error?: string | null;
 }
 
 export interface IShipResult {

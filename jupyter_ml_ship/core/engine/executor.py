@@ -30,6 +30,7 @@ from ...pipelines.models import (
 )
 from ...store.schema import PipelineRun, PipelineStep, Run, utcnow
 from .._runs import RunRequest
+from ..checks.pipeline import degraded_stops
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import CursorResult
@@ -116,11 +117,13 @@ def pipeline_engine(svc: ShipService, backend: str | None) -> Any:
 def _plan(svc: ShipService, run_id: str, spec: dict[str, Any], steps: dict[str, _Snap],
           settings: dict[str, Any]) -> bool:
     """Skip blocked steps, start ready ones; True if some step ended without occupying a slot."""
+    stops = degraded_stops(svc.store, spec, steps)  # on_degraded: stop (core.checks)
     for sid in _topological(spec):  # an upstream step is marked before its descendants
         snap, deps = steps[sid], spec["steps"][sid].get("depends_on") or []
-        blocked = [d for d in deps if steps[d].status in STEP_BLOCKING]
+        blocked = [d for d in deps if steps[d].status in STEP_BLOCKING or d in stops]
         if snap.status == "pending" and blocked:
-            why = f"upstream step {blocked[0]} {steps[blocked[0]].status}"
+            why = f"upstream step {blocked[0]} " + (
+                "degraded" if blocked[0] in stops else steps[blocked[0]].status)
             _move(svc, snap, "pending", "skipped", error={"message": why, "ename": "Skipped"},
                   ended_at=utcnow())
     free = settings["parallelism"] - sum(1 for x in steps.values() if x.status in STEP_ACTIVE)
@@ -418,7 +421,11 @@ def _finish_if_done(svc: ShipService, run_id: str, spec: dict[str, Any],
             assert row is not None  # read in this pass; goes only with its pipeline run
             why = (row.error or {}).get("message") or steps[bad[0]].status
         error = {"message": f"step {bad[0]} {steps[bad[0]].status}: {why}", "ename": "StepFailed"}
-    final = "failed" if bad else "succeeded"
+    stops = {} if bad else degraded_stops(svc.store, spec, steps)
+    if stops:  # on_degraded: stop
+        first = next(sid for sid in spec["steps"] if sid in stops)
+        error = {"message": f"step {first} degraded: {stops[first]}", "ename": "StepDegraded"}
+    final = "failed" if bad or stops else "succeeded"
     with svc.store.session() as s:
         s.execute(update(PipelineRun)
                   .where(PipelineRun.id == run_id, PipelineRun.status.in_(("queued", "running")))

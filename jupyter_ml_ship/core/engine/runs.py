@@ -134,7 +134,8 @@ def run_info(pr: PipelineRun) -> PipelineRunInfo:
             depends_on=st.get("depends_on") or [],
             parameters=row.parameters if row.status != "pending" else st.get("parameters") or {},
             retries=st.get("retries"), timeout=st.get("timeout"), backend=st.get("backend"),
-            cache=st.get("cache", True),
+            cache=st.get("cache", True), checks=st.get("checks"),
+            on_degraded="stop" if st.get("on_degraded") == "stop" else "continue",
             declared_outputs=st.get("outputs"), status=row.status,  # type: ignore[arg-type]
             run_id=row.run_id, cached=row.cached, outputs=row.outputs or {},
             error=RunError(**row.error) if row.error else None,

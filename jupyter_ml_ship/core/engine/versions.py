@@ -24,6 +24,7 @@ from ...pipelines.analysis import NotebookFacts, notebook_facts, read_notebook_f
 from ...pipelines.models import PipelineDescription, PipelineVersionInfo, StepInfo
 from ...pipelines.spec import PipelineSpec, StepSpec, check_graph, load_pipeline
 from ...store.schema import Event, Pipeline, PipelineVersion, utcnow
+from ..checks import parse_checks
 
 if TYPE_CHECKING:
     from ..access import Actor
@@ -60,6 +61,7 @@ def check(svc: ShipService, spec: PipelineSpec) -> dict[str, _Facts]:
     """Checks that need the notebooks or the store: unknown jobs, parameters, outputs."""
     found = {sid: _step_facts(svc, spec, step) for sid, step in spec.steps.items()}
     for sid, step in spec.steps.items():
+        parse_checks(step.checks, lambda *k, sid=sid: spec.where("steps", sid, "checks", *k))
         _check_params(spec, step, found[sid].facts.parameters, found[sid].job)
         for spot, ref in step.refs:
             if ref.kind != "steps":
@@ -123,7 +125,8 @@ def _step_info(step: StepSpec, job: str, version: int | None,
     return StepInfo(id=step.id, job=job, version=version, notebook=step.notebook,
                     depends_on=step.depends_on, parameters=step.parameters,
                     retries=step.retries, timeout=step.timeout, backend=step.backend,
-                    cache=step.cache,
+                    cache=step.cache, checks=step.checks,
+                    on_degraded="stop" if step.on_degraded == "stop" else "continue",
                     declared_outputs=outputs)
 
 
@@ -160,6 +163,8 @@ def ship(svc: ShipService, path: str | Path, message: str | None = None,
             "retries": step.retries, "timeout": step.timeout, "backend": step.backend,
             "outputs": _outputs(facts.facts.outputs),
             **({} if step.cache else {"cache": False}),  # only when off: digests stay as they were
+            **({"checks": step.checks} if step.checks else {}),  # the same: only when set
+            **({"on_degraded": "stop"} if step.on_degraded == "stop" else {}),
         }
     content = {
         "name": spec.name, "parameters": spec.parameters,
@@ -253,7 +258,8 @@ def version_info(v: PipelineVersion, pipe: Pipeline) -> PipelineVersionInfo:
         StepInfo(id=sid, job=st["job"], version=st["version"], notebook=st.get("notebook"),
                  depends_on=st.get("depends_on") or [], parameters=st.get("parameters") or {},
                  retries=st.get("retries"), timeout=st.get("timeout"), backend=st.get("backend"),
-                 cache=st.get("cache", True),
+                 cache=st.get("cache", True), checks=st.get("checks"),
+                 on_degraded="stop" if st.get("on_degraded") == "stop" else "continue",
                  declared_outputs=st.get("outputs"))
         for sid, st in (v.spec.get("steps") or {}).items()
     ]
@@ -265,9 +271,14 @@ def version_info(v: PipelineVersion, pipe: Pipeline) -> PipelineVersionInfo:
 
 
 def rollback(svc: ShipService, name: str, number: int, actor: str) -> None:
-    """Point the pipeline's current version at an earlier one; history stays."""
+    """Point the pipeline's current version at an earlier one; history stays. A version whose
+    stored schedule never fires is refused (``BadInput``) before anything changes."""
+    from ...cron import check_schedule
+
     with svc.store.session() as s:
         v = version_row(s, name, number)
+        check_schedule((v.spec or {}).get("schedule"),
+                       f"pipeline {name} v{v.number}: schedule")
         pipe = v.pipeline
         previous = pipe.current_version
         pipe.current_version = v.number
