@@ -1,4 +1,4 @@
-"""``python -m jupyter_ml_ship.runner._forkserver SOCKET IDLE``: the local backend's warm runner.
+"""``python -m jupyter_ml_ship.runner._forkserver SOCKET IDLE [OWNER]``: the local backend's warm runner.
 
 A cold run spends most of a CPU-second before its first cell: an interpreter starts, imports
 papermill, nbclient and jupyter_client, and its kernel imports ipykernel and IPython. On two
@@ -13,9 +13,14 @@ mode 0600, and are never written). The server answers one JSON line per connecti
 ``{"op": "run", "run_dir", "log", "env"}`` → ``{"pid"}``; ``{"op": "schedule", "run_id",
 "settings", "log", "cwd", "env"}`` (a pipeline run's scheduler, see ``core/engine/scheduler``) →
 ``{"pid"}``; ``{"op": "ping"}``; ``{"op": "stop"}``.
-It exits after ``IDLE`` seconds without a request, when its socket is removed or replaced, and
-when a module it preloaded changed on disk (it answers ``{"stale": true}``; the backend then
-starts that run cold and a fresh server takes over).
+It exits after ``IDLE`` seconds without a request, when its socket is removed or replaced, when
+a module it preloaded changed on disk (it answers ``{"stale": true}``; the backend then starts
+that run cold and a fresh server takes over), and when its ``OWNER`` (the pid of the process
+that started it: a Jupyter server, an agent) is gone, killed or not, so that a replacement never
+finds a leftover. The owner is watched through a pidfd (its exit wakes this process at once)
+and by ``os.getppid()`` changing (the owner is the parent). ``PR_SET_PDEATHSIG`` is not used: it
+fires when the *thread* that started the process ends, and the server starts it from a pool
+thread.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from __future__ import annotations
 import gc
 import importlib
 import os
+import select
 import signal
 import socket
 import sys
@@ -34,7 +40,7 @@ from typing import Any
 sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # as the runner does
 
 from ._fork import fork_into  # noqa: E402
-from ._warm import read_message, send_message  # noqa: E402
+from ._warm import read_message, same_pythonpath, send_message  # noqa: E402
 
 #: what a runner and its kernel import; loaded once here
 PRELOAD = (
@@ -79,20 +85,20 @@ def _module_times() -> dict[str, float]:
 _checked = 0.0
 
 
-def _stale(times: dict[str, float]) -> bool:
-    """Whether a preloaded module changed on disk (checked at most every half second: a
-    pipeline layer's starts share one check)."""
+def _stale(times: dict[str, float]) -> str | None:
+    """The path of a preloaded module that changed on disk, if one did (checked at most every
+    half second: a pipeline layer's starts share one check)."""
     global _checked
     if time.monotonic() - _checked < STALE_CHECK_INTERVAL:
-        return False
+        return None
     _checked = time.monotonic()
     for path, mtime in times.items():
         try:
             if os.stat(path).st_mtime != mtime:
-                return True
+                return path
         except OSError:
-            return True
-    return False
+            return path
+    return None
 
 
 def _reply(conn: socket.socket, answer: dict[str, Any]) -> None:
@@ -149,12 +155,15 @@ TARGETS: dict[str, Callable[[dict[str, Any], list[str]], int]] = {
 }
 
 
-def _fork(req: dict[str, Any], base_path: list[str], *sockets: socket.socket) -> int:
+def _fork(req: dict[str, Any], base_path: list[str], fds: tuple[int, ...],
+          *sockets: socket.socket) -> int:
     target = TARGETS[req["op"]]
 
     def child() -> int:
         for s in sockets:
             s.close()
+        for fd in fds:
+            os.close(fd)
         return target(req, base_path)
 
     return fork_into(child)
@@ -184,7 +193,26 @@ def _bind(path: str) -> socket.socket | None:
     return srv
 
 
-def serve(path: str, idle: float) -> int:
+def _watch(owner: int) -> int | None:
+    """A pidfd of ``owner`` (readable once it exited), or None where there is none."""
+    try:
+        return os.pidfd_open(owner)
+    except (AttributeError, OSError):  # not Linux, or a kernel older than 5.3
+        return None
+
+
+def _owner_gone(owner: int | None, pidfd: int | None) -> bool:
+    if owner is None:
+        return False
+    if pidfd is not None and select.select([pidfd], [], [], 0)[0]:
+        return True
+    return os.getppid() != owner  # reparented: the owner is gone
+
+
+def serve(path: str, idle: float, owner: int | None = None) -> int:
+    pidfd = _watch(owner) if owner is not None else None
+    if _owner_gone(owner, pidfd):  # killed before this process even started
+        return 0
     _preload()  # before listening: a client never waits for the imports
     times = _module_times()
     # the preloaded objects move to a generation the collector never walks: a forked child's
@@ -199,13 +227,24 @@ def serve(path: str, idle: float) -> int:
     base_path = sys.path[1:]  # without this process's own working directory
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forked runners are reaped by the kernel
     srv.settimeout(1.0)
-    print(f"warm runner {os.getpid()}: ready on {path}", flush=True)
+    print(f"warm runner {os.getpid()}: ready on {path}"
+          + (f", exits with process {owner}" if owner is not None else ""), flush=True)
     last = time.monotonic()
+    waits: list[Any] = [srv] if pidfd is None else [srv, pidfd]
+    fds = () if pidfd is None else (pidfd,)
     try:
         while True:
-            try:
-                conn, _ = srv.accept()
-            except TimeoutError:
+            ready = select.select(waits, [], [], 1.0)[0]
+            if _owner_gone(owner, pidfd):
+                print(f"warm runner: its owner {owner} is gone; exiting", flush=True)
+                return 0
+            conn = None
+            if srv in ready:
+                try:
+                    conn, _ = srv.accept()
+                except (TimeoutError, BlockingIOError):
+                    pass
+            if conn is None:
                 try:
                     moved = os.stat(path).st_ino != inode
                 except OSError:
@@ -227,22 +266,26 @@ def serve(path: str, idle: float) -> int:
                     _reply(conn, {"stopped": os.getpid()})
                     return 0
                 elif op in TARGETS:
-                    if (req.get("env") or {}).get("PYTHONPATH") != os.environ.get("PYTHONPATH"):
+                    if not same_pythonpath((req.get("env") or {}).get("PYTHONPATH"),
+                                           os.environ.get("PYTHONPATH")):
                         _reply(conn, {"cold": "PYTHONPATH differs from the warm runner's"})
                         continue  # sys.path was made from it at start: that run starts cold
-                    if _stale(times):
+                    changed = _stale(times)
+                    if changed:
                         _reply(conn, {"stale": True})
-                        print("warm runner: a preloaded module changed on disk; exiting",
-                              flush=True)
+                        print(f"warm runner: a preloaded module changed on disk ({changed}); "
+                              "exiting", flush=True)
                         return 0
                     try:
-                        pid = _fork(req, base_path, srv, conn)
+                        pid = _fork(req, base_path, fds, srv, conn)
                     except (OSError, KeyError) as exc:
                         _reply(conn, {"error": str(exc)})
                         continue
                     _reply(conn, {"pid": pid})
     finally:
         srv.close()
+        if pidfd is not None:
+            os.close(pidfd)
         try:
             if os.stat(path).st_ino == inode:
                 os.unlink(path)
@@ -251,4 +294,5 @@ def serve(path: str, idle: float) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(serve(sys.argv[1], float(sys.argv[2])))
+    sys.exit(serve(sys.argv[1], float(sys.argv[2]),
+                   int(sys.argv[3]) if len(sys.argv) > 3 else None))

@@ -1,9 +1,13 @@
 """The local backend's side of the warm runner (``runner/_forkserver.py``).
 
 One warm runner per ML Ship home and Python environment, found through a unix socket. Any
-process that starts a local run uses it when it answers; the long-lived ones (the Jupyter
-server, a pipeline scheduler) start it. Nothing depends on it: when it is off, starting, gone,
-or out of date, a run starts cold, exactly as before.
+process that starts a local run uses it when it answers, whichever face it is (``ml-ship``,
+``python -m jupyter_ml_ship``, ``python3 -m …``, the Jupyter server): the socket is keyed on the
+resolved interpreter and environment, not on the name it was started by. The long-lived
+processes start it: the Jupyter server on its first local run, the agent when it takes the
+lease (both as its *owner*: it exits with them, even when they are killed), a pipeline
+scheduler for its later steps, ``ml-ship warm start``. Nothing depends on it: when it is off,
+starting, gone, or out of date, a run starts cold, exactly as before.
 """
 
 from __future__ import annotations
@@ -35,10 +39,22 @@ def _folder(settings: Any) -> Path:
     return settings.home_path / "warm"
 
 
+def environment_key() -> str:
+    """What identifies this Python environment, however it was launched: ``.venv/bin/python``,
+    ``.venv/bin/python3`` and a console script's shebang are one interpreter (resolved), and
+    the environment is its prefix (a venv's folder), also resolved."""
+    return f"{os.path.realpath(sys.executable)}\0{os.path.realpath(sys.prefix)}"
+
+
+def same_pythonpath(a: str | None, b: str | None) -> bool:
+    """Whether two ``PYTHONPATH`` values give the same ``sys.path`` (unset is empty)."""
+    return (a or "") == (b or "")
+
+
 def socket_path(settings: Any) -> Path:
-    """Where the warm runner of this home and interpreter listens."""
+    """Where the warm runner of this home and Python environment listens."""
     home = str(settings.home_path.resolve())
-    key = hashlib.sha256(f"{home}\0{sys.executable}\0{sys.prefix}".encode()).hexdigest()
+    key = hashlib.sha256(f"{home}\0{environment_key()}".encode()).hexdigest()
     path = _folder(settings) / f"{key[:12]}.sock"
     if len(str(path)) < SOCKET_PATH_MAX:
         return path
@@ -111,8 +127,10 @@ def _fork(settings: Any, request: dict[str, Any]) -> int | None:
     return pid if isinstance(pid, int) else None
 
 
-def ensure(settings: Any) -> bool:
-    """Start a warm runner in the background unless one is up or starting; whether one was."""
+def ensure(settings: Any, owned: bool = False) -> bool:
+    """Start a warm runner in the background unless one is up or starting; whether one was.
+
+    ``owned``: it exits when this process does (killed or not); else after its idle time."""
     if not settings.warm_runner:
         return False
     folder = _folder(settings)
@@ -131,10 +149,13 @@ def ensure(settings: Any) -> bool:
             pass
         env = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARIABLES}
         env["PYTHONUNBUFFERED"] = "1"
+        argv = [sys.executable, "-m", "jupyter_ml_ship.runner._forkserver", str(path),
+                str(settings.warm_runner_idle)]
+        if owned:
+            argv.append(str(os.getpid()))
         with open(folder / "warm-runner.log", "ab") as log:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "jupyter_ml_ship.runner._forkserver", str(path),
-                 str(settings.warm_runner_idle)],
+                argv,
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True, cwd=str(folder), env=env,
             )
