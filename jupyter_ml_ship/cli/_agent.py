@@ -98,8 +98,10 @@ class Agent:
     def run(self, once: bool = False) -> int:
         svc, holder = self.svc, self.holder
         svc.ticker = "agent"
+        # the warm runner starts with the first local run, owned by this agent: it exits with
+        # it, even when the agent is killed (a single tick has no next run to speed up)
+        svc.warm_on_first_run = not once
         waiting = held = False
-        started_warm = False
         try:
             while not self.stop.is_set():
                 if not svc.acquire_lease(holder, self.ttl):
@@ -121,7 +123,6 @@ class Agent:
                     self.log(f"holding the lease as {holder}" + (" (took over)" if waiting
                                                                 else ""))
                     held, waiting = True, False
-                    started_warm = started_warm or bool(svc.prewarm())
                 report = self.tick()
                 self._report(report)
                 if once:
@@ -133,7 +134,7 @@ class Agent:
                 self.stop.wait(max(wait, 0.01))
         finally:
             svc.release_lease(holder)
-            if started_warm:
+            if svc.started_warm_runner:
                 svc.stop_warm_runner()
             self.log("stopped")
         return 0

@@ -27,8 +27,11 @@ class _ServiceBase:
         home: Path
         store: Store
         _listeners: list[Any]
+        warm_on_first_run: bool
 
         def backend(self, name: str | None) -> Backend: ...
+
+        def prewarm(self, owned: bool = False) -> bool: ...
 
         def _job(self, s: Session, name: str) -> Job: ...
 

@@ -170,6 +170,10 @@ class RunsMixin(RunDeleteMixin):  # delete_run: in _run_delete
                 info = self.get_run(ctx.run_id, reconcile=False)
                 self._notify(info)
                 results[i] = info
+        if self.warm_on_first_run and any(  # the first need: the next runs start warm
+                name == "local" and ctx.run_id in refs and not refs[ctx.run_id][0].get("warm")
+                for _, _, ctx, name in prepared):
+            self.prewarm(owned=True)
 
     # ---- team mode: runs the agent starts ----------------------------------------------------
 

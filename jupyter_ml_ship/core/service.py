@@ -60,6 +60,11 @@ class ShipService(RunsMixin, PipelinesMixin, ProjectsMixin, TickMixin):
         self.tick_hooks: list[Any] = [deliver_pending]
         #: who calls tick() in this process ("jupyter server", "agent"), for /health
         self.ticker: str | None = None
+        #: a long-lived process (the Jupyter server) sets it: its first local run that starts
+        #: cold starts the warm runner, owned by this process (it exits with it)
+        self.warm_on_first_run = False
+        #: whether this service started the warm runner (its owner stops it on shutdown)
+        self.started_warm_runner = False
 
     # ---- plumbing -----------------------------------------------------------------------
 
@@ -145,17 +150,20 @@ class ShipService(RunsMixin, PipelinesMixin, ProjectsMixin, TickMixin):
     def close(self) -> None:
         self.store.close()
 
-    def prewarm(self) -> bool:
+    def prewarm(self, owned: bool = False) -> bool:
         """Start the local backend's warm runner in the background unless it is up; whether
-        this call started it (runs use it once it answers, and start cold until then)."""
+        this call started it (runs use it once it answers, and start cold until then).
+        ``owned``: it exits when this process does, even killed (a server, an agent)."""
         if "local" not in self.settings.enabled_backends:
             return False
         from ..runner import _warm
 
         try:
-            return _warm.ensure(self.settings)
+            started = _warm.ensure(self.settings, owned=owned)
         except OSError:
             return False  # a read-only home, say: runs simply start cold
+        self.started_warm_runner = self.started_warm_runner or started
+        return started
 
     def stop_warm_runner(self) -> bool:
         """Stop the warm runner of this home (runs it started go on); whether one answered."""

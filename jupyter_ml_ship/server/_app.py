@@ -67,7 +67,9 @@ class MlShipExtension(ExtensionApp):
             serverapp.event_logger.register_event_schema(EVENT_SCHEMAS / schema)
         self.service.subscribe(self._on_run_change)
         serverapp.io_loop.add_callback(self._start_reconciler)
-        self._warm_started = self.executor.submit(self.service.prewarm)
+        # the warm runner starts with the first local run (an idle lab does not pay for it),
+        # owned by this server: it exits with it, even when the server is killed
+        self.service.warm_on_first_run = True
         self.log.info("jupyter_ml_ship %s: home %s, store %s, default backend %s",
                       __version__, self.ml_ship.home, self.service.store.safe_url,
                       self.ml_ship.default_backend)
@@ -190,7 +192,7 @@ class MlShipExtension(ExtensionApp):
             except (asyncio.CancelledError, Exception):
                 pass
         try:
-            if self._warm_started.result(timeout=5):
+            if self.service.started_warm_runner:
                 await asyncio.get_running_loop().run_in_executor(
                     self.executor, self.service.stop_warm_runner)
         except Exception:
