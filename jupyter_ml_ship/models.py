@@ -301,6 +301,9 @@ class JobInfo(_Model):
     last_run: RunInfo | None = None
     schedule: str | None = Field(None, description="the current version's schedule (cron, UTC)")
     next_run: datetime | None = Field(None, description="the schedule's next tick")
+    schedule_error: str | None = Field(
+        None, description="why the schedule never fires (a row stored before that was checked): "
+                          "nothing is started by it")
 
 
 class ScheduleInfo(_Model):
@@ -312,6 +315,8 @@ class ScheduleInfo(_Model):
     runner: Literal["ml-ship", "airflow"] = Field(
         description="who starts its runs: the Jupyter server, or Airflow (the DAG's schedule)")
     next_run: datetime | None = None
+    schedule_error: str | None = Field(
+        None, description="why it never fires (no next_run): its ticks start nothing")
     last_fired: datetime | None = Field(None, description="when the server last started a run")
 
 

@@ -75,6 +75,10 @@ def cmd_jobs(args: argparse.Namespace) -> int:
          j.last_run.id if j.last_run else "-", j.last_run.status if j.last_run else "-",
          when(j.updated_at)] for j in jobs
     ])
+    for j in jobs:
+        if j.schedule_error:
+            err(f"{j.name} v{j.current_version}: metadata.ml_ship.schedule: {j.schedule_error}: "
+                "nothing runs it")
     return 0
 
 

@@ -42,5 +42,10 @@ def cmd_schedules(args: argparse.Namespace) -> int:
     table(["KIND", "NAME", "VERSION", "SCHEDULE (UTC)", "RUN BY", "NEXT", "LAST FIRED"],
           [[s.kind, s.name, f"v{s.version}", s.schedule,
             "Airflow" if s.runner == "airflow" else "Jupyter server",
-            when(s.next_run) if s.next_run else "-", when(s.last_fired)] for s in found])
+            when(s.next_run) if s.next_run else "never" if s.schedule_error else "-",
+            when(s.last_fired)] for s in found])
+    for s in found:
+        if s.schedule_error:
+            err(f"{s.kind} {s.name} v{s.version}: {s.schedule_error}: nothing runs it; ship a "
+                "version with a schedule that fires")
     return 0

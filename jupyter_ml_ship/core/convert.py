@@ -113,13 +113,15 @@ def jobs_info(s: Session, jobs: list[Job], actor: Actor | None = None) -> list[J
 def _job_info(job: Job, last: Run | None, latest: int | None, config: dict[str, Any],
               actor: Actor | None) -> JobInfo:
     schedule = config.get("schedule")
+    next_run, schedule_error = next_tick(schedule) if schedule else (None, None)
     own = Ownership.of("job", job.name, job.owner, config)
     return JobInfo(
         owner=own.owner, owners=list(own.groups),
         run_by="team" if own.run_by == "team" else "owners",
         permissions=permissions(actor, own),
         schedule=schedule,
-        next_run=next_tick(schedule) if schedule else None,
+        next_run=next_run,
+        schedule_error=schedule_error,
         name=job.name,
         current_version=job.current_version,
         latest_version=latest,

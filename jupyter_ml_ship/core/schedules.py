@@ -6,6 +6,10 @@ the current version for each schedule whose latest tick (cron, in UTC) came afte
 it fired. Like Airflow without catch-up, ticks missed while no server ran give one run, not one
 per tick; a schedule first seen (a new version shipped, a rollback) starts counting from now.
 Each tick is fired once across processes (a file created with ``O_EXCL`` in ``HOME/schedules``).
+
+A schedule stored before ship checked that it fires (``0 0 31 2 *``), or written into the store
+by hand, is listed with its ``schedule_error`` and never fired; the tick reports it once per
+version and goes on with the others.
 """
 
 from __future__ import annotations
@@ -18,8 +22,8 @@ from typing import TYPE_CHECKING, Literal, cast
 
 from sqlalchemy import select
 
-from ..cron import cron_of
-from ..errors import ShipError
+from ..cron import last_fire, next_fire
+from ..errors import BadInput, ShipError
 from ..models import ScheduleInfo
 from ..store.files import atomic_write_json, create_new, read_json
 
@@ -31,12 +35,13 @@ FOLDER = "schedules"
 KEEP_CLAIMS = 2 * 24 * 3600
 
 
-def next_tick(schedule: str, now: datetime | None = None) -> datetime | None:
-    """The schedule's next tick after ``now`` (None for ``@once`` and ``@continuous``)."""
-    from croniter import croniter
-
-    cron = cron_of(schedule)
-    return croniter(cron, now or datetime.now(timezone.utc)).get_next(datetime) if cron else None
+def next_tick(schedule: str, now: datetime | None = None) -> tuple[datetime | None, str | None]:
+    """(the schedule's next tick after ``now``, None) — no tick for ``@once`` and
+    ``@continuous`` — or (None, why it has none) for a schedule that never fires."""
+    try:
+        return next_fire(schedule, now), None
+    except BadInput as exc:
+        return None, exc.message
 
 
 def _state_path(svc: ShipService, kind: str, name: str) -> Path:
@@ -69,10 +74,10 @@ def schedules(svc: ShipService, now: datetime | None = None) -> list[ScheduleInf
     for kind, name, number, schedule, backend in found:
         state = read_json(_state_path(svc, kind, name)) or {}
         fired = state.get("fired")
+        next_run, error = next_tick(schedule, now)
         result.append(ScheduleInfo(
             kind=kind, name=name, version=number, schedule=schedule, backend=backend,
-            runner=_runner_of(svc, backend),
-            next_run=next_tick(schedule, now),
+            runner=_runner_of(svc, backend), next_run=next_run, schedule_error=error,
             last_fired=datetime.fromisoformat(fired) if fired else None))
     return result
 
@@ -106,18 +111,26 @@ def _claim_tick(svc: ShipService, kind: str, name: str, tick: datetime) -> bool:
 
 def fire_due(svc: ShipService, now: datetime | None = None) -> list[tuple[ScheduleInfo, str]]:
     """Start a run of each schedule that is due (not those Airflow runs): (schedule, the id of
-    the run or pipeline run started, or the error that kept it from starting)."""
-    from croniter import croniter
-
+    the run or pipeline run started, or the error that kept it from starting). A schedule that
+    cannot fire is reported once per version (as an error), then skipped."""
     now = now or datetime.now(timezone.utc)
     started: list[tuple[ScheduleInfo, str]] = []
     for sched in schedules(svc, now):
-        cron = cron_of(sched.schedule)
-        if sched.runner != "ml-ship" or cron is None:
+        if sched.runner != "ml-ship":
             continue
-        tick = croniter(cron, now).get_prev(datetime)
         path = _state_path(svc, sched.kind, sched.name)
         state = read_json(path) or {}
+        try:
+            tick = last_fire(sched.schedule, now) if sched.schedule_error is None else None
+        except BadInput as exc:
+            sched.schedule_error, tick = exc.message, None
+        if sched.schedule_error is not None:
+            if state.get("error") != sched.schedule_error or state.get("version") != sched.version:
+                atomic_write_json(path, {"version": sched.version, "error": sched.schedule_error})
+                started.append((sched, f"error: not run: {sched.schedule_error}"))
+            continue
+        if tick is None:  # @once, @continuous: only Airflow runs them
+            continue
         if state.get("version") != sched.version or not state.get("tick"):
             # first seen (or another version now): count from the latest tick, fire none
             atomic_write_json(path, {**state, "version": sched.version, "tick": tick.isoformat()})

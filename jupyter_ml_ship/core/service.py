@@ -384,7 +384,11 @@ class ShipService(RunsMixin, PipelinesMixin, ProjectsMixin, TickMixin):
 
     def rollback(self, name: str, number: int, actor: Actor | str | None = None) -> JobInfo:
         """Point the job's current version at an earlier version; history stays as it was.
-        ``actor``: who (checked, see ``core.access``); a plain name is only recorded."""
+        ``actor``: who (checked, see ``core.access``); a plain name is only recorded. All or
+        nothing: a version whose stored schedule never fires is refused (``BadInput``), and
+        the answer is built before the change is committed."""
+        from ..cron import check_schedule
+
         who = self._actor(None if isinstance(actor, str) else actor)
         if who is not None:
             actor = who.name
@@ -392,12 +396,15 @@ class ShipService(RunsMixin, PipelinesMixin, ProjectsMixin, TickMixin):
             version = self._version(s, name, number)
             job = version.job
             check(who, "rollback", self._ownership(s, job))
+            check_schedule((version.config or {}).get("schedule"),
+                           f"{name} v{version.number}: metadata.ml_ship.schedule")
             previous = job.current_version
             job.current_version = version.number
             job.updated_at = utcnow()
             s.add(Event(job_name=name, kind="rollback", actor=str(actor or "") or _whoami(),
                         data={"from": previous, "to": version.number}))
-        return self.job(name, who)
+            s.flush()
+            return convert.job_info(s, job, who)
 
     def delete_job(self, name: str, actor: Actor | None = None) -> None:
         actor = self._actor(actor)

@@ -150,6 +150,14 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
                   next {formatDate(job.next_run)}
                 </>
               )}
+              {job.schedule_error && (
+                <>
+                  <span className="jp-MlShip-dot">·</span>
+                  <span className="jp-MlShip-schedule-error" title={job.schedule_error}>
+                    never runs: {job.schedule_error}
+                  </span>
+                </>
+              )}
             </div>
           )}
         </div>
