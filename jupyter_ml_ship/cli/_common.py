@@ -8,8 +8,6 @@ import json
 import sys
 from typing import Any
 
-from pydantic import BaseModel
-
 
 def service() -> Any:
     """The service; in team mode inside a hub user's server it acts as that user."""
@@ -21,12 +19,15 @@ def service() -> Any:
     return ShipService(settings, actor=cli_actor(settings))
 
 
-def parse_value(text: str) -> Any:
-    """``-p K V``: V parsed as YAML like papermill (``3`` is an int); dates stay strings."""
+def parse_value(text: str, where: str = "-p") -> Any:
+    """``-p K V``: V parsed as YAML like papermill (``3`` is an int); dates stay strings.
+    Aliases that expand past a bound are a ``BadInput`` (``user_yaml``)."""
     import yaml
 
+    from ..user_yaml import safe_load
+
     try:
-        value = yaml.safe_load(text)
+        value = safe_load(text, where)
     except yaml.YAMLError:
         return text
     if isinstance(value, (dt.date, dt.datetime)):
@@ -40,7 +41,7 @@ def add_param_option(p: argparse.ArgumentParser) -> None:
 
 
 def params_of(args: argparse.Namespace) -> dict[str, Any]:
-    return {k: parse_value(v) for k, v in args.parameter}
+    return {k: parse_value(v, f"-p {k}") for k, v in args.parameter}
 
 
 def add_json(p: argparse.ArgumentParser) -> None:
@@ -58,6 +59,8 @@ def command(sub: argparse._SubParsersAction, name: str, help: str, func: Any,
 
 
 def dump_json(data: Any) -> None:
+    from pydantic import BaseModel  # here: ``ml-ship --help`` does not import pydantic
+
     def plain(x: Any) -> Any:
         if isinstance(x, BaseModel):
             return x.model_dump(mode="json")
