@@ -16,6 +16,7 @@ import {
   shipExtrasFromConfig
 } from './components/settingsFields';
 import { ShipDialogBody, type IShipChoices } from './components/ShipDialog';
+import { settleNotification } from './notify';
 import { jobNameFromPath } from './params';
 
 export const SHIP_AND_RUN = 'Ship & run';
@@ -147,12 +148,11 @@ export async function shipNotebook(
       ctx.openRun(runId);
     }
   }
-  Notification.update({
-    id: pending,
-    message: shipped.run ? `${text}, run started` : text,
-    type: shipped.created ? 'success' : 'info',
-    autoClose: 6000,
-    actions
-  });
+  settleNotification(
+    pending,
+    shipped.run ? `${text}, run started` : text,
+    shipped.created ? 'success' : 'info',
+    { autoClose: 6000, actions }
+  );
   return shipped;
 }
