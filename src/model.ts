@@ -170,6 +170,12 @@ export class MlShipModel extends EventDrivenModel {
   /** Check the server, load everything, and start the fallback poll. */
   async start(): Promise<void> {
     await this.checkHealth();
+    // the newest runs are looked at before the first load, so that a run that ends (e.g. from
+    // the CLI) after that load is news to the next look; looked at after, it was taken as known
+    // and shown only at the next slow poll, a minute or more later
+    if (this._watch) {
+      await this._lookAtNewest();
+    }
     await this._poll.start(); // its first tick, at once, is the first refresh
     await this._watch?.start();
   }

@@ -209,3 +209,32 @@ describe('MlShipModel', () => {
     }
   });
 });
+
+describe('MlShipModel watching the newest runs (runs from the CLI, no event)', () => {
+  it('shows a run that ended just after the first load, at the next look', async () => {
+    const run = makeRun({ id: 'cli-run', job: 'quick', status: 'succeeded' });
+    let ended = false;
+    const server = new FakeServer()
+      .on('GET', 'health', health())
+      .on('GET', 'jobs', () => {
+        const jobs = ended ? [makeJob({ name: 'quick' })] : [];
+        ended = true; // the CLI run ends right after the lab loaded its list
+        return { body: { jobs } };
+      })
+      .on('GET', 'runs', () => ({ body: { runs: ended ? [run] : [], next_cursor: null } }));
+    const model = new MlShipModel({
+      client: server.client(),
+      events: fakeEvents().manager,
+      watchInterval: 600000 // one look at start, the next one only if the test waits 10 min
+    });
+    try {
+      await model.start();
+      for (let i = 0; i < 50 && !model.jobs.length; i++) {
+        await flush();
+      }
+      expect(model.jobs.map(j => j.name)).toEqual(['quick']);
+    } finally {
+      model.dispose();
+    }
+  });
+});
