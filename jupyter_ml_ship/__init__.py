@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from ._version import __version__
-from .outputs import record
+from .outputs import record, record_data
 
-__all__ = ["__version__", "record"]
+__all__ = ["__version__", "record", "record_data"]
 
 
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:

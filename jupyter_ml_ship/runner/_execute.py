@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..outputs import parse_outputs
+from ..outputs import ARTIFACTS_ENV, parse_outputs
 from ._files import atomic_write_json
 from ._kernel import EarlyKernel, start_early
 from ._project import Project
@@ -166,6 +166,8 @@ class Runner:
         if self.project is not None:  # `from src.x import …` with the project root above
             paths = [str(self.project.root), os.environ.get("PYTHONPATH", "")]
             os.environ["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
+        # where the kernel's record_data keeps its samples: among the files kept with the run
+        os.environ[ARTIFACTS_ENV] = str(self.project.root if self.project else run_dir)
 
     @property
     def cwd(self) -> Path:
