@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 
 from ._common import (
     add_param_option,
@@ -26,6 +27,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--run", action="store_true", help="start a run of the shipped version")
     p.add_argument("--backend", help="backend of the run (local, docker, airflow)")
     p.add_argument("--wait", action="store_true", help="with --run: follow it to the end")
+    p.add_argument("--max-bytes", type=size, metavar="SIZE",
+                   help="largest project folder for this ship, e.g. 500M or 2G (default: "
+                        "MlShip.max_project_bytes, 200M)")
+    p.add_argument("--max-files", type=count, metavar="N",
+                   help="most files in the project folder for this ship (default: "
+                        "MlShip.max_project_files, 5000)")
     add_param_option(p)
 
     command(sub, "jobs", "list jobs", cmd_jobs)
@@ -41,8 +48,31 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("job")
 
 
+_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:I?B)?\s*", re.IGNORECASE)
+
+
+def size(text: str) -> int:
+    """``--max-bytes``: bytes, or a number with K, M, G or T (powers of 1024: 500M, 2GB)."""
+    m = _SIZE.fullmatch(text)
+    value = int(float(m[1]) * 1024 ** " KMGT".index(m[2].upper() or " ")) if m else 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size (bytes, or e.g. 500M, 2G)")
+    return value
+
+
+def count(text: str) -> int:
+    """``--max-files``: a positive whole number."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return int(text)
+
+
 def cmd_ship(args: argparse.Namespace) -> int:
     svc = service()
+    if args.max_bytes is not None:  # this ship only: an admin-approved big folder
+        svc.settings.max_project_bytes = args.max_bytes
+    if args.max_files is not None:
+        svc.settings.max_project_files = args.max_files
     params = params_of(args)
     run = args.run or args.wait or bool(params)
     result = svc.ship(args.notebook, name=args.name, message=args.message, run=run,

@@ -205,7 +205,8 @@ def check_limits(scan: ProjectScan, max_files: int, max_bytes: int) -> None:
     raise TooLarge(
         f"the project folder {scan.root} has {what}; largest: {biggest}. Leave files out with "
         f"a {IGNORE_FILE} in that folder (gitignore syntax) or metadata.ml_ship.exclude, or "
-        "raise MlShip.max_project_files / max_project_bytes")
+        "raise MlShip.max_project_files / max_project_bytes (for one ship: ml-ship ship "
+        "--max-files N / --max-bytes SIZE)")
 
 
 def _human(n: float) -> str:

@@ -183,3 +183,24 @@ def test_jobs_and_pipelines_list_their_owner_and_owner_groups(cli_env, tmp_path)
     assert lines[0].startswith("nightly") and lines[0].index("ada (ops)") == head.index("OWNER")
     listed = json.loads(ml(env, "pipeline", "list", "--json", check=0).stdout)["pipelines"]
     assert [(p["owner"], p["owners"], p["run_by"]) for p in listed] == [("ada", ["ops"], "team")]
+
+
+def test_ship_takes_a_bigger_project_folder_when_told(cli_env, tmp_path):
+    from .conftest import make_notebook
+
+    nb = make_notebook(tmp_path / "big" / "train.ipynb", "print(len(open('data.bin', 'rb').read()))")
+    (tmp_path / "big" / "data.bin").write_bytes(b"x" * 300_000)
+    (tmp_path / "big" / "notes.txt").write_text("two project files")
+    refused = ml(cli_env, "ship", str(nb), "--max-bytes", "100K", check=2)
+    assert "limit 100.0 KB" in refused.stderr and "data.bin (293.0 KB)" in refused.stderr
+    assert "--max-bytes" in refused.stderr and "Traceback" not in refused.stderr
+    assert "2 files (limit 1)" in ml(cli_env, "ship", str(nb), "--max-files", "1", check=2).stderr
+    bad = ml(cli_env, "ship", str(nb), "--max-bytes", "lots", check=2)
+    assert "--max-bytes: 'lots' is not a size" in bad.stderr
+    assert "is not a positive whole number" in ml(cli_env, "ship", str(nb), "--max-files", "0",
+                                                  check=2).stderr
+    assert json.loads(ml(cli_env, "jobs", "--json", check=0).stdout)["jobs"] == []
+    shipped = json.loads(ml(cli_env, "ship", str(nb), "--max-bytes", "1M", "--max-files", "2",
+                            "--run", "--wait", "--json", check=0).stdout)
+    assert shipped["status"] == "succeeded"
+    assert "300000" in ml(cli_env, "logs", shipped["id"], check=0).stdout
