@@ -17,7 +17,7 @@ def health_events(config: dict[str, Any] | None, status: str, health: str | None
     drifted = any(not c.get("passed") and c.get("rule") == "drift" for c in checks or [])
     out: list[tuple[str, str, str]] = []
     for rule in notify_rules(config):
-        events = [e for e in ("degraded", "drift") if e in rule.on
+        events: list[str] = [e for e in ("degraded", "drift") if e in rule.on
                   and (e == "degraded" or drifted)]
         out += rule.deliveries(events)
     return out

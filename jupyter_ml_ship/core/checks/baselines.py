@@ -25,7 +25,8 @@ from ...store import Run
 if TYPE_CHECKING:
     from .registry import RuleContext
 
-PAGE = 200
+#: rows read per query: a first small page (most baselines are found in it), then larger ones
+PAGES = (20, 200)
 #: runs looked at, at most, for one baseline (runs that did not record the output are skipped)
 SCAN_LIMIT = 5000
 
@@ -36,16 +37,17 @@ def _number(value: Any) -> bool:
 
 def _healthy_runs(ctx: RuleContext, kind: str) -> Iterator[tuple[str, dict[str, Any]]]:
     """(run id, outputs) of the healthy succeeded runs before ``ctx``'s, newest first."""
+    # by (job_id, id), the runs index, newest first; the other conditions filter as it walks
     q = select(Run.id, cast(Run.outputs, Text)).where(
-        Run.status == "succeeded", Run.health == "healthy", Run.id != ctx.run_id)
-    q = q.where(Run.version_id == ctx.version_id) if kind.startswith("last_") else \
-        q.where(Run.job_id == ctx.job_id)
-    q = q.where(Run.id < ctx.run_id)
-    cursor: str | None = None
+        Run.job_id == ctx.job_id, Run.status == "succeeded", Run.health == "healthy")
+    if kind.startswith("last_"):
+        q = q.where(Run.version_id == ctx.version_id)
+    cursor: str = ctx.run_id
     seen = 0
     while seen < SCAN_LIMIT:
-        page = q if cursor is None else q.where(Run.id < cursor)
-        rows = ctx.session.execute(page.order_by(Run.id.desc()).limit(PAGE)).all()
+        size = PAGES[0] if not seen else PAGES[1]
+        rows = ctx.session.execute(q.where(Run.id < cursor).order_by(Run.id.desc())
+                                   .limit(size)).all()
         if not rows:
             return
         for rid, text in rows:
