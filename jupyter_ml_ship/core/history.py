@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Text, cast, select
 
 from ..errors import BadInput
-from ..models import TERMINAL_STATUSES, RunInfo, RunStatus
+from ..models import TERMINAL_STATUSES, RunHealth, RunInfo, RunStatus
 from ..store import Run, Version
 
 if TYPE_CHECKING:
@@ -47,6 +47,8 @@ class HistoryRow(_Model):
     error: str | None = Field(None, description="the exception name (or reason) of a failure")
     step: str | None = None
     pipeline_run_id: str | None = None
+    health: RunHealth | None = Field(None, description="degraded: it succeeded but a check on "
+                                     "its outputs failed (a job's runs; None for a pipeline's)")
 
 
 class HistoryColumn(_Model):
@@ -114,7 +116,8 @@ def run_history(svc: ShipService, job: str, limit: int = 5000) -> RunHistory:
                    # the times as text, parsed below: the typed columns cost 30 ms more
                    cast(Run.created_at, Text), cast(Run.started_at, Text),
                    cast(Run.ended_at, Text), cast(Run.parameters, Text),
-                   cast(Run.outputs, Text), cast(Run.error, Text), Run.step, Run.pipeline_run_id)
+                   cast(Run.outputs, Text), cast(Run.error, Text), Run.step, Run.pipeline_run_id,
+                   Run.health)
             .where(Run.job_id == j.id).order_by(Run.id.desc()).limit(limit + 1)).all()
         current = j.current_version
     truncated = len(rows) > limit
@@ -124,7 +127,7 @@ def run_history(svc: ShipService, job: str, limit: int = 5000) -> RunHistory:
     outputs: dict[str, bool] = {}
     out: list[HistoryRow] = []
     for (rid, number, status, backend, created_text, started_text, ended_text, _p, _o, error,
-         step, prun), p, o in zip(rows, all_params, all_outputs):
+         step, prun, health), p, o in zip(rows, all_params, all_outputs):
         created, started, ended = _utc(created_text), _utc(started_text), _utc(ended_text)
         duration = None
         if started is not None:
@@ -140,7 +143,8 @@ def run_history(svc: ShipService, job: str, limit: int = 5000) -> RunHistory:
             "id": rid, "version": number, "status": status, "backend": backend,
             "created_at": created, "started_at": started, "ended_at": ended,
             "duration": duration, "parameters": p, "outputs": o,
-            "error": _error_name(error), "step": step, "pipeline_run_id": prun}))
+            "error": _error_name(error), "step": step, "pipeline_run_id": prun,
+            "health": health or "healthy"}))
     if out:  # a field added to HistoryRow and not set above fails here (once, not per row)
         keys = out[0].__dict__.keys()
         assert keys == _ROW_FIELDS, sorted(keys ^ _ROW_FIELDS)

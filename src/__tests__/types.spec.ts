@@ -45,7 +45,7 @@ const fields: Record<string, Record<string, true>> = {
   HistoryRow: {
     id: true, version: true, status: true, backend: true, created_at: true, started_at: true,
     ended_at: true, duration: true, parameters: true, outputs: true, error: true, step: true,
-    pipeline_run_id: true
+    pipeline_run_id: true, health: true
   } satisfies Record<keyof T.IHistoryRow, true>,
   HistoryColumn: { name: true, numeric: true } satisfies Record<keyof T.IHistoryColumn, true>,
   HistoryVersion: {
@@ -61,7 +61,7 @@ const fields: Record<string, Record<string, true>> = {
   PipelineHistoryRow: {
     id: true, version: true, status: true, backend: true, created_at: true, started_at: true,
     ended_at: true, duration: true, parameters: true, outputs: true, error: true, step: true,
-    pipeline_run_id: true, steps: true
+    pipeline_run_id: true, steps: true, health: true
   } satisfies Record<keyof T.IPipelineHistoryRow, true>,
   StepGroup: { id: true, job: true, parameters: true, outputs: true } satisfies Record<keyof T.IStepGroup, true>,
   PipelineHistory: {

@@ -488,6 +488,8 @@ export interface IHistoryRow {
   error: string | null;
   step: string | null;
   pipeline_run_id: string | null;
+  /** degraded: it succeeded but a check on its outputs failed (null: a pipeline's run) */
+  health?: RunHealth | null;
 }
 
 export interface IHistoryColumn {
