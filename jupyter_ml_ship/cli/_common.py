@@ -19,12 +19,15 @@ def service() -> Any:
     return ShipService(settings, actor=cli_actor(settings))
 
 
-def parse_value(text: str) -> Any:
-    """``-p K V``: V parsed as YAML like papermill (``3`` is an int); dates stay strings."""
+def parse_value(text: str, where: str = "-p") -> Any:
+    """``-p K V``: V parsed as YAML like papermill (``3`` is an int); dates stay strings.
+    Aliases that expand past a bound are a ``BadInput`` (``user_yaml``)."""
     import yaml
 
+    from ..user_yaml import safe_load
+
     try:
-        value = yaml.safe_load(text)
+        value = safe_load(text, where)
     except yaml.YAMLError:
         return text
     if isinstance(value, (dt.date, dt.datetime)):
@@ -38,7 +41,7 @@ def add_param_option(p: argparse.ArgumentParser) -> None:
 
 
 def params_of(args: argparse.Namespace) -> dict[str, Any]:
-    return {k: parse_value(v) for k, v in args.parameter}
+    return {k: parse_value(v, f"-p {k}") for k, v in args.parameter}
 
 
 def add_json(p: argparse.ArgumentParser) -> None:

@@ -18,6 +18,7 @@ from ..cron import check_schedule
 from ..errors import BadInput
 from ..naming import check_name, name_from_path
 from ..notify_spec import parse_notify, plain_notify
+from ..user_yaml import compose
 from .templates import Ref, find_refs
 
 STEP_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,62}$")
@@ -111,9 +112,9 @@ def _node_lines(node: yaml.Node, path: tuple[str, ...], out: dict[tuple[str, ...
 
 
 def _load_yaml(text: str, path: Path) -> tuple[Any, dict[tuple[str, ...], int]]:
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
+    loader = None
+    try:  # aliases that would expand past a bound are refused before anything walks them
+        node, loader = compose(text, path.name)
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -123,7 +124,8 @@ def _load_yaml(text: str, path: Path) -> tuple[Any, dict[tuple[str, ...], int]]:
     except yaml.YAMLError as exc:
         raise BadInput(f"{path.name}: invalid YAML: {exc}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     lines: dict[tuple[str, ...], int] = {}
     if node is not None:
         _node_lines(node, (), lines)
@@ -243,7 +245,13 @@ def _step(spec: PipelineSpec, sid: str, raw: Any) -> StepSpec:
     if not isinstance(params, dict):
         raise BadInput(f"{where('parameters')}: must be a mapping of parameter names to values")
     step.parameters = {str(k): _jsonable(v, where("parameters", str(k))) for k, v in params.items()}
-    step.refs = find_refs(step.parameters, f"steps.{sid}.parameters")
+    step.refs = []
+    for key, value in step.parameters.items():
+        try:
+            step.refs += find_refs(value, f"steps.{sid}.parameters.{key}")
+        except BadInput as exc:  # said with the file and line
+            raise BadInput(f"{where('parameters', key).rsplit(': ', 1)[0]}: {exc.message}") \
+                from None
     retries = raw.get("retries")
     if retries is not None and (isinstance(retries, bool) or not isinstance(retries, int)
                                 or not 0 <= retries <= 20):
@@ -326,6 +334,26 @@ def check_graph(spec: PipelineSpec) -> None:
                 why = "no such step" if ref.name not in spec.steps else \
                     f"step {ref.name!r} is not upstream of {sid!r} (add it to depends_on)"
                 raise BadInput(f"{spec.where(*key)}: {{{{ {ref} }}}}: {why}")
+        _check_bounds(spec, step)
+
+
+def _check_bounds(spec: PipelineSpec, step: StepSpec) -> None:
+    """A parameter that reads only pipeline parameters is evaluated with their defaults: one
+    that would make unbounded work (``{{ params.n ** params.big }}``) is refused now, as a run
+    with the defaults would be; other errors may depend on a run's parameters and wait for it."""
+    from ._sandbox import Unbounded
+    from .templates import context, render
+
+    upstream = {spot.split(".")[3].split("[")[0] for spot, ref in step.refs if ref.upstream}
+    params = {spot.split(".")[3].split("[")[0] for spot, ref in step.refs if not ref.upstream}
+    ctx = context(spec.parameters, {})
+    for key in sorted(params - upstream):
+        try:
+            render(step.parameters[key], ctx, spec.where("steps", step.id, "parameters", key))
+        except Unbounded:
+            raise
+        except BadInput:
+            pass
 
 
 def _from_folder(folder: Path) -> PipelineSpec:

@@ -8,6 +8,9 @@ A value that is one whole ``{{ expression }}`` keeps the JSON type of what it ev
 upstream ``rows`` of 500 arrives as the int 500); a template embedded in a longer string renders
 to a string. References are found statically from the template's syntax tree, so a pipeline is
 checked before anything runs.
+
+Templates are evaluated with bounded work (``_sandbox``): a few bytes cannot hold the server for
+seconds or fill its memory; going over a bound is a ``BadInput`` that names the spot.
 """
 
 from __future__ import annotations
@@ -18,11 +21,19 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, UndefinedError, nodes
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2 import (
+    StrictUndefined,
+    TemplateError,
+    TemplateSyntaxError,
+    Undefined,
+    UndefinedError,
+    nodes,
+)
+from jinja2.sandbox import SecurityError
 from jinja2.utils import missing
 
 from ..errors import BadInput
+from ._sandbox import BoundedEnvironment, budget, check_result, check_syntax, joined
 
 
 class _Missing(StrictUndefined):
@@ -37,7 +48,7 @@ class _Missing(StrictUndefined):
         return f"{self._undefined_obj!r} has no {self._undefined_name!r}"
 
 
-_ENV = ImmutableSandboxedEnvironment(undefined=_Missing, autoescape=False)
+_ENV = BoundedEnvironment(undefined=_Missing, autoescape=False)
 _WHOLE = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\{\{|\}\}).)*)\}\}\s*$", re.S)
 
 
@@ -113,10 +124,13 @@ def _walk(node: nodes.Node, found: list[list[str]]) -> None:
 
 
 def _parse(text: str, where: str) -> nodes.Template:
+    """The template's syntax tree, checked against what a pipeline template may use."""
     try:
-        return _ENV.parse(text)
+        tree = _ENV.parse(text)
     except TemplateSyntaxError as exc:
         raise BadInput(f"{where}: template error: {exc.message}") from None
+    check_syntax(tree, where)
+    return tree
 
 
 def find_refs(value: Any, where: str) -> list[tuple[str, Ref]]:
@@ -127,6 +141,8 @@ def find_refs(value: Any, where: str) -> list[tuple[str, Ref]]:
             continue
         chains: list[list[str]] = []
         _walk(_parse(text, spot), chains)
+        if not chains:  # a constant: it evaluates the same in every run, so evaluate it now
+            render(text, {}, spot)
         for chain in chains:
             head = chain[0]
             if head == "params" and len(chain) >= 2:
@@ -198,19 +214,27 @@ def render(value: Any, ctx: dict[str, Any], where: str) -> Any:
     if not isinstance(value, str) or ("{{" not in value and "{%" not in value):
         return value
     try:
-        whole = _WHOLE.match(value)
-        if whole:
+        with budget(where):
+            tree = _parse(value, where)
+            whole = _WHOLE.match(value)
+            if not whole:
+                return joined(_ENV.from_string(tree).generate(**ctx))
             result = _ENV.compile_expression(whole["expr"], undefined_to_none=False)(**ctx)
             if isinstance(result, Undefined):
                 result._fail_with_undefined_error()
             if isinstance(result, _Namespace):
                 raise BadInput(f"{where}: {value.strip()} is not a single value")
+            check_result(result)
             json.dumps(result, allow_nan=False)
             return result
-        return _ENV.from_string(value).render(**ctx)
+    except BadInput:
+        raise
     except (UndefinedError, AttributeError, SecurityError) as exc:
         raise BadInput(f"{where}: cannot resolve {value.strip()!r}: {exc}") from None
     except TemplateSyntaxError as exc:
         raise BadInput(f"{where}: template error: {exc.message}") from None
     except (TypeError, ValueError) as exc:
         raise BadInput(f"{where}: {value.strip()!r} is not a JSON value: {exc}") from None
+    except (ArithmeticError, LookupError, TemplateError) as exc:  # 1 // 0, a bad filter call
+        raise BadInput(f"{where}: cannot evaluate {value.strip()!r}: "
+                       f"{type(exc).__name__}: {exc}") from None

@@ -4,9 +4,12 @@ alias bomb, a template bomb) are refused at once, and the server keeps answering
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 import subprocess
 import sys
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -14,9 +17,21 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from jupyter_ml_ship.config import MlShip
 from jupyter_ml_ship.core import ShipService
 from jupyter_ml_ship.errors import BadInput
 from jupyter_ml_ship.pipelines.spec import load_pipeline
+
+from .conftest import make_notebook
+from .test_server import (  # noqa: F401  (fixtures)
+    Api,
+    api,
+    authorizer_class,
+    error_of,
+    jp_server_config,
+    js,
+    ml_home,
+)
 
 # ---- item 2: schedules that never fire ----------------------------------------------------
 
@@ -137,3 +152,169 @@ def test_a_rollback_to_a_version_whose_schedule_never_fires_changes_nothing(
     assert svc.pipeline("p").current_version == 2
     assert svc.rollback("r", 2).current_version == 2  # a good one still rolls back
 
+
+
+# ---- item 3: unbounded work from a tiny input ---------------------------------------------
+
+#: 415 bytes that PyYAML loads in no time and that stand for 9**9 (387 million) strings
+ALIAS_BOMB = """\
+name: bomb
+parameters:
+  a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+  b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+  c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+  d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+  e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+  f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+  g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+  h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
+  i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
+steps:
+  s: {notebook: a.ipynb}
+"""
+TEMPLATE_BOMB = "{{ (7 ** 10000000) % 10 }}"
+
+
+def pipeline_file(folder: Path, name: str, text: str) -> Path:
+    path = folder / f"{name}.pipeline.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_yaml_aliases_are_bounded_in_pipeline_files_and_parameter_values(tmp_path: Path) -> None:
+    from jupyter_ml_ship.cli._common import parse_value
+
+    started = time.monotonic()
+    with pytest.raises(BadInput, match=r"bomb.pipeline.yaml: its aliases \(\*name\) expand it "
+                                       r"to more than 100,000 values"):
+        load_pipeline(pipeline_file(tmp_path, "bomb", ALIAS_BOMB))
+    with pytest.raises(BadInput, match=r"-p rows: its aliases"):  # ml-ship run J -p rows '…'
+        parse_value("{a: &a [1,1,1,1,1,1,1,1,1,1], b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a], "
+                    "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b], d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c], "
+                    "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d], f: [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]}",
+                    "-p rows")
+    with pytest.raises(BadInput, match=r"-p x: an alias \(\*name\) inside its own anchor"):
+        parse_value("&a [*a]", "-p x")
+    assert time.monotonic() - started < 1
+    # aliases that stay small still work: a shared block of step parameters
+    spec = load_pipeline(pipeline_file(tmp_path, "shared", """\
+steps:
+  a: {notebook: a.ipynb, parameters: &common {day: "2024-01-01", rows: 10}}
+  b: {notebook: b.ipynb, parameters: *common}
+"""))
+    assert spec.steps["b"].parameters == {"day": "2024-01-01", "rows": 10}
+    assert parse_value("[&x [1, 2], *x]", "-p n") == [[1, 2], [1, 2]]
+
+
+#: (template, what a run says when it refuses it, else None, and then the value it gives)
+TEMPLATES: list[tuple[str, str | None, Any]] = [
+    (TEMPLATE_BOMB, r"7 \*\* 10000000 is over 10,000 bits", None),
+    ("{{ params.n ** params.huge }}", r"3 \*\* 10000000 is over 10,000 bits", None),
+    ("{{ 'x' * 10 ** 9 }}", "repeating 1 characters or items 1,000,000,000 times", None),
+    ("{{ params.day * params.huge }}", "repeating 10 characters", None),
+    ("{{ '%0999999999d' % 1 }}", "a % format with a width", None),
+    ("{{ params.day | center(10 ** 9) }}", "the filter 'center' is not allowed", None),
+    ("{{ params.day.center(10 ** 9) }}", r"calling center\(\) is not allowed", None),
+    ("{{ params.day.replace('-', params.day * 90000) }}", "over 1,000,000 characters", None),
+    ("{% for i in params.list %}{% for j in params.list %}x{% endfor %}{% endfor %}",
+     r"a loop \(\{% for %\}\) is not allowed", None),
+    ("{{ range(10 ** 5) | list }}", r"calling range\(\) is not allowed", None),
+    ("{{ 1 // 0 }}", "ZeroDivisionError", None),
+    ("{{ params.n * 2 + 1 }}", None, 7),
+    ("{{ params.day | replace('-', '') }}", None, "20240101"),
+    ("{{ params.day.split('-') | join('/') }}", None, "2024/01/01"),
+    ("{% if params.n > 2 %}many{% else %}few{% endif %}", None, "many"),
+    ("{{ 2 ** 64 }}", None, 2 ** 64),
+]
+
+
+@pytest.mark.parametrize(("template", "refusal", "value"), TEMPLATES)
+def test_templates_are_evaluated_with_bounded_work(template: str, refusal: str | None,
+                                                   value: Any) -> None:
+    from jupyter_ml_ship.pipelines.templates import context, render
+
+    ctx = context({"n": 3, "huge": 10_000_000, "day": "2024-01-01", "list": list(range(5000))},
+                  {})
+    started = time.monotonic()
+    if refusal is None:
+        assert render(template, ctx, "steps.s.parameters.p") == value
+    else:
+        with pytest.raises(BadInput, match=rf"steps.s.parameters.p: .*{refusal}"):
+            render(template, ctx, "steps.s.parameters.p")
+    assert time.monotonic() - started < 1
+
+
+POWER = """\
+name: power
+parameters: {base: 7, exponent: 2}
+steps:
+  s: {notebook: a.ipynb, parameters: {n: "{{ params.base ** params.exponent }}"}}
+"""
+
+
+def test_pipeline_check_refuses_what_a_run_would_refuse(svc: ShipService, nb: Any,
+                                                        tmp_path: Path) -> None:
+    nb("a.ipynb", "print(n)", params="n = 0")
+    work = tmp_path / "work"
+    constant = pipeline_file(work, "constant", f'steps:\n  s: {{notebook: a.ipynb, parameters: '
+                                               f'{{n: "{TEMPLATE_BOMB}"}}}}\n')
+    with pytest.raises(BadInput, match=r"constant.pipeline.yaml, line 2: steps.s.parameters.n: "
+                                       r"7 \*\* 10000000 is over 10,000 bits"):
+        svc.describe_pipeline_file(constant)
+    by_default = pipeline_file(work, "power", POWER.replace("exponent: 2", "exponent: 10000000"))
+    with pytest.raises(BadInput, match=r"power.pipeline.yaml, line 4: steps.s.parameters.n: "
+                                       r"7 \*\* 10000000 is over 10,000 bits"):
+        svc.describe_pipeline_file(by_default)
+    with pytest.raises(BadInput, match=r"a loop \(\{% for %\}\) is not allowed"):
+        svc.describe_pipeline_file(pipeline_file(
+            work, "loop", 'steps:\n  s: {notebook: a.ipynb, parameters: '
+                          '{n: "{% for i in [1] %}{% endfor %}"}}\n'))
+    assert svc.pipelines() == []
+    assert [s.id for s in svc.describe_pipeline_file(
+        pipeline_file(work, "power", POWER)).steps] == ["s"]
+
+
+async def test_bombs_sent_to_the_server_get_400_at_once_while_it_keeps_answering(
+        api: Api, jp_root_dir: Path, ml_home: Path) -> None:  # noqa: F811
+    make_notebook(jp_root_dir / "a.ipynb", "print(n)", params="n = 0")
+    make_notebook(jp_root_dir / "sched.ipynb", "print(1)",
+                  metadata={"ml_ship": {"schedule": "*/5 * * * *"}})
+    pipeline_file(jp_root_dir, "alias", ALIAS_BOMB)
+    pipeline_file(jp_root_dir, "constant", f'steps:\n  s: {{notebook: a.ipynb, parameters: '
+                                           f'{{n: "{TEMPLATE_BOMB}"}}}}\n')
+    pipeline_file(jp_root_dir, "power", POWER)
+    await api("POST", "pipelines", body={"path": "power.pipeline.yaml"}, expect=201)
+    await api("POST", "ship", body={"path": "sched.ipynb"}, expect=201)
+    loop = asyncio.get_running_loop()
+
+    async def timed(*request: Any, **kw: Any) -> tuple[Any, float]:
+        started = loop.time()
+        r = await api(*request, **kw)
+        return r, loop.time() - started
+
+    bombs = [
+        (("POST", "pipelines"), {"path": "alias.pipeline.yaml"}, "expand it to more than"),
+        (("POST", "pipelines"), {"path": "constant.pipeline.yaml"}, "over 10,000 bits"),
+        (("POST", "pipelines", "power", "runs"), {"parameters": {"exponent": 10_000_000}},
+         r"7 \*\* 10000000 is over 10,000 bits"),
+    ]
+    for request, body, said in bombs:
+        (bomb, took), (health, answered) = await asyncio.gather(
+            timed(*request, body=body, expect=400), timed("GET", "health"))
+        code, message = error_of(bomb)
+        assert code == "bad_request" and re.search(said, message), message
+        assert took < 1 and answered < 1, (request, took, answered)
+        assert js(health)["version"]
+
+    # a schedule that never fires, stored before ship checked that: the listings still answer
+    store = ShipService(MlShip(home=str(ml_home), freeze_environment=False))
+    try:
+        store_schedule(store, "sched", 1, "0 0 31 2 *")
+    finally:
+        store.close()
+    [job] = [j for j in js(await api("GET", "jobs"))["jobs"] if j["name"] == "sched"]
+    assert job["next_run"] is None and "'0 0 31 2 *' never fires" in job["schedule_error"]
+    [listed] = js(await api("GET", "schedules"))["schedules"]
+    assert listed["next_run"] is None and "never fires" in listed["schedule_error"]
+    assert js(await api("GET", "pipelines", "power", "runs"))["runs"] == []
