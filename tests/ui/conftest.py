@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -151,8 +152,66 @@ def set_theme(page, name: str) -> None:
     page.locator(".lm-MenuBar-itemLabel", has_text="Settings").click()
     page.locator(".lm-Menu-itemLabel", has_text="Theme").first.hover()
     page.locator(".lm-Menu-itemLabel").get_by_text(name, exact=True).click()
+    # the lab marks the theme once its CSS has loaded, hides the shell, and shows it again (laid
+    # out anew) at the next frame
     page.wait_for_function(
-        "dark => document.body.dataset.jpThemeLight === (dark ? 'false' : 'true')",
+        "dark => document.body.dataset.jpThemeLight === (dark ? 'false' : 'true')"
+        " && !document.getElementById('main').classList.contains('lm-mod-hidden')",
         arg="Dark" in name,
     )
-    page.wait_for_timeout(500)  # theme CSS applied
+    settled(page)
+
+
+def settled(page) -> None:
+    """Wait until the page's CSS animations and transitions that end (a toast sliding in, a
+    theme's colours) have ended and a frame has been drawn since: then a screenshot shows
+    what a person sees. Spinners (infinite animations) are not waited for."""
+    page.evaluate("""() => Promise.all(document.getAnimations()
+        .filter(a => a.effect && a.effect.getComputedTiming().endTime !== Infinity)
+        .map(a => a.finished.catch(() => null)))
+      .then(() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done))))""")
+
+
+class HeldToasts:
+    """What :func:`toasts_drawn_after` held back: ``held`` is how many toast-library scripts."""
+
+    held = 0
+
+
+@contextlib.contextmanager
+def toasts_drawn_after(page, request_pattern: str) -> Iterator[HeldToasts]:
+    """Make the lab draw its toasts only after the response to a request matching
+    ``request_pattern`` (a regex on the URL) has come back: the order a busy machine gives at
+    random, made certain. JupyterLab loads its toast library (react-toastify) with the first
+    toast of a page, so a page that has shown no toast yet is held at that load."""
+    held: list = []
+    done = HeldToasts()
+    answered: list[bool] = []
+
+    def script(route) -> None:
+        response = route.fetch()
+        if not answered and "Toastify__toast-container" in response.text():
+            held.append((route, response))
+            done.held += 1
+        else:
+            route.fulfill(response=response)
+
+    def work(route) -> None:
+        response = route.fetch()
+        route.fulfill(response=response)
+        answered.append(True)
+        while held:
+            waiting, its_response = held.pop()
+            waiting.fulfill(response=its_response)
+
+    scripts, requests = re.compile(r"\.js(\?|$)"), re.compile(request_pattern)
+    page.route(scripts, script)
+    page.route(requests, work)
+    try:
+        yield done
+    finally:
+        page.unroute(scripts, script)
+        page.unroute(requests, work)
+        while held:
+            waiting, its_response = held.pop()
+            waiting.fulfill(response=its_response)

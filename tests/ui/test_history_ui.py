@@ -13,7 +13,9 @@ from __future__ import annotations
 import json
 import time
 
-from tests.ui.conftest import TOKEN
+from playwright.sync_api import expect
+
+from tests.ui.conftest import TOKEN, settled
 from tests.ui.test_project_ui import PANEL, api, hide_notifications, notebook, post, set_theme
 
 LONG = 150_000
@@ -62,7 +64,7 @@ def test_runs_table_chart_and_compare(page, lab):
     view.wait_for(timeout=30_000)
     hide_notifications(page)
     table = view.locator("table.jp-MlShip-runsTable")
-    assert table.locator("tbody tr").count() == 8
+    expect(table.locator("tbody tr")).to_have_count(8)
     headers = [h.strip(" ▾▴") for h in table.locator("thead th").all_inner_texts()]
     assert headers == ["", "Run", "Status", "Version", "Started", "Duration", "epochs", "lr",
                        "accuracy", "rows"]
@@ -70,17 +72,17 @@ def test_runs_table_chart_and_compare(page, lab):
     legend = page.evaluate("""() => document.querySelector('.jp-MlShip-runsChart canvas')
         .mlShipChart.data.datasets.map(d => [d.label, d.data.length])""")
     assert legend == [["v1", 3], ["v2", 3], ["v3 (current)", 2]]
-    page.wait_for_timeout(300)
+    settled(page)
     page.shot("h01-runs-table-chart")
 
     # sort by accuracy (ascending, then descending): the best run first
     table.locator("thead th", has_text="accuracy").click()
     table.locator("thead th", has_text="accuracy").click()
     best = max(runs, key=lambda r: r["outputs"]["accuracy"])
-    assert table.locator("tbody tr").first.get_attribute("data-run") == best["id"]
+    expect(table.locator("tbody tr").first).to_have_attribute("data-run", best["id"])
     # filter by version
     view.get_by_label("Filter by version").select_option("1")
-    assert table.locator("tbody tr").count() == 3
+    expect(table.locator("tbody tr")).to_have_count(3)
     view.get_by_label("Filter by version").select_option("0")
     # chart of the duration, then back
     view.get_by_label("Chart value").select_option("__duration__")
@@ -120,7 +122,7 @@ def test_runs_table_chart_and_compare(page, lab):
 
     set_theme(page, "JupyterLab Dark")
     view.locator(".jp-MlShip-historyBar").first.scroll_into_view_if_needed()
-    page.wait_for_timeout(500)
+    settled(page)
     page.shot("h03-runs-table-dark")
     bg = page.evaluate("getComputedStyle(document.querySelector('.jp-MlShip-historyView'))"
                        ".backgroundColor")

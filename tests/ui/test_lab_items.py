@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 from tests.ui.test_lab_fixes import keep, open_lab, open_panel, set_theme, write_notebook
 from tests.ui.test_lab_flow import api, open_notebook, post, ship_dialog
@@ -36,15 +37,20 @@ def palette_run(page, label: str) -> None:
     page.locator(".lm-CommandPalette-item", has_text=label).first.click()
 
 
-def saved_tags(page, lab, name: str) -> list:
-    """Save the notebook, then each cell's tags as written to disk."""
+def saved_tags(page, lab, name: str, expected: list) -> list:
+    """Save the notebook, then each cell's tags as written to disk (once they are `expected`,
+    or as they are after 30 s)."""
     page.keyboard.press("Control+s")
-    page.wait_for_function(
-        "() => !document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-mod-dirty')"
-        " && !document.querySelector('.lm-TabBar-tab.jp-mod-current.jp-mod-dirty')")
-    page.wait_for_timeout(300)
-    cells = json.loads((lab.root / name).read_text())["cells"]
-    return [c.get("metadata", {}).get("tags", []) for c in cells]
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            cells = json.loads((lab.root / name).read_text())["cells"]
+        except ValueError:  # caught while the lab writes it
+            cells = []
+        tags = [c.get("metadata", {}).get("tags", []) for c in cells]
+        if tags == expected or time.monotonic() > deadline:
+            return tags
+        time.sleep(0.1)
 
 
 # 11. Tag as parameters cell
@@ -56,18 +62,21 @@ def test_the_tag_as_parameters_command_toggles_the_tag(page, lab):
     page.locator(".jp-Notebook .jp-Cell").nth(0).locator(".jp-InputPrompt").click()
     page.keyboard.press("Escape")
     palette_run(page, "Tag as Parameters Cell")
-    assert saved_tags(page, lab, "tagme.ipynb") == [["parameters"], []]
+    want = [["parameters"], []]
+    assert saved_tags(page, lab, "tagme.ipynb", want) == want
     page.shot("parameters-tagged")
     # run again (the palette now says Untag): removed
     palette_run(page, "Untag as Parameters Cell")
-    assert saved_tags(page, lab, "tagme.ipynb") == [[], []]
+    want = [[], []]
+    assert saved_tags(page, lab, "tagme.ipynb", want) == want
     # the cell toolbar button toggles it too
     page.locator(".jp-Notebook .jp-Cell").nth(0).locator(".jp-InputPrompt").click()
     button = page.locator(
         ".jp-Cell.jp-mod-active .jp-cell-toolbar [data-command='ml-ship:tag-parameters']")
     button.wait_for()
     button.click()
-    assert saved_tags(page, lab, "tagme.ipynb") == [["parameters"], []]
+    want = [["parameters"], []]
+    assert saved_tags(page, lab, "tagme.ipynb", want) == want
     keep(page, "parameters-cell-toolbar", page.locator(".jp-Cell.jp-mod-active"))
 
 

@@ -7,7 +7,13 @@ Screenshots in the light and dark themes: tests/ui/artifacts/ (the best in docs/
 from __future__ import annotations
 
 import json
+import re
+import time
+import urllib.request
 
+from playwright.sync_api import expect
+
+from tests.ui.conftest import TOKEN
 from tests.ui.test_lab_fixes import keep, open_lab, open_panel, set_theme, wait_run, write_notebook
 from tests.ui.test_lab_flow import LONG, api, open_notebook, post, ship_dialog
 
@@ -135,11 +141,11 @@ def test_runs_reuse_one_runs_tab_and_each_run_has_at_most_one_tab(page, lab):
     latest.locator(".jp-Toolbar").get_by_text("Keep open").click()
     kept = page.locator(f"#jp-MlShip-run-{second}")
     kept.wait_for()
-    assert not run_tabs(page).first.inner_text().startswith("Runs:")
-    assert not kept.locator(".jp-Toolbar").get_by_text("Keep open").is_visible()
+    expect(run_tabs(page).first).not_to_have_text(re.compile("^Runs:"))
+    expect(kept.locator(".jp-Toolbar").get_by_text("Keep open")).to_be_hidden()
     kept.locator(".jp-Toolbar").get_by_text("Re-run").click()
     third = start_from_dialog(page, second)
-    assert run_tabs(page).count() == 2
+    expect(run_tabs(page)).to_have_count(2)
     wait_run(lab, third)
 
     # opening runs from the panel: the kept one is activated, another shows in the Runs tab
@@ -148,11 +154,11 @@ def test_runs_reuse_one_runs_tab_and_each_run_has_at_most_one_tab(page, lab):
     page.locator(f".jp-MlShip-latestRunView .jp-MlShip-runBody[data-run='{first}']").wait_for()
     panel.locator(f".jp-MlShip-runs li[data-run='{second}'] button").first.click()
     page.locator(f"#jp-MlShip-run-{second}:not(.lm-mod-hidden)").wait_for()
-    assert run_tabs(page).count() == 2
+    expect(run_tabs(page)).to_have_count(2)
     page.shot("07-runs-tab")
 
     # the job is deleted: after a reload the restored tabs say so instead of a red error
-    page.wait_for_timeout(1000)  # the layout is saved
+    layout_saved_with(lab, f"ml-ship-run:{second}")
     request = __import__("urllib.request").request
     with request.urlopen(request.Request(lab.api("/jobs/tabs"), method="DELETE"), timeout=30):
         pass
@@ -171,20 +177,33 @@ def test_runs_reuse_one_runs_tab_and_each_run_has_at_most_one_tab(page, lab):
 #    pipeline versions and roll back; a step's run links to its pipeline run
 
 
+def layout_saved_with(lab, key: str, timeout: float = 30) -> None:
+    """Wait until the lab has saved its layout (the workspace, on the server) with ``key``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with urllib.request.urlopen(f"{lab.url}lab/api/workspaces/default?token={TOKEN}",
+                                    timeout=30) as r:
+            saved = r.read().decode()
+        if key in saved:
+            return
+        assert time.monotonic() < deadline, f"{key} not in the saved layout: {saved[:2000]}"
+        time.sleep(0.2)
+
+
 def job_names(panel, expected=None) -> list[str]:
-    """The jobs listed (after waiting, up to 5 s, for `expected` when given)."""
-    import time
-    deadline = time.monotonic() + 5
+    """The jobs listed, once they are `expected` (a list, or a test of the list) or after 10 s
+    as they are then."""
+    deadline = time.monotonic() + 10
     while True:
         names = panel.locator("li[data-job]").evaluate_all(
             "items => items.map(i => i.dataset.job)")
-        if expected is None or names == expected or time.monotonic() > deadline:
+        done = expected(names) if callable(expected) else names == expected
+        if expected is None or done or time.monotonic() > deadline:
             return names
         time.sleep(0.1)
 
 
 def wait_pipeline_run(lab, run_id: str, timeout: float = 180) -> dict:
-    import time
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         run = api(lab, f"/pipeline-runs/{run_id}")
@@ -233,19 +252,29 @@ def test_the_jobs_list_searches_filters_sorts_groups_and_deletes(page, lab):
     assert job_names(top, ["alpha-bad"]) == ["alpha-bad"]
     panel.get_by_label("Search jobs").fill("")
     panel.get_by_label("Last run status").select_option("failed")
-    page.wait_for_timeout(300)
-    failed = job_names(panel)  # other tests of the session may have left failed jobs too
-    assert "alpha-bad" in failed and not {"zeta-ok", "mid-never", *step_jobs} & set(failed), \
-        failed
+
+    # other tests of the session may have left failed jobs, and jobs that never ran, too
+    def only_failed(names):
+        return "alpha-bad" in names and not {"zeta-ok", "mid-never", *step_jobs} & set(names)
+
+    failed = job_names(panel, only_failed)
+    assert only_failed(failed), failed
     panel.get_by_label("Last run status").select_option("never")
-    page.wait_for_timeout(300)
-    never = job_names(panel)  # other tests of the session may have left jobs that never ran
-    assert "mid-never" in never and not {"alpha-bad", "zeta-ok", *step_jobs} & set(never), never
+
+    def only_never(names):
+        return "mid-never" in names and not {"alpha-bad", "zeta-ok", *step_jobs} & set(names)
+
+    never = job_names(panel, only_never)
+    assert only_never(never), never
     panel.get_by_label("Last run status").select_option("all")
     panel.get_by_label("Sort jobs").select_option("last-run")
-    page.wait_for_timeout(300)
-    names = job_names(top)
-    assert names.index("alpha-bad") < names.index("zeta-ok") < names.index("mid-never"), names
+
+    def by_last_run(names):
+        return {"alpha-bad", "zeta-ok", "mid-never"} <= set(names) and (
+            names.index("alpha-bad") < names.index("zeta-ok") < names.index("mid-never"))
+
+    names = job_names(top, by_last_run)
+    assert by_last_run(names), names
     keep(page, "jobs-list", panel)
 
     # delete a job from the lab

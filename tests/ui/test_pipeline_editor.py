@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import time
 
+from playwright.sync_api import expect
+
 from tests.ui.conftest import TOKEN
 from tests.ui.test_lab_fixes import keep, set_theme
 
@@ -31,7 +33,7 @@ def drag(page, source, target) -> None:
     page.mouse.up()
 
 
-def file_text(lab, name: str, want: str, timeout: float = 15) -> str:
+def file_text(lab, name: str, want: str, timeout: float = 30) -> str:
     deadline = time.monotonic() + timeout
     text = ""
     while time.monotonic() < deadline:
@@ -54,11 +56,11 @@ def test_edit_a_pipeline_on_the_canvas_and_keep_the_files_comments(page, lab):
     item = page.locator(".jp-DirListing-item", has_text="train.ipynb").first
     drag(page, item, canvas)
     graph = page.locator(".jp-MlShip-editorCanvas .jp-MlShip-graph")
-    graph.locator("[data-step='train']").wait_for(timeout=10_000)
+    graph.locator("[data-step='train']").wait_for()
 
     # an edge drawn from prep's port to train
     drag(page, graph.locator("[data-port='prep']"), graph.locator("[data-step='train']"))
-    graph.locator("[data-edge='prep->train']").wait_for(state="attached", timeout=10_000)
+    graph.locator("[data-edge='prep->train']").wait_for(state="attached")
     text = file_text(lab, "edited.pipeline.yaml", "depends_on: [prep]")
 
     # the side form: a parameter from an upstream reference, retries, a backend
@@ -75,7 +77,7 @@ def test_edit_a_pipeline_on_the_canvas_and_keep_the_files_comments(page, lab):
     # the upstream step's recorded outputs, once the server has read the saved file
     page.wait_for_function(
         "() => [...document.querySelectorAll('.jp-MlShip-stepForm select option')]"
-        ".some(o => o.textContent === 'prep → output data_path')", timeout=20_000)
+        ".some(o => o.textContent === 'prep → output data_path')", timeout=30_000)
     chooser.select_option(label="prep → output data_path")
     data_path = form.locator("#jp-MlShip-sp-train-data_path")
     assert data_path.input_value() == "{{ steps.prep.outputs.data_path }}"
@@ -83,7 +85,7 @@ def test_edit_a_pipeline_on_the_canvas_and_keep_the_files_comments(page, lab):
     # an invalid value shows at once, on the form and on the node
     retries = form.get_by_label("Retries")
     retries.fill("-1")
-    page.locator(".jp-MlShip-issues li", has_text="retries").first.wait_for(timeout=5_000)
+    page.locator(".jp-MlShip-issues li", has_text="retries").first.wait_for()
     graph.locator("[data-step='train'][data-invalid='true']").wait_for()
     page.shot("editor-invalid")
     retries.fill("2")
@@ -107,5 +109,5 @@ def test_edit_a_pipeline_on_the_canvas_and_keep_the_files_comments(page, lab):
         "data_path: \"{{ steps.prep.outputs.data_path }}\"" in text, text
     assert "retries: 2" in text
     # and the server agrees the pipeline is valid
-    page.locator(".jp-MlShip-pipelineView[data-invalid='false']").wait_for(timeout=15_000)
-    assert page.locator(".jp-MlShip-issues li").count() == 0
+    page.locator(".jp-MlShip-pipelineView[data-invalid='false']").wait_for()
+    expect(page.locator(".jp-MlShip-issues li")).to_have_count(0)

@@ -79,7 +79,7 @@ def test_pipeline_graph_runs_live_to_all_green(page, lab):
         node = graph.locator(f"[data-step='{step}'][data-status='succeeded']")
         node.wait_for(timeout=30_000)
         assert node.locator(".jp-MlShip-status").inner_text() == "succeeded"
-    assert graph.locator(".jp-MlShip-graphEdge-succeeded").count() == 3
+    expect(graph.locator(".jp-MlShip-graphEdge-succeeded")).to_have_count(3)
     page.shot("04-all-green")
 
     # the server agrees, with the parameter given in the form
@@ -128,12 +128,12 @@ def test_pipeline_graph_runs_live_to_all_green(page, lab):
     # click a step: its run view with the log (the rows prepared upstream reached train)
     train = graph.locator("[data-step='train']")
     # statuses come with the server's events, run ids with the fetch that follows (≤ 200 ms)
-    expect(train).to_have_attribute("data-run", steps["train"]["run_id"], timeout=10_000)
+    expect(train).to_have_attribute("data-run", steps["train"]["run_id"], timeout=30_000)
     train.click()
     body = page.locator(f".jp-MlShip-runBody[data-run='{steps['train']['run_id']}']")
     body.wait_for(timeout=30_000)
     body.locator(".jp-MlShip-log").get_by_text("training on 300 customers").wait_for(timeout=30_000)
-    assert body.get_attribute("data-status") == "succeeded"
+    expect(body).to_have_attribute("data-status", "succeeded")
     page.shot("05-step-run")
 
     # the side panel lists the pipeline; its run opens the run's graph
@@ -147,7 +147,7 @@ def test_pipeline_graph_runs_live_to_all_green(page, lab):
     section.locator(f"li[data-pipeline-run='{run_id}'] .jp-MlShip-item").click()
     view = page.locator(f"#jp-MlShip-pipelineRun-{run_id}")
     view.locator(".jp-MlShip-graph[data-steps='3']").wait_for()
-    assert view.locator(".jp-MlShip-graphNode[data-status='succeeded']").count() == 3
+    expect(view.locator(".jp-MlShip-graphNode[data-status='succeeded']")).to_have_count(3)
     page.shot("06-panel-run-view")
 
     # the same run again: the dialog starts from the last run's values, and every step
@@ -168,7 +168,7 @@ def test_pipeline_graph_runs_live_to_all_green(page, lab):
                         f":not([data-pipeline-run='{run_id}'])")
     again.wait_for(timeout=LONG)
     cached = doc.locator(".jp-MlShip-graphNode[data-status='succeeded'] .jp-MlShip-cached")
-    assert cached.count() == 3
+    expect(cached).to_have_count(3)
     page.shot("06b-cached-rerun")
 
     set_theme(page, "JupyterLab Dark")
@@ -221,7 +221,8 @@ def test_a_file_with_a_missing_notebook_is_drawn_next_to_its_error(page, lab):
                          "  fetch: {notebook: hello.ipynb}",
                          "  clean: {notebook: helo.ipynb, depends_on: [fetch]}",
                          "  report: {notebook: hello.ipynb, depends_on: [clean]}")
-    assert "helo.ipynb" in error.inner_text() and "no such notebook" in error.inner_text()
+    expect(error).to_contain_text("no such notebook")  # (the server's check, a moment later)
+    expect(error).to_contain_text("helo.ipynb")
     assert str(lab.root) not in error.inner_text()  # paths as the user sees them in the lab
     graph = page.locator(".jp-MlShip-graph[data-steps='3']")
     graph.wait_for(timeout=30_000)
@@ -271,7 +272,7 @@ def test_a_failed_step_skips_its_descendants_and_cancel_stops_the_rest(page, lab
     # the status comes with the event, the error with the run fetched right after it
     errors = page.locator(".jp-MlShip-stepErrors li[data-step='boom']")
     errors.get_by_text("RuntimeError: boom on purpose", exact=True).wait_for()
-    assert "boom on purpose" in graph.locator("[data-step='boom']").get_attribute("title")
+    expect(graph.locator("[data-step='boom']")).to_have_attribute("title", re.compile("boom on purpose"))
     page.shot("09-failed-and-running")
 
     page.locator(".jp-MlShip-pipelineWidget .jp-Toolbar").get_by_text("Cancel").click()

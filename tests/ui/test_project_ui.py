@@ -20,8 +20,9 @@ import urllib.parse
 import urllib.request
 
 import pytest
+from playwright.sync_api import expect
 
-from tests.ui.conftest import ARTIFACTS, TOKEN, set_theme
+from tests.ui.conftest import ARTIFACTS, TOKEN, set_theme, settled
 from tests.ui.test_lab_flow import ship_dialog_ready
 
 LONG = 150_000  # ms: a run starts a kernel on a busy 2-core machine
@@ -164,7 +165,7 @@ def test_ship_a_project_see_its_files_and_compare_versions(page, lab):
     table.wait_for()
     assert table.locator("thead th").all_inner_texts() == ["name", "score"]
     assert table.locator("tbody tr").first.locator("td").all_inner_texts() == ["row-ada", "2"]
-    assert table.locator("tbody tr").count() == 3
+    expect(table.locator("tbody tr")).to_have_count(3)
     hide_notifications(page)
     page.shot("p02-run-files-csv")
     shot(page, body, "run-artifacts-light")
@@ -180,9 +181,9 @@ def test_ship_a_project_see_its_files_and_compare_versions(page, lab):
 
     files.locator("li[data-file='metrics.json'] .jp-MlShip-fileName").click()
     text = body.locator(".jp-MlShip-preview[data-preview='metrics.json'] .jp-MlShip-textPreview")
-    assert text.inner_text() == '{"rows": 3}'
+    expect(text).to_have_text('{"rows": 3}')  # (read from the server once opened)
     body.get_by_role("button", name="Close the preview").click()
-    assert body.locator(".jp-MlShip-preview").count() == 0
+    expect(body.locator(".jp-MlShip-preview")).to_have_count(0)
 
     # the version link opens the job's Versions tab on v1, its files unfolded
     body.locator(".jp-MlShip-versionLink").click()
@@ -225,7 +226,7 @@ def test_ship_a_project_see_its_files_and_compare_versions(page, lab):
     nbdiff.locator(".jp-Cell-diff").first.wait_for(timeout=30_000)
     nbdiff.get_by_text("second version").first.wait_for()
     hide_notifications(page)
-    page.wait_for_timeout(500)
+    settled(page)
     page.shot("p06-compare")
     shot(page, compare, "compare-light")
 
@@ -251,7 +252,7 @@ def test_ship_a_project_see_its_files_and_compare_versions(page, lab):
     set_theme(page, "JupyterLab Dark")
     try:
         compare.locator(".jp-Notebook-diff .jp-Cell-diff").first.wait_for(timeout=30_000)
-        page.wait_for_timeout(500)
+        settled(page)
         page.shot("p07-compare-dark")
         shot(page, compare, "compare-dark")
         open_notebook(page, lab, "proj/train_proj.ipynb")

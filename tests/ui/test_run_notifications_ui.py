@@ -12,9 +12,10 @@ import json
 import time
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.python.notify_harness import Receiver
-from tests.ui.conftest import run_lab, set_theme
+from tests.ui.conftest import run_lab, set_theme, settled
 from tests.ui.test_lab_fixes import open_lab, open_panel, wait_run, write_notebook
 from tests.ui.test_lab_flow import LONG, api, post
 
@@ -75,7 +76,7 @@ def test_a_failing_webhook_shows_failing_on_the_run_and_the_run_links_to_mlflow(
     page.shot("n01-run-notifications")
     set_theme(page, "JupyterLab Dark")
     body.locator(".jp-MlShip-runNotifications").scroll_into_view_if_needed()
-    page.wait_for_timeout(300)
+    settled(page)
     page.shot("n02-run-notifications-dark")
     set_theme(page, "JupyterLab Light")
 
@@ -120,7 +121,7 @@ def test_a_pipelines_runs_table_has_a_column_group_per_step(page, lab):
     view = page.locator(".jp-MlShip-history[data-job='churn']")
     view.wait_for(timeout=30_000)
     table = view.locator("table.jp-MlShip-runsTable")
-    assert table.locator("tbody tr").count() == 2
+    expect(table.locator("tbody tr")).to_have_count(2)
     groups = table.locator("thead th.jp-MlShip-stepGroup").all_inner_texts()
     assert groups == ["prep", "train"]
     second = [h.strip(" ▾▴") for h in table.locator("thead tr").nth(1)
@@ -132,10 +133,9 @@ def test_a_pipelines_runs_table_has_a_column_group_per_step(page, lab):
     cells = newest.locator("td").all_inner_texts()
     assert "0.53" in cells and "300" in cells  # train's accuracy, prep's rows
     assert newest.locator("td[data-step='train'][data-step-status='succeeded']").count() == 1
-    page.wait_for_timeout(300)
+    settled(page)
     page.shot("n03-pipeline-runs-table")
     set_theme(page, "JupyterLab Dark")
-    page.wait_for_timeout(300)
     page.shot("n04-pipeline-runs-table-dark")
     set_theme(page, "JupyterLab Light")
     # a click on a step's status opens that step's run

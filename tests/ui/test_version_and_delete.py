@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import urllib.error
 
-from tests.ui.conftest import set_theme
+from tests.ui.conftest import set_theme, settled
 from tests.ui.test_lab_fixes import (
     keep,
     open_lab,
@@ -54,9 +54,9 @@ def test_a_version_opens_read_only_with_its_own_content(page, lab):
     assert "XYZ" not in cell.inner_text()
     page.keyboard.press("Control+s")
     toast = page.locator(".Toastify__toast").filter(has_text="Version v1 of versioned is read-only")
-    toast.first.wait_for(timeout=10_000)
+    toast.first.wait_for(timeout=30_000)
     assert "MlShipOutput:" not in toast.first.inner_text()
-    page.wait_for_timeout(800)  # the toast has slid in
+    settled(page)  # the toast has slid in
     keep(page, "version-read-only")
     set_theme(page, "JupyterLab Dark")
     keep(page, "version-read-only-dark")
@@ -64,7 +64,7 @@ def test_a_version_opens_read_only_with_its_own_content(page, lab):
 
     # the version in the banner leads back to it in the panel
     banner.get_by_role("button", name="v1").click()
-    panel.locator("li[data-version='1'].jp-mod-focused").wait_for(timeout=10_000)
+    panel.locator("li[data-version='1'].jp-mod-focused").wait_for(timeout=30_000)
 
 
 def test_a_run_is_deleted_from_the_run_view_and_leaves_the_list(page, lab):
@@ -87,12 +87,12 @@ def test_a_run_is_deleted_from_the_run_view_and_leaves_the_list(page, lab):
     keep(page, "run-delete-confirm")
     dialog.get_by_role("button", name="Delete run").click()
     page.locator(".Toastify__toast").filter(
-        has_text=f"Deleted run {second['id'][-6:]} of deleteme").wait_for(timeout=10_000)
+        has_text=f"Deleted run {second['id'][-6:]} of deleteme").wait_for(timeout=30_000)
     # gone from the job's runs in the panel, the other run stays; the run view closed
-    runs.locator(f"li[data-run='{second['id']}']").wait_for(state="detached", timeout=10_000)
+    runs.locator(f"li[data-run='{second['id']}']").wait_for(state="detached", timeout=30_000)
     runs.locator(f"li[data-run='{first['id']}']").wait_for()
     page.locator(f".jp-MlShip-runBody[data-run='{second['id']}']").wait_for(
-        state="detached", timeout=10_000)
+        state="detached", timeout=30_000)
     # and on the server
     try:
         api(lab, f"/runs/{second['id']}")
@@ -105,6 +105,6 @@ def test_a_run_is_deleted_from_the_run_view_and_leaves_the_list(page, lab):
     panel = open_panel(page)
     panel.get_by_role("tab", name="History").click()
     entry = panel.locator(".jp-MlShip-audit-item[data-kind='delete-run']")
-    entry.wait_for(timeout=10_000)
+    entry.wait_for(timeout=30_000)
     assert f"deleted the run #{second['id'][-6:]} (v1)" in entry.inner_text()
     page.shot("run-deleted")
