@@ -322,6 +322,12 @@ steps:
 
 
 def test_a_store_of_the_previous_release_upgrades_with_healthy_runs(tmp_path: Path):
+    check_upgrade_from_0006(f"sqlite:///{tmp_path / 'old.db'}", tmp_path)
+
+
+def check_upgrade_from_0006(url: str, tmp_path: Path) -> None:
+    """A store made by the release before checks (migration 0006), with a run, opened by this
+    one: migrated, the run healthy with no checks (also run on PostgreSQL)."""
     from alembic import command
     from alembic.config import Config
     from sqlalchemy import create_engine, text
@@ -329,7 +335,6 @@ def test_a_store_of_the_previous_release_upgrades_with_healthy_runs(tmp_path: Pa
     from jupyter_ml_ship.store import Store
     from jupyter_ml_ship.store.db import MIGRATIONS
 
-    url = f"sqlite:///{tmp_path / 'old.db'}"
     engine = create_engine(url)
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))

@@ -82,6 +82,31 @@ def test_history_on_postgres(pg_svc, tmp_path):
     check_failures_and_limit(pg_svc, tmp_path)
 
 
+def test_checks_and_the_upgrade_to_them_on_postgres(pg_url, pg_svc, tmp_path):
+    from sqlalchemy import create_engine, text
+
+    from jupyter_ml_ship.core.checks.health import job_health
+    from tests.python.test_checks import Ended, check_upgrade_from_0006
+
+    path = make_notebook(tmp_path / "pg-checked.ipynb", "print(1)", metadata={"ml_ship": {
+        "checks": {"auc": {"max_drop": 0.05}, "rows": {"min": 10}}}})
+    pg_svc.ship(path)
+    ended = Ended(pg_svc)
+    ended("pg-checked", {"auc": 0.9, "rows": 20})
+    worse = pg_svc.get_run(ended("pg-checked", {"auc": 0.8, "rows": 20}))
+    assert worse.health == "degraded"
+    assert [(c.rule, c.baseline, c.passed) for c in worse.checks if c.name == "auc"] == [
+        ("max_drop", 0.9, False)]
+    health = job_health(pg_svc, "pg-checked")
+    assert health.health == "degraded" and health.counts.degraded == 1
+    assert [p.value for p in health.outputs[0].points] == [0.9, 0.8]
+    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text("CREATE DATABASE mlship_upgrade"))
+    admin.dispose()
+    check_upgrade_from_0006(pg_url.rsplit("/", 1)[0] + "/mlship_upgrade", tmp_path)
+
+
 def test_concurrent_ships_on_postgres(pg_url, tmp_path):
     paths = [make_notebook(tmp_path / f"c{i}.ipynb", f"print({i})") for i in range(6)]
 
