@@ -171,6 +171,43 @@ def test_drift_validates_and_passes_until_its_rule_is_registered(svc, nb, ended)
         assert drift.rule == "drift"
 
 
+def test_a_registered_rule_sees_the_run_and_records_outputs_and_a_broken_one_fails(svc, nb,
+                                                                                   ended):
+    from jupyter_ml_ship.core.checks import RuleOutcome, register_rule, registry
+    from jupyter_ml_ship.models import CheckResult
+
+    seen: list[tuple[Any, ...]] = []
+
+    def share(ctx: Any, output: str, spec: Any) -> RuleOutcome:
+        seen.append((ctx.job, ctx.version, ctx.run_dir.name, ctx.artifacts_dir.parent,
+                     ctx.home, spec.rule_value("share")))
+        value = ctx.outputs["rows"] / 10_000
+        return RuleOutcome([CheckResult(name=output, rule="share", value=value, passed=True,
+                                        message=f"{output} share {value}")],
+                           outputs={f"{output}.share": value})
+
+    def broken(ctx: Any, output: str, spec: Any) -> list[CheckResult]:
+        raise RuntimeError("no such table")
+
+    register_rule("share", share)
+    register_rule("broken", broken)
+    try:
+        ship_checked(svc, nb, {"rows": {"share": {"of": 10_000}}})
+        run = svc.get_run(ended("train", {"rows": 5000}))
+        assert run.health == "healthy" and run.outputs["rows.share"] == 0.5
+        assert seen == [("train", 1, run.id, svc.home / "runs" / run.id, svc.home,
+                         {"of": 10_000})]
+        ship_checked(svc, nb, {"rows": {"broken": True}})
+        run = svc.get_run(ended("train", {"rows": 5000}))
+        assert run.status == "succeeded" and run.health == "degraded"
+        assert run.checks[0].message == ("rows: the broken check could not run: RuntimeError: "
+                                         "no such table")
+    finally:
+        for name in ("share", "broken"):
+            registry._rules.pop(name)
+            registry._extra.pop(name)
+
+
 # ---- refused at ship --------------------------------------------------------------------------
 
 BAD = [

@@ -7,6 +7,7 @@ no checks stays ``healthy`` with none.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from ...store import Run, Store
+
+log = logging.getLogger("jupyter_ml_ship.checks")
 
 
 @dataclass
@@ -60,6 +63,18 @@ def evaluate_finished(s: Session, row: Run, status: str, outputs: dict[str, Any]
     (not succeeded, or no checks). Reads only: call it before changing the row."""
     if status != "succeeded":
         return None
+    try:
+        return _evaluate_finished(s, row, outputs, store, home)
+    except Exception as exc:  # never keeps a run from ending; shown on it, not swallowed
+        log.exception("ml-ship: checks of run %s could not be evaluated", row.id)
+        failed = CheckResult(name="*", rule="checks", value=None, passed=False,
+                             message=f"the checks could not be evaluated: "
+                                     f"{type(exc).__name__}: {exc}"[:500])
+        return Evaluated("degraded", [failed.model_dump(mode="json")], dict(outputs))
+
+
+def _evaluate_finished(s: Session, row: Run, outputs: dict[str, Any], store: Store,
+                       home: Path) -> Evaluated | None:
     started = time.perf_counter()
     found = s.execute(select(Version.config, Version.reference_run_id, Job.name)
                       .join(Job, Job.id == Version.job_id)
