@@ -239,6 +239,18 @@ class RunFiles(_Model):
     inputs: list[FileInput] = Field([], description="files taken from upstream steps")
 
 
+PromotionState = Literal["candidate", "validating", "promoted", "rejected"]
+
+
+class AutoRollback(_Model):
+    """``rollback_on`` rolled this version back (it is never rolled back twice, nor back to)."""
+
+    at: datetime
+    to: int = Field(description="the version made current instead")
+    runs: list[str] = Field([], description="the degraded or failed runs that caused it")
+    reason: str
+
+
 class VersionInfo(_Model):
     job: str
     number: int
@@ -253,6 +265,19 @@ class VersionInfo(_Model):
     is_current: bool = False
     project: ProjectSummary | None = Field(
         None, description="the project files shipped with the notebook (none: a lone notebook)")
+    promotion: PromotionState | None = Field(
+        None, description="gated promotion (metadata.ml_ship.promote): candidate, validating "
+        "(its validation run is running), promoted or rejected; null: shipped without promote "
+        "(current at once)")
+    promotion_reason: str | None = Field(
+        None, description="why it was promoted or rejected, or what it waits for")
+    validation_run_id: str | None = Field(
+        None, description="the run that validated it (cells tagged test run only there)")
+    reference_run_id: str | None = Field(
+        None, description="the run its checks' reference baseline and drift compare with "
+        "(the validation run, once promoted)")
+    auto_rollback: AutoRollback | None = Field(
+        None, description="rollback_on rolled it back: when, to which version and why")
 
 
 class Permission(_Model):
@@ -266,6 +291,7 @@ class JobPermissions(_Model):
     ship: Permission = Permission()
     run: Permission = Permission()
     rollback: Permission = Permission()
+    promote: Permission = Permission()
     cancel: Permission = Permission()
     delete: Permission = Permission()
 
@@ -412,6 +438,11 @@ class CreateRunRequest(_Model):
 
 class RollbackRequest(_Model):
     version: int = Field(ge=1, le=VERSION_MAX)
+
+
+class PromoteRequest(_Model):
+    force: bool = Field(False, description="promote a rejected (or still validating) version "
+                        "anyway")
 
 
 class RunStatusEvent(_Model):

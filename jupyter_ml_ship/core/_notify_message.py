@@ -15,7 +15,8 @@ LOG_LINES = 20
 _TITLES = {
     "failed": "failed", "timed_out": "timed out", "succeeded": "succeeded",
     "started": "started", "cancelled": "was cancelled", "degraded": "is degraded",
-    "drift": "saw its data drift",
+    "drift": "saw its data drift", "promoted": "was promoted", "rejected": "was rejected",
+    "rolled_back": "was rolled back",
 }
 
 
@@ -32,6 +33,8 @@ class Message:
     report: Path | None = field(default=None)
     #: the structured ``ml_ship`` part of the webhook body (None: made from ``info``, a run)
     payload: dict[str, Any] | None = None
+    #: why a version was promoted, rejected or rolled back
+    reason: str = ""
 
 
 def run_link(lab_url: str, run_id: str) -> str | None:
@@ -43,7 +46,8 @@ def run_link(lab_url: str, run_id: str) -> str | None:
 
 
 def describe(info: RunInfo, event: str, longer_than: float | None, lab_url: str,
-             log_tail: str) -> Message:
+             log_tail: str, reason: str = "") -> Message:
+    """``reason``: why a version was promoted, rejected or rolled back (those events)."""
     what = (f"still running after {seconds(longer_than)}" if event == "longer_than"
             else _TITLES.get(event, event))
     subject = f"[ml-ship] {info.job} v{info.version} {what} (run {info.id})"
@@ -51,6 +55,8 @@ def describe(info: RunInfo, event: str, longer_than: float | None, lab_url: str,
         ("Job", f"{info.job} v{info.version}"), ("Run", info.id), ("Status", info.status),
         ("Backend", info.backend),
     ]
+    if reason:
+        fields.insert(0, ("Reason", reason))
     if info.step:
         fields.append(("Pipeline step", f"{info.step} of {info.pipeline_run_id}"))
     if info.started_at:
@@ -88,7 +94,8 @@ def describe(info: RunInfo, event: str, longer_than: float | None, lab_url: str,
         lines += ["", "Failing cell:", ""] + [f"    {line}" for line in source.splitlines()]
     if log_tail.strip():
         lines += ["", "Last lines of the log:", "", log_tail.rstrip()]
-    return Message(subject, "\n".join(lines) + "\n", fields, link, info, event, log_tail)
+    return Message(subject, "\n".join(lines) + "\n", fields, link, info, event, log_tail,
+                   reason=reason)
 
 
 def slack_payload(msg: Message) -> dict[str, Any]:
@@ -118,6 +125,7 @@ def slack_payload(msg: Message) -> dict[str, Any]:
             "error": info.error.model_dump(exclude_none=True) if info.error else None,
             "health": info.health,
             "checks": [c.model_dump(mode="json") for c in info.checks],
+            **({"reason": msg.reason} if msg.reason else {}),
         },
     }
 

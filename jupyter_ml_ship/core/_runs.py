@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
-import shutil
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -19,6 +17,7 @@ from ..backends import RunContext
 from ..errors import BackendUnavailable, BadInput, Conflict, NotFound
 from ..models import TERMINAL_STATUSES, RunInfo
 from ..naming import validate_parameters
+from ..runner._prepare import write_input
 from ..store import Job, Run
 from ..store.files import atomic_write_json, read_json
 from ..store.schema import utcnow
@@ -53,6 +52,8 @@ class RunRequest:
     started_by: str = ""
     #: team mode: record it for the agent to start (``start_queued_runs``) instead of starting
     for_agent: bool = False
+    #: the run that validates a candidate version (``core.promotion``): its ``test`` cells run
+    validation: bool = False
 
 
 def new_run_id() -> str:
@@ -193,7 +194,10 @@ class RunsMixin(RunDeleteMixin):  # delete_run: in _run_delete
         atomic_write_json(run_dir / "request.json", {
             "job": req.job, "version": v.number, "parameters": params, "backend": backend_name,
             "overrides": req.overrides, "inputs": req.inputs, "step": req.step,
-            "pipeline_run_id": req.pipeline_run_id, "started_by": req.started_by})
+            "pipeline_run_id": req.pipeline_run_id, "started_by": req.started_by,
+            "validation": req.validation})
+        if req.validation:
+            v.validation_run_id, v.promotion = run_id, "validating"
         return Run(
             id=run_id, job_id=v.job_id, version_id=v.id, version_number=v.number,
             backend=backend_name, status="queued", parameters=params, attempts=0,
@@ -229,7 +233,8 @@ class RunsMixin(RunDeleteMixin):  # delete_run: in _run_delete
                     req = RunRequest(
                         request.get("job") or row.job.name, row.version_number, row.parameters,
                         row.backend, row.pipeline_run_id, row.step, request.get("overrides"),
-                        request.get("inputs"), started_by=row.started_by)
+                        request.get("inputs"), started_by=row.started_by,
+                        validation=bool(request.get("validation")))
                     impl, ctx, _ = self._prepare_run(s, req, run_id=run_id)
             except Exception as exc:
                 message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
@@ -268,14 +273,16 @@ class RunsMixin(RunDeleteMixin):  # delete_run: in _run_delete
         run_id = run_id or new_run_id()
         run_dir = self.home / "runs" / run_id
         run_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(v.notebook_file, run_dir / "input.ipynb")
-        kernel = ((json.loads((run_dir / "input.ipynb").read_text()).get("metadata") or {})
-                  .get("kernelspec") or {}).get("name")
+        # cells tagged test run only in a validation run (gated promotion)
+        nb = write_input(Path(v.notebook_file), run_dir / "input.ipynb", req.validation)
+        kernel = ((nb.get("metadata") or {}).get("kernelspec") or {}).get("name")
         spec = {
             "run_id": run_id, "job": req.job, "version": v.number, "parameters": params,
             "kernel_name": kernel or "python3", "timeout": config.get("timeout"),
             "max_attempts": 1 + int(config.get("retries") or 0),
         }
+        if req.validation:
+            spec["validation"] = True
         if project is not None:
             spec["project"] = {"notebook_dir": notebook_dir, "files": len(project["files"]),
                                "max_artifact_bytes": self.settings.max_artifact_bytes}
@@ -290,6 +297,8 @@ class RunsMixin(RunDeleteMixin):  # delete_run: in _run_delete
             outputs={}, run_dir=str(run_dir), backend_ref={},
             pipeline_run_id=req.pipeline_run_id, step=req.step, started_by=req.started_by,
         )
+        if req.validation:
+            v.validation_run_id, v.promotion = run_id, "validating"
         ctx = RunContext(
             run_id=run_id, run_dir=run_dir, job=req.job, version=v.number, digest=v.digest,
             notebook_file=Path(v.notebook_file), environment=v.environment,
@@ -492,6 +501,7 @@ class RunsMixin(RunDeleteMixin):  # delete_run: in _run_delete
                 row.started_at = row.started_at or _parse_time(result.get("started_at"))
             if checked is not None:
                 checked.apply(row)
+        cast(Any, self).after_run_ended(run_id)  # promotion, rollback_on (core.promotion)
         self._notify(self.get_run(run_id, reconcile=False))
 
     def _notify(self, info: RunInfo) -> None:

@@ -2,7 +2,7 @@
 
 A job (or pipeline) has an **owner**, who shipped its first version, and may name owner
 **groups** (``metadata.ml_ship.owners``: JupyterHub group names). Everyone can read. Owners can
-ship new versions, run, roll back, cancel and delete; others can run only when the current
+ship new versions, run, roll back, promote, cancel and delete; others can run only when the current
 version says ``metadata.ml_ship.run_by: team``, and cancel the runs they started themselves. An
 ml-ship **admin** can do everything.
 
@@ -20,8 +20,8 @@ from typing import Any, Literal
 from ..errors import BadInput, Forbidden
 from ..models import JobPermissions, Permission
 
-Action = Literal["ship", "run", "rollback", "cancel", "delete"]
-ACTIONS: tuple[Action, ...] = ("ship", "run", "rollback", "cancel", "delete")
+Action = Literal["ship", "run", "rollback", "promote", "cancel", "delete"]
+ACTIONS: tuple[Action, ...] = ("ship", "run", "rollback", "promote", "cancel", "delete")
 #: run_by values: "owners" (the default) or "team"
 RUN_BY = ("owners", "team")
 
@@ -89,7 +89,8 @@ def refusal(actor: Actor | None, action: Action, own: Ownership,
         where = "metadata.ml_ship.run_by" if own.kind == "job" else "pipeline file's run_by"
         return (f"{actor.name} may not run {what}: only {own.who()} may, unless its "
                 f"{where} is 'team' (or an ml-ship admin)")
-    verb = {"ship": "ship a new version of", "rollback": "roll back", "cancel": "cancel runs of",
+    verb = {"ship": "ship a new version of", "rollback": "roll back",
+            "promote": "promote a version of", "cancel": "cancel runs of",
             "delete": "delete"}[action]
     return f"{actor.name} may not {verb} {what}: only {own.who()} or an ml-ship admin may"
 

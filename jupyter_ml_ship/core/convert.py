@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..models import (
     TERMINAL_STATUSES,
+    AutoRollback,
     CheckResult,
     JobInfo,
     ParameterSpec,
@@ -78,6 +79,9 @@ def version_info(v: Version, job: Job) -> VersionInfo:
         is_current=job.current_version == v.number,
         project=ProjectSummary(**{k: v.project[k] for k in ("root", "notebook", "files",
                                                             "bytes")}) if v.project else None,
+        promotion=cast(Any, v.promotion), promotion_reason=v.promotion_reason,
+        validation_run_id=v.validation_run_id, reference_run_id=v.reference_run_id,
+        auto_rollback=AutoRollback(**v.auto_rollback) if v.auto_rollback else None,
     )
 
 

@@ -309,7 +309,13 @@ def _message(svc: ShipService, info: Any, event: str, config: dict[str, Any],
 
     longer = next((r.longer_than for r in notify_rules(config) if r.longer_than), None)
     tail = _log_tail(run_dir / "log.txt")
-    msg = describe(info, event, longer, svc.settings.lab_url, tail)
+    reason = ""
+    if event in ("promoted", "rejected", "rolled_back"):  # a version's events (core.promotion)
+        from .promotion import version_event_reason
+
+        with svc.store.session() as s:
+            reason = version_event_reason(s, info.id, event)
+    msg = describe(info, event, longer, svc.settings.lab_url, tail, reason)
     if event in ("failed", "timed_out", "succeeded", "degraded", "drift"):
         for name in ("output.ipynb", "output.partial.ipynb"):
             if (run_dir / name).exists():

@@ -27,7 +27,7 @@ from ..models import (
     ShipResult,
     VersionInfo,
 )
-from ..naming import check_name, name_from_path
+from ..naming import check_name, name_from_path, validate_parameters
 from ..store import Event, Job, Run, Store, Version
 from ..store.files import atomic_write_json, atomic_write_text
 from ..store.schema import utcnow
@@ -38,13 +38,14 @@ from .checks import parse_checks
 from .notify import deliver_pending
 from .pipelines import PipelinesMixin
 from .projects import ProjectsMixin
+from .promotion import PromotionMixin, parse_promote, parse_rollback_on
 from .tick import TickMixin
 
 if TYPE_CHECKING:
     from ..models import ScheduleInfo
 
 
-class ShipService(RunsMixin, PipelinesMixin, ProjectsMixin, TickMixin):
+class ShipService(RunsMixin, PipelinesMixin, ProjectsMixin, TickMixin, PromotionMixin):
     def __init__(self, settings: MlShip | None = None, store: Store | None = None,
                  actor: Actor | None = None):
         self.settings = settings or MlShip()
@@ -237,6 +238,9 @@ class ShipService(RunsMixin, PipelinesMixin, ProjectsMixin, TickMixin):
         actor = self._actor(actor)
         check_config(wanted, actor, f"{path.name}: ")
         parse_checks(wanted.get("checks"), f"{path.name}: metadata.ml_ship.checks")
+        # gated promotion: the version ships as a candidate (core.promotion)
+        promote = parse_promote(wanted.get("promote"), f"{path.name}: metadata.ml_ship.promote")
+        parse_rollback_on(wanted.get("rollback_on"), f"{path.name}: metadata.ml_ship.rollback_on")
         scan = self.scan_project(path, wanted, confine)
         files = self.ingest_project(scan)
         snap = make_snapshot(path, nb, config, freeze=self.settings.freeze_environment,
@@ -253,6 +257,12 @@ class ShipService(RunsMixin, PipelinesMixin, ProjectsMixin, TickMixin):
         if actor is not None:
             author = actor.name
         author = author if author is not None else _whoami()
+        if promote is not None:  # its validation run's parameters, before anything is recorded
+            if not nb_file.exists():
+                atomic_write_text(nb_file, snap.to_json())
+            validate_parameters(parameter_schema(nb_file), promote.parameters,
+                                f"{path.name}: metadata.ml_ship.promote.validate.parameters",
+                                self.settings.max_request_bytes)
         with self.store.session() as s:
             known = s.scalars(select(Job).where(Job.name == job_name)).first()
             # the current version's content again changes nothing (a pipeline's owner group
@@ -271,7 +281,8 @@ class ShipService(RunsMixin, PipelinesMixin, ProjectsMixin, TickMixin):
                 ).first()
                 if existing is not None:
                     version = existing
-                    if job.current_version != existing.number:  # shipped after a roll back
+                    if job.current_version != existing.number and existing.promotion not in (
+                            "candidate", "validating", "rejected"):  # shipped after a roll back
                         s.add(Event(job_name=job_name, kind="current", actor=author, data={
                             "from": job.current_version, "to": existing.number,
                             "digest": snap.digest, "reason": "shipped unchanged content"}))
@@ -298,24 +309,33 @@ class ShipService(RunsMixin, PipelinesMixin, ProjectsMixin, TickMixin):
                         config=snap.config, source_path=snap.source_path, created_at=utcnow(),
                         project=project,
                     )
+                    if promote is not None:  # current once its validation run says so
+                        version.promotion = "candidate"
+                        version.promotion_reason = "waiting for its validation run to start"
                     s.add(version)
                     s.flush()
-                    job.current_version = number
+                    if promote is None:
+                        job.current_version = number
                     job.updated_at = utcnow()
                     job.source_path = snap.source_path
                     s.add(Event(job_name=job_name, kind="ship", actor=author,
-                                data={"version": number, "digest": snap.digest}))
+                                data={"version": number, "digest": snap.digest,
+                                      **({"candidate": True} if promote else {})}))
                 created = True
                 break
             except IntegrityError:
                 continue
         else:  # pragma: no cover - twenty lost races in a row
             raise Conflict(f"job {job_name!r}: too many concurrent ships, try again")
+        validation = self.start_validation(job_name, version.number, actor) \
+            if created and promote is not None else None
         result = ShipResult(
             job=self.job(job_name, actor), version=self.version(job_name, version.number),
             created=created, made_current=made_current,
         )
-        if run:
+        if run and validation is not None:  # a candidate's run is its validation run
+            result.run = validation
+        elif run:
             result.run = self.run(job_name, version.number, parameters, backend, actor=actor)
         return result
 
@@ -344,6 +364,11 @@ class ShipService(RunsMixin, PipelinesMixin, ProjectsMixin, TickMixin):
 
     def _version(self, s: Session, name: str, number: int | None) -> Version:
         job = self._job(s, name)
+        if number is None and job.current_version is None:
+            state = s.execute(select(Version.number, Version.promotion).where(
+                Version.job_id == job.id).order_by(Version.number.desc())).first()
+            raise NotFound(f"job {name!r} has no current version yet" + (
+                f" (v{state[0]} is {state[1]}: see `ml-ship versions {name}`)" if state else ""))
         number = job.current_version if number is None else number
         version = s.scalars(
             select(Version).where(Version.job_id == job.id, Version.number == number)

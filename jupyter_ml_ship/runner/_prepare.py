@@ -17,6 +17,26 @@ from ._files import atomic_write_json, atomic_write_text
 
 #: files of an earlier attempt in the same run directory (an Airflow retry reuses it)
 STALE = ("result.json", "state.json", "output.ipynb", "output.partial.ipynb")
+#: cells tagged so are the notebook's tests: they run only in a validation run (gated promotion)
+TEST_TAG = "test"
+
+
+def write_input(notebook: Path, dest: Path, validation: bool = False) -> dict[str, Any]:
+    """Copy a shipped notebook to a run's ``input.ipynb``: its cells tagged ``test`` are kept
+    only when ``validation`` (the run that decides a candidate's promotion, ``run.json``'s
+    ``validation``). The notebook's JSON, as written."""
+    nb = json.loads(Path(notebook).read_text(encoding="utf-8"))
+    cells = nb.get("cells") or []
+    kept = [c for c in cells if validation
+            or TEST_TAG not in ((c.get("metadata") or {}).get("tags") or [])]
+    if len(kept) == len(cells):
+        shutil.copyfile(notebook, dest)
+    else:
+        nb["cells"] = kept
+        # no fsync: the runner reads it next; after a machine crash the run is lost anyway
+        atomic_write_text(dest, json.dumps(nb, indent=1, ensure_ascii=False) + "\n",
+                          durable=False)
+    return dict(nb)
 
 
 def prepare_run_dir(run_dir: Path, notebook: Path, parameters: dict[str, Any], *,
@@ -27,8 +47,7 @@ def prepare_run_dir(run_dir: Path, notebook: Path, parameters: dict[str, Any], *
     run_dir.mkdir(parents=True, exist_ok=True)
     for name in STALE:
         (run_dir / name).unlink(missing_ok=True)
-    shutil.copyfile(notebook, run_dir / "input.ipynb")
-    nb = json.loads((run_dir / "input.ipynb").read_text(encoding="utf-8"))
+    nb = write_input(notebook, run_dir / "input.ipynb")  # never a validation run
     kernel = ((nb.get("metadata") or {}).get("kernelspec") or {}).get("name")
     atomic_write_json(run_dir / "run.json", {
         "run_id": run_id or run_dir.name, "job": job or notebook.stem, "version": version,

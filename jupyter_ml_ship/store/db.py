@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..errors import BackendUnavailable
 
 #: The newest migration; a store at this revision is opened with no Alembic import at all.
-HEAD_REVISION = "0007"
+HEAD_REVISION = "0008"
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 

@@ -84,6 +84,17 @@ class Version(Base):
     project: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True, default=None)
     #: the run its checks' ``reference`` baseline is (set by promotion; migration 0007)
     reference_run_id: Mapped[str | None] = mapped_column(String(32), nullable=True, default=None)
+    #: gated promotion (``metadata.ml_ship.promote``; migration 0008): candidate | validating |
+    #: promoted | rejected; None: shipped without ``promote``, current at once
+    promotion: Mapped[str | None] = mapped_column(String(16), nullable=True, default=None)
+    #: why it was promoted or rejected (or why it is still a candidate)
+    promotion_reason: Mapped[str | None] = mapped_column(Text, nullable=True, default=None)
+    #: the run that validated it (its reference run once promoted)
+    validation_run_id: Mapped[str | None] = mapped_column(String(32), nullable=True,
+                                                          default=None)
+    #: ``rollback_on`` rolled it back: {at, to, runs, reason} (never twice, never back to it)
+    auto_rollback: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True,
+                                                                 default=None)
     job: Mapped[Job] = relationship(back_populates="versions")
 
 
