@@ -72,6 +72,10 @@ export class MlShipModel extends EventDrivenModel {
   // next slow poll a minute later: a busy server must not leave the panel empty
   private _retryDelay = 0;
   private _retryTimer: ReturnType<typeof setTimeout> | null = null;
+  // changes made here (a ship, a roll back, a run's news), counted: a refresh fetched while one
+  // came in may predate it, and is fetched again instead of shown (at most a few times running)
+  private _localChanges = 0;
+  private _staleRefreshes = 0;
 
   private _runChanged = new Signal<this, IRunInfo>(this);
   private _runFinished = new Signal<this, IRunInfo>(this);
@@ -222,10 +226,17 @@ export class MlShipModel extends EventDrivenModel {
     }
     try {
       const job = this._selectedJob;
+      const changes = this._localChanges;
       const [jobs, details] = await Promise.all([
         this.client.jobs(),
         job ? this._loadJob(job) : Promise.resolve(null)
       ]);
+      if (changes !== this._localChanges && this._staleRefreshes < 3) {
+        this._staleRefreshes++;
+        this._scheduleRefresh();
+        return;
+      }
+      this._staleRefreshes = 0;
       this._jobs = jobs;
       if (details && job === this._selectedJob) {
         const before = new Map(this._runs.map(r => [r.id, r]));
@@ -363,6 +374,7 @@ export class MlShipModel extends EventDrivenModel {
   /** Delete an ended run: gone from the lists at once, then everything reloaded. */
   async deleteRun(id: string): Promise<void> {
     await this.client.deleteRun(id);
+    this._localChanges++;
     this._runs = this._runs.filter(r => r.id !== id);
     if (this._selectedRun === id) {
       this._selectedRun = null;
@@ -379,6 +391,7 @@ export class MlShipModel extends EventDrivenModel {
 
   /** Take a fresher RunInfo into the lists and tell the views. */
   updateRun(run: IRunInfo): void {
+    this._localChanges++;
     const previous = this._runs.find(r => r.id === run.id);
     if (run.job === this._selectedJob) {
       this._runs = previous
@@ -401,6 +414,7 @@ export class MlShipModel extends EventDrivenModel {
   }
 
   private _upsertJob(info: IJobInfo): void {
+    this._localChanges++;
     const index = this._jobs.findIndex(j => j.name === info.name);
     this._jobs =
       index < 0

@@ -238,3 +238,35 @@ describe('MlShipModel watching the newest runs (runs from the CLI, no event)', (
     }
   });
 });
+
+describe('MlShipModel refreshed while something changes in the lab', () => {
+  it('keeps a ship made while the list was fetched, and fetches the list again', async () => {
+    let model: MlShipModel | null = null;
+    let asked = 0;
+    const server = new FakeServer()
+      .on('GET', 'health', health())
+      .on('GET', 'jobs', () => {
+        asked++;
+        if (asked === 1) {
+          // the server answers with the list as it was; the ship's answer reaches the lab first
+          model!.noteShipped(makeJob({ name: 'train', current_version: 2 }));
+          return { body: { jobs: [makeJob({ name: 'train', current_version: 1 })] } };
+        }
+        return { body: { jobs: [makeJob({ name: 'train', current_version: 2 })] } };
+      });
+    model = new MlShipModel({ client: server.client(), events: fakeEvents().manager });
+    try {
+      await model.checkHealth();
+      await model.refresh();
+      expect(model.jobs.map(j => j.current_version)).toEqual([2]);
+      for (let i = 0; i < 100 && asked < 2; i++) {
+        await new Promise(resolve => setTimeout(resolve, 10));
+      }
+      expect(asked).toBe(2); // fetched again, shown
+      await flush();
+      expect(model.jobs.map(j => j.current_version)).toEqual([2]);
+    } finally {
+      model.dispose();
+    }
+  });
+});
