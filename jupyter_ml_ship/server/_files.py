@@ -16,6 +16,11 @@ from ._models import ArtifactQuery, NotebookInfoQuery, VersionDiffQuery
 #: an artifact is the run's content, not ours: it may be shown, never run in the lab's origin
 ARTIFACT_CSP = ("sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; "
                 "media-src 'self'")
+#: an HTML report (Evidently's drift report, a plot) is a page of inline scripts: they run, but in
+#: an opaque origin (no allow-same-origin: no cookies, no lab) that can fetch nothing
+ARTIFACT_HTML_CSP = ("sandbox allow-scripts; default-src 'none'; script-src 'unsafe-inline'; "
+                     "img-src 'self' data: blob:; style-src 'unsafe-inline'; font-src data:; "
+                     "media-src 'self'")
 CHUNK = 1 << 20
 
 
@@ -75,7 +80,8 @@ class RunFileHandler(MlShipHandler):
         target, kind = await self.call(self.service.run_file, run_id, path)
         name = quote(Path(path).name)
         self.set_header("Content-Type", kind)
-        self.set_header("Content-Security-Policy", ARTIFACT_CSP)
+        self.set_header("Content-Security-Policy",
+                        ARTIFACT_HTML_CSP if kind.startswith("text/html") else ARTIFACT_CSP)
         self.set_header("X-Content-Type-Options", "nosniff")
         self.set_header("Content-Disposition",
                         f"{'attachment' if q.download else 'inline'}; filename*=UTF-8''{name}")

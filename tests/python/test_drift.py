@@ -34,16 +34,25 @@ def frame(n: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
 # ---- the comparison itself -------------------------------------------------------------------
 
 
-def test_evidently_flags_the_shifted_column_only(tmp_path):
+@pytest.fixture(scope="module")
+def shifted(tmp_path_factory):
+    """One comparison with its report (Evidently's import and run paid once per module):
+    2,000 rows (over 1,000: distances, not p-values), column ``b`` shifted by one sigma."""
     need_evidently()
     from jupyter_ml_ship.core.checks.drift import compare
 
-    got = compare(frame(2000, 1), frame(2000, 2, shift=1.0), tmp_path / "drift.html")
+    report = tmp_path_factory.mktemp("drift") / "drift.html"
+    return compare(frame(2000, 1), frame(2000, 2, shift=1.0), report, max_share=0.2), report
+
+
+def test_evidently_flags_the_shifted_column_only(shifted):
+    got, report = shifted
     assert [c.column for c in got.drifted] == ["b"]
     assert {c.column for c in got.columns} == {"a", "b", "city", "plan"}
     assert all(c.score is not None and c.method for c in got.columns)
     assert got.share == 0.25
-    html = (tmp_path / "drift.html").read_text(encoding="utf-8")
+    assert got.report == report
+    html = report.read_text(encoding="utf-8")
     assert all(f"Drift for column {c}" in html for c in ("a", "b", "city", "plan"))
 
 
@@ -160,3 +169,56 @@ def test_a_shifted_run_is_degraded_naming_the_column(svc, nb):
     assert {"drift-features.html", "ml-ship-data/features.parquet"} <= kept
     report, kind = svc.run_file(second.id, "drift-features.html")
     assert kind.startswith("text/html") and report.stat().st_size > 10_000
+
+
+# ---- the report as the lab opens it ------------------------------------------------------------
+
+
+def test_the_report_renders_sandboxed_in_a_real_browser(shifted):
+    """Served with the artifact CSP of HTML files, Evidently's report draws (its inline scripts
+    run) in an opaque origin that can fetch nothing."""
+    import http.server
+    import os
+    import threading
+
+    from jupyter_ml_ship.server._files import ARTIFACT_HTML_CSP
+    from tests.ui.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    require("browser", os.path.exists(CHROMIUM), f"{CHROMIUM} not found (scripts/browser-up.sh)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        require("browser", False, f"python playwright missing: {exc}")
+    page_bytes = shifted[1].read_bytes()
+
+    class Artifact(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = page_bytes if self.path == "/r.html" else b"secret"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Security-Policy", ARTIFACT_HTML_CSP)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Artifact)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page()
+            page.goto(f"http://127.0.0.1:{server.server_address[1]}/r.html")
+            page.get_by_text("Share of Drifted Columns").wait_for(timeout=30_000)
+            text = page.inner_text("body")
+            assert "Drift is detected for 25.0% of columns (1 out of 4)" in text
+            assert "Dataset Drift is detected. Dataset drift detection threshold is 0.2" in text
+            assert page.evaluate("self.origin") == "null"  # opaque: no cookies, not the lab
+            assert page.evaluate("fetch('/secret').then(() => 'read', () => 'blocked')") \
+                == "blocked"
+            browser.close()
+    finally:
+        server.shutdown()
+        server.server_close()

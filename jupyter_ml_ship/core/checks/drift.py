@@ -162,11 +162,11 @@ def _definition(reference: pd.DataFrame, columns: list[str], out: DriftOutcome) 
                           text_columns=kinds["text"])
 
 
-def compare(reference: pd.DataFrame, current: pd.DataFrame,
-            report_html: Path | None = None) -> DriftOutcome:
+def compare(reference: pd.DataFrame, current: pd.DataFrame, report_html: Path | None = None,
+            max_share: float = DEFAULT_MAX_SHARE) -> DriftOutcome:
     """Drift of each column of ``current`` against ``reference`` with Evidently's
-    ``DataDriftPreset``; its HTML report is written to ``report_html`` when given.
-    Raises ImportError without Evidently."""
+    ``DataDriftPreset``; its HTML report (whose verdict uses ``max_share``) is written to
+    ``report_html`` when given. Raises ImportError without Evidently."""
     from evidently import Dataset, Report
     from evidently.presets import DataDriftPreset
 
@@ -186,7 +186,8 @@ def compare(reference: pd.DataFrame, current: pd.DataFrame,
         return out
     with warnings.catch_warnings():  # scipy/sklearn chatter about tiny or constant columns
         warnings.simplefilter("ignore")
-        snapshot = Report([DataDriftPreset(columns=wanted)], include_tests=True).run(
+        preset = DataDriftPreset(columns=wanted, drift_share=max(max_share, 1e-9))
+        snapshot = Report([preset], include_tests=True).run(
             Dataset.from_pandas(current[wanted], data_definition=definition),
             Dataset.from_pandas(reference[wanted], data_definition=definition))
         if report_html is not None:
@@ -324,7 +325,7 @@ def check_drift(ctx: RuleContext, output: str, spec: OutputChecks) -> RuleOutcom
     if reference is None:
         return result(False, f"{output}: {why}")
     try:
-        got = compare(reference, current, ctx.artifacts_dir / f"drift-{output}.html")
+        got = compare(reference, current, ctx.artifacts_dir / f"drift-{output}.html", max_share)
     except ImportError:
         return result(True, f"{output}: drift not checked: {INSTALL_HINT}")
     if got.problem:
