@@ -13,6 +13,9 @@ from ._common import command, service
 
 #: how often an agent looks when nothing is due sooner (a schedule's tick wakes it on time)
 INTERVAL = 1.0
+#: an idle agent's full tick at least this often (time-based work no write announces: a
+#: notification's retry); between them, a look finds nothing changed in the store and skips it
+QUIET_TICK_EVERY = 5.0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -40,12 +43,52 @@ def _next_due_at(svc: Any) -> datetime | None:
     return min(ticks) if ticks else None
 
 
+class StoreMarker:
+    """A cheap "did anyone write the store since?": SQLite's ``PRAGMA data_version`` on a
+    private read-only connection, which changes with every commit of any other connection (the
+    service's own included). None for other stores: every look is then a tick."""
+
+    def __init__(self, url: str):
+        import sqlite3
+        from urllib.parse import quote
+
+        from sqlalchemy.engine import make_url
+
+        self.conn: Any = None
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "",
+                                                                                ":memory:"):
+            try:
+                self.conn = sqlite3.connect(f"file:{quote(str(parsed.database))}?mode=ro",
+                                            uri=True, check_same_thread=False)  # one at a time
+            except sqlite3.Error:
+                self.conn = None
+
+    def read(self) -> int | None:
+        if self.conn is None:
+            return None
+        try:
+            return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+        except Exception:  # the file replaced, say: a tick every time
+            return None
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+
+
 class Agent:
     def __init__(self, svc: Any, interval: float, ttl: float, log: Any = _log):
         from ..core.tick import holder_id
 
         self.svc, self.interval, self.ttl, self.log = svc, interval, ttl, log
         self.holder = holder_id()
+        self.marker = StoreMarker(svc.store.url)
+        #: the store's marker read before the last tick (None: tick at the next look)
+        self.seen: int | None = None
+        self.last_tick = 0.0  # monotonic
+        self.active = True  # whether the last tick saw runs going on
+        self.schedules_seen: int | None = None  # the marker when the schedules were last read
         self.stop = threading.Event()
         self.last: dict[str, Any] = {}
         self.next_discover = 0.0  # monotonic time of the next look for runs a backend started
@@ -80,17 +123,32 @@ class Agent:
 
         return [k for k, st in self.last.items() if st not in TERMINAL_STATUSES]
 
-    def tick(self) -> Any:
+    def _turns(self, now: float, mark: int | None) -> tuple[bool, bool]:
+        """Whether discovery's and the schedules' turns came. The schedules are read again
+        when one is due, or every schedule_interval s if the store changed since (a ship)."""
+        discover = now >= self.next_discover and self.svc.settings.discover_interval > 0
+        changed = mark is None or mark != self.schedules_seen
+        schedules = (now >= self.next_schedules and changed) or (
+            self.due_at is not None and datetime.now(timezone.utc) >= self.due_at)
+        return discover, schedules
+
+    def quiet(self, mark: int | None) -> bool:
+        """Whether a look can skip the tick: no run going on, nobody wrote the store since the
+        last tick began, no turn of discovery or schedules, and the last tick is recent."""
+        now = time.monotonic()
+        return (mark is not None and mark == self.seen and not self.active
+                and now - self.last_tick < QUIET_TICK_EVERY and not any(self._turns(now, mark)))
+
+    def tick(self, mark: int | None = None) -> Any:
         """One tick: discovery and schedules only when their turn came (an idle agent over
-        many schedules costs little). The lease, renewed just before, says when it ticked."""
+        many schedules costs little). ``mark``: the store's change marker read before it."""
         svc, now = self.svc, time.monotonic()
-        discover = now >= self.next_discover and svc.settings.discover_interval > 0
+        discover, schedules = self._turns(now, mark)
         if discover:
             self.next_discover = now + svc.settings.discover_interval
-        schedules = now >= self.next_schedules or (
-            self.due_at is not None and datetime.now(timezone.utc) >= self.due_at)
         report = svc.tick(self.known(), discover=discover, schedules=schedules)
         if schedules:
+            self.schedules_seen = mark
             self.next_schedules = now + max(1, svc.settings.schedule_interval or 15)
             self.due_at = _next_due_at(svc)
         return report
@@ -102,9 +160,13 @@ class Agent:
         # it, even when the agent is killed (a single tick has no next run to speed up)
         svc.warm_on_first_run = not once
         waiting = held = False
+        renew_at = 0.0  # monotonic: the lease is renewed a few times per TTL, not every look
         try:
             while not self.stop.is_set():
-                if not svc.acquire_lease(holder, self.ttl):
+                before = self.marker.read() if held else None
+                if held and time.monotonic() < renew_at:
+                    pass
+                elif not svc.acquire_lease(holder, self.ttl):
                     if held:
                         self.log("lost the lease (not renewed in time): waiting to take over")
                         held = False
@@ -119,12 +181,23 @@ class Agent:
                         waiting = True
                     self.stop.wait(min(self.interval, self.ttl / 3))
                     continue
+                else:
+                    renew_at = time.monotonic() + self.ttl / 3
+                    if before is not None:  # what changed since is our renewal only
+                        after = self.marker.read()
+                        self.seen = after if before == self.seen else self.seen
+                        self.schedules_seen = after if before == self.schedules_seen \
+                            else self.schedules_seen
                 if not held:
                     self.log(f"holding the lease as {holder}" + (" (took over)" if waiting
                                                                 else ""))
                     held, waiting = True, False
-                report = self.tick()
-                self._report(report)
+                mark = self.marker.read()  # before the tick: a write during it is seen next
+                if once or not self.quiet(mark):
+                    self.seen, self.last_tick = mark, time.monotonic()
+                    report = self.tick(mark)
+                    self._report(report)
+                    self.active = bool(self.known()) or bool(report.states)
                 if once:
                     break
                 wait = self.interval
@@ -133,6 +206,7 @@ class Agent:
                     wait = min(wait, until_due + 0.001)
                 self.stop.wait(max(wait, 0.01))
         finally:
+            self.marker.close()
             svc.release_lease(holder)
             if svc.started_warm_runner:
                 svc.stop_warm_runner()

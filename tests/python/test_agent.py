@@ -290,3 +290,42 @@ def test_a_run_claimed_by_a_killed_agent_is_taken_back_and_started(settings, nb,
     assert user.take_back_lost_claims(now + timedelta(minutes=1)) == [fresh.id]
     user.release_lease("dead-host:1")
     user.close()
+
+
+def test_an_idle_agent_leaves_the_store_alone_until_someone_writes_it(settings, nb):
+    """Idle, the agent only reads SQLite's change marker (and renews its lease a few times per
+    TTL); a run recorded by another process is a write, which the next look sees at once."""
+    import threading
+
+    from sqlalchemy import event
+
+    from jupyter_ml_ship.cli._agent import Agent
+    from jupyter_ml_ship.core import ShipService
+
+    hour = (datetime.now(timezone.utc).hour + 12) % 24  # due in hours: nothing fires
+    other = ShipService(settings)  # another process: its own connections
+    for i in range(20):
+        other.ship(nb(f"j{i}/job.ipynb", "print(1)",
+                      metadata={"ml_ship": {"schedule": f"{i} {hour} * * *", "name": f"j{i}"}}))
+    svc = ShipService(settings)
+    logs: list[str] = []
+    agent = Agent(svc, interval=0.05, ttl=10.0, log=logs.append)
+    statements: list[str] = []
+    event.listen(svc.store.engine, "before_cursor_execute",
+                 lambda _c, _cur, stmt, *_: statements.append(stmt))
+    thread = threading.Thread(target=agent.run)
+    thread.start()
+    try:
+        until(lambda: any("holding the lease" in m for m in logs), 10, "the lease")
+        until(lambda: agent.seen is not None and not agent.active, 10, "an idle agent")
+        statements.clear()
+        time.sleep(2)  # 40 looks at 0.05 s (here a sleep is the point: time passing idle)
+        assert len(statements) <= 12, statements  # a tick alone is about 10 statements
+        run = other.run("j0")
+        until(lambda: any(run.id in m for m in logs), 5, "the agent to follow the new run")
+        assert other.wait(run.id, 120).status == "succeeded"
+    finally:
+        agent.stop.set()
+        thread.join(30)
+        svc.close()
+        other.close()
