@@ -40,6 +40,7 @@ lint: setup
 ## bench: the benchmarks (not part of the tests); figures go to stdout
 bench: setup
 	$(PY) bench/bench_run.py
+	$(PY) bench/bench_faces.py
 	$(PY) bench/bench_ship.py
 	$(PY) bench/bench_server.py
 	$(PY) bench/bench_pipeline.py
