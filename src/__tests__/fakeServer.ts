@@ -131,6 +131,11 @@ export function makeVersion(overrides: Partial<IVersionInfo> = {}): IVersionInfo
     source_path: 'train.ipynb',
     is_current: false,
     project: null,
+    promotion: null,
+    promotion_reason: null,
+    validation_run_id: null,
+    reference_run_id: null,
+    auto_rollback: null,
     ...overrides
   };
 }

@@ -72,6 +72,7 @@ describe('permissions', () => {
     ship: refused('grace may not ship a new version of pipeline team: only its owner ada or an ml-ship admin may'),
     run: ok,
     rollback: refused('grace may not roll back job nightly: only its owner ada or an ml-ship admin may'),
+    promote: refused('grace may not promote a version of job nightly: only its owner ada or an ml-ship admin may'),
     cancel: refused('grace may not cancel runs of job nightly: only its owner ada or an ml-ship admin may'),
     delete: refused('grace may not delete job nightly')
   };

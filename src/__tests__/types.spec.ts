@@ -76,8 +76,10 @@ const fields: Record<string, Record<string, true>> = {
   VersionInfo: {
     job: true, number: true, digest: true, message: true, author: true, created_at: true,
     parameters: true, environment: true, config: true, source_path: true, is_current: true,
-    project: true
+    project: true, promotion: true, promotion_reason: true, validation_run_id: true,
+    reference_run_id: true, auto_rollback: true
   } satisfies Record<keyof T.IVersionInfo, true>,
+  AutoRollback: { at: true, to: true, runs: true, reason: true } satisfies Record<keyof T.IAutoRollback, true>,
   ProjectFile: { path: true, size: true, sha256: true } satisfies Record<keyof T.IProjectFile, true>,
   ExcludedFile: { path: true, reason: true } satisfies Record<keyof T.IExcludedFile, true>,
   ProjectSummary: { root: true, notebook: true, files: true, bytes: true } satisfies Record<keyof T.IProjectSummary, true>,
@@ -102,7 +104,7 @@ const fields: Record<string, Record<string, true>> = {
   } satisfies Record<keyof T.IJobInfo, true>,
   Permission: { allowed: true, reason: true } satisfies Record<keyof T.IPermission, true>,
   JobPermissions: {
-    ship: true, run: true, rollback: true, cancel: true, delete: true
+    ship: true, run: true, rollback: true, promote: true, cancel: true, delete: true
   } satisfies Record<keyof T.IJobPermissions, true>,
   AuditEvent: {
     id: true, subject: true, kind: true, actor: true, created_at: true, data: true
@@ -127,6 +129,7 @@ const fields: Record<string, Record<string, true>> = {
   } satisfies Record<keyof T.IShipRequest, true>,
   CreateRunRequest: { job: true, version: true, parameters: true, backend: true } satisfies Record<keyof T.ICreateRunRequest, true>,
   RollbackRequest: { version: true } satisfies Record<keyof T.IRollbackRequest, true>,
+  PromoteRequest: { force: true } satisfies Record<keyof T.IPromoteRequest, true>,
   RunStatusEvent: {
     run_id: true, job: true, version: true, status: true, pipeline_run_id: true, step: true,
     attempts: true

@@ -165,6 +165,31 @@ export interface IVersionInfo {
   is_current: boolean;
   /** the project files shipped with the notebook (null: a lone notebook) */
   project: IProjectSummary | null;
+  /**
+   * gated promotion (metadata.ml_ship.promote): candidate, validating (its validation run is
+   * running), promoted or rejected; null: shipped without promote (current at once)
+   */
+  promotion: PromotionState | null;
+  /** why it was promoted or rejected, or what it waits for */
+  promotion_reason: string | null;
+  /** the run that validated it (cells tagged test run only there) */
+  validation_run_id: string | null;
+  /** the run its checks' reference baseline and drift compare with (the validation run, once promoted) */
+  reference_run_id: string | null;
+  /** rollback_on rolled it back: when, to which version and why */
+  auto_rollback: IAutoRollback | null;
+}
+
+export type PromotionState = 'candidate' | 'validating' | 'promoted' | 'rejected';
+
+/** rollback_on rolled this version back (it is never rolled back twice, nor back to). */
+export interface IAutoRollback {
+  at: string;
+  /** the version made current instead */
+  to: number;
+  /** the degraded or failed runs that caused it */
+  runs: string[];
+  reason: string;
 }
 
 // ---- projects: the files a version holds beside its notebook, a run's artifacts ----------
@@ -271,6 +296,7 @@ export interface IJobPermissions {
   ship: IPermission;
   run: IPermission;
   rollback: IPermission;
+  promote: IPermission;
   cancel: IPermission;
   delete: IPermission;
 }
@@ -413,6 +439,12 @@ export interface ICreateRunRequest {
 
 export interface IRollbackRequest {
   version: number;
+}
+
+/** POST /jobs/{name}/versions/{n}/promote */
+export interface IPromoteRequest {
+  /** promote a rejected (or still validating) version anyway */
+  force?: boolean;
 }
 
 /** Payload of the Jupyter server event emitted on every run status change. */
