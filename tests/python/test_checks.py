@@ -218,8 +218,8 @@ BAD = [
      "metadata.ml_ship.checks.auc.baseline: must be previous, reference or last_N"),
     ({"auc": {"baseline": "previous"}},
      "metadata.ml_ship.checks.auc.baseline: a baseline needs max_drop or max_rise"),
-    ({"auc": {"max_drop": -0.1}}, "metadata.ml_ship.checks.auc.max_drop: input should be "
-                                  "greater than or equal to 0"),
+    ({"auc": {"max_drop": -0.1}}, "metadata.ml_ship.checks.auc.max_drop: must be >= 0 (the "
+                                  "largest change allowed, an absolute difference), got -0.1"),
     ({"loss": {"required": "yes"}}, "metadata.ml_ship.checks.loss.required: must be true or "
                                     "false, got 'yes'"),
     ({"rows": {"min": 10, "max": 1}}, "metadata.ml_ship.checks.rows.min: min 10 is above max 1"),

@@ -120,11 +120,14 @@ def _output(key: str, rules: dict[Any, Any], at: Where,
         if str(rule) not in known:
             raise BadInput(f"{at(key, str(rule))}: unknown rule (rules: "
                            f"{', '.join(sorted(known))})")
-    for rule in (*BOUND_RULES,):
+    for rule in BOUND_RULES:
         v = rules.get(rule)
         if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))
                               or not math.isfinite(v)):
             raise BadInput(f"{at(key, rule)}: must be a number, got {_shown(v)}")
+        if v is not None and rule in ("max_drop", "max_rise") and v < 0:
+            raise BadInput(f"{at(key, rule)}: must be >= 0 (the largest change allowed, an "
+                           f"absolute difference), got {_shown(v)}")
     if "required" in rules and not isinstance(rules["required"], bool):
         raise BadInput(f"{at(key, 'required')}: must be true or false, got "
                        f"{_shown(rules['required'])}")
@@ -139,9 +142,6 @@ def _output(key: str, rules: dict[Any, Any], at: Where,
         loc = ".".join(str(x) for x in first["loc"])
         raise BadInput(f"{at(key, loc)}: {first['msg'].lower()}, got "
                        f"{_shown(first.get('input'))}") from None
-    for rule in ("max_drop", "max_rise"):
-        if getattr(spec, rule) is not None and rules[rule] < 0:  # pragma: no cover - ge=0
-            raise BadInput(f"{at(key, rule)}: must be >= 0")
     if spec.baseline is not None and spec.max_drop is None and spec.max_rise is None:
         raise BadInput(f"{at(key, 'baseline')}: a baseline needs max_drop or max_rise")
     if spec.min is not None and spec.max is not None and spec.min > spec.max:
