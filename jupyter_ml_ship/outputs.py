@@ -106,8 +106,10 @@ def _as_frame(data: Any) -> Any:
     elif not isinstance(data, pd.DataFrame):
         raise TypeError("record_data(): expected a pandas DataFrame or the path of a CSV or "
                         f"Parquet file, got {type(data).__name__}")
+    from collections import Counter
+
     names = [str(c) for c in data.columns]
-    dupes = sorted({n for n in names if names.count(n) > 1})
+    dupes = sorted(n for n, count in Counter(names).items() if count > 1)
     if dupes:
         raise ValueError(f"record_data(): column name(s) {', '.join(map(repr, dupes))} appear "
                          "more than once; rename them first")

@@ -126,6 +126,8 @@ def test_record_data_keeps_a_capped_sample_and_a_profile(monkeypatch, tmp_path, 
         outputs.record_data("features", tmp_path / "in.json")
     with pytest.raises(TypeError, match="expected a pandas DataFrame"):
         outputs.record_data("features", [1, 2])
+    with pytest.raises(ValueError, match="column name\\(s\\) '1' appear more than once"):
+        outputs.record_data("features", pd.DataFrame([[1, 2]], columns=[1, "1"]))
 
 
 # ---- end to end: two runs on the local backend -------------------------------------------------
