@@ -167,7 +167,12 @@ def _as_text(value: Any) -> Any:
 
 def _write_sample(frame: Any, path: Path) -> None:
     """``frame`` as Parquet; object columns of mixed types are written as text."""
-    import pyarrow as pa
+    try:
+        import pyarrow as pa
+    except ImportError:
+        raise ImportError("record_data() keeps its sample as Parquet, which needs pyarrow: add "
+                          "it to the job's requirements (pip install pyarrow, or "
+                          "jupyter_ml_ship[monitoring])") from None
 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.stem}.partial{path.suffix}")

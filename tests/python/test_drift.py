@@ -128,6 +128,9 @@ def test_record_data_keeps_a_capped_sample_and_a_profile(monkeypatch, tmp_path, 
         outputs.record_data("features", [1, 2])
     with pytest.raises(ValueError, match="column name\\(s\\) '1' appear more than once"):
         outputs.record_data("features", pd.DataFrame([[1, 2]], columns=[1, "1"]))
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # an image without it
+    with pytest.raises(ImportError, match="needs pyarrow: add it to the job's requirements"):
+        outputs.record_data("features", data)
 
 
 # ---- end to end: two runs on the local backend -------------------------------------------------
