@@ -414,7 +414,8 @@ class ErrorBody(_Model):
 
 
 class ShipRequest(_Model):
-    path: str = Field(description="notebook path relative to the server root")
+    path: str = Field(min_length=1, pattern=r"\S",
+                      description="notebook path relative to the server root")
     name: str | None = None
     message: str | None = None
     parameters: dict[str, Any] | None = None

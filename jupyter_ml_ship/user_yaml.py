@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from .errors import BadInput
+from .untrusted import MAX_DEPTH
 
 #: the most values (scalars, lists, mappings) a YAML document may stand for once its aliases
 #: are expanded, when it uses aliases
@@ -75,10 +76,28 @@ def compose(text: str, where: str) -> tuple[yaml.Node | None, yaml.SafeLoader]:
         node = loader.get_single_node()
         if node is not None:
             check_aliases(node, where)
+            check_nesting(node, where)
+    except RecursionError:  # PyYAML's composer recurses per level: far too deep
+        loader.dispose()
+        raise BadInput(f"{where}: nested more than {MAX_DEPTH} levels deep") from None
     except BaseException:
         loader.dispose()
         raise
     return node, loader
+
+
+def check_nesting(root: yaml.Node, where: str) -> None:
+    """``BadInput`` when lists and mappings nest deeper than ``untrusted.MAX_DEPTH`` (what
+    builds and walks the value recurses per level). Iterative; after ``check_aliases``, so
+    the walk is bounded too."""
+    stack = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        kids = _children(node)
+        if depth > MAX_DEPTH and isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            raise BadInput(f"{where}, line {node.start_mark.line + 1}: nested more than "
+                           f"{MAX_DEPTH} levels deep")
+        stack += [(kid, depth + 1) for kid in kids]
 
 
 def safe_load(text: str, where: str) -> Any:

@@ -27,6 +27,7 @@ from ..models import (
     VersionDiff,
     VersionFiles,
 )
+from ..notebook._snapshot import confined_paths
 from ..notebook.project import (
     Entry,
     ProjectScan,
@@ -118,8 +119,12 @@ class ProjectsMixin(_ServiceBase):
 
     def scan_project(self, notebook: Path, config: dict[str, Any],
                      confine: Path | None = None) -> ProjectScan:
-        return scan_project(notebook, root=config.get("root"), include=config.get("include"),
+        """The project folder's files; every path the config names checked to stay inside it
+        (before anything is stored or read)."""
+        scan = scan_project(notebook, root=config.get("root"), include=config.get("include"),
                             exclude=config.get("exclude"), confine=confine, skip=[self.home])
+        confined_paths(config, notebook, scan.root, where=f"{notebook.name}: ")
+        return scan
 
     def project_preview(self, path: str | Path, confine: Path | None = None) -> ProjectPreview:
         """What shipping the notebook at ``path`` would take along (nothing is stored)."""

@@ -19,7 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from ..cron import check_schedule
 from ..errors import BadInput, TooLarge
 from ..notify_spec import parse_notify
+from ..untrusted import inside, load_json
 from .environment import environment_lock
+from .project import project_root
 
 SKIP_TAG = "ship-skip"
 
@@ -60,6 +62,31 @@ class ShipConfig(BaseModel):
         None, description="team mode: who may run it (default: its owners)")
 
 
+#: the keys of ``metadata.ml_ship`` (and of a ``ShipRequest``'s ``config``) that name a file or
+#: folder ml-ship reads: relative to the notebook's folder, confined by ``confined_paths`` to
+#: the project folder (``root``, the project folder itself: to the server root) before
+#: anything opens them. Every other key that takes text is data, never opened: ``TEXT_KEYS``.
+#: A new key goes in one of the two (a test holds ``ShipConfig`` to them).
+PATH_KEYS: tuple[str, ...] = ("root", "requirements")
+TEXT_KEYS: tuple[str, ...] = ("name", "backend", "base_image", "env", "secrets", "schedule",
+                              "depends_on", "include", "exclude", "notify", "owners", "run_by")
+
+
+def confined_paths(config: dict[str, Any], notebook: Path, top: Path,
+                   where: str = "") -> dict[str, Path]:
+    """The real paths the ``PATH_KEYS`` of ``config`` name; a ``BadInput`` naming the key
+    when one is absolute or leads (``..``, a symbolic link) out of the project folder
+    ``top``. ``root`` is the project folder itself, checked by ``project_root``."""
+    found: dict[str, Path] = {}
+    for key in PATH_KEYS:
+        value = config.get(key)
+        if key == "root" or not isinstance(value, str) or not value:
+            continue  # a list of requirements is the requirements themselves
+        found[key] = inside(value, base=notebook.resolve().parent, folder=top,
+                            key=f"{where}metadata.ml_ship.{key}")
+    return found
+
+
 @dataclass
 class Snapshot:
     notebook: dict[str, Any]
@@ -88,7 +115,7 @@ def load_notebook(path: str | Path, max_bytes: int = 200 * 1024 * 1024) -> Any:
         raise TooLarge(f"{path}: {size} bytes is over the limit of {max_bytes} bytes")
     raw = p.read_bytes()
     try:
-        data = json.loads(raw)
+        data = load_json(raw, f"{path}: ")  # nested too deep: a BadInput naming the spot
     except UnicodeDecodeError:
         raise BadInput(f"{path}: not a notebook (not UTF-8 text)") from None
     except json.JSONDecodeError as exc:
@@ -106,6 +133,8 @@ def load_notebook(path: str | Path, max_bytes: int = 200 * 1024 * 1024) -> Any:
     except nbformat.ValidationError as exc:
         where = "/".join(str(x) for x in exc.absolute_path) if hasattr(exc, "absolute_path") else ""
         raise BadInput(f"{path}: invalid notebook at {where or 'top level'}: {exc.message}") from None
+    except RecursionError:
+        raise BadInput(f"{path}: invalid notebook: nested too deep") from None
     except Exception as exc:  # nbformat raises several types on broken structure
         raise BadInput(f"{path}: invalid notebook: {exc}") from None
     return nb
@@ -155,7 +184,9 @@ def make_snapshot(
     if cfg:
         meta["ml_ship"] = cfg
     notebook = {"cells": cells, "metadata": meta, "nbformat": 4, "nbformat_minor": nb.nbformat_minor}
-    lock, lock_source = environment_lock(path.parent, config.requirements, freeze=freeze)
+    top = project_root(path, config.root)
+    lock, lock_source = environment_lock(path.parent, config.requirements, freeze=freeze,
+                                         within=top, where=f"{path.name}: ")
     kernel = (meta.get("kernelspec") or {}).get("name", "")
     digest_input = {
         "cells": [

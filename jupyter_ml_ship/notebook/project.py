@@ -20,6 +20,7 @@ from pathlib import Path
 import pathspec
 
 from ..errors import BadInput, TooLarge
+from ..untrusted import inside, load_json
 
 IGNORE_FILE = ".shipignore"
 #: how many of the largest files a preview (or a refusal) names
@@ -80,26 +81,22 @@ def _patterns(value: object, where: str) -> list[str]:
 
 def project_root(notebook: Path, root: str | None, confine: Path | None = None) -> Path:
     """The project folder of ``notebook`` (resolved); ``root`` relative to the notebook's
-    folder; it must hold the notebook and stay inside ``confine`` (the server root)."""
+    folder; it must hold the notebook and stay inside ``confine`` (the server root), by the one
+    confinement check of user-named paths (``untrusted.inside``)."""
     folder = notebook.resolve().parent
+    key = "metadata.ml_ship.root"
+    if confine is not None:  # first: a root out of the server root is never looked at
+        inside(root or ".", base=folder, folder=confine, key=key, folder_name="the server root")
     if root in (None, "", "."):
-        path = folder
-    else:
-        assert root is not None
-        if Path(root).is_absolute():
-            raise BadInput(f"metadata.ml_ship.root {root!r}: must be relative to the notebook's "
-                           "folder (e.g. '..')")
-        path = (folder / root).resolve()
-        if not path.is_dir():
-            raise BadInput(f"metadata.ml_ship.root {root!r}: {path} is not a folder")
-        if folder != path and path not in folder.parents:
-            raise BadInput(f"metadata.ml_ship.root {root!r}: must be the notebook's folder or "
-                           "one of its parents")
-    if confine is not None:
-        confine = confine.resolve()
-        if path != confine and confine not in path.parents:
-            raise BadInput(f"metadata.ml_ship.root {root!r}: the project folder would be "
-                           "outside the server root")
+        return folder
+    assert root is not None
+    if not isinstance(root, str) or Path(root).is_absolute():
+        raise BadInput(f"{key} {root!r}: must be relative to the notebook's folder (e.g. '..')")
+    path = (folder / root).resolve()
+    if not path.is_dir():
+        raise BadInput(f"{key} {root!r}: {path} is not a folder")
+    if folder != path and path not in folder.parents:
+        raise BadInput(f"{key} {root!r}: must be the notebook's folder or one of its parents")
     return path
 
 
@@ -224,9 +221,9 @@ def shipped_notebook_bytes(path: Path) -> bytes | None:
     import json
 
     try:
-        nb = json.loads(path.read_bytes())
+        nb = load_json(path.read_bytes())  # nested too deep: a BadInput
         cells = nb["cells"]
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, BadInput):
         return None
     for cell in cells if isinstance(cells, list) else []:
         if isinstance(cell, dict) and cell.get("cell_type") == "code":

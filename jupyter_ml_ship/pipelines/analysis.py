@@ -9,13 +9,13 @@ time and any reference is accepted.
 from __future__ import annotations
 
 import ast
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import BadInput
+from ..untrusted import load_json
 
 SKIP_TAG = "ship-skip"
 _MAGIC = re.compile(r"^(\s*)([%!]|\?)")
@@ -109,7 +109,7 @@ def read_notebook_facts(path: str | Path, where: str) -> NotebookFacts:
     if not p.is_file():
         raise BadInput(f"{where}: {path}: no such notebook")
     try:
-        nb = json.loads(p.read_text(encoding="utf-8"))
+        nb = load_json(p.read_text(encoding="utf-8"), f"{where}: {path}: ")
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadInput(f"{where}: {path}: not a notebook ({exc})") from None
     if not isinstance(nb, dict) or "cells" not in nb:

@@ -146,7 +146,8 @@ class PipelineRunList(_Model):
 
 
 class ShipPipelineRequest(_Model):
-    path: str = Field(description="a *.pipeline.yaml file or a folder of notebooks")
+    path: str = Field(min_length=1, pattern=r"\S",
+                      description="a *.pipeline.yaml file or a folder of notebooks")
     message: str | None = None
 
 

@@ -18,6 +18,7 @@ from ..cron import check_schedule
 from ..errors import BadInput
 from ..naming import check_name, name_from_path
 from ..notify_spec import parse_notify, plain_notify
+from ..untrusted import inside
 from ..user_yaml import compose
 from .templates import Ref, find_refs
 
@@ -29,6 +30,10 @@ TOP_KEYS = {"name", "description", "parameters", "schedule", "steps", "notify", 
 RUN_BY = ("owners", "team")
 STEP_KEYS = {"notebook", "job", "depends_on", "parameters", "retries", "timeout", "backend",
              "cache", "checks", "on_degraded"}
+#: the step keys that name a file ml-ship reads: relative to the pipeline file, confined to its
+#: folder (``untrusted.inside``) when the file is read; the other keys are data (a test holds
+#: ``STEP_KEYS`` to this split)
+STEP_PATH_KEYS = ("notebook",)
 #: what a step whose run is degraded (a failed check) does to the steps after it
 ON_DEGRADED = ("continue", "stop")
 
@@ -236,6 +241,10 @@ def _step(spec: PipelineSpec, sid: str, raw: Any) -> StepSpec:
         except (BadInput, ValueError):
             raise BadInput(f"{where('job')}: {ref!r} is not a job reference (name or name@N)") \
                 from None
+    for key in STEP_PATH_KEYS:
+        if key in raw:
+            inside(raw[key], base=spec.base_dir, folder=spec.base_dir, key=where(key),
+                   folder_name="the pipeline's folder")
     deps = raw.get("depends_on") or []
     deps = [deps] if isinstance(deps, str) else deps
     if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):

@@ -30,6 +30,7 @@ from ..config import MlShip
 from ..core import ShipService
 from ..core.access import Actor
 from ..errors import BadInput, InvalidPipeline, NotFound, ShipError, TooLarge
+from ..untrusted import load_json
 
 if TYPE_CHECKING:
     from tornado.concurrent import Future
@@ -182,7 +183,7 @@ class MlShipHandler(ServiceMixin, APIHandler):
     def body(self, model: type[M]) -> M:
         raw = self.request.body or b"{}"
         try:
-            data = json.loads(raw)
+            data = load_json(raw, "body")  # nested too deep: a BadInput naming the field
             json.dumps(data, ensure_ascii=False).encode("utf-8")  # lone surrogates
         except (ValueError, UnicodeError) as exc:
             raise BadInput(f"body: not valid JSON text: {exc}") from None

@@ -21,7 +21,7 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from ..errors import BadInput, ShipError
 from ..models import TERMINAL_STATUSES
-from ._base import MlShipHandler, ServiceMixin, map_error, validation_message
+from ._base import _CODES, MlShipHandler, ServiceMixin, map_error, validation_message
 from ._models import LogChunk, LogDone, LogFollowQuery, LogQuery, OutputQuery
 
 #: bytes per WebSocket message at most
@@ -102,6 +102,22 @@ class LogSocketHandler(ServiceMixin, WebSocketMixin, WebSocketHandler, JupyterHa
 
     def get_login_url(self) -> str:
         raise web.HTTPError(403)
+
+    def finish(self, chunk: str | bytes | dict[str, Any] | None = None) -> Any:
+        """Tornado refuses a request it cannot upgrade (a plain GET, no ``Connection:
+        Upgrade``, a cross-origin page, an old protocol) with plain text: said here as the
+        JSON error body of every route, ``{"error", "message"}``."""
+        status = self.get_status()
+        if (self.ws_connection is None and status >= 400
+                and self._headers.get("Content-Type") != "application/json"):
+            text = chunk.decode(errors="replace") if isinstance(chunk, bytes) else chunk
+            code = _CODES.get(status, "upgrade_required" if status == 426 else "error")
+            message = (f"{text} This route is a WebSocket: connect with a WebSocket client "
+                       "(GET /runs/{run_id}/logs reads the log over plain HTTP)"
+                       if isinstance(text, str) and text else self._reason)
+            self.set_header("Content-Type", "application/json")
+            chunk = json.dumps({"error": code, "message": message})
+        return super().finish(chunk)
 
     @ws_authenticated
     @authorized

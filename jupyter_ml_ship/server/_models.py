@@ -48,7 +48,8 @@ class OutputQuery(_Query):
 
 
 class NotebookInfoQuery(_Query):
-    path: str = Field(description="notebook path relative to the server root")
+    path: str = Field(min_length=1, pattern=r"\S",
+                      description="notebook path relative to the server root")
 
 
 class LogChunk(BaseModel):
@@ -83,8 +84,8 @@ class PipelineRunsOfQuery(_Query):
 
 
 class PipelineInfoQuery(_Query):
-    path: str = Field(description="a *.pipeline.yaml file or a folder of notebooks, relative to "
-                                  "the server root")
+    path: str = Field(min_length=1, pattern=r"\S", description="a *.pipeline.yaml file or a "
+                      "folder of notebooks, relative to the server root")
 
 
 class VersionDiffQuery(_Query):

@@ -12,7 +12,7 @@ from typing import Any
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from ..errors import BadInput, NotFound, ShipError
+from ..errors import NotFound, ShipError
 from ..models import RollbackRequest
 from ..pipelines.models import (
     PipelineList,
@@ -22,6 +22,7 @@ from ..pipelines.models import (
     ShipPipelineRequest,
     StartPipelineRunRequest,
 )
+from ..untrusted import inside
 from ._base import MlShipHandler
 from ._models import ListPipelineRunsQuery, PipelineInfoQuery, PipelineRunsOfQuery
 
@@ -30,17 +31,15 @@ PIPELINE_EMIT_KEY = "ml_ship_emit_pipeline"
 
 
 def check_inside_root(path: Path, root: Path, api_path: str) -> None:
-    """Every step notebook of the pipeline at ``path`` lies inside the server root."""
+    """Every step notebook of the pipeline at ``path`` lies inside the server root (the one
+    confinement check of user-named paths, ``untrusted.inside``)."""
     from ..pipelines.spec import load_pipeline
 
     spec = load_pipeline(path, check_graph=False)  # the graph is checked by whoever reads it next
     for sid, step in spec.steps.items():
-        if step.notebook is None:
-            continue
-        real = (spec.base_dir / step.notebook).resolve()
-        if real != root and root not in real.parents:
-            raise BadInput(f"{api_path}: step {sid!r}: notebook {step.notebook!r} is outside "
-                           "the server root")
+        if step.notebook is not None:
+            inside(step.notebook, base=spec.base_dir, folder=root,
+                   key=f"{api_path}: steps.{sid}.notebook", folder_name="the server root")
 
 
 class _PipelineHandler(MlShipHandler):

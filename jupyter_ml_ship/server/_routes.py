@@ -28,7 +28,6 @@ from ..models import (
     JobInfo,
     JobList,
     ProjectPreview,
-    PromoteRequest,
     RollbackRequest,
     RunFiles,
     RunInfo,
@@ -60,7 +59,6 @@ from . import _files as f
 from . import _handlers as h
 from . import _history as hist
 from . import _pipelines as p
-from . import _promotion as promotion
 from ._base import NotFoundHandler
 from ._logs import LogHandler, LogSocketHandler, OutputHandler
 from ._models import (
@@ -163,12 +161,6 @@ ROUTES: list[Route] = [
     }, "jobs"),
     Route("/jobs/{name}/versions/{number}", h.VersionHandler, {
         "get": Op("One version", VersionInfo, errors=(400, 404)),
-    }, "jobs"),
-    Route("/jobs/{name}/versions/{number}/promote", promotion.PromoteHandler, {
-        "post": Op("Make a version current by hand (a candidate of gated promotion; owners and "
-                   "admins, audited). A rejected version, one still validating or one rolled "
-                   "back by rollback_on is refused (409, saying why) unless force", VersionInfo,
-                   body=PromoteRequest, errors=(400, 404, 409, 413)),
     }, "jobs"),
     Route("/jobs/{name}/rollback", h.RollbackHandler, {
         "post": Op("Move the current version pointer to another version", JobInfo,
@@ -292,7 +284,7 @@ ROUTES += [
 
 def tornado_handlers() -> list[tuple[str, type]]:
     """(pattern, handler) for the extension; unknown API paths end in a JSON 404."""
-    return [(r.pattern, r.handler) for r in ROUTES] + [(API_BASE + "/.*", NotFoundHandler)]
+    return [(r.pattern, r.handler) for r in ROUTES] + [(API_BASE + "(?:/.*)?", NotFoundHandler)]
 
 
 # ---- OpenAPI --------------------------------------------------------------------------------
@@ -314,7 +306,6 @@ _MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (RunHistory, "serialization"), (RunComparison, "serialization"),
     (PipelineHistory, "serialization"),
     (AuditTrail, "serialization"), (JobHealth, "serialization"),
-    (PromoteRequest, "validation"),
 ]
 
 

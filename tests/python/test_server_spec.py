@@ -155,6 +155,24 @@ async def test_schemathesis_finds_no_server_error_and_no_spec_breach(
     assert proc.returncode == 0, text[-6000:]
     assert re.search(r"\d+ generated, \d+ passed", text), text[-2000:]
 
+    # what the spec calls valid is never refused as bad input: the boundary values of every
+    # operation (an empty string where no minLength says otherwise, the smallest and largest
+    # numbers…) must not come back 400
+    config.write_text(config.read_text() + '[checks.positive_data_acceptance]\n'
+                      'expected-statuses = ["2XX", "403", "404", "409", "413", "503"]\n')
+    proc = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).with_name("schemathesis")), "--config-file", str(config),
+        "run", f"{base}/openapi.json", "-H", f"Authorization: token {token}",
+        "--checks", "positive_data_acceptance", "--mode", "positive",
+        "--exclude-path-regex", "/logs/ws$", "--phases", "coverage", "--seed", "7",
+        "--workers", "1", "--request-timeout", "60",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        env={**os.environ, "NO_COLOR": "1", "SCHEMATHESIS_HOOKS": ""}, cwd=tmp_path,
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), 600)
+    text = out.decode(errors="replace")
+    assert proc.returncode == 0, text[-6000:]
+
 
 def test_extension_is_listed_enabled() -> None:
     out = subprocess.run(
