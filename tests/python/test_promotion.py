@@ -39,6 +39,16 @@ def validated(svc: ShipService, job: str, number: int) -> Any:
     return svc.version(job, number)
 
 
+@pytest.fixture
+def warm(svc: ShipService) -> ShipService:
+    """The home's warm runner, up: runs (the agent's too) are forked from it, not cold."""
+    from jupyter_ml_ship.runner import _warm
+
+    svc.prewarm()
+    assert _warm.wait_ready(svc.settings, 60)
+    return svc
+
+
 PROMOTE = {"promote": {"validate": {"parameters": {"acc": 0.9}},
                        "not_worse": {"accuracy": 0.01}}}
 
@@ -140,7 +150,7 @@ def test_bad_promote_and_rollback_on_blocks_are_refused_at_ship_naming_the_key(
 
 
 def test_two_degraded_scheduled_runs_fired_by_an_agent_roll_back_and_mail_once(
-        svc, nb, cli_env, tmp_path):
+        svc, warm, nb, cli_env, tmp_path):
     box = MailBox()
     config = {"checks": {"accuracy": {"min": 0.8}}, "rollback_on": {"degraded": 2},
               "schedule": "* * * * *",
@@ -166,9 +176,12 @@ def test_two_degraded_scheduled_runs_fired_by_an_agent_roll_back_and_mail_once(
         first = until(lambda: scheduled_ended(1), WAIT, "the first scheduled run", log)[0]
         assert first.version == 2 and first.health == "degraded"
         assert svc.job("nightly").current_version == 2  # one is not enough
-        for claim in (svc.home / FOLDER / "fired").iterdir():  # as if a minute went by
+        # as if a minute went by: the next tick is due (a new agent looks at once)
+        assert stop(agent) == 0
+        for claim in (svc.home / FOLDER / "fired").iterdir():
             claim.unlink()
         seen_two_minutes_ago(svc, "nightly", version=2)
+        agent = start_agent(env, "--interval", "0.2", log=log)
         second = until(lambda: scheduled_ended(2), WAIT, "the second scheduled run", log)[0]
         assert second.version == 2 and second.health == "degraded"
         until(lambda: svc.job("nightly").current_version == 1, 30, "the roll back", log)
