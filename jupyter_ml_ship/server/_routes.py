@@ -28,6 +28,7 @@ from ..models import (
     JobInfo,
     JobList,
     ProjectPreview,
+    PromoteRequest,
     RollbackRequest,
     RunFiles,
     RunInfo,
@@ -59,6 +60,7 @@ from . import _files as f
 from . import _handlers as h
 from . import _history as hist
 from . import _pipelines as p
+from . import _promotion as promotion
 from ._base import NotFoundHandler
 from ._logs import LogHandler, LogSocketHandler, OutputHandler
 from ._models import (
@@ -161,6 +163,12 @@ ROUTES: list[Route] = [
     }, "jobs"),
     Route("/jobs/{name}/versions/{number}", h.VersionHandler, {
         "get": Op("One version", VersionInfo, errors=(400, 404)),
+    }, "jobs"),
+    Route("/jobs/{name}/versions/{number}/promote", promotion.PromoteHandler, {
+        "post": Op("Make a version current by hand (a candidate of gated promotion; owners and "
+                   "admins, audited). A rejected version, one still validating or one rolled "
+                   "back by rollback_on is refused (409, saying why) unless force", VersionInfo,
+                   body=PromoteRequest, errors=(400, 404, 409, 413)),
     }, "jobs"),
     Route("/jobs/{name}/rollback", h.RollbackHandler, {
         "post": Op("Move the current version pointer to another version", JobInfo,
@@ -306,6 +314,7 @@ _MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
     (RunHistory, "serialization"), (RunComparison, "serialization"),
     (PipelineHistory, "serialization"),
     (AuditTrail, "serialization"), (JobHealth, "serialization"),
+    (PromoteRequest, "validation"),
 ]
 
 
