@@ -212,3 +212,38 @@ def test_two_degraded_scheduled_runs_fired_by_an_agent_roll_back_and_mail_once(
         if agent is not None:
             stop(agent)
         box.stop()
+
+
+def test_roll_back_never_goes_to_a_version_that_was_itself_rolled_back(svc, nb):
+    """Runs that end as a backend's would (``Ended``: no notebook executed)."""
+    from .test_checks import Ended
+
+    ended = Ended(svc)
+    config = {"checks": {"accuracy": {"min": 0.8}}, "rollback_on": {"degraded": 1}}
+    for acc in (0.91, 0.92):
+        ship(svc, nb, acc, config, name="churn", test_cell="pass")
+        ended("churn", {"accuracy": 0.9})
+    ended("churn", {"accuracy": 0.5})  # v2 goes bad: back to v1
+    assert svc.job("churn").current_version == 1
+    assert svc.version("churn", 2).auto_rollback.to == 1
+    ship(svc, nb, 0.93, config, name="churn", test_cell="pass")
+    ended("churn", {"accuracy": 0.5}, status="failed")
+    # v2's healthy run is newer than v1's, but v2 was rolled back itself: v1 it is
+    assert svc.job("churn").current_version == 1
+    assert [e.data["to"] for e in svc.audit_trail("churn", kinds=("auto-rollback",)).events] \
+        == [1, 1]
+
+
+def test_only_owners_and_admins_promote_in_team_mode(svc, nb):
+    from jupyter_ml_ship.core.access import Actor
+    from jupyter_ml_ship.errors import Forbidden
+
+    ada = Actor.of("ada")
+    svc.ship(nb("t.ipynb", "pass", metadata={"ml_ship": {"name": "team"}}), actor=ada)
+    svc.ship(nb("t.ipynb", "print(2)", metadata={"ml_ship": {"name": "team"}}), actor=ada)
+    svc.rollback("team", 1, actor=ada)
+    with pytest.raises(Forbidden, match="grace may not promote a version of job team: only "
+                                        "its owner ada or an ml-ship admin may"):
+        svc.promote("team", 2, actor=Actor.of("grace"))
+    assert not svc.job("team", Actor.of("grace")).permissions.promote.allowed
+    assert svc.promote("team", 2, actor=Actor.of("root", admin=True)).is_current
