@@ -1,6 +1,7 @@
 """``ml-ship``: the command-line face of the service.
 
-Exit codes: 0 success, 1 a run (or pipeline) did not succeed, 2 bad usage or bad input.
+Exit codes: 0 success, 1 a run (or pipeline) did not succeed, 2 bad usage or bad input (or
+no space left on the disk).
 Command groups live in sibling modules, each with ``register(subparsers)``.
 """
 
@@ -50,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ["ML_SHIP_HOME"] = args.home
     if args.db:
         os.environ["ML_SHIP_DB_URL"] = args.db
-    from ..errors import ShipError
+    from ..errors import ShipError, storage_error
 
     try:
         return int(args.func(args) or 0)
@@ -63,6 +64,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:
+        full = storage_error(exc)  # a full disk is no bug: one line, not a traceback
+        if full is None:
+            raise
+        print(f"ml-ship: error: {full.message}", file=sys.stderr)
+        return 2
 
 
 def run_main() -> None:  # pragma: no cover - console entry point

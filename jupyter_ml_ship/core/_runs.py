@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import select, update
 
 from ..backends import RunContext
-from ..errors import BackendUnavailable, BadInput, Conflict, NotFound
+from ..errors import BackendUnavailable, BadInput, Conflict, NotFound, storage_error
 from ..models import TERMINAL_STATUSES, RunInfo
 from ..naming import validate_parameters
 from ..runner._prepare import write_input
@@ -23,6 +23,7 @@ from ..store.files import atomic_write_json, read_json
 from ..store.schema import utcnow
 from . import convert
 from ._run_delete import RunDeleteMixin
+from ._run_files import mask_recorded, no_result_reason, run_folder
 from .access import Actor, check, whoami
 from .checks import evaluate_finished
 from .tick import CLAIM_FILE, holder_id
@@ -152,8 +153,10 @@ class RunsMixin(RunDeleteMixin):  # delete_run: in _run_delete
             try:
                 refs[ctx.run_id] = impl.start(ctx), utcnow()
             except Exception as exc:
+                exc = storage_error(exc, ctx.run_dir, "starting the run") or exc
                 self._finish(ctx.run_id, "failed", {"message": f"{backend_name} could not start "
-                                                    f"the run: {exc}", "ename": type(exc).__name__})
+                                                    f"the run: {getattr(exc, 'message', exc)}",
+                                                    "ename": type(exc).__name__})
                 results[i] = exc
         if refs:
             with self.store.session() as s:
@@ -270,26 +273,30 @@ class RunsMixin(RunDeleteMixin):  # delete_run: in _run_delete
             raise NotFound(f"{where}: its file list {v.project['manifest']} is missing")
         notebook_dir = Path(project["notebook"]).parent.as_posix() if project else ""
         notebook_dir = "" if notebook_dir == "." else notebook_dir
+        made_here = run_id is None  # a queued run's folder is its record: kept
         run_id = run_id or new_run_id()
         run_dir = self.home / "runs" / run_id
-        run_dir.mkdir(parents=True, exist_ok=True)
-        # cells tagged test run only in a validation run (gated promotion)
-        nb = write_input(Path(v.notebook_file), run_dir / "input.ipynb", req.validation)
-        kernel = ((nb.get("metadata") or {}).get("kernelspec") or {}).get("name")
-        spec = {
-            "run_id": run_id, "job": req.job, "version": v.number, "parameters": params,
-            "kernel_name": kernel or "python3", "timeout": config.get("timeout"),
-            "max_attempts": 1 + int(config.get("retries") or 0),
-        }
-        if req.validation:
-            spec["validation"] = True
-        if project is not None:
-            spec["project"] = {"notebook_dir": notebook_dir, "files": len(project["files"]),
-                               "max_artifact_bytes": self.settings.max_artifact_bytes}
-        # no fsync: the runner reads it next; after a machine crash the run is lost anyway
-        atomic_write_json(run_dir / "run.json", spec, durable=False)
-        if req.inputs:
-            atomic_write_json(run_dir / "inputs.json", req.inputs, durable=False)
+        with run_folder(run_dir, made_here):  # a full disk: no half-made run folder is left
+            run_dir.mkdir(parents=True, exist_ok=True)
+            # cells tagged test run only in a validation run (gated promotion)
+            nb = write_input(Path(v.notebook_file), run_dir / "input.ipynb", req.validation)
+            kernel = ((nb.get("metadata") or {}).get("kernelspec") or {}).get("name")
+            spec = {
+                "run_id": run_id, "job": req.job, "version": v.number, "parameters": params,
+                "kernel_name": kernel or "python3", "timeout": config.get("timeout"),
+                "max_attempts": 1 + int(config.get("retries") or 0),
+                # names only: the runner masks their values in all it writes
+                "secret_names": sorted(secret_names),
+            }
+            if req.validation:
+                spec["validation"] = True
+            if project is not None:
+                spec["project"] = {"notebook_dir": notebook_dir, "files": len(project["files"]),
+                                   "max_artifact_bytes": self.settings.max_artifact_bytes}
+            # no fsync: the runner reads it next; after a machine crash the run is lost anyway
+            atomic_write_json(run_dir / "run.json", spec, durable=False)
+            if req.inputs:
+                atomic_write_json(run_dir / "inputs.json", req.inputs, durable=False)
         row = Run(
             id=run_id, job_id=v.job_id, version_id=v.id, version_number=v.number,
             backend=backend_name, status="queued", parameters=params, attempts=0,
@@ -458,7 +465,9 @@ class RunsMixin(RunDeleteMixin):  # delete_run: in _run_delete
         if not alive:
             if status == "queued" and not ref:
                 return  # still being started by another process
+            full = no_result_reason(run_dir)
             self._finish(run_id, "failed", {
+                "message": full, "ename": "InsufficientStorage"} if full else {
                 "message": f"the run's {backend} process ended without a result "
                            "(killed, or the machine restarted)",
                 "ename": "RunnerLost",
@@ -492,11 +501,12 @@ class RunsMixin(RunDeleteMixin):  # delete_run: in _run_delete
             checked = evaluate_finished(  # reads only, before the row changes (core.checks)
                 s, row, status, (result.get("outputs") or {}) if result else (row.outputs or {}),
                 self.store, self.home)
+            error, outputs = mask_recorded(row.run_dir, error, (result or {}).get("outputs"))
             row.status = status
             row.error = error
             row.ended_at = _parse_time((result or {}).get("ended_at")) or utcnow()
             if result:
-                row.outputs = result.get("outputs") or {}
+                row.outputs = outputs or {}
                 row.attempts = int(result.get("attempts") or row.attempts)
                 row.started_at = row.started_at or _parse_time(result.get("started_at"))
             if checked is not None:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from .._version import __version__
 from ..backends import Backend, backend_names, load_backend
 from ..config import MlShip
-from ..errors import BackendUnavailable, BadInput, Conflict, NotFound
+from ..errors import BackendUnavailable, BadInput, Conflict, NotFound, storage_errors
 from ..models import (
     AuditEvent,
     AuditTrail,
@@ -205,6 +205,7 @@ class ShipService(RunsMixin, PipelinesMixin, ProjectsMixin, TickMixin, Promotion
 
     # ---- ship ---------------------------------------------------------------------------
 
+    @storage_errors(what="while shipping")  # nothing half-written stays: see store.files, blobs
     def ship(
         self,
         path: str | Path,

@@ -13,12 +13,18 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from ..errors import storage_error
 from ..outputs import ARTIFACTS_ENV, parse_outputs
 from ._files import atomic_write_json
 from ._kernel import EarlyKernel, start_early
+from ._mask import Masker, masker_for
 from ._project import Project
+from ._pump import OutputPump
+from ._writes import reserve_space, save_output_through, write_result
 
 INTERRUPT_GRACE = 5.0
+#: children of the runner that are not its kernel (the output pump): never signalled
+_SPARED: set[int] = set()
 
 
 def _now() -> str:
@@ -41,7 +47,7 @@ def _kernel_pids() -> list[int]:
             ppid = int(stat.rsplit(")", 1)[1].split()[1])
         except (OSError, ValueError, IndexError):
             continue
-        if ppid == me:
+        if ppid == me and int(entry) not in _SPARED:
             found.append(int(entry))
     return found
 
@@ -101,6 +107,9 @@ def _describe(exc: BaseException) -> dict[str, Any]:
             "evalue": exc.evalue,
             "message": f"cell {exc.cell_index} raised {exc.ename}: {exc.evalue}",
         }
+    full = storage_error(exc, what="saving the run's files")
+    if full is not None:  # the output notebook could not be saved: no space left
+        return {"ename": "InsufficientStorage", "evalue": full.message, "message": full.message}
     name = type(exc).__name__
     if name == "DeadKernelError":
         return {"ename": name, "evalue": str(exc), "message": f"the kernel died: {exc}"}
@@ -158,9 +167,11 @@ def _where(error: dict[str, Any]) -> str:
 
 
 class Runner:
-    def __init__(self, run_dir: Path):
+    def __init__(self, run_dir: Path, pump: OutputPump | None = None):
         self.run_dir = run_dir = run_dir.resolve()
         self.spec: dict[str, Any] = json.loads((run_dir / "run.json").read_text())
+        self.masker: Masker = pump.masker if pump is not None else masker_for(self.spec)
+        self.pump = pump
         self.stop_reason: str | None = None  # "cancelled" or "timed_out"
         self.project = Project.of(run_dir, self.spec)
         if self.project is not None:  # `from src.x import …` with the project root above
@@ -178,8 +189,11 @@ class Runner:
 
     def _write_state(self, **state: Any) -> None:
         # progress only (result.json, written durably, is the outcome): no fsync
-        atomic_write_json(self.run_dir / "state.json", {"pid": os.getpid(), **state},
-                          durable=False)
+        try:
+            atomic_write_json(self.run_dir / "state.json", {"pid": os.getpid(), **state},
+                              durable=False)
+        except OSError:  # a full disk: the run goes on, and its result says why it failed
+            pass
 
     def run(self) -> dict[str, Any]:
         signal.signal(signal.SIGTERM, self._on_term)
@@ -188,6 +202,8 @@ class Runner:
         timeout = self.spec.get("timeout")
         started = _now()
         status, error, attempt = "failed", None, 0
+        reserve_space(self.run_dir)
+        save_output_through(self.run_dir / "output.partial.ipynb", self.masker)
         if self.project is not None:
             self.project.start()
         for attempt in range(1, max_attempts + 1):
@@ -222,7 +238,7 @@ class Runner:
                 _say(f"the files the run wrote could not be kept: {exc}")
         result = {
             "status": status,
-            "error": error,
+            "error": self.masker.value(error),
             "outputs": outputs,
             "attempts": attempt,
             "started_at": started,
@@ -230,7 +246,9 @@ class Runner:
         }
         # the last line before the result: a log follower stops reading once the run has ended
         _say(f"run {status}" + (f": {error['message']}" if error else ""))
-        atomic_write_json(self.run_dir / "result.json", result)
+        if self.pump is not None:
+            self.pump.stop()  # every line in the log before the result says the run ended
+        write_result(self.run_dir, result)
         return result
 
     def _attempt(self, timeout: float | None) -> tuple[str, dict[str, Any] | None]:
@@ -267,4 +285,12 @@ def execute_run_dir(run_dir: str | Path) -> dict[str, Any]:
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(line_buffering=True)
-    return Runner(Path(run_dir)).run()
+    run_dir = Path(run_dir)
+    spec = json.loads((run_dir / "run.json").read_text())
+    pump = OutputPump(masker_for(spec)).start()  # the run's output, masked, to the log
+    if pump.pid is not None:
+        _SPARED.add(pump.pid)
+    try:
+        return Runner(run_dir, pump).run()
+    finally:
+        pump.stop()

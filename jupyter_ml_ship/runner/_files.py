@@ -27,8 +27,12 @@ def atomic_write_bytes(path: str | Path, data: bytes, durable: bool = True) -> N
     """Write ``path`` whole or not at all; ``durable=False`` skips the fsync, for hand-offs
     between processes that a machine crash makes moot anyway (a run's spec for its runner)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    made = None if path.parent.is_dir() else _make_dirs(path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        _undo_dirs(made)
+        raise with_filename(exc, path) from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -36,12 +40,46 @@ def atomic_write_bytes(path: str | Path, data: bytes, durable: bool = True) -> N
             if durable:
                 os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        _undo_dirs(made)
+        if isinstance(exc, OSError):
+            raise with_filename(exc, path) from None
         raise
+
+
+def _make_dirs(folder: Path) -> Path:
+    """Make ``folder`` (and missing parents); the topmost one made, to undo on failure."""
+    top = folder
+    while not top.parent.exists() and top.parent != top:
+        top = top.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    return top
+
+
+def _undo_dirs(top: Path | None) -> None:
+    """Remove the empty folders a failed write made (a full disk leaves no empty folders)."""
+    if top is None:
+        return
+    for folder in sorted((p for p in top.rglob("*") if p.is_dir()), reverse=True):
+        try:
+            folder.rmdir()
+        except OSError:
+            return  # not empty: another writer's
+    try:
+        top.rmdir()
+    except OSError:
+        pass
+
+
+def with_filename(exc: OSError, path: Path) -> OSError:
+    """The error with the file it was about (a write error names none), for messages."""
+    if exc.filename is None and exc.errno is not None:
+        return OSError(exc.errno, exc.strerror or str(exc), str(path))
+    return exc
 
 
 def atomic_write_text(path: str | Path, text: str, durable: bool = True) -> None:

@@ -2,7 +2,8 @@
 
 Errors, whatever raised them, leave the server as ``{"error": CODE, "message": TEXT}``:
 
-    ShipError subclasses         their status (400, 404, 409, 413, 503) and code
+    ShipError subclasses         their status (400, 404, 409, 413, 503, 507) and code
+    a full disk (any wrapping)   507 insufficient_storage (``errors.storage_error``)
     pydantic ValidationError     400 bad_request, the message names the field
     tornado HTTPError            its status (403 forbidden, 405 …)
     anything else                500 internal_error, a generic message with a reference; the
@@ -29,7 +30,7 @@ from tornado.web import HTTPError
 from ..config import MlShip
 from ..core import ShipService
 from ..core.access import Actor
-from ..errors import BadInput, InvalidPipeline, NotFound, ShipError, TooLarge
+from ..errors import BadInput, InvalidPipeline, NotFound, ShipError, TooLarge, storage_error
 from ..untrusted import load_json
 
 if TYPE_CHECKING:
@@ -47,7 +48,8 @@ T = TypeVar("T")
 #: jupyter_server's IdentityProvider names token users uuid4().hex / "Anonymous <moon>"
 _ANONYMOUS = re.compile(r"[0-9a-f]{32}")
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-          405: "method_not_allowed", 409: "conflict", 413: "too_large", 503: "unavailable"}
+          405: "method_not_allowed", 409: "conflict", 413: "too_large", 503: "unavailable",
+          507: "insufficient_storage"}
 
 
 def validation_message(exc: ValidationError, where: str = "") -> str:
@@ -75,6 +77,9 @@ def map_error(exc: BaseException | None) -> tuple[int, str, str]:
         if status == 403 and not message:
             message = "not authenticated: log in, or send the header 'Authorization: token …'"
         return status, _CODES.get(status, "error"), message or exc.reason or f"HTTP {status}"
+    full = storage_error(exc) if exc is not None else None
+    if full is not None:
+        return full.http_status, full.code, full.message
     return 500, "internal_error", "internal server error"
 
 
@@ -156,12 +161,11 @@ class ServiceMixin:
         self.finish(json.dumps(body))
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
-        if isinstance(value, ShipError | ValidationError | HTTPError):
-            status, _code, message = map_error(value)
-            if status < 500 or isinstance(value, ShipError):
-                self.log.info("ml-ship %s %s -> %d: %s", self.request.method,
-                              self.request.path, status, message)
-                return
+        status, _code, message = map_error(value)
+        if status < 500 or isinstance(value, ShipError) or status == 507:  # told to the client
+            self.log.info("ml-ship %s %s -> %d: %s", self.request.method,
+                          self.request.path, status, message)
+            return
         self._error_ref = secrets.token_hex(4)
         self.log.error("ml-ship %s %s failed (reference %s)", self.request.method,
                        self.request.path, self._error_ref, exc_info=(typ, value, tb))

@@ -92,6 +92,8 @@ ERRORS = {
     409: "the request does not fit the current state",
     413: "body or parameters over MlShip.max_request_bytes",
     503: "a backend or the store is unavailable",
+    507: "no space left on the disk of the home or the store (the message says where and how "
+         "much is free); nothing half-written is left behind",
 }
 
 
@@ -378,7 +380,7 @@ def _success(op: Op) -> dict[str, Any]:
 
 def _operation(route: Route, method: str, op: Op) -> dict[str, Any]:
     params = _path_parameters(route.path) + (_query_parameters(op.query) if op.query else [])
-    codes = sorted({*op.errors, 403, 503})
+    codes = sorted({*op.errors, 403, 503, 507})
     responses: dict[str, Any] = {str(op.status): _success(op)}
     for code in codes:
         responses[str(code)] = {"description": ERRORS[code], "content": {

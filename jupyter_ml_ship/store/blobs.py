@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ..runner._files import with_filename
 from .files import atomic_write_text
 
 CHUNK = 1 << 20
@@ -60,8 +61,10 @@ class BlobStore:
                     size += n
                 os.fchmod(out.fileno(), 0o444)
             return self._settle(tmp, h.hexdigest()), size
-        except BaseException:
+        except BaseException as exc:
             Path(tmp).unlink(missing_ok=True)
+            if isinstance(exc, OSError):  # a full disk says where
+                raise with_filename(exc, self.folder) from None
             raise
 
     def add_bytes(self, data: bytes) -> str:
@@ -81,8 +84,14 @@ class BlobStore:
                 os.fchmod(out.fileno(), 0o444)
             os.replace(tmp, final)  # stored meanwhile by another process: the same content
             return sha
-        except BaseException:
+        except BaseException as exc:
             Path(tmp).unlink(missing_ok=True)
+            try:  # a shard folder this write made and a full disk left empty
+                final.parent.rmdir()
+            except OSError:
+                pass
+            if isinstance(exc, OSError):  # a full disk says where
+                raise with_filename(exc, self.folder) from None
             raise
 
     def _settle(self, tmp: str, sha: str) -> str:

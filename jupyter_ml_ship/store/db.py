@@ -13,7 +13,13 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..errors import BackendUnavailable
+from ..errors import (
+    BackendUnavailable,
+    InsufficientStorage,
+    no_space_message,
+    space_left,
+    storage_error,
+)
 
 #: The newest migration; a store at this revision is opened with no Alembic import at all.
 HEAD_REVISION = "0008"
@@ -79,6 +85,9 @@ class Store:
         except (OperationalError, ProgrammingError) as exc:
             if "alembic_version" in str(exc) or "no such table" in str(exc):
                 return None
+            full = self._full(exc)
+            if full is not None:
+                raise full from None
             raise BackendUnavailable(f"store {self.safe_url}: {exc.orig}") from None
 
     @property
@@ -88,9 +97,34 @@ class Store:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        with self._sessions() as s:
-            with s.begin():
-                yield s
+        """A unit of work; a full disk under the database is ``InsufficientStorage`` (nothing
+        of the unit is kept: it rolled back)."""
+        try:
+            with self._sessions() as s:
+                with s.begin():
+                    yield s
+        except (OperationalError, OSError) as exc:
+            full = self._full(exc)
+            if full is None:
+                raise
+            raise full from exc
+
+    def _full(self, exc: BaseException) -> InsufficientStorage | None:
+        """A full disk under the database: SQLite says "database or disk is full", or only
+        "disk I/O error" when it cannot even grow its shared-memory file."""
+        what = "writing the store's database"
+        full = storage_error(exc, self._db_file, what)
+        if full is None and self._db_file and "disk I/O error" in str(exc) \
+                and space_left(self._db_file)[1] == 0:
+            full = InsufficientStorage(no_space_message(self._db_file, what))
+        return full
+
+    @property
+    def _db_file(self) -> str | None:
+        parsed = make_url(self.url)
+        if self.kind == "sqlite" and parsed.database and parsed.database != ":memory:":
+            return parsed.database
+        return None
 
     def close(self) -> None:
         self.engine.dispose()

@@ -45,7 +45,10 @@ def _step(task_id: str, job: str, version: int, digest: str, config: dict[str, A
         env={**{str(k): str(v) for k, v in (config.get("env") or {}).items()},
              # a secret is an Airflow Variable of the same name, read when the task runs: its
              # value is never in the DAG file, the image or our store
-             **{name: "{{ var.value." + name + " }}" for name in config.get("secrets") or []}},
+             **{name: "{{ var.value." + name + " }}" for name in config.get("secrets") or []},
+             # their names (not values): the runner masks the values in the task's log
+             **({"ML_SHIP_SECRET_NAMES": ",".join(config["secrets"])}
+                if config.get("secrets") else {})},
         **resources_of(config), **kw,
     )
 
