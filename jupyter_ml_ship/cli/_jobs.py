@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
+from typing import Any
 
 from ._common import (
     add_param_option,
@@ -86,6 +87,11 @@ def cmd_ship(args: argparse.Namespace) -> int:
              if result.made_current else "unchanged, same version")
     files = f", {v.project.files} project file(s)" if v.project and v.project.files else ""
     err(f"shipped {v.job} v{v.number} ({state}, digest {v.digest[:12]}{files})")
+    if v.promotion in ("candidate", "validating") and result.created:  # gated promotion
+        err(f"v{v.number} is a candidate: " + (
+            f"its validation run {v.validation_run_id} decides whether it becomes current "
+            f"(`ml-ship versions {v.job}` says how it went)" if v.promotion == "validating"
+            else str(v.promotion_reason)))
     if result.run is None:
         return 0
     err(f"run {result.run.id} started on {result.run.backend}")
@@ -101,7 +107,9 @@ def cmd_jobs(args: argparse.Namespace) -> int:
         dump_json({"jobs": jobs})
         return 0
     table(["JOB", "OWNER", "CURRENT", "LATEST", "LAST RUN", "STATUS", "UPDATED"], [
-        [j.name, owner_text(j.owner, j.owners), f"v{j.current_version}", f"v{j.latest_version}",
+        [j.name, owner_text(j.owner, j.owners),
+         f"v{j.current_version}" if j.current_version is not None else "- (candidate)",
+         f"v{j.latest_version}",
          j.last_run.id if j.last_run else "-", j.last_run.status if j.last_run else "-",
          when(j.updated_at)] for j in jobs
     ])
@@ -117,11 +125,23 @@ def cmd_versions(args: argparse.Namespace) -> int:
     if args.json:
         dump_json({"versions": versions})
         return 0
-    table(["", "VERSION", "DIGEST", "CREATED", "AUTHOR", "MESSAGE"], [
+    table(["", "VERSION", "DIGEST", "CREATED", "AUTHOR", "STATE", "MESSAGE"], [
         ["*" if v.is_current else "", f"v{v.number}", v.digest[:12], when(v.created_at),
-         v.author, v.message] for v in versions
+         v.author, _state(v), v.message] for v in versions
     ])
+    for v in versions:  # why a candidate is not current (yet), why a version was rolled back
+        if v.auto_rollback is not None:
+            err(f"v{v.number}: {v.auto_rollback.reason}")
+        elif v.promotion in ("candidate", "rejected") and v.promotion_reason:
+            err(f"v{v.number} {v.promotion}: {v.promotion_reason}")
     return 0
+
+
+def _state(v: Any) -> str:
+    """A version's promotion state for the table (``-``: shipped without ``promote``)."""
+    if v.auto_rollback is not None:
+        return "rolled back"
+    return str(v.promotion or "-")
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:

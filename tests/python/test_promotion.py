@@ -111,6 +111,9 @@ def test_ml_ship_promote_refuses_a_rejected_version_without_force(svc, nb, home,
     err = capsys.readouterr().err
     assert "train v1 was rejected: validation run" in err and "--force" in err
     assert svc.job("train").current_version is None
+    assert main(["versions", "train"]) == 0
+    listed = capsys.readouterr()
+    assert "rejected" in listed.out and "v1 rejected: validation run" in listed.err
     assert main(["promote", "train", "1", "--to", "staging"]) == 2
     assert "only production" in capsys.readouterr().err
     assert main(["promote", "train", "1", "--force", "--json"]) == 0
