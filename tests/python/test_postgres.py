@@ -131,3 +131,10 @@ def test_password_is_hidden_in_messages(tmp_path):
         ShipService(MlShip(home=str(tmp_path), db_url="postgresql+psycopg://u:s3cret@127.0.0.1:1/x"))
     assert "s3cret" not in info.value.message and "***" in info.value.message
     assert time.monotonic() - start < 30
+
+
+def test_automatic_roll_back_on_postgres(pg_svc, tmp_path):
+    from tests.python.test_promotion import check_no_roll_back_to_a_rolled_back_version
+
+    check_no_roll_back_to_a_rolled_back_version(
+        pg_svc, lambda name, *cells, **kw: make_notebook(tmp_path / name, *cells, **kw))

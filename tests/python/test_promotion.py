@@ -218,7 +218,12 @@ def test_two_degraded_scheduled_runs_fired_by_an_agent_roll_back_and_mail_once(
 
 
 def test_roll_back_never_goes_to_a_version_that_was_itself_rolled_back(svc, nb):
-    """Runs that end as a backend's would (``Ended``: no notebook executed)."""
+    check_no_roll_back_to_a_rolled_back_version(svc, nb)
+
+
+def check_no_roll_back_to_a_rolled_back_version(svc: ShipService, nb: Any) -> None:
+    """Runs that end as a backend's would (``Ended``: no notebook executed); also on
+    PostgreSQL (test_postgres)."""
     from .test_checks import Ended
 
     ended = Ended(svc)
