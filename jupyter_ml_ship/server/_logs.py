@@ -112,9 +112,10 @@ class LogSocketHandler(ServiceMixin, WebSocketMixin, WebSocketHandler, JupyterHa
                 and self._headers.get("Content-Type") != "application/json"):
             text = chunk.decode(errors="replace") if isinstance(chunk, bytes) else chunk
             code = _CODES.get(status, "upgrade_required" if status == 426 else "error")
-            message = (f"{text} This route is a WebSocket: connect with a WebSocket client "
-                       "(GET /runs/{run_id}/logs reads the log over plain HTTP)"
-                       if isinstance(text, str) and text else self._reason)
+            message = text if isinstance(text, str) and text else self._reason
+            if status in (400, 426):
+                message += (" This route is a WebSocket: connect with a WebSocket client (GET "
+                            "/runs/{run_id}/logs reads the log over plain HTTP)")
             self.set_header("Content-Type", "application/json")
             chunk = json.dumps({"error": code, "message": message})
         return super().finish(chunk)

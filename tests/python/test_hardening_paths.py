@@ -234,6 +234,12 @@ async def test_every_error_under_the_api_base_is_the_json_body(api: Api, jp_root
         assert r.headers["Content-Type"].startswith("application/json")
         code, message = error_of(r)
         assert code == "bad_request" and "WebSocket" in message
+    # an upgrade in an old protocol version (426, no body from tornado): JSON too
+    old = {"Upgrade": "websocket", "Connection": "Upgrade",
+           "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version": "5"}
+    r = await api("GET", "runs", run_id, "logs", "ws", headers=old, expect=426)
+    assert r.headers["Content-Type"].startswith("application/json")
+    assert error_of(r)[0] == "upgrade_required"
     # 404s anywhere under the base, with or without a trailing slash
     for url in ("ml-ship/api", "ml-ship/api/", "ml-ship/api/nope", "ml-ship/api/jobs/x/y/z"):
         r = await jp_fetch(*url.split("/"), raise_error=False)
