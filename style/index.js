@@ -7,3 +7,4 @@ import './project.css';
 import './compare.css';
 import './history.css';
 import './team.css';
+import './health.css';

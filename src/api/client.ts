@@ -13,6 +13,7 @@ import type {
   ICreateRunRequest,
   IErrorBody,
   IHealthInfo,
+  IJobHealth,
   IJobInfo,
   IJobList,
   INotebookInfo,
@@ -266,6 +267,11 @@ export class MlShipClient {
   /** Version `a` against version `b` (default: the current version). */
   diff(job: string, a: number, b?: number | null): Promise<IVersionDiff> {
     return this._call(`jobs/${seg(job)}/diff`, {}, { a, b });
+  }
+
+  /** Each checked output of a job over its recent runs, counts, the latest verdict. */
+  jobHealth(job: string, limit?: number): Promise<IJobHealth> {
+    return this._call(`jobs/${seg(job)}/health`, {}, { limit });
   }
 
   rollback(job: string, version: number): Promise<IJobInfo> {

@@ -8,6 +8,9 @@ import type { IVersionFocus } from '../model';
 import { inlineValues, StatusChip } from './common';
 import { VersionsList } from './VersionsList';
 import { JobHistory } from './JobHistory';
+import { HealthBadge } from './HealthBadge';
+import { HealthTab } from './HealthTab';
+import type { MlShipClient } from '../api/client';
 import { may, permitted } from '../permissions';
 
 export interface IJobDetailProps {
@@ -31,6 +34,10 @@ export interface IJobDetailProps {
   onOpenHistory?: () => void;
   /** a version to show (the Versions tab opens on it), when it is one of this job's */
   focus: IVersionFocus | null;
+  /** for the Health tab (none: no Health tab) */
+  client?: MlShipClient;
+  /** open a run by its id (the Health tab's points and drift columns) */
+  onOpenRunId?: (id: string) => void;
 }
 
 function RunsList(props: IJobDetailProps): JSX.Element {
@@ -105,7 +112,7 @@ function RunsList(props: IJobDetailProps): JSX.Element {
 
 export function JobDetail(props: IJobDetailProps): JSX.Element {
   const { job, focus } = props;
-  const [tab, setTab] = React.useState<'runs' | 'versions' | 'history'>(focus ? 'versions' : 'runs');
+  const [tab, setTab] = React.useState<'runs' | 'versions' | 'health' | 'history'>(focus ? 'versions' : 'runs');
   const run = permitted(may(job.permissions, 'run'), 'Run the current version');
   const mayRollback = may(job.permissions, 'rollback');
   React.useEffect(() => {
@@ -120,7 +127,10 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
           <caretLeftIcon.react tag="span" />
         </button>
         <div className="jp-MlShip-jobTitle">
-          <div className="jp-MlShip-item-title" title={job.source_path}>{job.name}</div>
+          <div className="jp-MlShip-item-main">
+            <span className="jp-MlShip-item-title" title={job.source_path}>{job.name}</span>
+            <HealthBadge job={job} versions={props.versions} />
+          </div>
           <div className="jp-MlShip-item-sub">
             current <span className="jp-MlShip-version-badge" data-current-version={job.current_version ?? ''}>v{job.current_version ?? '–'}</span>
             {job.source_path && (
@@ -171,7 +181,7 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
         </button>
       </div>
       <div className="jp-MlShip-tabs" role="tablist">
-        {(['runs', 'versions', 'history'] as const).map(name => (
+        {(props.client ? (['runs', 'versions', 'health', 'history'] as const) : (['runs', 'versions', 'history'] as const)).map(name => (
           <button
             key={name}
             role="tab"
@@ -179,13 +189,27 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
             className={`jp-MlShip-tab${tab === name ? ' jp-mod-active' : ''}`}
             onClick={() => setTab(name)}
           >
-            {name === 'runs' ? 'Runs' : name === 'history' ? 'History' : `Versions (${props.versions.length})`}
+            {name === 'runs'
+              ? 'Runs'
+              : name === 'history'
+                ? 'History'
+                : name === 'health'
+                  ? 'Health'
+                  : `Versions (${props.versions.length})`}
           </button>
         ))}
       </div>
       <div className="jp-MlShip-tabBody">
         {tab === 'history' ? (
           <JobHistory name={job.name} refresh={job.updated_at} />
+        ) : tab === 'health' && props.client ? (
+          <HealthTab
+            client={props.client}
+            job={job.name}
+            runs={props.runs}
+            refresh={`${job.updated_at} ${job.last_run?.id} ${job.last_run?.status}`}
+            onOpenRun={id => props.onOpenRunId?.(id)}
+          />
         ) : tab === 'runs' ? (
           <>
             {props.runs.length > 0 && (

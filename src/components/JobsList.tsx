@@ -11,6 +11,7 @@ import { RUN_STATUSES, type IJobInfo, type IVisitor, type RunStatus } from '../a
 import { formatDate, formatRelative, STATUS_LABELS } from '../format';
 import { may, permitted } from '../permissions';
 import { StatusChip } from './common';
+import { HealthBadge } from './HealthBadge';
 
 export type JobSort = 'name' | 'last-run';
 export type JobStatusFilter = RunStatus | 'all' | 'never';
@@ -73,6 +74,7 @@ function JobItem(props: {
       <button className="jp-MlShip-item" onClick={() => props.onSelect(job.name)} title={job.name}>
         <div className="jp-MlShip-item-main">
           <span className="jp-MlShip-item-title">{job.name}</span>
+          <HealthBadge job={job} />
           {job.last_run && <StatusChip status={job.last_run.status} />}
         </div>
         <div className="jp-MlShip-item-sub">

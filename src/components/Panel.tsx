@@ -3,7 +3,7 @@
  * plugins add below them), or one job.
  */
 import { ReactWidget } from '@jupyterlab/apputils';
-import { refreshIcon, SidePanel, ToolbarButton } from '@jupyterlab/ui-components';
+import { refreshIcon, SidePanel, ToolbarButton, UseSignal } from '@jupyterlab/ui-components';
 import { DisposableDelegate, type IDisposable } from '@lumino/disposable';
 import { Panel as LuminoPanel, Widget } from '@lumino/widgets';
 import * as React from 'react';
@@ -24,6 +24,7 @@ import {
   type IMlShipPanelSection
 } from '../tokens';
 import { AgentStatus } from './AgentStatus';
+import { HealthOverview } from './HealthBadge';
 import { Notice, TextWithCode } from './common';
 import { JobDetail } from './JobDetail';
 import { DEFAULT_JOBS_QUERY, JobsList, type IJobsQuery } from './JobsList';
@@ -105,6 +106,8 @@ function PanelBody(props: IPanelBodyProps): JSX.Element {
           onOpenVersion={n => void openVersionNotebook(actions, job.name, n)}
           loadVersionFiles={n => model.client.versionFiles(job.name, n)}
           focus={model.focusedVersion?.job === job.name ? model.focusedVersion : null}
+          client={model.client}
+          onOpenRunId={id => actions.openRun(id)}
         />
       ) : (
         <>
@@ -160,6 +163,12 @@ export class MlShipPanel implements IMlShipPanel {
     header.addClass('jp-text-truncated');
     header.addClass('jp-MlShip-title');
     panel.header.addWidget(header);
+    // every job's health at a glance, kept up to date with the jobs list
+    const overview = ReactWidget.create(
+      <UseSignal signal={model.changed}>{() => <HealthOverview jobs={model.jobs} />}</UseSignal>
+    );
+    overview.addClass('jp-MlShip-headerHealth');
+    panel.header.addWidget(overview);
     panel.toolbar.addItem(
       'refresh',
       new ToolbarButton({

@@ -29,6 +29,7 @@ import { LogBuffer, LogFollower } from '../log';
 import { KeyValues, Notice, RunErrorBox, StatusChip } from './common';
 import { LogView } from './LogView';
 import { RunFiles } from './RunFiles';
+import { RunChecks } from './RunChecks';
 import { RunNotifications } from './RunNotifications';
 
 /** A run view asks for its run when no event told anything for this long. */
@@ -316,6 +317,7 @@ class RunViewContent extends ReactWidget {
             />
           </section>
         </div>
+        <RunChecks run={run} />
         <RunNotifications client={this._actions.model.client} run={run} />
         <RunFiles
           client={this._actions.model.client}

@@ -30,7 +30,7 @@ interface IPoint extends ScatterDataPoint {
   run: IHistoryRow;
 }
 
-function cssVar(name: string, fallback: string): string {
+export function cssVar(name: string, fallback: string): string {
   const value = getComputedStyle(document.body).getPropertyValue(name).trim();
   return value || fallback;
 }
@@ -41,7 +41,7 @@ export function metricOf(run: IHistoryRow, metric: string): number | null {
 }
 
 /** A time axis label: the time of day within two days, else the date. */
-function tickLabel(ms: number, span: number): string {
+export function tickLabel(ms: number, span: number): string {
   const at = new Date(ms);
   if (span < 2 * 86400_000) {
     return at.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: span < 600_000 ? '2-digit' : undefined });

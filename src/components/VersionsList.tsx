@@ -94,6 +94,39 @@ function VersionFiles(props: { version: number; load: (v: number) => Promise<IVe
   );
 }
 
+/** A gated version's way: candidate → validating → promoted / rejected, with the reason; and
+ * a roll back by rollback_on. */
+function PromotionLine(props: { version: IVersionInfo }): JSX.Element | null {
+  const { promotion, promotion_reason: reason, auto_rollback: rolled } = props.version;
+  if (!promotion && !rolled) {
+    return null;
+  }
+  return (
+    <div className="jp-MlShip-promotion" data-promotion={promotion ?? ''}>
+      {promotion && (
+        <div className="jp-MlShip-item-sub">
+          <span
+            className={`jp-MlShip-healthBadge jp-MlShip-promotion-${promotion}`}
+            data-promotion-state={promotion}
+            title="Gated promotion (metadata.ml_ship.promote): candidate → validating → promoted or rejected"
+          >
+            {promotion}
+          </span>
+          {reason && <span className="jp-MlShip-promotionReason">{reason}</span>}
+        </div>
+      )}
+      {rolled && (
+        <div className="jp-MlShip-item-sub" data-auto-rollback={rolled.to}>
+          <span className="jp-MlShip-healthBadge jp-MlShip-health-failing">rolled back</span>
+          <span className="jp-MlShip-promotionReason" title={formatDate(rolled.at)}>
+            to v{rolled.to}: {rolled.reason}
+          </span>
+        </div>
+      )}
+    </div>
+  );
+}
+
 function VersionRow(props: {
   version: IVersionInfo;
   props: IVersionsListProps;
@@ -180,6 +213,7 @@ function VersionRow(props: {
           </button>
         )}
       </div>
+      <PromotionLine version={v} />
       <div className={`jp-MlShip-message${v.message ? '' : ' jp-MlShip-muted'}`}>
         {v.message || 'no message'}
       </div>

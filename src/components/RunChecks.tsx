@@ -1,0 +1,48 @@
+/** The run view's Checks section: each rule of the run's checks, passed or failed, and why. */
+import * as React from 'react';
+
+import type { IRunInfo } from '../api/types';
+import { ruleText } from '../health';
+
+export function RunChecks(props: { run: IRunInfo }): JSX.Element | null {
+  const { run } = props;
+  const checks = run.checks ?? [];
+  if (!checks.length) {
+    return null;
+  }
+  const failed = checks.filter(c => !c.passed).length;
+  return (
+    <section className="jp-MlShip-runChecks" data-health={run.health ?? 'healthy'}>
+      <h3>
+        Checks{' '}
+        <span
+          className={`jp-MlShip-healthBadge jp-MlShip-health-${run.health ?? 'healthy'}`}
+          data-health={run.health ?? 'healthy'}
+        >
+          {failed ? `degraded: ${failed} of ${checks.length} failed` : `${checks.length} passed`}
+        </span>
+      </h3>
+      <table className="jp-MlShip-kv jp-MlShip-checks" aria-label="Checks">
+        <tbody>
+          {checks.map((check, i) => (
+            <tr
+              key={i}
+              data-check={`${check.name}:${check.rule}`}
+              data-passed={check.passed ? 'true' : 'false'}
+              className={check.passed ? undefined : 'jp-mod-failed'}
+            >
+              <td className="jp-MlShip-checkMark" aria-label={check.passed ? 'passed' : 'failed'}>
+                {check.passed ? '✓' : '✗'}
+              </td>
+              <th scope="row">{check.name}</th>
+              <td className="jp-MlShip-muted">{ruleText(check)}</td>
+              <td className="jp-MlShip-checkMessage" title={check.message}>
+                {check.message}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
