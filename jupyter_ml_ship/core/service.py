@@ -422,6 +422,11 @@ class ShipService(RunsMixin, PipelinesMixin, ProjectsMixin, TickMixin, Promotion
             version = self._version(s, name, number)
             job = version.job
             check(who, "rollback", self._ownership(s, job))
+            if version.promotion in ("candidate", "validating", "rejected"):  # core.promotion
+                raise Conflict(f"{name} v{number} is {version.promotion}"
+                               f"{': ' + version.promotion_reason if version.promotion_reason else ''}"
+                               f"; `ml-ship promote {name} {number}` makes it current"
+                               f"{' (with --force)' if version.promotion != 'candidate' else ''}")
             check_schedule((version.config or {}).get("schedule"),
                            f"{name} v{version.number}: metadata.ml_ship.schedule")
             previous = job.current_version

@@ -13,7 +13,7 @@ import pytest
 from jupyter_ml_ship.cli import main
 from jupyter_ml_ship.core import ShipService
 from jupyter_ml_ship.core.schedules import FOLDER
-from jupyter_ml_ship.errors import BadInput
+from jupyter_ml_ship.errors import BadInput, Conflict
 
 from .notify_harness import MailBox
 from .test_agent import seen_two_minutes_ago, start_agent, stop, until
@@ -111,6 +111,9 @@ def test_ml_ship_promote_refuses_a_rejected_version_without_force(svc, nb, home,
     err = capsys.readouterr().err
     assert "train v1 was rejected: validation run" in err and "--force" in err
     assert svc.job("train").current_version is None
+    with pytest.raises(Conflict, match=r"train v1 is rejected: validation run .*; `ml-ship "
+                                       r"promote train 1` makes it current \(with --force\)"):
+        svc.rollback("train", 1)  # a roll back is no way around the gate
     assert main(["versions", "train"]) == 0
     listed = capsys.readouterr()
     assert "rejected" in listed.out and "v1 rejected: validation run" in listed.err

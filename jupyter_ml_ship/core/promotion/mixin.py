@@ -20,7 +20,7 @@ from .. import convert
 from ..access import Actor, check, whoami
 from .decide import verdict
 from .rollback import plan_rollback
-from .spec import promote_of
+from .spec import promote_of, rollback_on_of
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -75,7 +75,18 @@ class PromotionMixin:
         whose last runs went bad. Never raises: a run's end must be recorded whatever happens."""
         svc = cast("ShipService", self)
         try:
-            svc._decide_candidate(run_id) or svc._maybe_roll_back(run_id)
+            with svc.store.session() as s:  # the common case: one light look, nothing to do
+                found = s.execute(select(Version.validation_run_id, Version.promotion,
+                                         Version.config)
+                                  .join(Run, Run.version_id == Version.id)
+                                  .where(Run.id == run_id)).first()
+            if found is None:
+                return
+            validation_run, promotion, config = found
+            if validation_run == run_id and promotion == "validating":
+                svc._decide_candidate(run_id)
+            elif rollback_on_of(config):
+                svc._maybe_roll_back(run_id)
         except Exception:
             log.exception("ml-ship: promotion or rollback_on after run %s failed", run_id)
 
