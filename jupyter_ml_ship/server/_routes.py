@@ -173,8 +173,9 @@ ROUTES: list[Route] = [
                    body=PromoteRequest, errors=(400, 404, 409, 413)),
     }, "jobs"),
     Route("/jobs/{name}/rollback", h.RollbackHandler, {
-        "post": Op("Move the current version pointer to another version", JobInfo,
-                   body=RollbackRequest, errors=(400, 404, 413)),
+        "post": Op("Move the current version pointer to another version (not to a candidate "
+                   "or rejected one of gated promotion: 409, see .../promote)", JobInfo,
+                   body=RollbackRequest, errors=(400, 404, 409, 413)),
     }, "jobs"),
     Route("/runs", h.RunsHandler, {
         "get": Op("Runs, newest first, one page at a time", RunList, query=ListRunsQuery,
