@@ -48,8 +48,8 @@ class PipelinesMixin(_ServiceBase):
         return versions.describe(self._svc, path)
 
     def ship_pipeline(self, path: str | Path, message: str | None = None,
-                      author: str | None = None,
-                      actor: Actor | None = None) -> ShipPipelineResult:
+                      author: str | None = None, actor: Actor | None = None,
+                      confine: Path | None = None) -> ShipPipelineResult:
         """Check a pipeline file (or folder), ship its notebooks, record the version.
 
         Unchanged content gives the existing version (``created`` false). ``actor``: team
@@ -73,7 +73,7 @@ class PipelinesMixin(_ServiceBase):
 
         version, created = versions.ship(self._svc, path, message,
                                          author if author is not None else _whoami(), actor,
-                                         may_change)
+                                         may_change, confine)
         return ShipPipelineResult(pipeline=self.pipeline(version.pipeline, actor),
                                   version=version, created=created)
 

@@ -76,7 +76,8 @@ class PipelinesHandler(_PipelineHandler):
         path = await self.resolve_pipeline(req.path)
         try:
             result = await self.call(self.service.ship_pipeline, path, message=req.message,
-                                     author=self.author, actor=await self.actor(groups=True))
+                                     author=self.author, actor=await self.actor(groups=True),
+                                     confine=self.root_dir())
         except ShipError as exc:
             raise self._user_path(exc, path, req.path) from None
         self.reply(result, 201)

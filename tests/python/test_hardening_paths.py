@@ -151,6 +151,20 @@ def test_every_pipeline_key_naming_a_file_is_confined(tmp_path: Path, outside: P
         assert load_pipeline(path).steps["x"].notebook == "ok.ipynb"
 
 
+async def test_a_pipeline_step_notebook_keeps_its_project_inside_the_server_root(
+        api: Api, jp_root_dir: Path) -> None:
+    """Shipped as a step of a pipeline over REST, a notebook's root and requirements are held
+    to the server root as when it is shipped alone."""
+    make_notebook(jp_root_dir / "p" / "step.ipynb", "print(1)",
+                  metadata={"ml_ship": {"root": "../../../../../../..",
+                                        "requirements": "etc/passwd"}})
+    (jp_root_dir / "p" / "x.pipeline.yaml").write_text("steps:\n  a: {notebook: step.ipynb}\n")
+    code, message = error_of(await api("POST", "pipelines", body={"path": "p/x.pipeline.yaml"},
+                                       expect=400))
+    assert "metadata.ml_ship.root" in message and "outside the server root" in message, message
+    assert js(await api("GET", "jobs"))["jobs"] == []
+
+
 # ---- 4. nesting -----------------------------------------------------------------------------
 
 

@@ -136,13 +136,14 @@ def _step_info(step: StepSpec, job: str, version: int | None,
 def ship(svc: ShipService, path: str | Path, message: str | None = None,
          author: str | None = None, actor: Actor | None = None,
          may_change: Callable[[Session, Pipeline], None] | None = None,
-         ) -> tuple[PipelineVersionInfo, bool]:
+         confine: Path | None = None) -> tuple[PipelineVersionInfo, bool]:
     """Validate, ship each step's notebook as a job version, then record the pipeline version.
 
     Returns the version and whether it is new. ``actor`` (team mode) ships the steps' notebooks
     as that user, so a pipeline cannot ship a new version of a job its author does not own.
     ``may_change(session, pipeline)`` raises when a new version of a pipeline that exists may
     not be recorded (team mode: the user is not an owner); content already shipped is allowed.
+    ``confine``: the folder every step's project folder must stay inside (the server root).
     """
     spec = load_pipeline(path)
     found = check(svc, spec)
@@ -151,7 +152,7 @@ def ship(svc: ShipService, path: str | Path, message: str | None = None,
         step, facts = spec.steps[sid], found[sid]
         if facts.notebook_path is not None:
             shipped = svc.ship(facts.notebook_path, message=message or f"pipeline {spec.name}",
-                               author=author, actor=actor).version
+                               author=author, actor=actor, confine=confine).version
             _check_params(spec, step, [p.name for p in shipped.parameters], shipped.job)
             job, number, digest = shipped.job, shipped.number, shipped.digest
         else:
