@@ -258,3 +258,30 @@ def test_only_owners_and_admins_promote_in_team_mode(svc, nb):
         svc.promote("team", 2, actor=Actor.of("grace"))
     assert not svc.job("team", Actor.of("grace")).permissions.promote.allowed
     assert svc.promote("team", 2, actor=Actor.of("root", admin=True)).is_current
+
+
+def test_a_rejected_candidate_mails_the_reason(home, nb):
+    from jupyter_ml_ship.config import MlShip
+    from jupyter_ml_ship.core.notify import deliver_pending
+
+    box = MailBox()
+    try:
+        svc = ShipService(MlShip(home=str(home), freeze_environment=False, notify_backoff=0.05,
+                                 smtp_host="127.0.0.1", smtp_port=box.port,
+                                 smtp_from="ml-ship@example.com"))
+        ship(svc, nb, 0.7, {"promote": True, "notify": {"on": ["promoted", "rejected"],
+                                                         "email": ["oncall@example.com"]}})
+        v = validated(svc, "train", 1)
+        assert v.promotion == "rejected"
+        for _ in range(2):  # planned once, sent once
+            deliver_pending(svc, background=False)
+        assert len(box.messages) == 1
+        mail = box.messages[0]
+        assert mail["Subject"] == f"[ml-ship] train v1 was rejected (run {v.validation_run_id})"
+        part = mail.get_payload()[0] if mail.is_multipart() else mail
+        body = part.get_payload(decode=True).decode()
+        assert f"Reason: validation run {v.validation_run_id} failed: cell 3, line 2 raised " \
+               "AssertionError: accuracy 0.7 is too low" in body
+        svc.close()
+    finally:
+        box.stop()
