@@ -41,7 +41,10 @@ class _MaskedNotebookWriter:
 
 def save_output_through(path: Path, masker: Masker) -> None:
     """Have papermill save the notebook at ``path`` masked and atomically."""
-    from papermill.iorw import LocalHandler, papermill_io
+    try:
+        from papermill.iorw import LocalHandler, papermill_io
+    except ImportError:  # a broken runtime: the attempt imports papermill and fails, saying why
+        return
 
     papermill_io.register(str(path), _MaskedNotebookWriter(masker, LocalHandler()))
 

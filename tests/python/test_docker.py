@@ -236,7 +236,8 @@ def test_secrets_reach_the_container_but_no_image_log_or_store(
     path = nb("secret.ipynb",
               "import os, hashlib\nfrom jupyter_ml_ship import record\n"
               "record('token_sha', hashlib.sha256(os.environ['ML_SHIP_TEST_TOKEN'].encode())"
-              ".hexdigest())\nprint('plain is', os.environ['PLAIN'])",
+              ".hexdigest())\nprint('plain is', os.environ['PLAIN'])\n"
+              "print('printed anyway:', os.environ['ML_SHIP_TEST_TOKEN'])",
               metadata={"ml_ship": {"secrets": ["ML_SHIP_TEST_TOKEN"], "env": {"PLAIN": "p1"}}})
     dsvc.ship(path, name=job_name)
     info = run_to_end(dsvc, job_name)
@@ -246,11 +247,12 @@ def test_secrets_reach_the_container_but_no_image_log_or_store(
 
     assert info.outputs["token_sha"] == hashlib.sha256(value.encode()).hexdigest()
     assert "plain is p1" in log
+    assert "printed anyway: ***" in log  # masked by the runner in the container
     client = dsvc.backend("docker").client()
     image = image_of(dsvc, job_name, 1)
     history = json.dumps(client.api.history(image.id))
     assert value not in history and value not in json.dumps(image.attrs)
-    for f in home.rglob("*"):  # log, run.json, docker.json, the database...
+    for f in home.rglob("*"):  # log, output notebook, run.json, docker.json, the database...
         if f.is_file():
             assert value.encode() not in f.read_bytes(), f"secret found in {f}"
 

@@ -45,8 +45,10 @@ SPLIT_BYTES = 8 * 1024 * 1024
 STAGING = "/opt/ml-ship-build"
 SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 RUNTIME_PACKAGES = ("papermill", "ipykernel", "nbformat")
-#: the modules of this package the runner needs inside the image (tested without SQLAlchemy)
-RUNTIME_FILES = ("__init__.py", "_version.py", "outputs.py", "py.typed", "runner/*.py")
+#: the modules of this package the runner needs inside the image (tested without SQLAlchemy);
+#: errors.py: the runner says "no space left on …" as the service does
+RUNTIME_FILES = ("__init__.py", "_version.py", "errors.py", "outputs.py", "py.typed",
+                 "runner/*.py")
 #: fixed mtime of generated context entries: same content, same cache key
 EPOCH = 315532800
 PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy")
