@@ -4,8 +4,8 @@ A run is given secrets by name (``metadata.ml_ship.secrets``); their values reac
 environment. Wherever a run's text is stored (the streamed log, the output notebook, the error
 recorded on the run and what notifications quote from it), each value is replaced by ``***``,
 and so are its simple encodings: base64 (standard and URL-safe, with and without padding), URL
-encoding (``quote`` and ``quote_plus``) and hex (lower and upper case). A multi-line value is
-also masked line by line.
+encoding (``quote`` and ``quote_plus``), hex (lower and upper case) and HTML escaping (a value
+shown in an HTML output). A multi-line value is also masked line by line.
 
 Values shorter than ``MIN_SECRET_LENGTH`` characters are not masked: masking "1" or "ab" would
 hide every occurrence of common text and tell a reader the secret. CI systems skip them too.
@@ -14,6 +14,7 @@ hide every occurrence of common text and tell a reader the secret. CI systems sk
 from __future__ import annotations
 
 import base64
+import html
 import json
 import os
 import re
@@ -34,7 +35,7 @@ _BINARY_PREFIX = "image/"
 def _forms(value: str) -> set[str]:
     raw = value.encode("utf-8")
     forms = {value, urllib.parse.quote(value, safe=""), urllib.parse.quote_plus(value),
-             raw.hex(), raw.hex().upper()}
+             raw.hex(), raw.hex().upper(), html.escape(value), html.escape(value, quote=False)}
     for encoded in (base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()):
         forms |= {encoded, encoded.rstrip("=")}
     return {f for f in forms if len(f) >= MIN_SECRET_LENGTH}

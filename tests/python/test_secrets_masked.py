@@ -5,6 +5,7 @@ value and its simple encodings read ``***`` there, like CI systems do."""
 from __future__ import annotations
 
 import base64
+import html
 import json
 import os
 import subprocess
@@ -42,6 +43,7 @@ def forms(value: str) -> dict[str, str]:
         "url-encoded": urllib.parse.quote(value, safe=""),
         "url-encoded (form)": urllib.parse.quote_plus(value),
         "hex": raw.hex(),
+        "HTML-escaped": html.escape(value),
     }
 
 
@@ -97,7 +99,7 @@ def test_the_masker_of_notebook_outputs_leaves_images_alone() -> None:
 
 # ---- a real run, read back every way ----------------------------------------------------------
 
-PRINTS = """import base64, os, sys, urllib.parse
+PRINTS = """import base64, html, os, sys, urllib.parse
 from IPython.display import HTML, display
 s = os.environ["ML_SHIP_TEST_API_TOKEN"]
 print("plain:", s)
@@ -109,6 +111,7 @@ os.system('echo "from a shell: $ML_SHIP_TEST_API_TOKEN"')
 sys.stdout.write("split: " + s[:5]); sys.stdout.flush(); sys.stdout.write(s[5:] + "\\n")
 sys.stdout.flush()
 display(HTML(f"<b>{s}</b>"))
+display(HTML(f"<i>{html.escape(s)}</i>"))
 s"""
 
 
