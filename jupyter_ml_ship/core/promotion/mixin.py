@@ -106,15 +106,20 @@ class PromotionMixin:
             assert spec is not None
             found = verdict(s, run, spec, current.id if current else None,
                             current.number if current else None)
-            v.promotion_reason = found.reason
+            state = "promoted" if found.promoted else "rejected"
+            won = getattr(s.execute(  # decided once, whichever process saw the run end first
+                update(Version).where(Version.id == v.id, Version.promotion == "validating")
+                .values(promotion=state, promotion_reason=found.reason,
+                        **({"reference_run_id": run_id} if found.promoted else {}))
+                .execution_options(synchronize_session="fetch")), "rowcount", 0)
+            if won != 1:
+                return False
             if not found.promoted:
-                v.promotion = "rejected"
                 s.add(Event(job_name=job.name, kind="reject", actor=VALIDATION_ACTOR,
                             data={"version": v.number, "run_id": run_id,
                                   "reason": found.reason}))
                 _tell(s, run_id, v.config, "rejected")
                 return True
-            v.promotion, v.reference_run_id = "promoted", run_id
             previous = job.current_version
             job.current_version, job.updated_at = v.number, utcnow()
             s.add(Event(job_name=job.name, kind="promote", actor=VALIDATION_ACTOR,
