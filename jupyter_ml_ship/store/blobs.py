@@ -111,12 +111,19 @@ class BlobStore:
 
 
 def materialize(blobs: BlobStore, files: list[dict[str, Any]], dest: Path) -> None:
-    """Lay out a version's project files (manifest entries) under ``dest``."""
-    for f in files:
-        target = dest / f["path"]
-        if dest not in target.parents:  # a manifest is ours, but never trust a path
-            raise ValueError(f"manifest path {f['path']!r} leaves the project folder")
-        blobs.copy_to(f["sha256"], target, bool(f.get("executable")))
+    """Lay out a version's project files (manifest entries) under ``dest``, whole or not at
+    all (a full disk halfway leaves no half copy)."""
+    fresh = not dest.exists()
+    try:
+        for f in files:
+            target = dest / f["path"]
+            if dest not in target.parents:  # a manifest is ours, but never trust a path
+                raise ValueError(f"manifest path {f['path']!r} leaves the project folder")
+            blobs.copy_to(f["sha256"], target, bool(f.get("executable")))
+    except BaseException:
+        if fresh:
+            shutil.rmtree(dest, ignore_errors=True)
+        raise
 
 
 class HashCache:

@@ -70,14 +70,14 @@ def ml_home(tmp_path: Path) -> Iterator[Path]:
     yield from _mount(tmp_path / "ml_home")
 
 
-def fill(disk: Path) -> Path:
-    """Take every free byte of the (small) disk; the file to delete to free it again."""
+def fill(disk: Path, leave: int = 0) -> Path:
+    """Take every free byte of the (small) disk but ``leave``; the file to delete to free it."""
     st = os.statvfs(disk)
     assert st.f_blocks * st.f_frsize <= SIZE_MB << 20, "only ever fill the test's small disk"
     filler = disk / "filler"
     with open(filler, "ab") as fh:
-        os.posix_fallocate(fh.fileno(), 0, st.f_bavail * st.f_frsize + fh.tell())
-    assert os.statvfs(disk).f_bavail == 0
+        os.posix_fallocate(fh.fileno(), 0, st.f_bavail * st.f_frsize + fh.tell() - leave)
+    assert os.statvfs(disk).f_bavail * st.f_frsize <= leave
     return filler
 
 
@@ -155,6 +155,26 @@ def test_ship_and_run_on_a_full_disk_fail_clearly_leave_nothing_and_work_once_fr
         assert svc.ship(project(tmp_path / "b", "second", data_mb=2)).version.number == 1
         run = svc.run(first.job)
         assert svc.wait(run.id, timeout=120).status == "succeeded"
+    finally:
+        svc.close()
+
+
+def test_a_run_whose_files_do_not_fit_fails_at_its_start_with_the_reason(
+        disk: Path, tmp_path: Path) -> None:
+    """Room for the run's folder but not for its copy of the version's project files."""
+    svc = ShipService(MlShip(home=str(disk), freeze_environment=False))
+    try:
+        job = svc.ship(project(tmp_path / "a", "big", data_mb=3)).job.name
+        fill(disk, leave=1 << 20)
+        with pytest.raises(InsufficientStorage) as started:
+            svc.run(job)
+        assert f"no space left on {disk}" in started.value.message
+        [run], _ = svc.runs()
+        assert run.status == "failed" and run.error is not None
+        assert run.error.message.startswith(f"local could not start the run: no space left on "
+                                            f"{disk}")
+        assert not (disk / "runs" / run.id / "project").exists()  # no half copy
+        assert debris(disk) == []
     finally:
         svc.close()
 
