@@ -17,6 +17,7 @@ from .._version import __version__
 from ..backend_config import SECTIONS as BACKEND_SECTIONS
 from ..config import MlShip
 from ..core import TERMINAL_STATUSES, RunInfo, ShipService
+from ..errors import storage_error
 from ..models import RunStatusEvent
 from ..pipelines.models import PipelineRunInfo, PipelineRunStatusEvent
 from ._base import EXECUTOR_KEY, SERVICE_KEY
@@ -131,6 +132,7 @@ class MlShipExtension(ExtensionApp):
         """Move the status of active runs, wherever they were started (lab, API or CLI)."""
         interval = self.ml_ship.reconcile_interval / 1000
         loop = asyncio.get_running_loop()
+        full_disk = ""  # said once while it lasts (a full disk is no bug: no traceback)
         while True:
             await asyncio.sleep(interval)
             known = [key for key, st in self._last_status.items() if not _ended(st)]
@@ -139,9 +141,15 @@ class MlShipExtension(ExtensionApp):
                                                          known)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                self.log.exception("ml-ship: reconciling active runs failed")
+            except Exception as exc:
+                full = storage_error(exc)
+                if full is None:
+                    self.log.exception("ml-ship: reconciling active runs failed")
+                elif full.message != full_disk:
+                    self.log.warning("ml-ship: reconciling active runs: %s", full.message)
+                full_disk = full.message if full is not None else full_disk
                 continue
+            full_disk = ""
             for info in infos:
                 if isinstance(info, RunInfo):
                     self._emit(info)
