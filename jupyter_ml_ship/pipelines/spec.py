@@ -69,6 +69,10 @@ class PipelineSpec:
     owners: list[str] = field(default_factory=list)  # owner groups (JupyterHub group names)
     run_by: str | None = None  # "team" or "owners"; None: derived from the steps' jobs
     notify: Any = None  # the validated ``notify:`` value (``notify_spec``), delivered per run
+    #: the folder the ``STEP_PATH_KEYS`` must stay in (the server root over REST); None: the
+    #: CLI on the user's own files, where a step may name ``../notebooks/x.ipynb``
+    confine: Path | None = None
+    confine_name: str = "the server root"
 
     def where(self, *key: str) -> str:
         """``churn.pipeline.yaml, line 12: steps.train.depends_on`` — the location of a key."""
@@ -137,9 +141,11 @@ def _load_yaml(text: str, path: Path) -> tuple[Any, dict[tuple[str, ...], int]]:
     return data, lines
 
 
-def load_pipeline(path: str | Path, check_graph: bool = True) -> PipelineSpec:
+def load_pipeline(path: str | Path, check_graph: bool = True,
+                  confine: Path | None = None) -> PipelineSpec:
     """A pipeline file or folder, parsed and structurally valid (``check_graph=False``: its
-    references between steps and to parameters not checked yet, see ``check_graph``)."""
+    references between steps and to parameters not checked yet, see ``check_graph``); with
+    ``confine``, every step path (``STEP_PATH_KEYS``) must stay inside that folder."""
     p = Path(path)
     if p.is_dir():
         return _from_folder(p)
@@ -151,7 +157,7 @@ def load_pipeline(path: str | Path, check_graph: bool = True) -> PipelineSpec:
         raise BadInput(f"{p.name}: not a text file") from None
     data, lines = _load_yaml(text, p)
     spec = PipelineSpec(name="", path=p, base_dir=p.parent.resolve(), parameters={}, steps={},
-                        source=text, lines=lines)
+                        source=text, lines=lines, confine=confine)
     return _build(spec, data, check_graph)
 
 
@@ -242,9 +248,9 @@ def _step(spec: PipelineSpec, sid: str, raw: Any) -> StepSpec:
             raise BadInput(f"{where('job')}: {ref!r} is not a job reference (name or name@N)") \
                 from None
     for key in STEP_PATH_KEYS:
-        if key in raw:
-            inside(raw[key], base=spec.base_dir, folder=spec.base_dir, key=where(key),
-                   folder_name="the pipeline's folder")
+        if key in raw and spec.confine is not None:
+            inside(raw[key], base=spec.base_dir, folder=spec.confine, key=where(key),
+                   folder_name=spec.confine_name)
     deps = raw.get("depends_on") or []
     deps = [deps] if isinstance(deps, str) else deps
     if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):

@@ -22,7 +22,6 @@ from ..pipelines.models import (
     ShipPipelineRequest,
     StartPipelineRunRequest,
 )
-from ..untrusted import inside
 from ._base import MlShipHandler
 from ._models import ListPipelineRunsQuery, PipelineInfoQuery, PipelineRunsOfQuery
 
@@ -32,14 +31,10 @@ PIPELINE_EMIT_KEY = "ml_ship_emit_pipeline"
 
 def check_inside_root(path: Path, root: Path, api_path: str) -> None:
     """Every step notebook of the pipeline at ``path`` lies inside the server root (the one
-    confinement check of user-named paths, ``untrusted.inside``)."""
+    confinement check of user-named paths, ``untrusted.inside``, on ``STEP_PATH_KEYS``)."""
     from ..pipelines.spec import load_pipeline
 
-    spec = load_pipeline(path, check_graph=False)  # the graph is checked by whoever reads it next
-    for sid, step in spec.steps.items():
-        if step.notebook is not None:
-            inside(step.notebook, base=spec.base_dir, folder=root,
-                   key=f"{api_path}: steps.{sid}.notebook", folder_name="the server root")
+    load_pipeline(path, check_graph=False, confine=root)  # the graph: checked by its next reader
 
 
 class _PipelineHandler(MlShipHandler):

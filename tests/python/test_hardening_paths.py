@@ -143,12 +143,15 @@ def test_every_pipeline_key_naming_a_file_is_confined(tmp_path: Path, outside: P
             path = folder / "p.pipeline.yaml"
             path.write_text(f"steps:\n  ok: {{notebook: ok.ipynb}}\n  x:\n    {key}: '{value}'\n")
             with pytest.raises(BadInput) as refused:
-                load_pipeline(path)
+                load_pipeline(path, confine=folder)
             assert refused.value.message == (
-                f"p.pipeline.yaml, line 4: steps.x.{key}: {value!r} is outside the pipeline's "
-                "folder" + (" (give a path relative to it)" if value.startswith("/") else ""))
+                f"p.pipeline.yaml, line 4: steps.x.{key}: {value!r} is outside the server "
+                "root" + (" (give a path relative to it)" if value.startswith("/") else ""))
         path.write_text(f"steps:\n  x:\n    {key}: ok.ipynb\n")
-        assert load_pipeline(path).steps["x"].notebook == "ok.ipynb"
+        assert load_pipeline(path, confine=folder).steps["x"].notebook == "ok.ipynb"
+        # the CLI reads the user's own files: a step beside the pipeline's folder is fine there
+        path.write_text(f"steps:\n  x:\n    {key}: ../ok.ipynb\n")
+        assert load_pipeline(path).steps["x"].notebook == "../ok.ipynb"
 
 
 async def test_a_pipeline_step_notebook_keeps_its_project_inside_the_server_root(
