@@ -23,18 +23,23 @@ def panel_with_job(page, job: str):
 
 
 def palette_run(page, label: str) -> None:
+    """Run a command from the (modal) command palette. The palette closes when it loses the
+    focus, which the notebook can take back while it settles on a loaded machine (CI under
+    load: the palette was gone before its item could be clicked): then it is opened again."""
     palette = page.locator(".lm-CommandPalette-input")
-    for _ in range(3):
+    item = page.locator(".lm-CommandPalette-item", has_text=label).first
+    for attempt in range(3):
         page.locator(".lm-MenuBar-itemLabel", has_text="View").click()
         page.locator(".lm-Menu-itemLabel", has_text="Command Palette").first.click()
         try:
             palette.wait_for(timeout=10_000)
-            break
+            palette.fill(label)
+            item.click(timeout=10_000)
+            return
         except Exception:
+            if attempt == 2:
+                raise
             page.keyboard.press("Escape")
-    palette.wait_for()
-    palette.fill(label)
-    page.locator(".lm-CommandPalette-item", has_text=label).first.click()
 
 
 def saved_tags(page, lab, name: str, expected: list) -> list:
