@@ -60,20 +60,20 @@ def test_the_first_line_of_the_first_cell_is_in_log_and_output_on_every_run(svc,
 def test_the_log_is_complete_when_the_result_is_written(tmp_path, nb, capfd, monkeypatch):
     """Log followers (the lab's log view, ``ml-ship logs -f``) stop reading once the run has a
     result: every line the runner says, its last one included, is written before it."""
-    from jupyter_ml_ship.runner import _execute
+    from jupyter_ml_ship.runner import _execute, _writes
     from jupyter_ml_ship.runner._prepare import prepare_run_dir
 
     run_dir = tmp_path / "run"
     prepare_run_dir(run_dir, nb("last.ipynb", "print('from the notebook')"), {}, job="last")
     written_before_result: list[str] = []
-    atomic_write_json = _execute.atomic_write_json
+    atomic_write_json = _writes.atomic_write_json  # what writes result.json
 
     def recording(path, data, **kw):
         if path.name == "result.json":
             written_before_result.append(capfd.readouterr().out)
         return atomic_write_json(path, data, **kw)
 
-    monkeypatch.setattr(_execute, "atomic_write_json", recording)
+    monkeypatch.setattr(_writes, "atomic_write_json", recording)
     result = _execute.execute_run_dir(run_dir)
     assert result["status"] == "succeeded", result
     log = "".join(written_before_result) + capfd.readouterr().out
