@@ -231,7 +231,11 @@ export function ruleText(check: ICheckResult): string {
   return `${check.rule} ${bound}`;
 }
 
-/** The horizontal bounds to draw on an output's chart: min and max of its rules. */
+/** The drift check's share of drifted columns allowed when not set (drift.py DEFAULT_MAX_SHARE). */
+const DEFAULT_MAX_SHARE = 0.5;
+
+/** The horizontal bounds to draw on an output's chart: min and max of its rules, and a drift
+ * rule's max_share (the chart of a data set is its share of drifted columns). */
 export function ruleBounds(rules: Record<string, unknown>): { label: string; value: number }[] {
   const out: { label: string; value: number }[] = [];
   for (const key of ['min', 'max'] as const) {
@@ -239,6 +243,11 @@ export function ruleBounds(rules: Record<string, unknown>): { label: string; val
     if (typeof value === 'number' && isFinite(value)) {
       out.push({ label: key, value });
     }
+  }
+  const drift = rules.drift;
+  if (drift !== undefined && drift !== null && drift !== false) {
+    const share = typeof drift === 'object' ? (drift as Record<string, unknown>).max_share : undefined;
+    out.push({ label: 'max_share', value: typeof share === 'number' ? share : DEFAULT_MAX_SHARE });
   }
   return out;
 }

@@ -96,10 +96,11 @@ describe('drift across runs', () => {
     expect(latestDriftReport(table)).toEqual({ run: newer, path: 'drift-features.html' });
   });
 
-  it('draws min and max as bounds, not the other rules', () => {
+  it('draws min, max and a drift max_share as flat bounds, not the other rules', () => {
     expect(ruleBounds({ min: 0.8, max: 1, max_drop: 0.1, required: true })).toEqual([
       { label: 'min', value: 0.8 },
       { label: 'max', value: 1 }
     ]);
+    expect(ruleBounds({ drift: { max_share: 0.3 } })).toEqual([{ label: 'max_share', value: 0.3 }]);
   });
 });

@@ -25,21 +25,25 @@ export function RunChecks(props: { run: IRunInfo }): JSX.Element | null {
       <table className="jp-MlShip-kv jp-MlShip-checks" aria-label="Checks">
         <tbody>
           {checks.map((check, i) => (
-            <tr
-              key={i}
-              data-check={`${check.name}:${check.rule}`}
-              data-passed={check.passed ? 'true' : 'false'}
-              className={check.passed ? undefined : 'jp-mod-failed'}
-            >
-              <td className="jp-MlShip-checkMark" aria-label={check.passed ? 'passed' : 'failed'}>
-                {check.passed ? '✓' : '✗'}
-              </td>
-              <th scope="row">{check.name}</th>
-              <td className="jp-MlShip-muted">{ruleText(check)}</td>
-              <td className="jp-MlShip-checkMessage" title={check.message}>
-                {check.message}
-              </td>
-            </tr>
+            <React.Fragment key={i}>
+              <tr
+                data-check={`${check.name}:${check.rule}`}
+                data-passed={check.passed ? 'true' : 'false'}
+                className={check.passed ? undefined : 'jp-mod-failed'}
+              >
+                <td className="jp-MlShip-checkMark" aria-label={check.passed ? 'passed' : 'failed'}>
+                  {check.passed ? '✓' : '✗'}
+                </td>
+                <th scope="row">{check.name}</th>
+                <td className="jp-MlShip-muted jp-MlShip-checkRule">{ruleText(check)}</td>
+              </tr>
+              <tr className="jp-MlShip-checkMessageRow">
+                <td />
+                <td colSpan={2} className="jp-MlShip-checkMessage">
+                  {check.message}
+                </td>
+              </tr>
+            </React.Fragment>
           ))}
         </tbody>
       </table>
