@@ -6,6 +6,7 @@ scheduled runs fired by a real ``ml-ship agent`` roll back and mail (aiosmtpd), 
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from jupyter_ml_ship.core.schedules import FOLDER
 from jupyter_ml_ship.errors import BadInput, Conflict
 
 from .notify_harness import MailBox
-from .test_agent import seen_two_minutes_ago, start_agent, stop, until
+from .test_agent import start_agent, stop, until
 
 RECORD = "from jupyter_ml_ship import record\nrecord('accuracy', acc)"
 TEST_CELL = "print('TEST CELL RAN')\nassert acc > 0.75, f'accuracy {acc} is too low'"
@@ -91,6 +92,24 @@ def test_a_candidate_with_a_lower_accuracy_is_rejected_and_current_is_unchanged(
     assert not again.created and not again.made_current and again.job.current_version == 1
 
 
+def test_a_rejected_candidates_run_is_no_previous_baseline_for_later_runs(svc, nb):
+    """v2 is rejected although its validation run was healthy (not_worse failed): a later run of
+    v1 compares with v1's own last run (0.9), not with v2's validation run (0.5)."""
+    checked = {**PROMOTE, "checks": {"accuracy": {"max_drop": 0.1, "baseline": "previous"}}}
+    ship(svc, nb, 0.9, checked)
+    assert validated(svc, "train", 1).is_current
+    lower = {**checked, "promote": {"validate": {"parameters": {"acc": 0.5}},
+                                    "not_worse": {"accuracy": 0.01}},
+             "checks": {"accuracy": {"max_drop": 0.5, "baseline": "previous"}}}
+    ship(svc, nb, 0.5, lower, test_cell="print('no test here')")
+    v2 = validated(svc, "train", 2)
+    assert v2.promotion == "rejected" and svc.get_run(v2.validation_run_id).health == "healthy"
+    later = svc.wait(svc.run("train", parameters={"acc": 0.55}).id, timeout=WAIT)
+    assert later.health == "degraded", later.checks
+    (check,) = later.checks
+    assert check.baseline == 0.9 and not check.passed, check
+
+
 def test_a_candidate_whose_test_cell_asserts_false_is_rejected_naming_the_cell(svc, nb):
     shipped = ship(svc, nb, 0.7, {"promote": True})
     v = validated(svc, "train", shipped.version.number)
@@ -155,11 +174,26 @@ def test_bad_promote_and_rollback_on_blocks_are_refused_at_ship_naming_the_key(
     assert svc.jobs() == []  # nothing was recorded
 
 
+def seen_before_the_last_tick(svc: ShipService, name: str, version: int) -> None:
+    """The schedule's state as if a server last looked just before its latest tick: that tick is
+    due now (once)."""
+    from jupyter_ml_ship.core.schedules import _state_path, last_fire
+
+    tick = last_fire("0 0 1 1 *", datetime.now(timezone.utc))
+    assert tick is not None
+    path = _state_path(svc, "job", name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"version": version,
+                                "tick": (tick - timedelta(days=1)).isoformat()}))
+
+
 def test_two_degraded_scheduled_runs_fired_by_an_agent_roll_back_and_mail_once(
         svc, warm, nb, cli_env, tmp_path):
     box = MailBox()
+    # yearly: its last tick (1 January) is made due by hand, and no minute boundary during the
+    # test can fire another one (a `* * * * *` schedule did when the test spanned a minute)
     config = {"checks": {"accuracy": {"min": 0.8}}, "rollback_on": {"degraded": 2},
-              "schedule": "* * * * *",
+              "schedule": "0 0 1 1 *",
               "notify": {"on": ["rolled_back"], "email": ["oncall@example.com"]}}
     agent = None
     try:
@@ -168,7 +202,7 @@ def test_two_degraded_scheduled_runs_fired_by_an_agent_roll_back_and_mail_once(
         assert good.health == "healthy"
         ship(svc, nb, 0.5, config, name="nightly", test_cell="print('no test')")
         assert svc.job("nightly").current_version == 2
-        seen_two_minutes_ago(svc, "nightly", version=2)
+        seen_before_the_last_tick(svc, "nightly", version=2)
         env = {**cli_env, "ML_SHIP_SMTP_HOST": "127.0.0.1", "ML_SHIP_SMTP_PORT": str(box.port),
                "ML_SHIP_SMTP_FROM": "ml-ship@example.com"}
         log = tmp_path / "agent.log"
@@ -186,7 +220,7 @@ def test_two_degraded_scheduled_runs_fired_by_an_agent_roll_back_and_mail_once(
         assert stop(agent) == 0
         for claim in (svc.home / FOLDER / "fired").iterdir():
             claim.unlink()
-        seen_two_minutes_ago(svc, "nightly", version=2)
+        seen_before_the_last_tick(svc, "nightly", version=2)
         agent = start_agent(env, "--interval", "0.2", log=log)
         second = until(lambda: scheduled_ended(2), WAIT, "the second scheduled run", log)[0]
         assert second.version == 2 and second.health == "degraded"

@@ -1,7 +1,8 @@
 """Baselines of ``max_drop`` / ``max_rise``: what a run's output is compared with.
 
-- ``previous``: the job's previous healthy succeeded run that recorded the output (any version:
-  a new version that is worse than the last good run of the old one is caught);
+- ``previous``: the job's previous healthy succeeded run that recorded the output (any version
+  but a rejected candidate: a new version that is worse than the last good run of the old one
+  is caught);
 - ``last_N``: the median of the last N healthy succeeded runs of the run's own version that
   recorded it (fewer than N: the median of those there are);
 - ``reference``: the version's reference run (``versions.reference_run_id``, set by promotion).
@@ -20,7 +21,7 @@ from typing import cast as typed
 
 from sqlalchemy import Text, cast, select
 
-from ...store import Run
+from ...store import Run, Version
 
 if TYPE_CHECKING:
     from .registry import RuleContext
@@ -42,6 +43,9 @@ def _healthy_runs(ctx: RuleContext, kind: str) -> Iterator[tuple[str, dict[str, 
         Run.job_id == ctx.job_id, Run.status == "succeeded", Run.health == "healthy")
     if kind.startswith("last_"):
         q = q.where(Run.version_id == ctx.version_id)
+    else:  # a rejected candidate's validation run is no baseline for the versions after it
+        q = q.where(Run.version_id.not_in(select(Version.id).where(
+            Version.job_id == ctx.job_id, Version.promotion == "rejected")))
     cursor: str = ctx.run_id
     seen = 0
     while seen < SCAN_LIMIT:
