@@ -44,7 +44,10 @@ def palette_run(page, label: str) -> None:
 
 def saved_tags(page, lab, name: str, expected: list) -> list:
     """Save the notebook, then each cell's tags as written to disk (once they are `expected`,
-    or as they are after 30 s)."""
+    or as they are after 30 s). Saved once the change is in the notebook (its tab marked
+    unsaved): under stress-ng a Ctrl+S pressed right after the click saved the notebook as it
+    was, and the tag came after."""
+    page.locator(".lm-TabBar-tab.jp-mod-current.jp-mod-dirty").wait_for()
     page.keyboard.press("Control+s")
     deadline = time.monotonic() + 30
     while True:
