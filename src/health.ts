@@ -51,6 +51,22 @@ export function jobBadge(job: IJobInfo, versions?: readonly IVersionInfo[]): Job
   return null;
 }
 
+/**
+ * The badge beside a job's status chip in the jobs list: `failing` is left out (the chip says
+ * failed; the header's overview still counts it), and `healthy` is shown only when the last run
+ * had checks to pass (a job with none is not known to be healthy, only to have succeeded).
+ */
+export function listBadge(job: IJobInfo): JobBadge | null {
+  const badge = jobBadge(job);
+  if (badge === 'failing') {
+    return null;
+  }
+  if (badge === 'healthy' && !(job.last_run?.checks ?? []).length) {
+    return null;
+  }
+  return badge;
+}
+
 export function badgeTitle(badge: JobBadge, job: IJobInfo): string {
   const last = job.last_run;
   switch (badge) {

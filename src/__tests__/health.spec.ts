@@ -6,6 +6,7 @@ import {
   driftTables,
   healthOverview,
   jobBadge,
+  listBadge,
   latestDriftReport,
   ruleBounds
 } from '../health';
@@ -23,6 +24,20 @@ const DRIFTED =
   'features: 2 of 3 columns drifted (67% > max_share 30%) against previous run 1a2b: ' +
   'income (Wasserstein distance (normed) 2, threshold 0.1), home city (vanished); ' +
   'not counted: new (new column); report drift-features.html';
+
+describe('listBadge', () => {
+  it('says only what the status chip does not: no failing, healthy only with checks', () => {
+    const passed = check({});
+    expect(listBadge(makeJob({ last_run: makeRun({ status: 'failed' }) }))).toBeNull();
+    expect(listBadge(makeJob({ last_run: makeRun({ status: 'succeeded', health: 'healthy' }) }))).toBeNull();
+    expect(
+      listBadge(makeJob({ last_run: makeRun({ status: 'succeeded', health: 'healthy', checks: [passed] }) }))
+    ).toBe('healthy');
+    expect(listBadge(makeJob({ last_run: makeRun({ status: 'succeeded', health: 'degraded' }) }))).toBe(
+      'degraded'
+    );
+  });
+});
 
 describe('jobBadge', () => {
   it('tells failing, degraded and healthy from the last run', () => {

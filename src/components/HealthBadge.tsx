@@ -2,10 +2,15 @@
 import * as React from 'react';
 
 import type { IJobInfo, IVersionInfo } from '../api/types';
-import { BADGE_LABELS, badgeTitle, healthOverview, jobBadge, type JobBadge } from '../health';
+import { BADGE_LABELS, badgeTitle, healthOverview, jobBadge, listBadge, type JobBadge } from '../health';
 
-export function HealthBadge(props: { job: IJobInfo; versions?: readonly IVersionInfo[] }): JSX.Element | null {
-  const badge = jobBadge(props.job, props.versions);
+export function HealthBadge(props: {
+  job: IJobInfo;
+  versions?: readonly IVersionInfo[];
+  /** the jobs list: only what its status chip does not say already (see `listBadge`) */
+  quiet?: boolean;
+}): JSX.Element | null {
+  const badge = props.quiet ? listBadge(props.job) : jobBadge(props.job, props.versions);
   if (!badge) {
     return null;
   }

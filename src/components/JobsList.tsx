@@ -74,7 +74,7 @@ function JobItem(props: {
       <button className="jp-MlShip-item" onClick={() => props.onSelect(job.name)} title={job.name}>
         <div className="jp-MlShip-item-main">
           <span className="jp-MlShip-item-title">{job.name}</span>
-          <HealthBadge job={job} />
+          <HealthBadge job={job} quiet />
           {job.last_run && <StatusChip status={job.last_run.status} />}
         </div>
         <div className="jp-MlShip-item-sub">
