@@ -20,7 +20,7 @@ import * as React from 'react';
 import type { IHealthPoint, IOutputHealth } from '../api/types';
 import { shortId } from '../format';
 import { ruleBounds } from '../health';
-import { cssVar, tickLabel } from './RunsChart';
+import { cssVar, tickLabel, useThemeChanges } from './RunsChart';
 
 Chart.register(ScatterController, PointElement, LineElement, LinearScale, Tooltip, Legend);
 
@@ -88,15 +88,9 @@ export function healthDatasets(
 export function HealthChart(props: { output: IOutputHealth; onOpenRun: (id: string) => void }): JSX.Element {
   const canvas = React.useRef<HTMLCanvasElement>(null);
   const chart = React.useRef<Chart<'scatter', IPoint[]> | null>(null);
-  const [theme, setTheme] = React.useState(0);
+  const theme = useThemeChanges();
   const open = React.useRef(props.onOpenRun);
   open.current = props.onOpenRun;
-
-  React.useEffect(() => {
-    const observer = new MutationObserver(() => setTheme(t => t + 1));
-    observer.observe(document.body, { attributes: true, attributeFilter: ['data-jp-theme-name', 'data-jp-theme-light'] });
-    return () => observer.disconnect();
-  }, []);
 
   React.useEffect(() => {
     if (!canvas.current) {

@@ -53,6 +53,18 @@ export function versionColor(version: number): string {
   return PALETTE[(version - 1) % PALETTE.length];
 }
 
+/** A counter that moves when the lab's theme changes (its CSS variables swap: a chart that read
+ * them depends on it, to draw itself again in the new colours). */
+export function useThemeChanges(): number {
+  const [theme, setTheme] = React.useState(0);
+  React.useEffect(() => {
+    const observer = new MutationObserver(() => setTheme(t => t + 1));
+    observer.observe(document.body, { attributes: true, attributeFilter: ['data-jp-theme-name', 'data-jp-theme-light'] });
+    return () => observer.disconnect();
+  }, []);
+  return theme;
+}
+
 export interface IRunsChartProps {
   history: IRunHistory;
   runs: readonly IHistoryRow[];
@@ -63,16 +75,9 @@ export interface IRunsChartProps {
 export function RunsChart(props: IRunsChartProps): JSX.Element {
   const canvas = React.useRef<HTMLCanvasElement>(null);
   const chart = React.useRef<Chart<'scatter', IPoint[]> | null>(null);
-  const [theme, setTheme] = React.useState(0);
+  const theme = useThemeChanges();
   const open = React.useRef(props.onOpenRun);
   open.current = props.onOpenRun;
-
-  React.useEffect(() => {
-    // a theme change swaps the CSS variables: re-read them
-    const observer = new MutationObserver(() => setTheme(t => t + 1));
-    observer.observe(document.body, { attributes: true, attributeFilter: ['data-jp-theme-name', 'data-jp-theme-light'] });
-    return () => observer.disconnect();
-  }, []);
 
   React.useEffect(() => {
     if (!canvas.current) {
