@@ -1,0 +1,23 @@
+"""continuous delivery: git provenance of a version and named environments (staging, production)
+
+Revision ID: 0009
+Revises: 0008
+
+Reserved in the chain so that parallel work can fill it in; empty until then.
+"""
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+revision = "0009"
+down_revision = "0008"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
