@@ -6,9 +6,9 @@
  */
 import type { JupyterFrontEndPlugin } from '@jupyterlab/application';
 
-import { corePlugin } from './corePlugin';
+import { corePlugin } from './core/plugin';
 import { historyPlugin } from './history/plugin';
-import { panelPlugin } from './panelPlugin';
+import { panelPlugin } from './panel/plugin';
 import { pipelinesPlugin } from './pipeline/plugin';
 
 export * from './tokens';

@@ -8,10 +8,10 @@ import type { IDisposable } from '@lumino/disposable';
 import type { ISignal } from '@lumino/signaling';
 import type * as React from 'react';
 
-import type { IActions } from './actions';
-import type { MlShipModel } from './model';
+import type { IActions } from './core/actions';
+import type { MlShipModel } from './core/model';
 import type { PipelineListModel } from './pipeline/listModel';
-import type { IMlShipSettings } from './settings';
+import type { IMlShipSettings } from './core/settings';
 
 export namespace CommandIDs {
   export const ship = 'ml-ship:ship';

@@ -1,4 +1,4 @@
-import { nextRun, parseSchedule, scheduleHint } from '../cron';
+import { nextRun, parseSchedule, scheduleHint } from '../core/cron';
 import { applyShipExtras, shipExtrasErrors, shipExtrasFromConfig } from '../components/settingsFields';
 
 const at = (iso: string) => new Date(iso);

@@ -1,4 +1,4 @@
-import { cellChanges, cellChangesText, comparePair, diffLines, fileChangeRows } from '../diff';
+import { cellChanges, cellChangesText, comparePair, diffLines, fileChangeRows } from '../core/diff';
 
 describe('fileChangeRows', () => {
   it('lists added, removed and changed files in one table sorted by path', () => {
@@ -109,7 +109,7 @@ describe('comparePair', () => {
 
 describe('withLanguage', () => {
   // nbdime is loaded lazily by the view; its helper is pure
-  const { withLanguage } = jest.requireActual('../nbdiff') as typeof import('../nbdiff');
+  const { withLanguage } = jest.requireActual('../core/nbdiff') as typeof import('../core/nbdiff');
 
   it('adds the MIME type of the kernelspec language when language_info has none', () => {
     const nb = { cells: [], metadata: { kernelspec: { name: 'python3', language: 'python' } } };

@@ -1,6 +1,6 @@
 import type { Event } from '@jupyterlab/services';
 
-import { EventDrivenModel } from '../eventModel';
+import { EventDrivenModel } from '../core/eventModel';
 import { fakeEvents } from './fakeServer';
 
 class Counter extends EventDrivenModel {

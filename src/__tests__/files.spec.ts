@@ -8,7 +8,7 @@ import {
   previewKind,
   projectSummaryText,
   readStart
-} from '../files';
+} from '../core/files';
 
 describe('formatBytes', () => {
   it.each([

@@ -9,7 +9,7 @@ import {
   listBadge,
   latestDriftReport,
   ruleBounds
-} from '../health';
+} from '../core/health';
 import { makeJob, makeRun, makeVersion } from './fakeServer';
 
 function check(overrides: Partial<ICheckResult>): ICheckResult {

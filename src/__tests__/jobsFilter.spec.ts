@@ -4,7 +4,7 @@
  */
 import type { IJobInfo, IJobPermissions, IVisitor } from '../api/types';
 import { DEFAULT_JOBS_QUERY, filterJobs, isMine, type IJobsQuery } from '../components/JobsList';
-import { may, mayCancel, permitted } from '../permissions';
+import { may, mayCancel, permitted } from '../core/permissions';
 
 function job(name: string, extra: Partial<IJobInfo> = {}): IJobInfo {
   return {

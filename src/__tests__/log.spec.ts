@@ -1,5 +1,5 @@
-import { ansiSegments, stripAnsi } from '../ansi';
-import { LogBuffer, LogFollower } from '../log';
+import { ansiSegments, stripAnsi } from '../core/ansi';
+import { LogBuffer, LogFollower } from '../core/log';
 import { FakeServer } from './fakeServer';
 
 const text = (buffer: LogBuffer) =>

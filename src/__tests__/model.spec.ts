@@ -1,6 +1,6 @@
 import { RUN_STATUS_SCHEMA_ID, type IRunInfo } from '../api/types';
-import { MlShipModel } from '../model';
-import { FRONTEND_VERSION } from '../version';
+import { MlShipModel } from '../core/model';
+import { FRONTEND_VERSION } from '../core/version';
 import { fakeEvents, FakeServer, makeJob, makeRun, makeVersion } from './fakeServer';
 
 const flush = () => new Promise(resolve => setTimeout(resolve, 0));

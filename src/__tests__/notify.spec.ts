@@ -1,7 +1,7 @@
 /** An in-progress notification ends in a toast the lab draws whatever its timing. */
 import { Notification } from '@jupyterlab/apputils';
 
-import { settleNotification } from '../notify';
+import { settleNotification } from '../core/notify';
 
 describe('settleNotification', () => {
   afterEach(() => Notification.manager.dismiss());

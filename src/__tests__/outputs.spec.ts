@@ -4,7 +4,7 @@ import {
   outputPath,
   storedNotebookAt,
   versionPath
-} from '../outputs';
+} from '../core/outputs';
 import { makeRun } from './fakeServer';
 
 describe('output notebooks', () => {

@@ -8,7 +8,7 @@ import {
   paramKind,
   parseParameter,
   parsePythonLiteral
-} from '../params';
+} from '../core/params';
 
 function spec(name: string, type: string, def: string | null): IParameterSpec {
   return { name, type, default: def, help: '' };

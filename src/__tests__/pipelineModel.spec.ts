@@ -7,7 +7,7 @@ import {
   type IStepInfo
 } from '../api/pipelines';
 import { RUN_STATUS_SCHEMA_ID, type IDeliveryInfo } from '../api/types';
-import { collectParameters, initialText } from '../params';
+import { collectParameters, initialText } from '../core/params';
 import { PipelineApi } from '../pipeline/api';
 import { PipelineGraphModel } from '../pipeline/graphModel';
 import { PipelineListModel } from '../pipeline/listModel';

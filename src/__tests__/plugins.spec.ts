@@ -9,12 +9,12 @@ import { Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 
-import type { IActions } from '../actions';
+import type { IActions } from '../core/actions';
 import plugins, { CommandIDs, IMlShip, IMlShipPanel, IMlShipPipelines, PANEL_ID } from '../index';
-import { MlShipModel } from '../model';
-import { DEFAULT_SETTINGS } from '../settings';
+import { MlShipModel } from '../core/model';
+import { DEFAULT_SETTINGS } from '../core/settings';
 import { FakeServer, makeJob } from './fakeServer';
-import { FRONTEND_VERSION } from '../version';
+import { FRONTEND_VERSION } from '../core/version';
 
 /** `check()` true within 5 s (React draws on a later task; its first draw is slow in jsdom). */
 async function until(check: () => boolean): Promise<void> {

@@ -9,7 +9,7 @@ const { renderToStaticMarkup } = require('react-dom/server') as {
 
 import type { IDeliveryInfo } from '../api/types';
 import { DeliveryList } from '../components/RunNotifications';
-import { deliveriesDue, deliveryState } from '../deliveries';
+import { deliveriesDue, deliveryState } from '../core/deliveries';
 
 function delivery(over: Partial<IDeliveryInfo>): IDeliveryInfo {
   return {

@@ -1,5 +1,5 @@
 import pkg from '../../package.json';
-import { FRONTEND_VERSION } from '../version';
+import { FRONTEND_VERSION } from '../core/version';
 
 describe('FRONTEND_VERSION', () => {
   it('is the version in package.json', () => {

@@ -3,7 +3,7 @@
 import * as React from 'react';
 
 import type { IHealthInfo } from '../api/types';
-import { formatRelative } from '../format';
+import { formatRelative } from '../core/format';
 import { Notice, TextWithCode } from './common';
 
 /** How often the panel asks again (the agent may start or stop meanwhile). */

@@ -2,7 +2,7 @@
 import * as React from 'react';
 
 import type { ICompareRow, IRunComparison } from '../api/types';
-import { formatDuration, formatValue, shortId } from '../format';
+import { formatDuration, formatValue, shortId } from '../core/format';
 import { StatusChip } from './common';
 
 function delta(a: unknown, b: unknown): string {

@@ -13,10 +13,10 @@ import * as React from 'react';
 
 import { errorMessage, type MlShipClient } from '../api/client';
 import type { IVersionDiff, IVersionInfo } from '../api/types';
-import { cellChanges, cellChangesText, diffLines, fileChangeRows } from '../diff';
-import { formatBytes } from '../files';
-import { compareIcon } from '../icons';
-import { createNotebookDiff } from '../nbdiff';
+import { cellChanges, cellChangesText, diffLines, fileChangeRows } from '../core/diff';
+import { formatBytes } from '../core/files';
+import { compareIcon } from '../core/icons';
+import { createNotebookDiff } from '../core/nbdiff';
 import { Notice } from './common';
 
 export interface ICompareDeps {

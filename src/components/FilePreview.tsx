@@ -15,7 +15,7 @@ import {
   previewKind,
   readStart,
   type ICsvPreview
-} from '../files';
+} from '../core/files';
 
 /** Rows of a CSV shown. */
 export const CSV_ROWS = 20;

@@ -2,7 +2,7 @@
 import * as React from 'react';
 
 import type { IJobInfo, IVersionInfo } from '../api/types';
-import { BADGE_LABELS, badgeTitle, healthOverview, jobBadge, listBadge, type JobBadge } from '../health';
+import { BADGE_LABELS, badgeTitle, healthOverview, jobBadge, listBadge, type JobBadge } from '../core/health';
 
 export function HealthBadge(props: {
   job: IJobInfo;

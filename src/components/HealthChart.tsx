@@ -18,8 +18,8 @@ import {
 import * as React from 'react';
 
 import type { IHealthPoint, IOutputHealth } from '../api/types';
-import { shortId } from '../format';
-import { ruleBounds } from '../health';
+import { shortId } from '../core/format';
+import { ruleBounds } from '../core/health';
 import { cssVar, tickLabel, useThemeChanges } from './RunsChart';
 
 Chart.register(ScatterController, PointElement, LineElement, LinearScale, Tooltip, Legend);

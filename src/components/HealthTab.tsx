@@ -7,8 +7,8 @@ import * as React from 'react';
 
 import { errorMessage, type MlShipClient } from '../api/client';
 import type { IJobHealth, IRunInfo } from '../api/types';
-import { formatDate, shortId } from '../format';
-import { driftTables, latestDriftReport, type IDriftTable } from '../health';
+import { formatDate, shortId } from '../core/format';
+import { driftTables, latestDriftReport, type IDriftTable } from '../core/health';
 import { HealthChart } from './HealthChart';
 
 /** A rule's setting in words: 0.8, or "max_share 0.3" for a mapping. */

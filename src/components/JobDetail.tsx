@@ -3,15 +3,15 @@ import { caretLeftIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import type { IJobInfo, IRunInfo, IVersionFiles, IVersionInfo } from '../api/types';
-import { formatDate, formatDuration, formatRelative, runDuration, shortId } from '../format';
-import type { IVersionFocus } from '../model';
+import { formatDate, formatDuration, formatRelative, runDuration, shortId } from '../core/format';
+import type { IVersionFocus } from '../core/model';
 import { inlineValues, StatusChip } from './common';
 import { VersionsList } from './VersionsList';
-import { JobHistory } from './JobHistory';
+import { JobAudit } from './JobAudit';
 import { HealthBadge } from './HealthBadge';
 import { HealthTab } from './HealthTab';
 import type { MlShipClient } from '../api/client';
-import { may, permitted } from '../permissions';
+import { may, permitted } from '../core/permissions';
 
 export interface IJobDetailProps {
   job: IJobInfo;
@@ -201,7 +201,7 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
       </div>
       <div className="jp-MlShip-tabBody">
         {tab === 'history' ? (
-          <JobHistory name={job.name} refresh={job.updated_at} />
+          <JobAudit name={job.name} refresh={job.updated_at} />
         ) : tab === 'health' && props.client ? (
           <HealthTab
             client={props.client}

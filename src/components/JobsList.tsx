@@ -8,8 +8,8 @@ import { deleteIcon, searchIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { RUN_STATUSES, type IJobInfo, type IVisitor, type RunStatus } from '../api/types';
-import { formatDate, formatRelative, STATUS_LABELS } from '../format';
-import { may, permitted } from '../permissions';
+import { formatDate, formatRelative, STATUS_LABELS } from '../core/format';
+import { may, permitted } from '../core/permissions';
 import { StatusChip } from './common';
 import { HealthBadge } from './HealthBadge';
 

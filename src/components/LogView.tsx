@@ -1,7 +1,7 @@
 /** A live log: styled lines in JupyterLab's output look, following the end unless scrolled up. */
 import * as React from 'react';
 
-import type { ILogLine, LogBuffer } from '../log';
+import type { ILogLine, LogBuffer } from '../core/log';
 
 const LogLine = React.memo(function LogLine(props: { line: ILogLine }): JSX.Element {
   return (

@@ -14,9 +14,9 @@ import {
   rollbackWithConfirm,
   runWithDialog,
   type IActions
-} from '../actions';
-import { shipIcon } from '../icons';
-import type { MlShipModel } from '../model';
+} from '../core/actions';
+import { shipIcon } from '../core/icons';
+import type { MlShipModel } from '../core/model';
 import {
   PANEL_ID,
   type IMlShipJobGroups,

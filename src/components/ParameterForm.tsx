@@ -2,7 +2,7 @@
 import * as React from 'react';
 
 import type { IParameterSpec } from '../api/types';
-import { defaultValue, initialText, kindHint, paramKind } from '../params';
+import { defaultValue, initialText, kindHint, paramKind } from '../core/params';
 
 export interface IParameterFormProps {
   specs: IParameterSpec[];

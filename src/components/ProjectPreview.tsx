@@ -7,7 +7,7 @@ import * as React from 'react';
 
 import { ApiError, errorMessage } from '../api/client';
 import type { IProjectPreview } from '../api/types';
-import { formatBytes, groupExcluded, plural, projectSummaryText } from '../files';
+import { formatBytes, groupExcluded, plural, projectSummaryText } from '../core/files';
 import { Notice } from './common';
 import { useDialogValidation } from './ParameterForm';
 

@@ -2,7 +2,7 @@
 import * as React from 'react';
 
 import type { IRunInfo } from '../api/types';
-import { ruleText } from '../health';
+import { ruleText } from '../core/health';
 
 export function RunChecks(props: { run: IRunInfo }): JSX.Element | null {
   const { run } = props;

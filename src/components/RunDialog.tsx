@@ -3,7 +3,7 @@ import { ReactWidget } from '@jupyterlab/apputils';
 import * as React from 'react';
 
 import type { IHealthInfo, IParameterSpec } from '../api/types';
-import { collectParameters } from '../params';
+import { collectParameters } from '../core/params';
 import { BackendSelect } from './BackendSelect';
 import {
   InitialFromHint,

@@ -5,7 +5,7 @@
  */
 import * as React from 'react';
 
-import { ansiSegments } from '../ansi';
+import { ansiSegments } from '../core/ansi';
 import type { IRunError } from '../api/types';
 
 /** Styled spans of a text with ANSI colours (JupyterLab's own `ansi-*` classes). */

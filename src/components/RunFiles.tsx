@@ -8,8 +8,8 @@ import * as React from 'react';
 
 import { errorMessage, type MlShipClient } from '../api/client';
 import { isTerminal, type IProjectFile, type IRunFiles, type IRunInfo } from '../api/types';
-import { formatBytes, plural, previewKind } from '../files';
-import { shortId } from '../format';
+import { formatBytes, plural, previewKind } from '../core/files';
+import { shortId } from '../core/format';
 import { FilePreview } from './FilePreview';
 
 export interface IRunFilesProps {

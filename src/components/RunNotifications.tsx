@@ -7,8 +7,8 @@ import * as React from 'react';
 
 import type { MlShipClient } from '../api/client';
 import { isTerminal, type IDeliveryInfo, type IRunInfo } from '../api/types';
-import { DELIVERY_POLL_MS, deliveriesDue, deliveryState } from '../deliveries';
-import { formatDate } from '../format';
+import { DELIVERY_POLL_MS, deliveriesDue, deliveryState } from '../core/deliveries';
+import { formatDate } from '../core/format';
 
 function stateText(d: IDeliveryInfo): string {
   const state = deliveryState(d);

@@ -20,12 +20,12 @@ import {
   openRunOutput,
   rerun,
   type IActions
-} from '../actions';
+} from '../core/actions';
 import { ApiError, errorMessage } from '../api/client';
 import { isTerminal, type IRunInfo, type RunStatus } from '../api/types';
-import { formatDate, formatDuration, runDuration, shortId } from '../format';
-import { shipIcon } from '../icons';
-import { LogBuffer, LogFollower } from '../log';
+import { formatDate, formatDuration, runDuration, shortId } from '../core/format';
+import { shipIcon } from '../core/icons';
+import { LogBuffer, LogFollower } from '../core/log';
 import { KeyValues, Notice, RunErrorBox, StatusChip } from './common';
 import { LogView } from './LogView';
 import { RunFiles } from './RunFiles';

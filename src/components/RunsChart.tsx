@@ -16,7 +16,7 @@ import {
 import * as React from 'react';
 
 import type { IHistoryRow, IRunHistory } from '../api/types';
-import { formatDuration, shortId } from '../format';
+import { formatDuration, shortId } from '../core/format';
 
 Chart.register(ScatterController, PointElement, LinearScale, Tooltip, Legend);
 

@@ -14,7 +14,7 @@ import {
   type IRunHistory,
   type RunStatus
 } from '../api/types';
-import { formatDate, formatDuration, formatValue, shortId } from '../format';
+import { formatDate, formatDuration, formatValue, shortId } from '../core/format';
 import { StatusChip } from './common';
 import { DURATION, RunsChart, versionColor } from './RunsChart';
 

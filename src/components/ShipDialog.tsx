@@ -3,12 +3,12 @@ import { ReactWidget } from '@jupyterlab/apputils';
 import * as React from 'react';
 
 import type { IHealthInfo, IParameterSpec, IProjectPreview } from '../api/types';
-import { collectParameters, initialText, jobNameError } from '../params';
+import { collectParameters, initialText, jobNameError } from '../core/params';
 import { BackendSelect } from './BackendSelect';
 import { Notice } from './common';
 import { ParameterForm, useDialogValidation } from './ParameterForm';
 import { ProjectPreview } from './ProjectPreview';
-import { scheduleHint } from '../cron';
+import { scheduleHint } from '../core/cron';
 import {
   runSettingsErrors,
   shipExtrasErrors,

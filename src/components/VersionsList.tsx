@@ -14,11 +14,11 @@ import * as React from 'react';
 
 import { errorMessage } from '../api/client';
 import type { IVersionFiles, IVersionInfo } from '../api/types';
-import { comparePair } from '../diff';
-import { formatBytes, plural } from '../files';
-import { formatDate, formatRelative } from '../format';
-import { compareIcon } from '../icons';
-import type { IVersionFocus } from '../model';
+import { comparePair } from '../core/diff';
+import { formatBytes, plural } from '../core/files';
+import { formatDate, formatRelative } from '../core/format';
+import { compareIcon } from '../core/icons';
+import type { IVersionFocus } from '../core/model';
 
 /** Files listed before "Show all". */
 const FILES_SHOWN = 50;

@@ -2,7 +2,7 @@
 import * as React from 'react';
 
 import type { RunStatus } from '../api/types';
-import { formatValue, STATUS_LABELS } from '../format';
+import { formatValue, STATUS_LABELS } from '../core/format';
 
 export function StatusChip(props: { status: RunStatus; title?: string }): JSX.Element {
   return (

@@ -7,7 +7,7 @@
 import * as React from 'react';
 
 import type { IStepInfo, StepStatus } from '../api/pipelines';
-import { formatDuration, formatValue } from '../format';
+import { formatDuration, formatValue } from '../core/format';
 import { layoutGraph } from './layout';
 import { STEP_LABELS } from './status';
 

@@ -5,11 +5,11 @@
 import { ReactWidget } from '@jupyterlab/apputils';
 import * as React from 'react';
 
-import type { IActions } from '../actions';
+import type { IActions } from '../core/actions';
 import type { IStepInfo } from '../api/pipelines';
 import { KeyValues, Notice, RunErrorBox, StatusChip } from '../components/common';
 import { DeliveryList } from '../components/RunNotifications';
-import { formatDate, formatDuration, formatRelative, shortId } from '../format';
+import { formatDate, formatDuration, formatRelative, shortId } from '../core/format';
 import type { IBackendStatus } from '../api/types';
 import { drawnFromSource, type PipelineGraphModel } from './graphModel';
 import { GraphView } from './GraphView';

@@ -2,12 +2,12 @@
 import { caretDownIcon, caretRightIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
-import { rollbackPipelineWithConfirm, type IActions } from '../actions';
+import { rollbackPipelineWithConfirm, type IActions } from '../core/actions';
 import { StatusChip } from '../components/common';
-import { formatDate, formatRelative, shortId } from '../format';
+import { formatDate, formatRelative, shortId } from '../core/format';
 import type { IPipelineVersionInfo } from '../api/pipelines';
 import type { IPermission } from '../api/types';
-import { may, permitted } from '../permissions';
+import { may, permitted } from '../core/permissions';
 import type { IMlShipPanelSection, IMlShipPipelines } from '../tokens';
 import type { PipelineListModel } from './listModel';
 import { statusSummary } from './status';

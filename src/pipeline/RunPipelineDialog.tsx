@@ -10,7 +10,7 @@ import {
   useDialogValidation,
   useParameterTexts
 } from '../components/ParameterForm';
-import { collectParameters } from '../params';
+import { collectParameters } from '../core/params';
 import type { IRunChoices } from './graphModel';
 import { pipelineParameterSpecs } from './status';
 

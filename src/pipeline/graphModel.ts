@@ -35,8 +35,8 @@ export function drawnFromSource(text: string): IStepInfo[] {
     duration: null
   }));
 }
-import { deliveriesDue } from '../deliveries';
-import { EventDrivenModel } from '../eventModel';
+import { deliveriesDue } from '../core/deliveries';
+import { EventDrivenModel } from '../core/eventModel';
 import {
   PIPELINE_RUN_STATUS_SCHEMA_ID,
   type IPipelineDescription,

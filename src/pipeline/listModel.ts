@@ -6,7 +6,7 @@ import type { Event } from '@jupyterlab/services';
 import { Poll } from '@lumino/polling';
 
 import { errorMessage } from '../api/client';
-import { EventDrivenModel } from '../eventModel';
+import { EventDrivenModel } from '../core/eventModel';
 import {
   PIPELINE_RUN_STATUS_SCHEMA_ID,
   type IPipelineInfo,

@@ -11,8 +11,8 @@ import {
 import { ICommandPalette, WidgetTracker } from '@jupyterlab/apputils';
 import { PageConfig } from '@jupyterlab/coreutils';
 
-import type { IActions } from '../actions';
-import { shipIcon } from '../icons';
+import type { IActions } from '../core/actions';
+import { shipIcon } from '../core/icons';
 import { IMlShip, IMlShipPanel, IMlShipPipelines, PipelineCommandIDs, PluginIDs } from '../tokens';
 import { PipelineApi } from './api';
 import { PipelineListModel } from './listModel';

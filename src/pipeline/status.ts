@@ -8,7 +8,7 @@ import {
   type StepStatus
 } from '../api/pipelines';
 import { isTerminal, type IParameterSpec } from '../api/types';
-import { STATUS_LABELS } from '../format';
+import { STATUS_LABELS } from '../core/format';
 
 /** A step's run statuses, plus the two states a step has before it has a run. */
 export const STEP_LABELS: Record<StepStatus, string> = {

@@ -9,7 +9,7 @@ import {
   Notification,
   showDialog
 } from '@jupyterlab/apputils';
-import { showErrorMessage } from '../errorDialog';
+import { showErrorMessage } from '../core/errorDialog';
 import {
   ABCWidgetFactory,
   DocumentWidget,
@@ -26,12 +26,12 @@ import {
   type ToolbarButtonComponent
 } from '@jupyterlab/ui-components';
 
-import type { IActions } from '../actions';
+import type { IActions } from '../core/actions';
 import { errorMessage } from '../api/client';
 import type { IPipelineRunInfo } from '../api/pipelines';
 import { pickBackend } from '../components/BackendSelect';
-import { shortId } from '../format';
-import { may, mayCancel } from '../permissions';
+import { shortId } from '../core/format';
+import { may, mayCancel } from '../core/permissions';
 import type { PipelineApi } from './api';
 import { PipelineGraphModel } from './graphModel';
 import { PipelineViewContent } from './PipelineView';

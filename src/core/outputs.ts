@@ -12,8 +12,8 @@ import type { IDocumentManager } from '@jupyterlab/docmanager';
 import type { Contents, ServerConnection } from '@jupyterlab/services';
 import { Signal, type ISignal } from '@lumino/signaling';
 
-import { apiUrl, type MlShipClient } from './api/client';
-import type { IRunInfo } from './api/types';
+import { apiUrl, type MlShipClient } from '../api/client';
+import type { IRunInfo } from '../api/types';
 import { shortId } from './format';
 
 export const OUTPUT_DRIVE = 'MlShipOutput';

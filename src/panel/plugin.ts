@@ -6,9 +6,9 @@ import {
 } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
 
-import { MlShipPanel } from './components/Panel';
-import { shipIcon } from './icons';
-import { IMlShip, IMlShipPanel, PluginIDs } from './tokens';
+import { MlShipPanel } from '../components/Panel';
+import { shipIcon } from '../core/icons';
+import { IMlShip, IMlShipPanel, PluginIDs } from '../tokens';
 
 export const panelPlugin: JupyterFrontEndPlugin<IMlShipPanel> = {
   id: PluginIDs.panel,

@@ -3,7 +3,7 @@
  * sorted table, a count of the notebook's changed cells from nbdime's diff JSON, and the
  * text diff split into lines that can be coloured (the view's "Text" mode and its fallback).
  */
-import type { IVersionDiff } from './api/types';
+import type { IVersionDiff } from '../api/types';
 
 export type FileChangeKind = 'added' | 'removed' | 'changed';
 

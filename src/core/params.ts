@@ -6,7 +6,7 @@
  * (e.g. `date.today()`) stays the notebook's business: its field starts empty and an empty
  * field is not sent.
  */
-import type { IParameterSpec } from './api/types';
+import type { IParameterSpec } from '../api/types';
 
 /** How a parameter is edited. */
 export type ParamKind = 'int' | 'float' | 'bool' | 'str' | 'json' | 'any';

@@ -2,7 +2,7 @@
  * A run's notifications (mails, webhook posts, MLflow logs: core/notify.py) as the lab reads
  * them, for job runs and pipeline runs alike.
  */
-import type { IDeliveryInfo } from './api/types';
+import type { IDeliveryInfo } from '../api/types';
 
 /** While a delivery is due (or a run just ended and none is planned yet), ask this often. */
 export const DELIVERY_POLL_MS = 3000;

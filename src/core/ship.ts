@@ -6,16 +6,16 @@ import type { NotebookPanel } from '@jupyterlab/notebook';
 import type { Contents } from '@jupyterlab/services';
 
 import { type IActions } from './actions';
-import { errorMessage } from './api/client';
-import type { INotebookInfo, IShipConfig, IShipResult } from './api/types';
-import { pickBackend } from './components/BackendSelect';
+import { errorMessage } from '../api/client';
+import type { INotebookInfo, IShipConfig, IShipResult } from '../api/types';
+import { pickBackend } from '../components/BackendSelect';
 import {
   applyRunSettings,
   applyShipExtras,
   runSettingsFromConfig,
   shipExtrasFromConfig
-} from './components/settingsFields';
-import { ShipDialogBody, type IShipChoices } from './components/ShipDialog';
+} from '../components/settingsFields';
+import { ShipDialogBody, type IShipChoices } from '../components/ShipDialog';
 import { settleNotification } from './notify';
 import { jobNameFromPath } from './params';
 

@@ -5,7 +5,7 @@
  */
 import Papa from 'papaparse';
 
-import type { IExcludedFile, IProjectSummary } from './api/types';
+import type { IExcludedFile, IProjectSummary } from '../api/types';
 
 const UNITS = ['B', 'KB', 'MB', 'GB', 'TB'];
 

@@ -17,10 +17,10 @@ import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
 import { notifyFinished, type IActions } from './actions';
-import { MlShipClient } from './api/client';
-import type { IHealthInfo } from './api/types';
-import { createCompareView, type CompareView } from './components/CompareView';
-import { createRunView, isLatestRunView, type RunView } from './components/RunView';
+import { MlShipClient } from '../api/client';
+import type { IHealthInfo } from '../api/types';
+import { createCompareView, type CompareView } from '../components/CompareView';
+import { createRunView, isLatestRunView, type RunView } from '../components/RunView';
 import { shipIcon } from './icons';
 import { MlShipModel } from './model';
 import { OutputDrive } from './outputs';
@@ -28,7 +28,7 @@ import { DEFAULT_SETTINGS, readSettings, type IMlShipSettings } from './settings
 import { OutputNotebookExtension, SHIP_TOOLTIP, shipButtonFactory } from './notebookExtras';
 import { shipNotebook } from './ship';
 import { PARAMETERS_TAG, toggleParametersTag } from './params';
-import { CommandIDs, IMlShip, PANEL_ID, PluginIDs } from './tokens';
+import { CommandIDs, IMlShip, PANEL_ID, PluginIDs } from '../tokens';
 
 const PLUGIN_ID = PluginIDs.core;
 

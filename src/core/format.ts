@@ -1,5 +1,5 @@
 /** Small display helpers shared by the views. */
-import type { IRunInfo, RunStatus } from './api/types';
+import type { IRunInfo, RunStatus } from '../api/types';
 
 export const STATUS_LABELS: Record<RunStatus, string> = {
   queued: 'queued',

@@ -4,7 +4,7 @@
  * recorded data set per column across runs (from the `<data>.drift.<column>` outputs the drift
  * check records, and its message naming the columns that drifted).
  */
-import type { ICheckResult, IJobInfo, IRunInfo, IVersionInfo } from './api/types';
+import type { ICheckResult, IJobInfo, IRunInfo, IVersionInfo } from '../api/types';
 
 /** A job's badge: its last run failed, its latest checked run was degraded, a candidate is
  * being validated, or all is well. */

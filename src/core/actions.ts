@@ -3,10 +3,10 @@ import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
 import { showErrorMessage } from './errorDialog';
 import type { IDocumentManager } from '@jupyterlab/docmanager';
 
-import { errorMessage } from './api/client';
-import type { IRunInfo, IVersionInfo } from './api/types';
-import { pickBackend } from './components/BackendSelect';
-import { RunDialogBody, type IRunChoices } from './components/RunDialog';
+import { errorMessage } from '../api/client';
+import type { IRunInfo, IVersionInfo } from '../api/types';
+import { pickBackend } from '../components/BackendSelect';
+import { RunDialogBody, type IRunChoices } from '../components/RunDialog';
 import { shortId, STATUS_LABELS } from './format';
 import type { MlShipModel } from './model';
 import { openOutput, openVersion } from './outputs';

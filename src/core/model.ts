@@ -8,7 +8,7 @@ import type { Event } from '@jupyterlab/services';
 import { Poll } from '@lumino/polling';
 import { Signal, type ISignal } from '@lumino/signaling';
 
-import { ApiError, errorMessage, MlShipClient } from './api/client';
+import { ApiError, errorMessage, MlShipClient } from '../api/client';
 import {
   isTerminal,
   RUN_STATUS_SCHEMA_ID,
@@ -17,7 +17,7 @@ import {
   type IRunInfo,
   type IRunStatusEvent,
   type IVersionInfo
-} from './api/types';
+} from '../api/types';
 import { EventDrivenModel } from './eventModel';
 import { FRONTEND_VERSION } from './version';
 

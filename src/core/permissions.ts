@@ -3,7 +3,7 @@
  * server sends with it. One place for every button that greys out with the reason as its
  * tooltip (the jobs list, a job, its versions, the pipeline views).
  */
-import type { IJobPermissions, IPermission } from './api/types';
+import type { IJobPermissions, IPermission } from '../api/types';
 
 export type Action = keyof IJobPermissions;
 

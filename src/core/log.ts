@@ -6,8 +6,8 @@ import type { IDisposable } from '@lumino/disposable';
 import { Signal, type ISignal } from '@lumino/signaling';
 
 import { ansiSegments, initialAnsiState, type IAnsiState, type ISegment } from './ansi';
-import { errorMessage, type MlShipClient } from './api/client';
-import { isTerminal, type LogMessage, type RunStatus } from './api/types';
+import { errorMessage, type MlShipClient } from '../api/client';
+import { isTerminal, type LogMessage, type RunStatus } from '../api/types';
 
 export interface ILogLine {
   /** the line's number since the start of the log (stable even when older lines are dropped) */
