@@ -29,6 +29,8 @@ from ._airflow.sync import STATE, sync_lock, sync_task
 from .base import (
     Backend,
     DiscoveredRun,
+    ExportedPipeline,
+    MirrorFiles,
     PipelineObservation,
     RunContext,
     TaskObservation,
@@ -53,7 +55,12 @@ class AirflowBackend(Backend):
     name = "airflow"
     secrets_from_service = False  # Airflow Variables of the same names, see _airflow/build.py
     schedules_itself = True  # a DAG's schedule: Airflow starts the DAG runs, discover() records
-    orchestrates_pipelines = True  # a pipeline run is one DAG run (advance_pipeline_run)
+    orchestrates_pipelines = True  # a pipeline run is one DAG run (core/engine/mirror.py)
+    mirror_files = MirrorFiles(state=STATE, lock="airflow.lock", log="airflow.log",
+                               adopted="airflow-adopted", run_state=STATE)
+    label = "Airflow"
+    #: the key of a run's config that binds it to a task of a DAG run (``bind_task``)
+    TASK_KEY = "airflow_task"
 
     def __init__(self, settings: Any):
         super().__init__(settings)
@@ -148,8 +155,14 @@ class AirflowBackend(Backend):
 
     # ---- runs -----------------------------------------------------------------------------
 
+    def bind_task(self, dag_id: str, run_id: str, task_id: str) -> dict[str, Any]:
+        return {self.TASK_KEY: {"dag_id": dag_id, "dag_run_id": run_id, "task_id": task_id}}
+
+    def started_ref(self, run_dir: Path) -> dict[str, Any]:
+        return dict((read_json(run_dir / STATE) or {}).get("ref") or {})
+
     def start(self, ctx: RunContext) -> dict[str, Any]:
-        task = ctx.config.get("airflow_task")
+        task = ctx.config.get(self.TASK_KEY)
         if task:  # a step of a pipeline's DAG run, started by Airflow itself
             ref = {"dag_id": task["dag_id"], "dag_run_id": task["dag_run_id"],
                    "task_id": task["task_id"]}
@@ -275,7 +288,37 @@ class AirflowBackend(Backend):
         pairs = dict.fromkeys(f"{st.job}@{st.version}" for st in spec.steps)
         path, changed = self.deploy(spec, [deployment["jobs"][k] for k in pairs], log)
         return {"dag_id": spec.dag_id, "dag_run_id": dag_run_id(run_id), "file": path.name,
-                "path": str(path), "changed": changed}
+                "path": str(path), "changed": changed,
+                "deadline": time.time() + self.settings.airflow_deploy_timeout}
+
+    def export_pipeline(self, deployment: dict[str, Any], folder: Path | None = None, *,
+                        operator: str | None = None, images: bool = False,
+                        log: Any = print) -> ExportedPipeline:
+        """The pipeline version's DAG file in ``folder`` (default: ``airflow_dags_folder``,
+        else the current folder); ``images``: also build the step images on the Docker engine
+        (``docker_host``) for a Docker-host Airflow (the docker operator only)."""
+        from ._airflow.build import ensure_images, pipeline_dag_spec, write_dag
+
+        settings = self.settings
+        if operator:
+            settings.airflow_operator = operator
+        spec = pipeline_dag_spec(deployment, settings)
+        if images:
+            if spec.operator != "docker":
+                log("--images: the kubernetes operator pulls images from the cluster's "
+                    "registry; nothing built")
+            else:
+                pairs = dict.fromkeys(f"{st.job}@{st.version}" for st in spec.steps)
+                ensure_images(settings, settings.home_path,
+                              [deployment["jobs"][k] for k in pairs], log)
+        folder = Path(folder or settings.airflow_dags_folder or ".")
+        folder.mkdir(parents=True, exist_ok=True)
+        path, changed = write_dag(folder, spec)
+        return ExportedPipeline(
+            path=path, changed=changed, ident=spec.dag_id, version=spec.version,
+            operator=spec.operator,
+            kind="DockerOperator" if spec.operator == "docker" else "KubernetesPodOperator",
+            steps=[(st.task_id, st.image) for st in spec.steps])
 
     def observe_pipeline_run(self, dag_id: str, run_id: str) -> PipelineObservation | None:
         client = self.client()

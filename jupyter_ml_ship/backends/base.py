@@ -77,6 +77,35 @@ class DiscoveredRun:
     url: str = ""  # where to see it in the backend's UI
 
 
+@dataclass(frozen=True)
+class MirrorFiles:
+    """The names of the files core's mirror keeps for an orchestrating backend (asked of the
+    backend, so core spells none): in a pipeline run's folder (``HOME/pipeline-runs/ID/``) the
+    mirror's state, its lock and the deploy log; in ``HOME`` the folder of the claims of runs
+    the backend started itself; in a job run's folder the backend's own state file."""
+
+    state: str
+    lock: str
+    log: str
+    adopted: str
+    run_state: str
+
+
+@dataclass
+class ExportedPipeline:
+    """A pipeline version written in the orchestrator's own format (``export_pipeline``)."""
+
+    path: Path
+    changed: bool
+    #: the orchestrator's id of it (Airflow: the DAG id) and what its steps run as
+    ident: str
+    version: int
+    operator: str
+    kind: str
+    #: (task id, image) of each step
+    steps: list[tuple[str, str]] = field(default_factory=list)
+
+
 class Backend(ABC):
     name: str = ""
     #: capabilities: what core asks of a backend instead of its name
@@ -88,6 +117,10 @@ class Backend(ABC):
     #: it schedules a pipeline run's steps itself (``advance_pipeline_run`` and
     #: ``cancel_pipeline_run``) instead of core's executor
     orchestrates_pipelines: bool = False
+    #: an orchestrating backend: the files core's mirror keeps for it (``MirrorFiles``)
+    mirror_files: MirrorFiles | None = None
+    #: how users know it (in messages: "Airflow did not run this task")
+    label: str = ""
 
     def __init__(self, settings: MlShip):
         self.settings = settings
@@ -116,7 +149,8 @@ class Backend(ABC):
     def deploy_pipeline(self, deployment: dict[str, Any], run_id: str,
                         log: Callable[[str], None]) -> dict[str, Any]:
         """Make a pipeline version runnable there; ``{dag_id, dag_run_id, file, path,
-        changed}`` for the pipeline run ``run_id``."""
+        changed, deadline}`` for the pipeline run ``run_id`` (``deadline``, a ``time.time()``:
+        when ``try_trigger`` gives up waiting for the orchestrator to load it)."""
         raise NotImplementedError(f"backend {self.name} does not orchestrate pipelines")
 
     def try_trigger(self, dag_id: str, file_name: str, run_id: str, conf: dict[str, Any],
@@ -130,6 +164,23 @@ class Backend(ABC):
 
     def stop_pipeline_run(self, dag_id: str, run_id: str) -> None:
         raise NotImplementedError(f"backend {self.name} does not orchestrate pipelines")
+
+    def bind_task(self, dag_id: str, run_id: str, task_id: str) -> dict[str, Any]:
+        """The config overrides of a run of ours that follows a task the orchestrator runs
+        (a step of its pipeline run, or a job run it started itself)."""
+        raise NotImplementedError(f"backend {self.name} does not orchestrate pipelines")
+
+    def started_ref(self, run_dir: Path) -> dict[str, Any]:
+        """The reference ``start`` left in a run's folder (read when the store does not hold
+        it yet): ``{dag_id, dag_run_id, ...}``, or nothing."""
+        return {}
+
+    def export_pipeline(self, deployment: dict[str, Any], folder: Path | None = None, *,
+                        operator: str | None = None, images: bool = False,
+                        log: Callable[[str], None] = print) -> ExportedPipeline:
+        """Write a pipeline version (``deployment``: what ``deploy_pipeline`` gets) in the
+        orchestrator's format into ``folder`` (default: where it reads them from)."""
+        raise NotImplementedError(f"backend {self.name} cannot export pipelines")
 
     def step_files_dir(self, dag_id: str, run_id: str, step: str) -> Path | None:
         """Where a step's task left its files, seen from here (None: nowhere shared)."""
