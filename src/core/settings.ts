@@ -1,6 +1,8 @@
 /** User settings of the extension (schema/plugin.json), with their defaults. */
 import type { ISettingRegistry } from '@jupyterlab/settingregistry';
 
+import type { IHealthInfo } from '../api/types';
+
 export interface IMlShipSettings {
   /** backend preselected in the dialogs when the notebook names none ('' = the server's) */
   defaultBackend: string;
@@ -45,4 +47,53 @@ export function readSettings(settings: ISettingRegistry.ISettings | null): IMlSh
     maxLogChars: get('maxLogChars'),
     runsPageSize: get('runsPageSize')
   };
+}
+
+/** The plugin's schema with `defaultBackend` an enum of the enabled backends ('' = the server's). */
+export function withBackendChoices(
+  plugin: ISettingRegistry.IPlugin,
+  health: IHealthInfo | null
+): ISettingRegistry.IPlugin {
+  if (!health) {
+    return plugin;
+  }
+  const names = health.backends.filter(b => b.available).map(b => b.name);
+  const user = (plugin.data?.user as { defaultBackend?: unknown } | undefined)?.defaultBackend;
+  if (typeof user === 'string' && user && !names.includes(user)) {
+    names.push(user); // chosen earlier, unavailable now: still a valid setting
+  }
+  const properties = { ...(plugin.schema.properties ?? {}) };
+  properties.defaultBackend = {
+    ...properties.defaultBackend,
+    enum: ['', ...names],
+    description:
+      `${properties.defaultBackend?.description ?? ''} Enabled backends: ${names.join(', ') || 'none'}; ` +
+      `the server's default: ${health.default_backend}.`
+  };
+  return { ...plugin, schema: { ...plugin.schema, properties } };
+}
+
+/**
+ * Load the plugin's settings and call `apply` with them now and on every change. Settings'
+ * "Default backend" is a choice of the server's enabled backends (free text if the server cannot
+ * be asked; the schema's jupyter.lab.transform: loaded only once the transform is registered).
+ */
+export function watchSettings(
+  registry: ISettingRegistry,
+  pluginId: string,
+  health: () => Promise<IHealthInfo>,
+  apply: (settings: IMlShipSettings) => void
+): void {
+  void health()
+    .catch(() => null)
+    .then(info => {
+      registry.transform(pluginId, { fetch: plugin => withBackendChoices(plugin, info) });
+      return registry.load(pluginId);
+    })
+    .then(loaded => {
+      const update = () => apply(readSettings(loaded));
+      update();
+      loaded.changed.connect(update);
+    })
+    .catch(reason => console.error('jupyter-ml-ship: cannot load settings', reason));
 }
