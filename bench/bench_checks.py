@@ -1,6 +1,6 @@
 """Checks on outputs (issue 22): what they cost.
 
-1. check evaluation added to a run's end: ``RunsMixin._finish`` of a run of a job with checks
+1. check evaluation added to a run's end: ``JobRunsMixin._finish`` of a run of a job with checks
    (min, min+max, max_drop against the median of the last 5 runs, max_rise against the
    previous run, required) against the same end of a run of a job without checks, in one store
    holding 5,000 earlier runs of the checked job, alternated; and the evaluator's own time

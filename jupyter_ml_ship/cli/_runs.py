@@ -116,7 +116,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     svc = service()
     svc.reconcile_active()  # no server or agent may be watching them: their news first
     if args.outputs:
-        from ._history import print_history
+        from ._compare import print_history
 
         return print_history(svc, args.job, args.status, args.limit, args.json)
     runs, _ = svc.runs(job=args.job, status=args.status, limit=args.limit)

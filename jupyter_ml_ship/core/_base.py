@@ -1,4 +1,4 @@
-"""What the service mixins (``RunsMixin``, ``PipelinesMixin``) may use of ``ShipService``.
+"""What the service mixins (``JobRunsMixin``, ``PipelinesMixin``) may use of ``ShipService``.
 
 The mixins are only ever used as bases of ``ShipService``; ``_ServiceBase`` declares, for the
 type checker only, the attributes ``ShipService.__init__`` sets and the methods it defines that

@@ -1,4 +1,4 @@
-"""The service: ship, list, roll back; runs are in ``_runs.RunsMixin``.
+"""The service: ship, list, roll back; job runs are in ``_job_runs.JobRunsMixin``.
 
 The CLI and the server extension are two thin faces over one ``ShipService``. It imports neither
 jupyter_server nor tornado, and holds no global state: build as many as you like.
@@ -32,11 +32,11 @@ from ..store import Event, Job, Run, Store, Version
 from ..store.files import atomic_write_json, atomic_write_text
 from ..store.schema import utcnow
 from . import convert
-from ._runs import RunsMixin
+from ._job_runs import JobRunsMixin
+from ._pipeline_service import PipelinesMixin
 from .access import Actor, Ownership, check, check_config, whoami
 from .checks import parse_checks
 from .notify import deliver_pending
-from .pipelines import PipelinesMixin
 from .projects import ProjectsMixin
 from .promotion import PromotionMixin, parse_promote, parse_rollback_on
 from .tick import TickMixin
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from ..models import ScheduleInfo
 
 
-class ShipService(RunsMixin, PipelinesMixin, ProjectsMixin, TickMixin, PromotionMixin):
+class ShipService(JobRunsMixin, PipelinesMixin, ProjectsMixin, TickMixin, PromotionMixin):
     def __init__(self, settings: MlShip | None = None, store: Store | None = None,
                  actor: Actor | None = None):
         self.settings = settings or MlShip()

@@ -6,7 +6,7 @@
 - ``models``: the public models of pipelines and their runs
 
 The engine that writes pipeline state (versions, runs, the executor, the scheduler process) is
-``core.engine``; the service methods (``ShipService.run_pipeline`` …) are in ``core.pipelines``.
+``core.engine``; the service methods (``ShipService.run_pipeline`` …) are in ``core._pipeline_service``.
 """
 
 from .models import (

@@ -54,7 +54,7 @@ PRELOAD = (
     "IPython.core.oinspect", "IPython.extensions.storemagic", "IPython.utils.wildcard",
     "tornado.platform.asyncio",
     # a pipeline scheduler (forked from here too)
-    "jupyter_ml_ship.core", "jupyter_ml_ship.core.engine.executor", "jupyter_ml_ship.core.engine.runs",
+    "jupyter_ml_ship.core", "jupyter_ml_ship.core.engine.executor", "jupyter_ml_ship.core.engine.pipeline_runs",
     "jupyter_ml_ship.core.engine.scheduler", "jupyter_ml_ship.backends.local",
     "sqlalchemy.dialects.sqlite.pysqlite",
 )

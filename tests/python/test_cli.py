@@ -204,3 +204,15 @@ def test_ship_takes_a_bigger_project_folder_when_told(cli_env, tmp_path):
                             "--run", "--wait", "--json", check=0).stdout)
     assert shipped["status"] == "succeeded"
     assert "300000" in ml(cli_env, "logs", shipped["id"], check=0).stdout
+
+
+def test_audit_lists_the_trail_and_history_is_its_old_name_with_a_note(cli_env, tmp_path):
+    nb = tmp_path / "hello.ipynb"
+    nb.write_text((EXAMPLES / "hello.ipynb").read_text())
+    ml(cli_env, "ship", str(nb), "-m", "first", check=0)
+    audit = ml(cli_env, "audit", "hello", check=0)
+    assert "ship" in audit.stdout and "v1" in audit.stdout and audit.stderr == ""
+    old = ml(cli_env, "history", "hello", "--json", check=0)
+    assert json.loads(old.stdout) == json.loads(ml(cli_env, "audit", "hello", "--json",
+                                                   check=0).stdout)
+    assert old.stderr.strip() == "ml-ship: note: `ml-ship history` is now `ml-ship audit`"

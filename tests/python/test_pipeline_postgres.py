@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from jupyter_ml_ship.config import MlShip
 from jupyter_ml_ship.core import ShipService
-from jupyter_ml_ship.core.engine import runs as pipeline_runs
+from jupyter_ml_ship.core.engine import pipeline_runs
 from tests.python.conftest import make_notebook
 from tests.python.test_pipelines import advance_at_once
 from tests.python.test_postgres import pg_url  # noqa: F401  (the throw-away cluster)

@@ -17,7 +17,7 @@ import pytest
 
 from jupyter_ml_ship.config import MlShip
 from jupyter_ml_ship.core import ShipService
-from jupyter_ml_ship.core.engine import runs as pipeline_runs
+from jupyter_ml_ship.core.engine import pipeline_runs
 from jupyter_ml_ship.core.engine import scheduler
 from jupyter_ml_ship.errors import Conflict
 

@@ -3,7 +3,7 @@ registry, the health of a job.
 
 ``register_rule(name, fn)`` adds a rule (``drift`` is registered by ``drift.py`` in this
 folder when the ``[monitoring]`` extra is installed); ``evaluate_finished`` runs when a run
-ends (``core._runs``); ``parse_checks`` validates a ``checks`` block at ship time.
+ends (``core._job_runs``); ``parse_checks`` validates a ``checks`` block at ship time.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Evaluating a run's checks when it ends (``RunsMixin._finish``, every backend).
+"""Evaluating a run's checks when it ends (``JobRunsMixin._finish``, every backend).
 
 A run that did not succeed is not checked (its status says what went wrong). A succeeded run
 with checks gets one ``CheckResult`` per rule; any failed one makes it ``degraded``. A run with

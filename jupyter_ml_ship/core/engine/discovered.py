@@ -126,7 +126,7 @@ def _check_after(d: DiscoveredRun, shipped: datetime, what: str) -> None:
 
 
 def _adopt_pipeline(svc: ShipService, backend_name: str, d: DiscoveredRun) -> str:
-    from . import runs
+    from . import pipeline_runs
     from .versions import version_row
 
     with svc.store.session() as s:
@@ -134,7 +134,7 @@ def _adopt_pipeline(svc: ShipService, backend_name: str, d: DiscoveredRun) -> st
         declared, shipped = dict(row.spec.get("parameters") or {}), row.created_at
     _check_after(d, shipped, f"pipeline {d.name} v{d.version}")
     params, left_out = _parameters(declared, d.conf)
-    run_id = runs.create(svc, d.name, d.version, params, backend_name, use_cache=False,
+    run_id = pipeline_runs.create(svc, d.name, d.version, params, backend_name, use_cache=False,
                          parallelism=None)
     atomic_write_json(folder(svc, run_id) / STATE, {
         "phase": "triggered", "dag_id": d.dag_id, "dag_run_id": d.dag_run_id})

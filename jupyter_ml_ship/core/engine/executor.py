@@ -29,7 +29,7 @@ from ...pipelines.models import (
     STEP_DONE,
 )
 from ...store.schema import PipelineRun, PipelineStep, Run, utcnow
-from .._runs import RunRequest
+from .._job_runs import RunRequest
 from ..checks.pipeline import degraded_stops
 
 if TYPE_CHECKING:
@@ -96,7 +96,7 @@ def step_pass(svc: ShipService, run_id: str,
 
 def _result_files(svc: ShipService, steps: dict[str, _Snap]) -> dict[str, Path]:
     """The result files of the active steps' runs (what the scheduler process watches): every
-    backend brings its run's ``result.json`` to ``HOME/runs/ID/`` (see ``RunsMixin.run``)."""
+    backend brings its run's ``result.json`` to ``HOME/runs/ID/`` (see ``JobRunsMixin.run``)."""
     return {x.run_id: svc.home / "runs" / x.run_id / "result.json"
             for x in steps.values() if x.status in STEP_ACTIVE and x.run_id}
 

@@ -123,7 +123,7 @@ def drive(svc: ShipService, run_id: str, deadline: float | None = None,
     from ...errors import NotFound
     from ...pipelines.models import PIPELINE_DONE
     from .executor import step_pass
-    from .runs import info
+    from .pipeline_runs import info
 
     only: set[str] | None = None
     failures = 0

@@ -1,5 +1,5 @@
 """``ShipService``'s side of gated promotion and automatic roll back: start a candidate's
-validation run, decide when a run ends (``RunsMixin._finish``, every backend and the agent),
+validation run, decide when a run ends (``JobRunsMixin._finish``, every backend and the agent),
 promote by hand, and tell the job's notify rules (``promoted``, ``rejected``, ``rolled_back``).
 """
 
@@ -42,7 +42,7 @@ class PromotionMixin:
         parameters over the defaults, cells tagged ``test`` kept): its ``RunInfo``, or None
         when it could not start (the version stays a candidate and says why)."""
         svc = cast("ShipService", self)
-        from .._runs import RunRequest
+        from .._job_runs import RunRequest
 
         with svc.store.session() as s:
             config = svc._version(s, job, number).config

@@ -143,7 +143,7 @@ class PipelinesMixin(_ServiceBase):
     def _pipeline_info(self, s: Any, pipe: Any, actor: Actor | None = None) -> PipelineInfo:
         from ..pipelines.models import PipelineInfo
         from ..store.schema import PipelineRun, PipelineVersion
-        from .engine.runs import run_info
+        from .engine.pipeline_runs import run_info
 
         last = s.scalars(select(PipelineRun).where(PipelineRun.pipeline_id == pipe.id)
                          .order_by(PipelineRun.id.desc()).limit(1)).first()
@@ -219,7 +219,7 @@ class PipelinesMixin(_ServiceBase):
         (``detach``) carries on with the rest, so the caller may exit. With ``detach=False``
         the caller drives it (``drive_pipeline_run``) or lets the server's reconciler do so.
         """
-        from .engine import runs, scheduler
+        from .engine import pipeline_runs, scheduler
         from .engine.versions import pipeline_row
         from .service import _whoami
 
@@ -228,13 +228,13 @@ class PipelinesMixin(_ServiceBase):
             check(actor, "run", self._pipeline_ownership(s, pipeline_row(s, name)))
         for_agent = started_by is None and self._svc._hands_off()
         who = actor.name if actor else (started_by or _whoami())
-        run_id = runs.create(self._svc, name, version, parameters, backend, use_cache,
+        run_id = pipeline_runs.create(self._svc, name, version, parameters, backend, use_cache,
                              parallelism, started_by=who)
         self._audit(name, "pipeline-run", who, {
             "pipeline_run_id": run_id, **({"queued_for": "agent"} if for_agent else {})})
         if for_agent:  # the agent's tick advances it (and spawns its scheduler)
-            return runs.info(self._svc, run_id)
-        info = runs.advance(self._svc, run_id)
+            return pipeline_runs.info(self._svc, run_id)
+        info = pipeline_runs.advance(self._svc, run_id)
         if detach and info.status not in _DONE:
             scheduler.spawn(self._svc, run_id)
         return info
@@ -249,21 +249,21 @@ class PipelinesMixin(_ServiceBase):
 
     def advance_pipeline_run(self, run_id: str) -> PipelineRunInfo:
         """One idempotent scheduling pass (safe from several processes; the reconciler's call)."""
-        from .engine.runs import advance
+        from .engine.pipeline_runs import advance
 
         return advance(self._svc, run_id)
 
     def resume_pipeline_run(self, run_id: str) -> PipelineRunInfo:
         """Advance an active pipeline run and start a scheduler for it if none is alive."""
-        from .engine import runs, scheduler
+        from .engine import pipeline_runs, scheduler
 
-        info = runs.info(self._svc, run_id)
+        info = pipeline_runs.info(self._svc, run_id)
         if info.status in _DONE and not any(
                 st.status in _ACTIVE for st in info.steps):
             return info
         if scheduler.scheduler_alive(self._svc, run_id):
             return info
-        info = runs.advance(self._svc, run_id)
+        info = pipeline_runs.advance(self._svc, run_id)
         if info.status not in _DONE:
             scheduler.spawn(self._svc, run_id)
         return info
@@ -271,16 +271,18 @@ class PipelinesMixin(_ServiceBase):
     def get_pipeline_run(self, run_id: str,
                          reconcile: bool = True) -> PipelineRunInfo:
         """A pipeline run with its steps; ``reconcile`` resumes it if its scheduler is gone."""
-        from .engine import runs
+        from .engine import pipeline_runs
 
-        return self.resume_pipeline_run(run_id) if reconcile else runs.info(self._svc, run_id)
+        if reconcile:
+            return self.resume_pipeline_run(run_id)
+        return pipeline_runs.info(self._svc, run_id)
 
     def pipeline_runs(self, pipeline: str | None = None, status: str | None = None,
                       limit: int = 50,
                       cursor: str | None = None) -> tuple[list[PipelineRunInfo], str | None]:
         """Newest first; ``cursor`` is the id of the last run of the previous page."""
         from ..store.schema import PipelineRun
-        from .engine.runs import run_info
+        from .engine.pipeline_runs import run_info
         from .engine.versions import pipeline_row
 
         if not 1 <= limit <= 1000:
@@ -299,7 +301,7 @@ class PipelinesMixin(_ServiceBase):
 
     def cancel_pipeline_run(self, run_id: str, actor: Actor | None = None) -> PipelineRunInfo:
         from ..store.schema import PipelineRun
-        from .engine.runs import cancel
+        from .engine.pipeline_runs import cancel
         from .service import _whoami
 
         actor = self._actor(actor)
@@ -331,11 +333,11 @@ class PipelinesMixin(_ServiceBase):
         While no scheduler process holds the run (the one spawned is still starting, or it
         died), this process schedules it, so no step waits for a scheduler to come up.
         """
-        from .engine import runs, scheduler
+        from .engine import pipeline_runs, scheduler
 
         deadline = time.monotonic() + timeout if timeout else None
         while True:
-            info = runs.info(self._svc, run_id)
+            info = pipeline_runs.info(self._svc, run_id)
             if on_update:
                 on_update(info)
             if info.status in _DONE and not any(st.status in _ACTIVE for st in info.steps):

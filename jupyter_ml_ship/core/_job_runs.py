@@ -66,7 +66,7 @@ def _parse_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-class RunsMixin(RunDeleteMixin):  # delete_run: in _run_delete
+class JobRunsMixin(RunDeleteMixin):  # delete_run: in _run_delete
     # ---- start --------------------------------------------------------------------------
 
     def run(

@@ -17,7 +17,7 @@ from ...naming import validate_parameters
 from ...pipelines import templates
 from ...pipelines.models import PIPELINE_DONE, STEP_ACTIVE, STEP_DONE, PipelineRunInfo, StepInfo
 from ...store.schema import PipelineRun, PipelineStep, utcnow
-from .._runs import new_run_id
+from .._job_runs import new_run_id
 from .executor import _pipeline_run, _refresh, _Snap, pipeline_engine, step_pass
 from .versions import version_row
 
