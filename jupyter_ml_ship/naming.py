@@ -23,8 +23,8 @@ def check_name(name: str, what: str = "job") -> str:
 
 def name_from_path(path: str | Path) -> str:
     stem = Path(path).name
-    for suffix in (".pipeline.yaml", ".pipeline.yml", ".ipynb"):
-        if stem.endswith(suffix):
+    for suffix in (".pipeline.yaml", ".pipeline.yml", ".ipynb", ".py", ".R", ".r", ".md"):
+        if stem.endswith(suffix):  # a script ships through Jupytext
             stem = stem[: -len(suffix)]
     slug = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")[:63].strip("-")
     if not slug:

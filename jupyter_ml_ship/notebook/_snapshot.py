@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from ..cron import check_schedule
 from ..errors import BadInput, TooLarge
+from ..languages import check_kernel
+from ..languages.scripts import is_script, read_script
 from ..notify_spec import parse_notify
 from ..untrusted import inside, load_json
 from .environment import environment_lock
@@ -113,6 +115,8 @@ def load_notebook(path: str | Path, max_bytes: int = 200 * 1024 * 1024) -> Any:
     size = p.stat().st_size
     if size > max_bytes:
         raise TooLarge(f"{path}: {size} bytes is over the limit of {max_bytes} bytes")
+    if is_script(p):  # a .py / .R script or a Markdown notebook: through Jupytext
+        return read_script(p)
     raw = p.read_bytes()
     try:
         data = load_json(raw, f"{path}: ")  # nested too deep: a BadInput naming the spot
@@ -188,6 +192,7 @@ def make_snapshot(
     lock, lock_source = environment_lock(path.parent, config.requirements, freeze=freeze,
                                          within=top, where=f"{path.name}: ")
     kernel = (meta.get("kernelspec") or {}).get("name", "")
+    check_kernel(notebook, where=f"{path.name}: ")  # refused now, not when a run starts
     digest_input = {
         "cells": [
             [c["cell_type"], c["source"], sorted(c.get("metadata", {}).get("tags") or [])]
@@ -209,6 +214,9 @@ def parameter_schema(snapshot_path: str | Path) -> list[dict[str, Any]]:
     """Parameters of a snapshot file by papermill's ``inspect_notebook``."""
     from papermill import inspect_notebook
 
+    from ..languages import register_translators
+
+    register_translators()  # R parameters cells are read too (languages.r)
     found = inspect_notebook(str(snapshot_path))
     return [
         {

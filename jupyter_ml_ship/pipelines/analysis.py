@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BadInput
+from ..languages import language_of
+from ..languages.scripts import is_script, read_script
 from ..untrusted import load_json
 
 SKIP_TAG = "ship-skip"
@@ -92,15 +94,27 @@ def notebook_facts(nb: dict[str, Any]) -> NotebookFacts:
     config = dict((nb.get("metadata") or {}).get("ml_ship") or {})
     outputs: set[str] = set()
     dynamic = False
+    lang = language_of(nb)  # R: its own reader of record() calls and parameters
+    find_records = lang.record_names if lang is not None else _record_names
     for cell in cells:
         if cell.get("cell_type") == "code":
-            found, dyn = _record_names(_source(cell))
+            found, dyn = find_records(_source(cell))
             outputs |= found
             dynamic = dynamic or dyn
+    if lang is None:
+        params = _parameter_names(cells)
+    else:
+        first = next((c for c in cells if _is_parameters(c)), None)
+        params = [p.name for p in lang.read_parameters(_source(first))] if first else []
     declared = config.get("outputs")
     if isinstance(declared, list):
-        return NotebookFacts(outputs | {str(n) for n in declared}, _parameter_names(cells), config)
-    return NotebookFacts(None if dynamic else outputs, _parameter_names(cells), config)
+        return NotebookFacts(outputs | {str(n) for n in declared}, params, config)
+    return NotebookFacts(None if dynamic else outputs, params, config)
+
+
+def _is_parameters(cell: dict[str, Any]) -> bool:
+    return cell.get("cell_type") == "code" and \
+        "parameters" in ((cell.get("metadata") or {}).get("tags") or [])
 
 
 def read_notebook_facts(path: str | Path, where: str) -> NotebookFacts:
@@ -108,6 +122,11 @@ def read_notebook_facts(path: str | Path, where: str) -> NotebookFacts:
     p = Path(path)
     if not p.is_file():
         raise BadInput(f"{where}: {path}: no such notebook")
+    if is_script(p):  # a script step (``script: train.py``): read through Jupytext
+        try:
+            return notebook_facts(read_script(p))
+        except BadInput as exc:
+            raise BadInput(f"{where}: {exc.message}") from None
     try:
         nb = load_json(p.read_text(encoding="utf-8"), f"{where}: {path}: ")
     except (ValueError, UnicodeDecodeError) as exc:

@@ -16,6 +16,7 @@ import yaml
 
 from ..cron import check_schedule
 from ..errors import BadInput
+from ..languages.scripts import is_script
 from ..naming import check_name, name_from_path
 from ..notify_spec import parse_notify, plain_notify
 from ..untrusted import inside
@@ -28,12 +29,12 @@ STEP_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,62}$")
 #: job's ``metadata.ml_ship.owners`` / ``run_by`` (``core.access``)
 TOP_KEYS = {"name", "description", "parameters", "schedule", "steps", "notify", "owners", "run_by"}
 RUN_BY = ("owners", "team")
-STEP_KEYS = {"notebook", "job", "depends_on", "parameters", "retries", "timeout", "backend",
+STEP_KEYS = {"notebook", "script", "job", "depends_on", "parameters", "retries", "timeout", "backend",
              "cache", "checks", "on_degraded"}
 #: the step keys that name a file ml-ship reads: relative to the pipeline file, confined to its
 #: folder (``untrusted.inside``) when the file is read; the other keys are data (a test holds
 #: ``STEP_KEYS`` to this split)
-STEP_PATH_KEYS = ("notebook",)
+STEP_PATH_KEYS = ("notebook", "script")
 #: what a step whose run is degraded (a failed check) does to the steps after it
 ON_DEGRADED = ("continue", "stop")
 
@@ -232,9 +233,14 @@ def _step(spec: PipelineSpec, sid: str, raw: Any) -> StepSpec:
     if unknown:
         raise BadInput(f"{where(unknown[0])}: unknown key (allowed: {', '.join(sorted(STEP_KEYS))})")
     step = StepSpec(id=sid)
-    if ("notebook" in raw) == ("job" in raw):
-        raise BadInput(f"{where()}: give exactly one of 'notebook' (a file) or 'job' (name[@N])")
-    if "notebook" in raw:
+    if sum(k in raw for k in ("notebook", "script", "job")) != 1:
+        raise BadInput(f"{where()}: give exactly one of 'notebook' (a file), 'script' (a .py, "
+                       "'.R' or '.md' file) or 'job' (name[@N])")
+    if "script" in raw:  # shipped through Jupytext like a notebook (languages.scripts)
+        if not isinstance(raw["script"], str) or not is_script(raw["script"]):
+            raise BadInput(f"{where('script')}: must be the path of a .py, .R or .md script")
+        step.notebook = raw["script"]
+    elif "notebook" in raw:
         if not isinstance(raw["notebook"], str) or not raw["notebook"].strip():
             raise BadInput(f"{where('notebook')}: must be a notebook path")
         step.notebook = raw["notebook"]

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import storage_error
+from ..languages import PREAMBLE_TAG
 from ..outputs import ARTIFACTS_ENV, parse_outputs
 from ._files import atomic_write_json
 from ._kernel import EarlyKernel, start_early
@@ -75,6 +76,9 @@ class _Attempt:
         try:
             import papermill  # a broken runtime (an image) is a failed attempt, not a success
 
+            from ..languages import register_translators
+
+            register_translators()  # R: a list of numbers is injected as c(...)
             if self.kernel is not None:
                 extra["km"] = self.kernel.manager()
             self.nb = papermill.execute_notebook(
@@ -131,7 +135,7 @@ _ARROW_RE = re.compile(r"^-+> ?(\d+)", re.MULTILINE)
 
 
 # cells papermill adds to the output notebook: not the user's
-_PAPERMILL_TAGS = {"injected-parameters", "papermill-error-cell-tag"}
+_PAPERMILL_TAGS = {"injected-parameters", "papermill-error-cell-tag", PREAMBLE_TAG}
 
 
 def _text(value: Any) -> str:

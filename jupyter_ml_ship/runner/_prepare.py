@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from ..languages import preamble_cell
 from ._files import atomic_write_json, atomic_write_text
 
 #: files of an earlier attempt in the same run directory (an Airflow retry reuses it)
@@ -24,12 +25,16 @@ TEST_TAG = "test"
 def write_input(notebook: Path, dest: Path, validation: bool = False) -> dict[str, Any]:
     """Copy a shipped notebook to a run's ``input.ipynb``: its cells tagged ``test`` are kept
     only when ``validation`` (the run that decides a candidate's promotion, ``run.json``'s
-    ``validation``). The notebook's JSON, as written."""
+    ``validation``); a language whose kernel needs ``record()`` defined (R) gets a hidden first
+    cell that defines it. The notebook's JSON, as written."""
     nb = json.loads(Path(notebook).read_text(encoding="utf-8"))
     cells = nb.get("cells") or []
     kept = [c for c in cells if validation
             or TEST_TAG not in ((c.get("metadata") or {}).get("tags") or [])]
-    if len(kept) == len(cells):
+    preamble = preamble_cell(nb)  # an R notebook: record() defined before its first cell
+    if preamble is not None:
+        kept.insert(0, preamble)
+    if len(kept) == len(cells) and preamble is None:
         shutil.copyfile(notebook, dest)
     else:
         nb["cells"] = kept
