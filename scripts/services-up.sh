@@ -11,13 +11,14 @@
 # the tests start and stop their own cluster on 127.0.0.1), mlflow (scripts/mlflow-up.sh: an
 # mlflow server in its own venv; the tests start and stop it), hub (scripts/hub-up.sh:
 # configurable-http-proxy from npm for the JupyterHub tests), monitoring (scripts/monitoring-up.sh:
-# the [monitoring] extra, Evidently, installed by make setup; nothing to start). The component scripts' progress goes to stderr;
+# the [monitoring] extra, Evidently, installed by make setup; nothing to start), r
+# (scripts/r-up.sh: R and IRkernel from Debian, the `ir` Jupyter kernel registered). The component scripts' progress goes to stderr;
 # stdout gets one line, ML_SHIP_AVAILABLE=<comma list of components that are up>.
 set -euo pipefail
 
 readonly NAME=services-up
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-KNOWN=(docker browser airflow postgres mlflow hub monitoring)   # also the order they are brought up in
+KNOWN=(docker browser airflow postgres mlflow hub monitoring r)   # also the order they are brought up in
 T0=$EPOCHREALTIME
 
 log() { printf '[%s] %s\n' "$NAME" "$*" >&2; }
