@@ -29,6 +29,7 @@ import type {
   IVersionList,
   RunStatus
 } from './types';
+import { getTrans } from '../core/i18n';
 
 /** The REST base, relative to the server's base URL. */
 export const API_NAMESPACE = 'ml-ship/api';
@@ -60,6 +61,7 @@ export class ApiError extends Error {
 
   /** Build the error for a non-2xx response from its body. */
   static async fromResponse(response: Response): Promise<ApiError> {
+    const trans = getTrans();
     let text = '';
     try {
       text = await response.text();
@@ -73,8 +75,8 @@ export class ApiError extends Error {
     const statusLine = `${response.status} ${response.statusText || ''}`.trim();
     const message =
       response.status === 404
-        ? `Not found (${statusLine}): is the jupyter_ml_ship server extension installed and enabled?`
-        : `The server answered ${statusLine}`;
+        ? trans.__('Not found (%1): is the jupyter_ml_ship server extension installed and enabled?', statusLine)
+        : trans.__('The server answered %1', statusLine);
     return new ApiError(`http_${response.status}`, message, response.status);
   }
 }
@@ -105,13 +107,14 @@ export function parseErrorBody(text: string): IErrorBody | null {
 
 /** A readable message for anything thrown, never "undefined". */
 export function errorMessage(error: unknown): string {
+  const trans = getTrans();
   if (error instanceof Error && error.message) {
     return error.message;
   }
   if (typeof error === 'string' && error) {
     return error;
   }
-  return 'Unknown error';
+  return trans.__('Unknown error');
 }
 
 type Query = Record<string, string | number | undefined | null>;
@@ -148,6 +151,7 @@ export async function requestAPI<T>(
   settings: ServerConnection.ISettings = ServerConnection.makeSettings(),
   query?: Query
 ): Promise<T> {
+  const trans = getTrans();
   const response = await send(path, init, settings, query);
   if (response.status === 204) {
     return undefined as T;
@@ -158,7 +162,7 @@ export async function requestAPI<T>(
     try {
       return JSON.parse(text) as T;
     } catch {
-      throw new ApiError('bad_response', 'The server sent invalid JSON', response.status);
+      throw new ApiError('bad_response', trans.__('The server sent invalid JSON'), response.status);
     }
   }
   return text as unknown as T;
@@ -170,6 +174,7 @@ async function send(
   settings: ServerConnection.ISettings,
   query?: Query
 ): Promise<Response> {
+  const trans = getTrans();
   const url = apiUrl(settings, path, query);
   let response: Response;
   try {
@@ -179,7 +184,7 @@ async function send(
   } catch (error) {
     throw new ApiError(
       'network',
-      `Cannot reach the Jupyter server: ${errorMessage(error)}`,
+      trans.__('Cannot reach the Jupyter server: %1', errorMessage(error)),
       0
     );
   }

@@ -5,6 +5,7 @@ import * as React from 'react';
 import type { IHealthInfo } from '../api/types';
 import { formatRelative } from '../core/format';
 import { Notice, TextWithCode } from './common';
+import { useTrans } from '../core/i18n';
 
 /** How often the panel asks again (the agent may start or stop meanwhile). */
 const EVERY_MS = 15000;
@@ -13,6 +14,7 @@ export function AgentStatus(props: {
   load: () => Promise<IHealthInfo>;
   initial: IHealthInfo | null;
 }): JSX.Element | null {
+  const trans = useTrans();
   const [health, setHealth] = React.useState(props.initial);
   React.useEffect(() => {
     let alive = true;
@@ -33,12 +35,10 @@ export function AgentStatus(props: {
   }
   const agent = health.agent;
   const text = agent
-    ? `Schedules and pipelines: ml-ship agent on ${agent.host} (pid ${agent.pid}), since ` +
-      `${formatRelative(agent.since)}, last tick ${formatRelative(agent.last_tick)}`
+    ? trans.__('Schedules and pipelines: ml-ship agent on %1 (pid %2), since %3, last tick %4', agent.host, agent.pid, formatRelative(agent.since), formatRelative(agent.last_tick))
     : health.periodic === 'jupyter server'
-      ? 'Schedules and pipelines: this Jupyter server (they stop when it stops: run ' +
-        '`ml-ship agent` to keep them going)'
-      : 'Schedules and pipelines: nobody (no agent, no server loop)';
+      ? trans.__('Schedules and pipelines: this Jupyter server (they stop when it stops: run `ml-ship agent` to keep them going)')
+      : trans.__('Schedules and pipelines: nobody (no agent, no server loop)');
   return (
     <div className="jp-MlShip-agentStatus" data-periodic={health.periodic} title={text}>
       {health.warnings.map(w => (

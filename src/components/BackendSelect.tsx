@@ -2,6 +2,7 @@
 import * as React from 'react';
 
 import type { IHealthInfo } from '../api/types';
+import { useTrans } from '../core/i18n';
 
 /** The backend to preselect: `wanted` if usable, else the server's default, else any usable. */
 export function pickBackend(health: IHealthInfo | null, wanted: string | undefined): string {
@@ -23,6 +24,7 @@ export function BackendSelect(props: {
   onChange: (value: string) => void;
   id?: string;
 }): JSX.Element {
+  const trans = useTrans();
   const { health, value } = props;
   if (!health) {
     return (
@@ -31,7 +33,7 @@ export function BackendSelect(props: {
         className="jp-mod-styled jp-MlShip-input"
         name="backend"
         value={value}
-        placeholder="server default"
+        placeholder={trans.__('server default')}
         onChange={e => props.onChange(e.currentTarget.value)}
       />
     );
@@ -51,8 +53,8 @@ export function BackendSelect(props: {
         {health.backends.map(b => (
           <option key={b.name} value={b.name} disabled={!b.available} title={b.reason}>
             {b.name}
-            {b.name === health.default_backend ? ' (default)' : ''}
-            {b.available ? '' : ' — unavailable'}
+            {b.name === health.default_backend ? trans.__(' (default)') : ''}
+            {b.available ? '' : trans.__(' — unavailable')}
           </option>
         ))}
       </select>
@@ -60,7 +62,7 @@ export function BackendSelect(props: {
         <ul className="jp-MlShip-backend-reasons">
           {unusable.map(b => (
             <li key={b.name} title={b.reason}>
-              <strong>{b.name}</strong>: {b.reason || 'not available'}
+              <strong>{b.name}</strong>: {b.reason || trans.__('not available')}
             </li>
           ))}
         </ul>

@@ -4,6 +4,7 @@ import * as React from 'react';
 import type { ICompareRow, IRunComparison } from '../api/types';
 import { formatDuration, formatValue, shortId } from '../core/format';
 import { StatusChip } from './common';
+import { useTrans } from '../core/i18n';
 
 function delta(a: unknown, b: unknown): string {
   if (typeof a === 'number' && typeof b === 'number' && a !== b) {
@@ -35,17 +36,18 @@ function Rows(props: { title: string; rows: ICompareRow[] }): JSX.Element | null
 }
 
 export function CompareRuns(props: { cmp: IRunComparison; onOpenRun: (id: string) => void; onClose: () => void }): JSX.Element {
+  const trans = useTrans();
   const { cmp } = props;
   const lines = cmp.notebook_text ? cmp.notebook_text.split('\n') : [];
   return (
-    <section className="jp-MlShip-compareRuns" aria-label="Compare runs">
+    <section className="jp-MlShip-compareRuns" aria-label={trans.__('Compare runs')}>
       <div className="jp-MlShip-historyBar">
         <strong>
-          Compare #{shortId(cmp.a.id)} and #{shortId(cmp.b.id)}
+          {trans.__('Compare #')}{shortId(cmp.a.id)}{' '}{trans.__('and #')}{shortId(cmp.b.id)}
         </strong>
         <span className="jp-MlShip-grow" />
         <button className="jp-Button jp-mod-styled jp-mod-reject" onClick={props.onClose}>
-          Close
+          {trans.__('Close')}
         </button>
       </div>
       <table className="jp-MlShip-runsTable jp-MlShip-compareTable">
@@ -65,20 +67,20 @@ export function CompareRuns(props: { cmp: IRunComparison; onOpenRun: (id: string
         </thead>
         <tbody>
           <tr data-name="duration">
-            <th scope="row">duration</th>
+            <th scope="row">{trans.__('duration')}</th>
             <td>{formatDuration(cmp.duration_a)}</td>
             <td>{formatDuration(cmp.duration_b)}</td>
             <td className="jp-MlShip-num">{delta(cmp.duration_a, cmp.duration_b) && `${delta(cmp.duration_a, cmp.duration_b)} s`}</td>
           </tr>
-          <Rows title="Parameters" rows={cmp.parameters} />
-          <Rows title="Outputs" rows={cmp.outputs} />
+          <Rows title={trans.__('Parameters')} rows={cmp.parameters} />
+          <Rows title={trans.__('Outputs')} rows={cmp.outputs} />
         </tbody>
       </table>
-      <h3 className="jp-MlShip-compareTitle">Output notebooks (sources)</h3>
+      <h3 className="jp-MlShip-compareTitle">{trans.__('Output notebooks (sources)')}</h3>
       {cmp.missing.length ? (
-        <div className="jp-MlShip-empty">No output notebook for {cmp.missing.map(shortId).join(', ')}: nothing to diff.</div>
+        <div className="jp-MlShip-empty">{trans.__('No output notebook for')}{' '}{cmp.missing.map(shortId).join(', ')}{trans.__(': nothing to diff.')}</div>
       ) : lines.length ? (
-        <pre className="jp-MlShip-textDiff" aria-label="Notebook diff">
+        <pre className="jp-MlShip-textDiff" aria-label={trans.__('Notebook diff')}>
           {lines.map((line, i) => (
             <div
               key={i}
@@ -95,7 +97,7 @@ export function CompareRuns(props: { cmp: IRunComparison; onOpenRun: (id: string
           ))}
         </pre>
       ) : (
-        <div className="jp-MlShip-empty">The two output notebooks have the same sources.</div>
+        <div className="jp-MlShip-empty">{trans.__('The two output notebooks have the same sources.')}</div>
       )}
     </section>
   );

@@ -18,6 +18,7 @@ import { formatBytes } from '../core/files';
 import { compareIcon } from '../core/icons';
 import { createNotebookDiff } from '../core/nbdiff';
 import { Notice } from './common';
+import { getTrans, useTrans } from '../core/i18n';
 
 export interface ICompareDeps {
   client: MlShipClient;
@@ -56,13 +57,14 @@ function VersionPicker(props: {
   versions: IVersionInfo[];
   onChange: (n: number) => void;
 }): JSX.Element {
+  const trans = useTrans();
   return (
     <label className="jp-MlShip-comparePick">
       <span className="jp-MlShip-muted">{props.label}</span>
       <select
         className="jp-mod-styled"
         value={props.value}
-        aria-label={`Version ${props.label}`}
+        aria-label={trans.__('Version %1', props.label)}
         onChange={e => props.onChange(Number(e.currentTarget.value))}
       >
         {props.versions.map(v => (
@@ -79,18 +81,19 @@ function VersionPicker(props: {
 }
 
 function FilesTable(props: { diff: IVersionDiff }): JSX.Element {
+  const trans = useTrans();
   const rows = fileChangeRows(props.diff);
   return (
     <section className="jp-MlShip-compareFiles">
-      <h3>Project files</h3>
+      <h3>{trans.__('Project files')}</h3>
       {rows.length === 0 ? (
-        <div className="jp-MlShip-muted">The same files in both versions.</div>
+        <div className="jp-MlShip-muted">{trans.__('The same files in both versions.')}</div>
       ) : (
         <table className="jp-MlShip-changes">
           <thead>
             <tr>
-              <th scope="col">change</th>
-              <th scope="col">file</th>
+              <th scope="col">{trans.__('change')}</th>
+              <th scope="col">{trans.__('file')}</th>
               <th scope="col" className="jp-MlShip-num">v{props.diff.a}</th>
               <th scope="col" className="jp-MlShip-num">v{props.diff.b}</th>
             </tr>
@@ -117,9 +120,10 @@ function FilesTable(props: { diff: IVersionDiff }): JSX.Element {
 
 /** The text diff, its added and removed lines coloured. */
 export function TextDiff(props: { text: string }): JSX.Element {
+  const trans = useTrans();
   const lines = diffLines(props.text);
   if (!lines.length) {
-    return <div className="jp-MlShip-muted">No differences in the notebook’s sources.</div>;
+    return <div className="jp-MlShip-muted">{trans.__('No differences in the notebook’s sources.')}</div>;
   }
   return (
     <pre className="jp-MlShip-textDiff">
@@ -139,6 +143,7 @@ function CompareHeader(props: {
   onMode: (mode: Mode) => void;
   onHideUnchanged: (hide: boolean) => void;
 }): JSX.Element {
+  const trans = useTrans();
   const { state } = props;
   const { diff } = state;
   const b = diff?.b ?? state.b ?? state.versions.find(v => v.is_current)?.number ?? state.a;
@@ -153,28 +158,28 @@ function CompareHeader(props: {
         <VersionPicker label="to" value={b} versions={state.versions} onChange={n => props.onPick(state.a, n)} />
       </div>
       {state.error && <Notice kind="error">{state.error}</Notice>}
-      {state.loading && !diff && <div className="jp-MlShip-muted">Comparing…</div>}
+      {state.loading && !diff && <div className="jp-MlShip-muted">{trans.__('Comparing…')}</div>}
       {diff && (
         <>
           <FilesTable diff={diff} />
           <div className="jp-MlShip-compareNotebookBar">
-            <h3>Notebook</h3>
+            <h3>{trans.__('Notebook')}</h3>
             <span className="jp-MlShip-muted" data-cells>
               {cells && cellChangesText(cells)}
             </span>
             <span className="jp-MlShip-grow" />
             {diff.notebook_diff.length > 0 && (
               <>
-                <label className="jp-MlShip-check" title="Show only the cells that changed">
+                <label className="jp-MlShip-check" title={trans.__('Show only the cells that changed')}>
                   <input
                     type="checkbox"
                     checked={state.hideUnchanged}
                     disabled={state.mode !== 'rendered'}
                     onChange={e => props.onHideUnchanged(e.currentTarget.checked)}
                   />
-                  Hide unchanged cells
+                  {trans.__('Hide unchanged cells')}
                 </label>
-                <div className="jp-MlShip-segmented" role="group" aria-label="Diff view">
+                <div className="jp-MlShip-segmented" role="group" aria-label={trans.__('Diff view')}>
                   {(['rendered', 'text'] as const).map(mode => (
                     <button
                       key={mode}
@@ -183,7 +188,7 @@ function CompareHeader(props: {
                       disabled={mode === 'rendered' && !!state.renderError}
                       onClick={() => props.onMode(mode)}
                     >
-                      {mode === 'rendered' ? 'Cells' : 'Text'}
+                      {mode === 'rendered' ? trans.__('Cells') : trans.__('Text')}
                     </button>
                   ))}
                 </div>
@@ -192,10 +197,10 @@ function CompareHeader(props: {
           </div>
           {state.renderError && (
             <Notice kind="warning">
-              The cell view is not available ({state.renderError}): the text diff is shown.
+              {trans.__('The cell view is not available (')}{state.renderError}{trans.__('): the text diff is shown.')}
             </Notice>
           )}
-          {state.rendering && <div className="jp-MlShip-muted">Rendering the notebook diff…</div>}
+          {state.rendering && <div className="jp-MlShip-muted">{trans.__('Rendering the notebook diff…')}</div>}
           {(state.mode === 'text' || diff.notebook_diff.length === 0) && (
             <TextDiff text={diff.notebook_diff.length ? diff.notebook_text : ''} />
           )}
@@ -349,12 +354,13 @@ export function createCompareView(
   a: number,
   b: number | null
 ): CompareView {
+  const trans = getTrans();
   const content = new CompareContent(deps, { job, a, b });
   const widget = new MainAreaWidget({ content });
   const title = () => {
     const [x, y] = content.pair;
     widget.title.label = `${job}: v${x} ↔ ${y === null ? 'current' : `v${y}`}`;
-    widget.title.caption = `Compare version ${x} of ${job} with ${y === null ? 'the current version' : `version ${y}`}`;
+    widget.title.caption = trans.__('Compare version %1 of %2 with %3', x, job, y === null ? trans.__('the current version') : trans.__('version %1', y));
   };
   title();
   content.diffChanged.connect(title);
@@ -366,7 +372,7 @@ export function createCompareView(
     'refresh',
     new ToolbarButton({
       icon: refreshIcon,
-      tooltip: 'Compare again (the current version may have moved)',
+      tooltip: trans.__('Compare again (the current version may have moved)'),
       onClick: () => void content.load()
     })
   );

@@ -16,6 +16,7 @@ import {
   readStart,
   type ICsvPreview
 } from '../core/files';
+import { getTrans, useTrans } from '../core/i18n';
 
 /** Rows of a CSV shown. */
 export const CSV_ROWS = 20;
@@ -40,12 +41,13 @@ async function loadContent(
   file: IProjectFile,
   signal: AbortSignal
 ): Promise<Content> {
+  const trans = getTrans();
   const kind = previewKind(file.path);
   if (!kind) {
-    return { kind: 'none', message: 'No preview for this kind of file: download it.' };
+    return { kind: 'none', message: trans.__('No preview for this kind of file: download it.') };
   }
   if (kind === 'image' && file.size > MAX_IMAGE_BYTES) {
-    return { kind: 'none', message: `Too large to preview (${formatBytes(file.size)}).` };
+    return { kind: 'none', message: trans.__('Too large to preview (%1).', formatBytes(file.size)) };
   }
   const response = await client.runFile(runId, file.path, { signal });
   if (kind === 'image') {
@@ -58,18 +60,19 @@ async function loadContent(
     return { kind: 'csv', table: parseCsvPreview(text, CSV_ROWS, complete, delimiter) };
   }
   if (text.includes('\u0000')) {
-    return { kind: 'none', message: 'This file is binary: download it.' };
+    return { kind: 'none', message: trans.__('This file is binary: download it.') };
   }
   const head = firstLines(text, TEXT_LINES, complete);
   return { kind: 'text', text: head.text, more: head.more };
 }
 
 function CsvTable(props: { table: ICsvPreview }): JSX.Element {
+  const trans = useTrans();
   const { header, rows, more, columns } = props.table;
   const pad = (row: string[]) =>
     row.length < columns ? [...row, ...Array(columns - row.length).fill('')] : row;
   if (!header.length) {
-    return <div className="jp-MlShip-muted">The file is empty.</div>;
+    return <div className="jp-MlShip-muted">{trans.__('The file is empty.')}</div>;
   }
   return (
     <>
@@ -97,7 +100,7 @@ function CsvTable(props: { table: ICsvPreview }): JSX.Element {
       </div>
       <div className="jp-MlShip-field-help">
         {more
-          ? `The first ${rows.length} rows; download the file for the rest.`
+          ? trans.__('The first %1 rows; download the file for the rest.', rows.length)
           : `${rows.length} ${rows.length === 1 ? 'row' : 'rows'}.`}
       </div>
     </>
@@ -109,6 +112,7 @@ export function FilePreview(props: {
   runId: string;
   file: IProjectFile;
 }): JSX.Element {
+  const trans = useTrans();
   const { client, runId, file } = props;
   const [content, setContent] = React.useState<Content>({ kind: 'loading' });
   React.useEffect(() => {
@@ -141,9 +145,9 @@ export function FilePreview(props: {
 
   switch (content.kind) {
     case 'loading':
-      return <div className="jp-MlShip-muted">Loading {file.path}…</div>;
+      return <div className="jp-MlShip-muted">{trans.__('Loading')}{' '}{file.path}…</div>;
     case 'error':
-      return <div className="jp-MlShip-field-error">Cannot preview: {content.message}</div>;
+      return <div className="jp-MlShip-field-error">{trans.__('Cannot preview:')}{' '}{content.message}</div>;
     case 'none':
       return <div className="jp-MlShip-muted">{content.message}</div>;
     case 'image':
@@ -160,7 +164,7 @@ export function FilePreview(props: {
           <pre className="jp-MlShip-textPreview">{content.text}</pre>
           {content.more && (
             <div className="jp-MlShip-field-help">
-              The first lines only; download the file for the rest.
+              {trans.__('The first lines only; download the file for the rest.')}
             </div>
           )}
         </>

@@ -3,6 +3,7 @@ import * as React from 'react';
 
 import type { IJobInfo, IVersionInfo } from '../api/types';
 import { BADGE_LABELS, badgeTitle, healthOverview, jobBadge, listBadge, type JobBadge } from '../core/health';
+import { useTrans } from '../core/i18n';
 
 export function HealthBadge(props: {
   job: IJobInfo;
@@ -30,6 +31,7 @@ const ORDER: JobBadge[] = ['failing', 'degraded', 'validating', 'healthy'];
 /** "2 healthy · 1 degraded · 1 failing" over all jobs; nothing when
  * no job ran yet. */
 export function HealthOverview(props: { jobs: readonly IJobInfo[] }): JSX.Element | null {
+  const trans = useTrans();
   const counts = healthOverview(props.jobs);
   const parts = ORDER.filter(b => counts[b] > 0);
   if (!parts.length) {
@@ -38,8 +40,8 @@ export function HealthOverview(props: { jobs: readonly IJobInfo[] }): JSX.Elemen
   return (
     <div
       className="jp-MlShip-healthOverview"
-      aria-label="Health of all jobs"
-      title={`${props.jobs.length} jobs: the badge of each job's last run`}
+      aria-label={trans.__('Health of all jobs')}
+      title={trans.__('%1 jobs: the badge of each job\'s last run', props.jobs.length)}
     >
       {parts.map(b => (
         <span key={b} className={`jp-MlShip-healthBadge jp-MlShip-health-${b}`} data-health-count={b}>

@@ -21,6 +21,7 @@ import type { IHealthPoint, IOutputHealth } from '../api/types';
 import { shortId } from '../core/format';
 import { ruleBounds } from '../core/health';
 import { cssVar, tickLabel, useThemeChanges } from './RunsChart';
+import { getTrans, useTrans } from '../core/i18n';
 
 Chart.register(ScatterController, PointElement, LineElement, LinearScale, Tooltip, Legend);
 
@@ -33,6 +34,7 @@ export function healthDatasets(
   output: IOutputHealth,
   colors: { value: string; failed: string; bound: string }
 ): ChartDataset<'scatter', IPoint[]>[] {
+  const trans = getTrans();
   const points = output.points.filter(p => p.value !== null && p.at);
   const data: IPoint[] = points.map(p => ({ x: Date.parse(p.at!), y: p.value!, point: p }));
   const datasets: ChartDataset<'scatter', IPoint[]>[] = [
@@ -79,13 +81,14 @@ export function healthDatasets(
       .filter(p => typeof p.point?.baseline === 'number')
       .map(p => ({ x: p.x, y: p.point!.baseline! + sign * allowed }));
     if (along.length) {
-      datasets.push(line(`${rule} ${allowed} (from the baseline)`, along));
+      datasets.push(line(trans.__('%1 %2 (from the baseline)', rule, allowed), along));
     }
   }
   return datasets;
 }
 
 export function HealthChart(props: { output: IOutputHealth; onOpenRun: (id: string) => void }): JSX.Element {
+  const trans = useTrans();
   const canvas = React.useRef<HTMLCanvasElement>(null);
   const chart = React.useRef<Chart<'scatter', IPoint[]> | null>(null);
   const theme = useThemeChanges();
@@ -132,8 +135,8 @@ export function HealthChart(props: { output: IOutputHealth; onOpenRun: (id: stri
             callbacks: {
               label: ctx => {
                 const p = (ctx.raw as IPoint).point!;
-                const base = p.baseline !== null ? ` (baseline ${p.baseline})` : '';
-                return `#${shortId(p.run_id)} v${p.version}: ${p.value}${base}${p.passed ? '' : ' — check failed'}`;
+                const base = p.baseline !== null ? trans.__(' (baseline %1)', p.baseline) : '';
+                return `#${shortId(p.run_id)} v${p.version}: ${p.value}${base}${p.passed ? '' : trans.__(' — check failed')}`;
               }
             }
           }
@@ -162,7 +165,7 @@ export function HealthChart(props: { output: IOutputHealth; onOpenRun: (id: stri
 
   return (
     <div className="jp-MlShip-healthChart" data-output={props.output.name}>
-      <canvas ref={canvas} aria-label={`Chart of ${props.output.name} over runs, with its bounds`} />
+      <canvas ref={canvas} aria-label={trans.__('Chart of %1 over runs, with its bounds', props.output.name)} />
     </div>
   );
 }

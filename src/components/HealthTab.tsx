@@ -10,6 +10,7 @@ import type { IJobHealth, IRunInfo } from '../api/types';
 import { formatDate, shortId } from '../core/format';
 import { driftTables, latestDriftReport, type IDriftTable } from '../core/health';
 import { HealthChart } from './HealthChart';
+import { useTrans } from '../core/i18n';
 
 /** A rule's setting in words: 0.8, or "max_share 0.3" for a mapping. */
 function ruleValue(value: unknown): string {
@@ -32,12 +33,13 @@ export interface IHealthTabProps {
 }
 
 function Counts(props: { health: IJobHealth; onOpen: (id: string) => void }): JSX.Element {
+  const trans = useTrans();
   const { health } = props;
   const c = health.counts;
   return (
     <div className="jp-MlShip-healthSummary">
       <div className="jp-MlShip-item-main">
-        <span className="jp-MlShip-label">latest</span>
+        <span className="jp-MlShip-label">{trans.__('latest')}</span>
         {health.health ? (
           <span
             className={`jp-MlShip-healthBadge jp-MlShip-health-${health.health}`}
@@ -46,7 +48,7 @@ function Counts(props: { health: IJobHealth; onOpen: (id: string) => void }): JS
             {health.health}
           </span>
         ) : (
-          <span className="jp-MlShip-muted">no succeeded run yet</span>
+          <span className="jp-MlShip-muted">{trans.__('no succeeded run yet')}</span>
         )}
         {health.latest_run_id && (
           <button className="jp-MlShip-linkButton" onClick={() => props.onOpen(health.latest_run_id!)}>
@@ -55,11 +57,11 @@ function Counts(props: { health: IJobHealth; onOpen: (id: string) => void }): JS
         )}
       </div>
       <div className="jp-MlShip-item-sub" data-health-counts="">
-        {c.runs} runs: {c.healthy} healthy · {c.degraded} degraded · {c.failed} failed
-        {c.active > 0 && ` · ${c.active} active`}
+        {c.runs}{' '}{trans.__('runs:')}{' '}{c.healthy}{' '}{trans.__('healthy ·')}{' '}{c.degraded}{' '}{trans.__('degraded ·')}{' '}{c.failed}{' '}{trans.__('failed')}
+        {c.active > 0 && trans.__(' · %1 active', c.active)}
       </div>
       {health.failing.length > 0 && (
-        <ul className="jp-MlShip-healthFailing" aria-label="Failing checks">
+        <ul className="jp-MlShip-healthFailing" aria-label={trans.__('Failing checks')}>
           {health.failing.map((message, i) => (
             <li key={i}>{message}</li>
           ))}
@@ -70,12 +72,13 @@ function Counts(props: { health: IJobHealth; onOpen: (id: string) => void }): JS
 }
 /** Drift scores as a heatmap table: a column per run (oldest left), a row per data column. */
 export function DriftTable(props: { table: IDriftTable; onOpenRun: (id: string) => void }): JSX.Element {
+  const trans = useTrans();
   const { table } = props;
   const runs = table.runs.slice(-12);
   const max = Math.max(1e-9, ...runs.flatMap(r => Object.values(r.scores)));
   return (
     <div className="jp-MlShip-csvScroll">
-      <table className="jp-MlShip-driftTable" data-drift={table.data} aria-label={`Drift of ${table.data} per column`}>
+      <table className="jp-MlShip-driftTable" data-drift={table.data} aria-label={trans.__('Drift of %1 per column', table.data)}>
         <thead>
           <tr>
             <th scope="col">{table.data}</th>
@@ -83,7 +86,7 @@ export function DriftTable(props: { table: IDriftTable; onOpenRun: (id: string) 
               <th key={r.run.id} scope="col">
                 <button
                   className="jp-MlShip-linkButton"
-                  title={`Run ${r.run.id} (v${r.run.version}), ${formatDate(r.run.created_at)}`}
+                  title={trans.__('Run %1 (v%2), %3', r.run.id, r.run.version, formatDate(r.run.created_at))}
                   onClick={() => props.onOpenRun(r.run.id)}
                 >
                   #{shortId(r.run.id).slice(0, 6)}
@@ -108,8 +111,8 @@ export function DriftTable(props: { table: IDriftTable; onOpenRun: (id: string) 
                     style={{ ['--jp-MlShip-heat' as string]: `${strength}%` }}
                     title={
                       score === undefined
-                        ? 'not measured'
-                        : `${column}: score ${score.toPrecision(3)}${drifted ? ' — drifted' : ''}`
+                        ? trans.__('not measured')
+                        : trans.__('%1: score %2%3', column, score.toPrecision(3), drifted ? ' — drifted' : '')
                     }
                   >
                     {score === undefined ? '–' : score.toPrecision(2)}
@@ -119,7 +122,7 @@ export function DriftTable(props: { table: IDriftTable; onOpenRun: (id: string) 
             </tr>
           ))}
           <tr className="jp-MlShip-driftShare">
-            <th scope="row">drifted share</th>
+            <th scope="row">{trans.__('drifted share')}</th>
             {runs.map(r => (
               <td
                 key={r.run.id}
@@ -137,6 +140,7 @@ export function DriftTable(props: { table: IDriftTable; onOpenRun: (id: string) 
 }
 
 function DriftReport(props: { client: MlShipClient; table: IDriftTable; onOpenRun: (id: string) => void }): JSX.Element | null {
+  const trans = useTrans();
   const found = latestDriftReport(props.table);
   if (!found) {
     return null;
@@ -145,18 +149,18 @@ function DriftReport(props: { client: MlShipClient; table: IDriftTable; onOpenRu
   return (
     <div className="jp-MlShip-driftReport" data-report={found.path}>
       <div className="jp-MlShip-item-sub">
-        Latest report: <code>{found.path}</code> of run{' '}
+        {trans.__('Latest report:')}{' '}<code>{found.path}</code>{' '}{trans.__('of run')}{' '}
         <button className="jp-MlShip-linkButton" onClick={() => props.onOpenRun(found.run.id)}>
           #{shortId(found.run.id)}
         </button>
         <span className="jp-MlShip-dot">·</span>
         <a href={url} target="_blank" rel="noopener noreferrer">
-          open in a new tab
+          {trans.__('open in a new tab')}
         </a>
       </div>
       <iframe
         className="jp-MlShip-driftFrame"
-        title={`Drift report of ${props.table.data}`}
+        title={trans.__('Drift report of %1', props.table.data)}
         src={url}
         sandbox="allow-scripts"
       />
@@ -165,6 +169,7 @@ function DriftReport(props: { client: MlShipClient; table: IDriftTable; onOpenRu
 }
 
 export function HealthTab(props: IHealthTabProps): JSX.Element {
+  const trans = useTrans();
   const [health, setHealth] = React.useState<IJobHealth | null>(null);
   const [error, setError] = React.useState<string | null>(null);
   React.useEffect(() => {
@@ -185,10 +190,10 @@ export function HealthTab(props: IHealthTabProps): JSX.Element {
   }, [props.job, props.refresh]);
   const tables = React.useMemo(() => driftTables(props.runs), [props.runs]);
   if (error) {
-    return <div className="jp-MlShip-field-error">Cannot load the job’s health: {error}</div>;
+    return <div className="jp-MlShip-field-error">{trans.__('Cannot load the job’s health:')}{' '}{error}</div>;
   }
   if (!health) {
-    return <div className="jp-MlShip-muted">Loading…</div>;
+    return <div className="jp-MlShip-muted">{trans.__('Loading…')}</div>;
   }
   const charted = health.outputs.filter(o => o.points.some(p => p.value !== null));
   return (
@@ -196,8 +201,7 @@ export function HealthTab(props: IHealthTabProps): JSX.Element {
       <Counts health={health} onOpen={props.onOpenRun} />
       {!health.outputs.length && !tables.length && (
         <div className="jp-MlShip-empty">
-          No checks yet: add <code>checks</code> to the notebook’s <code>metadata.ml_ship</code> (min,
-          max, max_drop, drift…) and ship it.
+          {trans.__('No checks yet: add')}{' '}<code>{trans.__('checks')}</code>{' '}{trans.__('to the notebook’s')}{' '}<code>{trans.__('metadata.ml_ship')}</code>{' '}{trans.__('(min, max, max_drop, drift…) and ship it.')}
         </div>
       )}
       {charted.map(output => (
@@ -210,7 +214,7 @@ export function HealthTab(props: IHealthTabProps): JSX.Element {
                 .join(' · ')}
             </span>
             {output.failed > 0 && (
-              <span className="jp-MlShip-healthFailedCount">failed in {output.failed}</span>
+              <span className="jp-MlShip-healthFailedCount">{trans.__('failed in')}{' '}{output.failed}</span>
             )}
           </h3>
           <HealthChart output={output} onOpenRun={props.onOpenRun} />
@@ -218,7 +222,7 @@ export function HealthTab(props: IHealthTabProps): JSX.Element {
       ))}
       {tables.map(table => (
         <section key={table.data} className="jp-MlShip-healthOutput">
-          <h3>Drift of {table.data}</h3>
+          <h3>{trans.__('Drift of')}{' '}{table.data}</h3>
           <DriftTable table={table} onOpenRun={props.onOpenRun} />
           <DriftReport client={props.client} table={table} onOpenRun={props.onOpenRun} />
         </section>

@@ -13,21 +13,22 @@ import { requestAPI } from '../api/client';
 import type { IAuditEvent, IAuditTrail } from '../api/types';
 import { formatDate, formatRelative, shortId } from '../core/format';
 import { shipIcon } from '../core/icons';
+import { getTrans, translated, useTrans } from '../core/i18n';
 
-const VERBS: Record<string, string> = {
-  ship: 'shipped',
-  current: 'made current',
-  rollback: 'rolled back',
-  run: 'started a run',
-  cancel: 'cancelled',
-  delete: 'deleted',
-  'delete-run': 'deleted the run',
-  'pipeline-ship': 'shipped the pipeline',
-  'pipeline-run': 'started a pipeline run',
-  'pipeline-cancel': 'cancelled a pipeline run',
-  'pipeline-rollback': 'rolled the pipeline back',
-  'pipeline-delete': 'deleted the pipeline'
-};
+const VERBS: Record<string, string> = translated(trans => ({
+  ship: trans.__('shipped'),
+  current: trans.__('made current'),
+  rollback: trans.__('rolled back'),
+  run: trans.__('started a run'),
+  cancel: trans.__('cancelled'),
+  delete: trans.__('deleted'),
+  'delete-run': trans.__('deleted the run'),
+  'pipeline-ship': trans.__('shipped the pipeline'),
+  'pipeline-run': trans.__('started a pipeline run'),
+  'pipeline-cancel': trans.__('cancelled a pipeline run'),
+  'pipeline-rollback': trans.__('rolled the pipeline back'),
+  'pipeline-delete': trans.__('deleted the pipeline')
+}));
 
 /** The icon of an entry, the same as the action's button (pipeline-… as the job's). */
 const ICONS: Record<string, LabIcon> = {
@@ -41,18 +42,20 @@ const ICONS: Record<string, LabIcon> = {
 };
 
 function detail(e: IAuditEvent): string {
+  const trans = getTrans();
   const d = e.data as Record<string, unknown>;
   if (d.from !== undefined && d.to !== undefined) {
     return `v${d.from} → v${d.to}`;
   }
   const run = (d.run_id ?? d.pipeline_run_id) as string | undefined;
   if (run) {
-    return `#${shortId(run)}${d.version !== undefined ? ` (v${d.version})` : ''}${d.queued_for ? ', queued for the agent' : ''}`;
+    return `#${shortId(run)}${d.version !== undefined ? ` (v${d.version})` : ''}${d.queued_for ? trans.__(', queued for the agent') : ''}`;
   }
   return d.version !== undefined ? `v${d.version}` : '';
 }
 
 export function JobAudit(props: { name: string; refresh?: unknown }): JSX.Element {
+  const trans = useTrans();
   const [events, setEvents] = React.useState<IAuditEvent[] | null>(null);
   const [error, setError] = React.useState<string | null>(null);
   React.useEffect(() => {
@@ -67,18 +70,18 @@ export function JobAudit(props: { name: string; refresh?: unknown }): JSX.Elemen
   if (error) {
     return (
       <div className="jp-MlShip-audit-state">
-        <div className="jp-MlShip-error">Cannot load the history: {error}</div>
+        <div className="jp-MlShip-error">{trans.__('Cannot load the history:')}{' '}{error}</div>
       </div>
     );
   }
   if (events === null) {
-    return <div className="jp-MlShip-empty">Loading…</div>;
+    return <div className="jp-MlShip-empty">{trans.__('Loading…')}</div>;
   }
   if (events.length === 0) {
-    return <div className="jp-MlShip-empty">Nothing recorded yet: ships, runs and roll backs show here.</div>;
+    return <div className="jp-MlShip-empty">{trans.__('Nothing recorded yet: ships, runs and roll backs show here.')}</div>;
   }
   return (
-    <ul className="jp-MlShip-list jp-MlShip-audit" aria-label="History">
+    <ul className="jp-MlShip-list jp-MlShip-audit" aria-label={trans.__('History')}>
       {events.map(e => {
         const Icon = ICONS[e.kind.replace(/^pipeline-/, '')] ?? historyIcon;
         const what = detail(e);
@@ -87,7 +90,7 @@ export function JobAudit(props: { name: string; refresh?: unknown }): JSX.Elemen
             <Icon.react tag="span" className="jp-MlShip-audit-icon" />
             <div className="jp-MlShip-audit-body">
               <div className="jp-MlShip-audit-line">
-                <span className="jp-MlShip-audit-actor">{e.actor || 'someone'}</span>{' '}
+                <span className="jp-MlShip-audit-actor">{e.actor || trans.__('someone')}</span>{' '}
                 <span className="jp-MlShip-audit-verb">{VERBS[e.kind] ?? e.kind}</span>
                 {what && <span className="jp-MlShip-audit-detail"> {what}</span>}
               </div>

@@ -12,6 +12,7 @@ import { HealthBadge } from './HealthBadge';
 import { HealthTab } from './HealthTab';
 import type { MlShipClient } from '../api/client';
 import { may, permitted } from '../core/permissions';
+import { useTrans } from '../core/i18n';
 
 export interface IJobDetailProps {
   job: IJobInfo;
@@ -41,12 +42,13 @@ export interface IJobDetailProps {
 }
 
 function RunsList(props: IJobDetailProps): JSX.Element {
+  const trans = useTrans();
   if (!props.runs.length) {
-    return <div className="jp-MlShip-empty">No runs yet: press Run.</div>;
+    return <div className="jp-MlShip-empty">{trans.__('No runs yet: press Run.')}</div>;
   }
   return (
     <>
-      <ul className="jp-MlShip-list jp-MlShip-runs" aria-label="Runs">
+      <ul className="jp-MlShip-list jp-MlShip-runs" aria-label={trans.__('Runs')}>
         {props.runs.map(run => (
           <li key={run.id} data-run={run.id}>
             <button
@@ -54,7 +56,7 @@ function RunsList(props: IJobDetailProps): JSX.Element {
                 run.id === props.selectedRunId ? ' jp-mod-selected' : ''
               }`}
               onClick={() => props.onOpenRun(run)}
-              title={`Run ${run.id}: open its log and outputs`}
+              title={trans.__('Run %1: open its log and outputs', run.id)}
             >
               <div className="jp-MlShip-item-main">
                 <StatusChip status={run.status} />
@@ -72,24 +74,24 @@ function RunsList(props: IJobDetailProps): JSX.Element {
                 {run.started_by && (
                   <>
                     <span className="jp-MlShip-dot">·</span>
-                    <span data-started-by={run.started_by}>by {run.started_by}</span>
+                    <span data-started-by={run.started_by}>{trans.__('by')}{' '}{run.started_by}</span>
                   </>
                 )}
                 {run.step && (
                   <>
                     <span className="jp-MlShip-dot">·</span>
-                    <span>step {run.step}</span>
+                    <span>{trans.__('step')}{' '}{run.step}</span>
                   </>
                 )}
               </div>
               {Object.keys(run.parameters).length > 0 && (
                 <div className="jp-MlShip-item-line" title="parameters">
-                  <span className="jp-MlShip-label">in</span> {inlineValues(run.parameters)}
+                  <span className="jp-MlShip-label">{trans.__('in')}</span> {inlineValues(run.parameters)}
                 </div>
               )}
               {Object.keys(run.outputs).length > 0 && (
                 <div className="jp-MlShip-item-line" title="outputs">
-                  <span className="jp-MlShip-label">out</span> {inlineValues(run.outputs)}
+                  <span className="jp-MlShip-label">{trans.__('out')}</span> {inlineValues(run.outputs)}
                 </div>
               )}
               {run.error && run.status !== 'cancelled' && (
@@ -103,7 +105,7 @@ function RunsList(props: IJobDetailProps): JSX.Element {
       </ul>
       {props.hasMoreRuns && (
         <button className="jp-Button jp-mod-styled jp-mod-reject jp-MlShip-more" onClick={props.onLoadMore}>
-          Load older runs
+          {trans.__('Load older runs')}
         </button>
       )}
     </>
@@ -111,9 +113,10 @@ function RunsList(props: IJobDetailProps): JSX.Element {
 }
 
 export function JobDetail(props: IJobDetailProps): JSX.Element {
+  const trans = useTrans();
   const { job, focus } = props;
   const [tab, setTab] = React.useState<'runs' | 'versions' | 'health' | 'history'>(focus ? 'versions' : 'runs');
-  const run = permitted(may(job.permissions, 'run'), 'Run the current version');
+  const run = permitted(may(job.permissions, 'run'), trans.__('Run the current version'));
   const mayRollback = may(job.permissions, 'rollback');
   React.useEffect(() => {
     if (focus) {
@@ -123,7 +126,7 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
   return (
     <div className="jp-MlShip-job" data-job={job.name}>
       <div className="jp-MlShip-jobHeader">
-        <button className="jp-MlShip-iconButton" onClick={props.onBack} title="All jobs" aria-label="All jobs">
+        <button className="jp-MlShip-iconButton" onClick={props.onBack} title={trans.__('All jobs')} aria-label={trans.__('All jobs')}>
           <caretLeftIcon.react tag="span" />
         </button>
         <div className="jp-MlShip-jobTitle">
@@ -132,7 +135,7 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
             <HealthBadge job={job} versions={props.versions} />
           </div>
           <div className="jp-MlShip-item-sub">
-            current <span className="jp-MlShip-version-badge" data-current-version={job.current_version ?? ''}>v{job.current_version ?? '–'}</span>
+            {trans.__('current')}{' '}<span className="jp-MlShip-version-badge" data-current-version={job.current_version ?? ''}>v{job.current_version ?? '–'}</span>
             {job.source_path && (
               <>
                 <span className="jp-MlShip-dot">·</span>
@@ -142,29 +145,29 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
           </div>
           {job.owner && (
             <div className="jp-MlShip-item-sub" data-owner={job.owner}>
-              owner {job.owner}
+              {trans.__('owner')}{' '}{job.owner}
               {job.owners && job.owners.length > 0 && ` · ${job.owners.join(', ')}`}
-              {job.run_by === 'team' && ' · the team may run it'}
+              {job.run_by === 'team' && trans.__(' · the team may run it')}
             </div>
           )}
           {job.schedule && (
             <div
               className="jp-MlShip-item-sub jp-MlShip-schedule"
               data-schedule={job.schedule}
-              title={`Runs on the schedule ${job.schedule} (cron, UTC)`}
+              title={trans.__('Runs on the schedule %1 (cron, UTC)', job.schedule)}
             >
-              on schedule <code>{job.schedule}</code>
+              {trans.__('on schedule')}{' '}<code>{job.schedule}</code>
               {job.next_run && (
                 <>
                   <span className="jp-MlShip-dot">·</span>
-                  next {formatDate(job.next_run)}
+                  {trans.__('next')}{' '}{formatDate(job.next_run)}
                 </>
               )}
               {job.schedule_error && (
                 <>
                   <span className="jp-MlShip-dot">·</span>
                   <span className="jp-MlShip-schedule-error" title={job.schedule_error}>
-                    never runs: {job.schedule_error}
+                    {trans.__('never runs:')}{' '}{job.schedule_error}
                   </span>
                 </>
               )}
@@ -177,7 +180,7 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
           disabled={run.disabled}
           title={run.title}
         >
-          Run
+          {trans.__('Run')}
         </button>
       </div>
       <div className="jp-MlShip-tabs" role="tablist">
@@ -190,12 +193,12 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
             onClick={() => setTab(name)}
           >
             {name === 'runs'
-              ? 'Runs'
+              ? trans.__('Runs')
               : name === 'history'
-                ? 'History'
+                ? trans.__('History')
                 : name === 'health'
-                  ? 'Health'
-                  : `Versions (${props.versions.length})`}
+                  ? trans.__('Health')
+                  : trans.__('Versions (%1)', props.versions.length)}
           </button>
         ))}
       </div>
@@ -216,9 +219,9 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
               <button
                 className="jp-Button jp-mod-styled jp-mod-reject jp-MlShip-historyButton"
                 onClick={() => props.onOpenHistory?.()}
-                title="Every run of this job as a table, with a chart of an output over runs and Compare"
+                title={trans.__('Every run of this job as a table, with a chart of an output over runs and Compare')}
               >
-                Table &amp; chart
+                {trans.__('Table & chart')}
               </button>
             )}
             <RunsList {...props} />

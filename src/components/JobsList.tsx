@@ -12,6 +12,7 @@ import { formatDate, formatRelative, STATUS_LABELS } from '../core/format';
 import { may, permitted } from '../core/permissions';
 import { StatusChip } from './common';
 import { HealthBadge } from './HealthBadge';
+import { useTrans } from '../core/i18n';
 
 export type JobSort = 'name' | 'last-run';
 export type JobStatusFilter = RunStatus | 'all' | 'never';
@@ -67,8 +68,9 @@ function JobItem(props: {
   /** team mode: the user, to show owners */
   user?: IVisitor | null;
 }): JSX.Element {
+  const trans = useTrans();
   const { job, user } = props;
-  const del = permitted(may(job.permissions, 'delete'), `Delete ${job.name}: its versions and runs`);
+  const del = permitted(may(job.permissions, 'delete'), trans.__('Delete %1: its versions and runs', job.name));
   return (
     <li data-job={job.name} className="jp-MlShip-jobItem">
       <button className="jp-MlShip-item" onClick={() => props.onSelect(job.name)} title={job.name}>
@@ -82,16 +84,16 @@ function JobItem(props: {
             v{job.current_version ?? '–'}
           </span>
           {job.latest_version !== null && job.latest_version !== job.current_version && (
-            <span title="The current version is not the latest: rolled back">
+            <span title={trans.__('The current version is not the latest: rolled back')}>
               {' '}
-              (latest v{job.latest_version})
+              {trans.__('(latest v')}{job.latest_version})
             </span>
           )}
           <span className="jp-MlShip-dot">·</span>
           <span title={formatDate(job.last_run?.created_at ?? job.updated_at)}>
             {job.last_run
-              ? `ran ${formatRelative(job.last_run.created_at)}`
-              : `shipped ${formatRelative(job.updated_at)}`}
+              ? trans.__('ran %1', formatRelative(job.last_run.created_at))
+              : trans.__('shipped %1', formatRelative(job.updated_at))}
           </span>
           {user && job.owner && (
             <>
@@ -99,9 +101,9 @@ function JobItem(props: {
               <span
                 className="jp-MlShip-owner"
                 data-owner={job.owner}
-                title={`Owner ${job.owner}${job.owners?.length ? `, owner groups ${job.owners.join(', ')}` : ''}`}
+                title={trans.__('Owner %1%2', job.owner, job.owners?.length ? trans.__(', owner groups %1', job.owners.join(', ')) : '')}
               >
-                {job.owner === user.name ? 'you' : job.owner}
+                {job.owner === user.name ? trans.__('you') : job.owner}
                 {job.owners?.length ? ` · ${job.owners.join(', ')}` : ''}
               </span>
             </>
@@ -113,7 +115,7 @@ function JobItem(props: {
           className="jp-MlShip-iconButton jp-MlShip-jobDelete"
           title={del.title}
           disabled={del.disabled}
-          aria-label={`Delete ${job.name}`}
+          aria-label={trans.__('Delete %1', job.name)}
           onClick={() => props.onDelete?.(job.name)}
         >
           <deleteIcon.react tag="span" />
@@ -134,6 +136,7 @@ export function JobsList(props: {
   /** team mode: the user (owners shown, the Mine / Team filter); null outside team mode */
   user?: IVisitor | null;
 }): JSX.Element {
+  const trans = useTrans();
   const user = props.user ?? null;
   const [own, setOwn] = React.useState<IJobsQuery>(DEFAULT_JOBS_QUERY);
   const query = props.query ?? own;
@@ -141,10 +144,9 @@ export function JobsList(props: {
   if (!props.jobs.length) {
     return (
       <div className="jp-MlShip-empty">
-        <p>No jobs yet.</p>
+        <p>{trans.__('No jobs yet.')}</p>
         <p>
-          Open a notebook and press <strong>Ship</strong> in its toolbar: it becomes a versioned
-          job you can run with parameters.
+          {trans.__('Open a notebook and press')}{' '}<strong>{trans.__('Ship')}</strong>{' '}{trans.__('in its toolbar: it becomes a versioned job you can run with parameters.')}
         </p>
       </div>
     );
@@ -171,66 +173,66 @@ export function JobsList(props: {
           <input
             type="search"
             className="jp-mod-styled jp-MlShip-input"
-            placeholder="Search jobs"
-            aria-label="Search jobs"
+            placeholder={trans.__('Search jobs')}
+            aria-label={trans.__('Search jobs')}
             value={query.search}
             onChange={e => setQuery({ ...query, search: e.currentTarget.value })}
           />
         </div>
         <select
           className="jp-mod-styled jp-MlShip-select"
-          aria-label="Last run status"
+          aria-label={trans.__('Last run status')}
           value={query.status}
           onChange={e => setQuery({ ...query, status: e.currentTarget.value as JobStatusFilter })}
         >
-          <option value="all">Any status</option>
+          <option value="all">{trans.__('Any status')}</option>
           {RUN_STATUSES.map(s => (
             <option key={s} value={s}>
               {STATUS_LABELS[s]}
             </option>
           ))}
-          <option value="never">Never ran</option>
+          <option value="never">{trans.__('Never ran')}</option>
         </select>
         {user && (
           <select
             className="jp-mod-styled jp-MlShip-select"
-            aria-label="Whose jobs"
-            title={`Mine: ${user.name} owns them or is in an owner group; Team: the others'`}
+            aria-label={trans.__('Whose jobs')}
+            title={trans.__('Mine: %1 owns them or is in an owner group; Team: the others\'', user.name)}
             value={query.owner ?? 'all'}
             onChange={e => setQuery({ ...query, owner: e.currentTarget.value as JobOwnerFilter })}
           >
-            <option value="all">All jobs</option>
-            <option value="mine">Mine</option>
-            <option value="team">Team</option>
+            <option value="all">{trans.__('All jobs')}</option>
+            <option value="mine">{trans.__('Mine')}</option>
+            <option value="team">{trans.__('Team')}</option>
           </select>
         )}
         <select
           className="jp-mod-styled jp-MlShip-select"
-          aria-label="Sort jobs"
+          aria-label={trans.__('Sort jobs')}
           value={query.sort}
           onChange={e => setQuery({ ...query, sort: e.currentTarget.value as JobSort })}
         >
-          <option value="name">By name</option>
-          <option value="last-run">By last run</option>
+          <option value="name">{trans.__('By name')}</option>
+          <option value="last-run">{trans.__('By last run')}</option>
         </select>
       </div>
       {!shown.length && (
         <div className="jp-MlShip-empty">
-          No job matches.{' '}
+          {trans.__('No job matches.')}{' '}
           <button className="jp-MlShip-linkButton" onClick={() => setQuery(DEFAULT_JOBS_QUERY)}>
-            Show all {props.jobs.length}
+            {trans.__('Show all')}{' '}{props.jobs.length}
           </button>
         </div>
       )}
-      <ul className="jp-MlShip-list jp-MlShip-jobs" aria-label="Jobs">
+      <ul className="jp-MlShip-list jp-MlShip-jobs" aria-label={trans.__('Jobs')}>
         {single.map(item)}
       </ul>
       {[...grouped].map(([pipeline, jobs]) => (
         <div key={pipeline} className="jp-MlShip-jobGroup" data-job-group={pipeline}>
-          <div className="jp-MlShip-jobGroup-title" title={`Steps of the pipeline ${pipeline}`}>
-            pipeline <strong>{pipeline}</strong>
+          <div className="jp-MlShip-jobGroup-title" title={trans.__('Steps of the pipeline %1', pipeline)}>
+            {trans.__('pipeline')}{' '}<strong>{pipeline}</strong>
           </div>
-          <ul className="jp-MlShip-list jp-MlShip-jobs" aria-label={`Steps of ${pipeline}`}>
+          <ul className="jp-MlShip-list jp-MlShip-jobs" aria-label={trans.__('Steps of %1', pipeline)}>
             {jobs.map(item)}
           </ul>
         </div>

@@ -2,6 +2,7 @@
 import * as React from 'react';
 
 import type { ILogLine, LogBuffer } from '../core/log';
+import { useTrans } from '../core/i18n';
 
 const LogLine = React.memo(function LogLine(props: { line: ILogLine }): JSX.Element {
   return (
@@ -36,6 +37,7 @@ export function LogView(props: {
   placeholder: string;
   runId: string;
 }): JSX.Element {
+  const trans = useTrans();
   const ref = React.useRef<HTMLDivElement>(null);
   const { buffer, follow } = props;
   React.useLayoutEffect(() => {
@@ -65,8 +67,8 @@ export function LogView(props: {
     <div className="jp-MlShip-logBox">
       {buffer.droppedChars > 0 && (
         <div className="jp-MlShip-logNotice" role="status">
-          Showing the last {formatChars(buffer.size)} of the log; {formatChars(buffer.droppedChars)}{' '}
-          before it are not kept in the lab. The full log: <code>ml-ship logs {props.runId}</code>.
+          {trans.__('Showing the last')}{' '}{formatChars(buffer.size)}{' '}{trans.__('of the log;')}{' '}{formatChars(buffer.droppedChars)}{' '}
+          {trans.__('before it are not kept in the lab. The full log:')}{' '}<code>{trans.__('ml-ship logs')}{' '}{props.runId}</code>.
         </div>
       )}
       <div
@@ -75,7 +77,7 @@ export function LogView(props: {
         ref={ref}
         onScroll={onScroll}
         tabIndex={0}
-        aria-label="Run log"
+        aria-label={trans.__('Run log')}
       >
         {empty ? (
           <div className="jp-MlShip-muted jp-MlShip-logEmpty">{props.placeholder}</div>
@@ -89,7 +91,7 @@ export function LogView(props: {
                   setShown(shown + WINDOW);
                 }}
               >
-                Show {Math.min(hidden, WINDOW)} earlier lines ({hidden} not shown)
+                {trans.__('Show')}{' '}{Math.min(hidden, WINDOW)}{' '}{trans.__('earlier lines (')}{hidden}{' '}{trans.__('not shown)')}
               </button>
             )}
             {lines.map(line => (

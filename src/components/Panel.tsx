@@ -28,6 +28,7 @@ import { HealthOverview } from './HealthBadge';
 import { Notice, TextWithCode } from './common';
 import { JobDetail } from './JobDetail';
 import { DEFAULT_JOBS_QUERY, JobsList, type IJobsQuery } from './JobsList';
+import { getTrans, useTrans } from '../core/i18n';
 
 /** Re-render every second while something is running (durations), without server calls. */
 function useClock(active: boolean): number {
@@ -50,6 +51,7 @@ interface IPanelBodyProps {
 }
 
 function PanelBody(props: IPanelBodyProps): JSX.Element {
+  const trans = useTrans();
   const { model, actions, sections, jobGroups } = props;
   const [, setVersion] = React.useState(0);
   React.useEffect(() => {
@@ -74,7 +76,7 @@ function PanelBody(props: IPanelBodyProps): JSX.Element {
         compat.state === 'mismatch') && (
         <Notice
           kind={compat.state === 'mismatch' ? 'warning' : 'error'}
-          action={{ label: 'Retry', onClick: retry }}
+          action={{ label: trans.__('Retry'), onClick: retry }}
         >
           <span data-compat={compat.state}>
             <TextWithCode text={compat.message} />
@@ -82,12 +84,12 @@ function PanelBody(props: IPanelBodyProps): JSX.Element {
         </Notice>
       )}
       {model.loadError && compat.state !== 'missing' && compat.state !== 'unreachable' && (
-        <Notice kind="error" action={{ label: 'Retry', onClick: () => void model.refresh() }}>
+        <Notice kind="error" action={{ label: trans.__('Retry'), onClick: () => void model.refresh() }}>
           {model.loadError}
         </Notice>
       )}
       {compat.state === 'unknown' ? (
-        <div className="jp-MlShip-empty">Loading…</div>
+        <div className="jp-MlShip-empty">{trans.__('Loading…')}</div>
       ) : compat.state === 'missing' || compat.state === 'unreachable' ? null : job ? (
         <JobDetail
           job={job}
@@ -153,13 +155,14 @@ export class MlShipPanel implements IMlShipPanel {
   private _body: PanelBodyWidget;
 
   constructor(model: MlShipModel, actions: IActions) {
+    const trans = getTrans();
     const panel = new SidePanel({ content: new LuminoPanel() });
     panel.id = PANEL_ID;
     panel.addClass('jp-MlShip-panel');
     panel.title.icon = shipIcon;
-    panel.title.caption = 'ML Ship: jobs and runs';
+    panel.title.caption = trans.__('ML Ship: jobs and runs');
     const header = new Widget({ node: document.createElement('h2') });
-    header.node.textContent = 'ML Ship';
+    header.node.textContent = trans.__('ML Ship');
     header.addClass('jp-text-truncated');
     header.addClass('jp-MlShip-title');
     panel.header.addWidget(header);
@@ -173,7 +176,7 @@ export class MlShipPanel implements IMlShipPanel {
       'refresh',
       new ToolbarButton({
         icon: refreshIcon,
-        tooltip: 'Refresh jobs and runs',
+        tooltip: trans.__('Refresh jobs and runs'),
         onClick: () =>
           void model
             .checkHealth()
@@ -189,8 +192,9 @@ export class MlShipPanel implements IMlShipPanel {
   }
 
   addSection(section: IMlShipPanelSection): IDisposable {
+    const trans = getTrans();
     if (this._sections.some(s => s.id === section.id)) {
-      throw new Error(`jupyter-ml-ship: the panel has a section ${section.id} already`);
+      throw new Error(trans.__('jupyter-ml-ship: the panel has a section %1 already', section.id));
     }
     const at = this._sections.findIndex(s => s.rank > section.rank);
     this._sections.splice(at < 0 ? this._sections.length : at, 0, section);

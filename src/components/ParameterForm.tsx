@@ -3,6 +3,7 @@ import * as React from 'react';
 
 import type { IParameterSpec } from '../api/types';
 import { defaultValue, initialText, kindHint, paramKind } from '../core/params';
+import { useTrans } from '../core/i18n';
 
 export interface IParameterFormProps {
   specs: IParameterSpec[];
@@ -17,18 +18,19 @@ function ParameterInput(props: {
   invalid: boolean;
   onChange: (text: string) => void;
 }): JSX.Element {
+  const trans = useTrans();
   const { spec, text, invalid, onChange } = props;
   const kind = paramKind(spec);
   const id = `jp-MlShip-param-${spec.name}`;
   const literal = defaultValue(spec) !== undefined;
   const placeholder =
-    spec.default !== null && !literal ? `default: ${spec.default}` : undefined;
+    spec.default !== null && !literal ? trans.__('default: %1', spec.default) : undefined;
   const common = {
     id,
     name: `param-${spec.name}`,
     'data-param': spec.name,
     'aria-invalid': invalid,
-    className: `jp-mod-styled jp-MlShip-input${invalid ? ' jp-mod-error' : ''}`
+    className: trans.__('jp-mod-styled jp-MlShip-input%1', invalid ? ' jp-mod-error' : '')
   };
   if (kind === 'bool') {
     return (
@@ -68,11 +70,11 @@ function ParameterInput(props: {
 }
 
 export function ParameterForm(props: IParameterFormProps): JSX.Element {
+  const trans = useTrans();
   if (!props.specs.length) {
     return (
       <div className="jp-MlShip-muted">
-        No parameters. Tag a cell <code>parameters</code> to make its variables settable per
-        run.
+        {trans.__('No parameters. Tag a cell')}{' '}<code>{trans.__('parameters')}</code>{' '}{trans.__('to make its variables settable per run.')}
       </div>
     );
   }
@@ -126,11 +128,12 @@ export function useDialogValidation(
 /** "Filled in from the last run #abc123 (…). Use the defaults": where a form's values came
  * from when the user did not choose them, with the way back to the defaults. */
 export function InitialFromHint(props: { from: string; onReset: () => void }): JSX.Element {
+  const trans = useTrans();
   return (
     <div className="jp-MlShip-field-help jp-MlShip-initialFrom">
-      Filled in from the last {props.from}.{' '}
+      {trans.__('Filled in from the last')}{' '}{props.from}.{' '}
       <button type="button" className="jp-MlShip-linkButton" onClick={props.onReset}>
-        Use the defaults
+        {trans.__('Use the defaults')}
       </button>
     </div>
   );

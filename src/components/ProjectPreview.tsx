@@ -10,6 +10,7 @@ import type { IProjectPreview } from '../api/types';
 import { formatBytes, groupExcluded, plural, projectSummaryText } from '../core/files';
 import { Notice } from './common';
 import { useDialogValidation } from './ParameterForm';
+import { useTrans } from '../core/i18n';
 
 /** Excluded paths listed before "and N more". */
 const MAX_EXCLUDED_SHOWN = 8;
@@ -62,6 +63,7 @@ function leftOut(preview: IProjectPreview): IProjectPreview['excluded'] {
 }
 
 function Excluded(props: { preview: IProjectPreview }): JSX.Element | null {
+  const trans = useTrans();
   const excluded = leftOut(props.preview);
   const groups = groupExcluded(excluded);
   if (!groups.length) {
@@ -82,11 +84,11 @@ function Excluded(props: { preview: IProjectPreview }): JSX.Element | null {
   }
   return (
     <div className="jp-MlShip-projectPart">
-      <div className="jp-MlShip-projectHeading">Left out</div>
+      <div className="jp-MlShip-projectHeading">{trans.__('Left out')}</div>
       <ul className="jp-MlShip-fileLines jp-MlShip-excluded">
         {items}
         {total > items.length && (
-          <li className="jp-MlShip-muted">and {total - items.length} more</li>
+          <li className="jp-MlShip-muted">{trans.__('and')}{' '}{total - items.length}{' '}{trans.__('more')}</li>
         )}
       </ul>
     </div>
@@ -94,13 +96,14 @@ function Excluded(props: { preview: IProjectPreview }): JSX.Element | null {
 }
 
 function Largest(props: { preview: IProjectPreview }): JSX.Element | null {
+  const trans = useTrans();
   const largest = props.preview.largest.slice(0, MAX_LARGEST_SHOWN);
   if (!largest.length) {
     return null;
   }
   return (
     <div className="jp-MlShip-projectPart">
-      <div className="jp-MlShip-projectHeading">Largest files</div>
+      <div className="jp-MlShip-projectHeading">{trans.__('Largest files')}</div>
       <ul className="jp-MlShip-fileLines jp-MlShip-largest">
         {largest.map(file => (
           <li key={file.path}>
@@ -117,21 +120,22 @@ function Largest(props: { preview: IProjectPreview }): JSX.Element | null {
 
 /** The one line shown while folded: "12 files, 3.4 MB from notebooks/ · 2 left out". */
 function SummaryLine(props: { preview: IProjectPreview }): JSX.Element {
+  const trans = useTrans();
   const { preview } = props;
   return (
     <span className="jp-MlShip-projectSummary" data-files={preview.files}>
       {preview.files === 0 ? (
-        <>only the notebook (its folder holds no other file)</>
+        <>{trans.__('only the notebook (its folder holds no other file)')}</>
       ) : (
         <>
           {projectSummaryText(preview)}{' '}
-          <span className="jp-MlShip-muted">(project folder)</span>
+          <span className="jp-MlShip-muted">{trans.__('(project folder)')}</span>
         </>
       )}
       {leftOut(preview).length > 0 && (
         <>
           <span className="jp-MlShip-dot"> · </span>
-          <span className="jp-MlShip-muted">{leftOut(preview).length} left out</span>
+          <span className="jp-MlShip-muted">{leftOut(preview).length}{' '}{trans.__('left out')}</span>
         </>
       )}
     </span>
@@ -139,6 +143,7 @@ function SummaryLine(props: { preview: IProjectPreview }): JSX.Element {
 }
 
 export function ProjectPreview(props: { load: () => Promise<IProjectPreview> }): JSX.Element {
+  const trans = useTrans();
   const state = usePreview(props.load);
   const ref = React.useRef<HTMLDivElement>(null);
   // a refusal carries .jp-mod-error: the dialog disables Ship and Ship & run while it is there
@@ -153,37 +158,37 @@ export function ProjectPreview(props: { load: () => Promise<IProjectPreview> }):
     >
       {refused && (
         <div className="jp-MlShip-projectError jp-mod-error" role="alert">
-          <strong>Cannot ship:</strong> {refused}
+          <strong>{trans.__('Cannot ship:')}</strong> {refused}
         </div>
       )}
       <details className="jp-MlShip-projectDetails">
         <summary>
-          <span className="jp-MlShip-projectTitle">What will be shipped</span>
+          <span className="jp-MlShip-projectTitle">{trans.__('What will be shipped')}</span>
           {state.kind === 'loading' ? (
-            <span className="jp-MlShip-muted">looking at the notebook’s folder…</span>
+            <span className="jp-MlShip-muted">{trans.__('looking at the notebook’s folder…')}</span>
           ) : state.kind === 'failed' || state.kind === 'refused' ? (
-            <span className="jp-MlShip-muted">cannot tell</span>
+            <span className="jp-MlShip-muted">{trans.__('cannot tell')}</span>
           ) : refused && state.preview.files === 0 ? (
-            <span className="jp-MlShip-muted">nothing, until the problem above is solved</span>
+            <span className="jp-MlShip-muted">{trans.__('nothing, until the problem above is solved')}</span>
           ) : (
             <SummaryLine preview={state.preview} />
           )}
         </summary>
         {state.kind === 'failed' && (
-          <Notice kind="warning">What the version would hold is unknown: {state.message}</Notice>
+          <Notice kind="warning">{trans.__('What the version would hold is unknown:')}{' '}{state.message}</Notice>
         )}
         {state.kind === 'ready' && (
           <div className="jp-MlShip-projectBody">
             <div className="jp-MlShip-field-help">
-              The notebook <code>{state.preview.notebook}</code> and the files of its folder
+              {trans.__('The notebook')}{' '}<code>{state.preview.notebook}</code>{' '}{trans.__('and the files of its folder')}
               {state.preview.root ? (
                 <>
                   {' '}
                   <code>{state.preview.root}</code>
                 </>
               ) : null}
-              , with sub-folders. Hidden files, <code>__pycache__</code> and what{' '}
-              <code>.shipignore</code> lists stay out. Limit:{' '}
+              {trans.__(', with sub-folders. Hidden files,')}{' '}<code>{trans.__('__pycache__')}</code>{' '}{trans.__('and what')}{' '}
+              <code>{trans.__('.shipignore')}</code>{' '}{trans.__('lists stay out. Limit:')}{' '}
               {plural(state.preview.max_files, 'file')}, {formatBytes(state.preview.max_bytes)}.
             </div>
             <Largest preview={state.preview} />

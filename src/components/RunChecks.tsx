@@ -3,8 +3,10 @@ import * as React from 'react';
 
 import type { IRunInfo } from '../api/types';
 import { ruleText } from '../core/health';
+import { useTrans } from '../core/i18n';
 
 export function RunChecks(props: { run: IRunInfo }): JSX.Element | null {
+  const trans = useTrans();
   const { run } = props;
   const checks = run.checks ?? [];
   if (!checks.length) {
@@ -14,15 +16,15 @@ export function RunChecks(props: { run: IRunInfo }): JSX.Element | null {
   return (
     <section className="jp-MlShip-runChecks" data-health={run.health ?? 'healthy'}>
       <h3>
-        Checks{' '}
+        {trans.__('Checks')}{' '}
         <span
           className={`jp-MlShip-healthBadge jp-MlShip-health-${run.health ?? 'healthy'}`}
           data-health={run.health ?? 'healthy'}
         >
-          {failed ? `degraded: ${failed} of ${checks.length} failed` : `${checks.length} passed`}
+          {failed ? trans.__('degraded: %1 of %2 failed', failed, checks.length) : trans.__('%1 passed', checks.length)}
         </span>
       </h3>
-      <table className="jp-MlShip-kv jp-MlShip-checks" aria-label="Checks">
+      <table className="jp-MlShip-kv jp-MlShip-checks" aria-label={trans.__('Checks')}>
         <tbody>
           {checks.map((check, i) => (
             <React.Fragment key={i}>
@@ -31,7 +33,7 @@ export function RunChecks(props: { run: IRunInfo }): JSX.Element | null {
                 data-passed={check.passed ? 'true' : 'false'}
                 className={check.passed ? undefined : 'jp-mod-failed'}
               >
-                <td className="jp-MlShip-checkMark" aria-label={check.passed ? 'passed' : 'failed'}>
+                <td className="jp-MlShip-checkMark" aria-label={check.passed ? trans.__('passed') : trans.__('failed')}>
                   {check.passed ? '✓' : '✗'}
                 </td>
                 <th scope="row">{check.name}</th>

@@ -11,6 +11,7 @@ import {
   useDialogValidation,
   useParameterTexts
 } from './ParameterForm';
+import { useTrans } from '../core/i18n';
 
 export interface IRunDialogOptions {
   parameters: IParameterSpec[];
@@ -32,6 +33,7 @@ function RunForm(props: {
   options: IRunDialogOptions;
   onValue: (value: IRunChoices) => void;
 }): JSX.Element {
+  const trans = useTrans();
   const { options } = props;
   const ref = React.useRef<HTMLDivElement>(null);
   const { texts, setTexts, initial, reset } = useParameterTexts(
@@ -54,7 +56,7 @@ function RunForm(props: {
   return (
     <div className="jp-MlShip-form jp-MlShip-runForm" ref={ref}>
       <fieldset className="jp-MlShip-section">
-        <legend>Parameters</legend>
+        <legend>{trans.__('Parameters')}</legend>
         {initial && options.initialFrom && (
           <InitialFromHint from={options.initialFrom} onReset={reset} />
         )}
@@ -66,12 +68,12 @@ function RunForm(props: {
         />
         {unknown.length > 0 && (
           <div className="jp-MlShip-field-help">
-            Not in this version, left out: {unknown.join(', ')}
+            {trans.__('Not in this version, left out:')}{' '}{unknown.join(', ')}
           </div>
         )}
       </fieldset>
       <div className="jp-MlShip-field">
-        <label htmlFor="jp-MlShip-run-backend">Backend</label>
+        <label htmlFor="jp-MlShip-run-backend">{trans.__('Backend')}</label>
         <BackendSelect
           id="jp-MlShip-run-backend"
           health={options.health}

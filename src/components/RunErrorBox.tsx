@@ -7,6 +7,7 @@ import * as React from 'react';
 
 import { ansiSegments } from '../core/ansi';
 import type { IRunError } from '../api/types';
+import { useTrans } from '../core/i18n';
 
 /** Styled spans of a text with ANSI colours (JupyterLab's own `ansi-*` classes). */
 export function AnsiText(props: { text: string }): JSX.Element {
@@ -27,9 +28,10 @@ export function AnsiText(props: { text: string }): JSX.Element {
 
 /** The failing cell's lines, numbered, the one that raised marked. */
 function CellSource(props: { source: string; line: number | null }): JSX.Element {
+  const trans = useTrans();
   const lines = props.source.split('\n');
   return (
-    <pre className="jp-MlShip-errorCell" aria-label="The failing cell">
+    <pre className="jp-MlShip-errorCell" aria-label={trans.__('The failing cell')}>
       {lines.map((text, i) => {
         const failing = i + 1 === props.line;
         return (
@@ -55,12 +57,13 @@ export function RunErrorBox(props: {
   /** opens the output notebook at the failing cell */
   onOpenCell?: () => void;
 }): JSX.Element {
+  const trans = useTrans();
   const { cell_index, ename, evalue, message } = props.error;
   const number = props.error.cell_number ?? (cell_index ?? null);
   const line = props.error.line ?? null;
   const [traceback, setTraceback] = React.useState(true);
   const where =
-    number !== null ? `In cell ${number}${line ? `, line ${line}` : ''}` : null;
+    number !== null ? trans.__('In cell %1%2', number, line ? trans.__(', line %1', line) : '') : null;
   return (
     <div className="jp-MlShip-error" role="alert">
       {where && (
@@ -70,9 +73,9 @@ export function RunErrorBox(props: {
             <button
               className="jp-MlShip-linkButton jp-MlShip-error-open"
               onClick={props.onOpenCell}
-              title={`Open the output notebook at cell ${number} (read-only)`}
+              title={trans.__('Open the output notebook at cell %1 (read-only)', number)}
             >
-              Open the notebook at cell {number}
+              {trans.__('Open the notebook at cell')}{' '}{number}
             </button>
           )}
         </div>
@@ -96,7 +99,7 @@ export function RunErrorBox(props: {
           open={traceback}
           onToggle={e => setTraceback((e.target as HTMLDetailsElement).open)}
         >
-          <summary>Traceback</summary>
+          <summary>{trans.__('Traceback')}</summary>
           <div
             className="jp-RenderedText jp-MlShip-traceback-text"
             data-mime-type="application/vnd.jupyter.stdout"

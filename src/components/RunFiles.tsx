@@ -11,6 +11,7 @@ import { isTerminal, type IProjectFile, type IRunFiles, type IRunInfo } from '..
 import { formatBytes, plural, previewKind } from '../core/files';
 import { shortId } from '../core/format';
 import { FilePreview } from './FilePreview';
+import { useTrans } from '../core/i18n';
 
 export interface IRunFilesProps {
   client: MlShipClient;
@@ -47,6 +48,7 @@ function FileRow(props: {
   selected: boolean;
   onSelect: () => void;
 }): JSX.Element {
+  const trans = useTrans();
   const { file } = props;
   const previewable = previewKind(file.path) !== null;
   return (
@@ -58,7 +60,7 @@ function FileRow(props: {
         className="jp-MlShip-fileName"
         onClick={props.onSelect}
         aria-pressed={props.selected}
-        title={previewable ? `Preview ${file.path}` : `${file.path}: no preview, download it`}
+        title={previewable ? trans.__('Preview %1', file.path) : trans.__('%1: no preview, download it', file.path)}
       >
         {file.path}
       </button>
@@ -69,8 +71,8 @@ function FileRow(props: {
         className="jp-MlShip-iconButton"
         href={props.href}
         download={file.path.split('/').pop()}
-        title={`Download ${file.path}`}
-        aria-label={`Download ${file.path}`}
+        title={trans.__('Download %1', file.path)}
+        aria-label={trans.__('Download %1', file.path)}
       >
         <downloadIcon.react tag="span" />
       </a>
@@ -79,25 +81,26 @@ function FileRow(props: {
 }
 
 function Inputs(props: { files: IRunFiles; onOpenRun: (id: string) => void }): JSX.Element | null {
+  const trans = useTrans();
   const { inputs } = props.files;
   if (!inputs.length) {
     return null;
   }
   return (
     <div className="jp-MlShip-runInputs">
-      <h3>Input files</h3>
+      <h3>{trans.__('Input files')}</h3>
       <ul className="jp-MlShip-fileLines">
         {inputs.map(input => (
           <li key={`${input.parameter}:${input.path}`} data-input={input.parameter}>
-            <code>{input.parameter}</code> ← <code title={`read from ${input.path}`}>{input.file}</code>{' '}
+            <code>{input.parameter}</code> ← <code title={trans.__('read from %1', input.path)}>{input.file}</code>{' '}
             <span className="jp-MlShip-muted">
-              from {input.step ? `step ${input.step}` : input.job} (
+              {trans.__('from')}{' '}{input.step ? trans.__('step %1', input.step) : input.job} (
               <button
                 className="jp-MlShip-linkButton"
                 onClick={() => props.onOpenRun(input.run_id)}
-                title={`Open run ${input.run_id} of ${input.job}`}
+                title={trans.__('Open run %1 of %2', input.run_id, input.job)}
               >
-                run #{shortId(input.run_id)}
+                {trans.__('run #')}{shortId(input.run_id)}
               </button>
               )
             </span>
@@ -109,6 +112,7 @@ function Inputs(props: { files: IRunFiles; onOpenRun: (id: string) => void }): J
 }
 
 export function RunFiles(props: IRunFilesProps): JSX.Element {
+  const trans = useTrans();
   const { client, run } = props;
   const [state, reload] = useRunFiles(client, run);
   const [selected, setSelected] = React.useState<string | null>(null);
@@ -117,14 +121,14 @@ export function RunFiles(props: IRunFilesProps): JSX.Element {
   if (state.kind !== 'ready') {
     return (
       <section className="jp-MlShip-runFiles" data-state={state.kind}>
-        <h3>Files</h3>
+        <h3>{trans.__('Files')}</h3>
         {state.kind === 'loading' ? (
-          <div className="jp-MlShip-muted">Loading…</div>
+          <div className="jp-MlShip-muted">{trans.__('Loading…')}</div>
         ) : (
           <div className="jp-MlShip-muted">
-            Cannot list the run’s files: {state.message}{' '}
+            {trans.__('Cannot list the run’s files:')}{' '}{state.message}{' '}
             <button className="jp-MlShip-linkButton" onClick={reload}>
-              Retry
+              {trans.__('Retry')}
             </button>
           </div>
         )}
@@ -137,7 +141,7 @@ export function RunFiles(props: IRunFilesProps): JSX.Element {
   return (
     <section className="jp-MlShip-runFiles" data-state="ready">
       <h3>
-        Files{' '}
+        {trans.__('Files')}{' '}
         {files.length > 0 && (
           <span className="jp-MlShip-count">
             {plural(files.length, 'file')}, {formatBytes(total)}
@@ -147,11 +151,11 @@ export function RunFiles(props: IRunFilesProps): JSX.Element {
       {files.length === 0 ? (
         <div className="jp-MlShip-muted">
           {ended
-            ? 'The run created or changed no file in its project folder.'
-            : 'Files the run creates are listed when it ends.'}
+            ? trans.__('The run created or changed no file in its project folder.')
+            : trans.__('Files the run creates are listed when it ends.')}
         </div>
       ) : (
-        <ul className="jp-MlShip-fileList" aria-label="Files the run created or changed">
+        <ul className="jp-MlShip-fileList" aria-label={trans.__('Files the run created or changed')}>
           {files.map(file => (
             <FileRow
               key={file.path}
@@ -165,7 +169,7 @@ export function RunFiles(props: IRunFilesProps): JSX.Element {
       )}
       {not_kept.length > 0 && (
         <div className="jp-MlShip-notKept">
-          Not kept, over the size limit for artifacts:{' '}
+          {trans.__('Not kept, over the size limit for artifacts:')}{' '}
           {not_kept.map((file, i) => (
             <React.Fragment key={file.path}>
               {i > 0 && ', '}
@@ -185,15 +189,15 @@ export function RunFiles(props: IRunFilesProps): JSX.Element {
               className="jp-MlShip-iconButton"
               href={client.runFileUrl(run.id, shown.path, true)}
               download={shown.path.split('/').pop()}
-              title={`Download ${shown.path}`}
+              title={trans.__('Download %1', shown.path)}
             >
               <downloadIcon.react tag="span" />
             </a>
             <button
               className="jp-MlShip-iconButton"
               onClick={() => setSelected(null)}
-              title="Close the preview"
-              aria-label="Close the preview"
+              title={trans.__('Close the preview')}
+              aria-label={trans.__('Close the preview')}
             >
               <closeIcon.react tag="span" />
             </button>

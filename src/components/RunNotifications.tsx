@@ -9,19 +9,21 @@ import type { MlShipClient } from '../api/client';
 import { isTerminal, type IDeliveryInfo, type IRunInfo } from '../api/types';
 import { DELIVERY_POLL_MS, deliveriesDue, deliveryState } from '../core/deliveries';
 import { formatDate } from '../core/format';
+import { getTrans, useTrans } from '../core/i18n';
 
 function stateText(d: IDeliveryInfo): string {
+  const trans = getTrans();
   const state = deliveryState(d);
-  const tries = `${d.attempts} attempt${d.attempts === 1 ? '' : 's'}`;
+  const tries = trans.__('%1 attempt%2', d.attempts, d.attempts === 1 ? '' : 's');
   switch (state) {
     case 'sent':
-      return d.sent_at ? `sent ${formatDate(d.sent_at)}` : 'sent';
+      return d.sent_at ? trans.__('sent %1', formatDate(d.sent_at)) : 'sent';
     case 'failing':
       return d.next_attempt_at
-        ? `failing (${tries}, next ${formatDate(d.next_attempt_at)})`
-        : `failing (${tries})`;
+        ? trans.__('failing (%1, next %2)', tries, formatDate(d.next_attempt_at))
+        : trans.__('failing (%1)', tries);
     case 'failed':
-      return `failed: gave up after ${tries}`;
+      return trans.__('failed: gave up after %1', tries);
     default:
       return state;
   }
@@ -29,6 +31,7 @@ function stateText(d: IDeliveryInfo): string {
 
 /** One line per delivery; the MLflow one links to the run in the tracking server. */
 export function DeliveryList(props: { deliveries: IDeliveryInfo[] }): JSX.Element {
+  const trans = useTrans();
   return (
     <ul className="jp-MlShip-deliveries">
       {props.deliveries.map((d, i) => {
@@ -41,8 +44,8 @@ export function DeliveryList(props: { deliveries: IDeliveryInfo[] }): JSX.Elemen
             data-state={state}
           >
             <span className="jp-MlShip-deliveryWhat">
-              {d.channel === 'mlflow' ? 'MLflow' : d.channel === 'email' ? `mail to ${d.target}` : d.target}
-              {d.channel !== 'mlflow' && <span className="jp-MlShip-muted"> · on {d.event}</span>}
+              {d.channel === 'mlflow' ? trans.__('MLflow') : d.channel === 'email' ? trans.__('mail to %1', d.target) : d.target}
+              {d.channel !== 'mlflow' && <span className="jp-MlShip-muted">{' '}{trans.__('· on')}{' '}{d.event}</span>}
             </span>
             <span className={`jp-MlShip-deliveryState jp-MlShip-deliveryState-${state}`}>
               {stateText(d)}
@@ -54,7 +57,7 @@ export function DeliveryList(props: { deliveries: IDeliveryInfo[] }): JSX.Elemen
                 target="_blank"
                 rel="noopener noreferrer"
               >
-                Open in MLflow
+                {trans.__('Open in MLflow')}
               </a>
             )}
             {d.error && state !== 'sent' && (
@@ -74,6 +77,7 @@ export function DeliveryList(props: { deliveries: IDeliveryInfo[] }): JSX.Elemen
  * notifications) when the run ends and while a delivery is due.
  */
 export function RunNotifications(props: { client: MlShipClient; run: IRunInfo }): JSX.Element {
+  const trans = useTrans();
   const { client, run } = props;
   const [deliveries, setDeliveries] = React.useState<IDeliveryInfo[] | undefined>(
     run.notifications
@@ -109,7 +113,7 @@ export function RunNotifications(props: { client: MlShipClient; run: IRunInfo })
   }
   return (
     <section className="jp-MlShip-runNotifications">
-      <h3>{deliveries.some(d => d.channel === 'mlflow') ? 'Notifications and MLflow' : 'Notifications'}</h3>
+      <h3>{deliveries.some(d => d.channel === 'mlflow') ? trans.__('Notifications and MLflow') : trans.__('Notifications')}</h3>
       <DeliveryList deliveries={deliveries} />
     </section>
   );

@@ -31,6 +31,7 @@ import { LogView } from './LogView';
 import { RunFiles } from './RunFiles';
 import { RunChecks } from './RunChecks';
 import { RunNotifications } from './RunNotifications';
+import { getTrans, useTrans } from '../core/i18n';
 
 /** A run view asks for its run when no event told anything for this long. */
 const FALLBACK_POLL_MS = 15000;
@@ -41,6 +42,7 @@ function Header(props: {
   onShowVersion: () => void;
   onOpenPipelineRun: (id: string) => void;
 }): JSX.Element {
+  const trans = useTrans();
   const { run } = props;
   return (
     <div className="jp-MlShip-runHeader">
@@ -51,46 +53,46 @@ function Header(props: {
           <button
             className="jp-MlShip-version-badge jp-MlShip-versionLink"
             onClick={props.onShowVersion}
-            title={`Show version ${run.version} of ${run.job}: its files and message`}
+            title={trans.__('Show version %1 of %2: its files and message', run.version, run.job)}
           >
             v{run.version}
           </button>
         </span>
         <span className="jp-MlShip-muted" title={run.id}>
-          run #{shortId(run.id)}
+          {trans.__('run #')}{shortId(run.id)}
         </span>
-        {run.step && <span className="jp-MlShip-muted">step {run.step}</span>}
+        {run.step && <span className="jp-MlShip-muted">{trans.__('step')}{' '}{run.step}</span>}
         {run.pipeline_run_id && (
           <button
             className="jp-MlShip-linkButton jp-MlShip-pipelineRunLink"
             onClick={() => props.onOpenPipelineRun(run.pipeline_run_id as string)}
-            title="Open the graph of the pipeline run this step belongs to"
+            title={trans.__('Open the graph of the pipeline run this step belongs to')}
           >
-            pipeline run #{shortId(run.pipeline_run_id)}
+            {trans.__('pipeline run #')}{shortId(run.pipeline_run_id)}
           </button>
         )}
       </div>
       <dl className="jp-MlShip-facts">
         <div>
-          <dt>Backend</dt>
+          <dt>{trans.__('Backend')}</dt>
           <dd>{run.backend}</dd>
         </div>
         <div>
-          <dt>Started</dt>
+          <dt>{trans.__('Started')}</dt>
           <dd>{formatDate(run.started_at ?? run.created_at)}</dd>
         </div>
         <div>
-          <dt>Ended</dt>
+          <dt>{trans.__('Ended')}</dt>
           <dd>{run.ended_at ? formatDate(run.ended_at) : '—'}</dd>
         </div>
         <div>
-          <dt>Duration</dt>
+          <dt>{trans.__('Duration')}</dt>
           <dd data-duration>{formatDuration(runDuration(run, props.now))}</dd>
         </div>
         <div>
-          <dt>Attempts</dt>
+          <dt>{trans.__('Attempts')}</dt>
           <dd>
-            {run.attempts} of {run.max_attempts}
+            {run.attempts}{' '}{trans.__('of')}{' '}{run.max_attempts}
           </dd>
         </div>
       </dl>
@@ -173,6 +175,7 @@ class RunViewContent extends ReactWidget {
   }
 
   private _startLog(): void {
+    const trans = getTrans();
     const follower = (this._follower = new LogFollower({
       client: this._actions.model.client,
       runId: this.runId,
@@ -196,7 +199,7 @@ class RunViewContent extends ReactWidget {
         .catch(() => undefined);
     });
     follower.error.connect((_, message) => {
-      this._problem = `Log: ${message}`;
+      this._problem = trans.__('Log: %1', message);
       this.update();
     });
     follower.start();
@@ -250,6 +253,7 @@ class RunViewContent extends ReactWidget {
   }
 
   protected render(): JSX.Element {
+    const trans = getTrans();
     const run = this.run;
     if (!run) {
       return (
@@ -257,30 +261,29 @@ class RunViewContent extends ReactWidget {
           {this.gone ? (
             <div className="jp-MlShip-empty jp-MlShip-runGone" data-gone={this.runId}>
               <p>
-                Run #{shortId(this.runId)} no longer exists: its job was deleted (or the store
-                this lab uses changed since the tab was opened).
+                {trans.__('Run #')}{shortId(this.runId)}{' '}{trans.__('no longer exists: its job was deleted (or the store this lab uses changed since the tab was opened).')}
               </p>
               <button className="jp-Button jp-mod-styled jp-mod-accept" onClick={this._onClose}>
-                Close this tab
+                {trans.__('Close this tab')}
               </button>
             </div>
           ) : this._problem ? (
             <Notice kind="error">{this._problem}</Notice>
           ) : (
-            <div className="jp-MlShip-empty">Loading run {this.runId}…</div>
+            <div className="jp-MlShip-empty">{trans.__('Loading run')}{' '}{this.runId}…</div>
           )}
         </div>
       );
     }
     const placeholder: Record<RunStatus, string> = {
-      queued: 'Waiting for the run to start…',
-      building: 'Building the environment…',
-      running: 'Waiting for output…',
-      succeeded: 'The run printed nothing.',
-      failed: 'No log.',
-      cancelled: 'No log.',
-      timed_out: 'No log.',
-      skipped: 'Skipped: it did not run.'
+      queued: trans.__('Waiting for the run to start…'),
+      building: trans.__('Building the environment…'),
+      running: trans.__('Waiting for output…'),
+      succeeded: trans.__('The run printed nothing.'),
+      failed: trans.__('No log.'),
+      cancelled: trans.__('No log.'),
+      timed_out: trans.__('No log.'),
+      skipped: trans.__('Skipped: it did not run.')
     };
     return (
       <div className="jp-MlShip-runBody" data-run={run.id} data-status={run.status}>
@@ -305,15 +308,15 @@ class RunViewContent extends ReactWidget {
         ) : null}
         <div className="jp-MlShip-runTables">
           <section>
-            <h3>Parameters</h3>
-            <KeyValues values={run.parameters} empty="the notebook’s defaults" />
+            <h3>{trans.__('Parameters')}</h3>
+            <KeyValues values={run.parameters} empty={trans.__('the notebook’s defaults')} />
           </section>
           <section>
-            <h3>Outputs</h3>
+            <h3>{trans.__('Outputs')}</h3>
             <KeyValues
               values={run.outputs}
               className="jp-MlShip-outputs"
-              empty={isTerminal(run.status) ? 'none recorded' : 'none yet'}
+              empty={isTerminal(run.status) ? trans.__('none recorded') : trans.__('none yet')}
             />
           </section>
         </div>
@@ -358,31 +361,32 @@ export function createRunView(
   actions: IActions,
   options: { latest?: boolean; onKeep?: (view: RunView) => void } = {}
 ): RunView {
+  const trans = getTrans();
   const cancel = new ToolbarButton({
     icon: stopIcon,
-    label: 'Cancel',
-    tooltip: 'Cancel this run',
+    label: trans.__('Cancel'),
+    tooltip: trans.__('Cancel this run'),
     enabled: false,
     onClick: () => content.run && void cancelWithConfirm(actions, content.run)
   });
   const again = new ToolbarButton({
     icon: runIcon,
-    label: 'Re-run',
-    tooltip: 'Re-run with these parameters',
+    label: trans.__('Re-run'),
+    tooltip: trans.__('Re-run with these parameters'),
     enabled: false,
     onClick: () => content.run && void rerun(actions, content.run)
   });
   const output = new ToolbarButton({
     icon: notebookIcon,
-    label: 'Open output',
-    tooltip: 'Open the executed notebook (read-only)',
+    label: trans.__('Open output'),
+    tooltip: trans.__('Open the executed notebook (read-only)'),
     enabled: false,
     onClick: () => content.run && void openRunOutput(actions, content.run)
   });
   const remove = new ToolbarButton({
     icon: deleteIcon,
-    label: 'Delete',
-    tooltip: 'Delete this run with its log, output notebook and files (once it has ended)',
+    label: trans.__('Delete'),
+    tooltip: trans.__('Delete this run with its log, output notebook and files (once it has ended)'),
     enabled: false,
     className: 'jp-MlShip-deleteRun',
     onClick: async () => {
@@ -393,8 +397,8 @@ export function createRunView(
   });
   const keep = new ToolbarButton({
     icon: tabIcon,
-    label: 'Keep open',
-    tooltip: 'Give this run its own tab; the Runs tab goes on following the latest run',
+    label: trans.__('Keep open'),
+    tooltip: trans.__('Give this run its own tab; the Runs tab goes on following the latest run'),
     onClick: () => {
       setLatest(false);
       options.onKeep?.(widget);
@@ -405,11 +409,11 @@ export function createRunView(
     const run = content?.run;
     const id = content?.runId ?? runId;
     const name = run ? `${run.job} #${shortId(run.id)}` : `Run #${shortId(id)}`;
-    widget.title.label = latest ? `Runs: ${name}` : name;
+    widget.title.label = latest ? trans.__('Runs: %1', name) : name;
     widget.title.caption = latest
-      ? `The latest run (ml-ship run ${id}): a new run started or opened in the lab shows here`
-      : `ml-ship run ${id}`;
-    widget.title.className = `jp-MlShip-runTab${run ? ` jp-MlShip-runTab-${run.status}` : ''}`;
+      ? trans.__('The latest run (ml-ship run %1): a new run started or opened in the lab shows here', id)
+      : trans.__('ml-ship run %1', id);
+    widget.title.className = trans.__('jp-MlShip-runTab%1', run ? ` jp-MlShip-runTab-${run.status}` : '');
   };
   const setLatest = (value: boolean) => {
     latest = value;

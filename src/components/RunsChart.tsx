@@ -17,6 +17,7 @@ import * as React from 'react';
 
 import type { IHistoryRow, IRunHistory } from '../api/types';
 import { formatDuration, shortId } from '../core/format';
+import { useTrans } from '../core/i18n';
 
 Chart.register(ScatterController, PointElement, LinearScale, Tooltip, Legend);
 
@@ -73,6 +74,7 @@ export interface IRunsChartProps {
 }
 
 export function RunsChart(props: IRunsChartProps): JSX.Element {
+  const trans = useTrans();
   const canvas = React.useRef<HTMLCanvasElement>(null);
   const chart = React.useRef<Chart<'scatter', IPoint[]> | null>(null);
   const theme = useThemeChanges();
@@ -142,7 +144,7 @@ export function RunsChart(props: IRunsChartProps): JSX.Element {
           y: {
             grid: { color: grid },
             ticks: { color: text, font },
-            title: { display: true, text: metric === DURATION ? 'duration (s)' : metric, color: text, font }
+            title: { display: true, text: metric === DURATION ? trans.__('duration (s)') : metric, color: text, font }
           }
         },
         plugins: {
@@ -180,7 +182,7 @@ export function RunsChart(props: IRunsChartProps): JSX.Element {
 
   return (
     <div className="jp-MlShip-runsChart" data-metric={props.metric}>
-      <canvas ref={canvas} aria-label={`Chart of ${props.metric === DURATION ? 'duration' : props.metric} over runs`} />
+      <canvas ref={canvas} aria-label={trans.__('Chart of %1 over runs', props.metric === DURATION ? 'duration' : props.metric)} />
     </div>
   );
 }

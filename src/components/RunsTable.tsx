@@ -17,6 +17,7 @@ import {
 import { formatDate, formatDuration, formatValue, shortId } from '../core/format';
 import { StatusChip } from './common';
 import { DURATION, RunsChart, versionColor } from './RunsChart';
+import { useTrans } from '../core/i18n';
 
 const PAGE = 100;
 
@@ -98,6 +99,7 @@ function sameKey(a: SortKey, b: SortKey): boolean {
 }
 
 export function RunsTable(props: IRunsTableProps): JSX.Element {
+  const trans = useTrans();
   const { history } = props;
   const numeric = history.outputs.filter(c => c.numeric).map(c => c.name);
   const [metric, setMetric] = React.useState<string>(numeric[0] ?? DURATION);
@@ -130,7 +132,7 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
         key={JSON.stringify(key)}
         rowSpan={groups && key.kind !== 'step' ? 2 : undefined}
         className={className}
-        title={title ?? `Sort by ${label}`}
+        title={title ?? trans.__('Sort by %1', label)}
         aria-sort={active ? (sort.desc ? 'descending' : 'ascending') : 'none'}
         onClick={() => setSort({ key, desc: active ? !sort.desc : key.kind !== 'run' ? false : true })}
       >
@@ -146,70 +148,70 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
     <div className="jp-MlShip-history" data-job={history.job}>
       <div className="jp-MlShip-historyBar">
         <label>
-          Chart{' '}
-          <select aria-label="Chart value" value={metric} onChange={e => setMetric(e.target.value)}>
+          {trans.__('Chart')}{' '}
+          <select aria-label={trans.__('Chart value')} value={metric} onChange={e => setMetric(e.target.value)}>
             {numeric.map(n => (
               <option key={n} value={n}>{n}</option>
             ))}
-            <option value={DURATION}>duration</option>
+            <option value={DURATION}>{trans.__('duration')}</option>
           </select>
         </label>
         <label>
-          Status{' '}
-          <select aria-label="Filter by status" value={status} onChange={e => setStatus(e.target.value as RunStatus | '')}>
-            <option value="">all</option>
+          {trans.__('Status')}{' '}
+          <select aria-label={trans.__('Filter by status')} value={status} onChange={e => setStatus(e.target.value as RunStatus | '')}>
+            <option value="">{trans.__('all')}</option>
             {statuses.map(s => (
               <option key={s} value={s}>{s}</option>
             ))}
           </select>
         </label>
         <label>
-          Version{' '}
-          <select aria-label="Filter by version" value={version} onChange={e => setVersion(Number(e.target.value))}>
-            <option value={0}>all</option>
+          {trans.__('Version')}{' '}
+          <select aria-label={trans.__('Filter by version')} value={version} onChange={e => setVersion(Number(e.target.value))}>
+            <option value={0}>{trans.__('all')}</option>
             {history.versions.map(v => (
               <option key={v.number} value={v.number}>
-                v{v.number}{v.is_current ? ' (current)' : ''}
+                v{v.number}{v.is_current ? trans.__(' (current)') : ''}
               </option>
             ))}
           </select>
         </label>
         <span className="jp-MlShip-grow" />
         <span className="jp-MlShip-muted">
-          {filtered.length} of {history.runs.length} runs{history.truncated ? ' (the newest)' : ''}
+          {filtered.length}{' '}{trans.__('of')}{' '}{history.runs.length}{' '}{trans.__('runs')}{history.truncated ? trans.__(' (the newest)') : ''}
         </span>
         {props.onCompare && (
           <button
             className="jp-Button jp-mod-styled jp-mod-accept"
             disabled={selected.length !== 2}
-            title={selected.length === 2 ? 'Compare the two selected runs' : 'Select two runs to compare them'}
+            title={selected.length === 2 ? trans.__('Compare the two selected runs') : trans.__('Select two runs to compare them')}
             onClick={() => props.onCompare?.(selected[0], selected[1])}
           >
-            Compare
+            {trans.__('Compare')}
           </button>
         )}
       </div>
       <RunsChart history={history} runs={filtered} metric={metric} onOpenRun={props.onOpenRun} />
       <div className="jp-MlShip-tableWrap">
-        <table className="jp-MlShip-runsTable" aria-label="Runs table">
+        <table className="jp-MlShip-runsTable" aria-label={trans.__('Runs table')}>
           <thead>
             <tr>
-              {props.onCompare && <th aria-label="Select" rowSpan={groups ? 2 : undefined} />}
+              {props.onCompare && <th aria-label={trans.__('Select')} rowSpan={groups ? 2 : undefined} />}
               {header('Run', { kind: 'run' })}
               {header('Status', { kind: 'status' })}
               {header('Version', { kind: 'version' })}
               {header('Started', { kind: 'started' })}
               {header('Duration', { kind: 'duration' })}
-              {history.parameters.map(c => header(c.name, { kind: 'param', name: c.name }, `parameter ${c.name}`, 'jp-MlShip-paramCol'))}
+              {history.parameters.map(c => header(c.name, { kind: 'param', name: c.name }, trans.__('parameter %1', c.name), 'jp-MlShip-paramCol'))}
               {!groups &&
-                history.outputs.map(c => header(c.name, { kind: 'output', name: c.name }, `output ${c.name}`, 'jp-MlShip-outputCol'))}
+                history.outputs.map(c => header(c.name, { kind: 'output', name: c.name }, trans.__('output %1', c.name), 'jp-MlShip-outputCol'))}
               {groups?.map(g => (
                 <th
                   key={`g:${g.id}`}
                   colSpan={2 + g.parameters.length + g.outputs.length}
                   className="jp-MlShip-stepGroup"
                   data-step={g.id}
-                  title={`step ${g.id} (job ${g.job})`}
+                  title={trans.__('step %1 (job %2)', g.id, g.job)}
                 >
                   {g.id}
                 </th>
@@ -218,13 +220,13 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
             {groups && (
               <tr>
                 {groups.map(g => [
-                  header('Status', { kind: 'step', name: g.id, field: 'status' }, `Sort by the status of ${g.id}`, 'jp-MlShip-stepStart'),
-                  header('Duration', { kind: 'step', name: g.id, field: 'duration' }, `Sort by the duration of ${g.id}`),
+                  header('Status', { kind: 'step', name: g.id, field: 'status' }, trans.__('Sort by the status of %1', g.id), 'jp-MlShip-stepStart'),
+                  header('Duration', { kind: 'step', name: g.id, field: 'duration' }, trans.__('Sort by the duration of %1', g.id)),
                   ...g.parameters.map(c =>
-                    header(c.name, { kind: 'step', name: g.id, field: 'param', key: c.name }, `parameter ${c.name} of ${g.id}`, 'jp-MlShip-paramCol')
+                    header(c.name, { kind: 'step', name: g.id, field: 'param', key: c.name }, trans.__('parameter %1 of %2', c.name, g.id), 'jp-MlShip-paramCol')
                   ),
                   ...g.outputs.map(c =>
-                    header(c.name, { kind: 'step', name: g.id, field: 'output', key: c.name }, `output ${c.name} of ${g.id}`, 'jp-MlShip-outputCol')
+                    header(c.name, { kind: 'step', name: g.id, field: 'output', key: c.name }, trans.__('output %1 of %2', c.name, g.id), 'jp-MlShip-outputCol')
                   )
                 ])}
               </tr>
@@ -237,14 +239,14 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
                   <td>
                     <input
                       type="checkbox"
-                      aria-label={`Select run ${run.id}`}
+                      aria-label={trans.__('Select run %1', run.id)}
                       checked={selected.includes(run.id)}
                       onChange={() => toggle(run.id)}
                     />
                   </td>
                 )}
                 <td>
-                  <button className="jp-MlShip-link" onClick={() => props.onOpenRun(run.id)} title={`Open run ${run.id}`}>
+                  <button className="jp-MlShip-link" onClick={() => props.onOpenRun(run.id)} title={trans.__('Open run %1', run.id)}>
                     #{shortId(run.id)}
                   </button>
                 </td>
@@ -283,10 +285,10 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
                         <button
                           className="jp-MlShip-link"
                           onClick={() => props.onOpenStepRun?.(cell.run_id as string)}
-                          title={`Open the run of ${g.id}${cell.cached ? ' (cached: an earlier run reused)' : ''}`}
+                          title={trans.__('Open the run of %1%2', g.id, cell.cached ? trans.__(' (cached: an earlier run reused)') : '')}
                         >
                           {chip}
-                          {cell.cached && <span className="jp-MlShip-muted"> cached</span>}
+                          {cell.cached && <span className="jp-MlShip-muted">{' '}{trans.__('cached')}</span>}
                         </button>
                       ) : (
                         chip
@@ -314,7 +316,7 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
       </div>
       {sorted.length > shown && (
         <button className="jp-Button jp-mod-styled jp-mod-reject jp-MlShip-more" onClick={() => setShown(n => n + PAGE * 5)}>
-          Show more ({sorted.length - shown} left)
+          {trans.__('Show more (')}{sorted.length - shown}{' '}{trans.__('left)')}
         </button>
       )}
     </div>

@@ -15,6 +15,7 @@ import {
   type IRunSettingsTexts,
   type IShipExtrasTexts
 } from './settingsFields';
+import { useTrans } from '../core/i18n';
 
 export interface IShipDialogOptions {
   path: string;
@@ -65,16 +66,17 @@ function EnvRows(props: {
   errors: Record<number, string>;
   onChange: (rows: [string, string][]) => void;
 }): JSX.Element {
+  const trans = useTrans();
   const { rows, errors, onChange } = props;
   const set = (i: number, j: 0 | 1, text: string) =>
     onChange(rows.map((row, k) => (k === i ? ((j === 0 ? [text, row[1]] : [row[0], text]) as [string, string]) : row)));
   return (
     <div className="jp-MlShip-field jp-MlShip-envRows">
-      <label>Environment variables</label>
+      <label>{trans.__('Environment variables')}</label>
       {rows.map(([key, value], i) => (
         <div key={i} className="jp-MlShip-envRow" data-env-row={i}>
           <input
-            aria-label={`Variable ${i + 1} name`}
+            aria-label={trans.__('Variable %1 name', i + 1)}
             className={`jp-mod-styled jp-MlShip-input jp-MlShip-code${errors[i] ? ' jp-mod-error' : ''}`}
             value={key}
             placeholder="NAME"
@@ -84,7 +86,7 @@ function EnvRows(props: {
           />
           <span className="jp-MlShip-muted">=</span>
           <input
-            aria-label={`Variable ${i + 1} value`}
+            aria-label={trans.__('Variable %1 value', i + 1)}
             className="jp-mod-styled jp-MlShip-input jp-MlShip-code"
             value={value}
             placeholder="value"
@@ -95,8 +97,8 @@ function EnvRows(props: {
           <button
             type="button"
             className="jp-Button jp-mod-minimal jp-MlShip-envRemove"
-            title={`Remove ${key || 'this variable'}`}
-            aria-label={`Remove variable ${i + 1}`}
+            title={trans.__('Remove %1', key || 'this variable')}
+            aria-label={trans.__('Remove variable %1', i + 1)}
             onClick={() => onChange(rows.filter((_, k) => k !== i))}
           >
             ×
@@ -109,7 +111,7 @@ function EnvRows(props: {
         className="jp-MlShip-linkButton jp-MlShip-envAdd"
         onClick={() => onChange([...rows, ['', '']])}
       >
-        + Add a variable
+        {trans.__('+ Add a variable')}
       </button>
     </div>
   );
@@ -119,6 +121,7 @@ function ShipForm(props: {
   options: IShipDialogOptions;
   onValue: (value: IShipChoices) => void;
 }): JSX.Element {
+  const trans = useTrans();
   const { options } = props;
   const ref = React.useRef<HTMLDivElement>(null);
   const [name, setName] = React.useState(options.name);
@@ -162,7 +165,7 @@ function ShipForm(props: {
       <div className="jp-MlShip-path" title={options.path}>
         {options.path}
       </div>
-      <Field label="Job name" htmlFor="jp-MlShip-name" error={nameError ?? undefined}>
+      <Field label={trans.__('Job name')} htmlFor="jp-MlShip-name" error={nameError ?? undefined}>
         <input
           id="jp-MlShip-name"
           name="name"
@@ -174,23 +177,23 @@ function ShipForm(props: {
         />
       </Field>
       <Field
-        label="Version message"
+        label={trans.__('Version message')}
         htmlFor="jp-MlShip-message"
-        hint="What changed in this version (optional)"
+        hint={trans.__('What changed in this version (optional)')}
       >
         <input
           id="jp-MlShip-message"
           name="message"
           className="jp-mod-styled jp-MlShip-input"
           value={message}
-          placeholder="e.g. use the new feature table"
+          placeholder={trans.__('e.g. use the new feature table')}
           onChange={e => setMessage(e.currentTarget.value)}
         />
       </Field>
       {options.loadProject && <ProjectPreview load={options.loadProject} />}
 
       <fieldset className="jp-MlShip-section">
-        <legend>Parameters for “Ship &amp; run”</legend>
+        <legend>{trans.__('Parameters for “Ship & run”')}</legend>
         {options.parametersError ? (
           <Notice kind="warning">{options.parametersError}</Notice>
         ) : (
@@ -204,13 +207,13 @@ function ShipForm(props: {
       </fieldset>
 
       <fieldset className="jp-MlShip-section">
-        <legend>Run settings</legend>
+        <legend>{trans.__('Run settings')}</legend>
         <Field
-          label="Backend"
+          label={trans.__('Backend')}
           htmlFor="jp-MlShip-backend"
           error={
             backendInfo && !backendInfo.available
-              ? `${backendInfo.name} is not available: ${backendInfo.reason}`
+              ? trans.__('%1 is not available: %2', backendInfo.name, backendInfo.reason)
               : undefined
           }
         >
@@ -222,30 +225,30 @@ function ShipForm(props: {
           />
         </Field>
         <div className="jp-MlShip-row">
-          <Field label="CPUs" htmlFor="jp-MlShip-cpu" error={settingsErrors.cpu}>
-            {input('cpu', 'no limit (default)')}
+          <Field label={trans.__('CPUs')} htmlFor="jp-MlShip-cpu" error={settingsErrors.cpu}>
+            {input('cpu', trans.__('no limit (default)'))}
           </Field>
-          <Field label="Memory" htmlFor="jp-MlShip-memory" error={settingsErrors.memory}>
-            {input('memory', 'no limit (default)')}
+          <Field label={trans.__('Memory')} htmlFor="jp-MlShip-memory" error={settingsErrors.memory}>
+            {input('memory', trans.__('no limit (default)'))}
           </Field>
         </div>
         <div className="jp-MlShip-row">
-          <Field label="Timeout (s)" htmlFor="jp-MlShip-timeout" error={settingsErrors.timeout}>
-            {input('timeout', 'none (default)')}
+          <Field label={trans.__('Timeout (s)')} htmlFor="jp-MlShip-timeout" error={settingsErrors.timeout}>
+            {input('timeout', trans.__('none (default)'))}
           </Field>
-          <Field label="Retries" htmlFor="jp-MlShip-retries" error={settingsErrors.retries}>
+          <Field label={trans.__('Retries')} htmlFor="jp-MlShip-retries" error={settingsErrors.retries}>
             {input('retries', '0 (default)')}
           </Field>
         </div>
         <div className="jp-MlShip-field-help">
-          An empty field means the default shown in it, and removes the setting from the notebook.
+          {trans.__('An empty field means the default shown in it, and removes the setting from the notebook.')}
         </div>
       </fieldset>
 
       <fieldset className="jp-MlShip-section">
-        <legend>Schedule</legend>
+        <legend>{trans.__('Schedule')}</legend>
         <Field
-          label="Runs on (cron, UTC)"
+          label={trans.__('Runs on (cron, UTC)')}
           htmlFor="jp-MlShip-schedule"
           error={schedule.error}
           hint={<span data-schedule-hint>{schedule.hint}</span>}
@@ -255,7 +258,7 @@ function ShipForm(props: {
             name="schedule"
             className={`jp-mod-styled jp-MlShip-input jp-MlShip-code${schedule.error ? ' jp-mod-error' : ''}`}
             value={extras.schedule}
-            placeholder="none: runs only when started"
+            placeholder={trans.__('none: runs only when started')}
             spellCheck={false}
             autoComplete="off"
             onChange={e => setExtras({ ...extras, schedule: e.currentTarget.value })}
@@ -264,39 +267,39 @@ function ShipForm(props: {
       </fieldset>
 
       <fieldset className="jp-MlShip-section">
-        <legend>Environment</legend>
+        <legend>{trans.__('Environment')}</legend>
         <EnvRows
           rows={extras.env}
           errors={extrasErrors.envRows}
           onChange={env => setExtras({ ...extras, env })}
         />
         <Field
-          label="Secrets"
+          label={trans.__('Secrets')}
           htmlFor="jp-MlShip-secrets"
           error={extrasErrors.secrets}
-          hint="Names of the server’s environment variables handed to the run, never stored"
+          hint={trans.__('Names of the server’s environment variables handed to the run, never stored')}
         >
           <input
             id="jp-MlShip-secrets"
             name="secrets"
             className={`jp-mod-styled jp-MlShip-input jp-MlShip-code${extrasErrors.secrets ? ' jp-mod-error' : ''}`}
             value={extras.secrets}
-            placeholder="e.g. DB_PASSWORD, API_TOKEN"
+            placeholder={trans.__('e.g. DB_PASSWORD, API_TOKEN')}
             spellCheck={false}
             autoComplete="off"
             onChange={e => setExtras({ ...extras, secrets: e.currentTarget.value })}
           />
         </Field>
         <Field
-          label="Requirements"
+          label={trans.__('Requirements')}
           htmlFor="jp-MlShip-requirementsMode"
           error={extrasErrors.requirements}
           hint={
             extras.requirementsMode === 'auto'
-              ? 'requirements.txt beside the notebook if there is one, else the kernel’s packages'
+              ? trans.__('requirements.txt beside the notebook if there is one, else the kernel’s packages')
               : extras.requirementsMode === 'file'
-                ? 'A file relative to the notebook'
-                : 'One requirement a line, e.g. pandas==2.2'
+                ? trans.__('A file relative to the notebook')
+                : trans.__('One requirement a line, e.g. pandas==2.2')
           }
         >
           <select
@@ -310,15 +313,15 @@ function ShipForm(props: {
               })
             }
           >
-            <option value="auto">Found automatically</option>
-            <option value="file">From a file</option>
-            <option value="list">This list</option>
+            <option value="auto">{trans.__('Found automatically')}</option>
+            <option value="file">{trans.__('From a file')}</option>
+            <option value="list">{trans.__('This list')}</option>
           </select>
           {extras.requirementsMode === 'file' && (
             <input
               id="jp-MlShip-requirements"
               name="requirements"
-              aria-label="Requirements file"
+              aria-label={trans.__('Requirements file')}
               className={`jp-mod-styled jp-MlShip-input jp-MlShip-code${extrasErrors.requirements ? ' jp-mod-error' : ''}`}
               value={extras.requirements}
               placeholder="requirements.txt"
@@ -330,11 +333,11 @@ function ShipForm(props: {
             <textarea
               id="jp-MlShip-requirements"
               name="requirements"
-              aria-label="Requirements, one a line"
+              aria-label={trans.__('Requirements, one a line')}
               className="jp-mod-styled jp-MlShip-json"
               rows={3}
               value={extras.requirements}
-              placeholder={'pandas==2.2\nscikit-learn'}
+              placeholder={trans.__('pandas==2.2\nscikit-learn')}
               spellCheck={false}
               onChange={e => setExtras({ ...extras, requirements: e.currentTarget.value })}
             />
@@ -342,7 +345,7 @@ function ShipForm(props: {
         </Field>
       </fieldset>
       <div className="jp-MlShip-field-help">
-        These choices are saved in the notebook’s <code>metadata.ml_ship</code>.
+        {trans.__('These choices are saved in the notebook’s')}{' '}<code>{trans.__('metadata.ml_ship')}</code>.
       </div>
     </div>
   );

@@ -19,6 +19,7 @@ import { formatBytes, plural } from '../core/files';
 import { formatDate, formatRelative } from '../core/format';
 import { compareIcon } from '../core/icons';
 import type { IVersionFocus } from '../core/model';
+import { useTrans } from '../core/i18n';
 
 /** Files listed before "Show all". */
 const FILES_SHOWN = 50;
@@ -47,6 +48,7 @@ type FilesState =
   | { kind: 'ready'; files: IVersionFiles };
 
 function VersionFiles(props: { version: number; load: (v: number) => Promise<IVersionFiles> }): JSX.Element {
+  const trans = useTrans();
   const [state, setState] = React.useState<FilesState>({ kind: 'loading' });
   const [all, setAll] = React.useState(false);
   React.useEffect(() => {
@@ -61,7 +63,7 @@ function VersionFiles(props: { version: number; load: (v: number) => Promise<IVe
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [props.version]);
   if (state.kind === 'loading') {
-    return <div className="jp-MlShip-muted jp-MlShip-versionFiles">Loading…</div>;
+    return <div className="jp-MlShip-muted jp-MlShip-versionFiles">{trans.__('Loading…')}</div>;
   }
   if (state.kind === 'failed') {
     return <div className="jp-MlShip-field-error jp-MlShip-versionFiles">{state.message}</div>;
@@ -71,14 +73,14 @@ function VersionFiles(props: { version: number; load: (v: number) => Promise<IVe
   return (
     <div className="jp-MlShip-versionFiles">
       {project && (
-        <div className="jp-MlShip-muted" title={`shipped from ${project.root || 'the server root'}`}>
-          notebook <code>{project.notebook}</code>
+        <div className="jp-MlShip-muted" title={trans.__('shipped from %1', project.root || trans.__('the server root'))}>
+          {trans.__('notebook')}{' '}<code>{project.notebook}</code>
         </div>
       )}
-      <ul className="jp-MlShip-fileLines" aria-label={`Files of v${props.version}`}>
+      <ul className="jp-MlShip-fileLines" aria-label={trans.__('Files of v%1', props.version)}>
         {shown.map(file => (
           <li key={file.path} data-file={file.path}>
-            <code className="jp-MlShip-ellipsis" title={file.sha256 ? `sha256 ${file.sha256}` : file.path}>
+            <code className="jp-MlShip-ellipsis" title={file.sha256 ? trans.__('sha256 %1', file.sha256) : file.path}>
               {file.path}
             </code>
             <span className="jp-MlShip-size">{formatBytes(file.size)}</span>
@@ -87,7 +89,7 @@ function VersionFiles(props: { version: number; load: (v: number) => Promise<IVe
       </ul>
       {files.length > shown.length && (
         <button className="jp-MlShip-linkButton" onClick={() => setAll(true)}>
-          Show all {files.length} files
+          {trans.__('Show all')}{' '}{files.length}{' '}{trans.__('files')}
         </button>
       )}
     </div>
@@ -97,6 +99,7 @@ function VersionFiles(props: { version: number; load: (v: number) => Promise<IVe
 /** A gated version's way: candidate → validating → promoted / rejected, with the reason; and
  * a roll back by rollback_on. */
 function PromotionLine(props: { version: IVersionInfo }): JSX.Element | null {
+  const trans = useTrans();
   const { promotion, promotion_reason: reason, auto_rollback: rolled } = props.version;
   if (!promotion && !rolled) {
     return null;
@@ -108,7 +111,7 @@ function PromotionLine(props: { version: IVersionInfo }): JSX.Element | null {
           <span
             className={`jp-MlShip-healthBadge jp-MlShip-promotion-${promotion}`}
             data-promotion-state={promotion}
-            title="Gated promotion (metadata.ml_ship.promote): candidate → validating → promoted or rejected"
+            title={trans.__('Gated promotion (metadata.ml_ship.promote): candidate → validating → promoted or rejected')}
           >
             {promotion}
           </span>
@@ -117,9 +120,9 @@ function PromotionLine(props: { version: IVersionInfo }): JSX.Element | null {
       )}
       {rolled && (
         <div className="jp-MlShip-item-sub" data-auto-rollback={rolled.to}>
-          <span className="jp-MlShip-healthBadge jp-MlShip-health-failing">rolled back</span>
+          <span className="jp-MlShip-healthBadge jp-MlShip-health-failing">{trans.__('rolled back')}</span>
           <span className="jp-MlShip-promotionReason" title={formatDate(rolled.at)}>
-            to v{rolled.to}: {rolled.reason}
+            {trans.__('to v')}{rolled.to}: {rolled.reason}
           </span>
         </div>
       )}
@@ -136,6 +139,7 @@ function VersionRow(props: {
   onToggleFiles: () => void;
   focused: boolean;
 }): JSX.Element {
+  const trans = useTrans();
   const { version: v, props: list } = props;
   const ref = React.useRef<HTMLLIElement>(null);
   React.useEffect(() => {
@@ -161,17 +165,17 @@ function VersionRow(props: {
           className="jp-MlShip-compareCheck"
           checked={props.checked}
           onChange={e => props.onCheck(e.currentTarget.checked)}
-          aria-label={`Select v${v.number} to compare`}
-          title="Select two versions, then press Compare"
+          aria-label={trans.__('Select v%1 to compare', v.number)}
+          title={trans.__('Select two versions, then press Compare')}
         />
         <span className="jp-MlShip-item-title">v{v.number}</span>
-        {v.is_current && <span className="jp-MlShip-current">current</span>}
+        {v.is_current && <span className="jp-MlShip-current">{trans.__('current')}</span>}
         <span className="jp-MlShip-grow" />
         {list.onOpen && (
           <button
             className="jp-MlShip-iconButton jp-MlShip-openVersion"
-            title={`Open v${v.number}'s notebook (read-only)`}
-            aria-label={`Open v${v.number}`}
+            title={trans.__('Open v%1\'s notebook (read-only)', v.number)}
+            aria-label={trans.__('Open v%1', v.number)}
             onClick={() => list.onOpen?.(v.number)}
           >
             <notebookIcon.react tag="span" />
@@ -180,8 +184,8 @@ function VersionRow(props: {
         {!v.is_current && (
           <button
             className="jp-MlShip-iconButton jp-MlShip-compareCurrent"
-            title={`Compare v${v.number} with the current version`}
-            aria-label={`Compare v${v.number} with the current version`}
+            title={trans.__('Compare v%1 with the current version', v.number)}
+            aria-label={trans.__('Compare v%1 with the current version', v.number)}
             onClick={() => list.onCompare(v.number, null)}
           >
             <compareIcon.react tag="span" />
@@ -189,8 +193,8 @@ function VersionRow(props: {
         )}
         <button
           className="jp-MlShip-iconButton"
-          title={list.runRefused ?? `Run v${v.number}`}
-          aria-label={`Run v${v.number}`}
+          title={list.runRefused ?? trans.__('Run v%1', v.number)}
+          aria-label={trans.__('Run v%1', v.number)}
           disabled={list.runRefused !== undefined}
           onClick={() => list.onRun(v.number)}
         >
@@ -202,10 +206,10 @@ function VersionRow(props: {
             title={
               list.rollbackRefused ??
               (newer
-                ? `Make current: new runs use v${v.number}`
-                : `Roll back to v${v.number}: make it the current version`)
+                ? trans.__('Make current: new runs use v%1', v.number)
+                : trans.__('Roll back to v%1: make it the current version', v.number))
             }
-            aria-label={newer ? `Make v${v.number} current` : `Roll back to v${v.number}`}
+            aria-label={newer ? trans.__('Make v%1 current', v.number) : trans.__('Roll back to v%1', v.number)}
             disabled={list.rollbackRefused !== undefined}
             onClick={() => list.onRollback(v)}
           >
@@ -215,7 +219,7 @@ function VersionRow(props: {
       </div>
       <PromotionLine version={v} />
       <div className={`jp-MlShip-message${v.message ? '' : ' jp-MlShip-muted'}`}>
-        {v.message || 'no message'}
+        {v.message || trans.__('no message')}
       </div>
       <div className="jp-MlShip-item-sub">
         <span title={formatDate(v.created_at)}>{formatRelative(v.created_at, list.now)}</span>
@@ -233,12 +237,12 @@ function VersionRow(props: {
           className="jp-MlShip-filesToggle"
           aria-expanded={props.open}
           onClick={props.onToggleFiles}
-          title={`The files shipped with the notebook, from ${project.root || 'the server root'}/`}
+          title={trans.__('The files shipped with the notebook, from %1/', project.root || trans.__('the server root'))}
         >
           {props.open ? <caretDownIcon.react tag="span" /> : <caretRightIcon.react tag="span" />}
           {project.files === 0
-            ? 'the notebook alone'
-            : `${plural(project.files, 'file')}, ${formatBytes(project.bytes)} beside the notebook`}
+            ? trans.__('the notebook alone')
+            : trans.__('%1, %2 beside the notebook', plural(project.files, 'file'), formatBytes(project.bytes))}
         </button>
       )}
       {props.open && <VersionFiles version={v.number} load={list.loadFiles} />}
@@ -247,6 +251,7 @@ function VersionRow(props: {
 }
 
 export function VersionsList(props: IVersionsListProps): JSX.Element {
+  const trans = useTrans();
   const [checked, setChecked] = React.useState<ReadonlySet<number>>(new Set());
   const [open, setOpen] = React.useState<ReadonlySet<number>>(new Set());
   const focused = props.focus?.number ?? null;
@@ -273,12 +278,12 @@ export function VersionsList(props: IVersionsListProps): JSX.Element {
         <div className="jp-MlShip-versionsBar">
           <span className="jp-MlShip-muted">
             {picked.length === 0
-              ? 'Tick two versions to compare them'
+              ? trans.__('Tick two versions to compare them')
               : pair
-                ? `v${pair[0]} and v${pair[1]} selected`
+                ? trans.__('v%1 and v%2 selected', pair[0], pair[1])
                 : picked.length === 1
-                  ? `v${picked[0]} selected: tick one more`
-                  : `${picked.length} selected: tick only two`}
+                  ? trans.__('v%1 selected: tick one more', picked[0])
+                  : trans.__('%1 selected: tick only two', picked.length)}
           </span>
           <span className="jp-MlShip-grow" />
           <button
@@ -287,13 +292,13 @@ export function VersionsList(props: IVersionsListProps): JSX.Element {
             } jp-MlShip-smallButton jp-MlShip-compareSelected`}
             disabled={!pair}
             onClick={() => pair && props.onCompare(pair[0], pair[1])}
-            title={pair ? `Compare v${pair[0]} with v${pair[1]}` : 'Tick two versions first'}
+            title={pair ? trans.__('Compare v%1 with v%2', pair[0], pair[1]) : trans.__('Tick two versions first')}
           >
-            Compare
+            {trans.__('Compare')}
           </button>
         </div>
       )}
-      <ul className="jp-MlShip-list jp-MlShip-versions" aria-label="Versions">
+      <ul className="jp-MlShip-list jp-MlShip-versions" aria-label={trans.__('Versions')}>
         {props.versions.map(v => (
           <VersionRow
             key={v.number}

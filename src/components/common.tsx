@@ -3,6 +3,7 @@ import * as React from 'react';
 
 import type { RunStatus } from '../api/types';
 import { formatValue, STATUS_LABELS } from '../core/format';
+import { useTrans } from '../core/i18n';
 
 export function StatusChip(props: { status: RunStatus; title?: string }): JSX.Element {
   return (
@@ -22,9 +23,10 @@ export function KeyValues(props: {
   empty?: string;
   className?: string;
 }): JSX.Element {
+  const trans = useTrans();
   const entries = Object.entries(props.values);
   if (!entries.length) {
-    return <div className="jp-MlShip-muted">{props.empty ?? 'none'}</div>;
+    return <div className="jp-MlShip-muted">{props.empty ?? trans.__('none')}</div>;
   }
   return (
     <table className={`jp-MlShip-kv ${props.className ?? ''}`}>

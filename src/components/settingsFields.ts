@@ -1,5 +1,6 @@
 /** Run settings of the ship dialog (backend, resources, timeout, retries): parse and check. */
 import type { IShipConfig } from '../api/types';
+import { getTrans } from '../core/i18n';
 
 export interface IRunSettingsTexts {
   backend: string;
@@ -13,22 +14,23 @@ export const MEMORY_RE = /^\d+(\.\d+)?\s*([kKmMgGtT]i?[bB]?)?$/;
 
 /** Per field, what is wrong with it. */
 export function runSettingsErrors(texts: IRunSettingsTexts): Partial<Record<keyof IRunSettingsTexts, string>> {
+  const trans = getTrans();
   const errors: Partial<Record<keyof IRunSettingsTexts, string>> = {};
   const cpu = texts.cpu.trim();
   if (cpu && !(Number(cpu) > 0 && /^\d*\.?\d+$/.test(cpu))) {
-    errors.cpu = 'A number of CPUs, e.g. 2 or 0.5';
+    errors.cpu = trans.__('A number of CPUs, e.g. 2 or 0.5');
   }
   const memory = texts.memory.trim();
   if (memory && !MEMORY_RE.test(memory)) {
-    errors.memory = 'A size, e.g. 512m or 4g';
+    errors.memory = trans.__('A size, e.g. 512m or 4g');
   }
   const timeout = texts.timeout.trim();
   if (timeout && !(/^\d+$/.test(timeout) && Number(timeout) > 0)) {
-    errors.timeout = 'Whole seconds, e.g. 600';
+    errors.timeout = trans.__('Whole seconds, e.g. 600');
   }
   const retries = texts.retries.trim();
   if (retries && !(/^\d+$/.test(retries) && Number(retries) <= 20)) {
-    errors.retries = 'A count from 0 to 20';
+    errors.retries = trans.__('A count from 0 to 20');
   }
   return errors;
 }
@@ -126,28 +128,29 @@ export function shipExtrasErrors(texts: IShipExtrasTexts): {
   secrets?: string;
   requirements?: string;
 } {
+  const trans = getTrans();
   const envRows: Record<number, string> = {};
   const seen = new Set<string>();
   texts.env.forEach(([key, value], i) => {
     const name = key.trim();
     if (!name) {
       if (value) {
-        envRows[i] = 'A name for this value';
+        envRows[i] = trans.__('A name for this value');
       }
     } else if (!VARIABLE_RE.test(name)) {
-      envRows[i] = `${name}: letters, digits and _, not starting with a digit`;
+      envRows[i] = trans.__('%1: letters, digits and _, not starting with a digit', name);
     } else if (seen.has(name)) {
-      envRows[i] = `${name} is set twice`;
+      envRows[i] = trans.__('%1 is set twice', name);
     }
     seen.add(name);
   });
   const errors: ReturnType<typeof shipExtrasErrors> = { envRows };
   const bad = secretNames(texts.secrets).filter(n => !VARIABLE_RE.test(n));
   if (bad.length) {
-    errors.secrets = `Not a variable name: ${bad.join(', ')}`;
+    errors.secrets = trans.__('Not a variable name: %1', bad.join(', '));
   }
   if (texts.requirementsMode === 'file' && !texts.requirements.trim()) {
-    errors.requirements = 'A path relative to the notebook, e.g. requirements.txt';
+    errors.requirements = trans.__('A path relative to the notebook, e.g. requirements.txt');
   }
   return errors;
 }

@@ -11,6 +11,7 @@ import { shortId, STATUS_LABELS } from './format';
 import type { MlShipModel } from './model';
 import { openOutput, openVersion } from './outputs';
 import type { IMlShipSettings } from './settings';
+import { getTrans } from './i18n';
 
 export interface IActions {
   model: MlShipModel;
@@ -42,6 +43,7 @@ export async function runWithDialog(
   initial?: Record<string, unknown>,
   backend?: string
 ): Promise<IRunInfo | null> {
+  const trans = getTrans();
   const { model } = ctx;
   let info: IVersionInfo;
   try {
@@ -49,7 +51,7 @@ export async function runWithDialog(
       ? model.client.job(job).then(j => model.client.version(job, j.current_version ?? 1))
       : model.client.version(job, version));
   } catch (error) {
-    await showErrorMessage(`Cannot run ${job}`, errorMessage(error));
+    await showErrorMessage(trans.__('Cannot run %1', job), errorMessage(error));
     return null;
   }
   let initialFrom: string | undefined;
@@ -70,10 +72,10 @@ export async function runWithDialog(
     backend: pickBackend(model.health, wanted || undefined)
   });
   const result = await showDialog<IRunChoices>({
-    title: `Run ${job} v${info.number}`,
+    title: trans.__('Run %1 v%2', job, info.number),
     body,
-    buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Run' })],
-    focusNodeSelector: 'input, textarea, select'
+    buttons: [Dialog.cancelButton(), Dialog.okButton({ label: trans.__('Run') })],
+    focusNodeSelector: trans.__('input, textarea, select')
   });
   if (!result.button.accept || !result.value) {
     return null;
@@ -97,20 +99,21 @@ export async function startRun(
   parameters: Record<string, unknown>,
   backend?: string
 ): Promise<IRunInfo | null> {
+  const trans = getTrans();
   try {
     const run = await ctx.model.startRun(job, version, parameters, backend);
     ctx.watched.add(run.id);
     if (ctx.settings().openRunView) {
       ctx.openRun(run.id);
     } else {
-      Notification.info(`Started run ${shortId(run.id)} of ${job} v${run.version}`, {
+      Notification.info(trans.__('Started run %1 of %2 v%3', shortId(run.id), job, run.version), {
         autoClose: 5000,
-        actions: [{ label: 'View', callback: () => ctx.openRun(run.id) }]
+        actions: [{ label: trans.__('View'), callback: () => ctx.openRun(run.id) }]
       });
     }
     return run;
   } catch (error) {
-    await showErrorMessage(`Cannot run ${job}`, errorMessage(error));
+    await showErrorMessage(trans.__('Cannot run %1', job), errorMessage(error));
     return null;
   }
 }
@@ -125,16 +128,14 @@ export async function rollbackWithConfirm(
   job: string,
   version: IVersionInfo
 ): Promise<void> {
+  const trans = getTrans();
   const current = ctx.model.jobs.find(j => j.name === job)?.current_version;
   const newer = typeof current === 'number' && version.number > current;
-  const label = newer ? 'Make current' : `Roll back to v${version.number}`;
+  const label = newer ? trans.__('Make current') : trans.__('Roll back to v%1', version.number);
   const result = await showDialog({
-    title: newer ? `Make v${version.number} of ${job} current?` : `Roll back ${job} to v${version.number}?`,
+    title: newer ? trans.__('Make v%1 of %2 current?', version.number, job) : trans.__('Roll back %1 to v%2?', job, version.number),
     body:
-      `New runs of ${job} will use version ${version.number}` +
-      (version.message ? ` (“${version.message}”)` : '') +
-      (current ? ` instead of version ${current}` : '') +
-      '. Nothing is deleted: every version stays in the history.',
+      trans.__('New runs of %1 will use version %2%3%4. Nothing is deleted: every version stays in the history.', job, version.number, (version.message ? ` (“${version.message}”)` : ''), (current ? trans.__(' instead of version %1', current) : '')),
     buttons: [
       Dialog.cancelButton(),
       Dialog.warnButton({ label })
@@ -145,12 +146,12 @@ export async function rollbackWithConfirm(
   }
   try {
     await ctx.model.rollback(job, version.number);
-    Notification.success(`${job}: current version is now v${version.number}`, {
+    Notification.success(trans.__('%1: current version is now v%2', job, version.number), {
       autoClose: 5000
     });
   } catch (error) {
     await showErrorMessage(
-      newer ? `Cannot make v${version.number} of ${job} current` : `Cannot roll back ${job}`,
+      newer ? trans.__('Cannot make v%1 of %2 current', version.number, job) : trans.__('Cannot roll back %1', job),
       errorMessage(error)
     );
   }
@@ -163,10 +164,11 @@ export async function rollbackPipelineWithConfirm(
   version: number,
   older: boolean
 ): Promise<void> {
-  const label = older ? `Roll back to v${version}` : 'Make current';
+  const trans = getTrans();
+  const label = older ? trans.__('Roll back to v%1', version) : trans.__('Make current');
   const result = await showDialog({
-    title: older ? `Roll back ${pipeline} to v${version}?` : `Make v${version} of ${pipeline} current?`,
-    body: `New runs of the pipeline ${pipeline} will use version ${version}. Nothing is deleted: every version stays in the history.`,
+    title: older ? trans.__('Roll back %1 to v%2?', pipeline, version) : trans.__('Make v%1 of %2 current?', version, pipeline),
+    body: trans.__('New runs of the pipeline %1 will use version %2. Nothing is deleted: every version stays in the history.', pipeline, version),
     buttons: [Dialog.cancelButton(), Dialog.warnButton({ label })]
   });
   if (!result.button.accept) {
@@ -174,40 +176,40 @@ export async function rollbackPipelineWithConfirm(
   }
   try {
     await list.rollback(pipeline, version);
-    Notification.success(`${pipeline}: current version is now v${version}`, { autoClose: 5000 });
+    Notification.success(trans.__('%1: current version is now v%2', pipeline, version), { autoClose: 5000 });
   } catch (error) {
-    await showErrorMessage(`Cannot make v${version} of ${pipeline} current`, errorMessage(error));
+    await showErrorMessage(trans.__('Cannot make v%1 of %2 current', version, pipeline), errorMessage(error));
   }
 }
 
 /** Delete a job, its versions and its runs (the server refuses while a run is active). */
 export async function deleteJobWithConfirm(ctx: IActions, job: string): Promise<void> {
+  const trans = getTrans();
   const info = ctx.model.jobs.find(j => j.name === job);
   const result = await showDialog({
-    title: `Delete ${job}?`,
+    title: trans.__('Delete %1?', job),
     body:
-      `Every version of ${job}` +
-      (info?.latest_version ? ` (v1–v${info.latest_version})` : '') +
-      ', its runs, logs and output notebooks are deleted from the store. The notebook file stays.',
-    buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: `Delete ${job}` })]
+      trans.__('Every version of %1%2, its runs, logs and output notebooks are deleted from the store. The notebook file stays.', job, (info?.latest_version ? ` (v1–v${info.latest_version})` : '')),
+    buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: trans.__('Delete %1', job) })]
   });
   if (!result.button.accept) {
     return;
   }
   try {
     await ctx.model.client.deleteJob(job);
-    Notification.success(`Deleted ${job}`, { autoClose: 5000 });
+    Notification.success(trans.__('Deleted %1', job), { autoClose: 5000 });
   } catch (error) {
-    await showErrorMessage(`Cannot delete ${job}`, errorMessage(error));
+    await showErrorMessage(trans.__('Cannot delete %1', job), errorMessage(error));
   }
   await ctx.model.refresh();
 }
 
 export async function cancelWithConfirm(ctx: IActions, run: IRunInfo): Promise<void> {
+  const trans = getTrans();
   const result = await showDialog({
-    title: `Cancel run ${shortId(run.id)}?`,
-    body: `The run of ${run.job} v${run.version} on ${run.backend} is stopped; its log is kept.`,
-    buttons: [Dialog.cancelButton({ label: 'Keep running' }), Dialog.warnButton({ label: 'Cancel run' })]
+    title: trans.__('Cancel run %1?', shortId(run.id)),
+    body: trans.__('The run of %1 v%2 on %3 is stopped; its log is kept.', run.job, run.version, run.backend),
+    buttons: [Dialog.cancelButton({ label: trans.__('Keep running') }), Dialog.warnButton({ label: trans.__('Cancel run') })]
   });
   if (!result.button.accept) {
     return;
@@ -215,18 +217,18 @@ export async function cancelWithConfirm(ctx: IActions, run: IRunInfo): Promise<v
   try {
     await ctx.model.cancelRun(run.id);
   } catch (error) {
-    await showErrorMessage('Cannot cancel the run', errorMessage(error));
+    await showErrorMessage(trans.__('Cannot cancel the run'), errorMessage(error));
   }
 }
 
 /** Ask, then delete an ended run (its log, notebooks and files); whether it was deleted. */
 export async function deleteRunWithConfirm(ctx: IActions, run: IRunInfo): Promise<boolean> {
+  const trans = getTrans();
   const result = await showDialog({
-    title: `Delete run ${shortId(run.id)}?`,
+    title: trans.__('Delete run %1?', shortId(run.id)),
     body:
-      `The run of ${run.job} v${run.version} (${STATUS_LABELS[run.status]}) is deleted with its ` +
-      'log, output notebook and files. The job, its versions and its other runs stay.',
-    buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Delete run' })]
+      trans.__('The run of %1 v%2 (%3) is deleted with its log, output notebook and files. The job, its versions and its other runs stay.', run.job, run.version, STATUS_LABELS[run.status]),
+    buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: trans.__('Delete run') })]
   });
   if (!result.button.accept) {
     return false;
@@ -234,10 +236,10 @@ export async function deleteRunWithConfirm(ctx: IActions, run: IRunInfo): Promis
   try {
     await ctx.model.deleteRun(run.id);
   } catch (error) {
-    await showErrorMessage('Cannot delete the run', errorMessage(error));
+    await showErrorMessage(trans.__('Cannot delete the run'), errorMessage(error));
     return false;
   }
-  Notification.success(`Deleted run ${shortId(run.id)} of ${run.job}`, { autoClose: 5000 });
+  Notification.success(trans.__('Deleted run %1 of %2', shortId(run.id), run.job), { autoClose: 5000 });
   return true;
 }
 
@@ -246,8 +248,9 @@ export async function openRunOutput(
   run: IRunInfo,
   cellIndex?: number | null
 ): Promise<void> {
+  const trans = getTrans();
   if (!ctx.docManager) {
-    await showErrorMessage('Cannot open the output', 'The document manager is not available.');
+    await showErrorMessage(trans.__('Cannot open the output'), trans.__('The document manager is not available.'));
     return;
   }
   openOutput(ctx.docManager, run, cellIndex);
@@ -259,8 +262,9 @@ export async function openVersionNotebook(
   job: string,
   version: number
 ): Promise<void> {
+  const trans = getTrans();
   if (!ctx.docManager) {
-    await showErrorMessage('Cannot open the version', 'The document manager is not available.');
+    await showErrorMessage(trans.__('Cannot open the version'), trans.__('The document manager is not available.'));
     return;
   }
   openVersion(ctx.docManager, job, version);
@@ -268,14 +272,15 @@ export async function openVersionNotebook(
 
 /** A notification when a run started from this lab ends. */
 export function notifyFinished(ctx: IActions, run: IRunInfo): void {
+  const trans = getTrans();
   if (!ctx.watched.has(run.id) || !ctx.settings().notifyOnFinish) {
     return;
   }
   ctx.watched.delete(run.id);
-  const text = `${run.job} v${run.version}: run ${shortId(run.id)} ${STATUS_LABELS[run.status]}`;
+  const text = trans.__('%1 v%2: run %3 %4', run.job, run.version, shortId(run.id), STATUS_LABELS[run.status]);
   const options = {
     autoClose: run.status === 'succeeded' ? 5000 : (false as const),
-    actions: [{ label: 'View run', callback: () => ctx.openRun(run.id) }]
+    actions: [{ label: trans.__('View run'), callback: () => ctx.openRun(run.id) }]
   };
   if (run.status === 'succeeded') {
     Notification.success(text, options);

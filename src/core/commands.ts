@@ -11,11 +11,12 @@ import { tagIcon } from '@jupyterlab/ui-components';
 
 import type { IActions } from './actions';
 import { shipIcon } from './icons';
-import { SHIP_TOOLTIP } from './notebookExtras';
+import { shipTooltip } from './notebookExtras';
 import { PARAMETERS_TAG, toggleParametersTag } from './params';
 import { shipNotebook } from './ship';
 import type { CoreViews } from './views';
 import { CommandIDs } from '../tokens';
+import { getTrans } from './i18n';
 
 export interface ICoreCommandsOptions {
   actions: IActions;
@@ -27,13 +28,14 @@ export interface ICoreCommandsOptions {
 }
 
 export function addCoreCommands(app: JupyterFrontEnd, options: ICoreCommandsOptions): void {
+  const trans = getTrans();
   const { commands, serviceManager } = app;
   const { actions, views, notebooks, docManager, fileBrowsers, palette } = options;
   const { model } = actions;
 
   commands.addCommand(CommandIDs.ship, {
-    label: args => (args.toolbar ? 'Ship' : 'Ship Notebook as a Job…'),
-    caption: SHIP_TOOLTIP,
+    label: args => (args.toolbar ? 'Ship' : trans.__('Ship Notebook as a Job…')),
+    caption: shipTooltip(),
     icon: shipIcon,
     // only notebooks of the server's file system (not, e.g., read-only run outputs)
     isEnabled: () =>
@@ -52,8 +54,8 @@ export function addCoreCommands(app: JupyterFrontEnd, options: ICoreCommandsOpti
     return item && !item.done && item.value.type === 'notebook' ? item.value.path : null;
   };
   commands.addCommand(CommandIDs.shipFile, {
-    label: 'Ship Notebook as a Job…',
-    caption: 'Open this notebook and ship it as a new version of a job',
+    label: trans.__('Ship Notebook as a Job…'),
+    caption: trans.__('Open this notebook and ship it as a new version of a job'),
     icon: shipIcon,
     isVisible: () => !!docManager && selectedNotebook() !== null,
     execute: async () => {
@@ -66,8 +68,8 @@ export function addCoreCommands(app: JupyterFrontEnd, options: ICoreCommandsOpti
     }
   });
   commands.addCommand(CommandIDs.openRun, {
-    label: args => `Open Run ${(args.id as string) ?? ''}`,
-    caption: 'Open the view of a run: status, log and outputs',
+    label: args => trans.__('Open Run %1', (args.id as string) ?? ''),
+    caption: trans.__('Open the view of a run: status, log and outputs'),
     execute: args => {
       if (typeof args.id === 'string' && args.id) {
         views.openRun(args.id, args.own === true);
@@ -75,8 +77,8 @@ export function addCoreCommands(app: JupyterFrontEnd, options: ICoreCommandsOpti
     }
   });
   commands.addCommand(CommandIDs.compare, {
-    label: 'Compare Job Versions',
-    caption: 'Compare two versions of a job: notebook cells and project files',
+    label: trans.__('Compare Job Versions'),
+    caption: trans.__('Compare two versions of a job: notebook cells and project files'),
     execute: args => {
       const { job, a, b } = args as { job?: string; a?: number; b?: number | null };
       if (typeof job === 'string' && typeof a === 'number') {
@@ -85,7 +87,7 @@ export function addCoreCommands(app: JupyterFrontEnd, options: ICoreCommandsOpti
     }
   });
   commands.addCommand(CommandIDs.refresh, {
-    label: 'Refresh ML Ship Jobs and Runs',
+    label: trans.__('Refresh ML Ship Jobs and Runs'),
     execute: () => model.checkHealth().then(() => model.refresh())
   });
   notebooks?.currentChanged.connect(() => commands.notifyCommandChanged(CommandIDs.ship));
@@ -103,10 +105,10 @@ export function addCoreCommands(app: JupyterFrontEnd, options: ICoreCommandsOpti
       args.toolbar
         ? ''
         : activeCellTags()?.includes(PARAMETERS_TAG)
-          ? 'Untag as Parameters Cell'
-          : 'Tag as Parameters Cell',
+          ? trans.__('Untag as Parameters Cell')
+          : trans.__('Tag as Parameters Cell'),
     caption:
-      "Toggle papermill's 'parameters' tag on the active cell: a run's parameters override the variables it sets",
+      trans.__('Toggle papermill\'s \'parameters\' tag on the active cell: a run\'s parameters override the variables it sets'),
     icon: args => (args.isPalette ? undefined : tagIcon),
     isEnabled: () => {
       const cell = notebooks?.activeCell;
@@ -133,7 +135,7 @@ export function addCoreCommands(app: JupyterFrontEnd, options: ICoreCommandsOpti
   );
 
   if (palette) {
-    const category = 'ML Ship';
+    const category = trans.__('ML Ship');
     palette.addItem({ command: CommandIDs.ship, category });
     palette.addItem({ command: CommandIDs.refresh, category });
     palette.addItem({ command: CommandIDs.tagParameters, category });

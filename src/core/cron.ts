@@ -3,6 +3,7 @@
  * Airflow's presets, as `jupyter_ml_ship/cron.py` accepts them, with the next tick for a hint.
  * The server checks again at ship time; what this parser does not know (L, W, #) it leaves to it.
  */
+import { getTrans, translated } from './i18n';
 
 export const PRESETS: Record<string, string | null> = {
   '@hourly': '0 * * * *',
@@ -26,7 +27,13 @@ const RANGES: [number, number][] = [
   [1, 12],
   [0, 7]
 ];
-const FIELD_NAMES = ['minute', 'hour', 'day of month', 'month', 'day of week'];
+const FIELD_NAMES = translated(trans => [
+  trans.__('minute'),
+  trans.__('hour'),
+  trans.__('day of month'),
+  trans.__('month'),
+  trans.__('day of week')
+]);
 
 export interface ISchedule {
   /** the schedule with its spaces normalised */
@@ -40,34 +47,36 @@ export interface ISchedule {
 export class CronError extends Error {}
 
 function parseValue(text: string, index: number): number {
+  const trans = getTrans();
   const names = NAMES[index];
   const lower = text.toLowerCase();
   if (names && names.includes(lower)) {
     return names.indexOf(lower) + (index === 3 ? 1 : 0);
   }
   if (!/^\d+$/.test(text)) {
-    throw new CronError(`${FIELD_NAMES[index]}: “${text}” is not a number`);
+    throw new CronError(trans.__('%1: “%2” is not a number', FIELD_NAMES[index], text));
   }
   const value = Number(text);
   const [lo, hi] = RANGES[index];
   if (value < lo || value > hi) {
-    throw new CronError(`${FIELD_NAMES[index]}: ${value} is not within ${lo}–${hi}`);
+    throw new CronError(trans.__('%1: %2 is not within %3–%4', FIELD_NAMES[index], value, lo, hi));
   }
   return value;
 }
 
 function parseField(text: string, index: number): Set<number> {
+  const trans = getTrans();
   const [lo, hi] = RANGES[index];
   const values = new Set<number>();
   for (const part of text.split(',')) {
     const [range, stepText, extra] = part.split('/');
     if (extra !== undefined || range === '') {
-      throw new CronError(`${FIELD_NAMES[index]}: “${part}” is not a value, range or step`);
+      throw new CronError(trans.__('%1: “%2” is not a value, range or step', FIELD_NAMES[index], part));
     }
     let step = 1;
     if (stepText !== undefined) {
       if (!/^\d+$/.test(stepText) || Number(stepText) === 0) {
-        throw new CronError(`${FIELD_NAMES[index]}: the step “${stepText}” is not a positive number`);
+        throw new CronError(trans.__('%1: the step “%2” is not a positive number', FIELD_NAMES[index], stepText));
       }
       step = Number(stepText);
     }
@@ -80,7 +89,7 @@ function parseField(text: string, index: number): Set<number> {
       start = parseValue(a, index);
       end = parseValue(b, index);
       if (end < start) {
-        throw new CronError(`${FIELD_NAMES[index]}: the range ${range} runs backwards`);
+        throw new CronError(trans.__('%1: the range %2 runs backwards', FIELD_NAMES[index], range));
       }
     } else {
       start = parseValue(range, index);
@@ -95,18 +104,19 @@ function parseField(text: string, index: number): Set<number> {
 
 /** A schedule, or a `CronError` saying what is wrong (as the user wrote it). */
 export function parseSchedule(value: string): ISchedule {
+  const trans = getTrans();
   const parts = value.trim().split(/\s+/).filter(Boolean);
   const text = parts.join(' ');
   if (parts.length === 1 && text.startsWith('@')) {
     if (!(text in PRESETS)) {
-      throw new CronError(`${text} is not one of ${Object.keys(PRESETS).join(', ')}`);
+      throw new CronError(trans.__('%1 is not one of %2', text, Object.keys(PRESETS).join(', ')));
     }
     const cron = PRESETS[text];
     return cron ? { ...parseSchedule(cron), text } : { text, fields: null, dayOr: false };
   }
   if (parts.length !== 5) {
     throw new CronError(
-      `five fields (minute hour day month weekday, UTC), e.g. “0 6 * * *”; this has ${parts.length}`
+      trans.__('five fields (minute hour day month weekday, UTC), e.g. “0 6 * * *”; this has %1', parts.length)
     );
   }
   if (parts.some(p => /[LW#?]/i.test(p) && !/^[a-z]+$/i.test(p))) {
@@ -161,24 +171,25 @@ export function nextRun(schedule: ISchedule, after: Date): Date | null {
 
 /** What the schedule field says under itself: an error, or when it would run next. */
 export function scheduleHint(value: string, now: Date = new Date()): { error?: string; hint?: string } {
+  const trans = getTrans();
   if (!value.trim()) {
-    return { hint: 'Empty: runs only when started. Cron (UTC), e.g. 0 6 * * *, or @daily' };
+    return { hint: trans.__('Empty: runs only when started. Cron (UTC), e.g. 0 6 * * *, or @daily') };
   }
   let schedule: ISchedule;
   try {
     schedule = parseSchedule(value);
   } catch (error) {
-    return { error: `Not a schedule: ${(error as Error).message}` };
+    return { error: trans.__('Not a schedule: %1', (error as Error).message) };
   }
   if (!schedule.fields) {
     return {
-      hint: PRESETS[schedule.text] === null ? `${schedule.text}: only Airflow runs this` : 'The server checks this one'
+      hint: PRESETS[schedule.text] === null ? trans.__('%1: only Airflow runs this', schedule.text) : trans.__('The server checks this one')
     };
   }
   const next = nextRun(schedule, now);
   if (!next) {
-    return { error: 'This schedule never runs' };
+    return { error: trans.__('This schedule never runs') };
   }
   const utc = next.toISOString().slice(0, 16).replace('T', ' ');
-  return { hint: `Next run: ${utc} UTC (${next.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })} here)` };
+  return { hint: trans.__('Next run: %1 UTC (%2 here)', utc, next.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })) };
 }

@@ -4,6 +4,7 @@
  * text diff split into lines that can be coloured (the view's "Text" mode and its fallback).
  */
 import type { IVersionDiff } from '../api/types';
+import { getTrans } from './i18n';
 
 export type FileChangeKind = 'added' | 'removed' | 'changed';
 
@@ -78,6 +79,7 @@ export function cellChanges(notebookDiff: readonly Record<string, unknown>[]): I
 
 /** "2 cells changed, 1 added" / "no changes to the notebook". */
 export function cellChangesText(counts: ICellChanges): string {
+  const trans = getTrans();
   const parts: string[] = [];
   if (counts.changed) {
     parts.push(`${counts.changed} ${counts.changed === 1 ? 'cell' : 'cells'} changed`);
@@ -92,7 +94,7 @@ export function cellChangesText(counts: ICellChanges): string {
         : `${counts.removed} ${counts.removed === 1 ? 'cell' : 'cells'} removed`
     );
   }
-  return parts.length ? parts.join(', ') : 'no changes to the notebook';
+  return parts.length ? parts.join(', ') : trans.__('no changes to the notebook');
 }
 
 export type DiffLineKind = 'added' | 'removed' | 'hunk' | 'header' | 'context';

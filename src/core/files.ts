@@ -6,6 +6,7 @@
 import Papa from 'papaparse';
 
 import type { IExcludedFile, IProjectSummary } from '../api/types';
+import { getTrans } from './i18n';
 
 const UNITS = ['B', 'KB', 'MB', 'GB', 'TB'];
 
@@ -188,8 +189,9 @@ export async function readStart(
 
 /** "12 files, 3.4 MB from notebooks/ (project folder)". */
 export function projectSummaryText(project: IProjectSummary): string {
-  const root = project.root ? `${project.root.replace(/\/+$/, '')}/` : 'the server root';
-  return `${plural(project.files, 'file')}, ${formatBytes(project.bytes)} from ${root}`;
+  const trans = getTrans();
+  const root = project.root ? `${project.root.replace(/\/+$/, '')}/` : trans.__('the server root');
+  return trans.__('%1, %2 from %3', plural(project.files, 'file'), formatBytes(project.bytes), root);
 }
 
 /** Excluded files grouped by reason, most common first (a long list stays readable). */

@@ -1,35 +1,37 @@
 /** Small display helpers shared by the views. */
 import type { IRunInfo, RunStatus } from '../api/types';
+import { getTrans, translated } from './i18n';
 
-export const STATUS_LABELS: Record<RunStatus, string> = {
-  queued: 'queued',
-  building: 'building',
-  running: 'running',
-  succeeded: 'succeeded',
-  failed: 'failed',
-  cancelled: 'cancelled',
-  timed_out: 'timed out',
-  skipped: 'skipped'
-};
+export const STATUS_LABELS: Record<RunStatus, string> = translated(trans => ({
+  queued: trans.__('queued'),
+  building: trans.__('building'),
+  running: trans.__('running'),
+  succeeded: trans.__('succeeded'),
+  failed: trans.__('failed'),
+  cancelled: trans.__('cancelled'),
+  timed_out: trans.__('timed out'),
+  skipped: trans.__('skipped')
+}));
 
 /** "850 ms", "12 s", "3 min 05 s", "2 h 01 min". */
 export function formatDuration(seconds: number | null | undefined): string {
+  const trans = getTrans();
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) {
     return '—';
   }
   if (seconds < 1) {
-    return `${Math.round(seconds * 1000)} ms`;
+    return trans.__('%1 ms', Math.round(seconds * 1000));
   }
   if (seconds < 60) {
-    return `${seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)} s`;
+    return trans.__('%1 s', seconds < 10 ? seconds.toFixed(1) : Math.round(seconds));
   }
   const s = Math.round(seconds);
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);
   const rest = s % 60;
   return h
-    ? `${h} h ${String(m).padStart(2, '0')} min`
-    : `${m} min ${String(rest).padStart(2, '0')} s`;
+    ? trans.__('%1 h %2 min', h, String(m).padStart(2, '0'))
+    : trans.__('%1 min %2 s', m, String(rest).padStart(2, '0'));
 }
 
 /** Seconds a run has taken so far (or in all), from the server's duration or its times. */
@@ -42,6 +44,7 @@ export function runDuration(run: IRunInfo, now = Date.now()): number | null {
 
 /** "just now", "5 min ago", "3 h ago", or the date for older times. */
 export function formatRelative(iso: string | null | undefined, now = Date.now()): string {
+  const trans = getTrans();
   if (!iso) {
     return '—';
   }
@@ -51,13 +54,13 @@ export function formatRelative(iso: string | null | undefined, now = Date.now())
   }
   const s = Math.round((now - time) / 1000);
   if (s < 45) {
-    return 'just now';
+    return trans.__('just now');
   }
   if (s < 3600) {
-    return `${Math.round(s / 60)} min ago`;
+    return trans.__('%1 min ago', Math.round(s / 60));
   }
   if (s < 86400) {
-    return `${Math.round(s / 3600)} h ago`;
+    return trans.__('%1 h ago', Math.round(s / 3600));
   }
   return new Date(time).toLocaleDateString();
 }

@@ -5,6 +5,7 @@
  * check records, and its message naming the columns that drifted).
  */
 import type { ICheckResult, IJobInfo, IRunInfo, IVersionInfo } from '../api/types';
+import { getTrans } from './i18n';
 
 /** A job's badge: its last run failed, its latest checked run was degraded, a candidate is
  * being validated, or all is well. */
@@ -68,18 +69,19 @@ export function listBadge(job: IJobInfo): JobBadge | null {
 }
 
 export function badgeTitle(badge: JobBadge, job: IJobInfo): string {
+  const trans = getTrans();
   const last = job.last_run;
   switch (badge) {
     case 'failing':
-      return `Its last run failed${last?.error?.ename ? ` (${last.error.ename})` : ''}`;
+      return trans.__('Its last run failed%1', last?.error?.ename ? ` (${last.error.ename})` : '');
     case 'degraded': {
       const failed = (last?.checks ?? []).filter(c => !c.passed).map(c => c.message);
-      return `Its last run succeeded but a check failed${failed.length ? `: ${failed.join('; ')}` : ''}`;
+      return trans.__('Its last run succeeded but a check failed%1', failed.length ? `: ${failed.join('; ')}` : '');
     }
     case 'validating':
-      return 'A candidate version is being validated before it becomes current';
+      return trans.__('A candidate version is being validated before it becomes current');
     default:
-      return 'Its last run succeeded and passed its checks';
+      return trans.__('Its last run succeeded and passed its checks');
   }
 }
 
@@ -240,10 +242,11 @@ export function latestDriftReport(table: IDriftTable): { run: IRunInfo; path: st
 
 /** A check's rule and limit in words: "min 0.8", "max_drop 0.05 of 0.91". */
 export function ruleText(check: ICheckResult): string {
+  const trans = getTrans();
   if (check.bound === null || check.bound === undefined) {
     return check.rule;
   }
-  const bound = check.rule === 'drift' ? `${Math.round(check.bound * 100)}% of columns` : String(check.bound);
+  const bound = check.rule === 'drift' ? trans.__('%1% of columns', Math.round(check.bound * 100)) : String(check.bound);
   return `${check.rule} ${bound}`;
 }
 

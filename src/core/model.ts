@@ -20,6 +20,7 @@ import {
 } from '../api/types';
 import { EventDrivenModel } from './eventModel';
 import { FRONTEND_VERSION } from './version';
+import { getTrans } from './i18n';
 
 /** Whether the lab can talk to a server extension of its own version. */
 export interface ICompatibility {
@@ -185,6 +186,7 @@ export class MlShipModel extends EventDrivenModel {
   }
 
   async checkHealth(): Promise<void> {
+    const trans = getTrans();
     try {
       this._health = await this.client.health();
       this._compat =
@@ -193,9 +195,7 @@ export class MlShipModel extends EventDrivenModel {
           : {
               state: 'mismatch',
               message:
-                `The lab extension is version ${FRONTEND_VERSION} but the server extension is ` +
-                `${this._health.version}. Reinstall jupyter_ml_ship so both match, restart ` +
-                'Jupyter and reload this page.'
+                trans.__('The lab extension is version %1 but the server extension is %2. Reinstall jupyter_ml_ship so both match, restart Jupyter and reload this page.', FRONTEND_VERSION, this._health.version)
             };
     } catch (error) {
       this._health = null;
@@ -205,12 +205,10 @@ export class MlShipModel extends EventDrivenModel {
             state: error.status === 0 ? 'unreachable' : 'missing',
             message:
               error.status === 0
-                ? `The Jupyter server cannot be reached (${errorMessage(error)}).`
-                : 'The jupyter_ml_ship server extension is not running. Install jupyter_ml_ship ' +
-                  'in the environment of the Jupyter server, check that `jupyter server ' +
-                  'extension list` shows it enabled, then restart Jupyter.'
+                ? trans.__('The Jupyter server cannot be reached (%1).', errorMessage(error))
+                : trans.__('The jupyter_ml_ship server extension is not running. Install jupyter_ml_ship in the environment of the Jupyter server, check that `jupyter server extension list` shows it enabled, then restart Jupyter.')
           }
-        : { state: 'missing', message: `The ml-ship server did not answer: ${errorMessage(error)}` };
+        : { state: 'missing', message: trans.__('The ml-ship server did not answer: %1', errorMessage(error)) };
     }
     this._emit();
   }

@@ -16,8 +16,12 @@ import { shortId } from './format';
 import { shipIcon } from './icons';
 import { describeStored, OUTPUT_DRIVE, storedNotebookAt, type StoredNotebook } from './outputs';
 import { shipNotebook } from './ship';
+import { getTrans, useTrans } from './i18n';
 
-export const SHIP_TOOLTIP = 'Ship this notebook as a new version of a job, and optionally run it';
+export function shipTooltip(): string {
+  const trans = getTrans();
+  return trans.__('Ship this notebook as a new version of a job, and optionally run it');
+}
 
 /** The stored notebook (run output, shipped version) at a path; null for any other path. */
 function storedAt(path: string): StoredNotebook | null {
@@ -29,6 +33,7 @@ export function shipButtonFactory(
   actions: IActions,
   contents: Contents.IManager
 ): (panel: NotebookPanel) => Widget {
+  const trans = getTrans();
   return (panel: NotebookPanel) => {
     if (storedAt(panel.context.path) !== null) {
       const hidden = new Widget();
@@ -37,8 +42,8 @@ export function shipButtonFactory(
     }
     return new ToolbarButton({
       icon: shipIcon,
-      label: 'Ship',
-      tooltip: SHIP_TOOLTIP,
+      label: trans.__('Ship'),
+      tooltip: shipTooltip(),
       className: 'jp-MlShip-shipButton',
       onClick: () => void shipNotebook(actions, panel, contents)
     });
@@ -46,11 +51,10 @@ export function shipButtonFactory(
 }
 
 function StoredBanner(props: { stored: StoredNotebook; onOpen: () => void }): JSX.Element {
+  const trans = useTrans();
   const { stored } = props;
   // one line: in a narrow pane the text ends in an ellipsis, the whole of it in the tooltip
-  const title = `${describeStored(stored)}${
-    stored.kind === 'version' ? ' as shipped' : ''
-  }: cells cannot be edited or saved. File › Save Notebook As… keeps a copy.`;
+  const title = trans.__('%1%2: cells cannot be edited or saved. File › Save Notebook As… keeps a copy.', describeStored(stored), stored.kind === 'version' ? trans.__(' as shipped') : '');
   return (
     <div
       className="jp-MlShip-outputBanner"
@@ -58,27 +62,26 @@ function StoredBanner(props: { stored: StoredNotebook; onOpen: () => void }): JS
       data-stored={stored.kind}
       data-version={stored.kind === 'version' ? stored.version : undefined}
     >
-      <span className="jp-MlShip-outputBanner-badge">Read-only</span>
+      <span className="jp-MlShip-outputBanner-badge">{trans.__('Read-only')}</span>
       {stored.kind === 'output' ? (
         <span className="jp-MlShip-outputBanner-text" title={title}>
-          Output of run{' '}
+          {trans.__('Output of run')}{' '}
           <button className="jp-MlShip-linkButton" onClick={props.onOpen}>
             #{shortId(stored.runId)}
           </button>
-          : cells cannot be edited or saved. File › Save Notebook As… keeps a copy.
+          {trans.__(': cells cannot be edited or saved. File › Save Notebook As… keeps a copy.')}
         </span>
       ) : (
         <span className="jp-MlShip-outputBanner-text" title={title}>
-          Version{' '}
+          {trans.__('Version')}{' '}
           <button
             className="jp-MlShip-linkButton"
             onClick={props.onOpen}
-            title={`Show v${stored.version} in the ML Ship panel`}
+            title={trans.__('Show v%1 in the ML Ship panel', stored.version)}
           >
             v{stored.version}
           </button>{' '}
-          of {stored.job} as shipped: cells cannot be edited or saved. File › Save Notebook As…
-          keeps a copy.
+          {trans.__('of')}{' '}{stored.job}{' '}{trans.__('as shipped: cells cannot be edited or saved. File › Save Notebook As… keeps a copy.')}
         </span>
       )}
     </div>
@@ -93,6 +96,7 @@ export class OutputNotebookExtension
   constructor(private readonly _actions: IActions) {}
 
   createNew(panel: NotebookPanel, context: DocumentRegistry.IContext<INotebookModel>): void {
+    const trans = getTrans();
     const stored = storedAt(context.path);
     if (stored === null) {
       return;
@@ -134,7 +138,7 @@ export class OutputNotebookExtension
         event.preventDefault();
         event.stopPropagation();
         Notification.info(
-          `${describeStored(stored)} is read-only: File › Save Notebook As… keeps a copy.`,
+          trans.__('%1 is read-only: File › Save Notebook As… keeps a copy.', describeStored(stored)),
           { autoClose: 5000 }
         );
       }

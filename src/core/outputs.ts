@@ -15,14 +15,18 @@ import { Signal, type ISignal } from '@lumino/signaling';
 import { apiUrl, type MlShipClient } from '../api/client';
 import type { IRunInfo } from '../api/types';
 import { shortId } from './format';
+import { getTrans } from './i18n';
 
 export const OUTPUT_DRIVE = 'MlShipOutput';
 /** The drive folder of versions' notebooks (a run id is hex: never this name). */
 const VERSIONS = 'versions';
 
-const READ_ONLY =
-  'Stored notebooks (run outputs, shipped versions) are read-only: use File › Save Notebook ' +
-  'As… to keep a copy.';
+function readOnly(): string {
+  const trans = getTrans();
+  return trans.__(
+    'Stored notebooks (run outputs, shipped versions) are read-only: use File › Save Notebook As… to keep a copy.'
+  );
+}
 
 /** What a read-only notebook of the drive is: a run's output or a shipped version. */
 export type StoredNotebook =
@@ -56,9 +60,10 @@ export function storedNotebookAt(path: string): StoredNotebook | null {
 
 /** How the lab names a stored notebook in its banner, tab caption and messages. */
 export function describeStored(stored: StoredNotebook): string {
+  const trans = getTrans();
   return stored.kind === 'output'
-    ? `The output of run #${shortId(stored.runId)}`
-    : `Version v${stored.version} of ${stored.job}`;
+    ? trans.__('The output of run #%1', shortId(stored.runId))
+    : trans.__('Version v%1 of %2', stored.version, stored.job);
 }
 
 type Json = Record<string, unknown>;
@@ -176,7 +181,7 @@ export class OutputDrive implements Contents.IDrive {
   }
 
   private _readOnly(): Promise<never> {
-    return Promise.reject(new Error(READ_ONLY));
+    return Promise.reject(new Error(readOnly()));
   }
   newUntitled(): Promise<Contents.IModel> {
     return this._readOnly();
@@ -232,20 +237,22 @@ export function openOutput(
   run: IRunInfo,
   cellIndex?: number | null
 ): void {
+  const trans = getTrans();
   openReadOnly(
     docManager,
     outputPath(run),
-    `Output of run ${run.id} (${run.job} v${run.version}), read-only`,
+    trans.__('Output of run %1 (%2 v%3), read-only', run.id, run.job, run.version),
     cellIndex
   );
 }
 
 /** Open the notebook of a shipped version read-only. */
 export function openVersion(docManager: IDocumentManager, job: string, version: number): void {
+  const trans = getTrans();
   openReadOnly(
     docManager,
     versionPath(job, version),
-    `${job} v${version}: the notebook as shipped, read-only`
+    trans.__('%1 v%2: the notebook as shipped, read-only', job, version)
   );
 }
 

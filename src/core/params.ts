@@ -7,6 +7,7 @@
  * field is not sent.
  */
 import type { IParameterSpec } from '../api/types';
+import { getTrans } from './i18n';
 
 /** How a parameter is edited. */
 export type ParamKind = 'int' | 'float' | 'bool' | 'str' | 'json' | 'any';
@@ -20,14 +21,15 @@ export const JOB_NAME_RE = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 /** Why a job name is not allowed, or null when it is fine. */
 export function jobNameError(name: string): string | null {
+  const trans = getTrans();
   if (!name) {
-    return 'A job name is required';
+    return trans.__('A job name is required');
   }
   if (name.length > 63) {
-    return 'At most 63 characters';
+    return trans.__('At most 63 characters');
   }
   if (!JOB_NAME_RE.test(name)) {
-    return "Use lowercase letters, digits and '-', starting with a letter or digit";
+    return trans.__('Use lowercase letters, digits and \'-\', starting with a letter or digit');
   }
   return null;
 }
@@ -70,6 +72,7 @@ class LiteralParser {
   }
 
   private _value(): unknown {
+    const trans = getTrans();
     this._ws();
     const ch = this._src[this._pos];
     if (ch === '[' || ch === '(') {
@@ -97,7 +100,7 @@ class LiteralParser {
       }
       return value;
     }
-    throw new Error('not a literal');
+    throw new Error(trans.__('not a literal'));
   }
 
   private _sequence(close: string): unknown[] {
@@ -268,29 +271,30 @@ const expectedJson: Record<string, (v: unknown) => boolean> = {
 
 /** Read an input's text as the parameter's value, or say what is wrong with it. */
 export function parseParameter(spec: IParameterSpec, text: string): ParseResult {
+  const trans = getTrans();
   const kind = paramKind(spec);
   const trimmed = text.trim();
   if (trimmed === '' && (kind !== 'str' || defaultValue(spec) === undefined)) {
     // an empty input keeps the notebook's own default
     return spec.default !== null
       ? { ok: true, useDefault: true }
-      : { ok: false, error: 'A value is required' };
+      : { ok: false, error: trans.__('A value is required') };
   }
   switch (kind) {
     case 'int':
       return /^[+-]?\d+$/.test(trimmed)
         ? { ok: true, value: parseInt(trimmed, 10) }
-        : { ok: false, error: 'An integer, e.g. 42' };
+        : { ok: false, error: trans.__('An integer, e.g. 42') };
     case 'float': {
       const value = Number(trimmed);
       return /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(trimmed) && Number.isFinite(value)
         ? { ok: true, value }
-        : { ok: false, error: 'A number, e.g. 0.5' };
+        : { ok: false, error: trans.__('A number, e.g. 0.5') };
     }
     case 'bool':
       return trimmed === 'true' || trimmed === 'false'
         ? { ok: true, value: trimmed === 'true' }
-        : { ok: false, error: 'true or false' };
+        : { ok: false, error: trans.__('true or false') };
     case 'str':
       return { ok: true, value: text };
     case 'json': {
@@ -298,13 +302,13 @@ export function parseParameter(spec: IParameterSpec, text: string): ParseResult 
       try {
         value = JSON.parse(trimmed);
       } catch (error) {
-        return { ok: false, error: `Invalid JSON: ${(error as Error).message}` };
+        return { ok: false, error: trans.__('Invalid JSON: %1', (error as Error).message) };
       }
       const check = expectedJson[spec.type];
       if (check && !check(value)) {
         return {
           ok: false,
-          error: spec.type === 'dict' ? 'A JSON object, e.g. {"a": 1}' : 'A JSON list, e.g. [1, 2]'
+          error: spec.type === 'dict' ? trans.__('A JSON object, e.g. {"a": 1}') : trans.__('A JSON list, e.g. [1, 2]')
         };
       }
       return { ok: true, value };
@@ -354,6 +358,7 @@ export function collectParameters(
 
 /** A short human hint of what a kind accepts. */
 export function kindHint(spec: IParameterSpec): string {
+  const trans = getTrans();
   switch (paramKind(spec)) {
     case 'int':
       return 'integer';
@@ -364,9 +369,9 @@ export function kindHint(spec: IParameterSpec): string {
     case 'str':
       return 'text';
     case 'json':
-      return spec.type === 'dict' ? 'JSON object' : spec.type === 'list' || spec.type === 'tuple' ? 'JSON list' : 'JSON';
+      return spec.type === 'dict' ? trans.__('JSON object') : spec.type === 'list' || spec.type === 'tuple' ? trans.__('JSON list') : 'JSON';
     default:
-      return 'JSON or text';
+      return trans.__('JSON or text');
   }
 }
 

@@ -4,6 +4,7 @@
  * tooltip (the jobs list, a job, its versions, the pipeline views).
  */
 import type { IJobPermissions, IPermission } from '../api/types';
+import { getTrans } from './i18n';
 
 export type Action = keyof IJobPermissions;
 
@@ -31,7 +32,8 @@ export function permitted(
   permission: IPermission,
   tooltip: string
 ): { disabled: boolean; title: string } {
+  const trans = getTrans();
   return permission.allowed
     ? { disabled: false, title: tooltip }
-    : { disabled: true, title: permission.reason || 'Not allowed' };
+    : { disabled: true, title: permission.reason || trans.__('Not allowed') };
 }

@@ -14,10 +14,12 @@ import { IFileBrowserFactory } from '@jupyterlab/filebrowser';
 import { INotebookTracker, type NotebookPanel } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { ITranslator } from '@jupyterlab/translation';
 
 import { notifyFinished, type IActions } from './actions';
 import { MlShipClient } from '../api/client';
 import { addCoreCommands } from './commands';
+import { setTranslator } from './i18n';
 import { MlShipModel } from './model';
 import { OutputDrive } from './outputs';
 import { DEFAULT_SETTINGS, watchSettings, type IMlShipSettings } from './settings';
@@ -41,7 +43,8 @@ export const corePlugin: JupyterFrontEndPlugin<IMlShip> = {
     IFileBrowserFactory,
     IRenderMimeRegistry,
     IEditorServices,
-    IToolbarWidgetRegistry
+    IToolbarWidgetRegistry,
+    ITranslator
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -53,8 +56,10 @@ export const corePlugin: JupyterFrontEndPlugin<IMlShip> = {
     fileBrowsers: IFileBrowserFactory | null,
     rendermime: IRenderMimeRegistry | null,
     editorServices: IEditorServices | null,
-    toolbarRegistry: IToolbarWidgetRegistry | null
+    toolbarRegistry: IToolbarWidgetRegistry | null,
+    translator: ITranslator | null
   ): IMlShip => {
+    setTranslator(translator);
     const { shell, serviceManager } = app;
     let settings: IMlShipSettings = { ...DEFAULT_SETTINGS };
     const client = new MlShipClient(serviceManager.serverSettings);

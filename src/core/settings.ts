@@ -2,6 +2,7 @@
 import type { ISettingRegistry } from '@jupyterlab/settingregistry';
 
 import type { IHealthInfo } from '../api/types';
+import { getTrans } from './i18n';
 
 export interface IMlShipSettings {
   /** backend preselected in the dialogs when the notebook names none ('' = the server's) */
@@ -54,6 +55,7 @@ export function withBackendChoices(
   plugin: ISettingRegistry.IPlugin,
   health: IHealthInfo | null
 ): ISettingRegistry.IPlugin {
+  const trans = getTrans();
   if (!health) {
     return plugin;
   }
@@ -67,8 +69,7 @@ export function withBackendChoices(
     ...properties.defaultBackend,
     enum: ['', ...names],
     description:
-      `${properties.defaultBackend?.description ?? ''} Enabled backends: ${names.join(', ') || 'none'}; ` +
-      `the server's default: ${health.default_backend}.`
+      trans.__('%1 Enabled backends: %2; the server\'s default: %3.', properties.defaultBackend?.description ?? '', names.join(', ') || 'none', health.default_backend)
   };
   return { ...plugin, schema: { ...plugin.schema, properties } };
 }

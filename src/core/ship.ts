@@ -18,6 +18,7 @@ import {
 import { ShipDialogBody, type IShipChoices } from '../components/ShipDialog';
 import { settleNotification } from './notify';
 import { jobNameFromPath } from './params';
+import { getTrans } from './i18n';
 
 export const SHIP_AND_RUN = 'Ship & run';
 
@@ -33,14 +34,14 @@ export async function shipNotebook(
   panel: NotebookPanel,
   contents: Contents.IManager
 ): Promise<IShipResult | null> {
+  const trans = getTrans();
   const { context } = panel;
   const { model } = ctx;
   await context.ready;
   if (contents.driveName(context.path)) {
     await showErrorMessage(
-      'Cannot ship this notebook',
-      'Only notebooks saved in the Jupyter server’s file system can be shipped. Save a copy ' +
-        'there first (File › Save Notebook As…).'
+      trans.__('Cannot ship this notebook'),
+      trans.__('Only notebooks saved in the Jupyter server’s file system can be shipped. Save a copy there first (File › Save Notebook As…).')
     );
     return null;
   }
@@ -48,7 +49,7 @@ export async function shipNotebook(
   if (!model.health) {
     await model.checkHealth();
     if (!model.health) {
-      await showErrorMessage('Cannot ship', model.compatibility.message);
+      await showErrorMessage(trans.__('Cannot ship'), model.compatibility.message);
       return null;
     }
   }
@@ -61,7 +62,7 @@ export async function shipNotebook(
   try {
     info = await model.client.notebookInfo(path);
   } catch (error) {
-    parametersError = `The notebook’s parameters could not be read: ${errorMessage(error)}`;
+    parametersError = trans.__('The notebook’s parameters could not be read: %1', errorMessage(error));
   }
   const config = shipConfigOf(panel);
   const name =
@@ -81,14 +82,14 @@ export async function shipNotebook(
     loadProject: () => model.client.project(path)
   });
   const result = await showDialog<IShipChoices>({
-    title: `Ship ${PathExt.basename(path)}`,
+    title: trans.__('Ship %1', PathExt.basename(path)),
     body,
     buttons: [
       Dialog.cancelButton(),
-      Dialog.okButton({ label: 'Ship', caption: 'Save a new version of the job' }),
+      Dialog.okButton({ label: trans.__('Ship'), caption: trans.__('Save a new version of the job') }),
       Dialog.okButton({
         label: SHIP_AND_RUN,
-        caption: 'Save a new version and run it with these parameters'
+        caption: trans.__('Save a new version and run it with these parameters')
       })
     ],
     defaultButton: 1,
@@ -109,11 +110,11 @@ export async function shipNotebook(
   try {
     await context.save();
   } catch (error) {
-    await showErrorMessage('Cannot save the notebook before shipping', errorMessage(error));
+    await showErrorMessage(trans.__('Cannot save the notebook before shipping'), errorMessage(error));
     return null;
   }
 
-  const pending = Notification.emit(`Shipping ${PathExt.basename(path)}…`, 'in-progress', {
+  const pending = Notification.emit(trans.__('Shipping %1…', PathExt.basename(path)), 'in-progress', {
     autoClose: false
   });
   let shipped: IShipResult;
@@ -129,28 +130,28 @@ export async function shipNotebook(
     });
   } catch (error) {
     Notification.dismiss(pending);
-    await showErrorMessage(`Cannot ship ${choices.name}`, errorMessage(error));
+    await showErrorMessage(trans.__('Cannot ship %1', choices.name), errorMessage(error));
     return null;
   }
   model.noteShipped(shipped.job, shipped.run);
   const { job, version } = shipped;
   const text = shipped.created
-    ? `Shipped ${job.name} v${version.number}`
+    ? trans.__('Shipped %1 v%2', job.name, version.number)
     : shipped.made_current
-      ? `Same content as v${version.number}: ${job.name} v${version.number} is the current version again`
-      : `No changes since v${version.number}: ${job.name} was not re-versioned`;
-  const actions = [{ label: 'Show job', callback: () => ctx.showJob(job.name) }];
+      ? trans.__('Same content as v%1: %2 v%3 is the current version again', version.number, job.name, version.number)
+      : trans.__('No changes since v%1: %2 was not re-versioned', version.number, job.name);
+  const actions = [{ label: trans.__('Show job'), callback: () => ctx.showJob(job.name) }];
   if (shipped.run) {
     const runId = shipped.run.id;
     ctx.watched.add(runId);
-    actions.unshift({ label: 'View run', callback: () => ctx.openRun(runId) });
+    actions.unshift({ label: trans.__('View run'), callback: () => ctx.openRun(runId) });
     if (ctx.settings().openRunView) {
       ctx.openRun(runId);
     }
   }
   settleNotification(
     pending,
-    shipped.run ? `${text}, run started` : text,
+    shipped.run ? trans.__('%1, run started', text) : text,
     shipped.created ? 'success' : 'info',
     { autoClose: 6000, actions }
   );

@@ -11,6 +11,7 @@ import type { IPipelineHistory, IRunComparison, IRunHistory } from '../api/types
 import { CompareRuns } from '../components/CompareRuns';
 import { RunsTable } from '../components/RunsTable';
 import { CommandIDs, IMlShip, PipelineCommandIDs, PluginIDs } from '../tokens';
+import { getTrans, useTrans } from '../core/i18n';
 
 function HistoryBody(props: {
   job: string;
@@ -20,6 +21,7 @@ function HistoryBody(props: {
   pipeline?: boolean;
   openStepRun?: (id: string) => void;
 }): JSX.Element {
+  const trans = useTrans();
   const [history, setHistory] = React.useState<IRunHistory | IPipelineHistory | null>(null);
   const [error, setError] = React.useState<string | null>(null);
   const [cmp, setCmp] = React.useState<IRunComparison | null>(null);
@@ -53,17 +55,17 @@ function HistoryBody(props: {
     <div className="jp-MlShip-historyView">
       <div className="jp-MlShip-historyBar">
         <h2 className="jp-MlShip-historyTitle">
-          Runs of {props.pipeline ? 'pipeline ' : ''}
+          {trans.__('Runs of')}{' '}{props.pipeline ? trans.__('pipeline ') : ''}
           {props.job}
         </h2>
         <span className="jp-MlShip-grow" />
-        <button className="jp-Button jp-mod-styled jp-mod-reject" onClick={load} title="Reload the runs">
-          Refresh
+        <button className="jp-Button jp-mod-styled jp-mod-reject" onClick={load} title={trans.__('Reload the runs')}>
+          {trans.__('Refresh')}
         </button>
       </div>
       {error && <div className="jp-MlShip-error">{error}</div>}
-      {!history && !error && <div className="jp-MlShip-empty">Loading…</div>}
-      {history && history.runs.length === 0 && <div className="jp-MlShip-empty">No runs yet.</div>}
+      {!history && !error && <div className="jp-MlShip-empty">{trans.__('Loading…')}</div>}
+      {history && history.runs.length === 0 && <div className="jp-MlShip-empty">{trans.__('No runs yet.')}</div>}
       {history && history.runs.length > 0 && (
         <RunsTable
           history={history}
@@ -83,11 +85,12 @@ export const historyPlugin: JupyterFrontEndPlugin<void> = {
   autoStart: true,
   requires: [IMlShip],
   activate: (app: JupyterFrontEnd, core: IMlShip) => {
+    const trans = getTrans();
     const { client } = core.model;
     const views = new Map<string, MainAreaWidget>();
     const openRun = (id: string) => void app.commands.execute(CommandIDs.openRun, { id });
     app.commands.addCommand(CommandIDs.runHistory, {
-      label: args => (args.job ? `Runs of ${args.job}` : 'Run history'),
+      label: args => (args.job ? trans.__('Runs of %1', args.job) : trans.__('Run history')),
       execute: args => {
         const job = String(args.job ?? '');
         const open = views.get(job);
@@ -100,7 +103,7 @@ export const historyPlugin: JupyterFrontEndPlugin<void> = {
         );
         const widget = new MainAreaWidget({ content });
         widget.id = `ml-ship-history-${job}`;
-        widget.title.label = `Runs of ${job}`;
+        widget.title.label = trans.__('Runs of %1', job);
         widget.title.closable = true;
         widget.addClass('jp-MlShip-historyWidget');
         views.set(job, widget);
@@ -110,10 +113,10 @@ export const historyPlugin: JupyterFrontEndPlugin<void> = {
     });
     core.actions.openHistory = job => void app.commands.execute(CommandIDs.runHistory, { job });
     app.commands.addCommand(CommandIDs.pipelineRunHistory, {
-      label: args => (args.pipeline ? `Runs of pipeline ${args.pipeline}` : 'Pipeline run history'),
+      label: args => (args.pipeline ? trans.__('Runs of pipeline %1', args.pipeline) : trans.__('Pipeline run history')),
       execute: args => {
         const pipeline = String(args.pipeline ?? '');
-        const key = `pipeline:${pipeline}`;
+        const key = trans.__('pipeline:%1', pipeline);
         const open = views.get(key);
         if (open && !open.isDisposed) {
           app.shell.activateById(open.id);
@@ -132,8 +135,8 @@ export const historyPlugin: JupyterFrontEndPlugin<void> = {
         );
         const widget = new MainAreaWidget({ content });
         widget.id = `ml-ship-pipeline-history-${pipeline}`;
-        widget.title.label = `Runs of ${pipeline}`;
-        widget.title.caption = `Runs of pipeline ${pipeline}, a column group per step`;
+        widget.title.label = trans.__('Runs of %1', pipeline);
+        widget.title.caption = trans.__('Runs of pipeline %1, a column group per step', pipeline);
         widget.title.closable = true;
         widget.addClass('jp-MlShip-historyWidget');
         views.set(key, widget);

@@ -9,6 +9,7 @@ import { ICommandPalette } from '@jupyterlab/apputils';
 import { MlShipPanel } from '../components/Panel';
 import { shipIcon } from '../core/icons';
 import { IMlShip, IMlShipPanel, PluginIDs } from '../tokens';
+import { getTrans } from '../core/i18n';
 
 export const panelPlugin: JupyterFrontEndPlugin<IMlShipPanel> = {
   id: PluginIDs.panel,
@@ -23,16 +24,17 @@ export const panelPlugin: JupyterFrontEndPlugin<IMlShipPanel> = {
     palette: ICommandPalette | null,
     restorer: ILayoutRestorer | null
   ): IMlShipPanel => {
+    const trans = getTrans();
     const panel = new MlShipPanel(core.model, core.actions);
     app.shell.add(panel.widget, 'left', { rank: 850 });
     const { openPanel } = core.commandIds;
     app.commands.addCommand(openPanel, {
-      label: 'Show ML Ship Jobs and Runs',
-      caption: 'Open the ML Ship side panel',
+      label: trans.__('Show ML Ship Jobs and Runs'),
+      caption: trans.__('Open the ML Ship side panel'),
       icon: args => (args.isPalette ? undefined : shipIcon),
       execute: () => app.shell.activateById(panel.widget.id)
     });
-    palette?.addItem({ command: openPanel, category: 'ML Ship' });
+    palette?.addItem({ command: openPanel, category: trans.__('ML Ship') });
     restorer?.add(panel.widget, 'ml-ship-panel');
     return panel;
   }

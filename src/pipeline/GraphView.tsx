@@ -10,6 +10,7 @@ import type { IStepInfo, StepStatus } from '../api/pipelines';
 import { formatDuration, formatValue } from '../core/format';
 import { layoutGraph } from './layout';
 import { STEP_LABELS } from './status';
+import { getTrans, useTrans } from '../core/i18n';
 
 export function StepStatusChip(props: { status: StepStatus }): JSX.Element {
   return (
@@ -52,15 +53,16 @@ function outputLines(step: IStepInfo): number {
 }
 
 function stepTitle(step: IStepInfo): string {
-  const lines = [`Step ${step.id}`];
+  const trans = getTrans();
+  const lines = [trans.__('Step %1', step.id)];
   if (step.job) {
-    lines.push(`Job ${jobAndVersion(step)}${step.notebook ? ` (${step.notebook})` : ''}`);
+    lines.push(trans.__('Job %1%2', jobAndVersion(step), step.notebook ? ` (${step.notebook})` : ''));
   }
   if (step.depends_on.length) {
-    lines.push(`After ${step.depends_on.join(', ')}`);
+    lines.push(trans.__('After %1', step.depends_on.join(', ')));
   }
   if (step.cached) {
-    lines.push('Cached: the outputs of an earlier run with the same version and parameters');
+    lines.push(trans.__('Cached: the outputs of an earlier run with the same version and parameters'));
   }
   if (step.error) {
     lines.push(
@@ -72,7 +74,7 @@ function stepTitle(step: IStepInfo): string {
     lines.push('Outputs:', ...outputs.map(([k, v]) => `  ${k}: ${formatValue(v, 80)}`));
   }
   if (step.run_id) {
-    lines.push('Click to open its run (log and output)');
+    lines.push(trans.__('Click to open its run (log and output)'));
   }
   return lines.join('\n');
 }
@@ -87,6 +89,7 @@ function StepNode(props: {
   onSelect?: (id: string) => void;
   onStartConnect?: (id: string, event: React.PointerEvent) => void;
 }): JSX.Element {
+  const trans = useTrans();
   const { step, box, onOpen } = props;
   const status = step.status;
   const openable = (!!onOpen && !!step.run_id) || !!props.onSelect;
@@ -110,7 +113,7 @@ function StepNode(props: {
       data-invalid={props.bad ? 'true' : undefined}
       title={stepTitle(step)}
       role={openable ? 'button' : 'group'}
-      aria-label={`Step ${step.id}${status ? `: ${STEP_LABELS[status]}` : ''}`}
+      aria-label={trans.__('Step %1%2', step.id, status ? `: ${STEP_LABELS[status]}` : '')}
       tabIndex={openable ? 0 : undefined}
       onClick={open}
       onKeyDown={e => {
@@ -123,7 +126,7 @@ function StepNode(props: {
       {props.onStartConnect && (
         <span
           className="jp-MlShip-graphPort"
-          title={`Drag to another step: it runs after ${step.id}`}
+          title={trans.__('Drag to another step: it runs after %1', step.id)}
           data-port={step.id}
           onPointerDown={e => {
             e.stopPropagation();
@@ -136,14 +139,14 @@ function StepNode(props: {
       <div className="jp-MlShip-graphNode-title">
         <span className="jp-MlShip-graphNode-id">{step.id}</span>
         {step.cached && (
-          <span className="jp-MlShip-cached" title="Reused the outputs of an earlier run">
-            cached
+          <span className="jp-MlShip-cached" title={trans.__('Reused the outputs of an earlier run')}>
+            {trans.__('cached')}
           </span>
         )}
       </div>
       {(subtitle(step) || props.inCycle) && (
         <div className="jp-MlShip-graphNode-sub">
-          {subtitle(step) || 'in a dependency cycle'}
+          {subtitle(step) || trans.__('in a dependency cycle')}
         </div>
       )}
       <div className="jp-MlShip-graphNode-foot">
@@ -163,13 +166,14 @@ function StepNode(props: {
 
 /** A step's recorded outputs, one `name: value` line each (the first few). */
 function NodeOutputs(props: { outputs: Record<string, unknown> }): JSX.Element | null {
+  const trans = useTrans();
   const entries = Object.entries(props.outputs);
   if (!entries.length) {
     return null;
   }
   const shown = entries.slice(0, OUTPUTS_SHOWN);
   return (
-    <dl className="jp-MlShip-graphNode-outputs" aria-label="Recorded outputs">
+    <dl className="jp-MlShip-graphNode-outputs" aria-label={trans.__('Recorded outputs')}>
       {shown.map(([name, value]) => (
         <div key={name} data-output={name}>
           <dt>{name}:</dt>
@@ -177,7 +181,7 @@ function NodeOutputs(props: { outputs: Record<string, unknown> }): JSX.Element |
         </div>
       ))}
       {entries.length > shown.length && (
-        <div className="jp-MlShip-muted">+{entries.length - shown.length} more</div>
+        <div className="jp-MlShip-muted">+{entries.length - shown.length}{' '}{trans.__('more')}</div>
       )}
     </dl>
   );
@@ -200,6 +204,7 @@ export interface IGraphViewProps {
 }
 
 export function GraphView(props: IGraphViewProps): JSX.Element {
+  const trans = useTrans();
   const { steps } = props;
   const shape = steps
     .map(s => `${s.id}<${s.depends_on.join(',')}|${subtitle(s)}|${outputLines(s)}`)
@@ -242,14 +247,14 @@ export function GraphView(props: IGraphViewProps): JSX.Element {
       }
     : undefined;
   if (!steps.length) {
-    return <div className="jp-MlShip-empty">No steps.</div>;
+    return <div className="jp-MlShip-empty">{trans.__('No steps.')}</div>;
   }
   const edgeClass = (from: string): string => {
     if (props.cycle) {
       return 'jp-MlShip-graphEdge jp-MlShip-graphEdge-cycle';
     }
     const status = byId.get(from)?.status;
-    return `jp-MlShip-graphEdge${status ? ` jp-MlShip-graphEdge-${status}` : ''}`;
+    return trans.__('jp-MlShip-graphEdge%1', status ? ` jp-MlShip-graphEdge-${status}` : '');
   };
   return (
     <div className="jp-MlShip-graphSizer" style={{ width: layout.width, height: layout.height }}>

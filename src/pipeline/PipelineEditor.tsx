@@ -11,6 +11,7 @@ import type { IStepInfo } from '../api/pipelines';
 import type { IBackendStatus } from '../api/types';
 import { GraphView } from './GraphView';
 import { PipelineDoc, upstreamOf, type IPipelineIssue } from './pipelineDoc';
+import { getTrans, useTrans } from '../core/i18n';
 
 const CONTENTS_MIME = 'application/x-jupyter-icontents';
 
@@ -33,17 +34,18 @@ export function referencesFor(
   id: string,
   known: readonly IStepInfo[]
 ): { label: string; value: string }[] {
+  const trans = getTrans();
   const refs = Object.keys(doc.parameters).map(p => ({
-    label: `params.${p}`,
-    value: `{{ params.${p} }}`
+    label: trans.__('params.%1', p),
+    value: trans.__('{{ params.%1 }}', p)
   }));
   const upstream = [...upstreamOf(doc.steps, id)].sort();
   for (const up of upstream) {
     const outputs = known.find(s => s.id === up)?.declared_outputs ?? [];
     for (const name of outputs) {
-      refs.push({ label: `${up} → output ${name}`, value: `{{ steps.${up}.outputs.${name} }}` });
+      refs.push({ label: trans.__('%1 → output %2', up, name), value: trans.__('{{ steps.%1.outputs.%2 }}', up, name) });
     }
-    refs.push({ label: `${up} → a file it writes…`, value: `{{ steps.${up}.files['PATH'] }}` });
+    refs.push({ label: trans.__('%1 → a file it writes…', up), value: trans.__('{{ steps.%1.files[\'PATH\'] }}', up) });
   }
   return refs;
 }
@@ -57,6 +59,7 @@ function StepForm(props: {
   edit: (fn: (doc: PipelineDoc) => void) => void;
   onRemoved: () => void;
 }): JSX.Element | null {
+  const trans = useTrans();
   const { doc, id, edit } = props;
   const step = doc.step(id);
   const [newName, setNewName] = React.useState('');
@@ -72,13 +75,13 @@ function StepForm(props: {
     <form
       className="jp-MlShip-stepForm"
       data-step={id}
-      aria-label={`Step ${id}`}
+      aria-label={trans.__('Step %1', id)}
       onSubmit={e => e.preventDefault()}
     >
-      <h3>Step {id}</h3>
+      <h3>{trans.__('Step')}{' '}{id}</h3>
       <div className="jp-MlShip-muted">{step.notebook ?? step.job}</div>
       {declared && declared.length > 0 && (
-        <div className="jp-MlShip-field-help">Records: {declared.join(', ')}</div>
+        <div className="jp-MlShip-field-help">{trans.__('Records:')}{' '}{declared.join(', ')}</div>
       )}
       {props.issues
         .filter(i => i.step === id)
@@ -88,8 +91,8 @@ function StepForm(props: {
           </div>
         ))}
       <fieldset>
-        <legend>Runs after</legend>
-        {others.length === 0 && <div className="jp-MlShip-muted">no other step</div>}
+        <legend>{trans.__('Runs after')}</legend>
+        {others.length === 0 && <div className="jp-MlShip-muted">{trans.__('no other step')}</div>}
         {others.map(o => (
           <label key={o.id} className="jp-MlShip-check">
             <input
@@ -104,7 +107,7 @@ function StepForm(props: {
         ))}
       </fieldset>
       <fieldset>
-        <legend>Parameters</legend>
+        <legend>{trans.__('Parameters')}</legend>
         {Object.entries(step.parameters).map(([name, value]) => (
           <div key={name} className="jp-MlShip-paramRow" data-param={name}>
             <label htmlFor={`jp-MlShip-sp-${id}-${name}`}>{name}</label>
@@ -116,11 +119,11 @@ function StepForm(props: {
             />
             <select
               className="jp-mod-styled"
-              aria-label={`Insert a reference into ${name}`}
+              aria-label={trans.__('Insert a reference into %1', name)}
               value=""
               onChange={e => e.target.value && edit(d => d.setParameter(id, name, e.target.value))}
             >
-              <option value="">reference…</option>
+              <option value="">{trans.__('reference…')}</option>
               {refs.map(r => (
                 <option key={r.value} value={r.value}>
                   {r.label}
@@ -130,18 +133,18 @@ function StepForm(props: {
             <button
               type="button"
               className="jp-MlShip-linkButton"
-              title={`Remove the parameter ${name}`}
+              title={trans.__('Remove the parameter %1', name)}
               onClick={() => edit(d => d.setParameter(id, name, undefined))}
             >
-              remove
+              {trans.__('remove')}
             </button>
           </div>
         ))}
         <div className="jp-MlShip-paramRow">
           <input
             className="jp-mod-styled"
-            placeholder="new parameter name"
-            aria-label="New parameter name"
+            placeholder={trans.__('new parameter name')}
+            aria-label={trans.__('New parameter name')}
             value={newName}
             onChange={e => setNewName(e.target.value)}
           />
@@ -154,14 +157,14 @@ function StepForm(props: {
               setNewName('');
             }}
           >
-            Add
+            {trans.__('Add')}
           </button>
         </div>
       </fieldset>
       <fieldset className="jp-MlShip-stepSettings">
-        <legend>Run settings</legend>
+        <legend>{trans.__('Run settings')}</legend>
         <label>
-          Retries
+          {trans.__('Retries')}
           <input
             className="jp-mod-styled"
             type="number"
@@ -173,7 +176,7 @@ function StepForm(props: {
           />
         </label>
         <label>
-          Timeout (s)
+          {trans.__('Timeout (s)')}
           <input
             className="jp-mod-styled"
             type="number"
@@ -184,17 +187,17 @@ function StepForm(props: {
           />
         </label>
         <label>
-          Backend
+          {trans.__('Backend')}
           <select
             className="jp-mod-styled"
             value={step.backend ?? ''}
             onChange={e => edit(d => d.setField(id, 'backend', e.target.value || undefined))}
           >
-            <option value="">the pipeline run’s</option>
+            <option value="">{trans.__('the pipeline run’s')}</option>
             {props.backends.map(b => (
               <option key={b.name} value={b.name} disabled={!b.available}>
                 {b.name}
-                {b.available ? '' : ' (not available)'}
+                {b.available ? '' : trans.__(' (not available)')}
               </option>
             ))}
           </select>
@@ -208,7 +211,7 @@ function StepForm(props: {
           props.onRemoved();
         }}
       >
-        Remove step
+        {trans.__('Remove step')}
       </button>
     </form>
   );
@@ -226,6 +229,7 @@ function parseValue(text: string): unknown {
 }
 
 export function PipelineEditor(props: IPipelineEditorProps): JSX.Element {
+  const trans = useTrans();
   const doc = React.useMemo(() => new PipelineDoc(props.text), [props.text]);
   const [selected, setSelected] = React.useState<string | null>(null);
   const [dropping, setDropping] = React.useState(false);
@@ -309,7 +313,7 @@ export function PipelineEditor(props: IPipelineEditorProps): JSX.Element {
       <div
         className={`jp-MlShip-editorCanvas${dropping ? ' jp-mod-dropTarget' : ''}`}
         ref={canvas}
-        aria-label="Pipeline canvas: drop notebooks here"
+        aria-label={trans.__('Pipeline canvas: drop notebooks here')}
       >
         {props.drawn.length ? (
           <GraphView
@@ -321,8 +325,7 @@ export function PipelineEditor(props: IPipelineEditorProps): JSX.Element {
           />
         ) : null}
         <div className="jp-MlShip-editorHint">
-          Drop notebooks from the file browser here to add steps; drag from a step’s right
-          edge to another step to make it run after; click a step to edit it.
+          {trans.__('Drop notebooks from the file browser here to add steps; drag from a step’s right edge to another step to make it run after; click a step to edit it.')}
         </div>
       </div>
       <aside className="jp-MlShip-editorSide">
@@ -338,7 +341,7 @@ export function PipelineEditor(props: IPipelineEditorProps): JSX.Element {
             onRemoved={() => setSelected(null)}
           />
         ) : (
-          <div className="jp-MlShip-muted">Select a step to edit it.</div>
+          <div className="jp-MlShip-muted">{trans.__('Select a step to edit it.')}</div>
         )}
       </aside>
     </div>

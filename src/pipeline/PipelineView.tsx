@@ -15,8 +15,10 @@ import { drawnFromSource, type PipelineGraphModel } from './graphModel';
 import { GraphView } from './GraphView';
 import { PipelineEditor } from './PipelineEditor';
 import { isPipelineDone, statusSummary } from './status';
+import { useTrans } from '../core/i18n';
 
 function RunBar(props: { model: PipelineGraphModel; fileView: boolean }): JSX.Element | null {
+  const trans = useTrans();
   const { model, fileView } = props;
   const run = model.run;
   if (run) {
@@ -28,7 +30,7 @@ function RunBar(props: { model: PipelineGraphModel; fileView: boolean }): JSX.El
       <div className="jp-MlShip-pipelineRunBar" data-pipeline-run={run.id} data-status={run.status}>
         <StatusChip status={run.status} />
         <span className="jp-MlShip-item-title">
-          Run #{shortId(run.id)} of {run.pipeline}{' '}
+          {trans.__('Run #')}{shortId(run.id)}{' '}{trans.__('of')}{' '}{run.pipeline}{' '}
           <span className="jp-MlShip-version-badge">v{run.version}</span>
         </span>
         <span className="jp-MlShip-muted" title={formatDate(run.started_at ?? run.created_at)}>
@@ -39,9 +41,9 @@ function RunBar(props: { model: PipelineGraphModel; fileView: boolean }): JSX.El
           <button
             className="jp-Button jp-mod-styled jp-MlShip-smallButton jp-MlShip-outlineButton"
             onClick={() => model.showFile()}
-            title="Show the graph of the file as it is now, without run statuses"
+            title={trans.__('Show the graph of the file as it is now, without run statuses')}
           >
-            Show the file
+            {trans.__('Show the file')}
           </button>
         )}
       </div>
@@ -51,7 +53,7 @@ function RunBar(props: { model: PipelineGraphModel; fileView: boolean }): JSX.El
   if (fileView && last) {
     return (
       <div className="jp-MlShip-pipelineRunBar">
-        <span className="jp-MlShip-muted">Last run</span>
+        <span className="jp-MlShip-muted">{trans.__('Last run')}</span>
         <StatusChip status={last.status} />
         <span className="jp-MlShip-muted jp-MlShip-grow">
           #{shortId(last.id)} · v{last.version} · {formatRelative(last.created_at)}
@@ -60,7 +62,7 @@ function RunBar(props: { model: PipelineGraphModel; fileView: boolean }): JSX.El
           className="jp-Button jp-mod-styled jp-mod-reject jp-MlShip-smallButton"
           onClick={() => model.showRun(last)}
         >
-          Show it
+          {trans.__('Show it')}
         </button>
       </div>
     );
@@ -73,6 +75,7 @@ function StepErrors(props: {
   steps: readonly IStepInfo[];
   onOpenStep: (step: IStepInfo) => void;
 }): JSX.Element | null {
+  const trans = useTrans();
   const failed = props.steps.filter(
     s => s.error && (s.status === 'failed' || s.status === 'timed_out')
   );
@@ -80,7 +83,7 @@ function StepErrors(props: {
     return null;
   }
   return (
-    <ul className="jp-MlShip-stepErrors" aria-label="Failed steps">
+    <ul className="jp-MlShip-stepErrors" aria-label={trans.__('Failed steps')}>
       {failed.map(step => (
         <li key={step.id} data-step={step.id}>
           <span className="jp-MlShip-stepErrors-id">{step.id}</span>
@@ -90,7 +93,7 @@ function StepErrors(props: {
               className="jp-Button jp-mod-styled jp-mod-reject jp-MlShip-smallButton"
               onClick={() => props.onOpenStep(step)}
             >
-              Open run
+              {trans.__('Open run')}
             </button>
           )}
         </li>
@@ -111,6 +114,7 @@ function PipelineBody(props: {
   editor?: IFileEditorHooks | null;
   backends?: readonly IBackendStatus[];
 }): JSX.Element {
+  const trans = useTrans();
   const { model, fileView } = props;
   const run = props.editor ? null : model.run;
   const cycle = !run ? model.cycle : null;
@@ -124,17 +128,17 @@ function PipelineBody(props: {
       data-path={fileView ? (model.path ?? '') : undefined}
     >
       <div className="jp-MlShip-pipelineHeader">
-        <span className="jp-MlShip-pipelineName">{model.name ?? model.path ?? 'Pipeline'}</span>
+        <span className="jp-MlShip-pipelineName">{model.name ?? model.path ?? trans.__('Pipeline')}</span>
         {fileView && model.path && <span className="jp-MlShip-muted">{model.path}</span>}
-        {model.loading && <span className="jp-MlShip-muted">loading…</span>}
-        {model.busy && <span className="jp-MlShip-muted">shipping and starting…</span>}
+        {model.loading && <span className="jp-MlShip-muted">{trans.__('loading…')}</span>}
+        {model.busy && <span className="jp-MlShip-muted">{trans.__('shipping and starting…')}</span>}
       </div>
       <RunBar model={model} fileView={fileView} />
       {!run && model.issues.length > 0 && (
         <div className="jp-MlShip-error jp-MlShip-pipelineInvalid" role="alert">
           <div className="jp-MlShip-error-where">
-            This pipeline cannot run
-            {model.issues.length > 1 ? ` (${model.issues.length} problems)` : ''}
+            {trans.__('This pipeline cannot run')}
+            {model.issues.length > 1 ? trans.__(' (%1 problems)', model.issues.length) : ''}
           </div>
           <ul className="jp-MlShip-issues">
             {model.issues.map((issue, i) => (
@@ -144,7 +148,7 @@ function PipelineBody(props: {
             ))}
           </ul>
           <div className="jp-MlShip-field-help">
-            Fix the file (Edit, or Open With › Editor) and save it: the graph updates.
+            {trans.__('Fix the file (Edit, or Open With › Editor) and save it: the graph updates.')}
           </div>
         </div>
       )}
@@ -176,7 +180,7 @@ function PipelineBody(props: {
             onOpenStep={cycle ? undefined : props.onOpenStep}
           />
         ) : model.loading || model.invalid ? null : (
-          <div className="jp-MlShip-empty">No steps.</div>
+          <div className="jp-MlShip-empty">{trans.__('No steps.')}</div>
         )}
       </div>
       )}
@@ -184,16 +188,16 @@ function PipelineBody(props: {
       {run && (
         <div className="jp-MlShip-runTables jp-MlShip-pipelineFacts">
           <section>
-            <h3>Parameters</h3>
-            <KeyValues values={run.parameters} empty="the pipeline’s defaults" />
+            <h3>{trans.__('Parameters')}</h3>
+            <KeyValues values={run.parameters} empty={trans.__('the pipeline’s defaults')} />
           </section>
           <section>
-            <h3>Run</h3>
+            <h3>{trans.__('Run')}</h3>
             <KeyValues
               values={{
-                backend: run.backend ?? 'per step / server default',
+                backend: run.backend ?? trans.__('per step / server default'),
                 parallelism: run.parallelism,
-                cache: run.use_cache ? 'reuse unchanged steps' : 'off (every step runs)',
+                cache: run.use_cache ? trans.__('reuse unchanged steps') : trans.__('off (every step runs)'),
                 ...(isPipelineDone(run.status) && run.ended_at
                   ? { ended: formatDate(run.ended_at) }
                   : {})
@@ -204,7 +208,7 @@ function PipelineBody(props: {
       )}
       {run?.notifications?.length ? (
         <section className="jp-MlShip-runNotifications">
-          <h3>Notifications</h3>
+          <h3>{trans.__('Notifications')}</h3>
           <DeliveryList deliveries={run.notifications} />
         </section>
       ) : null}

@@ -11,6 +11,7 @@ import { may, permitted } from '../core/permissions';
 import type { IMlShipPanelSection, IMlShipPipelines } from '../tokens';
 import type { PipelineListModel } from './listModel';
 import { statusSummary } from './status';
+import { useTrans } from '../core/i18n';
 
 function useModel(model: PipelineListModel): void {
   const [, setVersion] = React.useState(0);
@@ -32,14 +33,15 @@ function PipelineVersions(props: {
   /** team mode: may the user roll it back */
   rollback: IPermission;
 }): JSX.Element | null {
+  const trans = useTrans();
   const { versions, current } = props;
   if (!versions.length) {
     return null;
   }
   return (
     <li className="jp-MlShip-pipelineVersions">
-      <div className="jp-MlShip-label">Versions</div>
-      <ul className="jp-MlShip-list" aria-label={`Versions of ${props.pipeline}`}>
+      <div className="jp-MlShip-label">{trans.__('Versions')}</div>
+      <ul className="jp-MlShip-list" aria-label={trans.__('Versions of %1', props.pipeline)}>
         {versions.map(v => {
           const older = current !== null && v.number < current;
           return (
@@ -49,14 +51,14 @@ function PipelineVersions(props: {
                 {v.message || formatRelative(v.created_at)}
               </span>
               {v.number === current ? (
-                <span className="jp-MlShip-currentMark">current</span>
+                <span className="jp-MlShip-currentMark">{trans.__('current')}</span>
               ) : (
                 <button
                   className="jp-Button jp-mod-minimal jp-mod-styled jp-MlShip-smallButton"
                   onClick={() => props.onMakeCurrent(props.pipeline, v.number, older)}
-                  {...permitted(props.rollback, `New runs of ${props.pipeline} use v${v.number}`)}
+                  {...permitted(props.rollback, trans.__('New runs of %1 use v%2', props.pipeline, v.number))}
                 >
-                  {older ? `Roll back to v${v.number}` : 'Make current'}
+                  {older ? trans.__('Roll back to v%1', v.number) : trans.__('Make current')}
                 </button>
               )}
             </li>
@@ -76,16 +78,17 @@ export function PipelinesSection(props: {
   /** open the pipeline's runs as a table (a column group per step) */
   onOpenHistory?: (pipeline: string) => void;
 }): JSX.Element {
+  const trans = useTrans();
   const { model } = props;
   useModel(model);
   return (
-    <section className="jp-MlShip-pipelines" aria-label="Pipelines">
-      <h3 className="jp-MlShip-sectionTitle">Pipelines</h3>
+    <section className="jp-MlShip-pipelines" aria-label={trans.__('Pipelines')}>
+      <h3 className="jp-MlShip-sectionTitle">{trans.__('Pipelines')}</h3>
       {model.error && <div className="jp-MlShip-empty jp-MlShip-item-error">{model.error}</div>}
       {model.loaded && !model.error && !model.pipelines.length && (
         <div className="jp-MlShip-empty">
-          No pipelines yet. Open a <code>*.pipeline.yaml</code> file: it shows the graph, and{' '}
-          <strong>Run pipeline</strong> ships and runs it.
+          {trans.__('No pipelines yet. Open a')}{' '}<code>{trans.__('*.pipeline.yaml')}</code>{' '}{trans.__('file: it shows the graph, and')}{' '}
+          <strong>{trans.__('Run pipeline')}</strong>{' '}{trans.__('ships and runs it.')}
         </div>
       )}
       <ul className="jp-MlShip-list jp-MlShip-pipelineList">
@@ -110,21 +113,21 @@ export function PipelinesSection(props: {
                   <span className="jp-MlShip-dot">·</span>
                   <span title={formatDate(p.last_run?.created_at ?? p.updated_at)}>
                     {p.last_run
-                      ? `ran ${formatRelative(p.last_run.created_at)}`
-                      : `shipped ${formatRelative(p.updated_at)}`}
+                      ? trans.__('ran %1', formatRelative(p.last_run.created_at))
+                      : trans.__('shipped %1', formatRelative(p.updated_at))}
                   </span>
                 </div>
               </button>
               {open && (
-                <ul className="jp-MlShip-list jp-MlShip-pipelineRuns" aria-label={`Runs of ${p.name}`}>
+                <ul className="jp-MlShip-list jp-MlShip-pipelineRuns" aria-label={trans.__('Runs of %1', p.name)}>
                   {props.labPath(p.source_path) && (
                     <li className="jp-MlShip-pipelineFile">
                       <button
                         className="jp-MlShip-item"
                         onClick={() => props.onOpenFile(p.source_path)}
-                        title="Open the pipeline file's graph (it may have changed since it was shipped)"
+                        title={trans.__('Open the pipeline file\'s graph (it may have changed since it was shipped)')}
                       >
-                        Open {props.labPath(p.source_path)}
+                        {trans.__('Open')}{' '}{props.labPath(p.source_path)}
                       </button>
                     </li>
                   )}
@@ -140,19 +143,19 @@ export function PipelinesSection(props: {
                       <button
                         className="jp-MlShip-item"
                         onClick={() => props.onOpenHistory?.(p.name)}
-                        title="Every run of the pipeline as a table: a column group per step"
+                        title={trans.__('Every run of the pipeline as a table: a column group per step')}
                       >
-                        All runs as a table
+                        {trans.__('All runs as a table')}
                       </button>
                     </li>
                   )}
-                  {!model.runs.length && <li className="jp-MlShip-empty">No runs yet.</li>}
+                  {!model.runs.length && <li className="jp-MlShip-empty">{trans.__('No runs yet.')}</li>}
                   {model.runs.map(run => (
                     <li key={run.id} data-pipeline-run={run.id}>
                       <button
                         className="jp-MlShip-item"
                         onClick={() => props.onOpenRun(run.id)}
-                        title="Open the graph of this run"
+                        title={trans.__('Open the graph of this run')}
                       >
                         <div className="jp-MlShip-item-main">
                           <StatusChip status={run.status} />

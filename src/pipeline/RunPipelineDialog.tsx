@@ -13,6 +13,7 @@ import {
 import { collectParameters } from '../core/params';
 import type { IRunChoices } from './graphModel';
 import { pipelineParameterSpecs } from './status';
+import { getTrans, useTrans } from '../core/i18n';
 
 export interface IRunPipelineOptions {
   name: string;
@@ -30,6 +31,7 @@ function RunPipelineForm(props: {
   options: IRunPipelineOptions;
   onValue: (value: IRunChoices) => void;
 }): JSX.Element {
+  const trans = useTrans();
   const { options } = props;
   const specs = React.useMemo(() => pipelineParameterSpecs(options.parameters), [options]);
   const ref = React.useRef<HTMLDivElement>(null);
@@ -51,11 +53,11 @@ function RunPipelineForm(props: {
   return (
     <div className="jp-MlShip-form jp-MlShip-pipelineRunForm" ref={ref}>
       <p className="jp-MlShip-muted jp-MlShip-formIntro">
-        Ships the file’s notebooks (unchanged ones keep their version), then runs its{' '}
-        {options.steps} step{options.steps === 1 ? '' : 's'}, in parallel where the graph allows.
+        {trans.__('Ships the file’s notebooks (unchanged ones keep their version), then runs its')}{' '}
+        {options.steps}{' '}{trans.__('step')}{options.steps === 1 ? '' : 's'}{trans.__(', in parallel where the graph allows.')}
       </p>
       <fieldset className="jp-MlShip-section">
-        <legend>Pipeline parameters</legend>
+        <legend>{trans.__('Pipeline parameters')}</legend>
         {initial && options.initial && specs.length > 0 && (
           <InitialFromHint from={options.initial.from} onReset={reset} />
         )}
@@ -68,13 +70,12 @@ function RunPipelineForm(props: {
           />
         ) : (
           <div className="jp-MlShip-muted">
-            No parameters: add a <code>parameters:</code> mapping to the file to set values per
-            run.
+            {trans.__('No parameters: add a')}{' '}<code>{trans.__('parameters:')}</code>{' '}{trans.__('mapping to the file to set values per run.')}
           </div>
         )}
       </fieldset>
       <div className="jp-MlShip-field">
-        <label htmlFor="jp-MlShip-pipeline-backend">Backend (for steps that name none)</label>
+        <label htmlFor="jp-MlShip-pipeline-backend">{trans.__('Backend (for steps that name none)')}</label>
         <BackendSelect
           id="jp-MlShip-pipeline-backend"
           health={options.health}
@@ -89,7 +90,7 @@ function RunPipelineForm(props: {
           checked={useCache}
           onChange={e => setUseCache(e.currentTarget.checked)}
         />{' '}
-        Reuse the results of unchanged steps (cache)
+        {trans.__('Reuse the results of unchanged steps (cache)')}
       </label>
     </div>
   );
@@ -115,11 +116,12 @@ class RunPipelineBody extends ReactWidget {
 
 /** Ask for a run's parameters; null when the user cancels. */
 export async function askRunChoices(options: IRunPipelineOptions): Promise<IRunChoices | null> {
+  const trans = getTrans();
   const result = await showDialog<IRunChoices>({
-    title: `Run pipeline ${options.name}`,
+    title: trans.__('Run pipeline %1', options.name),
     body: new RunPipelineBody(options),
-    buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Run pipeline' })],
-    focusNodeSelector: 'input, textarea, select'
+    buttons: [Dialog.cancelButton(), Dialog.okButton({ label: trans.__('Run pipeline') })],
+    focusNodeSelector: trans.__('input, textarea, select')
   });
   return result.button.accept && result.value ? result.value : null;
 }

@@ -48,6 +48,7 @@ import {
 import { RUN_STATUS_SCHEMA_ID, type IJobPermissions, type IRunStatusEvent } from '../api/types';
 import type { PipelineApi } from './api';
 import { applyStatusEvent, cycleInMessage, cycleSteps, isPipelineDone } from './status';
+import { getTrans } from '../core/i18n';
 
 export interface IGraphModelOptions {
   api: PipelineApi;
@@ -285,8 +286,9 @@ export class PipelineGraphModel extends EventDrivenModel {
 
   /** Ship the file (notebooks and pipeline), then start a run of that version and show it. */
   async start(choices: IRunChoices): Promise<IPipelineRunInfo> {
+    const trans = getTrans();
     if (!this._path) {
-      throw new Error('This view shows no pipeline file to run.');
+      throw new Error(trans.__('This view shows no pipeline file to run.'));
     }
     this._busy = true;
     this._emit();

@@ -5,6 +5,7 @@
  * server's /pipeline-info validation, run on save, has the last word).
  */
 import { isMap, isScalar, isSeq, parseDocument, YAMLMap, YAMLSeq, type Document } from 'yaml';
+import { getTrans } from '../core/i18n';
 
 export interface IEditStep {
   id: string;
@@ -279,45 +280,46 @@ function textsOf(value: unknown): string[] {
 
 /** All the structural problems of a pipeline file (not only the first). */
 export function pipelineIssues(text: string): IPipelineIssue[] {
+  const trans = getTrans();
   const pdoc = new PipelineDoc(text);
   const issues: IPipelineIssue[] = pdoc.syntaxErrors.map(message => ({
     step: null,
-    message: `YAML: ${message}`
+    message: trans.__('YAML: %1', message)
   }));
   if (issues.length) {
     return issues;
   }
   const steps = pdoc.steps;
   if (!steps.length) {
-    issues.push({ step: null, message: 'the pipeline has no steps' });
+    issues.push({ step: null, message: trans.__('the pipeline has no steps') });
   }
   const ids = new Set(steps.map(s => s.id));
   for (const step of steps) {
-    const say = (message: string) => issues.push({ step: step.id, message: `steps.${step.id}: ${message}` });
+    const say = (message: string) => issues.push({ step: step.id, message: trans.__('steps.%1: %2', step.id, message) });
     if (!STEP_ID_RE.test(step.id)) {
-      say('a step id is letters, digits, _ and - (starting with a letter or _)');
+      say(trans.__('a step id is letters, digits, _ and - (starting with a letter or _)'));
     }
     if (!step.notebook && !step.job) {
-      say('needs a notebook (or a job)');
+      say(trans.__('needs a notebook (or a job)'));
     } else if (step.notebook && step.job) {
-      say('has both a notebook and a job: keep one');
+      say(trans.__('has both a notebook and a job: keep one'));
     }
     for (const dep of step.depends_on) {
       if (dep === step.id) {
-        say('depends on itself');
+        say(trans.__('depends on itself'));
       } else if (!ids.has(dep)) {
-        say(`depends on ${dep}, which is not a step`);
+        say(trans.__('depends on %1, which is not a step', dep));
       }
     }
     if (step.retries !== undefined) {
       const r = step.retries;
       if (typeof r !== 'number' || !Number.isInteger(r) || r < 0 || r > 20) {
-        say('retries: must be an integer from 0 to 20');
+        say(trans.__('retries: must be an integer from 0 to 20'));
       }
     }
     if (step.timeout !== undefined && step.timeout !== null) {
       if (typeof step.timeout !== 'number' || !(step.timeout > 0)) {
-        say('timeout: must be a number of seconds above 0');
+        say(trans.__('timeout: must be a number of seconds above 0'));
       }
     }
     const upstream = upstreamOf(steps, step.id);
@@ -325,9 +327,9 @@ export function pipelineIssues(text: string): IPipelineIssue[] {
       for (const match of value.matchAll(REF_RE)) {
         const from = match[1];
         if (!ids.has(from)) {
-          say(`a parameter uses steps.${from}, which is not a step`);
+          say(trans.__('a parameter uses steps.%1, which is not a step', from));
         } else if (!upstream.has(from)) {
-          say(`a parameter uses steps.${from}, which does not run before it (add an edge)`);
+          say(trans.__('a parameter uses steps.%1, which does not run before it (add an edge)', from));
         }
       }
     }
@@ -338,7 +340,7 @@ export function pipelineIssues(text: string): IPipelineIssue[] {
     const flow = [...cycle, cycle[0]].reverse();
     issues.push({
       step: flow[1],
-      message: `steps.${flow[1]}.depends_on: dependency cycle: ${flow.join(' -> ')}`
+      message: trans.__('steps.%1.depends_on: dependency cycle: %2', flow[1], flow.join(' -> '))
     });
   }
   return issues;

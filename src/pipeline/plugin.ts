@@ -29,6 +29,7 @@ import {
   type PipelineDocument,
   type PipelineRunView
 } from './widgets';
+import { getTrans } from '../core/i18n';
 
 export { PipelineCommandIDs };
 
@@ -38,6 +39,7 @@ function setupPipelines(
   palette: ICommandPalette | null,
   restorer: ILayoutRestorer | null
 ): IMlShipPipelines {
+  const trans = getTrans();
   const { commands, shell, docRegistry, serviceManager } = app;
   const events = serviceManager.events ?? null;
   const api = new PipelineApi(actions.model.client);
@@ -50,7 +52,7 @@ function setupPipelines(
 
   docRegistry.addFileType({
     name: PIPELINE_FILE_TYPE,
-    displayName: 'ML Ship Pipeline',
+    displayName: trans.__('ML Ship Pipeline'),
     extensions: ['.pipeline.yaml', '.pipeline.yml'],
     mimeTypes: ['text/x-yaml'],
     contentType: 'file',
@@ -59,7 +61,7 @@ function setupPipelines(
   });
   const factory = new PipelineGraphFactory(deps, {
     name: PIPELINE_FACTORY,
-    label: 'Pipeline Graph',
+    label: trans.__('Pipeline Graph'),
     fileTypes: [PIPELINE_FILE_TYPE],
     defaultFor: [PIPELINE_FILE_TYPE],
     modelName: 'text'
@@ -93,8 +95,8 @@ function setupPipelines(
       : null;
   };
   commands.addCommand(PipelineCommandIDs.openRun, {
-    label: args => `Open Pipeline Run ${(args.id as string) ?? ''}`,
-    caption: 'Open the live graph of a pipeline run',
+    label: args => trans.__('Open Pipeline Run %1', (args.id as string) ?? ''),
+    caption: trans.__('Open the live graph of a pipeline run'),
     execute: args => {
       if (typeof args.id === 'string' && args.id) {
         openRun(args.id);
@@ -102,8 +104,8 @@ function setupPipelines(
     }
   });
   commands.addCommand(PipelineCommandIDs.run, {
-    label: 'Run Pipeline…',
-    caption: 'Ship the pipeline file in focus and run it with parameters',
+    label: trans.__('Run Pipeline…'),
+    caption: trans.__('Ship the pipeline file in focus and run it with parameters'),
     isEnabled: () => !!current()?.path,
     execute: () => {
       const widget = shell.currentWidget;
@@ -115,8 +117,8 @@ function setupPipelines(
     }
   });
   commands.addCommand(PipelineCommandIDs.cancel, {
-    label: 'Cancel Pipeline Run',
-    caption: 'Cancel the pipeline run shown in the graph in focus',
+    label: trans.__('Cancel Pipeline Run'),
+    caption: trans.__('Cancel the pipeline run shown in the graph in focus'),
     isEnabled: () => !!current()?.run,
     execute: () => {
       const model = current();
@@ -124,8 +126,8 @@ function setupPipelines(
     }
   });
   if (palette) {
-    palette.addItem({ command: PipelineCommandIDs.run, category: 'ML Ship' });
-    palette.addItem({ command: PipelineCommandIDs.cancel, category: 'ML Ship' });
+    palette.addItem({ command: PipelineCommandIDs.run, category: trans.__('ML Ship') });
+    palette.addItem({ command: PipelineCommandIDs.cancel, category: trans.__('ML Ship') });
   }
   if (restorer) {
     void restorer.restore(documents, {

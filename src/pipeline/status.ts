@@ -9,13 +9,14 @@ import {
 } from '../api/pipelines';
 import { isTerminal, type IParameterSpec } from '../api/types';
 import { STATUS_LABELS } from '../core/format';
+import { translated } from '../core/i18n';
 
 /** A step's run statuses, plus the two states a step has before it has a run. */
-export const STEP_LABELS: Record<StepStatus, string> = {
-  pending: 'waiting',
-  starting: 'starting',
+export const STEP_LABELS: Record<StepStatus, string> = translated(trans => ({
+  pending: trans.__('waiting'),
+  starting: trans.__('starting'),
   ...STATUS_LABELS
-};
+}));
 
 export function isStepDone(status: StepStatus | null): boolean {
   return status !== null && status !== 'pending' && status !== 'starting' && isTerminal(status);

@@ -37,6 +37,7 @@ import { PipelineGraphModel } from './graphModel';
 import { PipelineViewContent } from './PipelineView';
 import { askRunChoices } from './RunPipelineDialog';
 import { isPipelineDone } from './status';
+import { getTrans } from '../core/i18n';
 
 export const PIPELINE_FILE_TYPE = 'ml-ship-pipeline';
 export const PIPELINE_FACTORY = 'Pipeline Graph';
@@ -53,10 +54,11 @@ export interface IPipelineDeps {
 const watched = new Set<string>();
 
 function notifyEnded(deps: IPipelineDeps, run: IPipelineRunInfo): void {
+  const trans = getTrans();
   if (!watched.delete(run.id) || !deps.actions.settings().notifyOnFinish) {
     return;
   }
-  const text = `Pipeline ${run.pipeline} v${run.version}: run #${shortId(run.id)} ${run.status}`;
+  const text = trans.__('Pipeline %1 v%2: run #%3 %4', run.pipeline, run.version, shortId(run.id), run.status);
   if (run.status === 'succeeded') {
     Notification.success(text, { autoClose: 5000 });
   } else if (run.status === 'cancelled') {
@@ -74,6 +76,7 @@ export async function runPipeline(
   model: PipelineGraphModel,
   save?: () => Promise<void>
 ): Promise<void> {
+  const trans = getTrans();
   if (save) {
     await save(); // unsaved edits (Open With › Editor) are what the user means to run
   }
@@ -83,8 +86,8 @@ export async function runPipeline(
   const description = model.description;
   if (model.invalid || !description) {
     await showErrorMessage(
-      'Cannot run this pipeline',
-      model.invalid ?? model.problem ?? 'The file could not be read.'
+      trans.__('Cannot run this pipeline'),
+      model.invalid ?? model.problem ?? trans.__('The file could not be read.')
     );
     return;
   }
@@ -101,7 +104,7 @@ export async function runPipeline(
     initial: fromLast
       ? {
           parameters: last.parameters,
-          from: `pipeline run #${shortId(last.id)} (v${last.version}, ${last.status})`
+          from: trans.__('pipeline run #%1 (v%2, %3)', shortId(last.id), last.version, last.status)
         }
       : undefined,
     health: actions.model.health,
@@ -114,21 +117,22 @@ export async function runPipeline(
     const run = await model.start(choices);
     watched.add(run.id);
   } catch (error) {
-    await showErrorMessage(`Cannot run pipeline ${description.name}`, errorMessage(error));
+    await showErrorMessage(trans.__('Cannot run pipeline %1', description.name), errorMessage(error));
   }
 }
 
 export async function cancelPipeline(model: PipelineGraphModel): Promise<void> {
+  const trans = getTrans();
   const run = model.run;
   if (!run) {
     return;
   }
   const result = await showDialog({
-    title: `Cancel pipeline run #${shortId(run.id)}?`,
-    body: `No new step of ${run.pipeline} starts and the running ones are cancelled; finished steps and their logs are kept.`,
+    title: trans.__('Cancel pipeline run #%1?', shortId(run.id)),
+    body: trans.__('No new step of %1 starts and the running ones are cancelled; finished steps and their logs are kept.', run.pipeline),
     buttons: [
-      Dialog.cancelButton({ label: 'Keep running' }),
-      Dialog.warnButton({ label: 'Cancel pipeline run' })
+      Dialog.cancelButton({ label: trans.__('Keep running') }),
+      Dialog.warnButton({ label: trans.__('Cancel pipeline run') })
     ]
   });
   if (!result.button.accept) {
@@ -137,7 +141,7 @@ export async function cancelPipeline(model: PipelineGraphModel): Promise<void> {
   try {
     await model.cancel();
   } catch (error) {
-    await showErrorMessage('Cannot cancel the pipeline run', errorMessage(error));
+    await showErrorMessage(trans.__('Cannot cancel the pipeline run'), errorMessage(error));
   }
 }
 
@@ -149,19 +153,20 @@ function addToolbar(
   save?: () => Promise<void>,
   editor?: { toggle: () => void; readonly editing: boolean }
 ): void {
+  const trans = getTrans();
   const fileView = !!save;
   // kept: the buttons render these props, so a new tooltip is set here and then update()
   const runProps: ToolbarButtonComponent.IProps = {
     icon: runIcon,
-    label: 'Run pipeline',
-    tooltip: 'Ship the pipeline and run it with parameters',
+    label: trans.__('Run pipeline'),
+    tooltip: trans.__('Ship the pipeline and run it with parameters'),
     onClick: () => void runPipeline(deps, model, save)
   };
   const run = new ToolbarButton(runProps);
   const cancelProps: ToolbarButtonComponent.IProps = {
     icon: stopIcon,
-    label: 'Cancel',
-    tooltip: 'Cancel the pipeline run shown',
+    label: trans.__('Cancel'),
+    tooltip: trans.__('Cancel the pipeline run shown'),
     enabled: false,
     onClick: () => void cancelPipeline(model)
   };
@@ -174,7 +179,7 @@ function addToolbar(
   };
   const refresh = new ToolbarButton({
     icon: refreshIcon,
-    tooltip: fileView ? 'Check the file again' : 'Reload the run',
+    tooltip: fileView ? trans.__('Check the file again') : trans.__('Reload the run'),
     onClick: () => void (fileView ? model.loadFile() : Promise.resolve()).then(() => model.refreshRun())
   });
   if (fileView) {
@@ -185,8 +190,8 @@ function addToolbar(
   if (fileView && editor) {
     const edit = new ToolbarButton({
       icon: editIcon,
-      label: 'Edit',
-      tooltip: 'Edit the pipeline on a canvas: drop notebooks, draw edges, set parameters',
+      label: trans.__('Edit'),
+      tooltip: trans.__('Edit the pipeline on a canvas: drop notebooks, draw edges, set parameters'),
       className: 'jp-MlShip-editToggle',
       onClick: () => {
         editor.toggle();
@@ -197,8 +202,8 @@ function addToolbar(
     toolbar.addItem(
       'text-pipeline',
       new ToolbarButton({
-        label: 'Open as text',
-        tooltip: 'Open the file in the text editor',
+        label: trans.__('Open as text'),
+        tooltip: trans.__('Open the file in the text editor'),
         onClick: () => model.path && deps.openWith(model.path, 'Editor')
       })
     );
@@ -215,12 +220,12 @@ function addToolbar(
       run,
       runProps,
       invalid
-        ? 'Fix the problems shown first: this pipeline cannot run'
+        ? trans.__('Fix the problems shown first: this pipeline cannot run')
         : !mayRun.allowed
           ? mayRun.reason
           : mayShip.allowed
-            ? 'Ship the pipeline and run it with parameters'
-            : `Run the pipeline with parameters. The file must be as shipped: ${mayShip.reason}`
+            ? trans.__('Ship the pipeline and run it with parameters')
+            : trans.__('Run the pipeline with parameters. The file must be as shipped: %1', mayShip.reason)
     );
     const mayStop = mayCancel(
       model.permissions,
@@ -228,7 +233,7 @@ function addToolbar(
       deps.actions.model.health?.user?.name
     );
     cancel.enabled = !!model.run && !isPipelineDone(model.run.status) && mayStop.allowed;
-    setTooltip(cancel, cancelProps, mayStop.allowed ? 'Cancel the pipeline run shown' : mayStop.reason);
+    setTooltip(cancel, cancelProps, mayStop.allowed ? trans.__('Cancel the pipeline run shown') : mayStop.reason);
   });
   model.runEnded.connect((_, ended) => notifyEnded(deps, ended));
 }
@@ -305,13 +310,14 @@ export type PipelineRunView = MainAreaWidget<PipelineViewContent> & { runId: str
 
 /** A main-area view of one pipeline run (from the side panel). */
 export function createPipelineRunView(deps: IPipelineDeps, runId: string): PipelineRunView {
+  const trans = getTrans();
   const model = new PipelineGraphModel({ api: deps.api, events: deps.events });
   const content = new PipelineViewContent(model, deps.actions, false);
   const widget = new MainAreaWidget({ content }) as PipelineRunView;
   widget.runId = runId;
   widget.id = `jp-MlShip-pipelineRun-${runId}`;
-  widget.title.label = `Pipeline run #${shortId(runId)}`;
-  widget.title.caption = `ml-ship pipeline run ${runId}`;
+  widget.title.label = trans.__('Pipeline run #%1', shortId(runId));
+  widget.title.caption = trans.__('ml-ship pipeline run %1', runId);
   widget.title.closable = true;
   widget.addClass('jp-MlShip-pipelineWidget');
   addToolbar(widget.toolbar, deps, model);
