@@ -1,4 +1,9 @@
-"""Schedules as written: cron expressions (five fields, UTC) and Airflow's presets.
+"""Schedules as written: cron expressions (five fields, UTC unless a time zone is given) and
+Airflow's presets.
+
+A schedule may be read in an IANA time zone (``check_timezone``): its ticks are computed by
+croniter on zone-aware datetimes, so daylight saving is handled (``0 6 * * *`` in
+Europe/Paris is 05:00 UTC in winter, 04:00 UTC in summer); every time returned is UTC.
 
 A schedule is checked when it is shipped: its syntax, and that it fires. croniter accepts
 expressions no calendar ever matches (``0 0 31 2 *``, ``0 0 30 2 *``, ``0 0 31 4,6,9,11 *``,
@@ -10,8 +15,9 @@ and again within as many years after that (a leap day, ``0 0 29 2 *``, fires eve
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import BadInput
 
@@ -28,6 +34,8 @@ MAX_LENGTH = 200
 _CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,?#LW-]+$")
 #: croniter's random field ``R`` (no month or weekday name starts with R)
 _RANDOM = re.compile(r"(^|[,/-])R(?![A-Za-z])", re.I)
+#: an IANA zone name as written (Area/Location, Etc/GMT+5, UTC)
+_ZONE = re.compile(r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9][A-Za-z0-9_+-]*){0,2}$")
 
 
 class NeverFires(BadInput):
@@ -58,13 +66,48 @@ def check_schedule(value: Any, where: str) -> str | None:
                    f"one of {', '.join(PRESETS)}")
 
 
+def check_timezone(value: Any, where: str) -> str:
+    """An IANA time zone name (default ``UTC``), or ``BadInput`` saying it is unknown."""
+    if value is None or value == "":
+        return "UTC"
+    text = str(value).strip()
+    if isinstance(value, str) and len(text) <= 64 and _ZONE.match(text):
+        try:
+            ZoneInfo(text)
+            return text
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    raise BadInput(f"{where}: {str(value)[:64]!r} is not a known time zone: write an IANA "
+                   "name such as 'UTC', 'Europe/Paris' or 'America/New_York'")
+
+
+def zone(name: str | None) -> tzinfo:
+    """The tzinfo of a zone name checked by ``check_timezone`` (UTC for none)."""
+    return timezone.utc if not name or name == "UTC" else ZoneInfo(name)
+
+
+def describe(schedule: str) -> str:
+    """The schedule in words ("At 06:00 AM, Monday through Friday"); "" if it has none."""
+    from cron_descriptor import Options, get_description
+
+    cron = cron_of(schedule)
+    if cron is None:
+        return {"@once": "Once", "@continuous": "Continuously"}.get(schedule, "")
+    options = Options()
+    options.use_24hour_time_format = True
+    try:
+        return str(get_description(cron, options))
+    except Exception:  # cron_descriptor's own errors: no words, the cron says it
+        return ""
+
+
 def cron_of(schedule: str) -> str | None:
     """The cron expression of a schedule (None: one only Airflow can run)."""
     return PRESETS[schedule] if schedule in PRESETS else schedule
 
 
 def fire_times(schedule: str, after: datetime | None = None,
-               count: int = 2) -> list[datetime]:
+               count: int = 2, tz: str | None = None) -> list[datetime]:
     """The schedule's next ``count`` ticks after ``after`` (none for ``@once`` and
     ``@continuous``); ``NeverFires`` when it has none within ``MAX_YEARS_APART`` years of the
     previous one, ``BadInput`` when it is not a schedule at all (a row stored by hand)."""
@@ -73,10 +116,11 @@ def fire_times(schedule: str, after: datetime | None = None,
     cron = cron_of(schedule)
     if cron is None:
         return []
-    start = after or datetime.now(timezone.utc)
+    start = (after or datetime.now(timezone.utc)).astimezone(zone(tz))
     try:
         it = croniter(cron, start, max_years_between_matches=MAX_YEARS_APART)
-        times = [t for _, t in zip(range(count), it.all_next(datetime))]
+        times = [t.astimezone(timezone.utc)
+                 for _, t in zip(range(count), it.all_next(datetime))]
     except (ValueError, KeyError, TypeError) as exc:  # croniter's errors are ValueErrors
         raise BadInput(f"{schedule!r} is not a schedule: {exc}") from None
     if not times:
@@ -88,22 +132,24 @@ def fire_times(schedule: str, after: datetime | None = None,
     return times
 
 
-def next_fire(schedule: str, after: datetime | None = None) -> datetime | None:
+def next_fire(schedule: str, after: datetime | None = None,
+              tz: str | None = None) -> datetime | None:
     """The schedule's next tick after ``after`` (None for ``@once`` and ``@continuous``);
     ``BadInput`` (``NeverFires``) when it has none."""
-    times = fire_times(schedule, after, count=1)
+    times = fire_times(schedule, after, count=1, tz=tz)
     return times[0] if times else None
 
 
-def last_fire(schedule: str, before: datetime) -> datetime | None:
-    """The schedule's latest tick at or before ``before`` (None: Airflow-only or none)."""
+def last_fire(schedule: str, before: datetime, tz: str | None = None) -> datetime | None:
+    """The schedule's latest tick at or before ``before`` (None: Airflow-only or none), UTC."""
     from croniter import croniter
 
     cron = cron_of(schedule)
     if cron is None:
         return None
     try:
-        return croniter(cron, before, max_years_between_matches=MAX_YEARS_APART) \
-            .get_prev(datetime)
+        return croniter(cron, before.astimezone(zone(tz)),
+                        max_years_between_matches=MAX_YEARS_APART) \
+            .get_prev(datetime).astimezone(timezone.utc)
     except (ValueError, KeyError, TypeError) as exc:
         raise NeverFires(f"{schedule!r} has no past tick: {exc}") from None

@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 
@@ -17,6 +18,11 @@ def service() -> Any:
 
     settings = MlShip()
     return ShipService(settings, actor=cli_actor(settings))
+
+
+def is_pipeline_file(ref: str) -> bool:
+    """Whether a ``FILE|NAME[@N]`` argument names a pipeline file (or folder), not a version."""
+    return Path(ref).exists() or ref.endswith((".yaml", ".yml")) or "/" in ref
 
 
 def parse_value(text: str, where: str = "-p") -> Any:

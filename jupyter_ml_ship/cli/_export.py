@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._common import command, dump_json, err, service
+from ._common import command, dump_json, err, is_pipeline_file, service
 
 
 def register_export(psub: argparse._SubParsersAction) -> None:
@@ -33,44 +33,29 @@ def register_export(psub: argparse._SubParsersAction) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from ..backends._airflow.build import ensure_images, pipeline_dag_spec, write_dag
-    from ..core.engine.orchestrated import pipeline_deployment
-    from ._pipelines import _is_file
+    from ..backends import load_backend
     from ._runs import split_ref
 
     svc = service()
-    if _is_file(args.pipeline):
+    if is_pipeline_file(args.pipeline):
         shipped = svc.ship_pipeline(args.pipeline, message=args.message or None)
         name, version = shipped.version.pipeline, shipped.version.number
         state = "new version" if shipped.created else "unchanged, same version"
         err(f"shipped pipeline {name} v{version} ({state})")
     else:
         name, version = split_ref(args.pipeline)
-    settings = svc.settings
-    if args.operator:
-        settings.airflow_operator = args.operator
-    deployment = pipeline_deployment(svc, name, version)
-    spec = pipeline_dag_spec(deployment, settings)
-    if args.images:
-        if spec.operator != "docker":
-            err("--images: the kubernetes operator pulls images from the cluster's registry; "
-                "nothing built")
-        else:
-            pairs = dict.fromkeys(f"{st.job}@{st.version}" for st in spec.steps)
-            ensure_images(settings, settings.home_path,
-                          [deployment["jobs"][k] for k in pairs], err)
-    folder = Path(args.output or settings.airflow_dags_folder or ".")
-    folder.mkdir(parents=True, exist_ok=True)
-    path, changed = write_dag(folder, spec)
+    target = load_backend(args.to, svc.settings)  # enabled or not: only its files are written
+    done = target.export_pipeline(svc.pipeline_deployment(name, version),
+                                  Path(args.output) if args.output else None,
+                                  operator=args.operator, images=args.images, log=err)
     if args.json:
-        dump_json({"pipeline": name, "version": spec.version, "dag_id": spec.dag_id,
-                   "path": str(path), "changed": changed, "operator": spec.operator,
-                   "images": [st.image for st in spec.steps]})
+        dump_json({"pipeline": name, "version": done.version, "dag_id": done.ident,
+                   "path": str(done.path), "changed": done.changed, "operator": done.operator,
+                   "images": [image for _, image in done.steps]})
         return 0
-    kind = "DockerOperator" if spec.operator == "docker" else "KubernetesPodOperator"
-    err(f"DAG {spec.dag_id}: {len(spec.steps)} {kind} task(s)"
-        + ("" if changed else " (file unchanged)"))
-    for st in spec.steps:
-        err(f"  {st.task_id:<16} {st.image}")
-    print(path)
+    err(f"DAG {done.ident}: {len(done.steps)} {done.kind} task(s)"
+        + ("" if done.changed else " (file unchanged)"))
+    for task_id, image in done.steps:
+        err(f"  {task_id:<16} {image}")
+    print(done.path)
     return 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
 from ._common import (
@@ -12,6 +11,7 @@ from ._common import (
     command,
     dump_json,
     err,
+    is_pipeline_file,
     owner_text,
     params_of,
     seconds,
@@ -76,15 +76,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     register_export(psub)
 
 
-def _is_file(ref: str) -> bool:
-    return Path(ref).exists() or ref.endswith((".yaml", ".yml")) or "/" in ref
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     from ._runs import split_ref
 
     svc = service()
-    if _is_file(args.pipeline):
+    if is_pipeline_file(args.pipeline):
         shipped = svc.ship_pipeline(args.pipeline, message=args.message or None)
         v = shipped.version
         state = "new version" if shipped.created else "unchanged, same version"

@@ -1,9 +1,12 @@
-"""What the service mixins (``JobRunsMixin``, ``PipelinesMixin``) may use of ``ShipService``.
+"""What the service mixins (``JobRunsMixin``, ``PipelinesMixin``, ``TickMixin``...) may use of
+``ShipService``.
 
-The mixins are only ever used as bases of ``ShipService``; ``_ServiceBase`` declares, for the
-type checker only, the attributes ``ShipService.__init__`` sets and the methods it defines that
-the mixin methods call, so that their bodies are checked against them. At run time it is an
-empty class.
+The mixins are only ever used as bases of ``ShipService``. For the type checker,
+``_ServiceBase`` is a ``ShipContext`` (``core.context``, the inner contract) plus the service's
+own plumbing the mixin methods call, declared here: so their bodies are checked against them,
+a mixin passes ``self`` where a ``ShipContext`` is wanted with no cast, and mypy checks that
+``ShipService`` implements every member (a missing one makes it abstract). At run time it is
+an empty class.
 """
 
 from __future__ import annotations
@@ -11,25 +14,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pathlib import Path
+    from datetime import datetime
 
     from sqlalchemy.orm import Session
 
-    from ..backends import Backend
-    from ..config import MlShip
-    from ..store import Job, Store, Version
+    from ..models import AgentInfo, RunInfo, ScheduleInfo
+    from ..store import Job, Version
     from .access import Actor, Ownership
+    from .context import ShipContext, TickHook
 
-
-class _ServiceBase:
-    if TYPE_CHECKING:
-        settings: MlShip
-        home: Path
-        store: Store
+    class _ServiceBase(ShipContext):
         _listeners: list[Any]
+        tick_hooks: list[TickHook]
+        ticker: str | None
         warm_on_first_run: bool
-
-        def backend(self, name: str | None) -> Backend: ...
 
         def prewarm(self, owned: bool = False) -> bool: ...
 
@@ -42,3 +40,30 @@ class _ServiceBase:
         def _ownership(self, s: Session, job: Job) -> Ownership: ...
 
         def _audit(self, subject: str, kind: str, actor: str, data: dict[str, Any]) -> None: ...
+
+        def _notify(self, info: RunInfo) -> None: ...
+
+        def _hands_off(self) -> bool: ...
+
+        # ---- what the tick calls -----------------------------------------------------------
+
+        def agent(self) -> AgentInfo | None: ...
+
+        def start_queued_runs(self, limit: int = 100) -> list[str]: ...
+
+        def take_back_lost_claims(self, now: datetime | None = None) -> list[str]: ...
+
+        def discover_runs(self, skip_unavailable: bool = True) -> list[str]: ...
+
+        def fire_schedules(self, now: datetime | None = None
+                           ) -> list[tuple[ScheduleInfo, str]]: ...
+
+        def active_run_ids(self) -> list[str]: ...
+
+        def active_pipeline_run_ids(self) -> list[str]: ...
+
+        def after_run_ended(self, run_id: str) -> None: ...
+
+else:
+    class _ServiceBase:
+        pass

@@ -1,7 +1,8 @@
 """Pipelines on the service: ship, describe, version, run, follow, cancel (``PipelinesMixin``).
 
-The CLI and the REST layer call these methods; the work is done in ``jupyter_ml_ship.pipelines``
-(file format and checks in ``spec``/``versions``, scheduling in ``executor``/``scheduler``).
+The CLI and the REST layer call these methods; the work is done in ``core.engine`` (versions,
+pipeline runs, the executor and the mirror, the scheduler), which takes the service as its
+``ShipContext``, and ``jupyter_ml_ship.pipelines`` (the file format, templates, models).
 """
 
 from __future__ import annotations
@@ -9,23 +10,26 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from sqlalchemy import func, select
 
 from ..errors import BadInput, Conflict, Forbidden
+from ..pipelines import load_pipeline
+from ..pipelines.models import (
+    PipelineDescription,
+    PipelineInfo,
+    PipelineRunInfo,
+    PipelineVersionInfo,
+    ShipPipelineResult,
+)
+from ..store.schema import Event, Job, Pipeline, PipelineRun, PipelineVersion, Version
 from ._base import _ServiceBase
-from .access import RUN_BY, Actor, Ownership, check, owner_groups, permissions, refusal
-
-if TYPE_CHECKING:  # imported where used: jupyter_ml_ship.pipelines imports core itself
-    from ..pipelines.models import (
-        PipelineDescription,
-        PipelineInfo,
-        PipelineRunInfo,
-        PipelineVersionInfo,
-        ShipPipelineResult,
-    )
-    from .service import ShipService
+from .access import RUN_BY, Actor, Ownership, check, owner_groups, permissions, refusal, whoami
+from .engine import pipeline_runs, scheduler, versions
+from .engine.deployment import pipeline_deployment
+from .engine.pipeline_runs import run_info
+from .engine.versions import pipeline_row, version_info, version_row
 
 #: pipeline run statuses that are final, and step statuses of work in progress
 _DONE = ("succeeded", "failed", "cancelled")
@@ -33,19 +37,11 @@ _ACTIVE = ("starting", "queued", "building", "running")
 
 
 class PipelinesMixin(_ServiceBase):
-    @property
-    def _svc(self) -> ShipService:
-        """This object as the ``ShipService`` it always is (the mixin is only ever one of its
-        bases), for the ``jupyter_ml_ship.pipelines`` helpers, which take the whole service."""
-        return cast("ShipService", self)
-
     # ---- files and versions ---------------------------------------------------------------
 
     def describe_pipeline_file(self, path: str | Path) -> PipelineDescription:
         """The validated graph of a pipeline file or notebook folder; ships and runs nothing."""
-        from .engine import versions
-
-        return versions.describe(self._svc, path)
+        return versions.describe(self, path)
 
     def ship_pipeline(self, path: str | Path, message: str | None = None,
                       author: str | None = None, actor: Actor | None = None,
@@ -57,10 +53,6 @@ class PipelinesMixin(_ServiceBase):
         (they are shipped as that user) and run each ``job:`` step's job; the file's ``owners``
         must be groups of the hub (when the hub's groups are known).
         """
-        from ..pipelines.models import ShipPipelineResult
-        from .engine import versions
-        from .service import _whoami
-
         actor = self._actor(actor)
         may_change = None
         if actor is not None:
@@ -71,23 +63,19 @@ class PipelinesMixin(_ServiceBase):
             def may_change(s: Any, pipe: Any) -> None:  # a new version: owners and admins
                 check(who, "ship", self._pipeline_ownership(s, pipe))
 
-        version, created = versions.ship(self._svc, path, message,
-                                         author if author is not None else _whoami(), actor,
+        version, created = versions.ship(self, path, message,
+                                         author if author is not None else whoami(), actor,
                                          may_change, confine)
         return ShipPipelineResult(pipeline=self.pipeline(version.pipeline, actor),
                                   version=version, created=created)
 
     def pipelines(self, actor: Actor | None = None) -> list[PipelineInfo]:
-        from ..store.schema import Pipeline
-
         actor = self._actor(actor)
         with self.store.session() as s:
             return [self._pipeline_info(s, p, actor)
                     for p in s.scalars(select(Pipeline).order_by(Pipeline.name))]
 
     def pipeline(self, name: str, actor: Actor | None = None) -> PipelineInfo:
-        from .engine.versions import pipeline_row
-
         actor = self._actor(actor)
         with self.store.session() as s:
             return self._pipeline_info(s, pipeline_row(s, name), actor)
@@ -98,9 +86,6 @@ class PipelinesMixin(_ServiceBase):
         Its owner groups must exist and its ``job:`` steps be jobs the user may run; whether
         the user may change the pipeline is known once its version's content is (anyone may
         ship it as it is: the lab's Run pipeline ships the file it shows first)."""
-        from ..pipelines import load_pipeline
-        from ..store.schema import Job
-
         spec = load_pipeline(path)
         if actor.known_groups is not None:
             unknown = [g for g in spec.owners if g not in actor.known_groups]
@@ -124,8 +109,6 @@ class PipelinesMixin(_ServiceBase):
         ``owners``: only its owners, whatever its jobs say). Without one, the team may run it
         when every step's job says ``run_by: team``.
         """
-        from ..store.schema import Job, PipelineVersion, Version
-
         spec = s.scalar(select(PipelineVersion.spec).where(
             PipelineVersion.pipeline_id == pipe.id,
             PipelineVersion.number == pipe.current_version)) or {}
@@ -141,10 +124,6 @@ class PipelinesMixin(_ServiceBase):
         return Ownership("pipeline", pipe.name, pipe.owner or "", groups, run_by)
 
     def _pipeline_info(self, s: Any, pipe: Any, actor: Actor | None = None) -> PipelineInfo:
-        from ..pipelines.models import PipelineInfo
-        from ..store.schema import PipelineRun, PipelineVersion
-        from .engine.pipeline_runs import run_info
-
         last = s.scalars(select(PipelineRun).where(PipelineRun.pipeline_id == pipe.id)
                          .order_by(PipelineRun.id.desc()).limit(1)).first()
         latest = s.scalar(select(func.max(PipelineVersion.number))
@@ -160,40 +139,33 @@ class PipelinesMixin(_ServiceBase):
 
     def pipeline_versions(self, name: str) -> list[PipelineVersionInfo]:
         """Newest first."""
-        from .engine.versions import pipeline_row, version_info
-
         with self.store.session() as s:
             pipe = pipeline_row(s, name)
             return [version_info(v, pipe) for v in reversed(pipe.versions)]
 
     def pipeline_version(self, name: str,
                          number: int | None = None) -> PipelineVersionInfo:
-        from .engine.versions import version_info, version_row
-
         with self.store.session() as s:
             v = version_row(s, name, number)
             return version_info(v, v.pipeline)
 
+    def pipeline_deployment(self, name: str, number: int | None = None) -> dict[str, Any]:
+        """What an orchestrating backend deploys or exports of a pipeline version (plain
+        data: ``Backend.deploy_pipeline``, ``Backend.export_pipeline``)."""
+        return pipeline_deployment(self, name, number)
+
     def rollback_pipeline(self, name: str, number: int,
                           actor: Actor | str | None = None) -> PipelineInfo:
-        from .engine import versions
-        from .engine.versions import pipeline_row
-        from .service import _whoami
-
         who = self._actor(None if isinstance(actor, str) else actor)
         if who is not None:
             actor = who.name
             with self.store.session() as s:
                 check(who, "rollback", self._pipeline_ownership(s, pipeline_row(s, name)))
-        versions.rollback(self._svc, name, number, str(actor or "") or _whoami())
+        versions.rollback(self, name, number, str(actor or "") or whoami())
         return self.pipeline(name, who)
 
     def delete_pipeline(self, name: str, actor: Actor | None = None) -> None:
         """Delete a pipeline with its versions and pipeline runs (its jobs stay)."""
-        from ..store.schema import Event, PipelineRun
-        from .engine.versions import pipeline_row
-        from .service import _whoami
-
         actor = self._actor(actor)
         with self.store.session() as s:
             pipe = pipeline_row(s, name)
@@ -204,7 +176,7 @@ class PipelinesMixin(_ServiceBase):
                 raise Conflict(f"pipeline {name!r} has {active} active run(s); cancel them first")
             s.delete(pipe)
             s.add(Event(job_name=name, kind="pipeline-delete",
-                        actor=actor.name if actor else _whoami(), data={}))
+                        actor=actor.name if actor else whoami(), data={}))
 
     # ---- runs -----------------------------------------------------------------------------
 
@@ -219,72 +191,56 @@ class PipelinesMixin(_ServiceBase):
         (``detach``) carries on with the rest, so the caller may exit. With ``detach=False``
         the caller drives it (``drive_pipeline_run``) or lets the server's reconciler do so.
         """
-        from .engine import pipeline_runs, scheduler
-        from .engine.versions import pipeline_row
-        from .service import _whoami
-
         actor = self._actor(actor)
         with self.store.session() as s:
             check(actor, "run", self._pipeline_ownership(s, pipeline_row(s, name)))
-        for_agent = started_by is None and self._svc._hands_off()
-        who = actor.name if actor else (started_by or _whoami())
-        run_id = pipeline_runs.create(self._svc, name, version, parameters, backend, use_cache,
+        for_agent = started_by is None and self._hands_off()
+        who = actor.name if actor else (started_by or whoami())
+        run_id = pipeline_runs.create(self, name, version, parameters, backend, use_cache,
                              parallelism, started_by=who)
         self._audit(name, "pipeline-run", who, {
             "pipeline_run_id": run_id, **({"queued_for": "agent"} if for_agent else {})})
         if for_agent:  # the agent's tick advances it (and spawns its scheduler)
-            return pipeline_runs.info(self._svc, run_id)
-        info = pipeline_runs.advance(self._svc, run_id)
+            return pipeline_runs.info(self, run_id)
+        info = pipeline_runs.advance(self, run_id)
         if detach and info.status not in _DONE:
-            scheduler.spawn(self._svc, run_id)
+            scheduler.spawn(self, run_id)
         return info
 
     def drive_pipeline_run(self, run_id: str,
                            timeout: float | None = None) -> PipelineRunInfo:
         """Schedule a pipeline run in this process until it ends (or ``timeout`` seconds)."""
-        from .engine import scheduler
-
         deadline = time.monotonic() + timeout if timeout else None
-        return scheduler.drive(self._svc, run_id, deadline)
+        return scheduler.drive(self, run_id, deadline)
 
     def advance_pipeline_run(self, run_id: str) -> PipelineRunInfo:
         """One idempotent scheduling pass (safe from several processes; the reconciler's call)."""
-        from .engine.pipeline_runs import advance
-
-        return advance(self._svc, run_id)
+        return pipeline_runs.advance(self, run_id)
 
     def resume_pipeline_run(self, run_id: str) -> PipelineRunInfo:
         """Advance an active pipeline run and start a scheduler for it if none is alive."""
-        from .engine import pipeline_runs, scheduler
-
-        info = pipeline_runs.info(self._svc, run_id)
+        info = pipeline_runs.info(self, run_id)
         if info.status in _DONE and not any(
                 st.status in _ACTIVE for st in info.steps):
             return info
-        if scheduler.scheduler_alive(self._svc, run_id):
+        if scheduler.scheduler_alive(self, run_id):
             return info
-        info = pipeline_runs.advance(self._svc, run_id)
+        info = pipeline_runs.advance(self, run_id)
         if info.status not in _DONE:
-            scheduler.spawn(self._svc, run_id)
+            scheduler.spawn(self, run_id)
         return info
 
     def get_pipeline_run(self, run_id: str,
                          reconcile: bool = True) -> PipelineRunInfo:
         """A pipeline run with its steps; ``reconcile`` resumes it if its scheduler is gone."""
-        from .engine import pipeline_runs
-
         if reconcile:
             return self.resume_pipeline_run(run_id)
-        return pipeline_runs.info(self._svc, run_id)
+        return pipeline_runs.info(self, run_id)
 
     def pipeline_runs(self, pipeline: str | None = None, status: str | None = None,
                       limit: int = 50,
                       cursor: str | None = None) -> tuple[list[PipelineRunInfo], str | None]:
         """Newest first; ``cursor`` is the id of the last run of the previous page."""
-        from ..store.schema import PipelineRun
-        from .engine.pipeline_runs import run_info
-        from .engine.versions import pipeline_row
-
         if not 1 <= limit <= 1000:
             raise BadInput(f"limit must be between 1 and 1000, got {limit}")
         q = select(PipelineRun).order_by(PipelineRun.id.desc())
@@ -300,10 +256,6 @@ class PipelinesMixin(_ServiceBase):
         return page, (page[-1].id if len(rows) > limit else None)
 
     def cancel_pipeline_run(self, run_id: str, actor: Actor | None = None) -> PipelineRunInfo:
-        from ..store.schema import PipelineRun
-        from .engine.pipeline_runs import cancel
-        from .service import _whoami
-
         actor = self._actor(actor)
         name = ""
         with self.store.session() as s:
@@ -312,14 +264,12 @@ class PipelinesMixin(_ServiceBase):
                 check(actor, "cancel", self._pipeline_ownership(s, row.pipeline),
                       started_by=row.started_by)
                 name = row.pipeline.name
-        info = cancel(self._svc, run_id)
-        self._audit(name, "pipeline-cancel", actor.name if actor else _whoami(),
+        info = pipeline_runs.cancel(self, run_id)
+        self._audit(name, "pipeline-cancel", actor.name if actor else whoami(),
                     {"pipeline_run_id": run_id})
         return info
 
     def active_pipeline_run_ids(self) -> list[str]:
-        from ..store.schema import PipelineRun
-
         with self.store.session() as s:
             return list(s.scalars(select(PipelineRun.id).where(
                 PipelineRun.status.in_(("queued", "running")))))
@@ -333,25 +283,23 @@ class PipelinesMixin(_ServiceBase):
         While no scheduler process holds the run (the one spawned is still starting, or it
         died), this process schedules it, so no step waits for a scheduler to come up.
         """
-        from .engine import pipeline_runs, scheduler
-
         deadline = time.monotonic() + timeout if timeout else None
         while True:
-            info = pipeline_runs.info(self._svc, run_id)
+            info = pipeline_runs.info(self, run_id)
             if on_update:
                 on_update(info)
             if info.status in _DONE and not any(st.status in _ACTIVE for st in info.steps):
                 return info
             if deadline and time.monotonic() > deadline:
                 return info
-            if scheduler.scheduling(self._svc, run_id):
+            if scheduler.scheduling(self, run_id):
                 time.sleep(interval)
                 continue
-            if not scheduler.scheduler_alive(self._svc, run_id):
-                scheduler.spawn(self._svc, run_id)
+            if not scheduler.scheduler_alive(self, run_id):
+                scheduler.spawn(self, run_id)
             look = time.monotonic() + max(interval, 1.0)
 
             def stop(look: float = look) -> bool:
-                return time.monotonic() > look or scheduler.scheduling(self._svc, run_id)
+                return time.monotonic() > look or scheduler.scheduling(self, run_id)
 
-            scheduler.drive(self._svc, run_id, deadline, stop=stop)
+            scheduler.drive(self, run_id, deadline, stop=stop)

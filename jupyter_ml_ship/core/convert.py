@@ -22,7 +22,7 @@ from ..models import (
 )
 from ..store import Job, Run, Version
 from .access import Actor, Ownership, permissions
-from .schedules import next_tick
+from .schedules import edit_rows, effective, next_tick
 
 
 def run_info(r: Run, job_name: str | None = None, s: Session | None = None) -> RunInfo:
@@ -92,7 +92,8 @@ def job_info(s: Session, job: Job, actor: Actor | None = None) -> JobInfo:
     latest = s.scalar(select(func.max(Version.number)).where(Version.job_id == job.id))
     config = s.scalar(select(Version.config).where(
         Version.job_id == job.id, Version.number == job.current_version)) or {}
-    return _job_info(job, last, latest, config, actor)
+    return _job_info(job, last, latest, config, actor,
+                     edit_rows(s, "job", [job.name]).get(job.name))
 
 
 def jobs_info(s: Session, jobs: list[Job], actor: Actor | None = None) -> list[JobInfo]:
@@ -110,21 +111,23 @@ def jobs_info(s: Session, jobs: list[Job], actor: Actor | None = None) -> list[J
                              .join(Job, Job.id == Version.job_id)
                              .where(Version.job_id.in_(ids),
                                     Version.number == Job.current_version)).tuples().all())
-    return [_job_info(j, lasts.get(j.id), latest.get(j.id), configs.get(j.id) or {}, actor)
-            for j in jobs]
+    edits = edit_rows(s, "job", [j.name for j in jobs])
+    return [_job_info(j, lasts.get(j.id), latest.get(j.id), configs.get(j.id) or {}, actor,
+                      edits.get(j.name)) for j in jobs]
 
 
 def _job_info(job: Job, last: Run | None, latest: int | None, config: dict[str, Any],
-              actor: Actor | None) -> JobInfo:
-    schedule = config.get("schedule")
-    next_run, schedule_error = next_tick(schedule) if schedule else (None, None)
+              actor: Actor | None, edit: Any = None) -> JobInfo:
+    schedule, tz, paused = effective(config.get("schedule"), edit)  # as edited (core.schedules)
+    next_run, schedule_error = next_tick(schedule, tz=tz) if schedule else (None, None)
     own = Ownership.of("job", job.name, job.owner, config)
     return JobInfo(
         owner=own.owner, owners=list(own.groups),
         run_by="team" if own.run_by == "team" else "owners",
         permissions=permissions(actor, own),
         schedule=schedule,
-        next_run=next_run,
+        next_run=None if paused else next_run,
+        schedule_timezone=tz, schedule_paused=paused,
         schedule_error=schedule_error,
         name=job.name,
         current_version=job.current_version,

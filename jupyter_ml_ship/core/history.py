@@ -20,9 +20,10 @@ from sqlalchemy import Text, cast, select
 from ..errors import BadInput
 from ..models import TERMINAL_STATUSES, RunHealth, RunInfo, RunStatus
 from ..store import Run, Version
+from .rows import job_row
 
 if TYPE_CHECKING:
-    from .service import ShipService
+    from .context import ShipContext
 
 MAX_HISTORY = 20_000
 
@@ -100,12 +101,12 @@ class RunComparison(_Model):
     missing: list[str] = Field([], description="runs with no output notebook (no diff)")
 
 
-def run_history(svc: ShipService, job: str, limit: int = 5000) -> RunHistory:
+def run_history(svc: ShipContext, job: str, limit: int = 5000) -> RunHistory:
     if not 1 <= limit <= MAX_HISTORY:
         raise BadInput(f"limit must be between 1 and {MAX_HISTORY}, got {limit}")
     now = datetime.now(timezone.utc)
     with svc.store.session() as s:
-        j = svc._job(s, job)
+        j = job_row(s, job)
         versions = s.execute(
             select(Version.number, Version.digest, Version.created_at, Version.message)
             .where(Version.job_id == j.id).order_by(Version.number)).all()
@@ -157,7 +158,7 @@ def run_history(svc: ShipService, job: str, limit: int = 5000) -> RunHistory:
         runs=out, truncated=truncated)
 
 
-def compare_runs(svc: ShipService, a: str, b: str) -> RunComparison:
+def compare_runs(svc: ShipContext, a: str, b: str) -> RunComparison:
     import nbformat
 
     from ..notebook.diff import notebook_diff

@@ -19,10 +19,11 @@ from sqlalchemy import select
 from ..errors import BadInput
 from ..pipelines.models import PIPELINE_DONE, STEP_DONE
 from ..store.schema import PipelineRun, PipelineStep, PipelineVersion
+from .engine.versions import pipeline_row
 from .history import MAX_HISTORY, HistoryColumn, HistoryRow, HistoryVersion, RunHistory, _Model
 
 if TYPE_CHECKING:
-    from .service import ShipService
+    from .context import ShipContext
 
 
 class StepCell(_Model):
@@ -72,9 +73,7 @@ def _note(columns: dict[str, bool], values: dict[str, Any]) -> None:
         columns[k] = columns.get(k, True) and _number(v)
 
 
-def pipeline_history(svc: ShipService, name: str, limit: int = 5000) -> PipelineHistory:
-    from .engine.versions import pipeline_row
-
+def pipeline_history(svc: ShipContext, name: str, limit: int = 5000) -> PipelineHistory:
     if not 1 <= limit <= MAX_HISTORY:
         raise BadInput(f"limit must be between 1 and {MAX_HISTORY}, got {limit}")
     now = datetime.now(timezone.utc)

@@ -28,7 +28,7 @@ from ..models import ScheduleInfo
 from ..store.files import atomic_write_json, create_new, read_json
 
 if TYPE_CHECKING:
-    from .service import ShipService
+    from .context import ShipContext
 
 FOLDER = "schedules"
 #: seconds a fired tick's claim is kept
@@ -44,11 +44,11 @@ def next_tick(schedule: str, now: datetime | None = None) -> tuple[datetime | No
         return None, exc.message
 
 
-def _state_path(svc: ShipService, kind: str, name: str) -> Path:
+def _state_path(svc: ShipContext, kind: str, name: str) -> Path:
     return svc.home / FOLDER / f"{kind}.{name}.json"
 
 
-def schedules(svc: ShipService, now: datetime | None = None) -> list[ScheduleInfo]:
+def schedules(svc: ShipContext, now: datetime | None = None) -> list[ScheduleInfo]:
     """Every current version that has a schedule, jobs then pipelines, by name."""
     from ..store.schema import Job, Pipeline, PipelineVersion, Version
 
@@ -82,7 +82,7 @@ def schedules(svc: ShipService, now: datetime | None = None) -> list[ScheduleInf
     return result
 
 
-def _runner_of(svc: ShipService, backend: str) -> Literal["ml-ship", "airflow"]:
+def _runner_of(svc: ShipContext, backend: str) -> Literal["ml-ship", "airflow"]:
     """Who starts a schedule's runs: a backend that schedules itself (Airflow), or us."""
     try:
         impl = svc.backend(backend)
@@ -92,7 +92,7 @@ def _runner_of(svc: ShipService, backend: str) -> Literal["ml-ship", "airflow"]:
         else "ml-ship"
 
 
-def _claim_tick(svc: ShipService, kind: str, name: str, tick: datetime) -> bool:
+def _claim_tick(svc: ShipContext, kind: str, name: str, tick: datetime) -> bool:
     """Whether this process fires the tick (its claim file is new). Claims older than
     ``KEEP_CLAIMS`` go: by then every process has moved past their ticks."""
     key = hashlib.sha256(f"{kind}\0{name}\0{tick.isoformat()}".encode()).hexdigest()[:32]
@@ -109,7 +109,7 @@ def _claim_tick(svc: ShipService, kind: str, name: str, tick: datetime) -> bool:
     return True
 
 
-def fire_due(svc: ShipService, now: datetime | None = None) -> list[tuple[ScheduleInfo, str]]:
+def fire_due(svc: ShipContext, now: datetime | None = None) -> list[tuple[ScheduleInfo, str]]:
     """Start a run of each schedule that is due (not those Airflow runs): (schedule, the id of
     the run or pipeline run started, or the error that kept it from starting). A schedule that
     cannot fire is reported once per version (as an error), then skipped."""

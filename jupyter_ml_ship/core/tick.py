@@ -23,15 +23,15 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import NotFound, ShipError
-from ..models import AgentInfo
+from ..models import AgentInfo, RunInfo, ScheduleInfo
+from ..pipelines.models import PipelineRunInfo
 from ..store import Run
 from ..store.files import read_json
+from ..store.schema import Lease
 from ._base import _ServiceBase
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import CursorResult
-
-    from ..models import ScheduleInfo
 
 AGENT_LEASE = "agent"
 #: an agent that has not renewed its lease for this long is taken over
@@ -48,7 +48,7 @@ class TickReport:
     """What one tick did and saw."""
 
     #: the current state of every active (or asked-about) run and pipeline run
-    states: list[Any] = field(default_factory=list)
+    states: list[RunInfo | PipelineRunInfo] = field(default_factory=list)
     #: keys ("run:ID", "pipeline:ID") of runs that no longer exist
     gone: list[str] = field(default_factory=list)
     discovered: list[str] = field(default_factory=list)
@@ -79,38 +79,37 @@ class TickMixin(_ServiceBase):
         state is reported even once they ended). ``write=False``: only read the states (a
         Jupyter server while an agent does the work)."""
         report = TickReport()
-        svc = cast(Any, self)
-        if write and (not svc.settings.team_mode or svc.ticker == "agent"):
+        if write and (not self.settings.team_mode or self.ticker == "agent"):
             # team mode: the runs users' servers recorded for the agent
             try:
                 report.taken_back = self.take_back_lost_claims()
-                report.started = svc.start_queued_runs()
+                report.started = self.start_queued_runs()
             except Exception as exc:
                 report.errors.append(f"starting the queued runs: {_say(exc)}")
         if write and discover:
             try:
-                report.discovered = svc.discover_runs()
+                report.discovered = self.discover_runs()
             except Exception as exc:  # a backend's API that fails: the next tick looks again
                 report.errors.append(f"looking for runs a backend started: {_say(exc)}")
         if write and schedules:
             try:
-                report.fired = svc.fire_schedules(now)
+                report.fired = self.fire_schedules(now)
             except Exception as exc:
                 report.errors.append(f"running the schedules that are due: {_say(exc)}")
-        keys = {f"run:{i}" for i in svc.active_run_ids()}
-        keys |= {f"pipeline:{i}" for i in svc.active_pipeline_run_ids()}
+        keys = {f"run:{i}" for i in self.active_run_ids()}
+        keys |= {f"pipeline:{i}" for i in self.active_pipeline_run_ids()}
         for key in sorted(keys | set(known)):
             kind, _, run_id = key.partition(":")
             try:
                 if kind == "run":
-                    report.states.append(svc.get_run(run_id, reconcile=write))
+                    report.states.append(self.get_run(run_id, reconcile=write))
                 else:  # resumed if its scheduler is gone
-                    report.states.append(svc.get_pipeline_run(run_id, reconcile=write))
+                    report.states.append(self.get_pipeline_run(run_id, reconcile=write))
             except NotFound:  # deleted with its job or pipeline
                 report.gone.append(key)
             except Exception as exc:
                 report.errors.append(f"reconciling {key}: {_say(exc)}")
-        for hook in list(getattr(self, "tick_hooks", [])):
+        for hook in list(self.tick_hooks):
             if write:
                 try:
                     hook(self)
@@ -143,10 +142,9 @@ class TickMixin(_ServiceBase):
 
     def reconcile_active(self) -> None:
         """Bring every active run up to date (before a listing, with nobody else watching)."""
-        svc = cast(Any, self)
-        for run_id in svc.active_run_ids():
+        for run_id in self.active_run_ids():
             try:
-                svc.reconcile(run_id)
+                self.reconcile(run_id)
             except ShipError:
                 pass  # e.g. its backend is down: listed as last known
 
@@ -156,8 +154,6 @@ class TickMixin(_ServiceBase):
                       host: str | None = None) -> bool:
         """Take or renew the agent lease before a tick (so its ``last_tick`` is now); whether
         ``holder`` has it."""
-        from ..store.schema import Lease
-
         now = _now()
         values = {"holder": holder, "renewed_at": now, "expires_at": now + timedelta(seconds=ttl),
                   "pid": pid if pid is not None else os.getpid(),
@@ -184,15 +180,11 @@ class TickMixin(_ServiceBase):
             return False
 
     def release_lease(self, holder: str) -> None:
-        from ..store.schema import Lease
-
         with self.store.session() as s:
             s.execute(delete(Lease).where(Lease.name == AGENT_LEASE, Lease.holder == holder))
 
     def agent(self) -> AgentInfo | None:
         """The agent holding the lease, if its lease is live."""
-        from ..store.schema import Lease
-
         with self.store.session() as s:
             row = s.get(Lease, AGENT_LEASE)
             if row is None or row.expires_at < _now():

@@ -11,7 +11,8 @@ kernel), the run's log as stdout and stderr, the run directory as its working di
 environment the backend composed for the run (secrets included: they travel over this socket,
 mode 0600, and are never written). The server answers one JSON line per connection:
 ``{"op": "run", "run_dir", "log", "env"}`` → ``{"pid"}``; ``{"op": "schedule", "run_id",
-"settings", "log", "cwd", "env"}`` (a pipeline run's scheduler, see ``core/engine/scheduler``) →
+"settings", "log", "cwd", "env", "entry"}`` (a pipeline run's scheduler: ``entry`` names the
+module whose ``serve`` it runs, ``core/scheduler_process``) →
 ``{"pid"}``; ``{"op": "ping"}``; ``{"op": "stop"}``.
 It exits after ``IDLE`` seconds without a request, when its socket is removed or replaced, when
 a module it preloaded changed on disk (it answers ``{"stale": true}``; the backend then starts
@@ -54,8 +55,8 @@ PRELOAD = (
     "IPython.core.oinspect", "IPython.extensions.storemagic", "IPython.utils.wildcard",
     "tornado.platform.asyncio",
     # a pipeline scheduler (forked from here too)
-    "jupyter_ml_ship.core", "jupyter_ml_ship.core.engine.executor", "jupyter_ml_ship.core.engine.pipeline_runs",
-    "jupyter_ml_ship.core.engine.scheduler", "jupyter_ml_ship.backends.local",
+    "jupyter_ml_ship.core", "jupyter_ml_ship.core.scheduler_process",
+    "jupyter_ml_ship.backends.local",
     "sqlalchemy.dialects.sqlite.pysqlite",
 )
 STALE_CHECK_INTERVAL = 0.5
@@ -138,15 +139,18 @@ def _runner(req: dict[str, Any], base_path: list[str]) -> int:
     return 0 if result["status"] == "succeeded" else 1
 
 
-#: what else a warm runner forks: the pipeline scheduler, named (the runner layer imports no
-#: pipeline code; the process it forks does)
-SCHEDULER = "jupyter_ml_ship.core.engine.scheduler"
+#: what else a warm runner forks: a pipeline scheduler, whose entry module its request names
+#: (the runner layer imports no pipeline code; the process it forks does), one of ours only
+ENTRY_PACKAGE = "jupyter_ml_ship."
 
 
 def _scheduler(req: dict[str, Any], base_path: list[str]) -> int:
-    scheduler = importlib.import_module(SCHEDULER)
+    entry = str(req.get("entry") or "")
+    if not entry.startswith(ENTRY_PACKAGE):
+        raise ValueError(f"not a scheduler entry of ours: {entry!r}")
+    scheduler = importlib.import_module(entry)
     _become(req, req["cwd"], base_path)
-    sys.argv = [scheduler.__file__ or SCHEDULER, req["run_id"]]
+    sys.argv = [scheduler.__file__ or entry, req["run_id"]]
     return int(scheduler.serve(req["settings"], req["run_id"]))
 
 

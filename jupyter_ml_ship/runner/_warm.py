@@ -107,10 +107,12 @@ def start_run(settings: Any, run_dir: Path, log_path: Path, env: dict[str, str])
 
 
 def start_scheduler(settings: Any, run_id: str, values: dict[str, Any], log_path: Path,
-                    folder: Path, env: dict[str, str]) -> int | None:
-    """Have the warm runner fork a pipeline scheduler; its pid, or None (start it cold)."""
+                    folder: Path, env: dict[str, str], entry: str) -> int | None:
+    """Have the warm runner fork a pipeline scheduler (``entry``: the module whose
+    ``serve(settings, run_id)`` it runs); its pid, or None (start it cold)."""
     return _fork(settings, {"op": "schedule", "run_id": run_id, "settings": values,
-                            "log": str(log_path), "cwd": str(folder), "env": env})
+                            "log": str(log_path), "cwd": str(folder), "env": env,
+                            "entry": entry})
 
 
 def _fork(settings: Any, request: dict[str, Any]) -> int | None:

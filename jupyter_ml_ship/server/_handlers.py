@@ -19,6 +19,7 @@ from ..models import (
     JobList,
     RollbackRequest,
     RunList,
+    ScheduleEdit,
     ScheduleList,
     ShipRequest,
     VersionList,
@@ -87,6 +88,16 @@ class SchedulesHandler(MlShipHandler):
     @authorized
     async def get(self) -> None:
         self.reply(ScheduleList(schedules=await self.call(self.service.schedules)))
+
+
+class ScheduleHandler(MlShipHandler):
+    @web.authenticated
+    @authorized
+    async def patch(self, kind: str, name: str) -> None:
+        req = self.body(ScheduleEdit)
+        self.reply(await self.call(self.service.edit_schedule, kind, name, cron=req.cron,
+                                   timezone=req.timezone, paused=req.paused,
+                                   actor=await self.actor() or self.author))
 
 
 class JobsHandler(MlShipHandler):

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from .. import __version__
+from .._version import __version__
 from ..core.history import RunComparison, RunHistory
 from ..core.notebook_info import NotebookInfo
 from ..core.pipeline_history import PipelineHistory

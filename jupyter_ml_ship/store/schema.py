@@ -303,3 +303,25 @@ class DeliveryMark(Base):
     subject: Mapped[str] = mapped_column(String(32), primary_key=True)
     subject_kind: Mapped[str] = mapped_column(String(16), default="run")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# ---- schedules edited in place (migration 0011) ---------------------------------------------
+
+
+class Schedule(Base):
+    """A job's or pipeline's schedule as edited after ship (``core.schedules``): a cron that
+    replaces the shipped one, its time zone, paused. ``base`` is the shipped schedule the edit
+    was made over: a version shipped later with another schedule wins over the edit."""
+
+    __tablename__ = "schedules"
+    #: "job" or "pipeline"
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(63), primary_key=True)
+    #: the edited cron (None: the shipped one)
+    cron: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    base: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    #: an IANA time zone name the cron is read in
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(200), default="")

@@ -245,7 +245,7 @@ def test_airflow_dags_test_runs_the_pipeline_in_containers_and_outputs_flow(
         pipeline_dag_spec,
         write_dag,
     )
-    from jupyter_ml_ship.core.engine.orchestrated import pipeline_deployment
+    from jupyter_ml_ship.core.engine.deployment import pipeline_deployment
 
     asvc = ShipService(settings_for(deployment, tmp_path / "home"))
     version = asvc.ship_pipeline(EXAMPLES / "churn.pipeline.yaml").version
@@ -309,10 +309,11 @@ def test_pipeline_runs_on_airflow_from_the_cli(live, tmp_path):
 def die_before_writing_the_claims(svc) -> None:
     """What a process that died right after recording DAG runs leaves: their claims empty,
     older than a live process would leave them."""
-    from jupyter_ml_ship.core.engine import discovered as discover
+    from jupyter_ml_ship.backends.airflow import AirflowBackend
+    from jupyter_ml_ship.core.engine import mirror_discovery as discover
 
     old = time.time() - discover.STALE_CLAIM - 5
-    for claim in (svc.home / discover.ADOPTED).iterdir():
+    for claim in (svc.home / AirflowBackend.mirror_files.adopted).iterdir():
         claim.write_text("")
         os.utime(claim, (old, old))
 

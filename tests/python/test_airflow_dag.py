@@ -19,10 +19,11 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from jupyter_ml_ship.backends._airflow.build import pipeline_dag_spec
 from jupyter_ml_ship.backends._airflow.dag import dag_id, json_template, parse_dag_id, render_dag
+from jupyter_ml_ship.backends.airflow import AirflowBackend
 from jupyter_ml_ship.config import MlShip
 from jupyter_ml_ship.core import ShipService
-from jupyter_ml_ship.core.engine import discovered as discover
-from jupyter_ml_ship.core.engine.orchestrated import pipeline_deployment
+from jupyter_ml_ship.core.engine import mirror_discovery as discover
+from jupyter_ml_ship.core.engine.deployment import pipeline_deployment
 from jupyter_ml_ship.errors import BackendUnavailable, BadInput
 
 from .conftest import EXAMPLES, make_notebook
@@ -225,17 +226,18 @@ def test_our_dag_ids_are_told_apart_from_others():
 
 def test_a_dag_run_is_claimed_once_and_a_dead_claim_is_taken_over(tmp_path):
     svc = ShipService(MlShip(home=str(tmp_path / "home")))
-    claimed = discover._claim(svc, "ml-ship.churn.v1", "manual__1")
+    claims = svc.home / AirflowBackend.mirror_files.adopted
+    claimed = discover._claim(claims, "ml-ship.churn.v1", "manual__1")
     assert claimed is not None and claimed[1] is False
     first = claimed[0]
-    assert discover._claim(svc, "ml-ship.churn.v1", "manual__1") is None  # being recorded
-    assert discover._claim(svc, "ml-ship.churn.v1", "manual__2") is not None  # another run
+    assert discover._claim(claims, "ml-ship.churn.v1", "manual__1") is None  # being recorded
+    assert discover._claim(claims, "ml-ship.churn.v1", "manual__2") is not None  # another run
     old = time.time() - discover.STALE_CLAIM - 5
     os.utime(first, (old, old))  # its process died before recording the run
-    assert discover._claim(svc, "ml-ship.churn.v1", "manual__1") == (first, True)  # taken over
+    assert discover._claim(claims, "ml-ship.churn.v1", "manual__1") == (first, True)  # taken over
     again = first
     assert again.exists()
     assert not list(first.parent.glob("*.stale-*"))
     again.write_text('{"run_id": "x"}')
     os.utime(again, (old, old))
-    assert discover._claim(svc, "ml-ship.churn.v1", "manual__1") is None  # recorded: never again
+    assert discover._claim(claims, "ml-ship.churn.v1", "manual__1") is None  # recorded: never again

@@ -17,8 +17,7 @@ import pytest
 
 from jupyter_ml_ship.config import MlShip
 from jupyter_ml_ship.core import ShipService
-from jupyter_ml_ship.core.engine import pipeline_runs
-from jupyter_ml_ship.core.engine import scheduler
+from jupyter_ml_ship.core.engine import pipeline_runs, scheduler
 from jupyter_ml_ship.errors import Conflict
 
 TIMEOUT = 240
@@ -218,7 +217,7 @@ steps:
     # a new process resumes the remaining steps
     env = {**os.environ, scheduler.SETTINGS_ENV: json.dumps({"home": settings.home,
                                                            "freeze_environment": False})}
-    done = subprocess.run([sys.executable, "-m", "jupyter_ml_ship.core.engine.scheduler", info.id],
+    done = subprocess.run([sys.executable, "-m", "jupyter_ml_ship.core.scheduler_process", info.id],
                           env=env, capture_output=True, text=True, timeout=TIMEOUT)
     assert done.returncode == 0, done.stdout + done.stderr
     final = svc.get_pipeline_run(info.id)

@@ -16,20 +16,21 @@ from sqlalchemy import Text, cast, func, select
 from ...errors import BadInput
 from ...models import HealthCounts, HealthPoint, JobHealth, OutputHealth
 from ...store import Run, Version
+from ..rows import job_row
 from .spec import checks_of
 
 if TYPE_CHECKING:
-    from ..service import ShipService
+    from ..context import ShipContext
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 5000
 
 
-def job_health(svc: ShipService, job: str, limit: int = DEFAULT_LIMIT) -> JobHealth:
+def job_health(svc: ShipContext, job: str, limit: int = DEFAULT_LIMIT) -> JobHealth:
     if not 1 <= limit <= MAX_LIMIT:
         raise BadInput(f"limit must be between 1 and {MAX_LIMIT}, got {limit}")
     with svc.store.session() as s:
-        j = svc._job(s, job)
+        j = job_row(s, job)
         grouped = s.execute(select(Run.status, Run.health, func.count())
                             .where(Run.job_id == j.id).group_by(Run.status, Run.health)).all()
         config = s.scalar(select(Version.config).where(

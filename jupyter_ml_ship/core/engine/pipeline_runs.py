@@ -1,44 +1,75 @@
 """Pipeline runs: create one, advance it, cancel it, read it (``PipelineRunInfo``).
 
-The scheduling itself — one idempotent pass over a run — is ``executor.step_pass``.
+The scheduling itself — one idempotent pass over a run — is ``executor.step_pass``, or, on a
+backend that schedules pipeline runs itself (``Backend.orchestrates_pipelines``: Airflow),
+``mirror.step_pass``; ``scheduling_of`` makes that choice, here and only here.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select, update
 
-from ...errors import BadInput, Conflict
+from ...backends import Backend
+from ...errors import BadInput, Conflict, ShipError
 from ...models import RunError
 from ...naming import validate_parameters
 from ...pipelines import templates
 from ...pipelines.models import PIPELINE_DONE, STEP_ACTIVE, STEP_DONE, PipelineRunInfo, StepInfo
 from ...store.schema import PipelineRun, PipelineStep, utcnow
-from .._job_runs import new_run_id
-from .executor import _pipeline_run, _refresh, _Snap, pipeline_engine, step_pass
+from ..context import ShipContext
+from ..notify import deliveries_of
+from ..rows import job_version_row, new_run_id
+from . import executor, mirror
+from .executor import _pipeline_run, _refresh, _Snap
 from .versions import version_row
 
-if TYPE_CHECKING:
-    from ..service import ShipService
+#: one scheduling pass over a pipeline run: ``(only) -> (status, result files to watch)``
+StepPass = Callable[[set[str] | None], tuple[str, dict[str, Path]]]
 
 
-def default_parallelism(svc: ShipService) -> int:
-    return svc.settings.parallelism or os.cpu_count() or 1
+def orchestrator_of(ctx: ShipContext, backend: str | None) -> Backend | None:
+    """The backend of a pipeline run if it schedules whole pipeline runs itself (its declared
+    capability, ``orchestrates_pipelines``), else None: our executor schedules it."""
+    try:
+        impl = ctx.backend(backend or ctx.settings.default_backend)
+    except ShipError:
+        return None
+    return impl if impl.orchestrates_pipelines else None
+
+
+def scheduling_of(ctx: ShipContext, run_id: str) -> StepPass:
+    """How a pipeline run moves forward, chosen once from its backend: our executor's pass, or
+    the mirror's of the run the backend schedules (a run that is gone: the executor's pass,
+    which says so)."""
+    with ctx.store.session() as s:
+        row = s.execute(select(PipelineRun.backend).where(PipelineRun.id == run_id)).first()
+    orchestrator = orchestrator_of(ctx, row[0]) if row is not None else None
+    if orchestrator is None:
+        return partial(executor.step_pass, ctx, run_id)
+    return partial(mirror.step_pass, orchestrator, ctx, run_id)
+
+
+def default_parallelism(ctx: ShipContext) -> int:
+    return ctx.settings.parallelism or os.cpu_count() or 1
 
 
 
-def create(svc: ShipService, name: str, version: int | None, parameters: dict[str, Any] | None,
+def create(ctx: ShipContext, name: str, version: int | None, parameters: dict[str, Any] | None,
            backend: str | None, use_cache: bool, parallelism: int | None,
            started_by: str = "") -> str:
     """A queued pipeline run with one pending step per step; checks parameters first."""
     if parallelism is not None and parallelism < 1:
         raise BadInput(f"parallelism must be at least 1, got {parallelism}")
     if backend is not None:
-        svc.backend(backend)  # unknown or disabled: BadInput now, not in every step
-    with svc.store.session() as s:
+        ctx.backend(backend)  # unknown or disabled: BadInput now, not in every step
+    with ctx.store.session() as s:
         v = version_row(s, name, version)
         spec = v.spec
         defaults = spec.get("parameters") or {}
@@ -47,21 +78,21 @@ def create(svc: ShipService, name: str, version: int | None, parameters: dict[st
             raise BadInput(f"pipeline {name} v{v.number}: unknown parameter {unknown[0]!r} "
                            f"(parameters: {', '.join(defaults) or 'none'})")
         params = {**defaults, **(parameters or {})}
-        ctx = templates.context(params, {})
+        values = templates.context(params, {})
         for sid, st in spec["steps"].items():
             where = f"pipeline {name} v{v.number}: steps.{sid}.parameters"
             refs = templates.find_refs(st.get("parameters") or {}, where)
             if any(r.upstream for _, r in refs):
                 continue  # checked when its upstream outputs are known
-            resolved = templates.render(st.get("parameters") or {}, ctx, where)
-            job_version = svc._version(s, st["job"], st["version"])
+            resolved = templates.render(st.get("parameters") or {}, values, where)
+            job_version = job_version_row(s, st["job"], st["version"])
             validate_parameters(job_version.parameters, resolved, where,
-                                svc.settings.max_request_bytes)
+                                ctx.settings.max_request_bytes)
         run_id = new_run_id()
         s.add(PipelineRun(
             id=run_id, pipeline_id=v.pipeline_id, version_id=v.id, version_number=v.number,
             status="queued", parameters=params, backend=backend,
-            parallelism=parallelism or default_parallelism(svc), use_cache=use_cache,
+            parallelism=parallelism or default_parallelism(ctx), use_cache=use_cache,
             created_at=utcnow(), started_by=started_by,
         ))
         s.flush()
@@ -72,17 +103,17 @@ def create(svc: ShipService, name: str, version: int | None, parameters: dict[st
     return run_id
 
 
-def advance(svc: ShipService, run_id: str) -> PipelineRunInfo:
+def advance(ctx: ShipContext, run_id: str) -> PipelineRunInfo:
     """Reconcile running steps, skip what cannot run, start what can, finish when all ended."""
-    step_pass(svc, run_id)
-    return info(svc, run_id)
+    scheduling_of(ctx, run_id)(None)
+    return info(ctx, run_id)
 
 
 
-def cancel(svc: ShipService, run_id: str) -> PipelineRunInfo:
+def cancel(ctx: ShipContext, run_id: str) -> PipelineRunInfo:
     """Stop a pipeline run: no new steps, running steps cancelled, pending ones ``cancelled``."""
     now = utcnow()
-    with svc.store.session() as s:
+    with ctx.store.session() as s:
         pr = _pipeline_run(s, run_id)
         if pr.status in PIPELINE_DONE and pr.status != "cancelled":
             raise Conflict(f"pipeline run {run_id} already ended ({pr.status}); nothing to cancel")
@@ -90,12 +121,10 @@ def cancel(svc: ShipService, run_id: str) -> PipelineRunInfo:
                   .where(PipelineRun.id == run_id, PipelineRun.status.in_(("queued", "running")))
                   .values(status="cancelled", ended_at=now,
                           error={"message": "cancelled by user", "ename": "Cancelled"}))
-        engine = pipeline_engine(svc, pr.backend)
-    if engine is not None:  # stops the run there, and its steps that have no run yet
-        from .orchestrated import cancel as cancel_orchestrated
-
-        cancel_orchestrated(engine, svc, run_id)
-    with svc.store.session() as s:
+        orchestrator = orchestrator_of(ctx, pr.backend)
+    if orchestrator is not None:  # stops the run there, and its steps that have no run yet
+        mirror.cancel(orchestrator, ctx, run_id)
+    with ctx.store.session() as s:
         s.execute(update(PipelineStep)
                   .where(PipelineStep.pipeline_run_id == run_id, PipelineStep.status == "pending")
                   .values(status="cancelled", ended_at=now,
@@ -103,15 +132,13 @@ def cancel(svc: ShipService, run_id: str) -> PipelineRunInfo:
                                  "ename": "Cancelled"}))
         active = [_Snap(r) for r in s.scalars(select(PipelineStep).where(
             PipelineStep.pipeline_run_id == run_id, PipelineStep.status.in_(STEP_ACTIVE)))]
-    _refresh(svc, run_id, active, cancelled=True)
-    return info(svc, run_id)
+    _refresh(ctx, run_id, active, cancelled=True)
+    return info(ctx, run_id)
 
 
-def info(svc: ShipService, run_id: str) -> PipelineRunInfo:
+def info(ctx: ShipContext, run_id: str) -> PipelineRunInfo:
     """One pipeline run, with its notifications (listings leave them out: one query more)."""
-    from ..notify import deliveries_of
-
-    with svc.store.session() as s:
+    with ctx.store.session() as s:
         out = run_info(_pipeline_run(s, run_id))
         out.notifications = deliveries_of(s, run_id)
         return out

@@ -1,7 +1,8 @@
-"""``python -m jupyter_ml_ship.core.engine.scheduler RUN_ID``: drives one pipeline run to its end.
+"""The scheduler of a pipeline run: ``drive`` advances it to its end; ``spawn`` starts a process
+that does (``python -m jupyter_ml_ship.core.scheduler_process RUN_ID``, or forked by the warm
+runner), detached (its own session), so scheduling goes on when the CLI exits.
 
-Started detached (its own session) by whoever starts a pipeline run, so scheduling goes on when
-the CLI exits. It holds an exclusive ``flock`` on ``HOME/pipeline-runs/ID/scheduler.lock`` while
+The process holds an exclusive ``flock`` on ``HOME/pipeline-runs/ID/scheduler.lock`` while
 alive: a second scheduler for the same run exits at once, and ``scheduler_alive`` tells a dead
 one apart (the lock dies with its process). Between full ``advance`` calls it only watches the
 run directories of its active steps for a ``result.json``, which keeps the reaction to a
@@ -20,10 +21,15 @@ import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from ..service import ShipService
+from ...errors import NotFound
+from ...pipelines.models import PIPELINE_DONE, PipelineRunInfo
+from ...runner import _warm
+from ...runner._proc import start_time as _start_time
+from ...store.files import atomic_write_json, read_json
+from ..context import ShipContext
+from .pipeline_runs import StepPass, info, scheduling_of
 
 #: seconds between checks of the active steps' result files
 WATCH_INTERVAL = 0.01
@@ -32,14 +38,16 @@ FULL_INTERVAL = 2.0
 #: consecutive failed passes after which a scheduler gives up (a follower will start another)
 MAX_FAILURES = 30
 SETTINGS_ENV = "ML_SHIP_SCHEDULER_SETTINGS"
+#: the module a scheduler process runs (``main``; the warm runner forks its ``serve``)
+PROCESS = "jupyter_ml_ship.core.scheduler_process"
 
 
-def run_dir(svc: ShipService, run_id: str) -> Path:
-    return svc.home / "pipeline-runs" / run_id
+def run_dir(ctx: ShipContext, run_id: str) -> Path:
+    return ctx.home / "pipeline-runs" / run_id
 
 
 @contextmanager
-def _lock(path: Path, exclusive: bool, patience: float = 0.0) -> Iterator[bool]:
+def lock(path: Path, exclusive: bool, patience: float = 0.0) -> Iterator[bool]:
     """Try to take the lock (for up to ``patience`` seconds); yields whether it was taken."""
     path.parent.mkdir(parents=True, exist_ok=True)
     give_up = time.monotonic() + patience
@@ -59,19 +67,16 @@ def _lock(path: Path, exclusive: bool, patience: float = 0.0) -> Iterator[bool]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def scheduling(svc: ShipService, run_id: str) -> bool:
+def scheduling(ctx: ShipContext, run_id: str) -> bool:
     """Whether a scheduler process holds this pipeline run now (past its start-up)."""
-    with _lock(run_dir(svc, run_id) / "scheduler.lock", exclusive=False) as free:
+    with lock(run_dir(ctx, run_id) / "scheduler.lock", exclusive=False) as free:
         return not free
 
 
-def scheduler_alive(svc: ShipService, run_id: str) -> bool:
+def scheduler_alive(ctx: ShipContext, run_id: str) -> bool:
     """Whether some process is scheduling this pipeline run (or a spawned one is starting)."""
-    from ...runner._proc import start_time as _start_time
-    from ...store.files import read_json
-
-    folder = run_dir(svc, run_id)
-    with _lock(folder / "scheduler.lock", exclusive=False) as free:
+    folder = run_dir(ctx, run_id)
+    with lock(folder / "scheduler.lock", exclusive=False) as free:
         if not free:
             return True
     spawned = read_json(folder / "scheduler.json") or {}
@@ -81,26 +86,22 @@ def scheduler_alive(svc: ShipService, run_id: str) -> bool:
     return _start_time(pid) is not None and _start_time(pid) == spawned.get("start_time")
 
 
-def spawn(svc: ShipService, run_id: str) -> int:
+def spawn(ctx: ShipContext, run_id: str) -> int:
     """Start a detached scheduler process for a pipeline run; returns its pid."""
-    from ...runner import _warm
-    from ...runner._proc import start_time as _start_time
-    from ...store.files import atomic_write_json
-
-    folder = run_dir(svc, run_id)
+    folder = run_dir(ctx, run_id)
     folder.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if k not in _warm.SETTINGS_VARIABLES}
     env["PYTHONUNBUFFERED"] = "1"
     # forked from the warm runner when it is up: no interpreter start, no imports, and the
     # settings travel over its private socket instead of an environment variable
-    values = _settings_values(svc)
-    pid = _warm.start_scheduler(svc.settings, run_id, values, folder / "scheduler.log", folder,
-                                env)
+    values = _settings_values(ctx)
+    pid = _warm.start_scheduler(ctx.settings, run_id, values, folder / "scheduler.log", folder,
+                                env, PROCESS)
     if pid is None:
         env[SETTINGS_ENV] = json.dumps(values)
         with open(folder / "scheduler.log", "ab") as log:
             pid = subprocess.Popen(
-                [sys.executable, "-m", "jupyter_ml_ship.core.engine.scheduler", run_id],
+                [sys.executable, "-m", PROCESS, run_id],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True, env=env, cwd=str(folder),
             ).pid
@@ -108,28 +109,25 @@ def spawn(svc: ShipService, run_id: str) -> int:
     return pid
 
 
-def _settings_values(svc: ShipService) -> dict[str, Any]:
+def _settings_values(ctx: ShipContext) -> dict[str, Any]:
     """The service's configuration, so the scheduler uses the same home, store and backends."""
-    s = svc.settings
+    s = ctx.settings
     return {name: getattr(s, name) for name in s.trait_names(config=True)}
 
 
-def drive(svc: ShipService, run_id: str, deadline: float | None = None,
-          stop: Callable[[], bool] | None = None) -> Any:
+def drive(ctx: ShipContext, run_id: str, deadline: float | None = None,
+          stop: Callable[[], bool] | None = None) -> PipelineRunInfo:
     """Advance a pipeline run until it ends (the loop of the scheduler process).
 
     Returns early at ``deadline`` (monotonic) or, after a pass, when ``stop()`` says so.
     """
-    from ...errors import NotFound
-    from ...pipelines.models import PIPELINE_DONE
-    from .executor import step_pass
-    from .pipeline_runs import info
-
+    step_pass: StepPass | None = None  # our executor's, or the mirror's of an orchestrator
     only: set[str] | None = None
     failures = 0
     while True:
         try:
-            status, watched = step_pass(svc, run_id, only)
+            step_pass = step_pass or scheduling_of(ctx, run_id)  # chosen once
+            status, watched = step_pass(only)
             failures = 0
         except NotFound:
             raise  # the pipeline run (or its pipeline) was deleted
@@ -142,9 +140,9 @@ def drive(svc: ShipService, run_id: str, deadline: float | None = None,
             only = None
             continue
         if status in PIPELINE_DONE and not watched:
-            return info(svc, run_id)
+            return info(ctx, run_id)
         if (deadline is not None and time.monotonic() > deadline) or (stop and stop()):
-            return info(svc, run_id)
+            return info(ctx, run_id)
         until = time.monotonic() + FULL_INTERVAL
         only = None  # a full pass, unless a run is seen ending before then
         while time.monotonic() < until:
@@ -153,38 +151,5 @@ def drive(svc: ShipService, run_id: str, deadline: float | None = None,
                 only = ended
                 break
             if stop and stop():
-                return info(svc, run_id)
+                return info(ctx, run_id)
             time.sleep(WATCH_INTERVAL)
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print("usage: python -m jupyter_ml_ship.core.engine.scheduler PIPELINE_RUN_ID",
-              file=sys.stderr)
-        return 2
-    # popped: runners, kernels and the warm runner started from here must not inherit it
-    return serve(json.loads(os.environ.pop(SETTINGS_ENV, "") or "{}"), args[0])
-
-
-def serve(values: dict[str, Any], run_id: str) -> int:
-    """Be the scheduler of ``run_id`` (a new process, or one forked by the warm runner)."""
-    from ...config import MlShip
-    from .. import ShipService
-
-    svc = ShipService(MlShip(**values))
-    # patience: a probe by scheduler_alive() holds the lock shared for an instant
-    with _lock(run_dir(svc, run_id) / "scheduler.lock", exclusive=True, patience=2.0) as mine:
-        if not mine:
-            print(f"pipeline run {run_id}: another scheduler is running", flush=True)
-            return 0
-        print(f"pipeline run {run_id}: scheduler {os.getpid()} started", flush=True)
-        svc.prewarm()  # the run's later steps start from a warm runner
-        info = drive(svc, run_id)
-        print(f"pipeline run {run_id}: {info.status}", flush=True)
-    svc.close()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -12,23 +12,22 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ...cron import check_schedule
 from ...errors import BadInput, Conflict, InvalidPipeline, NotFound
 from ...naming import name_from_path
 from ...pipelines.analysis import NotebookFacts, notebook_facts, read_notebook_facts
 from ...pipelines.models import PipelineDescription, PipelineVersionInfo, StepInfo
 from ...pipelines.spec import PipelineSpec, StepSpec, check_graph, load_pipeline
 from ...store.schema import Event, Pipeline, PipelineVersion, utcnow
+from ..access import Actor
 from ..checks import parse_checks
-
-if TYPE_CHECKING:
-    from ..access import Actor
-    from ..service import ShipService
+from ..context import ShipContext
 
 
 @dataclass
@@ -39,7 +38,7 @@ class _Facts:
     facts: NotebookFacts
 
 
-def _step_facts(svc: ShipService, spec: PipelineSpec, step: StepSpec) -> _Facts:
+def _step_facts(ctx: ShipContext, spec: PipelineSpec, step: StepSpec) -> _Facts:
     """What a step's notebook offers, read from the file or the pinned job version."""
     if step.notebook is not None:
         path = (spec.base_dir / step.notebook).resolve()
@@ -48,8 +47,8 @@ def _step_facts(svc: ShipService, spec: PipelineSpec, step: StepSpec) -> _Facts:
         return _Facts(job, None, path, facts)
     assert step.job is not None
     try:
-        info = svc.version(step.job, step.version)
-        nb_file = svc.version_notebook(step.job, step.version)
+        info = ctx.version(step.job, step.version)
+        nb_file = ctx.version_notebook(step.job, step.version)
     except NotFound as exc:
         raise BadInput(f"{spec.where('steps', step.id, 'job')}: {exc.message}") from None
     facts = notebook_facts(json.loads(Path(nb_file).read_text()))
@@ -57,9 +56,9 @@ def _step_facts(svc: ShipService, spec: PipelineSpec, step: StepSpec) -> _Facts:
     return _Facts(step.job, info.number, None, facts)
 
 
-def check(svc: ShipService, spec: PipelineSpec) -> dict[str, _Facts]:
+def check(ctx: ShipContext, spec: PipelineSpec) -> dict[str, _Facts]:
     """Checks that need the notebooks or the store: unknown jobs, parameters, outputs."""
-    found = {sid: _step_facts(svc, spec, step) for sid, step in spec.steps.items()}
+    found = {sid: _step_facts(ctx, spec, step) for sid, step in spec.steps.items()}
     for sid, step in spec.steps.items():
         parse_checks(step.checks, lambda *k, sid=sid: spec.where("steps", sid, "checks", *k))
         _check_params(spec, step, found[sid].facts.parameters, found[sid].job)
@@ -87,7 +86,7 @@ def _check_params(spec: PipelineSpec, step: StepSpec, names: list[str], job: str
             )
 
 
-def describe(svc: ShipService, path: str | Path) -> PipelineDescription:
+def describe(ctx: ShipContext, path: str | Path) -> PipelineDescription:
     """A pipeline file (or folder) validated and laid out as steps; nothing shipped or run.
 
     A file that parses but does not validate raises ``InvalidPipeline`` with its steps as
@@ -96,7 +95,7 @@ def describe(svc: ShipService, path: str | Path) -> PipelineDescription:
     spec = load_pipeline(path, check_graph=False)  # YAML or structure errors: nothing to draw
     try:
         check_graph(spec)
-        found = check(svc, spec)
+        found = check(ctx, spec)
     except BadInput as exc:
         drawn = [_step_info(step, step.job or _job_of(step), None, None)
                  for step in spec.steps.values()]
@@ -133,7 +132,7 @@ def _step_info(step: StepSpec, job: str, version: int | None,
 # ---- ship -----------------------------------------------------------------------------------
 
 
-def ship(svc: ShipService, path: str | Path, message: str | None = None,
+def ship(ctx: ShipContext, path: str | Path, message: str | None = None,
          author: str | None = None, actor: Actor | None = None,
          may_change: Callable[[Session, Pipeline], None] | None = None,
          confine: Path | None = None) -> tuple[PipelineVersionInfo, bool]:
@@ -146,17 +145,17 @@ def ship(svc: ShipService, path: str | Path, message: str | None = None,
     ``confine``: the folder every step's project folder must stay inside (the server root).
     """
     spec = load_pipeline(path)
-    found = check(svc, spec)
+    found = check(ctx, spec)
     steps: dict[str, dict[str, Any]] = {}
     for sid in spec.order():
         step, facts = spec.steps[sid], found[sid]
         if facts.notebook_path is not None:
-            shipped = svc.ship(facts.notebook_path, message=message or f"pipeline {spec.name}",
+            shipped = ctx.ship(facts.notebook_path, message=message or f"pipeline {spec.name}",
                                author=author, actor=actor, confine=confine).version
             _check_params(spec, step, [p.name for p in shipped.parameters], shipped.job)
             job, number, digest = shipped.job, shipped.number, shipped.digest
         else:
-            v = svc.version(facts.job, facts.version)
+            v = ctx.version(facts.job, facts.version)
             job, number, digest = v.job, v.number, v.digest
         steps[sid] = {
             "job": job, "version": number, "digest": digest, "notebook": step.notebook,
@@ -186,18 +185,18 @@ def ship(svc: ShipService, path: str | Path, message: str | None = None,
             **({"owners": spec.owners} if spec.owners else {}),
             **({"run_by": spec.run_by} if spec.run_by else {}),
             **({"notify": spec.notify} if spec.notify else {})}
-    return _record(svc, spec, full, digest, message or "", author if author is not None else "",
+    return _record(ctx, spec, full, digest, message or "", author if author is not None else "",
                    may_change)
 
 
-def _record(svc: ShipService, spec: PipelineSpec, full: dict[str, Any], digest: str,
+def _record(ctx: ShipContext, spec: PipelineSpec, full: dict[str, Any], digest: str,
             message: str, author: str,
             may_change: Callable[[Session, Pipeline], None] | None = None,
             ) -> tuple[PipelineVersionInfo, bool]:
     source_path = str(spec.path.resolve())
     for _ in range(20):  # concurrent ships of one pipeline: retry on a unique-key race
         try:
-            with svc.store.session() as s:
+            with ctx.store.session() as s:
                 pipe = s.scalars(select(Pipeline).where(Pipeline.name == spec.name)).first()
                 if pipe is None:
                     pipe = Pipeline(name=spec.name, source_path=source_path,
@@ -271,12 +270,10 @@ def version_info(v: PipelineVersion, pipe: Pipeline) -> PipelineVersionInfo:
     )
 
 
-def rollback(svc: ShipService, name: str, number: int, actor: str) -> None:
+def rollback(ctx: ShipContext, name: str, number: int, actor: str) -> None:
     """Point the pipeline's current version at an earlier one; history stays. A version whose
     stored schedule never fires is refused (``BadInput``) before anything changes."""
-    from ...cron import check_schedule
-
-    with svc.store.session() as s:
+    with ctx.store.session() as s:
         v = version_row(s, name, number)
         check_schedule((v.spec or {}).get("schedule"),
                        f"pipeline {name} v{v.number}: schedule")

@@ -18,6 +18,7 @@ from ...store import Event, Job, Run, Version
 from ...store.schema import utcnow
 from .. import convert
 from ..access import Actor, check, whoami
+from ..context import RunRequest
 from .decide import verdict
 from .rollback import plan_rollback
 from .spec import promote_of, rollback_on_of
@@ -42,8 +43,6 @@ class PromotionMixin:
         parameters over the defaults, cells tagged ``test`` kept): its ``RunInfo``, or None
         when it could not start (the version stays a candidate and says why)."""
         svc = cast("ShipService", self)
-        from .._job_runs import RunRequest
-
         with svc.store.session() as s:
             config = svc._version(s, job, number).config
         spec = promote_of(config)
@@ -209,15 +208,3 @@ def _tell(s: Session, run_id: str, config: dict[str, Any] | None, event: str) ->
     if wanted:
         s.flush()
         _add(s, run_id, wanted, datetime.now(timezone.utc))
-
-
-def version_event_reason(s: Session, run_id: str, event: str) -> str:
-    """Why a version was promoted, rejected or rolled back (for the notification of ``event``
-    about the run that decided it)."""
-    v = s.scalar(select(Version).join(Run, Run.version_id == Version.id)
-                 .where(Run.id == run_id))
-    if v is None:
-        return ""
-    if event == "rolled_back":
-        return str((v.auto_rollback or {}).get("reason") or "")
-    return v.promotion_reason or ""
