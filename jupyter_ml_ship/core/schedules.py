@@ -10,6 +10,15 @@ Each tick is fired once across processes (a file created with ``O_EXCL`` in ``HO
 A schedule stored before ship checked that it fires (``0 0 31 2 *``), or written into the store
 by hand, is listed with its ``schedule_error`` and never fired; the tick reports it once per
 version and goes on with the others.
+
+A schedule is edited in place, without a new version (``edit_schedule``: ``ml-ship schedule``,
+``PATCH /schedules/{kind}/{name}``, the lab's Schedules view): another cron, a time zone (IANA,
+default UTC; croniter reads the cron in it, daylight saving included), paused or resumed. The
+edit is a row of ``schedules`` (migration 0011) and an audit event (``schedule``); every tick
+reads it, so the Jupyter server or the agent honour it on their next tick. An edited cron holds
+until a version is shipped with another schedule than the one it was edited over. A paused
+schedule fires nothing; resumed, it counts from its latest tick (the ticks missed while paused
+start nothing, like a schedule first seen).
 """
 
 from __future__ import annotations
@@ -18,12 +27,12 @@ import hashlib
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from ..cron import last_fire, next_fire
-from ..errors import BadInput, ShipError
+from ..cron import check_schedule, check_timezone, describe, fire_times, last_fire, next_fire
+from ..errors import BadInput, Conflict, NotFound, ShipError
 from ..models import ScheduleInfo
 from ..store.files import atomic_write_json, create_new, read_json
 
@@ -35,11 +44,12 @@ FOLDER = "schedules"
 KEEP_CLAIMS = 2 * 24 * 3600
 
 
-def next_tick(schedule: str, now: datetime | None = None) -> tuple[datetime | None, str | None]:
+def next_tick(schedule: str, now: datetime | None = None,
+              tz: str | None = None) -> tuple[datetime | None, str | None]:
     """(the schedule's next tick after ``now``, None) — no tick for ``@once`` and
     ``@continuous`` — or (None, why it has none) for a schedule that never fires."""
     try:
-        return next_fire(schedule, now), None
+        return next_fire(schedule, now, tz), None
     except BadInput as exc:
         return None, exc.message
 
@@ -48,38 +58,149 @@ def _state_path(svc: ShipContext, kind: str, name: str) -> Path:
     return svc.home / FOLDER / f"{kind}.{name}.json"
 
 
+def effective(shipped: str | None, row: Any) -> tuple[str | None, str, bool]:
+    """(the cron that runs, its time zone, paused) of a shipped schedule and its edit row."""
+    if row is None:
+        return shipped, "UTC", False
+    cron = row.cron if row.cron is not None and row.base == shipped else shipped
+    return cron, row.timezone or "UTC", bool(row.paused)
+
+
+def edit_rows(s: Any, kind: str, names: list[str] | None = None) -> dict[str, Any]:
+    """The ``schedules`` rows of one kind (of ``names`` only, when given), by name."""
+    from ..store.schema import Schedule
+
+    q = select(Schedule).where(Schedule.kind == kind)
+    if names is not None:
+        q = q.where(Schedule.name.in_(names))
+    return {r.name: r for r in s.scalars(q)}
+
+
 def schedules(svc: ShipContext, now: datetime | None = None) -> list[ScheduleInfo]:
-    """Every current version that has a schedule, jobs then pipelines, by name."""
-    from ..store.schema import Job, Pipeline, PipelineVersion, Version
+    """Every current version that has a schedule (shipped or edited), jobs then pipelines."""
+    from ..store.schema import Job, Pipeline, PipelineRun, PipelineVersion, Run, Version
 
     now = now or datetime.now(timezone.utc)
-    found: list[tuple[Literal["job", "pipeline"], str, int, str, str]] = []
+    found: list[tuple[Literal["job", "pipeline"], str, int, str | None, str, Any]] = []
+    lasts: dict[tuple[str, str], tuple[str, str, datetime | None]] = {}
     with svc.store.session() as s:
+        rows = {"job": edit_rows(s, "job"), "pipeline": edit_rows(s, "pipeline")}
         for name, number, config in s.execute(
                 select(Job.name, Version.number, Version.config)
                 .join(Version, (Version.job_id == Job.id)
                       & (Version.number == Job.current_version)).order_by(Job.name)):
-            if (config or {}).get("schedule"):
+            config = config or {}
+            if config.get("schedule") or name in rows["job"]:
                 backend = config.get("backend") or svc.settings.default_backend
-                found.append(("job", name, number, str(config["schedule"]), backend))
+                found.append(("job", name, number, config.get("schedule"), backend,
+                              rows["job"].get(name)))
         for name, number, spec in s.execute(
                 select(Pipeline.name, PipelineVersion.number, PipelineVersion.spec)
                 .join(PipelineVersion, (PipelineVersion.pipeline_id == Pipeline.id)
                       & (PipelineVersion.number == Pipeline.current_version))
                 .order_by(Pipeline.name)):
-            if (spec or {}).get("schedule"):
-                found.append(("pipeline", name, number, str(spec["schedule"]),
-                              svc.settings.default_backend))
+            if (spec or {}).get("schedule") or name in rows["pipeline"]:
+                found.append(("pipeline", name, number, (spec or {}).get("schedule"),
+                              svc.settings.default_backend, rows["pipeline"].get(name)))
+        for model, owner, kind in ((Run, Job, "job"), (PipelineRun, Pipeline, "pipeline")):
+            last = select(func.max(model.id)).join(owner).where(
+                model.started_by == "schedule").group_by(owner.name)  # type: ignore[attr-defined]
+            for name, run_id, status, started in s.execute(
+                    select(owner.name, model.id, model.status, model.created_at)  # type: ignore[attr-defined]
+                    .join(owner).where(model.id.in_(last))):  # type: ignore[attr-defined]
+                lasts[(kind, name)] = (str(run_id), status, started)
     result = []
-    for kind, name, number, schedule, backend in found:
+    for kind, name, number, shipped, backend, row in found:
+        cron, tz, paused = effective(shipped, row)
+        if cron is None:
+            continue  # an edit row left over after the schedule was shipped away
         state = read_json(_state_path(svc, kind, name)) or {}
         fired = state.get("fired")
-        next_run, error = next_tick(schedule, now)
+        next_run, error = next_tick(cron, now, tz)
+        last_id, last_status, last_at = lasts.get((kind, name), (None, None, None))
         result.append(ScheduleInfo(
-            kind=kind, name=name, version=number, schedule=schedule, backend=backend,
-            runner=_runner_of(svc, backend), next_run=next_run, schedule_error=error,
-            last_fired=datetime.fromisoformat(fired) if fired else None))
+            kind=kind, name=name, version=number, schedule=cron, backend=backend,
+            runner=_runner_of(svc, backend), next_run=None if paused else next_run,
+            schedule_error=error, last_fired=datetime.fromisoformat(fired) if fired else None,
+            timezone=tz, paused=paused, description=describe(cron), shipped_schedule=shipped,
+            edited=row is not None and cron != shipped,
+            edited_by=row.updated_by if row is not None else None,
+            edited_at=row.updated_at if row is not None else None,
+            last_run_id=last_id, last_run_status=last_status, last_run_at=last_at))
     return result
+
+
+def edit_schedule(svc: ShipContext, kind: str | None, name: str, *, cron: str | None = None,
+                  tz: str | None = None, paused: bool | None = None,
+                  actor: Any = None) -> ScheduleInfo:
+    """Change a schedule without a new version: its cron, its time zone, paused or not
+    (``None``: unchanged). Checked as at ship (it must fire, in its zone), allowed to whom may
+    ship it, audited (``schedule``, from and to). ``kind`` None: the job, else the pipeline."""
+    from ..store.schema import Job, Pipeline, PipelineVersion, Schedule, Version, utcnow
+    from .access import Ownership, check, whoami
+
+    if kind not in (None, "job", "pipeline"):
+        raise BadInput(f"kind: {kind!r} is not 'job' or 'pipeline'")
+    if cron is None and tz is None and paused is None:
+        raise BadInput("nothing to change: give a cron, a time zone, or pause / resume")
+    where = f"schedule of {name}"
+    if tz is not None:
+        tz = check_timezone(tz, f"{where}: timezone")
+    if cron is not None:
+        cron = check_schedule(cron, f"{where}: cron")
+    with svc.store.session() as s:
+        job = s.scalars(select(Job).where(Job.name == name)).first() \
+            if kind in (None, "job") else None
+        pipe = s.scalars(select(Pipeline).where(Pipeline.name == name)).first() \
+            if job is None and kind in (None, "pipeline") else None
+        if job is not None:
+            kind = "job"
+            config = s.scalar(select(Version.config).where(
+                Version.job_id == job.id, Version.number == job.current_version)) or {}
+            shipped = config.get("schedule")
+            backend = config.get("backend") or svc.settings.default_backend
+            own = Ownership.of("job", name, job.owner, config)
+        elif pipe is not None:
+            kind = "pipeline"
+            spec = s.scalar(select(PipelineVersion.spec).where(
+                PipelineVersion.pipeline_id == pipe.id,
+                PipelineVersion.number == pipe.current_version)) or {}
+            shipped, backend = spec.get("schedule"), svc.settings.default_backend
+            own = cast(Any, svc)._pipeline_ownership(s, pipe)
+        else:
+            raise NotFound(f"no {kind or 'job or pipeline'} named {name!r}")
+        who = cast(Any, svc)._actor(None if isinstance(actor, str) else actor)
+        check(who, "ship", own)
+        if _runner_of(svc, backend) == "airflow":
+            raise Conflict(f"{kind} {name} runs on Airflow, whose DAG holds the schedule: ship "
+                           "a new version to change it")
+        row = s.get(Schedule, (kind, name))
+        before_cron, before_tz, before_paused = effective(shipped, row)
+        new_cron = cron if cron is not None else before_cron
+        if new_cron is None:
+            raise BadInput(f"{where}: {kind} {name} has no schedule: give a cron, e.g. "
+                           "'0 6 * * *'")
+        new_tz = tz if tz is not None else before_tz
+        try:
+            fire_times(new_cron, tz=new_tz)  # fires in its zone too
+        except BadInput as exc:
+            raise BadInput(f"{where}: {exc.message}") from None
+        if row is None:
+            row = Schedule(kind=kind, name=name)
+            s.add(row)
+        row.cron, row.base = (None, None) if new_cron == shipped else (new_cron, shipped)
+        row.timezone = new_tz
+        row.paused = before_paused if paused is None else paused
+        row.updated_at = utcnow()
+        row.updated_by = (who.name if who is not None else "") or \
+            (actor if isinstance(actor, str) else "") or whoami()
+        before = {"cron": before_cron, "timezone": before_tz, "paused": before_paused}
+        after = {"cron": new_cron, "timezone": new_tz, "paused": row.paused}
+        action = "pause" if paused and not before_paused else \
+            "resume" if paused is False and before_paused else "edit"
+        cast(Any, svc)._audit(name, "schedule", row.updated_by,
+                   {"kind": kind, "action": action, "from": before, "to": after})
+    return next(x for x in schedules(svc) if x.kind == kind and x.name == name)
 
 
 def _runner_of(svc: ShipContext, backend: str) -> Literal["ml-ship", "airflow"]:
@@ -120,8 +241,10 @@ def fire_due(svc: ShipContext, now: datetime | None = None) -> list[tuple[Schedu
             continue
         path = _state_path(svc, sched.kind, sched.name)
         state = read_json(path) or {}
+        key = f"{sched.schedule} {sched.timezone}"
         try:
-            tick = last_fire(sched.schedule, now) if sched.schedule_error is None else None
+            tick = last_fire(sched.schedule, now, sched.timezone) \
+                if sched.schedule_error is None else None
         except BadInput as exc:
             sched.schedule_error, tick = exc.message, None
         if sched.schedule_error is not None:
@@ -131,16 +254,21 @@ def fire_due(svc: ShipContext, now: datetime | None = None) -> list[tuple[Schedu
             continue
         if tick is None:  # @once, @continuous: only Airflow runs them
             continue
-        if state.get("version") != sched.version or not state.get("tick"):
-            # first seen (or another version now): count from the latest tick, fire none
-            atomic_write_json(path, {**state, "version": sched.version, "tick": tick.isoformat()})
+        if sched.paused or state.get("version") != sched.version or not state.get("tick") \
+                or state.get("schedule", key) != key:
+            # first seen (another version, another cron or zone), or paused: count from the
+            # latest tick, fire none
+            if state.get("tick") != tick.isoformat() or state.get("schedule") != key \
+                    or state.get("version") != sched.version:
+                atomic_write_json(path, {**state, "version": sched.version,
+                                         "tick": tick.isoformat(), "schedule": key})
             continue
         if tick <= datetime.fromisoformat(state["tick"]):
             continue
         if not _claim_tick(svc, sched.kind, sched.name, tick):
             continue  # another process fired this tick
         atomic_write_json(path, {"version": sched.version, "tick": tick.isoformat(),
-                                 "fired": now.isoformat()})
+                                 "fired": now.isoformat(), "schedule": key})
         try:
             if sched.kind == "job":
                 outcome = svc.run(sched.name, sched.version, started_by="schedule").id

@@ -139,6 +139,15 @@ class ShipService(JobRunsMixin, PipelinesMixin, ProjectsMixin, TickMixin, Promot
         """Current versions with a schedule: who runs them, their next tick, the last fired."""
         return schedule_book.schedules(self)
 
+    def edit_schedule(self, kind: str | None, name: str, *, cron: str | None = None,
+                      timezone: str | None = None, paused: bool | None = None,
+                      actor: Actor | str | None = None) -> ScheduleInfo:
+        """Change a schedule without a new version (``core.schedules.edit_schedule``)."""
+        from .schedules import edit_schedule
+
+        return edit_schedule(self, kind, name, cron=cron, tz=timezone, paused=paused,
+                             actor=actor)
+
     def fire_schedules(self, now: datetime | None = None) -> list[tuple[ScheduleInfo, str]]:
         """Start the runs of schedules that are due (not Airflow's): (schedule, run id or
         ``error: …``); the Jupyter server calls it every ``MlShip.schedule_interval`` s."""
