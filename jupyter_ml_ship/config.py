@@ -62,6 +62,10 @@ class MlShip(Configurable):
     # docker backend
     docker_base_image = Unicode(help="Base image of job images (env ML_SHIP_DOCKER_BASE_IMAGE; "
                                 "default python:3.11-slim).").tag(config=True)
+    docker_r_base_image = Unicode(help="Base image of R notebooks' images, with R and IRkernel "
+                                  "(env ML_SHIP_DOCKER_R_BASE_IMAGE; default: docker_base_image "
+                                  "with r-base-core and r-cran-irkernel installed by apt in a "
+                                  "layer of its own).").tag(config=True)
     ca_bundle = Unicode(help="CA bundle (PEM) installed into images and mounted at run time, for "
                         "TLS-intercepting proxies (env ML_SHIP_CA_BUNDLE).").tag(config=True)
     wheelhouse = Unicode(help="Directory of wheels to install from with no network "
@@ -184,6 +188,10 @@ class MlShip(Configurable):
     @default("docker_base_image")
     def _base_image(self) -> str:
         return _env("ML_SHIP_DOCKER_BASE_IMAGE", "python:3.11-slim")
+
+    @default("docker_r_base_image")
+    def _r_base_image(self) -> str:
+        return _env("ML_SHIP_DOCKER_R_BASE_IMAGE")
 
     @default("ca_bundle")
     def _ca_bundle(self) -> str:

@@ -142,6 +142,7 @@ class DockerBackend(Backend):
             project_files=project[0] if project else [],
             blobs=str(project[1]) if project else "",
             notebook_dir=project[2] if project else "",
+            r_base_image=s.docker_r_base_image,
         )
 
     def start(self, ctx: RunContext) -> dict[str, Any]:

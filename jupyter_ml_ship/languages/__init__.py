@@ -24,14 +24,14 @@ PREAMBLE_TAG = "ml-ship-preamble"
 @dataclass(frozen=True)
 class Language:
     name: str  #: as kernelspecs spell it (``metadata.kernelspec.language``)
-    translator: type
+    translator: Callable[[], type]  #: papermill imported only when called
     preamble: str
     record_names: Callable[[str], tuple[set[str], bool]]
     read_parameters: Callable[[str], list[Any]]
 
 
 LANGUAGES: dict[str, Language] = {
-    "r": Language("R", r.RParameters, r.RECORD, r.record_names, r.read_parameters),
+    "r": Language("R", r.translator, r.RECORD, r.record_names, r.read_parameters),
 }
 _registered = False
 
@@ -44,7 +44,7 @@ def register_translators() -> None:
     from papermill.translators import papermill_translators
 
     for lang in LANGUAGES.values():
-        papermill_translators.register(lang.name, lang.translator)
+        papermill_translators.register(lang.name, lang.translator())
     _registered = True
 
 

@@ -1,7 +1,7 @@
 """R (IRkernel): its parameters cell read, its parameters injected, ``record()`` in its kernel.
 
 papermill injects R parameters with its ``RTranslator`` but cannot read an R ``parameters`` cell
-(``Translator.inspect`` is Python's only). ``RParameters`` is that translator with an
+(``Translator.inspect`` is Python's only). ``translator()`` is that translator with an
 ``inspect``: a small reader of the literal assignments an R parameters cell holds (``x <- 1``,
 ``name = "a"``, ``flag <- TRUE``, ``v <- c(1, 2)``, ``list(a = 1)``, ``NULL``), typed like
 Python's (``1`` is an int, ``1.5`` a float, ``c(…)`` a list) with the default given as the
@@ -14,12 +14,20 @@ vector, what ``v <- c(1, 2)`` was), not as papermill's ``list(…)``.
 from __future__ import annotations
 
 import re
-from typing import Any
-
-from papermill.models import Parameter
-from papermill.translators import RTranslator
+from functools import cache
+from typing import Any, NamedTuple
 
 from ..outputs import OUTPUT_MIMETYPE
+
+
+class Parameter(NamedTuple):
+    """papermill's ``models.Parameter`` (the same fields; papermill is imported only when a
+    translator is needed: the runner reports a runtime without it as a failed run)."""
+
+    name: str
+    inferred_type_name: str
+    default: str
+    help: str
 
 #: the R code that defines ``record(name, value)`` in the kernel before the first cell: the
 #: value as exact JSON (jsonlite, full precision) in a display output of Python's mimetype
@@ -225,19 +233,24 @@ def _scalar(value: Any) -> bool:
     return isinstance(value, (bool, int, float, str))
 
 
-class RParameters(RTranslator):
-    """papermill's R translator that also reads a parameters cell; a list of scalars of one
-    kind is an R vector ``c(…)``."""
+@cache
+def translator() -> type:
+    """``RParameters``: papermill's R translator that also reads a parameters cell; a list of
+    scalars of one kind is an R vector ``c(…)``."""
+    from papermill.translators import RTranslator
 
-    @classmethod
-    def translate_list(cls, val: Any) -> str:
-        kinds = {bool if isinstance(v, bool) else str if isinstance(v, str) else float
-                 for v in val if _scalar(v)}
-        if val and all(_scalar(v) for v in val) and len(kinds) == 1:
-            return f"c({', '.join(cls.translate(v) for v in val)})"
-        return str(super().translate_list(val))
+    class RParameters(RTranslator):  # type: ignore[misc]
+        @classmethod
+        def translate_list(cls, val: Any) -> str:
+            kinds = {bool if isinstance(v, bool) else str if isinstance(v, str) else float
+                     for v in val if _scalar(v)}
+            if val and all(_scalar(v) for v in val) and len(kinds) == 1:
+                return f"c({', '.join(cls.translate(v) for v in val)})"
+            return str(super().translate_list(val))
 
-    @classmethod
-    def inspect(cls, parameters_cell: Any) -> list[Parameter]:
-        source = parameters_cell.get("source") or ""
-        return read_parameters("".join(source) if isinstance(source, list) else source)
+        @classmethod
+        def inspect(cls, parameters_cell: Any) -> list[Parameter]:
+            source = parameters_cell.get("source") or ""
+            return read_parameters("".join(source) if isinstance(source, list) else source)
+
+    return RParameters

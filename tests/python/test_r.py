@@ -17,6 +17,7 @@ from jupyter_ml_ship.languages import installed_kernels
 from jupyter_ml_ship.languages.r import read_parameters
 
 from .conftest import require
+from .test_docker import docker_settings, dsvc, job_name  # noqa: F401  (fixtures)
 
 R_KERNEL = {"name": "ir", "display_name": "R", "language": "R"}
 TIMEOUT = 120
@@ -128,3 +129,14 @@ def test_a_kernel_that_is_not_installed_is_refused_at_ship(svc, nb, cli_env) -> 
                           env=cli_env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "julia-1.9" in done.stderr and "python3" in done.stderr
+
+
+def test_an_r_notebook_runs_on_docker_with_r_in_its_image(docker_settings, job_name,
+                                                          dsvc, nb, r_kernel) -> None:
+    path = r_notebook(nb, "dr.ipynb", 'record("total", sum(v) * k)\nrecord("r", R.version$major)',
+                      params="v <- c(1, 2)\nk <- 1")
+    dsvc.ship(path, name=job_name)
+    info = dsvc.wait(dsvc.run(job_name, parameters={"v": [5, 6], "k": 2},
+                              backend="docker").id, 600)
+    assert info.status == "succeeded", (info.error, dsvc.read_log(info.id)[0].decode()[-3000:])
+    assert info.outputs == {"total": 22, "r": "4"}  # R 4 from the image's Debian

@@ -13,6 +13,7 @@ last one:
    (Jupyter, the lab, test tools) into every image. Such a job gets the runtime only; declare
    ``requirements`` to have packages installed;
 5. the runner's own sources (``jupyter_ml_ship.runner`` and what it imports; no SQLAlchemy);
+   an R notebook's image also has R and IRkernel (``r_base_image``, or a layer after ``FROM``);
 6. the notebook snapshot at ``/job/notebook.ipynb``.
 
 With a ``wheelhouse`` the installs use ``--no-index --find-links`` and the build has no network;
@@ -36,6 +37,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
+from ...languages import language_name
 from .engine import LABEL_BUILD, LABEL_DIGEST, LABEL_JOB, LABEL_LOCK, LABEL_VERSION
 
 VENV = "/opt/ml-ship"
@@ -48,7 +50,10 @@ RUNTIME_PACKAGES = ("papermill", "ipykernel", "nbformat")
 #: the modules of this package the runner needs inside the image (tested without SQLAlchemy);
 #: errors.py: the runner says "no space left on …" as the service does
 RUNTIME_FILES = ("__init__.py", "_version.py", "errors.py", "outputs.py", "py.typed",
-                 "runner/*.py")
+                 "runner/*.py", "languages/*.py")
+#: an R notebook's image without ``r_base_image``: R and IRkernel from the base image's Debian
+#: (``--no-install-recommends``: about 45 s once, then a cached layer shared by every R job)
+R_PACKAGES = ("r-base-core", "r-cran-irkernel")
 #: fixed mtime of generated context entries: same content, same cache key
 EPOCH = 315532800
 PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy")
@@ -148,6 +153,9 @@ class BuildPlan:
     #: files, an image of its own) and "notebook" (FROM that image: only the notebook is sent)
     stage: str = "all"
     files_image: str = ""
+    #: an image with R and IRkernel for R notebooks (``c.MlShip.docker_r_base_image``); empty:
+    #: ``base_image`` with R installed in a layer of its own
+    r_base_image: str = ""
 
     @property
     def split(self) -> bool:
@@ -180,6 +188,19 @@ class BuildPlan:
     def offline(self) -> bool:
         return bool(self.wheelhouse)
 
+    @property
+    def needs_r(self) -> bool:
+        """An R notebook: its image has R and the IRkernel kernel (``ir``)."""
+        try:
+            nb = json.loads(self.notebook_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        return isinstance(nb, dict) and language_name(nb) == "r"
+
+    @property
+    def system_image(self) -> str:
+        return self.r_base_image if self.r_base_image and self.needs_r else self.base_image
+
     # ---- Dockerfile -----------------------------------------------------------------------
 
     def _install(self, requirements: str) -> str:
@@ -193,7 +214,7 @@ class BuildPlan:
     def dockerfile(self, labels: dict[str, str] | None = None) -> str:
         if self.stage == "notebook":
             return self._tail([f"FROM {self.files_image}"], labels)
-        lines = [f"FROM {self.base_image} AS system"]
+        lines = [f"FROM {self.system_image} AS system"]
         if self.ca_bundle:
             lines += [
                 "COPY ca.crt /usr/local/share/ca-certificates/ml-ship-ca.crt",
@@ -203,7 +224,8 @@ class BuildPlan:
                 f"ENV SSL_CERT_FILE={SYSTEM_BUNDLE} REQUESTS_CA_BUNDLE={SYSTEM_BUNDLE} "
                 f"PIP_CERT={SYSTEM_BUNDLE}",
             ]
-        if self.offline:
+        if self.offline:  # R in the system stage: the final image is made FROM it
+            lines += self._r_layer()
             lines += ["", "FROM system AS build", f"COPY wheels/ {STAGING}/wheels/"]
         if self.installer == "uv":
             lines.append("COPY uv /usr/local/bin/uv")
@@ -217,6 +239,8 @@ class BuildPlan:
         if self.installs_lock:
             lines += [f"COPY lock.txt {STAGING}/lock.txt",
                       f"RUN {self._install(f'{STAGING}/lock.txt')}"]
+        if not self.offline:  # after the runtime: that layer stays shared with Python images
+            lines += self._r_layer()
         lines += [f"COPY src/ {VENV}/src/",
                   f"RUN {VENV}/bin/python -m compileall -q {VENV}/src"]
         if self.offline:
@@ -226,6 +250,22 @@ class BuildPlan:
         if self.stage == "files":
             return self._label(lines, labels)
         return self._tail(lines, labels)
+
+    def _r_layer(self) -> list[str]:
+        """R and IRkernel from Debian (``--no-install-recommends``), the ``ir`` kernel
+        registered system-wide as ``IRkernel::installspec()`` does; none with ``r_base_image``
+        (it has them) or for a notebook in another language."""
+        if not self.needs_r or self.r_base_image:
+            return []
+        spec = json.dumps({"argv": ["R", "--slave", "-e", "IRkernel::main()", "--args",
+                                    "{connection_file}"], "display_name": "R",
+                           "language": "R"})
+        return [
+            "RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
+            f"--no-install-recommends {' '.join(R_PACKAGES)} >/dev/null "
+            "&& rm -rf /var/lib/apt/lists/* && mkdir -p /usr/local/share/jupyter/kernels/ir "
+            f"&& echo '{spec}' > /usr/local/share/jupyter/kernels/ir/kernel.json",
+        ]
 
     def _tail(self, lines: list[str], labels: dict[str, str] | None) -> str:
         """The last, most often changing part: settings and the notebook."""
@@ -283,7 +323,7 @@ class BuildPlan:
         """Hash of everything the image is made from (big files by name, size and mtime)."""
         if self.split:
             return self.notebook_stage().build_key()
-        h = hashlib.sha256(self.base_image.encode())
+        h = hashlib.sha256(self.system_image.encode())
         for name, data in sorted(self._small_files().items()):
             h.update(f"\0{name}\0".encode() + hashlib.sha256(data).digest())
         for name, path in sorted(self._big_files().items()):
@@ -299,7 +339,7 @@ class BuildPlan:
         return {
             LABEL_JOB: self.job, LABEL_VERSION: str(self.version), LABEL_DIGEST: self.digest,
             LABEL_LOCK: self.lock_hash, LABEL_BUILD: build_key,
-            "ml-ship.base-image": self.base_image, "ml-ship.lock-source": self.lock_source,
+            "ml-ship.base-image": self.system_image, "ml-ship.lock-source": self.lock_source,
             "ml-ship.offline": "true" if self.offline else "false",
         }
 
@@ -342,7 +382,9 @@ class BuildPlan:
                 f"{len(self.lock.splitlines())} requirement(s) from {self.lock_source}"
                 if self.installs_lock else "runtime only")
         mode = "offline from the wheelhouse" if self.offline else "from the package index"
-        return f"base {self.base_image}; {lock}; {self.installer} {mode}"
+        r = "; R and IRkernel" + ("" if self.r_base_image else " (apt layer)") \
+            if self.needs_r else ""
+        return f"base {self.system_image}{r}; {lock}; {self.installer} {mode}"
 
 
 def proxy_buildargs() -> dict[str, str]:
