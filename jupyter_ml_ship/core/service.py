@@ -143,9 +143,7 @@ class ShipService(JobRunsMixin, PipelinesMixin, ProjectsMixin, TickMixin, Promot
                       timezone: str | None = None, paused: bool | None = None,
                       actor: Actor | str | None = None) -> ScheduleInfo:
         """Change a schedule without a new version (``core.schedules.edit_schedule``)."""
-        from .schedules import edit_schedule
-
-        return edit_schedule(self, kind, name, cron=cron, tz=timezone, paused=paused,
+        return schedule_book.edit_schedule(self, kind, name, cron=cron, tz=timezone, paused=paused,
                              actor=actor)
 
     def fire_schedules(self, now: datetime | None = None) -> list[tuple[ScheduleInfo, str]]:
