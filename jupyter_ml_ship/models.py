@@ -46,6 +46,9 @@ class RunError(_Model):
     cell_source: str | None = Field(None, description="the failing cell's source")
     line: int | None = Field(None, description="1-based line of the failing cell that raised")
     traceback: str | None = Field(None, description="the kernel's traceback (ANSI colours kept)")
+    hint: str | None = Field(
+        None, description="how to fix it, when known (a module or file that exists outside "
+        "the shipped folder: ship the project folder)")
 
 
 class DeliveryInfo(_Model):
@@ -63,6 +66,26 @@ class DeliveryInfo(_Model):
     sent_at: datetime | None = None
     next_attempt_at: datetime | None = Field(None, description="when a failed one is retried")
     url: str | None = Field(None, description="MLflow: the run in the tracking server's UI")
+
+
+class NotifyTestRequest(_Model):
+    """``POST /notify/test``: the targets to send a test message to."""
+
+    email: list[str] = Field([], max_length=50, description="mail addresses (one mail to all)")
+    webhook: list[str] = Field([], max_length=20, description="names of environment variables "
+                               "of the service holding webhook URLs (never the URLs)")
+    job: str | None = Field(None, max_length=200, description="the job the message names")
+
+
+class NotifyTestResult(_Model):
+    channel: Literal["email", "webhook"]
+    target: str = Field(description="the addresses, or the webhook's secret NAME")
+    sent: bool
+    error: str | None = Field(None, description="why it was not sent (no secret in it)")
+
+
+class NotifyTestResponse(_Model):
+    results: list[NotifyTestResult]
 
 
 class CheckResult(_Model):
@@ -190,6 +213,12 @@ class ProjectPreview(ProjectSummary):
     max_files: int
     max_bytes: int
     error: str | None = Field(None, description="why shipping would be refused, if it would")
+    proposed_root: str | None = Field(
+        None, description="the folder to ship instead, relative to the notebook's (as "
+        "metadata.ml_ship.root takes it, e.g. '..'): the notebook reaches outside the root it has")
+    proposed_folder: str | None = Field(
+        None, description="that folder relative to the server root ('' the root itself)")
+    proposed_reasons: list[str] = Field([], description="why: what the notebook reaches")
 
 
 class VersionFiles(_Model):
@@ -325,10 +354,7 @@ class JobInfo(_Model):
     updated_at: datetime
     source_path: str = ""
     last_run: RunInfo | None = None
-    schedule: str | None = Field(None, description="the current version's schedule (cron), "
-                                 "as edited (``PATCH /schedules/job/{name}``)")
-    schedule_timezone: str = Field("UTC", description="the time zone the schedule is read in")
-    schedule_paused: bool = Field(False, description="the schedule is paused (no next_run)")
+    schedule: str | None = Field(None, description="the current version's schedule (cron, UTC)")
     next_run: datetime | None = Field(None, description="the schedule's next tick")
     schedule_error: str | None = Field(
         None, description="why the schedule never fires (a row stored before that was checked): "
@@ -339,8 +365,7 @@ class ScheduleInfo(_Model):
     kind: Literal["job", "pipeline"]
     name: str
     version: int = Field(description="the current version, the one a tick runs")
-    schedule: str = Field(description="the cron that runs (5 fields, read in ``timezone``) or "
-                          "one of Airflow's presets: the shipped one, or as edited")
+    schedule: str = Field(description="cron (5 fields, UTC) or one of Airflow's presets")
     backend: str
     runner: Literal["ml-ship", "airflow"] = Field(
         description="who starts its runs: the Jupyter server, or Airflow (the DAG's schedule)")
@@ -348,29 +373,10 @@ class ScheduleInfo(_Model):
     schedule_error: str | None = Field(
         None, description="why it never fires (no next_run): its ticks start nothing")
     last_fired: datetime | None = Field(None, description="when the server last started a run")
-    timezone: str = Field("UTC", description="the IANA time zone the cron is read in")
-    paused: bool = Field(False, description="paused: its ticks start nothing (no next_run)")
-    description: str = Field("", description="the schedule in words")
-    shipped_schedule: str | None = Field(
-        None, description="the current version's own schedule (edited: ``schedule`` differs)")
-    edited: bool = Field(False, description="its cron was changed without a new version")
-    edited_by: str | None = None
-    edited_at: datetime | None = None
-    last_run_id: str | None = Field(None, description="the last run a tick started")
-    last_run_status: str | None = None
-    last_run_at: datetime | None = None
 
 
 class ScheduleList(_Model):
     schedules: list[ScheduleInfo]
-
-
-class ScheduleEdit(_Model):
-    """``PATCH /schedules/{kind}/{name}``: what to change (an absent field stays)."""
-
-    cron: str | None = Field(None, description="cron (5 fields) or one of Airflow's presets")
-    timezone: str | None = Field(None, description="an IANA time zone name, e.g. Europe/Paris")
-    paused: bool | None = Field(None, description="true: pause; false: resume")
 
 
 class ShipResult(_Model):

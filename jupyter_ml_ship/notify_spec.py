@@ -118,6 +118,22 @@ def _rule(raw: Any, where: str, check_env: bool) -> NotifyRule:
     return NotifyRule(on=events, longer_than=longer, email=email, webhook=webhook)
 
 
+def check_mail_server(value: Any, where: str, smtp_host: str) -> None:
+    """Refuse mail targets when the service has no SMTP server to send them through (like a
+    webhook secret that is not set): ``BadInput`` naming the key and the setting."""
+    if smtp_host or value is None:
+        return
+    rules = value if isinstance(value, list) else [value]
+    for i, raw in enumerate(rules):
+        email = raw.get("email") if isinstance(raw, dict) else None
+        if email:
+            at = f"{where}[{i}]" if isinstance(value, list) else where
+            shown = ", ".join(map(str, email if isinstance(email, list) else [email]))
+            raise BadInput(f"{at}.email: no SMTP server is configured to send mail to {shown} "
+                           "(set MlShip.smtp_host or ML_SHIP_SMTP_HOST for the service, or "
+                           "remove the addresses)")
+
+
 def _yaml_on(raw: dict[Any, Any]) -> dict[Any, Any]:
     """YAML 1.1 (PyYAML) reads a bare ``on:`` key as ``True``: the ``on`` key it means."""
     if True in raw and "on" not in raw:

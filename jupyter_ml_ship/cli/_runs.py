@@ -144,6 +144,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     ]
     if info.error:
         rows.append(("error", info.error.message))
+        if info.error.hint:
+            rows.append(("hint", info.error.hint))
     for name, value in info.outputs.items():
         rows.append((f"output {name}", value))
     for c in info.checks:  # metadata.ml_ship.checks, as evaluated when it ended

@@ -126,22 +126,59 @@ class ProjectsMixin(_ServiceBase):
         confined_paths(config, notebook, scan.root, where=f"{notebook.name}: ")
         return scan
 
-    def project_preview(self, path: str | Path, confine: Path | None = None) -> ProjectPreview:
-        """What shipping the notebook at ``path`` would take along (nothing is stored)."""
+    def project_preview(self, path: str | Path, confine: Path | None = None,
+                        root: str | None = None) -> ProjectPreview:
+        """What shipping the notebook at ``path`` would take along (nothing is stored), and
+        the project folder to ship instead when it reaches outside its root. ``root``: the
+        root to preview (as ``metadata.ml_ship.root``; None: the notebook's own)."""
         from ..notebook import load_notebook
         from ..notebook._snapshot import ship_config
+        from ..notebook.layout import propose_root
 
         path = Path(path)
         nb = load_notebook(path, self.settings.max_notebook_bytes)
-        config = ship_config(nb, where=f"{path.name}: ").model_dump(exclude_none=True)
+        config = ship_config(nb, {"root": root} if root is not None else None,
+                             where=f"{path.name}: ").model_dump(exclude_none=True)
+        proposal = propose_root(path, nb, config.get("root"), confine)
+        proposed: dict[str, Any] = {} if proposal is None else {
+            "proposed_root": proposal.root, "proposed_reasons": proposal.reasons,
+            "proposed_folder": display_root(proposal.folder, confine)}
         try:
             scan = self.scan_project(path, config, confine)
         except BadInput as exc:  # a link out of the folder, a bad root: shown, Ship disabled
             return ProjectPreview(root="", notebook=path.name, files=0, bytes=0,
                                   max_files=self.settings.max_project_files,
-                                  max_bytes=self.settings.max_project_bytes, error=exc.message)
-        return preview(scan, display_root(scan.root, confine), self.settings.max_project_files,
-                       self.settings.max_project_bytes)
+                                  max_bytes=self.settings.max_project_bytes, error=exc.message,
+                                  **proposed)
+        shown = preview(scan, display_root(scan.root, confine), self.settings.max_project_files,
+                        self.settings.max_project_bytes)
+        return shown.model_copy(update=proposed)
+
+    @staticmethod
+    def with_layout_hint(project: dict[str, Any] | None,
+                         error: dict[str, Any] | None) -> dict[str, Any] | None:
+        """A run's error with a ``hint`` when it is a module or file that exists outside the
+        shipped folder (read where the version was shipped from, if it is still there)."""
+        from ..notebook.layout import outside_hint
+
+        source = (project or {}).get("source")
+        if not error or not source or error.get("hint") \
+                or error.get("ename") not in ("ModuleNotFoundError", "FileNotFoundError"):
+            return error
+        top = project.get("top") if project else ""
+        shipped = Path(source)
+        notebook_dir = (shipped / str((project or {}).get("notebook") or "x")).parent
+
+        def show(path: Path) -> str:
+            shown = os.path.relpath(path, top) if top else str(path)
+            return "" if shown == "." else shown
+
+        try:
+            hint = outside_hint(error.get("ename"), error.get("evalue"), notebook_dir, shipped,
+                                show)
+        except (OSError, ValueError):
+            return error
+        return {**error, "hint": hint} if hint else error
 
     def ingest_project(self, scan: ProjectScan) -> list[dict[str, Any]]:
         check_limits(scan, self.settings.max_project_files, self.settings.max_project_bytes)

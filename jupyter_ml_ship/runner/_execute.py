@@ -230,6 +230,10 @@ class Runner:
                     error["cell_index"] = _error_cell(executed, error["cell_index"])
                     error.update(_error_location(executed, error["cell_index"]))
                     error["message"] = _where(error)
+                if error and self.project is not None:  # the user's paths, not the copy's
+                    for key in ("traceback", "evalue", "message"):
+                        if isinstance(error.get(key), str):
+                            error[key] = self.project.user_paths(error[key])
             except ValueError:
                 pass
             os.replace(partial, self.run_dir / "output.ipynb")

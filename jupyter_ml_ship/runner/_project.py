@@ -77,6 +77,18 @@ class Project:
         limit = int(info.get("max_artifact_bytes") or DEFAULT_MAX_ARTIFACT_BYTES)
         return cls(root.resolve(), cwd.resolve(), limit)
 
+    def user_paths(self, text: str) -> str:
+        """``text`` (a traceback) naming the project's files as the user knows them
+        (``src/features.py``), not by the run's private copy; IPython writes a path under the
+        home folder as ``~/…``."""
+        prefixes = [str(self.root) + os.sep]
+        home = os.path.expanduser("~")
+        if home not in ("", "/") and prefixes[0].startswith(home + os.sep):
+            prefixes.append("~" + prefixes[0][len(home):])
+        for prefix in prefixes:
+            text = text.replace(prefix, "")
+        return text
+
     def start(self) -> None:
         self.before = _walk(self.root)[0]
 

@@ -11,7 +11,7 @@ from tornado import web
 
 from ..errors import NotFound
 from ._base import MlShipHandler
-from ._models import ArtifactQuery, NotebookInfoQuery, VersionDiffQuery
+from ._models import ArtifactQuery, ProjectPreviewQuery, VersionDiffQuery
 
 #: an artifact is the run's content, not ours: it may be shown, never run in the lab's origin
 ARTIFACT_CSP = ("sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; "
@@ -28,9 +28,9 @@ class ProjectPreviewHandler(MlShipHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        q = self.query(NotebookInfoQuery)
+        q = self.query(ProjectPreviewQuery)
         path = await self.call(self.resolve_path, q.path)
-        self.reply(await self.call(self.service.project_preview, path, self.root_dir()))
+        self.reply(await self.call(self.service.project_preview, path, self.root_dir(), q.root))
 
 
 class VersionFilesHandler(MlShipHandler):

@@ -52,6 +52,12 @@ class NotebookInfoQuery(_Query):
                       description="notebook path relative to the server root")
 
 
+class ProjectPreviewQuery(NotebookInfoQuery):
+    root: str | None = Field(None, max_length=4096, description="the project folder to preview, "
+                             "relative to the notebook's folder (as metadata.ml_ship.root, e.g. "
+                             "'..'); absent: the notebook's own root")
+
+
 class LogChunk(BaseModel):
     """A WebSocket message of ``/runs/{id}/logs/ws``: log text and the offset after it."""
 

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from .._version import __version__
+from .. import __version__
 from ..core.history import RunComparison, RunHistory
 from ..core.notebook_info import NotebookInfo
 from ..core.pipeline_history import PipelineHistory
@@ -34,8 +34,6 @@ from ..models import (
     RunInfo,
     RunList,
     RunStatusEvent,
-    ScheduleEdit,
-    ScheduleInfo,
     ScheduleList,
     ShipRequest,
     ShipResult,
@@ -128,14 +126,8 @@ ROUTES: list[Route] = [
                                                  "mode, who asks)", ServerHealth)},
           "server"),
     Route("/schedules", h.SchedulesHandler, {
-        "get": Op("Jobs and pipelines with a schedule: who runs them, their next tick, time "
-                  "zone, paused, the last run a tick started", ScheduleList),
-    }, "server"),
-    Route("/schedules/{kind}/{name}", h.ScheduleHandler, {
-        "patch": Op("Edit a job's or pipeline's schedule without a new version: its cron, "
-                    "time zone (IANA) or paused (audited; the next tick honours it). 400: a "
-                    "cron that never fires or an unknown zone; 409: Airflow holds it",
-                    ScheduleInfo, body=ScheduleEdit, errors=(400, 403, 404, 409, 413)),
+        "get": Op("Jobs and pipelines with a schedule: who runs them, their next tick",
+                  ScheduleList),
     }, "server"),
     Route("/openapi.json", h.OpenApiHandler, {"get": Op("This document", "spec")}, "server"),
     Route("/notebook-info", h.NotebookInfoHandler, {
@@ -224,7 +216,7 @@ ROUTES += [
     Route("/project", f.ProjectPreviewHandler, {
         "get": Op("What shipping a notebook would take along: its project folder's files, the "
                   "largest, what is left out and why, and whether it is over the limits",
-                  ProjectPreview, query=NotebookInfoQuery, errors=(400, 404, 413)),
+                  ProjectPreview, query=f.ProjectPreviewQuery, errors=(400, 404, 413)),
     }, "jobs"),
     Route("/jobs/{name}/versions/{number}/files", f.VersionFilesHandler, {
         "get": Op("The project files of a version", VersionFiles, errors=(400, 404)),

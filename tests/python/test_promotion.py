@@ -197,6 +197,8 @@ def test_two_degraded_scheduled_runs_fired_by_an_agent_roll_back_and_mail_once(
               "notify": {"on": ["rolled_back"], "email": ["oncall@example.com"]}}
     agent = None
     try:
+        # mail needs an SMTP server at ship (the agent below sends it)
+        svc.settings.smtp_host, svc.settings.smtp_port = "127.0.0.1", box.port
         ship(svc, nb, 0.9, config, name="nightly", test_cell="print('no test')")
         good = svc.wait(svc.run("nightly").id, timeout=WAIT)
         assert good.health == "healthy"
