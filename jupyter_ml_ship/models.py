@@ -354,7 +354,10 @@ class JobInfo(_Model):
     updated_at: datetime
     source_path: str = ""
     last_run: RunInfo | None = None
-    schedule: str | None = Field(None, description="the current version's schedule (cron, UTC)")
+    schedule: str | None = Field(None, description="the current version's schedule (cron), "
+                                 "as edited (``PATCH /schedules/job/{name}``)")
+    schedule_timezone: str = Field("UTC", description="the time zone the schedule is read in")
+    schedule_paused: bool = Field(False, description="the schedule is paused (no next_run)")
     next_run: datetime | None = Field(None, description="the schedule's next tick")
     schedule_error: str | None = Field(
         None, description="why the schedule never fires (a row stored before that was checked): "
@@ -365,7 +368,8 @@ class ScheduleInfo(_Model):
     kind: Literal["job", "pipeline"]
     name: str
     version: int = Field(description="the current version, the one a tick runs")
-    schedule: str = Field(description="cron (5 fields, UTC) or one of Airflow's presets")
+    schedule: str = Field(description="the cron that runs (5 fields, read in ``timezone``) or "
+                          "one of Airflow's presets: the shipped one, or as edited")
     backend: str
     runner: Literal["ml-ship", "airflow"] = Field(
         description="who starts its runs: the Jupyter server, or Airflow (the DAG's schedule)")
@@ -373,10 +377,29 @@ class ScheduleInfo(_Model):
     schedule_error: str | None = Field(
         None, description="why it never fires (no next_run): its ticks start nothing")
     last_fired: datetime | None = Field(None, description="when the server last started a run")
+    timezone: str = Field("UTC", description="the IANA time zone the cron is read in")
+    paused: bool = Field(False, description="paused: its ticks start nothing (no next_run)")
+    description: str = Field("", description="the schedule in words")
+    shipped_schedule: str | None = Field(
+        None, description="the current version's own schedule (edited: ``schedule`` differs)")
+    edited: bool = Field(False, description="its cron was changed without a new version")
+    edited_by: str | None = None
+    edited_at: datetime | None = None
+    last_run_id: str | None = Field(None, description="the last run a tick started")
+    last_run_status: str | None = None
+    last_run_at: datetime | None = None
 
 
 class ScheduleList(_Model):
     schedules: list[ScheduleInfo]
+
+
+class ScheduleEdit(_Model):
+    """``PATCH /schedules/{kind}/{name}``: what to change (an absent field stays)."""
+
+    cron: str | None = Field(None, description="cron (5 fields) or one of Airflow's presets")
+    timezone: str | None = Field(None, description="an IANA time zone name, e.g. Europe/Paris")
+    paused: bool | None = Field(None, description="true: pause; false: resume")
 
 
 class ShipResult(_Model):

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import secrets
 import time
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import partial
 from pathlib import Path
@@ -26,6 +24,8 @@ from ._run_delete import RunDeleteMixin
 from ._run_files import mask_recorded, no_result_reason, run_folder
 from .access import Actor, check, whoami
 from .checks import evaluate_finished
+from .context import RunRequest
+from .rows import new_run_id
 from .tick import CLAIM_FILE, holder_id
 
 if TYPE_CHECKING:
@@ -34,32 +34,6 @@ if TYPE_CHECKING:
 ACTIVE = ("queued", "building", "running")
 #: a run past its timeout by this much, with no result, is stopped by the service itself
 TIMEOUT_GRACE = 30.0
-
-
-@dataclass
-class RunRequest:
-    """What ``ShipService.start_runs`` starts: the arguments of ``ShipService.run``."""
-
-    job: str
-    version: int | None = None
-    parameters: dict[str, Any] | None = None
-    backend: str | None = None
-    pipeline_run_id: str | None = None
-    step: str | None = None
-    overrides: dict[str, Any] | None = None
-    #: files taken from upstream steps (FileInput fields), shown on the run
-    inputs: list[dict[str, Any]] | None = None
-    #: the user it is started for (recorded on the run)
-    started_by: str = ""
-    #: team mode: record it for the agent to start (``start_queued_runs``) instead of starting
-    for_agent: bool = False
-    #: the run that validates a candidate version (``core.promotion``): its ``test`` cells run
-    validation: bool = False
-
-
-def new_run_id() -> str:
-    """Sortable by creation time: milliseconds in hex, then randomness."""
-    return f"{int(time.time() * 1000):011x}{secrets.token_hex(3)}"
 
 
 def _parse_time(value: str | None) -> datetime | None:
@@ -107,9 +81,9 @@ class JobRunsMixin(RunDeleteMixin):  # delete_run: in _run_delete
     def _hands_off(self) -> bool:
         """Team mode outside the agent: runs are the agent's to start; refuse when none is
         live, before anything is recorded."""
-        if not self.settings.team_mode or getattr(self, "ticker", None) == "agent":
+        if not self.settings.team_mode or self.ticker == "agent":
             return False
-        if cast(Any, self).agent() is None:
+        if self.agent() is None:
             raise BackendUnavailable(
                 "no ml-ship agent is running for this workspace (team mode: the agent, a "
                 "JupyterHub service, starts every run); nothing was recorded. Ask your hub "
@@ -512,8 +486,14 @@ class JobRunsMixin(RunDeleteMixin):  # delete_run: in _run_delete
                 row.started_at = row.started_at or _parse_time(result.get("started_at"))
             if checked is not None:
                 checked.apply(row)
-        cast(Any, self).after_run_ended(run_id)  # promotion, rollback_on (core.promotion)
+        self.after_run_ended(run_id)  # promotion, rollback_on (core.promotion)
         self._notify(self.get_run(run_id, reconcile=False))
+
+    def finish_run(self, run_id: str, status: str, error: dict[str, Any] | None,
+                   result: dict[str, Any] | None = None) -> None:
+        """Record that a run ended (checks, promotion, listeners), unless it already had (the
+        engine fails a step's run whose starter died before its backend got it)."""
+        self._finish(run_id, status, error, result)
 
     def _notify(self, info: RunInfo) -> None:
         for callback in list(self._listeners):

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from .._version import __version__
 from ..backends import Backend, backend_names, load_backend
 from ..config import MlShip
+from ..cron import check_schedule
 from ..errors import BackendUnavailable, BadInput, Conflict, NotFound, storage_errors
 from ..models import (
     AuditEvent,
@@ -28,17 +29,21 @@ from ..models import (
     VersionInfo,
 )
 from ..naming import check_name, name_from_path, validate_parameters
+from ..runner import _warm
 from ..store import Event, Job, Run, Store, Version
 from ..store.files import atomic_write_json, atomic_write_text
 from ..store.schema import utcnow
 from . import convert
+from . import schedules as schedule_book
 from ._job_runs import JobRunsMixin
 from ._pipeline_service import PipelinesMixin
 from .access import Actor, Ownership, check, check_config, whoami
 from .checks import parse_checks
+from .engine import mirror_discovery
 from .notify import deliver_pending
-from .projects import ProjectsMixin
+from .projects import ProjectsMixin, display_root
 from .promotion import PromotionMixin, parse_promote, parse_rollback_on
+from .rows import job_row, job_version_row
 from .tick import TickMixin
 
 if TYPE_CHECKING:
@@ -120,12 +125,11 @@ class ShipService(JobRunsMixin, PipelinesMixin, ProjectsMixin, TickMixin, Promot
         """Record runs that an enabled backend's own scheduler started (Airflow's schedule, a
         trigger in its UI): their ids. A backend that is down is skipped (next time), or its
         ``BackendUnavailable`` raised when not ``skip_unavailable``."""
-        from .engine import discovered
-
         found: list[str] = []
         for name in self.settings.enabled_backends:
             try:
-                found += discovered.record(self, name, self.backend(name).started_runs())
+                impl = self.backend(name)
+                found += mirror_discovery.record(self, impl, impl.started_runs())
             except BackendUnavailable:
                 if not skip_unavailable:
                     raise
@@ -133,16 +137,19 @@ class ShipService(JobRunsMixin, PipelinesMixin, ProjectsMixin, TickMixin, Promot
 
     def schedules(self) -> list[ScheduleInfo]:
         """Current versions with a schedule: who runs them, their next tick, the last fired."""
-        from .schedules import schedules
+        return schedule_book.schedules(self)
 
-        return schedules(self)
+    def edit_schedule(self, kind: str | None, name: str, *, cron: str | None = None,
+                      timezone: str | None = None, paused: bool | None = None,
+                      actor: Actor | str | None = None) -> ScheduleInfo:
+        """Change a schedule without a new version (``core.schedules.edit_schedule``)."""
+        return schedule_book.edit_schedule(self, kind, name, cron=cron, tz=timezone, paused=paused,
+                             actor=actor)
 
     def fire_schedules(self, now: datetime | None = None) -> list[tuple[ScheduleInfo, str]]:
         """Start the runs of schedules that are due (not Airflow's): (schedule, run id or
         ``error: …``); the Jupyter server calls it every ``MlShip.schedule_interval`` s."""
-        from .schedules import fire_due
-
-        return fire_due(self, now)
+        return schedule_book.fire_due(self, now)
 
     def subscribe(self, callback: Any) -> None:
         """``callback(RunInfo)`` on every run status change this service makes."""
@@ -157,8 +164,6 @@ class ShipService(JobRunsMixin, PipelinesMixin, ProjectsMixin, TickMixin, Promot
         ``owned``: it exits when this process does, even killed (a server, an agent)."""
         if "local" not in self.settings.enabled_backends:
             return False
-        from ..runner import _warm
-
         try:
             started = _warm.ensure(self.settings, owned=owned)
         except OSError:
@@ -168,8 +173,6 @@ class ShipService(JobRunsMixin, PipelinesMixin, ProjectsMixin, TickMixin, Promot
 
     def stop_warm_runner(self) -> bool:
         """Stop the warm runner of this home (runs it started go on); whether one answered."""
-        from ..runner import _warm
-
         return _warm.stop(self.settings)
 
     def health(self) -> HealthInfo:
@@ -229,10 +232,10 @@ class ShipService(JobRunsMixin, PipelinesMixin, ProjectsMixin, TickMixin, Promot
         ``actor``: who ships (team mode: an owner of an existing job, or an admin); its name is
         the author.
         """
+        # lazy, a measured start-up cost: the notebook package imports nbformat and its schemas
         from ..notebook import load_notebook, make_snapshot, parameter_schema
         from ..notebook._snapshot import ship_config
         from ..notify_spec import check_mail_server
-        from .projects import display_root
 
         path = Path(path)
         nb = load_notebook(path, self.settings.max_notebook_bytes)
@@ -363,26 +366,10 @@ class ShipService(JobRunsMixin, PipelinesMixin, ProjectsMixin, TickMixin, Promot
     # ---- jobs and versions --------------------------------------------------------------
 
     def _job(self, s: Session, name: str) -> Job:
-        job = s.scalars(select(Job).where(Job.name == name)).first()
-        if job is None:
-            raise NotFound(f"no job named {name!r}")
-        return job
+        return job_row(s, name)
 
     def _version(self, s: Session, name: str, number: int | None) -> Version:
-        job = self._job(s, name)
-        if number is None and job.current_version is None:
-            state = s.execute(select(Version.number, Version.promotion).where(
-                Version.job_id == job.id).order_by(Version.number.desc())).first()
-            raise NotFound(f"job {name!r} has no current version yet" + (
-                f" (v{state[0]} is {state[1]}: see `ml-ship versions {name}`)" if state else ""))
-        number = job.current_version if number is None else number
-        version = s.scalars(
-            select(Version).where(Version.job_id == job.id, Version.number == number)
-        ).first()
-        if version is None:
-            latest = s.scalar(select(func.max(Version.number)).where(Version.job_id == job.id))
-            raise NotFound(f"job {name!r} has no version {number} (versions 1 to {latest})")
-        return version
+        return job_version_row(s, name, number)
 
     def jobs(self, actor: Actor | None = None) -> list[JobInfo]:
         """Every job; ``permissions`` says what ``actor`` may do with each."""
@@ -418,8 +405,6 @@ class ShipService(JobRunsMixin, PipelinesMixin, ProjectsMixin, TickMixin, Promot
         ``actor``: who (checked, see ``core.access``); a plain name is only recorded. All or
         nothing: a version whose stored schedule never fires is refused (``BadInput``), and
         the answer is built before the change is committed."""
-        from ..cron import check_schedule
-
         who = self._actor(None if isinstance(actor, str) else actor)
         if who is not None:
             actor = who.name

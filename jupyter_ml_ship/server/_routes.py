@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from .. import __version__
+from .._version import __version__
 from ..core.history import RunComparison, RunHistory
 from ..core.notebook_info import NotebookInfo
 from ..core.pipeline_history import PipelineHistory
@@ -34,6 +34,8 @@ from ..models import (
     RunInfo,
     RunList,
     RunStatusEvent,
+    ScheduleEdit,
+    ScheduleInfo,
     ScheduleList,
     ShipRequest,
     ShipResult,
@@ -126,8 +128,14 @@ ROUTES: list[Route] = [
                                                  "mode, who asks)", ServerHealth)},
           "server"),
     Route("/schedules", h.SchedulesHandler, {
-        "get": Op("Jobs and pipelines with a schedule: who runs them, their next tick",
-                  ScheduleList),
+        "get": Op("Jobs and pipelines with a schedule: who runs them, their next tick, time "
+                  "zone, paused, the last run a tick started", ScheduleList),
+    }, "server"),
+    Route("/schedules/{kind}/{name}", h.ScheduleHandler, {
+        "patch": Op("Edit a job's or pipeline's schedule without a new version: its cron, "
+                    "time zone (IANA) or paused (audited; the next tick honours it). 400: a "
+                    "cron that never fires or an unknown zone; 409: Airflow holds it",
+                    ScheduleInfo, body=ScheduleEdit, errors=(400, 403, 404, 409, 413)),
     }, "server"),
     Route("/openapi.json", h.OpenApiHandler, {"get": Op("This document", "spec")}, "server"),
     Route("/notebook-info", h.NotebookInfoHandler, {
