@@ -476,7 +476,7 @@ class JobRunsMixin(RunDeleteMixin):  # delete_run: in _run_delete
                 s, row, status, (result.get("outputs") or {}) if result else (row.outputs or {}),
                 self.store, self.home)
             error, outputs = mask_recorded(row.run_dir, error, (result or {}).get("outputs"))
-            error = cast(Any, self).with_layout_hint(row.version.project, error)  # core.projects
+            error = self.with_layout_hint(row.version.project, error)  # core.projects
             row.status = status
             row.error = error
             row.ended_at = _parse_time((result or {}).get("ended_at")) or utcnow()
