@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from jupyter_ml_ship.config import MlShip  # noqa: E402
 from jupyter_ml_ship.core import ShipService  # noqa: E402
 from jupyter_ml_ship.core.history import run_history  # noqa: E402
-from jupyter_ml_ship.core.notify import deliver_pending  # noqa: E402
+from jupyter_ml_ship.core.notifications import deliver_pending  # noqa: E402
 from jupyter_ml_ship.store import Run  # noqa: E402
 from jupyter_ml_ship.store.schema import utcnow  # noqa: E402
 from tests.python.conftest import make_notebook  # noqa: E402

@@ -13,12 +13,17 @@ Without ``on``: failed, timed_out and degraded (a run that succeeded but failed 
 accepted too. Checked at ship time: unknown events, malformed
 addresses, webhook secrets that are not valid names or not set in the service's environment.
 The webhook URL itself is a secret: only its name is ever stored.
+
+Every channel but ``email`` takes secret names the same way: a key of a rule is ``email``,
+``webhook`` or the name of a channel another package registers (``core.notifications``: the
+registry, and the entry point group ``jupyter_ml_ship.channels``, read here by name only).
 """
 
 from __future__ import annotations
 
 import os
 import re
+from importlib.metadata import entry_points
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -34,6 +39,26 @@ STATUS_EVENTS = ("failed", "timed_out", "succeeded")
 _SECRET = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 # deliberately plain: one @, no spaces or angle brackets, a dotted domain
 _ADDRESS = re.compile(r"^[^@\s<>,;\"]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+#: rule keys of the channels registered beyond email and webhook (``add_channel_key``)
+_CHANNEL_KEYS: set[str] = set()
+#: the entry point group of channels (``core.notifications.registry.ENTRY_POINTS``)
+CHANNEL_ENTRY_POINTS = "jupyter_ml_ship.channels"
+
+
+def add_channel_key(name: str) -> None:
+    """A registered channel's rule key (``core.notifications.registry`` calls it)."""
+    if name not in ("email", "webhook", "on"):
+        _CHANNEL_KEYS.add(name)
+
+
+def remove_channel_key(name: str) -> None:
+    _CHANNEL_KEYS.discard(name)
+
+
+def channel_keys() -> list[str]:
+    """The rule keys of the other channels: registered, or named by an entry point."""
+    names = {ep.name for ep in entry_points(group=CHANNEL_ENTRY_POINTS)}
+    return sorted((_CHANNEL_KEYS | names) - {"email", "webhook", "on"})
 
 
 class NotifyRule(BaseModel):
@@ -45,6 +70,8 @@ class NotifyRule(BaseModel):
     longer_than: float | None = Field(None, description="seconds, for the longer_than event")
     email: list[str] = []
     webhook: list[str] = Field([], description="names of environment variables holding URLs")
+    #: the other channels' targets (secret names), by channel
+    channels: dict[str, list[str]] = {}
 
     def deliveries(self, events: list[str]) -> list[tuple[str, str, str]]:
         """(channel, target, event) for each event: one mail to all its addresses, one post
@@ -54,6 +81,8 @@ class NotifyRule(BaseModel):
             if self.email:
                 out.append(("email", ",".join(self.email), event))
             out += [("webhook", name, event) for name in self.webhook]
+            out += [(channel, name, event) for channel, names in self.channels.items()
+                    for name in names]
         return out
 
 
@@ -75,9 +104,11 @@ def _rule(raw: Any, where: str, check_env: bool) -> NotifyRule:
     if not isinstance(raw, dict):
         raise BadInput(f"{where}: a mapping with 'on' and 'email' and/or 'webhook'")
     raw = _yaml_on(raw)
-    unknown = sorted(set(map(str, raw)) - {"on", "email", "webhook"})
+    others = channel_keys()
+    unknown = sorted(set(map(str, raw)) - {"on", "email", "webhook", *others})
     if unknown:
-        raise BadInput(f"{where}.{unknown[0]}: unknown key (allowed: email, on, webhook)")
+        allowed = ", ".join(sorted(["email", "on", "webhook", *others]))
+        raise BadInput(f"{where}.{unknown[0]}: unknown key (allowed: {allowed})")
     on = raw.get("on", list(DEFAULT_EVENTS))
     on = on if isinstance(on, list) else [on]
     events: list[str] = []
@@ -104,18 +135,26 @@ def _rule(raw: Any, where: str, check_env: bool) -> NotifyRule:
     for address in email:
         if not isinstance(address, str) or not _ADDRESS.match(address):
             raise BadInput(f"{where}.email: {address!r} is not an email address")
-    webhook = raw.get("webhook") or []
-    webhook = webhook if isinstance(webhook, list) else [webhook]
-    for name in webhook:
+    webhook = _secrets(raw, "webhook", where, check_env)
+    channels = {key: _secrets(raw, key, where, check_env) for key in others if raw.get(key)}
+    if not email and not webhook and not channels:
+        raise BadInput(f"{where}: no target (give 'email' and/or 'webhook')")
+    return NotifyRule(on=events, longer_than=longer, email=email, webhook=webhook,
+                      channels=channels)
+
+
+def _secrets(raw: dict[Any, Any], key: str, where: str, check_env: bool) -> list[str]:
+    """The secret names under ``key`` (a webhook's, or another channel's)."""
+    names = raw.get(key) or []
+    names = names if isinstance(names, list) else [names]
+    for name in names:
         if not isinstance(name, str) or not _SECRET.match(name):
-            raise BadInput(f"{where}.webhook: {name!r} is not a secret name (the name of an "
+            raise BadInput(f"{where}.{key}: {name!r} is not a secret name (the name of an "
                            "environment variable holding the URL, never the URL itself)")
         if check_env and name not in os.environ:
-            raise BadInput(f"{where}.webhook: secret {name} is not set in the environment of "
+            raise BadInput(f"{where}.{key}: secret {name} is not set in the environment of "
                            "the service")
-    if not email and not webhook:
-        raise BadInput(f"{where}: no target (give 'email' and/or 'webhook')")
-    return NotifyRule(on=events, longer_than=longer, email=email, webhook=webhook)
+    return names
 
 
 def check_mail_server(value: Any, where: str, smtp_host: str) -> None:

@@ -88,7 +88,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def follow(svc: Any, run_id: str, as_json: bool = False, out: Any = None) -> int:
     """Print the log as it grows until the run ends; 0 only if it succeeded."""
-    from ..core.notify import deliver_pending
+    from ..core.notifications import deliver_pending
     from ..models import TERMINAL_STATUSES
 
     out = out or (sys.stderr if as_json else sys.stdout)

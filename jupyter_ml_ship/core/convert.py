@@ -59,7 +59,7 @@ def run_info(r: Run, job_name: str | None = None, s: Session | None = None) -> R
 
 
 def _deliveries(s: Session, run_id: str) -> list[Any]:
-    from .notify import deliveries_of
+    from .notifications import deliveries_of
 
     return deliveries_of(s, run_id)  # type: ignore[return-value]
 

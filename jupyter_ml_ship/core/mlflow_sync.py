@@ -1,6 +1,6 @@
 """Log a finished run to MLflow: an experiment per job, one MLflow run per ml-ship run.
 
-Called by ``core.notify`` as the ``mlflow`` channel (so it is planned once, claimed once,
+Called by ``core.notifications`` as the ``mlflow`` channel (so it is planned once, claimed once,
 retried with backoff and shown on the run like a notification). The MLflow run carries the
 parameters, the numeric outputs as metrics, the other outputs as ``output.*`` tags, the version
 and digest as tags, and the output notebook and its HTML report as artifacts. It is found
@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ..config import MlShip
 from ..models import RunInfo
-from ._notify_send import DeliveryError
+from .notifications.registry import DeliveryError
 
 EXPERIMENT_PREFIX = "ml-ship/"
 _STATUS = {"succeeded": "FINISHED", "failed": "FAILED", "timed_out": "FAILED",
@@ -136,7 +136,7 @@ def _artifacts(client: Any, run_id: str, info: RunInfo, run_dir: Path) -> None:
         notebook.write_bytes(output.read_bytes())
         client.log_artifact(run_id, str(notebook))
         try:
-            from ._notify_message import html_report
+            from .notifications.message import html_report
 
             report = Path(tmp) / f"{info.job}-{info.id}.html"
             report.write_text(html_report(output, f"{info.job} v{info.version} — run {info.id}"),

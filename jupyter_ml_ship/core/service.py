@@ -40,7 +40,7 @@ from ._pipeline_service import PipelinesMixin
 from .access import Actor, Ownership, check, check_config, whoami
 from .checks import parse_checks
 from .engine import mirror_discovery
-from .notify import deliver_pending
+from .notifications import deliver_pending
 from .projects import ProjectsMixin, display_root
 from .promotion import PromotionMixin, parse_promote, parse_rollback_on
 from .rows import job_row, job_version_row

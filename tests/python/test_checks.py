@@ -16,7 +16,7 @@ from jupyter_ml_ship.cli import main
 from jupyter_ml_ship.config import MlShip
 from jupyter_ml_ship.core import ShipService
 from jupyter_ml_ship.core.checks.health import job_health
-from jupyter_ml_ship.core.notify import deliver_pending
+from jupyter_ml_ship.core.notifications import deliver_pending
 from jupyter_ml_ship.errors import BadInput
 from jupyter_ml_ship.store import Run, Version
 from jupyter_ml_ship.store.schema import utcnow

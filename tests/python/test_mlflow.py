@@ -11,7 +11,7 @@ import time
 
 from jupyter_ml_ship.config import MlShip
 from jupyter_ml_ship.core import ShipService
-from jupyter_ml_ship.core.notify import deliver_pending
+from jupyter_ml_ship.core.notifications import deliver_pending
 
 from .notify_harness import free_port
 

@@ -10,7 +10,7 @@ import pytest
 
 from jupyter_ml_ship.config import MlShip
 from jupyter_ml_ship.core import ShipService
-from jupyter_ml_ship.core.notify import deliver_pending, wait_idle
+from jupyter_ml_ship.core.notifications import deliver_pending, wait_idle
 from jupyter_ml_ship.errors import BadInput
 
 from .notify_harness import MailBox, Receiver

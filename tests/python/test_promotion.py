@@ -298,7 +298,7 @@ def test_only_owners_and_admins_promote_in_team_mode(svc, nb):
 
 def test_a_rejected_candidate_mails_the_reason(home, nb):
     from jupyter_ml_ship.config import MlShip
-    from jupyter_ml_ship.core.notify import deliver_pending
+    from jupyter_ml_ship.core.notifications import deliver_pending
 
     box = MailBox()
     try:

@@ -1,5 +1,5 @@
 """Which notifications a run's health asks for: ``degraded`` (a succeeded run with a failed
-check) and ``drift`` (one of them a drift check), planned by ``core.notify`` with the run's
+check) and ``drift`` (one of them a drift check), planned by ``core.notifications`` with the run's
 other events, so each is sent once per run and target."""
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from ...pipelines import templates
 from ...pipelines.models import PIPELINE_DONE, STEP_ACTIVE, STEP_DONE, PipelineRunInfo, StepInfo
 from ...store.schema import PipelineRun, PipelineStep, utcnow
 from ..context import ShipContext
-from ..notify import deliveries_of
+from ..notifications import deliveries_of
 from ..rows import job_version_row, new_run_id
 from . import executor, mirror
 from .executor import _pipeline_run, _refresh, _Snap

@@ -199,7 +199,7 @@ class PromotionMixin:
 def _tell(s: Session, run_id: str, config: dict[str, Any] | None, event: str) -> None:
     """Plan ``event`` for the job's notify rules that ask for it, on the run that decided it;
     sent by the next ``deliver_pending`` like the run's own events."""
-    from ..notify import _add
+    from ..notifications import add_deliveries
 
     wanted: list[tuple[str, str, str]] = []
     for rule in notify_rules(config):
@@ -207,4 +207,4 @@ def _tell(s: Session, run_id: str, config: dict[str, Any] | None, event: str) ->
             wanted += rule.deliveries([event])
     if wanted:
         s.flush()
-        _add(s, run_id, wanted, datetime.now(timezone.utc))
+        add_deliveries(s, run_id, wanted, datetime.now(timezone.utc))

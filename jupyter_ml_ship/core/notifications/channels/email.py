@@ -1,29 +1,38 @@
-"""Senders of notifications: a mail over SMTP, a JSON post to a webhook.
-
-Each raises ``DeliveryError`` with a message safe to store and show (no URL, no password);
-``core.notify`` retries it with backoff and records it on the run.
-"""
+"""The ``email`` channel: one mail over SMTP to all the addresses of a rule, with the output
+notebook as an HTML report. ``DeliveryError`` messages name no password."""
 
 from __future__ import annotations
 
-import json
 import os
 import smtplib
 import socket
 import ssl
-import urllib.error
-import urllib.request
 from email.message import EmailMessage
 from email.utils import make_msgid
+from typing import TYPE_CHECKING, Any
 
-from ..config import MlShip
-from ._notify_message import Message, html_report, slack_payload
+from ....config import MlShip
+from ..message import Message, html_report
+from ..registry import Channel, DeliveryError, Notice
+
+if TYPE_CHECKING:
+    from ...context import ShipContext
 
 TIMEOUT = 10.0
+__all__ = ["DeliveryError", "EmailChannel", "send_email"]
 
 
-class DeliveryError(Exception):
-    """A delivery that did not go through; the message names no secret."""
+class EmailChannel(Channel):
+    """``email: [a@example.com, …]``: the target is the addresses, comma separated."""
+
+    name = "email"
+
+    def send(self, ctx: ShipContext, target: str, notice: Notice) -> dict[str, Any]:
+        assert notice.message is not None
+        return {"message_id": send_email(ctx.settings, target.split(","), notice.message)}
+
+    def shown(self, target: str) -> str:
+        return target.replace(",", ", ")
 
 
 def send_email(settings: MlShip, to: list[str], msg: Message) -> str:
@@ -85,29 +94,6 @@ def send_email(settings: MlShip, to: list[str], msg: Message) -> str:
     if refused:
         raise DeliveryError(f"recipients refused: {', '.join(refused)}")
     return str(mail["Message-ID"])
-
-
-def post_webhook(secret: str, msg: Message) -> int:
-    """Post the Slack-compatible JSON to the URL in the environment variable ``secret``; the
-    HTTP status. Errors name the secret, never the URL."""
-    url = os.environ.get(secret)
-    if not url:
-        raise DeliveryError(f"webhook secret {secret} is not set in the environment of the service")
-    if not url.startswith(("http://", "https://")):
-        raise DeliveryError(f"webhook secret {secret} does not hold an http(s) URL")
-    data = json.dumps(slack_payload(msg)).encode()
-    req = urllib.request.Request(url, data=data, method="POST", headers={
-        "Content-Type": "application/json", "User-Agent": "jupyter-ml-ship"})
-    try:
-        with urllib.request.urlopen(req, timeout=TIMEOUT) as resp:  # noqa: S310 (http(s) only)
-            return int(resp.status)
-    except urllib.error.HTTPError as exc:
-        raise DeliveryError(f"webhook {secret}: HTTP {exc.code} {exc.reason}") from None
-    except urllib.error.URLError as exc:
-        raise DeliveryError(f"webhook {secret}: {_scrub(str(exc.reason), url)}") from None
-    except (OSError, ValueError) as exc:
-        raise DeliveryError(f"webhook {secret}: {type(exc).__name__}: "
-                            f"{_scrub(str(exc), url)}") from None
 
 
 def _scrub(text: str, *secrets: str) -> str:

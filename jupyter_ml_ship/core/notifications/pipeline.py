@@ -1,6 +1,6 @@
 """Notifications of pipeline runs: ``notify:`` of a ``*.pipeline.yaml``.
 
-Planned and sent by ``core.notify`` like a job's (one ``Delivery`` row per target and event,
+Planned and sent by ``core.notifications`` like a job's (one ``Delivery`` row per target and event,
 ``subject_kind = "pipeline_run"``, the same claiming, retries and backoff). The events:
 
 - ``failed``: the pipeline run failed (``timed_out`` instead when a step timed out and the rule
@@ -14,19 +14,18 @@ A cancelled pipeline run is no event (as for a job's run).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..notify_spec import notify_rules
-from ..pipelines.models import PipelineRunInfo
-from ..store.schema import DeliveryMark, PipelineRun, PipelineStep, PipelineVersion
-from ._notify_message import Message, seconds
-
-if TYPE_CHECKING:
-    from .service import ShipService
+from ...notify_spec import notify_rules
+from ...pipelines.models import PipelineRunInfo
+from ...store.schema import DeliveryMark, PipelineRun, PipelineStep, PipelineVersion
+from ..context import ShipContext
+from .message import Message, seconds
 
 KIND = "pipeline_run"
 PLAN_BATCH = 200
@@ -35,7 +34,7 @@ PLAN_BATCH = 200
 def plan_pipeline_runs(s: Session, now: datetime, cutoff: datetime,
                        add: Any) -> int:
     """Record the deliveries due for pipeline runs that ended or are running; ``add`` is
-    ``core.notify._add`` (subject, wanted, now, kind)."""
+    ``plan.add_deliveries`` (subject, wanted, now, kind)."""
     added = 0
     ended = s.execute(
         select(PipelineRun.id, PipelineRun.status, PipelineRun.started_at, PipelineRun.ended_at,
@@ -103,14 +102,14 @@ def exists_run(s: Session, run_id: str) -> bool:
     return s.get(PipelineRun, run_id) is not None
 
 
-def message(svc: ShipService, run_id: str, event: str) -> Message:
+def message(ctx: ShipContext, run_id: str, event: str) -> Message:
     """What a notification of this pipeline run event says."""
-    info = svc.get_pipeline_run(run_id, reconcile=False)
-    with svc.store.session() as s:
+    info = ctx.get_pipeline_run(run_id, reconcile=False)
+    with ctx.store.session() as s:
         row = s.get(PipelineRun, run_id)
         spec = dict(row.version.spec or {}) if row is not None and row.version else {}
     longer = next((r.longer_than for r in notify_rules(spec) if r.longer_than), None)
-    return describe(info, event, longer, svc.settings.lab_url)
+    return describe(info, event, longer, ctx.settings.lab_url)
 
 
 def describe(info: PipelineRunInfo, event: str, longer_than: float | None,
@@ -163,8 +162,6 @@ def pipeline_run_link(lab_url: str, run_id: str) -> str | None:
     """The lab URL that opens the pipeline run (``src/history/plugin.tsx`` reads it)."""
     if not lab_url:
         return None
-    from urllib.parse import quote
-
     sep = "&" if "?" in lab_url else "?"
     return f"{lab_url}{sep}ml-ship-pipeline-run={quote(run_id)}"
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from ..models import RunInfo
-from ..pipelines.models import PipelineRunInfo
+from ...models import RunInfo
+from ...pipelines.models import PipelineRunInfo
 
 LOG_LINES = 20
 _TITLES = {
@@ -26,7 +26,7 @@ class Message:
     text: str
     fields: list[tuple[str, str]]
     link: str | None
-    #: a job's run, or a pipeline run (``core._notify_pipeline``)
+    #: a job's run, or a pipeline run (``notifications.pipeline``)
     info: RunInfo | PipelineRunInfo
     event: str
     log_tail: str = ""
