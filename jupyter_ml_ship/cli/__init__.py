@@ -1,7 +1,7 @@
 """``ml-ship``: the command-line face of the service.
 
 Exit codes: 0 success, 1 a run (or pipeline) did not succeed, 2 bad usage or bad input (or
-no space left on the disk).
+no space left on the disk; with ``--url``: a refused token, a server that cannot be reached).
 Command groups live in sibling modules, each with ``register(subparsers)``.
 """
 
@@ -28,6 +28,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--home", help="state directory (env ML_SHIP_HOME)")
     parser.add_argument("--db", help="SQLAlchemy URL of the store (env ML_SHIP_DB_URL)")
+    parser.add_argument("--url", help="run the command against this Jupyter server's REST API "
+                        "instead of the local store, e.g. https://hub/user/ada/ (env "
+                        "ML_SHIP_URL)")
+    parser.add_argument("--token", help="the Jupyter token for --url (env ML_SHIP_TOKEN)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in COMMAND_MODULES:
@@ -51,6 +55,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ["ML_SHIP_HOME"] = args.home
     if args.db:
         os.environ["ML_SHIP_DB_URL"] = args.db
+    if args.url:
+        os.environ["ML_SHIP_URL"] = args.url
+    if args.token:
+        os.environ["ML_SHIP_TOKEN"] = args.token
     from ..errors import ShipError, storage_error
 
     try:

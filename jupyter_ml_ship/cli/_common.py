@@ -11,8 +11,17 @@ from typing import Any
 
 
 def service() -> Any:
-    """The service; in team mode inside a hub user's server it acts as that user."""
+    """The service; in team mode inside a hub user's server it acts as that user. With
+    ``--url`` / ``ML_SHIP_URL``: a remote server's, over its REST API (``_remote``)."""
+    import os
+
     from ..config import MlShip
+
+    url = os.environ.get("ML_SHIP_URL", "").strip()
+    if url:
+        from ._remote import RemoteService
+
+        return RemoteService(url, os.environ.get("ML_SHIP_TOKEN") or None, MlShip())
     from ..core import ShipService
     from ..core.hub import cli_actor
 

@@ -102,8 +102,9 @@ def follow(svc: Any, run_id: str, as_json: bool = False, out: Any = None) -> int
         out.flush()
         if info.status in TERMINAL_STATUSES:
             break
-        time.sleep(FOLLOW_INTERVAL)
-    deliver_pending(svc, background=False)  # notifications: no server may be up to send them
+        time.sleep(getattr(svc, "follow_interval", FOLLOW_INTERVAL))
+    if not getattr(svc, "remote", False):  # a remote server sends its own
+        deliver_pending(svc, background=False)  # notifications: no server may be up to send
     if as_json:
         dump_json(info)
     else:

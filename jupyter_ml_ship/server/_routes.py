@@ -63,6 +63,7 @@ from . import _handlers as h
 from . import _history as hist
 from . import _pipelines as p
 from . import _promotion as promotion
+from . import _upload as upload
 from ._base import NotFoundHandler
 from ._logs import LogHandler, LogSocketHandler, OutputHandler
 from ._models import (
@@ -107,6 +108,7 @@ class Op:
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
     errors: tuple[int, ...] = ()
+    stream: str | None = None  # the media type of a raw (streamed) request body
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,14 @@ ROUTES: list[Route] = [
     Route("/ship", h.ShipHandler, {
         "post": Op("Ship a notebook as a new version of its job (or the identical one), "
                    "optionally run it", ShipResult, 201, ShipRequest, errors=(400, 404, 409, 413)),
+    }, "jobs"),
+    Route("/ship/upload", upload.ShipUploadHandler, {
+        "post": Op("Ship a notebook with its project folder sent as one tar stream (`ml-ship "
+                   "--url`): regular files and folders only (a link is refused), names kept "
+                   "inside, this server's MlShip.max_project_files / max_project_bytes (413); "
+                   "nothing is stored when anything is refused", ShipResult, 201,
+                   query=upload.ShipUploadQuery, errors=(400, 404, 409, 413),
+                   stream="application/octet-stream"),
     }, "jobs"),
     Route("/jobs", h.JobsHandler, {"get": Op("All jobs", JobList)}, "jobs"),
     Route("/jobs/{name}", h.JobHandler, {
@@ -401,6 +411,10 @@ def _operation(route: Route, method: str, op: Op) -> dict[str, Any]:
     if op.body is not None:
         out["requestBody"] = {"required": True, "content": {
             "application/json": {"schema": _ref(op.body)}}}
+    if op.stream is not None:
+        out["requestBody"] = {"required": True, "description": "a tar stream (POSIX or PAX)",
+                              "content": {op.stream: {"schema": {"type": "string",
+                                                                 "format": "binary"}}}}
     out["responses"] = responses
     return out
 

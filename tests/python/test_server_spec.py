@@ -164,7 +164,8 @@ async def test_schemathesis_finds_no_server_error_and_no_spec_breach(
         str(Path(sys.executable).with_name("schemathesis")), "--config-file", str(config),
         "run", f"{base}/openapi.json", "-H", f"Authorization: token {token}",
         "--checks", "positive_data_acceptance", "--mode", "positive",
-        "--exclude-path-regex", "/logs/ws$", "--phases", "coverage", "--seed", "7",
+        # /ship/upload takes a tar stream: no schema says which bytes make one
+        "--exclude-path-regex", "(/logs/ws|/ship/upload)$", "--phases", "coverage", "--seed", "7",
         "--workers", "1", "--request-timeout", "60",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         env={**os.environ, "NO_COLOR": "1", "SCHEMATHESIS_HOOKS": ""}, cwd=tmp_path,

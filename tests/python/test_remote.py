@@ -1,0 +1,255 @@
+"""``ml-ship --url URL --token TOKEN …`` against a live ``jupyter server`` (started here on
+127.0.0.1 with a token, one per module): ship uploads the project as one stream, run --wait
+prints the log, the same exit codes as local; a bad token and hostile uploads are refused with
+nothing stored; the CI workflows in docs/ci run as written."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tarfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from jupyter_ml_ship.config import MlShip
+
+from .conftest import make_notebook, stop_process
+
+TOKEN = "remote-test-token"
+SERVER_LIMIT = 1024 * 1024  # the server's MlShip.max_project_bytes in these tests
+ML_SHIP = str(Path(sys.executable).with_name("ml-ship"))
+
+
+@dataclass
+class Server:
+    url: str
+    home: Path
+    root: Path
+
+    def env(self, token: str | None = TOKEN, **extra: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ML_SHIP_")}
+        env.update(ML_SHIP_URL=self.url, ML_SHIP_HOME=str(self.home.parent / "client-home"),
+                   PATH=f"{Path(sys.executable).parent}:{env.get('PATH', '')}", **extra)
+        if token is not None:
+            env["ML_SHIP_TOKEN"] = token
+        return env
+
+    def get(self, path: str) -> httpx.Response:
+        return httpx.get(f"{self.url}ml-ship/api/{path}",
+                         headers={"Authorization": f"token {TOKEN}"}, timeout=30)
+
+    def jobs(self) -> list[str]:
+        return [j["name"] for j in self.get("jobs").json()["jobs"]]
+
+    def stored(self) -> tuple[int, list[str]]:
+        """Blobs in the server's store, and what is left in its upload folder."""
+        blobs = self.home / "blobs"
+        uploads = self.home / "uploads"
+        return (sum(1 for p in blobs.rglob("*") if p.is_file()) if blobs.exists() else 0,
+                sorted(p.name for p in uploads.iterdir()) if uploads.exists() else [])
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    top = tmp_path_factory.mktemp("remote")
+    home, root = top / "server-home", top / "server-root"
+    root.mkdir()
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ML_SHIP_")}
+    env["ML_SHIP_HOME"] = str(home)
+    log = open(top / "server.log", "ab")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyter_server", "--ServerApp.ip=127.0.0.1",
+         f"--ServerApp.port={port}", f"--IdentityProvider.token={TOKEN}",
+         "--ServerApp.open_browser=False", f"--ServerApp.root_dir={root}", "--allow-root",
+         f"--MlShip.max_project_bytes={SERVER_LIMIT}", "--MlShip.freeze_environment=False"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 60
+    try:
+        while True:  # up when it answers an authenticated API call
+            try:
+                if httpx.get(f"{url}api/me", headers={"Authorization": f"token {TOKEN}"},
+                             timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("jupyter server did not start: " +
+                                   (top / "server.log").read_text()[-3000:])
+            time.sleep(0.1)
+        yield Server(url, home, root)
+    finally:
+        stop_process(proc)
+        log.close()
+        from jupyter_ml_ship.runner import _warm
+
+        _warm.stop(MlShip(home=str(home)))
+
+
+def ml_ship(*args: str, env: dict[str, str], cwd: Path,
+            timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([ML_SHIP, *args], env=env, cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def project(folder: Path, code: str, name: str = "job.ipynb", **kw: object) -> Path:
+    make_notebook(folder / name, code, **kw)  # type: ignore[arg-type]
+    (folder / "data.csv").write_text("a,b\n1,2\n")
+    return folder
+
+
+def test_ship_run_wait_status_versions_rollback_over_rest(server: Server,
+                                                           tmp_path: Path) -> None:
+    work = project(tmp_path / "proj", "print(open('data.csv').read().strip(), 'x =', x)",
+                   params="x = 1")
+    env = server.env()
+    shipped = ml_ship("ship", "job.ipynb", "-m", "first", env=env, cwd=work)
+    assert shipped.returncode == 0, shipped.stderr
+    assert "shipped job v1 (new version" in shipped.stderr
+    assert "1 project file(s)" in shipped.stderr  # data.csv went along, in the one stream
+
+    ran = ml_ship("run", "job", "-p", "x", "42", "--wait", env=env, cwd=work)
+    assert ran.returncode == 0, ran.stderr
+    assert "a,b\n1,2 x = 42" in ran.stdout  # the live log, printed as it came
+    assert re.search(r"^run \S+ succeeded in [\d.]+s$", ran.stderr, re.M), ran.stderr
+    run_id = ran.stderr.split()[1]
+
+    status = ml_ship("status", run_id, env=env, cwd=work)
+    assert status.returncode == 0 and "succeeded" in status.stdout, status.stderr
+    info = json.loads(ml_ship("status", run_id, "--json", env=env, cwd=work).stdout)
+    assert info["parameters"] == {"x": 42} and info["status"] == "succeeded"
+    runs = ml_ship("runs", "--job", "job", env=env, cwd=work)
+    assert run_id in runs.stdout
+
+    make_notebook(work / "job.ipynb", "print('second version')")
+    assert "shipped job v2 (new version" in ml_ship("ship", "job.ipynb", env=env,
+                                                    cwd=work).stderr
+    back = ml_ship("rollback", "job", "1", env=env, cwd=work)
+    assert back.returncode == 0 and "job: current version is now v1" in back.stderr
+    versions = ml_ship("versions", "job", env=env, cwd=work).stdout
+    assert re.search(r"^\*\s+v1\s", versions, re.M) and re.search(r"^\s+v2\s", versions, re.M)
+    jobs = json.loads(ml_ship("jobs", "--json", env=env, cwd=work).stdout)["jobs"]
+    assert {j["name"]: j["current_version"] for j in jobs}["job"] == 1
+    missing = ml_ship("status", "nope", env=env, cwd=work)
+    assert missing.returncode == 2 and "no run with id 'nope'" in missing.stderr
+
+
+def test_a_failing_run_exits_as_it_does_locally(server: Server, tmp_path: Path) -> None:
+    work = project(tmp_path / "proj", "print('about to fail')\nraise ValueError('boom')",
+                   name="fails.ipynb")
+    remote = ml_ship("ship", "fails.ipynb", "--wait", env=server.env(), cwd=work)
+    local_env = {k: v for k, v in server.env().items()
+                 if k not in ("ML_SHIP_URL", "ML_SHIP_TOKEN")}
+    local_env["ML_SHIP_HOME"] = str(tmp_path / "local-home")
+    local = ml_ship("ship", "fails.ipynb", "--wait", env=local_env, cwd=work)
+    assert remote.returncode == local.returncode == 1, (remote.stderr, local.stderr)
+    assert "about to fail" in remote.stdout and "about to fail" in local.stdout
+    for done in (remote, local):
+        assert "raised ValueError: boom" in done.stderr.splitlines()[-1]
+
+
+def test_a_bad_token_or_no_server_is_refused_clearly(server: Server, tmp_path: Path) -> None:
+    work = project(tmp_path / "proj", "print(1)", name="secret.ipynb")
+    before = server.stored()
+    bad = ml_ship("ship", "secret.ipynb", env=server.env(token="wrong"), cwd=work)
+    assert bad.returncode == 2
+    assert "the token was refused (HTTP 403); check --token / ML_SHIP_TOKEN" in bad.stderr
+    flag = ml_ship("--token", "wrong", "jobs", env=server.env(token=None), cwd=work)
+    assert flag.returncode == 2 and "token was refused" in flag.stderr
+    none = ml_ship("jobs", env=server.env(token=None), cwd=work)
+    assert none.returncode == 2 and "no token was given" in none.stderr
+    assert "secret" not in server.jobs() and server.stored() == before
+    down = ml_ship("--url", f"http://127.0.0.1:{free_port()}/", "jobs", env=server.env(),
+                   cwd=work)
+    assert down.returncode == 2 and "cannot reach http://127.0.0.1:" in down.stderr
+
+
+def test_a_link_out_or_an_oversized_project_is_refused_whole(server: Server,
+                                                             tmp_path: Path) -> None:
+    env = server.env()
+    before = server.stored()
+    work = project(tmp_path / "linked", "print(1)", name="linked.ipynb")
+    (work / "passwd").symlink_to("/etc/passwd")
+    linked = ml_ship("ship", "linked.ipynb", env=env, cwd=work)
+    assert linked.returncode == 2 and "outside the project folder" in linked.stderr
+
+    big = project(tmp_path / "big", "print(1)", name="big.ipynb")
+    (big / "blob.bin").write_bytes(os.urandom(SERVER_LIMIT + 1))
+    mine = ml_ship("ship", "big.ipynb", "--max-bytes", "512K", env=env, cwd=big)
+    assert mine.returncode == 2 and "limit 512.0 KB" in mine.stderr  # refused before sending
+    theirs = ml_ship("ship", "big.ipynb", "--max-bytes", "10M", env=env, cwd=big)
+    assert theirs.returncode == 2, theirs.stderr  # the server's own limit, checked again
+    assert "limit of this server, MlShip.max_project_bytes" in theirs.stderr
+
+    # a client that does not check: links, '..' and absolute names are refused server-side
+    def upload(*members: tarfile.TarInfo, data: bytes = b"x") -> httpx.Response:
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            nb = (work / "linked.ipynb").read_bytes()
+            info = tarfile.TarInfo("linked.ipynb")
+            info.size = len(nb)
+            tar.addfile(info, io.BytesIO(nb))
+            for m in members:
+                tar.addfile(m, io.BytesIO(data) if m.isfile() else None)
+        return httpx.post(f"{server.url}ml-ship/api/ship/upload",
+                          params={"notebook": "linked.ipynb"}, content=buf.getvalue(),
+                          headers={"Authorization": f"token {TOKEN}",
+                                   "Content-Type": "application/x-tar"}, timeout=30)
+
+    def member(name: str, kind: bytes = tarfile.REGTYPE, link: str = "") -> tarfile.TarInfo:
+        m = tarfile.TarInfo(name)
+        m.type, m.linkname, m.size = kind, link, (1 if kind == tarfile.REGTYPE else 0)
+        return m
+
+    for hostile, says in [
+        (member("passwd", tarfile.SYMTYPE, "/etc/passwd"), "is a link (to /etc/passwd)"),
+        (member("hard", tarfile.LNKTYPE, "linked.ipynb"), "is a link"),
+        (member("../escape.txt"), "leaves the project folder"),
+        (member("/abs.txt"), "is not a relative path"),
+    ]:
+        r = upload(member("ok.txt"), hostile)
+        assert r.status_code == 400, r.text
+        assert says in r.json()["message"]
+    r = upload(*(member(f"f{i}.bin") for i in range(3)), data=b"y")
+    assert r.status_code == 201 and r.json()["version"]["project"]["files"] == 3
+    assert "linked" in server.jobs()
+    for job in ("big",):
+        assert job not in server.jobs()
+    blobs, leftovers = server.stored()
+    assert leftovers == [] and blobs <= before[0] + 3  # the accepted ship's files only
+
+
+def test_the_upload_route_refuses_over_the_limit_with_413(server: Server) -> None:
+    """A tar declaring more bytes than the server allows: 413 before its data is stored."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        info = tarfile.TarInfo("nb.ipynb")
+        nb = b'{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
+        info.size = len(nb)
+        tar.addfile(info, io.BytesIO(nb))
+        big = tarfile.TarInfo("big.bin")
+        big.size = SERVER_LIMIT + 1
+        tar.addfile(big, io.BytesIO(b"\0" * big.size))
+    before = server.stored()
+    r = httpx.post(f"{server.url}ml-ship/api/ship/upload", params={"notebook": "nb.ipynb"},
+                   content=buf.getvalue(), timeout=30,
+                   headers={"Authorization": f"token {TOKEN}"})
+    assert r.status_code == 413 and r.json()["error"] == "too_large", r.text
+    assert "nb" not in server.jobs() and server.stored() == before
