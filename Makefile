@@ -50,6 +50,7 @@ bench: setup
 	scripts/postgres-up.sh && $(PY) bench/bench_team.py
 	scripts/docker-up.sh && $(PY) bench/bench_docker.py
 	scripts/airflow-up.sh && $(PY) bench/bench_airflow.py
+	scripts/r-up.sh && $(PY) bench/bench_r.py
 
 clean:
 	rm -rf $(VENV) node_modules lib jupyter_ml_ship/labextension
