@@ -3,10 +3,10 @@
 papermill injects R parameters with its ``RTranslator`` but cannot read an R ``parameters`` cell
 (``Translator.inspect`` is Python's only). ``translator()`` is that translator with an
 ``inspect``: a small reader of the literal assignments an R parameters cell holds (``x <- 1``,
-``name = "a"``, ``flag <- TRUE``, ``v <- c(1, 2)``, ``list(a = 1)``, ``NULL``), typed like
-Python's (``1`` is an int, ``1.5`` a float, ``c(…)`` a list) with the default given as the
-Python literal of the same value, so the Ship dialog and run validation treat both languages
-alike. A value that is not a literal (``Sys.Date()``) keeps its R text and no type: any value
+``name = "a"``, ``flag <- TRUE``, ``v <- c(1, 2)``, ``list(a = 1)``, ``NULL``), typed with
+Python's type names (``1`` and ``1.5`` are floats: R's numbers are doubles; ``1L`` is an int,
+``c(…)`` a list) and the default given as the Python literal of the same value, so the Ship
+dialog and run validation treat both languages alike. A value that is not a literal (``Sys.Date()``) keeps its R text and no type: any value
 is accepted, as for a Python expression. A list of scalars is injected as ``c(…)`` (an R
 vector, what ``v <- c(1, 2)`` was), not as papermill's ``list(…)``.
 """
@@ -151,7 +151,8 @@ class _Reader:
         if kind == "number":
             if text.endswith("L"):
                 return int(float(text[:-1]))
-            return float(text) if any(c in text for c in ".eE") else int(text)
+            # R's numbers are doubles: typed float (an int is a valid value), written as typed
+            return _Number(text) if not any(c in text for c in ".eE") else float(text)
         if kind == "string":
             return _string(text)
         if kind == "name" and text in _CONSTANTS and self.peek()[1] != "(":
@@ -186,8 +187,29 @@ class _Reader:
         return [v for _, v in items]
 
 
+class _Number(int):
+    """An R number written without a decimal point (``50``): a double in R, so typed
+    ``float``, its default kept as written (``50``)."""
+
+    def __neg__(self) -> _Number:
+        return _Number(-int(self))
+
+
 def _type_name(value: Any) -> str:
+    if isinstance(value, _Number):
+        return "float"
     return "None" if value is None else type(value).__name__
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with every ``_Number`` a plain int again (for its Python literal)."""
+    if isinstance(value, _Number):
+        return int(value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
 
 
 def read_parameters(code: str) -> list[Parameter]:
@@ -208,7 +230,7 @@ def read_parameters(code: str) -> list[Parameter]:
             found[name] = Parameter(name, "None", text, help_text)
             continue
         found.pop(name, None)
-        found[name] = Parameter(name, _type_name(value), repr(value), help_text)
+        found[name] = Parameter(name, _type_name(value), repr(_plain(value)), help_text)
     return list(found.values())
 
 

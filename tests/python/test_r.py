@@ -37,12 +37,13 @@ def test_an_r_parameters_cell_is_read_with_python_types() -> None:
     found = read_parameters(
         'x <- 1  # rows to read\nname = "a"\nflag <- TRUE\nv <- c(1, 2)\n'
         'w <- c(0.5,\n       1.5)\nopts <- list(a = 1L, b = "x")\nnothing <- NULL\n'
-        'today <- Sys.Date()\n')
+        'today <- Sys.Date()\nn <- 3L\n')
     assert [(p.name, p.inferred_type_name, p.default, p.help) for p in found] == [
-        ("x", "int", "1", "rows to read"), ("name", "str", "'a'", ""),
+        ("x", "float", "1", "rows to read"), ("name", "str", "'a'", ""),
         ("flag", "bool", "True", ""), ("v", "list", "[1, 2]", ""),
         ("w", "list", "[0.5, 1.5]", ""), ("opts", "dict", "{'a': 1, 'b': 'x'}", ""),
         ("nothing", "None", "None", ""), ("today", "None", "Sys.Date()", ""),
+        ("n", "int", "3", ""),
     ]
 
 
@@ -55,7 +56,7 @@ def test_an_r_notebook_ships_typed_runs_with_injected_values_and_records(svc, nb
         params='x <- 1  # rows\nname = "a"\nflag <- TRUE\nv <- c(1, 2)')
     shipped = svc.ship(path).version
     assert [(p.name, p.type, p.default) for p in shipped.parameters] == [
-        ("x", "int", "1"), ("name", "str", "'a'"), ("flag", "bool", "True"),
+        ("x", "float", "1"), ("name", "str", "'a'"), ("flag", "bool", "True"),
         ("v", "list", "[1, 2]")]
     assert shipped.parameters[0].help == "rows"
     info = svc.wait(svc.run("model", parameters={
