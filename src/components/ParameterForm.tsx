@@ -30,7 +30,7 @@ function ParameterInput(props: {
     name: `param-${spec.name}`,
     'data-param': spec.name,
     'aria-invalid': invalid,
-    className: trans.__('jp-mod-styled jp-MlShip-input%1', invalid ? ' jp-mod-error' : '')
+    className: `jp-mod-styled jp-MlShip-input${invalid ? ' jp-mod-error' : ''}`
   };
   if (kind === 'bool') {
     return (

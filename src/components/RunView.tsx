@@ -413,7 +413,7 @@ export function createRunView(
     widget.title.caption = latest
       ? trans.__('The latest run (ml-ship run %1): a new run started or opened in the lab shows here', id)
       : trans.__('ml-ship run %1', id);
-    widget.title.className = trans.__('jp-MlShip-runTab%1', run ? ` jp-MlShip-runTab-${run.status}` : '');
+    widget.title.className = `jp-MlShip-runTab${run ? ` jp-MlShip-runTab-${run.status}` : ''}`;
   };
   const setLatest = (value: boolean) => {
     latest = value;

@@ -75,7 +75,7 @@ export async function runWithDialog(
     title: trans.__('Run %1 v%2', job, info.number),
     body,
     buttons: [Dialog.cancelButton(), Dialog.okButton({ label: trans.__('Run') })],
-    focusNodeSelector: trans.__('input, textarea, select')
+    focusNodeSelector: 'input, textarea, select'
   });
   if (!result.button.accept || !result.value) {
     return null;

@@ -116,7 +116,7 @@ export const historyPlugin: JupyterFrontEndPlugin<void> = {
       label: args => (args.pipeline ? trans.__('Runs of pipeline %1', args.pipeline) : trans.__('Pipeline run history')),
       execute: args => {
         const pipeline = String(args.pipeline ?? '');
-        const key = trans.__('pipeline:%1', pipeline);
+        const key = `pipeline:${pipeline}`;
         const open = views.get(key);
         if (open && !open.isDisposed) {
           app.shell.activateById(open.id);

@@ -254,7 +254,7 @@ export function GraphView(props: IGraphViewProps): JSX.Element {
       return 'jp-MlShip-graphEdge jp-MlShip-graphEdge-cycle';
     }
     const status = byId.get(from)?.status;
-    return trans.__('jp-MlShip-graphEdge%1', status ? ` jp-MlShip-graphEdge-${status}` : '');
+    return `jp-MlShip-graphEdge${status ? ` jp-MlShip-graphEdge-${status}` : ''}`;
   };
   return (
     <div className="jp-MlShip-graphSizer" style={{ width: layout.width, height: layout.height }}>

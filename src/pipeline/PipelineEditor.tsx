@@ -36,16 +36,16 @@ export function referencesFor(
 ): { label: string; value: string }[] {
   const trans = getTrans();
   const refs = Object.keys(doc.parameters).map(p => ({
-    label: trans.__('params.%1', p),
-    value: trans.__('{{ params.%1 }}', p)
+    label: `params.${p}`,
+    value: `{{ params.${p} }}`
   }));
   const upstream = [...upstreamOf(doc.steps, id)].sort();
   for (const up of upstream) {
     const outputs = known.find(s => s.id === up)?.declared_outputs ?? [];
     for (const name of outputs) {
-      refs.push({ label: trans.__('%1 → output %2', up, name), value: trans.__('{{ steps.%1.outputs.%2 }}', up, name) });
+      refs.push({ label: trans.__('%1 → output %2', up, name), value: `{{ steps.${up}.outputs.${name} }}` });
     }
-    refs.push({ label: trans.__('%1 → a file it writes…', up), value: trans.__('{{ steps.%1.files[\'PATH\'] }}', up) });
+    refs.push({ label: trans.__('%1 → a file it writes…', up), value: `{{ steps.${up}.files['PATH'] }}` });
   }
   return refs;
 }

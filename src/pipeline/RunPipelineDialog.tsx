@@ -121,7 +121,7 @@ export async function askRunChoices(options: IRunPipelineOptions): Promise<IRunC
     title: trans.__('Run pipeline %1', options.name),
     body: new RunPipelineBody(options),
     buttons: [Dialog.cancelButton(), Dialog.okButton({ label: trans.__('Run pipeline') })],
-    focusNodeSelector: trans.__('input, textarea, select')
+    focusNodeSelector: 'input, textarea, select'
   });
   return result.button.accept && result.value ? result.value : null;
 }
