@@ -10,6 +10,7 @@ import { corePlugin } from './core/plugin';
 import { historyPlugin } from './history/plugin';
 import { panelPlugin } from './panel/plugin';
 import { pipelinesPlugin } from './pipeline/plugin';
+import { schedulesPlugin } from './schedules/plugin';
 
 export * from './tokens';
 
@@ -17,7 +18,8 @@ const plugins: JupyterFrontEndPlugin<unknown>[] = [
   corePlugin,
   panelPlugin,
   pipelinesPlugin,
-  historyPlugin
+  historyPlugin,
+  schedulesPlugin
 ];
 
 export default plugins;

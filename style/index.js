@@ -8,3 +8,4 @@ import './compare.css';
 import './history.css';
 import './team.css';
 import './health.css';
+import './schedules.css';
