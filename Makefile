@@ -45,6 +45,7 @@ bench: setup
 	$(PY) bench/bench_server.py
 	$(PY) bench/bench_pipeline.py
 	$(PY) bench/bench_project.py
+	$(PY) bench/bench_remote.py
 	$(PY) bench/bench_agent.py
 	$(PY) bench/bench_history.py
 	scripts/postgres-up.sh && $(PY) bench/bench_team.py

@@ -153,6 +153,11 @@ class RemoteService:
 
         return JobList.model_validate(self.api("GET", "jobs")).jobs
 
+    def job(self, name: str, *_: Any) -> Any:
+        from ..models import JobInfo
+
+        return JobInfo.model_validate(self.api("GET", f"jobs/{_q(name)}"))
+
     def versions(self, job: str, *_: Any) -> list[Any]:
         from ..models import VersionList
 

@@ -43,7 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = command(sub, "logs", "a run's log", cmd_logs, json=False)
     p.add_argument("run")
-    p.add_argument("-f", "--follow", action="store_true", help="keep printing until the run ends")
+    p.add_argument("-f", "--follow", action="store_true",
+                   help="keep printing until the run ends; exit 1 unless it succeeded")
 
     p = command(sub, "cancel", "stop a run", cmd_cancel)
     p.add_argument("run")
@@ -176,9 +177,8 @@ def print_error_location(error: Any) -> None:
 
 def cmd_logs(args: argparse.Namespace) -> int:
     svc = service()
-    if args.follow:
-        follow(svc, args.run)
-        return 0
+    if args.follow:  # like run --wait: 0 only when it succeeded (CI waits on a gate this way)
+        return follow(svc, args.run)
     offset = 0
     while True:
         data, offset = svc.read_log(args.run, offset)
