@@ -198,7 +198,7 @@ class AirflowBackend(Backend):
                                         for n in self.settings.trait_names(config=True)})
         with open(run_dir / "follower.log", "ab") as log:
             subprocess.Popen(
-                [sys.executable, "-m", "jupyter_ml_ship.backends._airflow.follow", str(run_dir)],
+                [sys.executable, "-m", "jupyter_ml_ship.backends.airflow_follow", str(run_dir)],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
                 start_new_session=True, cwd=str(run_dir))
 

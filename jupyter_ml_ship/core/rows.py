@@ -1,7 +1,8 @@
-"""Store rows by name, with the ``NotFound`` a user reads, and the ids new rows get.
+"""Store rows by name, with the ``NotFound`` a user reads, the ids new rows get, and what a
+row records of why it changed.
 
-Plain queries on a session: the service and the helpers under it (engine, history) share them,
-so a helper needs no service to find a job version.
+Plain queries on a session: the service and the helpers under it (engine, history,
+notifications) share them, so a helper needs no service (and no mixin) to read them.
 """
 
 from __future__ import annotations
@@ -51,3 +52,15 @@ def run_row(s: Session, run_id: str) -> Run:
     if row is None:
         raise NotFound(f"no run with id {run_id!r}")
     return row
+
+
+def version_event_reason(s: Session, run_id: str, event: str) -> str:
+    """Why a version was promoted, rejected or rolled back (for the notification of ``event``
+    about the run that decided it: ``core.promotion`` records it on the version)."""
+    v = s.scalar(select(Version).join(Run, Run.version_id == Version.id)
+                 .where(Run.id == run_id))
+    if v is None:
+        return ""
+    if event == "rolled_back":
+        return str((v.auto_rollback or {}).get("reason") or "")
+    return v.promotion_reason or ""

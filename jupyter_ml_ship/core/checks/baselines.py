@@ -16,15 +16,25 @@ from __future__ import annotations
 import json
 import statistics
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from typing import cast as typed
 
 from sqlalchemy import Text, cast, select
+from sqlalchemy.orm import Session
 
 from ...store import Run, Version
 
-if TYPE_CHECKING:
-    from .registry import RuleContext
+
+class RuleContext(Protocol):
+    """What a baseline reads of the rule's context (``registry.RuleContext`` has it): the run
+    that ended, its version, and a session on the store."""
+
+    run_id: str
+    job_id: int
+    version: int
+    version_id: int
+    reference_run_id: str | None
+    session: Session
 
 #: rows read per query: a first small page (most baselines are found in it), then larger ones
 PAGES = (20, 200)

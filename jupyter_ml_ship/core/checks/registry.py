@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from ...models import CheckResult
-from .spec import BOUND_RULES, DriftSpec, OutputChecks
+from .baselines import baseline_run_ids, baseline_value
+from .models import BOUND_RULES, DriftSpec, OutputChecks
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -81,8 +82,6 @@ class RuleContext:
     def baseline(self, output: str, kind: str) -> tuple[float | None, str]:
         """The baseline value of ``output`` (``previous``, ``last_N``, ``reference``) and a
         few words on where it came from (or why there is none)."""
-        from .baselines import baseline_value
-
         key = (output, kind)
         if key not in self._cache:
             self._cache[key] = baseline_value(self, output, kind)
@@ -91,8 +90,6 @@ class RuleContext:
     def baseline_runs(self, kind: str, output: str | None = None) -> list[str]:
         """Ids of the runs a baseline ``kind`` is made of (newest first), ``output``: only
         runs that recorded it."""
-        from .baselines import baseline_run_ids
-
         return baseline_run_ids(self, kind, output)
 
 

@@ -36,7 +36,7 @@ from ...notify_spec import notify_rules
 from ...store import Run
 from ...store.schema import Delivery
 from ..context import ShipContext
-from ..promotion.reasons import version_event_reason
+from ..rows import version_event_reason
 from .message import Message, describe
 from .pipeline import exists_run
 from .pipeline import message as pipeline_message

@@ -4,8 +4,8 @@
 
 from __future__ import annotations
 
+from ..rows import version_event_reason
 from ._mixin import PromotionMixin
-from .reasons import version_event_reason
 from .spec import NotWorse, PromoteSpec, parse_promote, parse_rollback_on, promote_of
 
 __all__ = ["NotWorse", "PromoteSpec", "PromotionMixin", "parse_promote", "parse_rollback_on",

@@ -1,10 +1,11 @@
-"""``python -m jupyter_ml_ship.backends._airflow.follow RUN_DIR``: follows one single-job run.
+"""``python -m jupyter_ml_ship.backends.airflow_follow RUN_DIR``: follows one single-job run.
 
 Started detached by ``AirflowBackend.start``: it triggers the DAG run once Airflow has loaded
 the new DAG file, then brings the task's log and result into the run directory, so the run goes
 on when the CLI that started it exits. Any reconcile does the same work (it is idempotent); this
 process only makes sure someone does it. It exits when the run has a result or was cancelled,
-or after Airflow was unreachable for ``GIVE_UP`` seconds in a row.
+or after Airflow was unreachable for ``GIVE_UP`` seconds in a row. (A process entry of its own,
+beside ``airflow.py``: ``_airflow/`` holds the pieces that module imports, and imports none of it.)
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ import sys
 import time
 from pathlib import Path
 
-from ...errors import ShipError
-from ...store.files import read_json
-from .sync import STATE
+from ..config import MlShip
+from ..errors import ShipError
+from ..store.files import read_json
+from ._airflow.sync import STATE
+from .airflow import SETTINGS_ENV, AirflowBackend
 
 INTERVAL = 1.0
 GIVE_UP = 3600.0
@@ -26,12 +29,9 @@ GIVE_UP = 3600.0
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m jupyter_ml_ship.backends._airflow.follow RUN_DIR",
+        print("usage: python -m jupyter_ml_ship.backends.airflow_follow RUN_DIR",
               file=sys.stderr)
         return 2
-    from ...config import MlShip
-    from ..airflow import SETTINGS_ENV, AirflowBackend
-
     run_dir = Path(args[0])
     backend = AirflowBackend(MlShip(**json.loads(os.environ.pop(SETTINGS_ENV, "") or "{}")))
     failing_since: float | None = None
