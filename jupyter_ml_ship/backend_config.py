@@ -32,6 +32,9 @@ class DockerBackend(Configurable):
 
     base_image = Unicode(help="Base image of job images (was c.MlShip.docker_base_image)."
                          ).tag(config=True, legacy="docker_base_image")
+    r_base_image = Unicode(help="Base image of R notebooks' images, with R and IRkernel (default: "
+                           "base_image with R installed by apt in a layer of its own)."
+                           ).tag(config=True, legacy="docker_r_base_image")
     ca_bundle = Unicode(help="CA bundle (PEM) installed into images, for TLS-intercepting "
                         "proxies (was c.MlShip.ca_bundle).").tag(config=True, legacy="ca_bundle")
     wheelhouse = Unicode(help="Wheels to install from with no network (was c.MlShip.wheelhouse)."
