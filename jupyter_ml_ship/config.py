@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from traitlets import Bool, Float, Int, List, Unicode, default
+from traitlets import Bool, Dict, Float, Int, List, Unicode, default
 from traitlets.config import Configurable
 
 
@@ -116,6 +116,16 @@ class MlShip(Configurable):
                           ).tag(config=True)
     enabled_backends = List(Unicode(), default_value=["local", "docker", "airflow"],
                             help="Backends offered to users.").tag(config=True)
+    # environments (core/environments.py; README "Environments and git provenance")
+    environments = List(Unicode(), default_value=["staging", "production"], help="Named "
+                        "pointers each job and pipeline has to one of its versions, like "
+                        "MLflow aliases, in promotion order; production is always one of them "
+                        "and is the current version.").tag(config=True)
+    promote_groups = Dict(value_trait=List(Unicode()), default_value={}, help="Team mode: "
+                          "who may promote to an environment, {environment: [JupyterHub "
+                          "groups]}; an environment listed here is promoted to by members of "
+                          "its groups and ml-ship admins only, one not listed by the job's "
+                          "owners.").tag(config=True)
     # notifications and MLflow (core/notify.py, core/mlflow_sync.py)
     smtp_host = Unicode(help="SMTP server for notification mails (env ML_SHIP_SMTP_HOST; "
                         "empty: no mail is sent, and a rule with email shows the failure on the "

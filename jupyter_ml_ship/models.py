@@ -280,6 +280,18 @@ class AutoRollback(_Model):
     reason: str
 
 
+class GitInfo(_Model):
+    """Where a version's project folder came from in git (``core.provenance``)."""
+
+    commit: str = Field(description="the commit checked out (HEAD, or the --git-ref)")
+    branch: str | None = Field(None, description="the branch (null: a detached HEAD or a tag)")
+    dirty: bool = Field(False, description="files of the project folder differed from the "
+                        "commit (changed, staged, deleted or new): the version is not exactly "
+                        "the commit")
+    remote: str | None = Field(None, description="the remote's URL, credentials stripped")
+    url: str | None = Field(None, description="the commit's page on a GitHub or GitLab remote")
+
+
 class VersionInfo(_Model):
     job: str
     number: int
@@ -307,6 +319,13 @@ class VersionInfo(_Model):
         "(the validation run, once promoted)")
     auto_rollback: AutoRollback | None = Field(
         None, description="rollback_on rolled it back: when, to which version and why")
+    git: GitInfo | None = Field(
+        None, description="git provenance (null: not shipped from a git repository)")
+    environments: list[str] = Field(
+        [], description="the environments (MlShip.environments) whose pointer is this version; "
+        "production is the current version")
+    promotion_target: str | None = Field(
+        None, description="the environment its running validation run promotes it to")
 
 
 class Permission(_Model):
@@ -354,6 +373,9 @@ class JobInfo(_Model):
     updated_at: datetime
     source_path: str = ""
     last_run: RunInfo | None = None
+    environments: dict[str, int] = Field(
+        {}, description="the version each environment points at (production: the current "
+        "version); environments with no version are left out")
     schedule: str | None = Field(None, description="the current version's schedule (cron), "
                                  "as edited (``PATCH /schedules/job/{name}``)")
     schedule_timezone: str = Field("UTC", description="the time zone the schedule is read in")
@@ -377,6 +399,8 @@ class ScheduleInfo(_Model):
     schedule_error: str | None = Field(
         None, description="why it never fires (no next_run): its ticks start nothing")
     last_fired: datetime | None = Field(None, description="when the server last started a run")
+    environment: str = Field("production", description="the environment whose version it "
+                             "runs (metadata.ml_ship.schedule_environment)")
     timezone: str = Field("UTC", description="the IANA time zone the cron is read in")
     paused: bool = Field(False, description="paused: its ticks start nothing (no next_run)")
     description: str = Field("", description="the schedule in words")
@@ -496,6 +520,8 @@ class RollbackRequest(_Model):
 class PromoteRequest(_Model):
     force: bool = Field(False, description="promote a rejected (or still validating) version "
                         "anyway")
+    to: str = Field("production", min_length=1, max_length=63,
+                    description="the environment (MlShip.environments) to point at it")
 
 
 class RunStatusEvent(_Model):

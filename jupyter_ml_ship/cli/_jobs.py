@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
+from pathlib import Path
 from typing import Any
 
 from ._common import (
@@ -34,6 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-files", type=count, metavar="N",
                    help="most files in the project folder for this ship (default: "
                         "MlShip.max_project_files, 5000)")
+    p.add_argument("--git-ref", metavar="REF", help="ship the notebook's project as committed "
+                   "at this commit, branch or tag (not the working tree)")
     add_param_option(p)
 
     command(sub, "jobs", "list jobs", cmd_jobs)
@@ -76,8 +79,16 @@ def cmd_ship(args: argparse.Namespace) -> int:
         svc.settings.max_project_files = args.max_files
     params = params_of(args)
     run = args.run or args.wait or bool(params)
-    result = svc.ship(args.notebook, name=args.name, message=args.message, run=run,
-                      parameters=params, backend=args.backend)
+    if getattr(args, "git_ref", None):
+        from ..core.provenance import checkout_at
+
+        with checkout_at(Path(args.notebook), args.git_ref) as at:
+            result = svc.ship(at.notebook, name=args.name, message=args.message, run=run,
+                              parameters=params, backend=args.backend, git=at.git,
+                              source=str(Path(args.notebook).resolve()))
+    else:
+        result = svc.ship(args.notebook, name=args.name, message=args.message, run=run,
+                          parameters=params, backend=args.backend)
     if args.json and not args.wait:
         dump_json(result)
         return 0
@@ -125,16 +136,29 @@ def cmd_versions(args: argparse.Namespace) -> int:
     if args.json:
         dump_json({"versions": versions})
         return 0
-    table(["", "VERSION", "DIGEST", "CREATED", "AUTHOR", "STATE", "MESSAGE"], [
+    table(["", "VERSION", "DIGEST", "CREATED", "AUTHOR", "STATE", "ENVIRONMENTS", "COMMIT",
+           "MESSAGE"], [
         ["*" if v.is_current else "", f"v{v.number}", v.digest[:12], when(v.created_at),
-         v.author, _state(v), v.message] for v in versions
+         v.author, _state(v), ",".join(v.environments) or "-", _commit(v), v.message]
+        for v in versions
     ])
+    for v in versions:  # where each came from: the commit's page on GitHub / GitLab
+        if v.git is not None and v.git.url:
+            err(f"v{v.number}: {v.git.url}")
     for v in versions:  # why a candidate is not current (yet), why a version was rolled back
         if v.auto_rollback is not None:
             err(f"v{v.number}: {v.auto_rollback.reason}")
         elif v.promotion in ("candidate", "rejected") and v.promotion_reason:
             err(f"v{v.number} {v.promotion}: {v.promotion_reason}")
     return 0
+
+
+def _commit(v: Any) -> str:
+    """A version's git commit for the table: short hash, branch, and whether it was dirty."""
+    if v.git is None:
+        return "-"
+    return (v.git.commit[:10] + (f" ({v.git.branch})" if v.git.branch else "")
+            + (" dirty" if v.git.dirty else ""))
 
 
 def _state(v: Any) -> str:

@@ -1,4 +1,5 @@
-"""ml-ship promote JOB N [--force]: make a candidate (or rejected) version current by hand."""
+"""ml-ship promote JOB N [--to ENV] [--force] [--wait]: point an environment at a version (its
+promotion gate decides when the job has one; production = the current version)."""
 
 from __future__ import annotations
 
@@ -6,30 +7,44 @@ import argparse
 
 from ._common import command, dump_json, err, service
 
-#: environments come with a later issue; until then the one there is
-ENVIRONMENTS = ("production",)
-
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = command(sub, "promote", "make a version current by hand (a candidate of gated "
-                "promotion; owners and admins, audited)", cmd_promote)
+    p = command(sub, "promote", "point an environment (default production: the current "
+                "version) at a version, through the job's promotion gate (owners and admins, "
+                "or MlShip.promote_groups; audited)", cmd_promote)
     p.add_argument("job")
     p.add_argument("version", type=int)
     p.add_argument("--to", default="production", metavar="ENV",
-                   help="the environment (only production for now)")
+                   help="the environment (MlShip.environments; default production)")
     p.add_argument("--force", action="store_true",
-                   help="promote a rejected, still validating or rolled back version anyway")
+                   help="promote a rejected, still validating or rolled back version anyway, "
+                        "and without running its gate")
+    p.add_argument("--wait", action="store_true",
+                   help="when the gate runs: wait for its verdict (exit 1 when rejected)")
 
 
 def cmd_promote(args: argparse.Namespace) -> int:
-    from ..errors import BadInput
-
-    if args.to not in ENVIRONMENTS:
-        raise BadInput(f"--to {args.to}: only production exists for now (environments come "
-                       "later)")
-    v = service().promote(args.job, args.version, force=args.force)
+    svc = service()
+    v = svc.promote(args.job, args.version, force=args.force, to=args.to)
+    env = args.to
+    if v.promotion == "validating" and v.validation_run_id:
+        err(f"{v.job}: v{v.number} goes to {env} once its promotion gate passes: validation "
+            f"run {v.validation_run_id} started")
+        if args.wait:
+            svc.wait(v.validation_run_id)
+            v = svc.version(args.job, args.version)
+            if env not in v.environments:
+                err(f"{v.job}: v{v.number} was {v.promotion or 'not promoted'}: "
+                    f"{v.promotion_reason}")
+                if args.json:
+                    dump_json(v)
+                return 1
+            err(f"{v.job}: v{v.number} is now in {env} ({v.promotion_reason})")
+    elif env == "production":
+        err(f"{v.job}: v{v.number} is now the current version (production) "
+            f"({v.promotion_reason or 'promoted by hand'})")
+    else:
+        err(f"{v.job}: v{v.number} is now in {env}")
     if args.json:
         dump_json(v)
-    else:
-        err(f"{v.job}: v{v.number} is now the current version ({v.promotion_reason})")
     return 0

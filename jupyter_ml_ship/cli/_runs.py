@@ -28,6 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = command(sub, "run", "start a run of a job (JOB or JOB@VERSION)", cmd_run)
     p.add_argument("job", metavar="JOB[@N]")
     p.add_argument("--backend")
+    p.add_argument("--env", metavar="ENV", help="run the version of this environment "
+                   "(staging, production…; default: production, the current version)")
     p.add_argument("--wait", action="store_true", help="follow the log; exit 1 unless it succeeds")
     add_param_option(p)
 
@@ -73,9 +75,25 @@ def split_ref(ref: str) -> tuple[str, int | None]:
         raise BadInput(f"{ref!r}: the version after '@' must be a number") from None
 
 
+def environment_version(svc: Any, job: str, version: int | None, env: str) -> int:
+    """The version ``--env ENV`` runs (JobInfo.environments: the same locally and remote)."""
+    from ..errors import BadInput, NotFound
+
+    if version is not None:
+        raise BadInput(f"--env {env} and {job}@{version}: name the version or the environment, "
+                       "not both")
+    found = svc.job(job).environments.get(env)
+    if found is None:
+        raise NotFound(f"job {job!r} has no version in {env} (`ml-ship promote {job} N --to "
+                       f"{env}` puts one there)")
+    return int(found)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     svc = service()
     job, version = split_ref(args.job)
+    if getattr(args, "env", None):
+        version = environment_version(svc, job, version, args.env)
     info = svc.run(job, version, params_of(args), args.backend)
     if args.wait:
         err(f"run {info.id} of {info.job} v{info.version} started on {info.backend}")

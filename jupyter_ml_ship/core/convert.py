@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from ..models import (
     TERMINAL_STATUSES,
     AutoRollback,
     CheckResult,
+    GitInfo,
     JobInfo,
     ParameterSpec,
     ProjectSummary,
@@ -22,6 +23,8 @@ from ..models import (
 )
 from ..store import Job, Run, Version
 from .access import Actor, Ownership, permissions
+from .environments import PRODUCTION, many_pointers, pointers
+from .provenance import commit_url
 from .schedules import edit_rows, effective, next_tick
 
 
@@ -82,7 +85,36 @@ def version_info(v: Version, job: Job) -> VersionInfo:
         promotion=cast(Any, v.promotion), promotion_reason=v.promotion_reason,
         validation_run_id=v.validation_run_id, reference_run_id=v.reference_run_id,
         auto_rollback=AutoRollback(**v.auto_rollback) if v.auto_rollback else None,
+        git=git_info(v.git), promotion_target=v.promotion_target,
+        environments=_environments_of(v, job),
     )
+
+
+def git_info(git: dict[str, Any] | None) -> GitInfo | None:
+    if not git or not git.get("commit"):
+        return None
+    return GitInfo(commit=str(git["commit"]), branch=git.get("branch"), remote=git.get("remote"),
+                   dirty=bool(git.get("dirty")), url=commit_url(git.get("remote"), git["commit"]))
+
+
+def _job_environments(job: Job) -> dict[str, int]:
+    """{environment: version} of a job (of a listing's one query when ``jobs_info`` made it)."""
+    s = object_session(job)
+    if s is None:
+        return {} if job.current_version is None else {PRODUCTION: job.current_version}
+    listed = s.info.get(_ENVIRONMENTS) or {}
+    return listed[job.name] if job.name in listed else pointers(s, "job", job)
+
+
+_ENVIRONMENTS = "ml_ship.environments"
+
+
+def _environments_of(v: Version, job: Job) -> list[str]:
+    """The environments pointing at ``v`` (production: the current version)."""
+    s = object_session(job)
+    if s is None:
+        return [PRODUCTION] if job.current_version == v.number else []
+    return [env for env, n in pointers(s, "job", job).items() if n == v.number]
 
 
 def job_info(s: Session, job: Job, actor: Actor | None = None) -> JobInfo:
@@ -101,6 +133,7 @@ def jobs_info(s: Session, jobs: list[Job], actor: Actor | None = None) -> list[J
     ids = [j.id for j in jobs]
     if not ids:
         return []
+    s.info[_ENVIRONMENTS] = many_pointers(s, "job", jobs)  # read by _job_info, one query
     last_ids = dict(s.execute(select(Run.job_id, func.max(Run.id))
                               .where(Run.job_id.in_(ids)).group_by(Run.job_id)).tuples().all())
     lasts = {r.job_id: r for r in s.scalars(select(Run).where(Run.id.in_(last_ids.values())))}
@@ -131,6 +164,7 @@ def _job_info(job: Job, last: Run | None, latest: int | None, config: dict[str, 
         schedule_error=schedule_error,
         name=job.name,
         current_version=job.current_version,
+        environments=_job_environments(job),
         latest_version=latest,
         created_at=job.created_at,
         updated_at=job.updated_at,

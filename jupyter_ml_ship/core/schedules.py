@@ -35,6 +35,7 @@ from ..cron import check_schedule, check_timezone, describe, fire_times, last_fi
 from ..errors import BadInput, Conflict, NotFound, ShipError
 from ..models import ScheduleInfo
 from ..store.files import atomic_write_json, create_new, read_json
+from .environments import scheduled_version
 
 if TYPE_CHECKING:
     from .context import ShipContext
@@ -83,6 +84,9 @@ def schedules(svc: ShipContext, now: datetime | None = None) -> list[ScheduleInf
     now = now or datetime.now(timezone.utc)
     found: list[tuple[Literal["job", "pipeline"], str, int, str | None, str, Any]] = []
     lasts: dict[tuple[str, str], tuple[str, str, datetime | None]] = {}
+    #: a job schedule's environment (core.environments), and why it has no version to run
+    envs: dict[str, str] = {}
+    no_env: dict[str, str | None] = {}
     with svc.store.session() as s:
         rows = {"job": edit_rows(s, "job"), "pipeline": edit_rows(s, "pipeline")}
         for name, number, config in s.execute(
@@ -92,6 +96,7 @@ def schedules(svc: ShipContext, now: datetime | None = None) -> list[ScheduleInf
             config = config or {}
             if config.get("schedule") or name in rows["job"]:
                 backend = config.get("backend") or svc.settings.default_backend
+                number, envs[name], no_env[name] = scheduled_version(s, name, config, number)
                 found.append(("job", name, number, config.get("schedule"), backend,
                               rows["job"].get(name)))
         for name, number, spec in s.execute(
@@ -117,9 +122,12 @@ def schedules(svc: ShipContext, now: datetime | None = None) -> list[ScheduleInf
         state = read_json(_state_path(svc, kind, name)) or {}
         fired = state.get("fired")
         next_run, error = next_tick(cron, now, tz)
+        if kind == "job" and no_env.get(name):
+            next_run, error = None, error or no_env[name]
         last_id, last_status, last_at = lasts.get((kind, name), (None, None, None))
         result.append(ScheduleInfo(
             kind=kind, name=name, version=number, schedule=cron, backend=backend,
+            environment=envs.get(name, "production") if kind == "job" else "production",
             runner=_runner_of(svc, backend), next_run=None if paused else next_run,
             schedule_error=error, last_fired=datetime.fromisoformat(fired) if fired else None,
             timezone=tz, paused=paused, description=describe(cron), shipped_schedule=shipped,

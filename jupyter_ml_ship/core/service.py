@@ -43,6 +43,7 @@ from .engine import mirror_discovery
 from .notifications import deliver_pending
 from .projects import ProjectsMixin, display_root
 from .promotion import PromotionMixin, parse_promote, parse_rollback_on
+from .provenance import check_delivery_config, git_provenance
 from .rows import job_row, job_version_row
 from .tick import TickMixin
 
@@ -223,6 +224,7 @@ class ShipService(JobRunsMixin, PipelinesMixin, ProjectsMixin, TickMixin, Promot
         source: str | None = None,
         confine: Path | None = None,
         actor: Actor | None = None,
+        git: dict[str, Any] | None = None,
     ) -> ShipResult:
         """Snapshot a notebook and its project folder as a new version of its job, or return
         the identical one.
@@ -230,7 +232,8 @@ class ShipService(JobRunsMixin, PipelinesMixin, ProjectsMixin, TickMixin, Promot
         ``source`` is the path to record and show (the server passes it relative to its root);
         ``confine``: the folder the project folder must stay inside (the server root).
         ``actor``: who ships (team mode: an owner of an existing job, or an admin); its name is
-        the author.
+        the author. ``git``: its provenance when the folder is not the checkout it came from
+        (``--git-ref``); by default asked of git for the project folder (``core.provenance``).
         """
         # lazy, a measured start-up cost: the notebook package imports nbformat and its schemas
         from ..notebook import load_notebook, make_snapshot, parameter_schema
@@ -246,10 +249,13 @@ class ShipService(JobRunsMixin, PipelinesMixin, ProjectsMixin, TickMixin, Promot
         # gated promotion: the version ships as a candidate (core.promotion)
         promote = parse_promote(wanted.get("promote"), f"{path.name}: metadata.ml_ship.promote")
         parse_rollback_on(wanted.get("rollback_on"), f"{path.name}: metadata.ml_ship.rollback_on")
+        check_delivery_config(wanted, promote, self.settings.environments, f"{path.name}: ")
         check_mail_server(wanted.get("notify"), f"{path.name}: metadata.ml_ship.notify",
                           self.settings.smtp_host)
         scan = self.scan_project(path, wanted, confine)
         files = self.ingest_project(scan)
+        if git is None:
+            git = git_provenance(scan.root)
         snap = make_snapshot(path, nb, config, freeze=self.settings.freeze_environment,
                              files=[(f["path"], f["sha256"]) for f in files])
         snap.source_path = source or snap.source_path
@@ -316,7 +322,7 @@ class ShipService(JobRunsMixin, PipelinesMixin, ProjectsMixin, TickMixin, Promot
                         author=author, notebook_file=str(nb_file), parameters=schema,
                         environment=snap.environment, environment_source=snap.environment_source,
                         config=snap.config, source_path=snap.source_path, created_at=utcnow(),
-                        project=project,
+                        project=project, git=git,
                     )
                     if promote is not None:  # current once its validation run says so
                         version.promotion = "candidate"

@@ -1,4 +1,5 @@
-"""REST handler of gated promotion: make a version current by hand (``core.promotion``)."""
+"""REST handler of promotion: point an environment (default production, the current version) at
+a version, through the job's gate (``core.promotion``, ``core.environments``)."""
 
 from __future__ import annotations
 
@@ -15,4 +16,5 @@ class PromoteHandler(MlShipHandler):
     async def post(self, name: str, number: str) -> None:
         req = self.body(PromoteRequest)
         self.reply(await self.call(self.service.promote, name, self.version_number(number),
-                                   req.force, actor=await self.actor() or self.author))
+                                   req.force, actor=await self.actor() or self.author,
+                                   to=req.to))

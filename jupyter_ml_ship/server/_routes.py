@@ -185,10 +185,13 @@ ROUTES: list[Route] = [
         "get": Op("One version", VersionInfo, errors=(400, 404)),
     }, "jobs"),
     Route("/jobs/{name}/versions/{number}/promote", promotion.PromoteHandler, {
-        "post": Op("Make a version current by hand (a candidate of gated promotion; owners and "
-                   "admins, audited). A rejected version, one still validating or one rolled "
-                   "back by rollback_on is refused (409, saying why) unless force", VersionInfo,
-                   body=PromoteRequest, errors=(400, 404, 409, 413)),
+        "post": Op("Point an environment (``to``, default production: the current version) at "
+                   "a version (owners and admins, or MlShip.promote_groups: 403; audited). A "
+                   "version of a job with a promotion gate that has not passed it gets its "
+                   "validation run and moves when that passes (the answer says validating). A "
+                   "rejected version, one still validating or one rolled back by rollback_on "
+                   "is refused (409, saying why) unless force", VersionInfo,
+                   body=PromoteRequest, errors=(400, 403, 404, 409, 413)),
     }, "jobs"),
     Route("/jobs/{name}/rollback", h.RollbackHandler, {
         "post": Op("Move the current version pointer to another version (not to a candidate "

@@ -95,6 +95,11 @@ class Version(Base):
     #: ``rollback_on`` rolled it back: {at, to, runs, reason} (never twice, never back to it)
     auto_rollback: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True,
                                                                  default=None)
+    #: git provenance of its project folder: {commit, branch, dirty, remote} (migration 0009)
+    git: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True, default=None)
+    #: the environment its running validation run promotes it to (None: production)
+    promotion_target: Mapped[str | None] = mapped_column(String(63), nullable=True,
+                                                         default=None)
     job: Mapped[Job] = relationship(back_populates="versions")
 
 
@@ -133,6 +138,24 @@ class Run(Base):
     checks: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True, default=None)
     job: Mapped[Job] = relationship()
     version: Mapped[Version] = relationship()
+
+
+class EnvironmentPointer(Base):
+    """The version a job's or pipeline's environment (``staging``…) points at (migration 0009).
+    ``production`` is not a row: it is ``jobs.current_version`` / ``pipelines.current_version``."""
+
+    __tablename__ = "environment_pointers"
+    __table_args__ = (
+        UniqueConstraint("kind", "name", "environment", name="uq_environment_pointers"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: "job" or "pipeline"
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(63))
+    environment: Mapped[str] = mapped_column(String(63))
+    version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(200), default="")
 
 
 class Event(Base):
@@ -186,6 +209,8 @@ class PipelineVersion(Base):
     author: Mapped[str] = mapped_column(String(200), default="")
     source_path: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: git provenance of its file's folder (migration 0009)
+    git: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True, default=None)
     pipeline: Mapped[Pipeline] = relationship(back_populates="versions")
 
 

@@ -136,8 +136,10 @@ def test_ml_ship_promote_refuses_a_rejected_version_without_force(svc, nb, home,
     assert main(["versions", "train"]) == 0
     listed = capsys.readouterr()
     assert "rejected" in listed.out and "v1 rejected: validation run" in listed.err
-    assert main(["promote", "train", "1", "--to", "staging"]) == 2
-    assert "only production" in capsys.readouterr().err
+    assert main(["promote", "train", "1", "--to", "staging"]) == 2  # rejected: no environment
+    assert "train v1 was rejected" in capsys.readouterr().err
+    assert main(["promote", "train", "1", "--to", "qa"]) == 2
+    assert "no environment named 'qa'" in capsys.readouterr().err
     assert main(["promote", "train", "1", "--force", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["promotion"] == "promoted" and out["is_current"]
@@ -150,7 +152,7 @@ def test_ml_ship_promote_refuses_a_rejected_version_without_force(svc, nb, home,
 @pytest.mark.parametrize(("ml_ship", "message"), [
     ({"promote": "yes"}, "metadata.ml_ship.promote: must be a mapping"),
     ({"promote": {"validate": {"parameters": {"acc": 0.9}}, "gate": 1}},
-     "metadata.ml_ship.promote.gate: unknown key (keys: validate, not_worse)"),
+     "metadata.ml_ship.promote.gate: unknown key (keys: validate, not_worse, to)"),
     ({"promote": {"not_worse": {"accuracy": "a bit"}}},
      "metadata.ml_ship.promote.not_worse.accuracy: must be a number >= 0"),
     ({"promote": {"not_worse": {"loss": {"max_up": 0.1}}}},

@@ -11,17 +11,17 @@ from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import select, update
 
-from ...errors import Conflict
 from ...models import VersionInfo
 from ...notify_spec import notify_rules
 from ...store import Event, Job, Run, Version
 from ...store.schema import utcnow
-from .. import convert
-from ..access import Actor, check, whoami
+from ..access import Actor, whoami
 from ..context import RunRequest
 from .decide import verdict
 from .rollback import plan_rollback
 from .spec import promote_of, rollback_on_of
+from .to_environment import after_gate
+from .to_environment import promote as promote_to
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -61,7 +61,8 @@ class PromotionMixin:
                 if v.promotion in ("candidate", "validating") and v.validation_run_id is None:
                     v.promotion = "candidate"
                     v.promotion_reason = (f"its validation run could not start: {reason}; "
-                                          f"`ml-ship promote {job} {number}` promotes it by hand")
+                                          f"`ml-ship promote {job} {number}` tries again, "
+                                          "with --force it promotes it without")
             return None
         svc._audit(job, "validate", started.started_by,
                     {"version": number, "run_id": started.id})
@@ -119,11 +120,8 @@ class PromotionMixin:
                                   "reason": found.reason}))
                 _tell(s, run_id, v.config, "rejected")
                 return True
-            previous = job.current_version
-            job.current_version, job.updated_at = v.number, utcnow()
-            s.add(Event(job_name=job.name, kind="promote", actor=VALIDATION_ACTOR,
-                        data={"from": previous, "to": v.number, "run_id": run_id,
-                              "reason": found.reason}))
+            after_gate(s, job, v, run_id, found.reason, list(svc.settings.environments),
+                       VALIDATION_ACTOR)  # production, or the environment it was promoted to
             _tell(s, run_id, v.config, "promoted")
         return True
 
@@ -153,47 +151,13 @@ class PromotionMixin:
     # ---- by hand -------------------------------------------------------------------------------
 
     def promote(self, name: str, number: int, force: bool = False,
-                actor: Actor | str | None = None) -> VersionInfo:
-        """Make version ``number`` current by hand (owners and admins; audited ``promote``).
-        Without ``force`` a rejected version, one still validating or one rolled back by
-        ``rollback_on`` is refused (``Conflict``) with the reason."""
-        svc = cast("ShipService", self)
-        from ...cron import check_schedule
-
-        who = svc._actor(None if isinstance(actor, str) else actor)
-        name_of = who.name if who is not None else (actor if isinstance(actor, str) and actor
-                                                    else whoami())
-        with svc.store.session() as s:
-            v = svc._version(s, name, number)
-            job = v.job
-            check(who, "promote", svc._ownership(s, job))
-            if job.current_version == v.number:
-                raise Conflict(f"{name} v{number} is already the current version")
-            was, why = v.promotion, v.promotion_reason
-            refused = {"rejected": f"{name} v{number} was rejected: {why}",
-                       "validating": f"{name} v{number} is still being validated by run "
-                                     f"{v.validation_run_id}"}.get(was or "")
-            if refused is None and v.auto_rollback:
-                refused = f"{name} v{number} was rolled back: {v.auto_rollback.get('reason')}"
-            if refused and not force:
-                raise Conflict(f"{refused}; promote it anyway with --force (REST: "
-                               "{\"force\": true})")
-            check_schedule((v.config or {}).get("schedule"),
-                           f"{name} v{v.number}: metadata.ml_ship.schedule")
-            previous = job.current_version
-            job.current_version, job.updated_at = v.number, utcnow()
-            if v.validation_run_id and s.scalar(select(Run.status).where(
-                    Run.id == v.validation_run_id)) == "succeeded":
-                v.reference_run_id = v.reference_run_id or v.validation_run_id
-            v.promotion_reason = f"promoted by hand by {name_of}" + (
-                f" with --force ({refused})" if refused else "")[:4000]
-            if was is not None or refused:
-                v.promotion = "promoted"
-            s.add(Event(job_name=name, kind="promote", actor=name_of, data={
-                "from": previous, "to": v.number, "forced": bool(refused and force),
-                "was": was, **({"refused": refused} if refused else {})}))
-            s.flush()
-            return convert.version_info(v, job)
+                actor: Actor | str | None = None, to: str | None = None) -> VersionInfo:
+        """Point environment ``to`` (default production: make it the current version) at
+        version ``number`` by hand (owners and admins, or ``MlShip.promote_groups``; audited
+        ``promote``), through the job's gate when the version has not been through it
+        (``to_environment``). Without ``force`` a rejected version, one still validating or one
+        rolled back by ``rollback_on`` is refused (``Conflict``) with the reason."""
+        return promote_to(cast("ShipService", self), name, number, force, actor, to)
 
 
 def _tell(s: Session, run_id: str, config: dict[str, Any] | None, event: str) -> None:

@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 from ...errors import BadInput
 
-PROMOTE_KEYS = ("validate", "not_worse")
+PROMOTE_KEYS = ("validate", "not_worse", "to")
 VALIDATE_KEYS = ("parameters",)
 ROLLBACK_KEYS = ("degraded",)
 MAX_DEGRADED = 100
@@ -52,6 +52,8 @@ class NotWorse:
 class PromoteSpec:
     parameters: dict[str, Any] = field(default_factory=dict)
     not_worse: list[NotWorse] = field(default_factory=list)
+    #: the environment a candidate goes to once its validation run passes (None: production)
+    to: str | None = None
 
 
 def parse_promote(value: Any, where: str) -> PromoteSpec | None:
@@ -76,6 +78,12 @@ def parse_promote(value: Any, where: str) -> PromoteSpec | None:
             raise BadInput(f"{where}.validate.parameters: must be a mapping of parameter "
                            f"names to values, got {_shown(params)}")
         spec.parameters = {str(k): v for k, v in (params or {}).items()}
+    to = value.get("to")
+    if to is not None:
+        if not isinstance(to, str) or not to:
+            raise BadInput(f"{where}.to: must be an environment name (e.g. staging), got "
+                           f"{_shown(to)}")
+        spec.to = to
     raw = value.get("not_worse")
     if raw is not None:
         if not isinstance(raw, dict):
