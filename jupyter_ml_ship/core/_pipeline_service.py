@@ -101,7 +101,7 @@ class PipelinesMixin(_ServiceBase):
                 if reason:
                     raise Forbidden(f"{spec.where('steps', step.id, 'job')}: {reason}")
 
-    def _pipeline_ownership(self, s: Any, pipe: Any) -> Ownership:
+    def pipeline_ownership(self, s: Any, pipe: Any) -> Ownership:
         """A pipeline's owner and owner groups (its file's ``owners``) and who may run it.
 
         The file's ``run_by`` decides (``team``: anyone may run the pipeline as a whole, its
@@ -122,6 +122,8 @@ class PipelinesMixin(_ServiceBase):
                 (c or {}).get("run_by") == "team" for c in configs)
             run_by = "team" if team else "owners"
         return Ownership("pipeline", pipe.name, pipe.owner or "", groups, run_by)
+
+    _pipeline_ownership = pipeline_ownership
 
     def _pipeline_info(self, s: Any, pipe: Any, actor: Actor | None = None) -> PipelineInfo:
         last = s.scalars(select(PipelineRun).where(PipelineRun.pipeline_id == pipe.id)

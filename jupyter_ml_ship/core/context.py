@@ -22,12 +22,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from ..backends import Backend
     from ..config import MlShip
     from ..models import RunFiles, RunInfo, ShipResult, VersionInfo
     from ..pipelines.models import PipelineRunInfo
     from ..store import Store
-    from .access import Actor
+    from ..store.schema import Pipeline
+    from .access import Actor, Ownership
 
 
 @dataclass
@@ -62,6 +65,21 @@ class ShipContext(Protocol):
 
     def backend(self, name: str | None) -> Backend:
         """An enabled backend by name (None: the default one); ``BadInput`` if not enabled."""
+        ...
+
+    # ---- who acts, and the audit trail ---------------------------------------------------
+
+    def acting(self, actor: Actor | None) -> Actor | None:
+        """Who acts: ``actor``, else the service's own (None: single-user mode, nothing is
+        checked; ``core.access``)."""
+        ...
+
+    def audit(self, subject: str, kind: str, actor: str, data: dict[str, Any]) -> None:
+        """Record an event of the audit trail (``ml-ship audit``)."""
+        ...
+
+    def pipeline_ownership(self, s: Session, pipe: Pipeline) -> Ownership:
+        """A pipeline's owners and who may run it (what ``core.access.check`` is given)."""
         ...
 
     # ---- job runs -----------------------------------------------------------------------

@@ -174,10 +174,10 @@ def edit_schedule(svc: ShipContext, kind: str | None, name: str, *, cron: str | 
                 PipelineVersion.pipeline_id == pipe.id,
                 PipelineVersion.number == pipe.current_version)) or {}
             shipped, backend = spec.get("schedule"), svc.settings.default_backend
-            own = cast(Any, svc)._pipeline_ownership(s, pipe)
+            own = svc.pipeline_ownership(s, pipe)
         else:
             raise NotFound(f"no {kind or 'job or pipeline'} named {name!r}")
-        who = cast(Any, svc)._actor(None if isinstance(actor, str) else actor)
+        who = svc.acting(None if isinstance(actor, str) else actor)
         check(who, "ship", own)
         if _runner_of(svc, backend) == "airflow":
             raise Conflict(f"{kind} {name} runs on Airflow, whose DAG holds the schedule: ship "
@@ -206,8 +206,8 @@ def edit_schedule(svc: ShipContext, kind: str | None, name: str, *, cron: str | 
         after = {"cron": new_cron, "timezone": new_tz, "paused": row.paused}
         action = "pause" if paused and not before_paused else \
             "resume" if paused is False and before_paused else "edit"
-        cast(Any, svc)._audit(name, "schedule", row.updated_by,
-                   {"kind": kind, "action": action, "from": before, "to": after})
+        svc.audit(name, "schedule", row.updated_by,
+                  {"kind": kind, "action": action, "from": before, "to": after})
     return next(x for x in schedules(svc) if x.kind == kind and x.name == name)
 
 

@@ -87,6 +87,10 @@ class ShipService(JobRunsMixin, PipelinesMixin, ProjectsMixin, TickMixin, Promot
         with self.store.session() as s:
             s.add(Event(job_name=subject, kind=kind, actor=actor or "", data=data))
 
+    #: the names the inner contract (``core.context.ShipContext``) gives them
+    acting = _actor
+    audit = _audit
+
     def audit_trail(self, name: str | None = None, limit: int = 200,
                     kinds: tuple[str, ...] = ()) -> AuditTrail:
         """Who did what and when, newest first: of one job or pipeline (``name``) or all."""
