@@ -119,11 +119,16 @@ def test_ship_run_wait_status_versions_rollback_over_rest(server: Server,
                                                            tmp_path: Path) -> None:
     work = project(tmp_path / "proj", "print(open('data.csv').read().strip(), 'x =', x)",
                    params="x = 1")
+    (work / ".shipignore").write_text("scratch/\n")
+    (work / "scratch").mkdir()
+    (work / "scratch" / "big.tmp").write_bytes(b"left out" * 1000)
     env = server.env()
     shipped = ml_ship("ship", "job.ipynb", "-m", "first", env=env, cwd=work)
     assert shipped.returncode == 0, shipped.stderr
     assert "shipped job v1 (new version" in shipped.stderr
     assert "1 project file(s)" in shipped.stderr  # data.csv went along, in the one stream
+    files = server.get("jobs/job/versions/1/files").json()["files"]
+    assert [f["path"] for f in files] == ["data.csv"]  # .shipignore'd scratch/ stayed home
 
     ran = ml_ship("run", "job", "-p", "x", "42", "--wait", env=env, cwd=work)
     assert ran.returncode == 0, ran.stderr
@@ -253,3 +258,86 @@ def test_the_upload_route_refuses_over_the_limit_with_413(server: Server) -> Non
                    headers={"Authorization": f"token {TOKEN}"})
     assert r.status_code == 413 and r.json()["error"] == "too_large", r.text
     assert "nb" not in server.jobs() and server.stored() == before
+
+
+# ---- the CI workflows of docs/ci, run as written ---------------------------------------------
+
+DOCS_CI = Path(__file__).resolve().parents[2] / "docs" / "ci"
+INSTALL = "pip install jupyter-ml-ship"  # the one line not run: the checkout is installed here
+
+
+def merged_repo(folder: Path, message: str) -> Path:
+    """A repository's checkout after a merge: a notebook whose gate puts it in staging."""
+    make_notebook(folder / "notebooks" / "train.ipynb",
+                  f"print('training', rows, {message!r})", params="rows = 10",
+                  metadata={"ml_ship": {"promote": {"to": "staging",
+                                                    "validate": {"parameters": {"rows": 3}}}}})
+    (folder / "notebooks" / "features.csv").write_text("a,b\n1,2\n")
+    return folder
+
+
+def shell(script: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", script], env=env, cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, f"{script}\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
+    return done
+
+
+def dotenv(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines (GitHub's $GITHUB_ENV file, GitLab's dotenv report)."""
+    if not path.exists():
+        return {}
+    return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+
+
+def environments(server: Server, job: str) -> dict[str, int]:
+    info = server.get(f"jobs/{job}").json()
+    return {**info.get("environments", {}), "production": info["current_version"]}
+
+
+def test_the_documented_ci_workflows_ship_and_promote_to_production(
+        server: Server, tmp_path: Path) -> None:
+    import yaml
+
+    # GitHub Actions: on a push to main, the steps' run: lines in order, $GITHUB_ENV between
+    gh = yaml.safe_load((DOCS_CI / "github-actions.yml").read_text())
+    assert gh[True] == {"push": {"branches": ["main"]}}  # YAML 1.1 reads the key 'on' as True
+    assert gh["env"]["ML_SHIP_URL"] == "${{ secrets.ML_SHIP_URL }}"
+    assert gh["env"]["ML_SHIP_TOKEN"] == "${{ secrets.ML_SHIP_TOKEN }}"
+    runs = [step["run"] for step in gh["jobs"]["ship"]["steps"] if "run" in step]
+    assert runs[0] == INSTALL
+    repo = merged_repo(tmp_path / "github", "first merge")
+    env = server.env(**{k: v for k, v in gh["env"].items() if not v.startswith("${{")},
+                     GITHUB_SHA="4f1c2d3", GITHUB_ENV=str(tmp_path / "github.env"))
+    outputs = []
+    for script in runs[1:]:
+        outputs.append(shell(script, env, repo))
+        env.update(dotenv(tmp_path / "github.env"))
+    version = int(env["VERSION"])
+    assert env["GATE"] and "training 3 first merge" in outputs[1].stdout  # the gate's log
+    assert "is now the current version (production)" in outputs[2].stderr
+    assert environments(server, "train") == {"staging": version, "production": version}
+
+    # GitLab CI: the ship stage's script in one shell, its dotenv report into the promote stage
+    gl = yaml.safe_load((DOCS_CI / "gitlab-ci.yml").read_text())
+    assert gl["stages"] == ["ship", "promote"] and gl["default"]["before_script"] == [INSTALL]
+    repo = merged_repo(tmp_path / "gitlab", "second merge")  # a new commit: a new version
+    env = server.env(**gl["variables"], CI_COMMIT_SHA="9e8d7c6", CI_COMMIT_BRANCH="main",
+                     CI_DEFAULT_BRANCH="main")
+    done = {}
+    for stage in gl["stages"]:
+        job = gl[stage]
+        assert job["rules"] == [{"if": "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"}]
+        done[stage] = shell("\n".join(job["script"]), env, repo)
+        report = job.get("artifacts", {}).get("reports", {}).get("dotenv")
+        if report:
+            env.update(dotenv(repo / report))
+    assert int(env["VERSION"]) == version + 1
+    assert "training 3 second merge" in done["ship"].stdout
+    assert f"v{version + 1} is now the current version" in done["promote"].stderr
+    assert environments(server, "train") == {"staging": version + 1,
+                                             "production": version + 1}
+    promotions = [e["data"] for e in server.get("jobs/train/audit").json()["events"]
+                  if e["kind"] == "promote"]  # audited: the gate's to staging, CI's to production
+    assert {(d.get("environment", "production"), d["to"]) for d in promotions} >= {
+        ("staging", version + 1), ("production", version + 1)}
