@@ -24,6 +24,7 @@ from ..models import (
 from ..store import Job, Run, Version
 from .access import Actor, Ownership, permissions
 from .environments import PRODUCTION, many_pointers, pointers
+from .notifications import deliveries_of
 from .provenance import commit_url
 from .schedules import edit_rows, effective, next_tick
 
@@ -62,8 +63,6 @@ def run_info(r: Run, job_name: str | None = None, s: Session | None = None) -> R
 
 
 def _deliveries(s: Session, run_id: str) -> list[Any]:
-    from .notifications import deliveries_of
-
     return deliveries_of(s, run_id)  # type: ignore[return-value]
 
 

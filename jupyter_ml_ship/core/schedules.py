@@ -35,6 +35,17 @@ from ..cron import check_schedule, check_timezone, describe, fire_times, last_fi
 from ..errors import BadInput, Conflict, NotFound, ShipError
 from ..models import ScheduleInfo
 from ..store.files import atomic_write_json, create_new, read_json
+from ..store.schema import (
+    Job,
+    Pipeline,
+    PipelineRun,
+    PipelineVersion,
+    Run,
+    Schedule,
+    Version,
+    utcnow,
+)
+from .access import Ownership, check, whoami
 from .environments import scheduled_version
 
 if TYPE_CHECKING:
@@ -69,8 +80,6 @@ def effective(shipped: str | None, row: Any) -> tuple[str | None, str, bool]:
 
 def edit_rows(s: Any, kind: str, names: list[str] | None = None) -> dict[str, Any]:
     """The ``schedules`` rows of one kind (of ``names`` only, when given), by name."""
-    from ..store.schema import Schedule
-
     q = select(Schedule).where(Schedule.kind == kind)
     if names is not None:
         q = q.where(Schedule.name.in_(names))
@@ -79,8 +88,6 @@ def edit_rows(s: Any, kind: str, names: list[str] | None = None) -> dict[str, An
 
 def schedules(svc: ShipContext, now: datetime | None = None) -> list[ScheduleInfo]:
     """Every current version that has a schedule (shipped or edited), jobs then pipelines."""
-    from ..store.schema import Job, Pipeline, PipelineRun, PipelineVersion, Run, Version
-
     now = now or datetime.now(timezone.utc)
     found: list[tuple[Literal["job", "pipeline"], str, int, str | None, str, Any]] = []
     lasts: dict[tuple[str, str], tuple[str, str, datetime | None]] = {}
@@ -144,9 +151,6 @@ def edit_schedule(svc: ShipContext, kind: str | None, name: str, *, cron: str | 
     """Change a schedule without a new version: its cron, its time zone, paused or not
     (``None``: unchanged). Checked as at ship (it must fire, in its zone), allowed to whom may
     ship it, audited (``schedule``, from and to). ``kind`` None: the job, else the pipeline."""
-    from ..store.schema import Job, Pipeline, PipelineVersion, Schedule, Version, utcnow
-    from .access import Ownership, check, whoami
-
     if kind not in (None, "job", "pipeline"):
         raise BadInput(f"kind: {kind!r} is not 'job' or 'pipeline'")
     if cron is None and tz is None and paused is None:

@@ -32,7 +32,7 @@ from ..naming import check_name, name_from_path, validate_parameters
 from ..runner import _warm
 from ..store import Event, Job, Run, Store, Version
 from ..store.files import atomic_write_json, atomic_write_text
-from ..store.schema import utcnow
+from ..store.schema import Pipeline, utcnow
 from . import convert
 from . import schedules as schedule_book
 from ._job_runs import JobRunsMixin
@@ -99,8 +99,6 @@ class ShipService(JobRunsMixin, PipelinesMixin, ProjectsMixin, TickMixin, Promot
         q = select(Event).order_by(Event.id.desc()).limit(limit)
         with self.store.session() as s:
             if name is not None:
-                from ..store.schema import Pipeline
-
                 known = s.scalar(select(func.count()).select_from(Event)
                                  .where(Event.job_name == name))
                 if not known and s.scalars(select(Job).where(Job.name == name)).first() is None \
