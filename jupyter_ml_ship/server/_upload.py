@@ -10,10 +10,12 @@ files, and the folder is removed. Nothing is stored when anything is refused.
 from __future__ import annotations
 
 import asyncio
+import os
 import queue
 import secrets
 import shutil
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,8 @@ from ._base import MlShipHandler
 from ._models import _Query
 
 UPLOADS = "uploads"
+#: an upload folder this old is left from a server that stopped mid-upload
+STALE_AFTER = 24 * 3600
 _END, _CUT = object(), object()  # the body's end; the connection closed before it
 
 
@@ -43,6 +47,21 @@ class ShipUploadQuery(_Query):
     run: bool = Field(False, description="start a run of the shipped version")
     backend: str | None = Field(None, description="backend of that run")
     parameters: str | None = Field(None, description="that run's parameters, a JSON object")
+
+
+def tidy_stale(uploads: Path, age: float = STALE_AFTER) -> None:
+    """Remove what a server that stopped mid-upload left (folders older than ``age`` s)."""
+    try:
+        entries = list(os.scandir(uploads))
+    except FileNotFoundError:
+        return
+    now = time.time()
+    for entry in entries:
+        try:
+            if now - entry.stat(follow_symlinks=False).st_mtime > age:
+                shutil.rmtree(entry.path, ignore_errors=True)
+        except OSError:
+            continue
 
 
 class _Feed:
@@ -113,6 +132,7 @@ class ShipUploadHandler(MlShipHandler):
             if not isinstance(self.parameters, dict):
                 raise BadInput("query.parameters: a JSON object is needed")
         s = self.ml_ship
+        await self.call(tidy_stale, self.service.home / UPLOADS)
         self.folder = self.service.home / UPLOADS / secrets.token_hex(12)
         self.feed = feed = _Feed()
 

@@ -341,3 +341,35 @@ def test_the_documented_ci_workflows_ship_and_promote_to_production(
                   if e["kind"] == "promote"]  # audited: the gate's to staging, CI's to production
     assert {(d.get("environment", "production"), d["to"]) for d in promotions} >= {
         ("staging", version + 1), ("production", version + 1)}
+
+
+def test_unpack_refuses_a_name_twice_and_a_file_used_as_a_folder(tmp_path: Path) -> None:
+    """The server's unpacking on its own: whole or nothing, whatever order the stream has."""
+    from jupyter_ml_ship.errors import BadInput
+    from jupyter_ml_ship.notebook.bundle import unpack
+    from jupyter_ml_ship.server._upload import tidy_stale
+
+    def stream(*names: str) -> io.BytesIO:
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            for name in names:
+                info = tarfile.TarInfo(name)
+                info.size = 2
+                tar.addfile(info, io.BytesIO(b"ok"))
+        buf.seek(0)
+        return buf
+
+    limits = {"max_files": 10, "max_bytes": 100, "max_notebook_bytes": 100}
+    for names, says in [(("nb.ipynb", "a.txt", "a.txt"), "a.txt is given twice"),
+                        (("nb.ipynb", "a", "a/b.txt"), "is inside a, which is a file"),
+                        (("a.txt",), "the notebook 'nb.ipynb' is not in it")]:
+        with pytest.raises(BadInput, match=re.escape(says)):
+            unpack(stream(*names), tmp_path / "dest", "nb.ipynb", **limits)
+        assert not (tmp_path / "dest").exists()  # nothing left behind
+    nb = unpack(stream("./nb.ipynb", "d/e.txt"), tmp_path / "dest", "nb.ipynb", **limits)
+    assert nb.read_bytes() == b"ok" and (tmp_path / "dest" / "d" / "e.txt").is_file()
+    old = tmp_path / "uploads" / "left-by-a-crash"
+    old.mkdir(parents=True)
+    os.utime(old, (0, 0))
+    tidy_stale(tmp_path / "uploads")
+    assert not old.exists()
