@@ -64,6 +64,9 @@ if TYPE_CHECKING:
 
         def after_run_ended(self, run_id: str) -> None: ...
 
+        def start_validation(self, job: str, number: int,
+                             actor: Actor | None = None) -> Any: ...
+
         def with_layout_hint(self, project: dict[str, Any] | None,
                              error: dict[str, Any] | None) -> dict[str, Any] | None: ...
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 
@@ -15,6 +15,7 @@ from ...models import VersionInfo
 from ...notify_spec import notify_rules
 from ...store import Event, Job, Run, Version
 from ...store.schema import utcnow
+from .._base import _ServiceBase
 from ..access import Actor, whoami
 from ..context import RunRequest
 from .decide import verdict
@@ -26,15 +27,13 @@ from .to_environment import promote as promote_to
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from ..service import ShipService
-
 log = logging.getLogger("jupyter_ml_ship.promotion")
 #: who the audit trail names for what promotion decides by itself
 VALIDATION_ACTOR = "validation"
 ROLLBACK_ACTOR = "rollback_on"
 
 
-class PromotionMixin:
+class PromotionMixin(_ServiceBase):
     # ---- a candidate's validation run ------------------------------------------------------
 
     def start_validation(self, job: str, number: int,
@@ -42,7 +41,7 @@ class PromotionMixin:
         """Start the validation run of candidate ``job`` v``number`` (its ``promote.validate``
         parameters over the defaults, cells tagged ``test`` kept): its ``RunInfo``, or None
         when it could not start (the version stays a candidate and says why)."""
-        svc = cast("ShipService", self)
+        svc = self
         with svc.store.session() as s:
             config = svc._version(s, job, number).config
         spec = promote_of(config)
@@ -73,7 +72,7 @@ class PromotionMixin:
     def after_run_ended(self, run_id: str) -> None:
         """Decide a candidate whose validation run this was, or roll back a current version
         whose last runs went bad. Never raises: a run's end must be recorded whatever happens."""
-        svc = cast("ShipService", self)
+        svc = self
         try:
             with svc.store.session() as s:  # the common case: one light look, nothing to do
                 found = s.execute(select(Version.validation_run_id, Version.promotion,
@@ -91,7 +90,7 @@ class PromotionMixin:
             log.exception("ml-ship: promotion or rollback_on after run %s failed", run_id)
 
     def _decide_candidate(self, run_id: str) -> bool:
-        svc = cast("ShipService", self)
+        svc = self
         with svc.store.session() as s:
             run = s.get(Run, run_id)
             if run is None:
@@ -126,7 +125,7 @@ class PromotionMixin:
         return True
 
     def _maybe_roll_back(self, run_id: str) -> bool:
-        svc = cast("ShipService", self)
+        svc = self
         with svc.store.session() as s:
             run = s.get(Run, run_id)
             if run is None:
@@ -157,7 +156,7 @@ class PromotionMixin:
         ``promote``), through the job's gate when the version has not been through it
         (``to_environment``). Without ``force`` a rejected version, one still validating or one
         rolled back by ``rollback_on`` is refused (``Conflict``) with the reason."""
-        return promote_to(cast("ShipService", self), name, number, force, actor, to)
+        return promote_to(self, name, number, force, actor, to)
 
 
 def _tell(s: Session, run_id: str, config: dict[str, Any] | None, event: str) -> None:

@@ -35,10 +35,10 @@ from .spec import promote_of
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from ..service import ShipService
+    from .._base import _ServiceBase
 
 
-def promote(svc: ShipService, name: str, number: int, force: bool = False,
+def promote(svc: _ServiceBase, name: str, number: int, force: bool = False,
             actor: Actor | str | None = None, to: str | None = None) -> VersionInfo:
     """Point environment ``to`` (default production, the current version) at version
     ``number``, through the job's gate when the version has not passed it (then the answer says
