@@ -19,6 +19,7 @@ down.
 
 from __future__ import annotations
 
+import atexit
 import tempfile
 from pathlib import Path
 from typing import Any, NoReturn
@@ -41,6 +42,11 @@ _BY_STATUS: dict[int, type[ShipError]] = {400: BadInput, 403: Forbidden, 404: No
                                           409: Conflict, 413: TooLarge,
                                           503: BackendUnavailable, 507: InsufficientStorage}
 API = "ml-ship/api"
+
+
+class NotRemote(BadInput, AttributeError):
+    """A service call no REST route answers yet: exit 2 with a message, and still an
+    ``AttributeError`` for ``getattr(svc, name, default)``."""
 
 
 def _q(name: str) -> str:
@@ -66,7 +72,9 @@ class RemoteService:
                                  timeout=httpx.Timeout(120.0, connect=15.0))
 
     def __getattr__(self, name: str) -> NoReturn:
-        raise BadInput(f"this command does not work against a remote server yet (--url / "
+        if name.startswith("_"):
+            raise AttributeError(name)
+        raise NotRemote(f"this command does not work against a remote server yet (--url / "
                        f"ML_SHIP_URL; it needs {name}): run it on the server itself")
 
     # ---- transport ----------------------------------------------------------------------
@@ -249,4 +257,5 @@ class RemoteService:
         fd, name = tempfile.mkstemp(prefix=f"ml-ship-{run_id}-", suffix=".ipynb")
         with open(fd, "wb") as out:
             out.write(r.content)
+        atexit.register(Path(name).unlink, missing_ok=True)  # a download, for this command
         return Path(name)

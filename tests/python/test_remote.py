@@ -142,6 +142,11 @@ def test_ship_run_wait_status_versions_rollback_over_rest(server: Server,
     assert info["parameters"] == {"x": 42} and info["status"] == "succeeded"
     runs = ml_ship("runs", "--job", "job", env=env, cwd=work)
     assert run_id in runs.stdout
+    out = ml_ship("output", run_id, "-o", str(tmp_path / "out.ipynb"), env=env, cwd=work)
+    assert out.returncode == 0 and "x = 42" in (tmp_path / "out.ipynb").read_text()
+    local_only = ml_ship("schedules", env=env, cwd=work)
+    assert local_only.returncode == 2
+    assert "does not work against a remote server yet" in local_only.stderr
 
     make_notebook(work / "job.ipynb", "print('second version')")
     assert "shipped job v2 (new version" in ml_ship("ship", "job.ipynb", env=env,
