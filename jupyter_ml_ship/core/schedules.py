@@ -183,9 +183,10 @@ def edit_schedule(svc: ShipContext, kind: str | None, name: str, *, cron: str | 
             raise NotFound(f"no {kind or 'job or pipeline'} named {name!r}")
         who = svc.acting(None if isinstance(actor, str) else actor)
         check(who, "ship", own)
-        if _runner_of(svc, backend) == "airflow":
-            raise Conflict(f"{kind} {name} runs on Airflow, whose DAG holds the schedule: ship "
-                           "a new version to change it")
+        if _runner_of(svc, backend) != "ml-ship":  # a backend that schedules itself
+            where_it_runs = svc.backend(backend).label or backend
+            raise Conflict(f"{kind} {name} runs on {where_it_runs}, whose DAG holds the schedule: "
+                           "ship a new version to change it")
         row = s.get(Schedule, (kind, name))
         before_cron, before_tz, before_paused = effective(shipped, row)
         new_cron = cron if cron is not None else before_cron
