@@ -1,11 +1,13 @@
-"""Start the Python kernel before papermill is even imported, then hand it to papermill.
+"""Start the kernel before papermill is even imported, then hand it to papermill.
 
 Importing papermill and starting a kernel each take most of a second; doing them side by side
-is what lets a run cost less than the plain papermill CLI. Only the environment's own
-``python3`` kernel is started early; any other kernel goes through papermill's usual path.
-The kernel talks over IPC sockets (no TCP ports, nothing to eavesdrop, no port picked by one
+is what lets a run cost less than the plain papermill CLI. The environment's own ``python3``
+kernel talks over IPC sockets (no TCP ports, nothing to eavesdrop, no port picked by one
 process and taken by another): in the run directory, or in a private directory under the temp
-dir when the run directory's path is too long for a unix socket.
+dir when the run directory's path is too long for a unix socket. Another installed kernel (R's
+``ir``) is started early too, from its kernelspec's ``argv``, on 127.0.0.1 (IRkernel speaks
+TCP only); one that needs more than its ``argv`` (a kernel provisioner, interrupts by message)
+goes through papermill's usual path.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from ._fork import fork_into
 
@@ -50,8 +52,9 @@ class EarlyKernel:
     """A kernel process started by the runner itself."""
 
     def __init__(self, run_dir: Path, cwd: Path | None = None,
-                 extra_path: list[str] | None = None):
+                 extra_path: list[str] | None = None, spec: KernelArgv | None = None):
         self.run_dir = run_dir = run_dir.resolve()
+        self.kernel_name = spec.name if spec is not None else "python3"
         cwd = (cwd or run_dir).resolve()  # the notebook's folder in the run's project copy
         self.connection_file = run_dir / CONNECTION_FILE
         self.private_dir: Path | None = None
@@ -59,13 +62,13 @@ class EarlyKernel:
         if len(str(prefix)) >= IPC_PATH_MAX:
             self.private_dir = Path(tempfile.mkdtemp(prefix="ml-ship-kernel-"))  # mode 0700
             prefix = self.private_dir / "ipc"
-        use_ipc = len(str(prefix)) < IPC_PATH_MAX
+        use_ipc = len(str(prefix)) < IPC_PATH_MAX and spec is None
         info: dict[str, Any] = {
             "transport": "ipc" if use_ipc else "tcp",
             "ip": str(prefix) if use_ipc else "127.0.0.1",
             "key": secrets.token_hex(32),
             "signature_scheme": "hmac-sha256",
-            "kernel_name": "python3",
+            "kernel_name": self.kernel_name,
         }
         ports = _free_ports(5) if not use_ipc else list(range(1, 6))
         for name, port in zip(("shell", "iopub", "stdin", "control", "hb"), ports):
@@ -74,7 +77,13 @@ class EarlyKernel:
         with os.fdopen(fd, "w") as fh:
             json.dump(info, fh)
         self.proc: Any
-        if FORK_KERNELS:
+        if spec is not None:
+            self.proc = subprocess.Popen(
+                [a.replace("{connection_file}", str(self.connection_file)) for a in spec.argv],
+                cwd=cwd, stdin=subprocess.DEVNULL,
+                env={**os.environ, **spec.env, "JPY_PARENT_PID": str(os.getpid())},
+            )
+        elif FORK_KERNELS:
             self.proc = _fork_kernel(self.connection_file, cwd, extra_path or [])
             _forked_once()
         else:
@@ -113,7 +122,8 @@ class EarlyKernel:
                     self, now: bool = False, restart: bool = False) -> None:
                 stop(proc)
 
-        km = AdoptedKernelManager(kernel_name="python3", client_factory=PromptKernelClient)
+        km = AdoptedKernelManager(kernel_name=self.kernel_name,
+                                  client_factory=PromptKernelClient)
         km.load_connection_file(str(self.connection_file))
         return km
 
@@ -224,10 +234,45 @@ def _free_ports(n: int) -> list[int]:
     return ports
 
 
+class KernelArgv(NamedTuple):
+    """What starts an installed kernel: its kernelspec's ``argv`` and ``env``."""
+
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+
+
+def kernel_argv(name: str) -> KernelArgv | None:
+    """The kernelspec ``name`` as jupyter_client would find it (the same Jupyter paths, in
+    order), when its ``argv`` alone starts it; None otherwise."""
+    from jupyter_core.paths import jupyter_path
+
+    for base in jupyter_path("kernels"):
+        path = Path(base) / name / "kernel.json"
+        if not path.is_file():
+            continue
+        try:
+            spec = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return None
+        argv, env = spec.get("argv"), spec.get("env") or {}
+        provisioner = ((spec.get("metadata") or {}).get("kernel_provisioner") or {}).get(
+            "provisioner_name", "local-provisioner")
+        if not isinstance(argv, list) or "{connection_file}" not in argv or not isinstance(
+                env, dict) or provisioner != "local-provisioner" or spec.get(
+                "interrupt_mode", "signal") != "signal":
+            return None
+        return KernelArgv(name, [str(a) for a in argv], {str(k): str(v) for k, v in env.items()})
+    return None
+
+
 def start_early(run_dir: Path, kernel_name: str | None, cwd: Path | None = None,
                 extra_path: list[str] | None = None) -> EarlyKernel | None:
-    if (kernel_name or "python3") != "python3" or os.environ.get("ML_SHIP_NO_EARLY_KERNEL"):
+    if os.environ.get("ML_SHIP_NO_EARLY_KERNEL"):
         return None
+    if (kernel_name or "python3") != "python3":
+        spec = kernel_argv(str(kernel_name))
+        return EarlyKernel(run_dir, cwd, extra_path or [], spec) if spec is not None else None
     if not _native_python3():
         return None
     return EarlyKernel(run_dir, cwd, extra_path or [])
