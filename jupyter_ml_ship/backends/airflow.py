@@ -5,7 +5,7 @@ folder; a run is a DAG run triggered with the run's parameters as its conf; the 
 state and XCom come back into the run directory (``_airflow/sync.py``), so the service
 reconciles it like any other run. A pipeline run with this backend is one DAG run of the
 pipeline's DAG: this backend deploys, triggers and observes it, and core applies what it sees
-to the pipeline run and its steps (``core/engine/orchestrated.py``).
+to the pipeline run and its steps (``core/engine/mirror.py``).
 
 Credentials live in the settings only: never in a log, a run reference or the store.
 """
