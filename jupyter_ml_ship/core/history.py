@@ -14,11 +14,18 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Text, cast, select
 
 from ..errors import BadInput
-from ..models import TERMINAL_STATUSES, RunHealth, RunInfo, RunStatus
+from ..models import TERMINAL_STATUSES
+from ..models.history import (
+    CompareRow,
+    HistoryColumn,
+    HistoryRow,
+    HistoryVersion,
+    RunComparison,
+    RunHistory,
+)
 from ..store import Run, Version
 from .rows import job_row
 
@@ -26,79 +33,6 @@ if TYPE_CHECKING:
     from .context import ShipContext
 
 MAX_HISTORY = 20_000
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class HistoryRow(_Model):
-    """One run as a row of the runs table."""
-
-    id: str
-    version: int
-    status: RunStatus
-    backend: str
-    created_at: datetime
-    started_at: datetime | None = None
-    ended_at: datetime | None = None
-    duration: float | None = None
-    parameters: dict[str, Any] = {}
-    outputs: dict[str, Any] = {}
-    error: str | None = Field(None, description="the exception name (or reason) of a failure")
-    step: str | None = None
-    pipeline_run_id: str | None = None
-    health: RunHealth | None = Field(None, description="degraded: it succeeded but a check on "
-                                     "its outputs failed (a job's runs; None for a pipeline's)")
-
-
-class HistoryColumn(_Model):
-    name: str
-    numeric: bool = Field(description="every value recorded is a number (chartable)")
-
-
-class HistoryVersion(_Model):
-    number: int
-    digest: str
-    created_at: datetime
-    message: str = ""
-    is_current: bool = False
-
-
-class RunHistory(_Model):
-    """``GET /jobs/{name}/history``: every run of a job (newest first) as table rows."""
-
-    job: str
-    current_version: int | None = None
-    versions: list[HistoryVersion] = []
-    parameters: list[HistoryColumn] = Field([], description="every parameter name seen")
-    outputs: list[HistoryColumn] = Field([], description="every output name recorded")
-    runs: list[HistoryRow] = []
-    truncated: bool = Field(False, description="more runs than the limit: the oldest left out")
-
-
-class CompareRow(_Model):
-    name: str
-    a: Any = None
-    b: Any = None
-    same: bool
-
-
-class RunComparison(_Model):
-    """``GET /runs/compare?a=&b=``: two runs side by side."""
-
-    a: RunInfo
-    b: RunInfo
-    parameters: list[CompareRow] = []
-    outputs: list[CompareRow] = []
-    duration_a: float | None = None
-    duration_b: float | None = None
-    notebook_a: dict[str, Any] | None = Field(
-        None, description="run a's output notebook, sources only (the base of notebook_diff)")
-    notebook_diff: list[dict[str, Any]] = Field(
-        [], description="nbdime's diff of a's output notebook to b's, sources only")
-    notebook_text: str = Field("", description="the same diff as text (what ml-ship compare prints)")
-    missing: list[str] = Field([], description="runs with no output notebook (no diff)")
 
 
 def run_history(svc: ShipContext, job: str, limit: int = 5000) -> RunHistory:

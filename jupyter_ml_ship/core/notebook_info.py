@@ -3,22 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import BadInput
 from ..models import ParameterSpec
+from ..models.lab import NotebookInfo
 from ..naming import NAME_RE, name_from_path
-
-
-class NotebookInfo(BaseModel):
-    """``GET /notebook-info``: suggested job name, parameters and ``metadata.ml_ship``."""
-
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(description="suggested job name (metadata.ml_ship.name or the file name)")
-    parameters: list[ParameterSpec] = []
-    config: dict[str, Any] = Field({}, description="metadata.ml_ship of the notebook, as written")
 
 
 def notebook_info(path: str | Path, max_bytes: int = 200 * 1024 * 1024) -> NotebookInfo:

@@ -13,47 +13,24 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
 from sqlalchemy import select
 
 from ..errors import BadInput
+from ..models.history import (
+    HistoryColumn,
+    HistoryVersion,
+    PipelineHistory,
+    PipelineHistoryRow,
+    StepCell,
+    StepGroup,
+)
 from ..pipelines.models import PIPELINE_DONE, STEP_DONE
 from ..store.schema import PipelineRun, PipelineStep, PipelineVersion
 from .engine.versions import pipeline_row
-from .history import MAX_HISTORY, HistoryColumn, HistoryRow, HistoryVersion, RunHistory, _Model
+from .history import MAX_HISTORY
 
 if TYPE_CHECKING:
     from .context import ShipContext
-
-
-class StepCell(_Model):
-    """One step of one pipeline run, as a cell group of the table."""
-
-    status: str
-    duration: float | None = None
-    run_id: str | None = None
-    cached: bool = False
-    parameters: dict[str, Any] = {}
-    outputs: dict[str, Any] = {}
-
-
-class PipelineHistoryRow(HistoryRow):
-    steps: dict[str, StepCell] = Field({}, description="each step of the run, by step id")
-
-
-class StepGroup(_Model):
-    id: str
-    job: str
-    parameters: list[HistoryColumn] = []
-    outputs: list[HistoryColumn] = []
-
-
-class PipelineHistory(RunHistory):
-    """``GET /pipelines/{name}/history``: every run of a pipeline (newest first) as table rows;
-    ``job`` is the pipeline's name."""
-
-    runs: list[PipelineHistoryRow] = []  # type: ignore[assignment]
-    step_groups: list[StepGroup] = Field([], description="the column groups: one per step")
 
 
 def _duration(started: datetime | None, ended: datetime | None, done: bool,

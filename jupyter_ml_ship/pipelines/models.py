@@ -1,168 +1,27 @@
-"""Public models of pipelines: what ``ml-ship pipeline … --json`` prints and the REST API returns.
-
-A pipeline version and a pipeline run both list their steps as ``StepInfo`` — the lab draws the
-graph from ``id`` / ``depends_on`` and colours it from ``status``.
-"""
+"""The pipeline models, at home in ``jupyter_ml_ship.models.pipelines`` (one base, one home for
+every wire model); imported from here by the pipeline readers and their callers."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from ..models.pipelines import (
+    PIPELINE_DONE,
+    STEP_ACTIVE,
+    STEP_BLOCKING,
+    STEP_DONE,
+    PipelineDescription,
+    PipelineInfo,
+    PipelineList,
+    PipelineRunInfo,
+    PipelineRunList,
+    PipelineRunStatus,
+    PipelineRunStatusEvent,
+    PipelineVersionInfo,
+    PipelineVersionList,
+    ShipPipelineRequest,
+    ShipPipelineResult,
+    StartPipelineRunRequest,
+    StepInfo,
+    StepStatus,
+)
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from ..models import DeliveryInfo, JobPermissions, RunError
-
-StepStatus = Literal[
-    "pending", "starting", "queued", "building", "running",
-    "succeeded", "failed", "cancelled", "timed_out", "skipped",
-]
-PipelineRunStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
-
-STEP_DONE: frozenset[str] = frozenset({"succeeded", "failed", "cancelled", "timed_out", "skipped"})
-STEP_ACTIVE: frozenset[str] = frozenset({"starting", "queued", "building", "running"})
-#: an upstream step in one of these makes its descendants ``skipped``
-STEP_BLOCKING: frozenset[str] = frozenset({"failed", "cancelled", "timed_out", "skipped"})
-PIPELINE_DONE: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class StepInfo(_Model):
-    """One step: as declared (in a file or version) and, in a run, how it went."""
-
-    id: str
-    job: str
-    version: int | None = Field(None, description="pinned job version (None: not shipped yet)")
-    notebook: str | None = Field(None, description="the notebook file the step was shipped from")
-    depends_on: list[str] = []
-    parameters: dict[str, Any] = Field(
-        {}, description="as written (templates) in a version; resolved values in a run"
-    )
-    retries: int | None = None
-    timeout: float | None = None
-    backend: str | None = None
-    cache: bool = Field(True, description="false: the step always runs, never reused")
-    checks: dict[str, Any] | None = Field(
-        None, description="checks on the step's outputs, over its notebook's (core.checks)")
-    on_degraded: Literal["continue", "stop"] = Field(
-        "continue", description="stop: when the step's run is degraded, the steps after it are "
-        "not started and the pipeline run fails")
-    declared_outputs: list[str] | None = Field(
-        None, description="outputs the notebook records (None: names are computed at run time)"
-    )
-    status: StepStatus | None = Field(None, description="in a run only")
-    run_id: str | None = Field(None, description="the step's run (for a cached step: the earlier "
-                                                 "run whose outputs were reused)")
-    cached: bool = False
-    outputs: dict[str, Any] = {}
-    error: RunError | None = None
-    started_at: datetime | None = None
-    ended_at: datetime | None = None
-    duration: float | None = None
-
-
-class PipelineDescription(_Model):
-    """A pipeline file read and validated, nothing shipped or run (the lab's graph view)."""
-
-    name: str
-    path: str
-    parameters: dict[str, Any] = {}
-    steps: list[StepInfo]
-
-
-class PipelineVersionInfo(_Model):
-    pipeline: str
-    number: int
-    digest: str
-    message: str = ""
-    author: str = ""
-    created_at: datetime
-    parameters: dict[str, Any] = Field({}, description="pipeline parameters and their defaults")
-    steps: list[StepInfo]
-    source_path: str = ""
-    is_current: bool = False
-
-
-class PipelineRunInfo(_Model):
-    id: str
-    pipeline: str
-    version: int
-    status: PipelineRunStatus
-    parameters: dict[str, Any] = {}
-    backend: str | None = None
-    parallelism: int = 1
-    use_cache: bool = True
-    created_at: datetime
-    started_at: datetime | None = None
-    ended_at: datetime | None = None
-    duration: float | None = None
-    error: RunError | None = None
-    steps: list[StepInfo] = []
-    started_by: str = Field("", description="the user who started it (\"schedule\": a tick)")
-    notifications: list[DeliveryInfo] = Field(
-        [], description="notifications of this pipeline run (GET /pipeline-runs/{id} only)")
-
-
-class PipelineInfo(_Model):
-    name: str
-    owner: str = Field("", description="who shipped its first version")
-    owners: list[str] = Field([], description="owner groups (the file's owners)")
-    run_by: Literal["owners", "team"] = Field(
-        "owners", description="who may run it: its owners, or the whole team (the file's "
-        "run_by; without one, team when every step's job says run_by: team)")
-    permissions: JobPermissions = Field(
-        JobPermissions(), description="what the current user may do with it")
-    current_version: int | None = None
-    latest_version: int | None = None
-    created_at: datetime
-    updated_at: datetime
-    source_path: str = ""
-    last_run: PipelineRunInfo | None = None
-
-
-class ShipPipelineResult(_Model):
-    pipeline: PipelineInfo
-    version: PipelineVersionInfo
-    created: bool = Field(description="false when the content was unchanged and the version reused")
-
-
-class PipelineList(_Model):
-    pipelines: list[PipelineInfo]
-
-
-class PipelineVersionList(_Model):
-    versions: list[PipelineVersionInfo]
-
-
-class PipelineRunList(_Model):
-    runs: list[PipelineRunInfo]
-    next_cursor: str | None = None
-
-
-# ---- requests -------------------------------------------------------------------------------
-
-
-class ShipPipelineRequest(_Model):
-    path: str = Field(min_length=1, pattern=r"\S",
-                      description="a *.pipeline.yaml file or a folder of notebooks")
-    message: str | None = None
-
-
-class StartPipelineRunRequest(_Model):
-    version: int | None = Field(None, description="default: the current version")
-    parameters: dict[str, Any] | None = None
-    backend: str | None = Field(None, description="for steps that name no backend")
-    use_cache: bool = Field(True, description="false: re-run steps even when unchanged")
-    parallelism: int | None = Field(None, ge=1, le=256)
-
-
-class PipelineRunStatusEvent(_Model):
-    """What changed in a pipeline run (for server events)."""
-
-    pipeline_run_id: str
-    pipeline: str
-    status: PipelineRunStatus
-    steps: dict[str, StepStatus]
+__all__ = ['PIPELINE_DONE', 'PipelineDescription', 'PipelineInfo', 'PipelineList', 'PipelineRunInfo', 'PipelineRunList', 'PipelineRunStatus', 'PipelineRunStatusEvent', 'PipelineVersionInfo', 'PipelineVersionList', 'STEP_ACTIVE', 'STEP_BLOCKING', 'STEP_DONE', 'ShipPipelineRequest', 'ShipPipelineResult', 'StartPipelineRunRequest', 'StepInfo', 'StepStatus']

@@ -1,4 +1,4 @@
-"""Query-string models of the REST API (bodies and responses are the core models)."""
+"""Query-string models of the REST API (bodies and responses: ``jupyter_ml_ship.models``)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..core.access import Actor
-from ..models import HealthInfo, RunStatus
-from ..pipelines.models import PipelineRunStatus
+from ..models import RunStatus
+from ..models.lab import LogChunk, LogDone, ServerHealth, Visitor
+from ..models.pipelines import PipelineRunStatus
 
 
 class _Query(BaseModel):
@@ -58,22 +58,6 @@ class ProjectPreviewQuery(NotebookInfoQuery):
                              "'..'); absent: the notebook's own root")
 
 
-class LogChunk(BaseModel):
-    """A WebSocket message of ``/runs/{id}/logs/ws``: log text and the offset after it."""
-
-    offset: int
-    data: str
-    skipped: int | None = Field(None, description="first message of a ``tail`` follow only: "
-                                                   "bytes of the log before it, not sent")
-
-
-class LogDone(BaseModel):
-    """The last WebSocket message: the run ended and every byte of its log was sent."""
-
-    done: Literal[True] = True
-    status: RunStatus
-
-
 class ListPipelineRunsQuery(_Query):
     """``GET /pipeline-runs`` and ``GET /pipelines/{name}/runs``: newest first."""
 
@@ -103,22 +87,7 @@ class ArtifactQuery(_Query):
     download: bool = Field(False, description="send as an attachment (a download), not inline")
 
 
-class Visitor(BaseModel):
-    """Team mode: the user asking, as JupyterHub identified them (the lab's "mine" filter)."""
-
-    name: str
-    groups: list[str] = Field([], description="their JupyterHub groups")
-    admin: bool = Field(False, description="an ml-ship admin: may do everything")
-
-    @classmethod
-    def of(cls, actor: Actor | None) -> Visitor | None:
-        if actor is None:
-            return None
-        return cls(name=actor.name, groups=sorted(actor.groups), admin=actor.admin)
-
-
-class ServerHealth(HealthInfo):
-    """``GET /health``: the store's and backends' health and, in team mode, who asks."""
-
-    user: Visitor | None = Field(None, description="team mode: the user asking (null outside "
-                                                    "team mode)")
+__all__ = ["ArtifactQuery", "AuditQuery", "ListPipelineRunsQuery", "ListRunsQuery", "LogChunk",
+           "LogDone", "LogFollowQuery", "LogQuery", "NotebookInfoQuery", "OutputQuery",
+           "PipelineInfoQuery", "PipelineRunsOfQuery", "ProjectPreviewQuery", "ServerHealth",
+           "VersionDiffQuery", "Visitor"]

@@ -1,7 +1,8 @@
 """The route table of the REST API and the OpenAPI spec generated from it and the models.
 
-One table feeds both the tornado handlers and ``openapi.json``; a test keeps the checked-in
-file equal to ``build_spec()`` and every documented operation equal to a handler method.
+One table feeds the tornado handlers, ``openapi.json`` and its list of models (a route's body
+and answer models, ``spec_models()``); a test keeps the checked-in file equal to
+``build_spec()`` and every documented operation equal to a handler method.
 Regenerate after a change: ``python -m jupyter_ml_ship.server --write-openapi``.
 """
 
@@ -321,25 +322,24 @@ def tornado_handlers() -> list[tuple[str, type]]:
 
 # ---- OpenAPI --------------------------------------------------------------------------------
 
-_MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
-    (ErrorBody, "serialization"), (ServerHealth, "serialization"), (NotebookInfo, "serialization"),
-    (ShipRequest, "validation"), (ShipResult, "serialization"), (JobList, "serialization"),
-    (JobInfo, "serialization"), (VersionList, "serialization"), (VersionInfo, "serialization"),
-    (RollbackRequest, "validation"), (RunList, "serialization"), (RunInfo, "serialization"),
-    (CreateRunRequest, "validation"), (LogChunk, "serialization"), (LogDone, "serialization"),
-    (RunStatusEvent, "serialization"), (PipelineDescription, "serialization"),
-    (PipelineList, "serialization"), (PipelineInfo, "serialization"),
-    (ShipPipelineRequest, "validation"), (ShipPipelineResult, "serialization"),
-    (PipelineVersionList, "serialization"), (PipelineVersionInfo, "serialization"),
-    (PipelineRunList, "serialization"), (PipelineRunInfo, "serialization"),
-    (StartPipelineRunRequest, "validation"), (PipelineRunStatusEvent, "serialization"),
-    (ScheduleList, "serialization"), (ProjectPreview, "serialization"),
-    (VersionFiles, "serialization"), (VersionDiff, "serialization"), (RunFiles, "serialization"),
-    (RunHistory, "serialization"), (RunComparison, "serialization"),
-    (PipelineHistory, "serialization"),
-    (AuditTrail, "serialization"), (JobHealth, "serialization"),
-    (PromoteRequest, "validation"),
+#: the models no route row names: the error body, the log WebSocket's messages, the events
+EXTRA_MODELS: list[tuple[type[BaseModel], JsonSchemaMode]] = [
+    (ErrorBody, "serialization"), (LogChunk, "serialization"), (LogDone, "serialization"),
+    (RunStatusEvent, "serialization"), (PipelineRunStatusEvent, "serialization"),
 ]
+
+
+def spec_models() -> list[tuple[type[BaseModel], JsonSchemaMode]]:
+    """The models of the spec, from the route table: each operation's body (as validated) and
+    answer (as serialized), then ``EXTRA_MODELS``; a new route's models come with its row."""
+    out: list[tuple[type[BaseModel], JsonSchemaMode]] = []
+    for route in ROUTES:
+        for op in route.ops.values():
+            if op.body is not None:
+                out.append((op.body, "validation"))
+            if isinstance(op.response, type) and issubclass(op.response, BaseModel):
+                out.append((op.response, "serialization"))
+    return list(dict.fromkeys(out + EXTRA_MODELS))
 
 
 def _ref(model: type[BaseModel]) -> dict[str, str]:
@@ -367,7 +367,10 @@ def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
 def _path_parameters(path: str) -> list[dict[str, Any]]:
     out = []
     for name in re.findall(r"\{(\w+)\}", path):
-        schema = {"type": "integer", "minimum": 1} if name == "number" else {"type": "string"}
+        schema: dict[str, Any] = (
+            {"type": "integer", "minimum": 1} if name == "number"
+            else {"type": "string", "enum": ["job", "pipeline"]} if name == "kind"
+            else {"type": "string"})
         out.append({"name": name, "in": "path", "required": True, "schema": schema})
     return out
 
@@ -424,7 +427,7 @@ def _operation(route: Route, method: str, op: Op) -> dict[str, Any]:
 
 def build_spec() -> dict[str, Any]:
     """The OpenAPI 3.1 document of ROUTES and the pydantic models."""
-    _, defs = models_json_schema(_MODELS, ref_template="#/components/schemas/{model}")
+    _, defs = models_json_schema(spec_models(), ref_template="#/components/schemas/{model}")
     paths: dict[str, Any] = {}
     for route in ROUTES:
         paths[route.path] = {m: _operation(route, m, op) for m, op in route.ops.items()}

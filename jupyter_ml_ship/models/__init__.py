@@ -2,6 +2,11 @@
 
 These pydantic models are the single source of the wire format; the OpenAPI spec is generated
 from them and the TypeScript types in ``src/api/types.ts`` are checked against that spec.
+
+This package is the one home of the wire models, all on one base (``base.ApiModel``): jobs,
+versions, runs and the rest here; ``pipelines`` (pipelines, their versions and runs),
+``history`` (the runs table and the comparison of two runs) and ``lab`` (what only the lab asks:
+the server's health, a notebook before shipping, the log WebSocket's messages).
 """
 
 from __future__ import annotations
@@ -9,7 +14,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from .base import ApiModel
 
 RunStatus = Literal[
     "queued", "building", "running", "succeeded", "failed", "cancelled", "timed_out", "skipped"
@@ -19,11 +26,7 @@ TERMINAL_STATUSES: frozenset[str] = frozenset(
 )
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ParameterSpec(_Model):
+class ParameterSpec(ApiModel):
     """One parameter of a notebook, as papermill's ``inspect_notebook`` reports it."""
 
     name: str
@@ -32,7 +35,7 @@ class ParameterSpec(_Model):
     help: str = ""
 
 
-class RunError(_Model):
+class RunError(ApiModel):
     """Why a run did not succeed: the failing cell and the exception, or a reason."""
 
     cell_index: int | None = Field(
@@ -51,7 +54,7 @@ class RunError(_Model):
         "the shipped folder: ship the project folder)")
 
 
-class DeliveryInfo(_Model):
+class DeliveryInfo(ApiModel):
     """A notification (mail, webhook) or MLflow log of a run, and how it went."""
 
     channel: Literal["email", "webhook", "mlflow"]
@@ -68,7 +71,7 @@ class DeliveryInfo(_Model):
     url: str | None = Field(None, description="MLflow: the run in the tracking server's UI")
 
 
-class NotifyTestRequest(_Model):
+class NotifyTestRequest(ApiModel):
     """``POST /notify/test``: the targets to send a test message to."""
 
     email: list[str] = Field([], max_length=50, description="mail addresses (one mail to all)")
@@ -77,18 +80,18 @@ class NotifyTestRequest(_Model):
     job: str | None = Field(None, max_length=200, description="the job the message names")
 
 
-class NotifyTestResult(_Model):
+class NotifyTestResult(ApiModel):
     channel: Literal["email", "webhook"]
     target: str = Field(description="the addresses, or the webhook's secret NAME")
     sent: bool
     error: str | None = Field(None, description="why it was not sent (no secret in it)")
 
 
-class NotifyTestResponse(_Model):
+class NotifyTestResponse(ApiModel):
     results: list[NotifyTestResult]
 
 
-class CheckResult(_Model):
+class CheckResult(ApiModel):
     """One rule of a run's ``checks`` on one output, as evaluated when the run ended."""
 
     name: str = Field(description="the output checked")
@@ -106,7 +109,7 @@ class CheckResult(_Model):
 RunHealth = Literal["healthy", "degraded"]
 
 
-class RunInfo(_Model):
+class RunInfo(ApiModel):
     id: str
     job: str
     version: int
@@ -135,7 +138,7 @@ class RunInfo(_Model):
         "not succeed)")
 
 
-class HealthPoint(_Model):
+class HealthPoint(ApiModel):
     """One run's value of a checked output."""
 
     run_id: str
@@ -146,7 +149,7 @@ class HealthPoint(_Model):
     passed: bool = Field(description="every check on this output passed in that run")
 
 
-class OutputHealth(_Model):
+class OutputHealth(ApiModel):
     """A checked output over a job's recent runs."""
 
     name: str
@@ -158,7 +161,7 @@ class OutputHealth(_Model):
     points: list[HealthPoint] = Field([], description="oldest first")
 
 
-class HealthCounts(_Model):
+class HealthCounts(ApiModel):
     runs: int = 0
     succeeded: int = 0
     healthy: int = Field(0, description="succeeded with every check passed (or no checks)")
@@ -167,7 +170,7 @@ class HealthCounts(_Model):
     active: int = 0
 
 
-class JobHealth(_Model):
+class JobHealth(ApiModel):
     """``GET /jobs/{name}/health``: how a job's checked outputs went over its recent runs."""
 
     job: str
@@ -182,7 +185,7 @@ class JobHealth(_Model):
                        "succeeded runs")
 
 
-class ProjectFile(_Model):
+class ProjectFile(ApiModel):
     """One file of a version's project folder (or of a run's artifacts)."""
 
     path: str = Field(description="relative to the project folder, with '/' separators")
@@ -190,13 +193,13 @@ class ProjectFile(_Model):
     sha256: str | None = None
 
 
-class ExcludedFile(_Model):
+class ExcludedFile(ApiModel):
     path: str
     reason: str = Field(description="hidden, __pycache__, .shipignore, metadata.ml_ship.exclude, "
                                     "not in metadata.ml_ship.include, the ml-ship home, a link")
 
 
-class ProjectSummary(_Model):
+class ProjectSummary(ApiModel):
     """What a version holds beside its notebook."""
 
     root: str = Field(description="the project folder as shipped from (server-relative in the lab)")
@@ -221,20 +224,20 @@ class ProjectPreview(ProjectSummary):
     proposed_reasons: list[str] = Field([], description="why: what the notebook reaches")
 
 
-class VersionFiles(_Model):
+class VersionFiles(ApiModel):
     job: str
     version: int
     project: ProjectSummary | None = None
     files: list[ProjectFile] = []
 
 
-class FileChange(_Model):
+class FileChange(ApiModel):
     path: str
     size_a: int | None = None
     size_b: int | None = None
 
 
-class VersionDiff(_Model):
+class VersionDiff(ApiModel):
     """Version ``a`` against version ``b`` of one job: notebook sources and project files."""
 
     job: str
@@ -250,7 +253,7 @@ class VersionDiff(_Model):
     changed: list[FileChange] = []
 
 
-class FileInput(_Model):
+class FileInput(ApiModel):
     """A file a pipeline step took from an upstream step's artifacts."""
 
     parameter: str
@@ -261,7 +264,7 @@ class FileInput(_Model):
     job: str
 
 
-class RunFiles(_Model):
+class RunFiles(ApiModel):
     run_id: str
     files: list[ProjectFile] = Field([], description="the files the run created or changed")
     not_kept: list[ProjectFile] = Field([], description="artifacts over max_artifact_bytes")
@@ -271,7 +274,7 @@ class RunFiles(_Model):
 PromotionState = Literal["candidate", "validating", "promoted", "rejected"]
 
 
-class AutoRollback(_Model):
+class AutoRollback(ApiModel):
     """``rollback_on`` rolled this version back (it is never rolled back twice, nor back to)."""
 
     at: datetime
@@ -280,7 +283,7 @@ class AutoRollback(_Model):
     reason: str
 
 
-class GitInfo(_Model):
+class GitInfo(ApiModel):
     """Where a version's project folder came from in git (``core.provenance``)."""
 
     commit: str = Field(description="the commit checked out (HEAD, or the --git-ref)")
@@ -292,7 +295,7 @@ class GitInfo(_Model):
     url: str | None = Field(None, description="the commit's page on a GitHub or GitLab remote")
 
 
-class VersionInfo(_Model):
+class VersionInfo(ApiModel):
     job: str
     number: int
     digest: str
@@ -328,12 +331,12 @@ class VersionInfo(_Model):
         None, description="the environment its running validation run promotes it to")
 
 
-class Permission(_Model):
+class Permission(ApiModel):
     allowed: bool = True
     reason: str = Field("", description="why not, when not allowed")
 
 
-class JobPermissions(_Model):
+class JobPermissions(ApiModel):
     """What the current user may do with a job or pipeline (team mode; all allowed otherwise)."""
 
     ship: Permission = Permission()
@@ -344,7 +347,7 @@ class JobPermissions(_Model):
     delete: Permission = Permission()
 
 
-class AuditEvent(_Model):
+class AuditEvent(ApiModel):
     """One entry of the audit trail: who did what to a job or pipeline, and when."""
 
     id: int
@@ -355,11 +358,11 @@ class AuditEvent(_Model):
     data: dict[str, Any] = Field({}, description="version numbers, run id, …")
 
 
-class AuditTrail(_Model):
+class AuditTrail(ApiModel):
     events: list[AuditEvent]
 
 
-class JobInfo(_Model):
+class JobInfo(ApiModel):
     name: str
     owner: str = Field("", description="who shipped its first version")
     owners: list[str] = Field([], description="owner groups (metadata.ml_ship.owners)")
@@ -386,7 +389,7 @@ class JobInfo(_Model):
                           "nothing is started by it")
 
 
-class ScheduleInfo(_Model):
+class ScheduleInfo(ApiModel):
     kind: Literal["job", "pipeline"]
     name: str
     version: int = Field(description="the current version, the one a tick runs")
@@ -414,11 +417,11 @@ class ScheduleInfo(_Model):
     last_run_at: datetime | None = None
 
 
-class ScheduleList(_Model):
+class ScheduleList(ApiModel):
     schedules: list[ScheduleInfo]
 
 
-class ScheduleEdit(_Model):
+class ScheduleEdit(ApiModel):
     """``PATCH /schedules/{kind}/{name}``: what to change (an absent field stays)."""
 
     cron: str | None = Field(None, description="cron (5 fields) or one of Airflow's presets")
@@ -426,7 +429,7 @@ class ScheduleEdit(_Model):
     paused: bool | None = Field(None, description="true: pause; false: resume")
 
 
-class ShipResult(_Model):
+class ShipResult(ApiModel):
     job: JobInfo
     version: VersionInfo
     created: bool = Field(description="false when the content was unchanged and the version reused")
@@ -435,13 +438,13 @@ class ShipResult(_Model):
     run: RunInfo | None = None
 
 
-class BackendStatus(_Model):
+class BackendStatus(ApiModel):
     name: str
     available: bool
     reason: str = ""
 
 
-class AgentInfo(_Model):
+class AgentInfo(ApiModel):
     """The ``ml-ship agent`` holding the store's lease: it does the periodic work."""
 
     holder: str = Field(description="host:pid")
@@ -452,7 +455,7 @@ class AgentInfo(_Model):
     expires_at: datetime = Field(description="taken over by a waiting agent after this")
 
 
-class HealthInfo(_Model):
+class HealthInfo(ApiModel):
     version: str
     store: str = Field(description="sqlite or postgresql")
     backends: list[BackendStatus]
@@ -465,20 +468,20 @@ class HealthInfo(_Model):
                             "team mode): with no agent, submitting is refused")
 
 
-class JobList(_Model):
+class JobList(ApiModel):
     jobs: list[JobInfo]
 
 
-class VersionList(_Model):
+class VersionList(ApiModel):
     versions: list[VersionInfo]
 
 
-class RunList(_Model):
+class RunList(ApiModel):
     runs: list[RunInfo]
     next_cursor: str | None = None
 
 
-class ErrorBody(_Model):
+class ErrorBody(ApiModel):
     error: str = Field(description="a stable machine code: bad_request, not_found, conflict, too_large, unavailable")
     message: str
     steps: list[dict[str, Any]] | None = Field(
@@ -489,7 +492,7 @@ class ErrorBody(_Model):
 # ---- requests -------------------------------------------------------------------------------
 
 
-class ShipRequest(_Model):
+class ShipRequest(ApiModel):
     path: str = Field(min_length=1, pattern=r"\S",
                       description="notebook path relative to the server root")
     name: str | None = None
@@ -506,25 +509,25 @@ class ShipRequest(_Model):
 VERSION_MAX = 2**31 - 1
 
 
-class CreateRunRequest(_Model):
+class CreateRunRequest(ApiModel):
     job: str
     version: int | None = Field(None, ge=1, le=VERSION_MAX, description="default: the current one")
     parameters: dict[str, Any] | None = None
     backend: str | None = None
 
 
-class RollbackRequest(_Model):
+class RollbackRequest(ApiModel):
     version: int = Field(ge=1, le=VERSION_MAX)
 
 
-class PromoteRequest(_Model):
+class PromoteRequest(ApiModel):
     force: bool = Field(False, description="promote a rejected (or still validating) version "
                         "anyway")
     to: str = Field("production", min_length=1, max_length=63,
                     description="the environment (MlShip.environments) to point at it")
 
 
-class RunStatusEvent(_Model):
+class RunStatusEvent(ApiModel):
     """Payload of the Jupyter server event emitted on every run status change."""
 
     run_id: str
