@@ -8,4 +8,5 @@ import './compare.css';
 import './history.css';
 import './team.css';
 import './health.css';
+import './environments.css';
 import './schedules.css';

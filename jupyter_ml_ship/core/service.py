@@ -40,6 +40,7 @@ from ._pipeline_service import PipelinesMixin
 from .access import Actor, Ownership, check, check_config, whoami
 from .checks import parse_checks
 from .engine import mirror_discovery
+from .environments import configured
 from .notifications import deliver_pending
 from .projects import ProjectsMixin, display_root
 from .promotion import PromotionMixin, parse_promote, parse_rollback_on
@@ -207,6 +208,7 @@ class ShipService(JobRunsMixin, PipelinesMixin, ProjectsMixin, TickMixin, Promot
             backends=statuses,
             default_backend=self.settings.default_backend,
             agent=agent, periodic=periodic, warnings=warnings, team_mode=self.settings.team_mode,
+            environments=configured(self.settings.environments),
         )
 
     # ---- ship ---------------------------------------------------------------------------

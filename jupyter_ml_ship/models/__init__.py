@@ -466,6 +466,9 @@ class HealthInfo(ApiModel):
     warnings: list[str] = Field([], description="e.g. schedules that nothing would fire")
     team_mode: bool = Field(False, description="runs are started by the agent (JupyterHub "
                             "team mode): with no agent, submitting is refused")
+    environments: list[str] = Field(
+        ["staging", "production"], description="the environments versions are promoted to, "
+        "in promotion order (MlShip.environments); production is the current version")
 
 
 class JobList(ApiModel):

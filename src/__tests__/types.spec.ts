@@ -77,8 +77,12 @@ const fields: Record<string, Record<string, true>> = {
     job: true, number: true, digest: true, message: true, author: true, created_at: true,
     parameters: true, environment: true, config: true, source_path: true, is_current: true,
     project: true, promotion: true, promotion_reason: true, validation_run_id: true,
-    reference_run_id: true, auto_rollback: true
+    reference_run_id: true, auto_rollback: true, git: true, environments: true,
+    promotion_target: true
   } satisfies Record<keyof T.IVersionInfo, true>,
+  GitInfo: {
+    commit: true, branch: true, dirty: true, remote: true, url: true
+  } satisfies Record<keyof T.IGitInfo, true>,
   AutoRollback: { at: true, to: true, runs: true, reason: true } satisfies Record<keyof T.IAutoRollback, true>,
   ProjectFile: { path: true, size: true, sha256: true } satisfies Record<keyof T.IProjectFile, true>,
   ExcludedFile: { path: true, reason: true } satisfies Record<keyof T.IExcludedFile, true>,
@@ -100,7 +104,7 @@ const fields: Record<string, Record<string, true>> = {
   JobInfo: {
     name: true, current_version: true, latest_version: true, created_at: true, updated_at: true,
     source_path: true, last_run: true, schedule: true, next_run: true, schedule_error: true,
-    owner: true, owners: true, run_by: true, permissions: true
+    owner: true, owners: true, run_by: true, permissions: true, environments: true
   } satisfies Record<keyof T.IJobInfo, true>,
   Permission: { allowed: true, reason: true } satisfies Record<keyof T.IPermission, true>,
   JobPermissions: {
@@ -117,7 +121,7 @@ const fields: Record<string, Record<string, true>> = {
   } satisfies Record<keyof T.IAgentInfo, true>,
   ServerHealth: {
     version: true, store: true, backends: true, default_backend: true, agent: true,
-    periodic: true, warnings: true, team_mode: true, user: true
+    periodic: true, warnings: true, team_mode: true, user: true, environments: true
   } satisfies Record<keyof T.IHealthInfo, true>,
   Visitor: { name: true, groups: true, admin: true } satisfies Record<keyof T.IVisitor, true>,
   JobList: { jobs: true } satisfies Record<keyof T.IJobList, true>,
@@ -129,7 +133,7 @@ const fields: Record<string, Record<string, true>> = {
   } satisfies Record<keyof T.IShipRequest, true>,
   CreateRunRequest: { job: true, version: true, parameters: true, backend: true } satisfies Record<keyof T.ICreateRunRequest, true>,
   RollbackRequest: { version: true } satisfies Record<keyof T.IRollbackRequest, true>,
-  PromoteRequest: { force: true } satisfies Record<keyof T.IPromoteRequest, true>,
+  PromoteRequest: { force: true, to: true } satisfies Record<keyof T.IPromoteRequest, true>,
   RunStatusEvent: {
     run_id: true, job: true, version: true, status: true, pipeline_run_id: true, step: true,
     attempts: true

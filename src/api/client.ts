@@ -18,6 +18,7 @@ import type {
   IJobList,
   INotebookInfo,
   IProjectPreview,
+  IPromoteRequest,
   IRunFiles,
   IRunInfo,
   IRunList,
@@ -281,6 +282,12 @@ export class MlShipClient {
 
   rollback(job: string, version: number): Promise<IJobInfo> {
     return this._call(`jobs/${seg(job)}/rollback`, post({ version }));
+  }
+
+  /** Point an environment (default production) at a version, through the job's promotion
+   * gate: the answer says `validating` while the gate's validation run decides. */
+  promote(job: string, version: number, request: IPromoteRequest = {}): Promise<IVersionInfo> {
+    return this._call(`jobs/${seg(job)}/versions/${version}/promote`, post(request));
   }
 
   runs(query: {

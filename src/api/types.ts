@@ -178,6 +178,26 @@ export interface IVersionInfo {
   reference_run_id: string | null;
   /** rollback_on rolled it back: when, to which version and why */
   auto_rollback: IAutoRollback | null;
+  /** git provenance (null: not shipped from a git repository) */
+  git?: IGitInfo | null;
+  /** the environments (MlShip.environments) whose pointer is this version; production is the current version */
+  environments?: string[];
+  /** the environment its running validation run promotes it to */
+  promotion_target?: string | null;
+}
+
+/** Where a version's project folder came from in git. */
+export interface IGitInfo {
+  /** the commit checked out (HEAD, or the --git-ref) */
+  commit: string;
+  /** the branch (null: a detached HEAD or a tag) */
+  branch: string | null;
+  /** files of the project folder differed from the commit: the version is not exactly the commit */
+  dirty: boolean;
+  /** the remote's URL, credentials stripped */
+  remote: string | null;
+  /** the commit's page on a GitHub or GitLab remote */
+  url: string | null;
 }
 
 export type PromotionState = 'candidate' | 'validating' | 'promoted' | 'rejected';
@@ -331,6 +351,8 @@ export interface IJobInfo {
   updated_at: string;
   source_path: string;
   last_run: IRunInfo | null;
+  /** the version each environment points at (production: the current version) */
+  environments?: Record<string, number>;
   /** the current version's schedule (cron, UTC), if it has one */
   schedule: string | null;
   /** the schedule's next tick */
@@ -381,6 +403,8 @@ export interface IHealthInfo {
   warnings: string[];
   /** runs are started by the agent (JupyterHub team mode) */
   team_mode?: boolean;
+  /** the environments versions are promoted to, in promotion order (production: the current version) */
+  environments?: string[];
   /** team mode: the user asking (null outside team mode) */
   user?: IVisitor | null;
 }
@@ -445,6 +469,8 @@ export interface IRollbackRequest {
 export interface IPromoteRequest {
   /** promote a rejected (or still validating) version anyway */
   force?: boolean;
+  /** the environment (MlShip.environments) to point at it; default production */
+  to?: string;
 }
 
 /** Payload of the Jupyter server event emitted on every run status change. */

@@ -6,7 +6,7 @@ import type { IJobInfo, IRunInfo, IVersionFiles, IVersionInfo } from '../api/typ
 import { formatDate, formatDuration, formatRelative, runDuration, shortId } from '../core/format';
 import type { IVersionFocus } from '../core/model';
 import { inlineValues, StatusChip } from './common';
-import { VersionsList } from './VersionsList';
+import { EnvironmentChips, VersionsList } from './VersionsList';
 import { JobAudit } from './JobAudit';
 import { HealthBadge } from './HealthBadge';
 import { HealthTab } from './HealthTab';
@@ -25,6 +25,8 @@ export interface IJobDetailProps {
   onOpenRun: (run: IRunInfo) => void;
   onRun: (version: number | null) => void;
   onRollback: (version: IVersionInfo) => void;
+  /** promote a version to an environment (none: no Promote button) */
+  onPromote?: (version: IVersionInfo) => void;
   onLoadMore: () => void;
   /** compare version `a` with `b` (null: the current version) */
   onCompare: (a: number, b: number | null) => void;
@@ -118,6 +120,8 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
   const [tab, setTab] = React.useState<'runs' | 'versions' | 'health' | 'history'>(focus ? 'versions' : 'runs');
   const run = permitted(may(job.permissions, 'run'), trans.__('Run the current version'));
   const mayRollback = may(job.permissions, 'rollback');
+  const mayPromote = may(job.permissions, 'promote');
+  const environments = job.environments ?? {};
   React.useEffect(() => {
     if (focus) {
       setTab('versions');
@@ -143,6 +147,11 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
               </>
             )}
           </div>
+          {Object.keys(environments).length > 0 && (
+            <div className="jp-MlShip-item-sub jp-MlShip-environments" aria-label={trans.__('Environments')}>
+              <EnvironmentChips environments={Object.keys(environments)} versions={environments} />
+            </div>
+          )}
           {job.owner && (
             <div className="jp-MlShip-item-sub" data-owner={job.owner}>
               {trans.__('owner')}{' '}{job.owner}
@@ -234,6 +243,8 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
             onRun={props.onRun}
             onRollback={props.onRollback}
             rollbackRefused={mayRollback.allowed ? undefined : mayRollback.reason}
+            onPromote={props.onPromote}
+            promoteRefused={mayPromote.allowed ? undefined : mayPromote.reason}
             runRefused={run.disabled ? run.title : undefined}
             onCompare={props.onCompare}
             onOpen={props.onOpenVersion}

@@ -11,6 +11,7 @@ import * as React from 'react';
 import {
   deleteJobWithConfirm,
   openVersionNotebook,
+  promoteWithDialog,
   rollbackWithConfirm,
   runWithDialog,
   type IActions
@@ -102,6 +103,7 @@ function PanelBody(props: IPanelBodyProps): JSX.Element {
           onOpenRun={run => actions.openRun(run.id)}
           onRun={version => void runWithDialog(actions, job.name, version)}
           onRollback={version => void rollbackWithConfirm(actions, job.name, version)}
+          onPromote={version => void promoteWithDialog(actions, job.name, version)}
           onLoadMore={() => void model.loadMoreRuns()}
           onCompare={(a, b) => actions.openCompare(job.name, a, b)}
           onOpenHistory={() => actions.openHistory?.(job.name)}

@@ -7,13 +7,14 @@ import {
   caretDownIcon,
   caretRightIcon,
   historyIcon,
+  moveUpIcon,
   notebookIcon,
   runIcon
 } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { errorMessage } from '../api/client';
-import type { IVersionFiles, IVersionInfo } from '../api/types';
+import type { IGitInfo, IVersionFiles, IVersionInfo } from '../api/types';
 import { comparePair } from '../core/diff';
 import { formatBytes, plural } from '../core/files';
 import { formatDate, formatRelative } from '../core/format';
@@ -31,6 +32,10 @@ export interface IVersionsListProps {
   focus: IVersionFocus | null;
   onRun: (version: number | null) => void;
   onRollback: (version: IVersionInfo) => void;
+  /** promote a version to an environment (picked in a dialog); none: no Promote button */
+  onPromote?: (version: IVersionInfo) => void;
+  /** team mode: why the user may not promote */
+  promoteRefused?: string;
   /** team mode: why the user may not roll back (the button is greyed with it as tooltip) */
   rollbackRefused?: string;
   /** team mode: why the user may not run it */
@@ -96,6 +101,55 @@ function VersionFiles(props: { version: number; load: (v: number) => Promise<IVe
   );
 }
 
+/** The environments a version is in, as chips ("staging"); production is the "current" mark. */
+export function EnvironmentChips(props: { environments: readonly string[]; versions?: Record<string, number> }): JSX.Element | null {
+  const trans = useTrans();
+  if (!props.environments.length) {
+    return null;
+  }
+  return (
+    <span className="jp-MlShip-envChips">
+      {props.environments.map(env => (
+        <span
+          key={env}
+          className={`jp-MlShip-envChip jp-MlShip-env-${env === 'production' ? 'production' : 'other'}`}
+          data-environment={env}
+          data-version={props.versions?.[env] ?? ''}
+          title={
+            props.versions
+              ? trans.__('%1 runs v%2', env, props.versions[env])
+              : trans.__('This version is in %1', env)
+          }
+        >
+          {props.versions ? `${env} v${props.versions[env]}` : env}
+        </span>
+      ))}
+    </span>
+  );
+}
+
+/** Where a version came from in git: its commit (a link on GitHub / GitLab), branch, dirty. */
+function GitCommit(props: { git: IGitInfo }): JSX.Element {
+  const trans = useTrans();
+  const { git } = props;
+  const title = trans.__('git commit %1', git.commit) + (git.remote ? ` (${git.remote})` : '') +
+    (git.dirty ? trans.__(': the folder had uncommitted changes when shipped') : '');
+  return (
+    <span className="jp-MlShip-gitCommit" data-commit={git.commit} data-dirty={git.dirty ? 'true' : 'false'}>
+      <span className="jp-MlShip-dot">·</span>
+      {git.url ? (
+        <a href={git.url} target="_blank" rel="noopener noreferrer" title={title}>
+          <code>{git.commit.slice(0, 7)}</code>
+        </a>
+      ) : (
+        <code title={title}>{git.commit.slice(0, 7)}</code>
+      )}
+      {git.branch && <span className="jp-MlShip-muted">{' '}{git.branch}</span>}
+      {git.dirty && <span className="jp-MlShip-gitDirty" title={title}>{' '}{trans.__('dirty')}</span>}
+    </span>
+  );
+}
+
 /** A gated version's way: candidate → validating → promoted / rejected, with the reason; and
  * a roll back by rollback_on. */
 function PromotionLine(props: { version: IVersionInfo }): JSX.Element | null {
@@ -115,6 +169,11 @@ function PromotionLine(props: { version: IVersionInfo }): JSX.Element | null {
           >
             {promotion}
           </span>
+          {promotion === 'validating' && props.version.promotion_target && (
+            <span className="jp-MlShip-promotionTarget" data-promotion-target={props.version.promotion_target}>
+              {trans.__('→ %1', props.version.promotion_target)}
+            </span>
+          )}
           {reason && <span className="jp-MlShip-promotionReason">{reason}</span>}
         </div>
       )}
@@ -170,6 +229,7 @@ function VersionRow(props: {
         />
         <span className="jp-MlShip-item-title">v{v.number}</span>
         {v.is_current && <span className="jp-MlShip-current">{trans.__('current')}</span>}
+        <EnvironmentChips environments={(v.environments ?? []).filter(env => env !== 'production')} />
         <span className="jp-MlShip-grow" />
         {list.onOpen && (
           <button
@@ -200,6 +260,17 @@ function VersionRow(props: {
         >
           <runIcon.react tag="span" />
         </button>
+        {list.onPromote && (
+          <button
+            className="jp-MlShip-iconButton jp-MlShip-promote"
+            title={list.promoteRefused ?? trans.__('Promote v%1 to an environment (staging, production…)', v.number)}
+            aria-label={trans.__('Promote v%1', v.number)}
+            disabled={list.promoteRefused !== undefined}
+            onClick={() => list.onPromote?.(v)}
+          >
+            <moveUpIcon.react tag="span" />
+          </button>
+        )}
         {!v.is_current && (
           <button
             className="jp-MlShip-iconButton jp-MlShip-rollback"
@@ -231,6 +302,7 @@ function VersionRow(props: {
         )}
         <span className="jp-MlShip-dot">·</span>
         <code title={v.digest}>{v.digest.slice(0, 8)}</code>
+        {v.git && <GitCommit git={v.git} />}
       </div>
       {project && (
         <button

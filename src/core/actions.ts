@@ -7,6 +7,7 @@ import { errorMessage } from '../api/client';
 import type { IRunInfo, IVersionInfo } from '../api/types';
 import { pickBackend } from '../components/BackendSelect';
 import { RunDialogBody, type IRunChoices } from '../components/RunDialog';
+import { environmentChoices, PromoteDialogBody } from '../components/PromoteDialog';
 import { shortId, STATUS_LABELS } from './format';
 import type { MlShipModel } from './model';
 import { openOutput, openVersion } from './outputs';
@@ -154,6 +155,47 @@ export async function rollbackWithConfirm(
       newer ? trans.__('Cannot make v%1 of %2 current', version.number, job) : trans.__('Cannot roll back %1', job),
       errorMessage(error)
     );
+  }
+}
+
+/** Promote a version to an environment picked in a dialog; says the gate's outcome (moved, its
+ * validation run started, or why it was refused). */
+export async function promoteWithDialog(
+  ctx: IActions,
+  job: string,
+  version: IVersionInfo
+): Promise<void> {
+  const trans = getTrans();
+  const info = ctx.model.jobs.find(j => j.name === job);
+  const pointers = info?.environments ?? {};
+  const body = new PromoteDialogBody({
+    job,
+    version: version.number,
+    environments: environmentChoices(ctx.model.health?.environments, pointers),
+    pointers,
+    gated: version.promotion === 'candidate' && !!version.config?.promote
+  });
+  const result = await showDialog({
+    title: trans.__('Promote v%1 of %2', version.number, job),
+    body,
+    buttons: [Dialog.cancelButton(), Dialog.okButton({ label: trans.__('Promote') })]
+  });
+  if (!result.button.accept || !result.value) {
+    return;
+  }
+  const to = result.value;
+  try {
+    const promoted = await ctx.model.promote(job, version.number, to);
+    if (promoted.promotion === 'validating' && promoted.promotion_target === to) {
+      Notification.info(
+        trans.__('%1 v%2: its promotion gate runs (validation run %3); it goes to %4 if that run passes', job, version.number, shortId(promoted.validation_run_id ?? ''), to),
+        { autoClose: 8000 }
+      );
+    } else {
+      Notification.success(trans.__('%1: v%2 is now in %3', job, version.number, to), { autoClose: 5000 });
+    }
+  } catch (error) {
+    await showErrorMessage(trans.__('Cannot promote v%1 of %2 to %3', version.number, job, to), errorMessage(error));
   }
 }
 

@@ -358,6 +358,19 @@ export class MlShipModel extends EventDrivenModel {
     return info;
   }
 
+  /** Point an environment at a version (the job's promotion gate decides when it has one);
+   * the job and its versions are read again: pointers moved, or a validation run started. */
+  async promote(job: string, version: number, to: string): Promise<IVersionInfo> {
+    const info = await this.client.promote(job, version, { to });
+    const [jobInfo, versions] = await Promise.all([this.client.job(job), this.client.versions(job)]);
+    this._upsertJob(jobInfo);
+    if (job === this._selectedJob) {
+      this._versions = versions;
+    }
+    this._emit();
+    return info;
+  }
+
   async startRun(
     job: string,
     version: number | null,
