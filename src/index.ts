@@ -9,6 +9,7 @@ import type { JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { corePlugin } from './core/plugin';
 import { historyPlugin } from './history/plugin';
 import { panelPlugin } from './panel/plugin';
+import { newPipelinePlugin } from './pipeline/newPipeline';
 import { pipelinesPlugin } from './pipeline/plugin';
 import { schedulesPlugin } from './schedules/plugin';
 
@@ -19,7 +20,8 @@ const plugins: JupyterFrontEndPlugin<unknown>[] = [
   panelPlugin,
   pipelinesPlugin,
   historyPlugin,
-  schedulesPlugin
+  schedulesPlugin,
+  newPipelinePlugin
 ];
 
 export default plugins;

@@ -2,7 +2,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-import { PipelineDoc, pipelineIssues, stepsInMessage, upstreamOf } from '../pipeline/pipelineDoc';
+import {
+  keepCommentSpacing,
+  PipelineDoc,
+  pipelineIssues,
+  stepsInMessage,
+  upstreamOf
+} from '../pipeline/pipelineDoc';
 
 const CHURN = fs.readFileSync(
   path.join(__dirname, '..', '..', 'examples', 'churn.pipeline.yaml'),
@@ -27,7 +33,8 @@ describe('PipelineDoc', () => {
     const id = doc.addStep('evaluate.ipynb');
     doc.addEdge('train', id);
     const out = doc.toString();
-    expect(out).toContain('# top comment\nname: demo # the name\n');
+    // the user's spacing before an inline comment, on a line the edits did not touch
+    expect(out).toContain('# top comment\nname: demo   # the name\n');
     expect(out).toContain('  # the first step\n  prep:\n');
     expect(out).toContain('retries: 3 # flaky source');
     expect(out).toContain('parameters: {day: "{{ params.day }}"}');
@@ -38,6 +45,17 @@ describe('PipelineDoc', () => {
     const again = new PipelineDoc(out);
     expect(again.steps.map(s => s.id)).toEqual(['prep', 'train', 'evaluate']);
     expect(again.step('train')!.depends_on).toEqual(['prep']);
+  });
+
+  it('keeps the spacing before inline comments only on the lines it did not change', () => {
+    const text = 'name: demo      # aligned\nparameters:\n  day: "2024-01-01"   # the day\n  rows: 5   # rows\nsteps: {}\n';
+    const doc = new PipelineDoc(text);
+    doc.doc.setIn(['parameters', 'rows'], 7);
+    const out = doc.toString();
+    expect(out).toContain('name: demo      # aligned\n');
+    expect(out).toContain('  day: "2024-01-01"   # the day\n');
+    expect(out).toContain('  rows: 7 # rows\n'); // changed: written afresh
+    expect(keepCommentSpacing('a: "x  #y"  # c\n', 'a: "x  #y" # c\n')).toBe('a: "x  #y" # c\n');
   });
 
   it('edits the example file keeping its comments', () => {

@@ -116,3 +116,24 @@ describe('nodeWidth and smoothPath', () => {
     expect(smoothPath([])).toBe('');
   });
 });
+
+describe('the graph pane: fit, zoom, in view', () => {
+  const { fitTransform, zoomAt, isInView } = jest.requireActual('../pipeline/layout');
+  it('fits a wide graph into the pane, centred, and never enlarges a small one', () => {
+    const wide = fitTransform({ width: 1600, height: 200 }, { width: 832, height: 400 }, 16);
+    expect(wide.k).toBeCloseTo(0.5);
+    expect(wide.x).toBe(16);
+    expect(isInView(wide, { width: 1600, height: 200 }, { width: 832, height: 400 })).toBe(true);
+    const small = fitTransform({ width: 200, height: 100 }, { width: 800, height: 400 });
+    expect(small.k).toBe(1);
+    expect(small.x).toBe(300);
+  });
+
+  it('zooms around a point, which stays where it is, within bounds', () => {
+    const t = zoomAt({ k: 1, x: 10, y: 20 }, 2, 110, 120);
+    expect(t).toEqual({ k: 2, x: -90, y: -80 });
+    expect(zoomAt({ k: 1, x: 0, y: 0 }, 100, 0, 0).k).toBe(3);
+    expect(zoomAt({ k: 1, x: 0, y: 0 }, 0.001, 0, 0).k).toBe(0.2);
+    expect(isInView(t, { width: 100, height: 100 }, { width: 400, height: 400 })).toBe(false);
+  });
+});

@@ -2,12 +2,13 @@
  * The pipeline graph: dagre-placed step boxes (HTML) over SVG edges, coloured by status with
  * the theme's variables. A step that has a run opens it on click (or Enter). A box names its
  * step once (its job and version below, only what adds to the name) and, after a run, the
- * outputs the step recorded. Text never shrinks: a graph wider than its pane scrolls.
+ * outputs the step recorded. The graph is fitted to its pane, zoomed and panned (GraphViewport).
  */
 import * as React from 'react';
 
 import type { IStepInfo, StepStatus } from '../api/pipelines';
 import { formatDuration, formatValue } from '../core/format';
+import { GraphViewport } from './GraphViewport';
 import { layoutGraph } from './layout';
 import { STEP_LABELS } from './status';
 import { getTrans, useTrans } from '../core/i18n';
@@ -257,6 +258,7 @@ export function GraphView(props: IGraphViewProps): JSX.Element {
     return `jp-MlShip-graphEdge${status ? ` jp-MlShip-graphEdge-${status}` : ''}`;
   };
   return (
+    <GraphViewport width={layout.width} height={layout.height} shape={shape}>
     <div className="jp-MlShip-graphSizer" style={{ width: layout.width, height: layout.height }}>
       <div
         className="jp-MlShip-graph"
@@ -308,5 +310,6 @@ export function GraphView(props: IGraphViewProps): JSX.Element {
         ))}
       </div>
     </div>
+    </GraphViewport>
   );
 }

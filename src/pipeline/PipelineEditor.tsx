@@ -50,6 +50,51 @@ export function referencesFor(
   return refs;
 }
 
+/**
+ * A whole-number field that writes the file only once its value is valid (or empty): what the
+ * user types meanwhile stays in the field, said to be invalid, and the file keeps its value.
+ */
+function NumberField(props: {
+  value: string;
+  min: number;
+  max?: number;
+  placeholder: string;
+  invalid: string;
+  onValid: (value: string) => void;
+}): JSX.Element {
+  const [draft, setDraft] = React.useState(props.value);
+  React.useEffect(() => setDraft(props.value), [props.value]);
+  const valid = (v: string) =>
+    v.trim() === '' ||
+    (/^\d+$/.test(v.trim()) && +v >= props.min && (props.max === undefined || +v <= props.max));
+  const bad = !valid(draft);
+  return (
+    <>
+      <input
+        className="jp-mod-styled"
+        type="number"
+        min={props.min}
+        max={props.max}
+        placeholder={props.placeholder}
+        value={draft}
+        aria-invalid={bad || undefined}
+        onChange={e => {
+          const v = e.target.value;
+          setDraft(v);
+          if (valid(v) && v.trim() !== props.value) {
+            props.onValid(v);
+          }
+        }}
+      />
+      {bad && (
+        <span className="jp-MlShip-field-error" role="alert">
+          {props.invalid}
+        </span>
+      )}
+    </>
+  );
+}
+
 function StepForm(props: {
   doc: PipelineDoc;
   id: string;
@@ -165,25 +210,23 @@ function StepForm(props: {
         <legend>{trans.__('Run settings')}</legend>
         <label>
           {trans.__('Retries')}
-          <input
-            className="jp-mod-styled"
-            type="number"
+          <NumberField
+            value={text(step.retries)}
             min={0}
             max={20}
             placeholder="0"
-            value={text(step.retries)}
-            onChange={e => edit(d => d.setField(id, 'retries', numberOr(e.target.value)))}
+            invalid={trans.__('Retries: a whole number from 0 to 20 (not saved until then)')}
+            onValid={v => edit(d => d.setField(id, 'retries', numberOr(v)))}
           />
         </label>
         <label>
           {trans.__('Timeout (s)')}
-          <input
-            className="jp-mod-styled"
-            type="number"
+          <NumberField
+            value={text(step.timeout)}
             min={1}
             placeholder="none"
-            value={text(step.timeout)}
-            onChange={e => edit(d => d.setField(id, 'timeout', numberOr(e.target.value)))}
+            invalid={trans.__('Timeout: a whole number of seconds, 1 or more (not saved until then)')}
+            onValid={v => edit(d => d.setField(id, 'timeout', numberOr(v)))}
           />
         </label>
         <label>

@@ -11,7 +11,7 @@ import { KeyValues, Notice, RunErrorBox, StatusChip } from '../components/common
 import { DeliveryList } from '../components/RunNotifications';
 import { formatDate, formatDuration, formatRelative, shortId } from '../core/format';
 import type { IBackendStatus } from '../api/types';
-import { drawnFromSource, type PipelineGraphModel } from './graphModel';
+import { drawnFromSource, withRunStatuses, type PipelineGraphModel } from './graphModel';
 import { GraphView } from './GraphView';
 import { PipelineEditor } from './PipelineEditor';
 import { isPipelineDone, statusSummary } from './status';
@@ -164,7 +164,10 @@ function PipelineBody(props: {
           text={model.source ?? props.editor.getText()}
           path={model.path}
           known={model.description?.steps ?? []}
-          drawn={drawnFromSource(model.source ?? props.editor.getText())}
+          drawn={withRunStatuses(
+            drawnFromSource(model.source ?? props.editor.getText()),
+            model.run ?? model.lastRun
+          )}
           issues={model.issues}
           badSteps={model.badSteps}
           backends={props.backends ?? []}

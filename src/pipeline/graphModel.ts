@@ -10,6 +10,34 @@ import { ApiError, errorMessage } from '../api/client';
 import { PipelineDoc, pipelineIssues, stepsInMessage, type IPipelineIssue } from './pipelineDoc';
 
 /** The steps a file says, as far as they can be drawn (edges to unknown steps left out). */
+/**
+ * The steps drawn from the file with the statuses of a run (the last one): a step the run had
+ * (same id) shows how it went there, a new step shows "not run". Edit mode draws these.
+ */
+export function withRunStatuses(
+  drawn: readonly IStepInfo[],
+  run: { steps: readonly IStepInfo[] } | null | undefined
+): IStepInfo[] {
+  const ran = new Map((run?.steps ?? []).map(s => [s.id, s]));
+  return drawn.map(step => {
+    const had = ran.get(step.id);
+    return had
+      ? {
+          ...step,
+          status: had.status,
+          run_id: had.run_id,
+          cached: had.cached,
+          outputs: had.outputs,
+          error: had.error,
+          started_at: had.started_at,
+          ended_at: had.ended_at,
+          duration: had.duration,
+          version: step.job === had.job ? had.version : step.version
+        }
+      : step;
+  });
+}
+
 export function drawnFromSource(text: string): IStepInfo[] {
   const steps = new PipelineDoc(text).steps;
   const ids = new Set(steps.map(s => s.id));

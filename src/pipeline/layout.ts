@@ -151,3 +151,56 @@ export function layoutGraph(
     missing: [...new Set(missing)]
   };
 }
+
+/** How a graph is shown in its pane: scaled by `k`, then moved by `x`, `y` (pixels). */
+export interface IViewTransform {
+  k: number;
+  x: number;
+  y: number;
+}
+
+export const MIN_ZOOM = 0.2;
+export const MAX_ZOOM = 3;
+
+const clampZoom = (k: number) => Math.min(MAX_ZOOM, Math.max(MIN_ZOOM, k));
+
+/** The transform that shows the whole graph in the pane, centred, never enlarged past 100%. */
+export function fitTransform(
+  content: { width: number; height: number },
+  pane: { width: number; height: number },
+  margin = 16
+): IViewTransform {
+  const k = clampZoom(
+    Math.min(
+      1,
+      (pane.width - 2 * margin) / Math.max(1, content.width),
+      (pane.height - 2 * margin) / Math.max(1, content.height)
+    )
+  );
+  return {
+    k,
+    x: Math.round((pane.width - content.width * k) / 2),
+    y: Math.round(Math.max(margin, (pane.height - content.height * k) / 2))
+  };
+}
+
+/** Zoom by `factor` keeping the pane's point (`px`, `py`) where it is (the pointer, the centre). */
+export function zoomAt(t: IViewTransform, factor: number, px: number, py: number): IViewTransform {
+  const k = clampZoom(t.k * factor);
+  const r = k / t.k;
+  return { k, x: px - (px - t.x) * r, y: py - (py - t.y) * r };
+}
+
+/** Whether the whole graph is inside the pane as it is shown. */
+export function isInView(
+  t: IViewTransform,
+  content: { width: number; height: number },
+  pane: { width: number; height: number }
+): boolean {
+  return (
+    t.x >= -1 &&
+    t.y >= -1 &&
+    t.x + content.width * t.k <= pane.width + 1 &&
+    t.y + content.height * t.k <= pane.height + 1
+  );
+}

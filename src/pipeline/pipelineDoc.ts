@@ -28,10 +28,43 @@ export interface IPipelineIssue {
 export const STEP_ID_RE = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 const REF_RE = /\{\{\s*steps\.([A-Za-z0-9_-]+)\.(outputs|files)\b/g;
 
+/** A line with the blank run before its inline comment made one space (quotes balanced). */
+function commentKey(line: string): string | null {
+  const m = /^(.*?\S)[ \t]+(#.*)$/.exec(line);
+  if (!m || (m[1].split('"').length - 1) % 2 || (m[1].split("'").length - 1) % 2) {
+    return null;
+  }
+  return `${m[1]} ${m[2]}`;
+}
+
+/**
+ * The yaml library writes one space before an inline comment: a line the edit did not change
+ * gets back the user's spacing (`day: 1    # aligned` stays aligned).
+ */
+export function keepCommentSpacing(before: string, after: string): string {
+  const original = new Map<string, string>();
+  for (const line of before.split('\n')) {
+    const key = commentKey(line);
+    if (key !== null && key !== line && !original.has(key)) {
+      original.set(key, line);
+    }
+  }
+  if (!original.size) {
+    return after;
+  }
+  return after
+    .split('\n')
+    .map(line => original.get(line) ?? line)
+    .join('\n');
+}
+
 export class PipelineDoc {
   readonly doc: Document.Parsed;
+  /** the text it was read from */
+  private readonly _source: string;
 
   constructor(text: string) {
+    this._source = text;
     this.doc = parseDocument(text, { keepSourceTokens: false });
   }
 
@@ -41,7 +74,10 @@ export class PipelineDoc {
   }
 
   toString(): string {
-    return this.doc.toString({ lineWidth: 0, flowCollectionPadding: false });
+    return keepCommentSpacing(
+      this._source,
+      this.doc.toString({ lineWidth: 0, flowCollectionPadding: false })
+    );
   }
 
   private _steps(create = false): YAMLMap | null {
