@@ -16,7 +16,6 @@ import yaml
 
 from ..cron import check_schedule
 from ..errors import BadInput
-from ..languages.scripts import is_script
 from ..naming import check_name, name_from_path
 from ..notify_spec import parse_notify, plain_notify
 from ..untrusted import inside
@@ -236,8 +235,8 @@ def _step(spec: PipelineSpec, sid: str, raw: Any) -> StepSpec:
     if sum(k in raw for k in ("notebook", "script", "job")) != 1:
         raise BadInput(f"{where()}: give exactly one of 'notebook' (a file), 'script' (a .py, "
                        "'.R' or '.md' file) or 'job' (name[@N])")
-    if "script" in raw:  # shipped through Jupytext like a notebook (languages.scripts)
-        if not isinstance(raw["script"], str) or not is_script(raw["script"]):
+    if "script" in raw:  # a .py / .R / .md file: shipped through Jupytext (languages.scripts)
+        if not isinstance(raw["script"], str) or not raw["script"].strip():
             raise BadInput(f"{where('script')}: must be the path of a .py, .R or .md script")
         step.notebook = raw["script"]
     elif "notebook" in raw:

@@ -151,7 +151,7 @@ def test_a_pipeline_step_can_be_a_script(svc, nb, tmp_path) -> None:
 
 @pytest.mark.parametrize("step, message", [
     ("script: ../outside.py", r"steps\.train\.script"),
-    ("script: train.ipynb", r"steps\.train\.script: must be the path of a \.py, \.R or \.md"),
+    ("script: ''", r"steps\.train\.script: must be the path of a \.py, \.R or \.md"),
     ("script: train.py\n    notebook: train.ipynb", "exactly one of 'notebook'"),
 ])
 def test_a_script_step_is_confined_and_checked(tmp_path: Path, step: str, message: str) -> None:
