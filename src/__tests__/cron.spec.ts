@@ -19,9 +19,12 @@ describe('schedules as the Ship dialog checks them', () => {
 
   it('says what is wrong as the user types', () => {
     expect(scheduleHint('0 6 * *').error).toMatch(/five fields/);
-    expect(scheduleHint('61 * * * *').error).toMatch(/minute: 61 is not within 0–59/);
+    expect(scheduleHint('61 * * * *').error).toMatch(/Not a schedule: .*minute: 61/);
     expect(scheduleHint('@sometimes').error).toMatch(/not one of/);
     expect(scheduleHint('0 6 * * *', at('2024-06-03T07:00:00Z')).hint).toMatch(/^Next run: 2024-06-04 06:00 UTC/);
+    // in words, by cronstrue; croner knows L and # (the old parser left them to the server)
+    expect(scheduleHint('30 7 * * 1-5', at('2024-06-03T07:00:00Z')).hint).toMatch(/At 07:30, Monday through Friday$/);
+    expect(nextRun(parseSchedule('0 0 L * *'), at('2024-06-03T07:00:00Z'))?.toISOString()).toBe('2024-06-30T00:00:00.000Z');
     expect(scheduleHint('').error).toBeUndefined();
   });
 });

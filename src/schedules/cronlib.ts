@@ -86,12 +86,24 @@ export function scheduleError(schedule: string, zone = 'UTC'): string {
   }
 }
 
-/** The next `count` ticks after `after`, read in `zone` (empty when it has none or is bad). */
-export function nextRuns(schedule: string, zone = 'UTC', after: Date = new Date(), count = 3): Date[] {
+/**
+ * The next `count` ticks after `after`, read in `zone`: empty when it has none, or is bad
+ * (`strict`: then croner's error is thrown).
+ */
+export function nextRuns(
+  schedule: string,
+  zone = 'UTC',
+  after: Date = new Date(),
+  count = 3,
+  strict = false
+): Date[] {
   try {
     const c = cron(schedule, zone);
     return c ? c.nextRuns(count, after) : [];
-  } catch {
+  } catch (error) {
+    if (strict) {
+      throw error;
+    }
     return [];
   }
 }
