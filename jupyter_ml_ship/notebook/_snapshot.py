@@ -211,11 +211,21 @@ def make_snapshot(
 
 
 def parameter_schema(snapshot_path: str | Path) -> list[dict[str, Any]]:
-    """Parameters of a snapshot file by papermill's ``inspect_notebook``."""
+    """Parameters of a snapshot file (or of a script, read by Jupytext) by papermill's
+    ``inspect_notebook``."""
     from papermill import inspect_notebook
 
     from ..languages import register_translators
 
+    if is_script(snapshot_path):  # papermill reads notebooks only: the one Jupytext makes
+        import tempfile
+
+        import nbformat
+
+        with tempfile.TemporaryDirectory(prefix="ml-ship-script-") as tmp:
+            converted = Path(tmp) / "script.ipynb"
+            nbformat.write(read_script(snapshot_path), str(converted))
+            return parameter_schema(converted)
     register_translators()  # R parameters cells are read too (languages.r)
     found = inspect_notebook(str(snapshot_path))
     return [

@@ -16,6 +16,15 @@ from jupyter_ml_ship.languages import installed_kernels
 from jupyter_ml_ship.pipelines.spec import load_pipeline
 
 from .conftest import require
+from .test_server import (  # noqa: F401  (fixtures)
+    Api,
+    api,
+    authorizer_class,
+    error_of,
+    jp_server_config,
+    js,
+    ml_home,
+)
 
 ML_SHIP = [sys.executable, "-m", "jupyter_ml_ship"]
 TIMEOUT = 120
@@ -162,3 +171,23 @@ def test_a_script_step_is_confined_and_checked(tmp_path: Path, step: str, messag
     spec.write_text(f"name: bad\nsteps:\n  train:\n    {step}\n")
     with pytest.raises(BadInput, match=message):
         load_pipeline(spec, confine=work)
+
+
+async def test_scripts_over_rest_give_their_parameters_and_ship(api: Api,
+                                                                jp_root_dir: Path) -> None:
+    """What the lab and a remote CLI use: notebook-info reads a script's parameters cell
+    through Jupytext, POST /ship ships it; a kernel that is not installed is a 400 naming it."""
+    (jp_root_dir / "jobs").mkdir()
+    (jp_root_dir / "jobs" / "train.py").write_text(TRAIN_PY)
+    info = js(await api("GET", "notebook-info", params={"path": "jobs/train.py"}))
+    assert info["name"] == "train"
+    assert [(p["name"], p["type"], p["help"]) for p in info["parameters"]] == [
+        ("n", "int", "rows"), ("label", "str", "")]
+    shipped = js(await api("POST", "ship", body={"path": "jobs/train.py"}, expect=201))
+    assert shipped["job"]["name"] == "train" and shipped["version"]["number"] == 1
+    (jp_root_dir / "jobs" / "other.py").write_text(
+        "# ---\n# jupyter:\n#   kernelspec:\n#     name: julia-1.9\n#     language: julia\n"
+        "#     display_name: Julia\n# ---\n\n# %%\n1 + 1\n")
+    code, message = error_of(await api("POST", "ship", body={"path": "jobs/other.py"},
+                                       expect=400))
+    assert code == "bad_request" and "kernel 'julia-1.9' is not installed" in message
