@@ -75,7 +75,8 @@ def cmd_schedules(args: argparse.Namespace) -> int:
         return 0
     table(["KIND", "NAME", "VERSION", "SCHEDULE", "TIME ZONE", "STATE", "RUN BY", "NEXT",
            "LAST RUN"],
-          [[s.kind, s.name, f"v{s.version}",
+          [[s.kind, s.name, f"v{s.version}" + (
+              f" ({s.environment})" if s.environment != "production" else ""),
             s.schedule + (f" ({s.description})" if s.description else ""), s.timezone,
             _state(s) + (" (edited)" if s.edited else ""),
             "Airflow" if s.runner == "airflow" else "Jupyter server",

@@ -125,7 +125,7 @@ def test_a_gated_job_promotes_through_its_validation_run(svc, nb, home) -> None:
     assert svc.job("gate").environments == {"staging": 3, "production": 2}
 
 
-def test_a_schedule_bound_to_staging_runs_the_staging_version(svc, nb) -> None:
+def test_a_schedule_bound_to_staging_runs_the_staging_version(svc, nb, capsys) -> None:
     from jupyter_ml_ship.core.schedules import fire_due
 
     meta = {"schedule": "0 * * * *", "schedule_environment": "staging"}
@@ -133,6 +133,8 @@ def test_a_schedule_bound_to_staging_runs_the_staging_version(svc, nb) -> None:
     svc.promote("nightly", 1, to="staging")
     listed = [s for s in svc.schedules() if s.name == "nightly"]
     assert [(s.environment, s.version) for s in listed] == [("staging", 1)]
+    assert main(["--home", str(svc.home), "schedules"]) == 0
+    assert "v1 (staging)" in capsys.readouterr().out
     now = datetime(2026, 12, 6, 10, 30, tzinfo=timezone.utc)
     assert fire_due(svc, now) == []  # first seen: counts from now
     fired = fire_due(svc, now + timedelta(hours=1))
