@@ -22,8 +22,10 @@ from ._runs import follow
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = command(sub, "ship", "ship a notebook as a new version of its job", cmd_ship)
-    p.add_argument("notebook")
+    p = command(sub, "ship", "ship a notebook (or a script) as a new version of its job",
+                cmd_ship)
+    p.add_argument("notebook", help="a notebook (.ipynb), or a script read by Jupytext: .py or "
+                   ".R (percent or light format) or a Markdown notebook (.md)")
     p.add_argument("--name", help="job name (default: metadata.ml_ship.name or the file name)")
     p.add_argument("-m", "--message", default="", help="what changed in this version")
     p.add_argument("--run", action="store_true", help="start a run of the shipped version")
