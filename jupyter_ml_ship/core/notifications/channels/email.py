@@ -12,8 +12,8 @@ from email.utils import make_msgid
 from typing import TYPE_CHECKING, Any
 
 from ....config import MlShip
+from ..channel import Channel, DeliveryError, Notice
 from ..message import Message, html_report
-from ..registry import Channel, DeliveryError, Notice
 
 if TYPE_CHECKING:
     from ...context import ShipContext

@@ -10,8 +10,8 @@ import urllib.error
 import urllib.request
 from typing import TYPE_CHECKING, Any
 
+from ..channel import Channel, DeliveryError, Notice
 from ..message import Message, slack_payload
-from ..registry import Channel, DeliveryError, Notice
 
 if TYPE_CHECKING:
     from ...context import ShipContext
