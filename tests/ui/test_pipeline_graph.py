@@ -108,22 +108,36 @@ def test_pipeline_graph_runs_live_to_all_green(page, lab):
     assert graph.locator("[data-step='train'] [data-output='accuracy']").is_visible()
     keep(page, "pipeline-graph")
 
-    # a narrow pane: the text keeps its size (at least 11 px), the graph scrolls instead
+    # a narrow pane: the graph is fitted into it, all of it in view; 100% shows the text at its
+    # size (at least 11 px) and a drag on the background pans to what is out of view
     page.set_viewport_size({"width": 760, "height": 900})
-    scroll = graph.locator("xpath=ancestor::div[contains(@class, 'jp-MlShip-graphScroll')]")
-    page.wait_for_function("s => s.scrollWidth > s.clientWidth", arg=scroll.element_handle())
-    assert graph.evaluate("g => getComputedStyle(g).transform") == "none"
+    pane = graph.locator("xpath=ancestor::div[contains(@class, 'jp-MlShip-graphViewport')]")
+    page.wait_for_function("p => p.dataset.zoom < 1", arg=pane.element_handle())
+
+    def in_pane(step: str) -> bool:
+        p, n = box(pane), box(graph.locator(f"[data-step='{step}']"))
+        return p["x"] - 1 <= n["x"] and n["x"] + n["width"] <= p["x"] + p["width"] + 1
+
+    assert all(in_pane(s) for s in ("prepare", "train", "evaluate"))
+    page.shot("04b-narrow")
+    pane.get_by_role("button", name="100%").click()
+    assert pane.get_attribute("data-zoom") == "1.00"
     sizes = graph.locator(".jp-MlShip-graphNode-id, .jp-MlShip-graphNode-sub,"
                           " .jp-MlShip-graphNode-outputs").evaluate_all(
         "els => els.map(e => parseFloat(getComputedStyle(e).fontSize))")
     assert sizes and min(sizes) >= 11, sizes
-    page.shot("04b-narrow")
-    scroll.evaluate("s => { s.scrollLeft = s.scrollWidth; }")
-    assert graph.locator("[data-step='evaluate']").is_visible()
+    p = box(pane)
+    while not in_pane("evaluate"):
+        page.mouse.move(p["x"] + p["width"] - 12, p["y"] + p["height"] - 12)
+        page.mouse.down()
+        page.mouse.move(p["x"] + p["width"] - 212, p["y"] + p["height"] - 12, steps=4)
+        page.mouse.up()
+        assert box(graph.locator("[data-step='evaluate']"))["x"] > p["x"], "panned too far"
     set_theme(page, "JupyterLab Dark")
     page.shot("04c-narrow-dark")
     set_theme(page, "JupyterLab Light")
     page.set_viewport_size({"width": 1400, "height": 900})
+    pane.get_by_role("button", name="Fit").click()
 
     # click a step: its run view with the log (the rows prepared upstream reached train)
     train = graph.locator("[data-step='train']")
