@@ -126,7 +126,7 @@ class MlShip(Configurable):
                           "groups]}; an environment listed here is promoted to by members of "
                           "its groups and ml-ship admins only, one not listed by the job's "
                           "owners.").tag(config=True)
-    # notifications and MLflow (core/notify.py, core/mlflow_sync.py)
+    # notifications and MLflow (core/notifications/, its channels/mlflow.py)
     smtp_host = Unicode(help="SMTP server for notification mails (env ML_SHIP_SMTP_HOST; "
                         "empty: no mail is sent, and a rule with email shows the failure on the "
                         "run).").tag(config=True)

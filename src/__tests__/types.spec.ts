@@ -1,6 +1,6 @@
 /**
  * The TypeScript wire types (src/api/types.ts) against the server's OpenAPI spec, so that a
- * field added, renamed or removed in `jupyter_ml_ship/models.py` fails here instead of in the lab.
+ * field added, renamed or removed in `jupyter_ml_ship/models/` fails here instead of in the lab.
  *
  * Each `Record<keyof IX, true>` below must list exactly the interface's fields (the compiler
  * checks that), and the test checks that list against the spec's schema properties.

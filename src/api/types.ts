@@ -1,7 +1,7 @@
 /**
  * Wire types of the ml-ship REST API and server events.
  *
- * They mirror the pydantic models in `jupyter_ml_ship/models.py` field by field
+ * They mirror the pydantic models in `jupyter_ml_ship/models/` field by field
  * (snake_case kept on purpose: these are the JSON documents as sent). Dates are ISO 8601
  * strings; `Record<string, unknown>` stands for `dict[str, Any]`.
  */
@@ -488,7 +488,7 @@ export interface IRunStatusEvent {
 export const RUN_STATUS_SCHEMA_ID =
   'https://events.jupyter-ml-ship.org/run-status/v1';
 
-// ---- extras served for the lab (not in models.py) ------------------------------
+// ---- extras served for the lab (models/lab.py) ------------------------------
 
 /** `GET /notebook-info?path=P`: what the ship dialog needs to know about a notebook. */
 export interface INotebookInfo {
@@ -515,7 +515,7 @@ export interface IShipConfig {
   [key: string]: unknown;
 }
 
-// ---- run history (core/history.py) and notifications (core/notify.py) ----------------------
+// ---- run history (models/history.py) and notifications (core/notifications/) ----------------------
 
 /** A notification (mail, webhook) or MLflow log of a run, and how it went. */
 export interface IDeliveryInfo {

@@ -1,6 +1,6 @@
 /**
  * The run view's "Notifications" section: each mail, webhook post and MLflow log of the run
- * (core/notify.py) and how it went — a delivery that keeps failing shows here, never a silent
+ * (core/notifications/) and how it went — a delivery that keeps failing shows here, never a silent
  * drop — and the link to the run in MLflow.
  */
 import * as React from 'react';

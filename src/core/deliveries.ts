@@ -1,5 +1,5 @@
 /**
- * A run's notifications (mails, webhook posts, MLflow logs: core/notify.py) as the lab reads
+ * A run's notifications (mails, webhook posts, MLflow logs: core/notifications/) as the lab reads
  * them, for job runs and pipeline runs alike.
  */
 import type { IDeliveryInfo } from '../api/types';

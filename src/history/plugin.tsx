@@ -151,7 +151,7 @@ export const historyPlugin: JupyterFrontEndPlugin<void> = {
     if (runId) {
       void app.restored.then(() => openRun(runId));
     }
-    // the same for a pipeline run: /lab?ml-ship-pipeline-run=ID (core/_notify_pipeline.py)
+    // the same for a pipeline run: /lab?ml-ship-pipeline-run=ID (core/notifications/pipeline.py)
     const pipelineRunId = new URLSearchParams(window.location.search).get('ml-ship-pipeline-run');
     if (pipelineRunId) {
       void app.restored.then(() =>
