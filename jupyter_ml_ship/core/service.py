@@ -29,6 +29,9 @@ from ..models import (
     VersionInfo,
 )
 from ..naming import check_name, name_from_path, validate_parameters
+from ..notebook import load_notebook, make_snapshot, parameter_schema
+from ..notebook._snapshot import ship_config
+from ..notify_spec import check_mail_server
 from ..runner import _warm
 from ..store import Event, Job, Run, Store, Version
 from ..store.files import atomic_write_json, atomic_write_text
@@ -239,11 +242,6 @@ class ShipService(JobRunsMixin, PipelinesMixin, ProjectsMixin, TickMixin, Promot
         the author. ``git``: its provenance when the folder is not the checkout it came from
         (``--git-ref``); by default asked of git for the project folder (``core.provenance``).
         """
-        # lazy, a measured start-up cost: the notebook package imports nbformat and its schemas
-        from ..notebook import load_notebook, make_snapshot, parameter_schema
-        from ..notebook._snapshot import ship_config
-        from ..notify_spec import check_mail_server
-
         path = Path(path)
         nb = load_notebook(path, self.settings.max_notebook_bytes)
         wanted = ship_config(nb, config, where=f"{path.name}: ").model_dump(exclude_none=True)

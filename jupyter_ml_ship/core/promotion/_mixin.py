@@ -18,6 +18,7 @@ from ...store.schema import utcnow
 from .._base import _ServiceBase
 from ..access import Actor, whoami
 from ..context import RunRequest
+from ..notifications import add_deliveries
 from .decide import verdict
 from .rollback import plan_rollback
 from .spec import promote_of, rollback_on_of
@@ -162,8 +163,6 @@ class PromotionMixin(_ServiceBase):
 def _tell(s: Session, run_id: str, config: dict[str, Any] | None, event: str) -> None:
     """Plan ``event`` for the job's notify rules that ask for it, on the run that decided it;
     sent by the next ``deliver_pending`` like the run's own events."""
-    from ..notifications import add_deliveries
-
     wanted: list[tuple[str, str, str]] = []
     for rule in notify_rules(config):
         if event in rule.on:
