@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from ..errors import BadInput, NotFound
 from ._common import (
     add_param_option,
     command,
@@ -39,6 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--parallelism", type=int, help="steps at once (default: MlShip.parallelism "
                    "or the number of cores)")
     p.add_argument("-m", "--message", default="", help="with a FILE: message of a new version")
+    p.add_argument("--env", metavar="ENV", help="with a NAME: run the version of this "
+                   "environment (default: production, the current version)")
 
     p = command(psub, "status", "a pipeline run and its steps", cmd_status)
     p.add_argument("id")
@@ -61,6 +64,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                 cmd_rollback)
     p.add_argument("name")
     p.add_argument("version", type=int)
+
+    p = command(psub, "promote", "point an environment (default production: the current "
+                "version) of a pipeline at a version (audited)", cmd_promote)
+    p.add_argument("name")
+    p.add_argument("version", type=int)
+    p.add_argument("--to", default="production", metavar="ENV",
+                   help="the environment (MlShip.environments; default production)")
 
     p = command(psub, "ship", "ship a pipeline file (and its notebooks) without running", cmd_ship)
     p.add_argument("file")
@@ -88,6 +98,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         name, version = v.pipeline, v.number
     else:
         name, version = split_ref(args.pipeline)
+    if getattr(args, "env", None):
+        if version is not None:
+            raise BadInput(f"--env {args.env} and {name}@{version}: name the version or the "
+                           "environment, not both")
+        version = svc.pipeline(name).environments.get(args.env)
+        if version is None:
+            raise NotFound(f"pipeline {name!r} has no version in {args.env} (`ml-ship pipeline "
+                           f"promote {name} N --to {args.env}` puts one there)")
     info = svc.run_pipeline(name, version, params_of(args), args.backend,
                             use_cache=not args.no_cache, parallelism=args.parallelism)
     err(f"pipeline run {info.id} of {info.pipeline} v{info.version} started "
@@ -216,11 +234,22 @@ def cmd_versions(args: argparse.Namespace) -> int:
     if args.json:
         dump_json({"versions": versions})
         return 0
-    table(["", "VERSION", "DIGEST", "CREATED", "AUTHOR", "STEPS", "MESSAGE"], [
+    table(["", "VERSION", "DIGEST", "CREATED", "AUTHOR", "ENVIRONMENTS", "STEPS", "MESSAGE"], [
         ["*" if v.is_current else "", f"v{v.number}", v.digest[:12], when(v.created_at),
-         v.author, ", ".join(f"{s.id}={s.job}@{s.version}" for s in v.steps), v.message]
+         v.author, ",".join(v.environments) or "-",
+         ", ".join(f"{s.id}={s.job}@{s.version}" for s in v.steps), v.message]
         for v in versions
     ])
+    return 0
+
+
+def cmd_promote(args: argparse.Namespace) -> int:
+    pipe = service().promote_pipeline(args.name, args.version, args.to)
+    if args.json:
+        dump_json(pipe)
+    else:
+        err(f"pipeline {pipe.name}: v{args.version} is now in {args.to}"
+            + (" (the current version)" if args.to == "production" else ""))
     return 0
 
 

@@ -30,6 +30,8 @@ from .engine import pipeline_runs, scheduler, versions
 from .engine.deployment import pipeline_deployment
 from .engine.pipeline_runs import run_info
 from .engine.versions import pipeline_row, version_info, version_row
+from .environments import pointers
+from .promotion.to_environment import promote_pipeline
 
 #: pipeline run statuses that are final, and step statuses of work in progress
 _DONE = ("succeeded", "failed", "cancelled")
@@ -137,7 +139,8 @@ class PipelinesMixin(_ServiceBase):
                             current_version=pipe.current_version,
                             latest_version=latest, created_at=pipe.created_at,
                             updated_at=pipe.updated_at, source_path=pipe.source_path,
-                            last_run=run_info(last) if last else None)
+                            last_run=run_info(last) if last else None,
+                            environments=pointers(s, "pipeline", pipe))
 
     def pipeline_versions(self, name: str) -> list[PipelineVersionInfo]:
         """Newest first."""
@@ -165,6 +168,13 @@ class PipelinesMixin(_ServiceBase):
                 check(who, "rollback", self._pipeline_ownership(s, pipeline_row(s, name)))
         versions.rollback(self, name, number, str(actor or "") or whoami())
         return self.pipeline(name, who)
+
+    def promote_pipeline(self, name: str, number: int, to: str | None = None,
+                         actor: Actor | str | None = None) -> PipelineInfo:
+        """Point an environment (default production: the current version) of a pipeline at a
+        version (``core.environments``; audited ``pipeline-promote``)."""
+        promote_pipeline(self, name, number, to, actor, self._pipeline_ownership)
+        return self.pipeline(name, self._actor(None if isinstance(actor, str) else actor))
 
     def delete_pipeline(self, name: str, actor: Actor | None = None) -> None:
         """Delete a pipeline with its versions and pipeline runs (its jobs stay)."""

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from . import DeliveryInfo, JobPermissions, RunError
+from . import DeliveryInfo, GitInfo, JobPermissions, RunError
 from .base import ApiModel
 
 StepStatus = Literal[
@@ -81,6 +81,11 @@ class PipelineVersionInfo(ApiModel):
     steps: list[StepInfo]
     source_path: str = ""
     is_current: bool = False
+    environments: list[str] = Field(
+        [], description="the environments whose pointer is this version (production: the "
+        "current version)")
+    git: GitInfo | None = Field(
+        None, description="git provenance of the pipeline file's folder (null: not in git)")
 
 
 class PipelineRunInfo(ApiModel):
@@ -118,6 +123,9 @@ class PipelineInfo(ApiModel):
     updated_at: datetime
     source_path: str = ""
     last_run: PipelineRunInfo | None = None
+    environments: dict[str, int] = Field(
+        {}, description="the version each environment points at (production: the current "
+        "version)")
 
 
 class ShipPipelineResult(ApiModel):

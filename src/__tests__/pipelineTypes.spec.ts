@@ -24,7 +24,8 @@ const fields: Record<string, Record<string, true>> = {
   PipelineDescription: { name: true, path: true, parameters: true, steps: true } satisfies Record<keyof P.IPipelineDescription, true>,
   PipelineVersionInfo: {
     pipeline: true, number: true, digest: true, message: true, author: true, created_at: true,
-    parameters: true, steps: true, source_path: true, is_current: true
+    parameters: true, steps: true, source_path: true, is_current: true, environments: true,
+    git: true
   } satisfies Record<keyof P.IPipelineVersionInfo, true>,
   PipelineRunInfo: {
     id: true, pipeline: true, version: true, status: true, parameters: true, backend: true,
@@ -33,7 +34,8 @@ const fields: Record<string, Record<string, true>> = {
   } satisfies Record<keyof P.IPipelineRunInfo, true>,
   PipelineInfo: {
     name: true, current_version: true, latest_version: true, created_at: true, updated_at: true,
-    source_path: true, last_run: true, owner: true, owners: true, run_by: true, permissions: true
+    source_path: true, last_run: true, owner: true, owners: true, run_by: true, permissions: true,
+    environments: true
   } satisfies Record<keyof P.IPipelineInfo, true>,
   ShipPipelineResult: { pipeline: true, version: true, created: true } satisfies Record<keyof P.IShipPipelineResult, true>,
   PipelineList: { pipelines: true } satisfies Record<keyof P.IPipelineList, true>,

@@ -5,7 +5,7 @@
  * (snake_case kept: these are the JSON documents as sent); `pipelineTypes.spec.ts` checks
  * them against the server's openapi.json.
  */
-import { RUN_STATUSES, type IDeliveryInfo, type IJobPermissions, type IRunError } from './types';
+import { RUN_STATUSES, type IDeliveryInfo, type IGitInfo, type IJobPermissions, type IRunError } from './types';
 
 /** A step's statuses: a run's, plus `pending` (upstream not done) and `starting`. */
 export const STEP_STATUSES = ['pending', 'starting', ...RUN_STATUSES] as const;
@@ -81,6 +81,10 @@ export interface IPipelineVersionInfo {
   steps: IStepInfo[];
   source_path: string;
   is_current: boolean;
+  /** the environments whose pointer is this version (production: the current version) */
+  environments?: string[];
+  /** git provenance of the pipeline file's folder */
+  git?: IGitInfo | null;
 }
 
 export interface IPipelineRunInfo {
@@ -120,6 +124,8 @@ export interface IPipelineInfo {
   updated_at: string;
   source_path: string;
   last_run: IPipelineRunInfo | null;
+  /** the version each environment points at (production: the current version) */
+  environments?: Record<string, number>;
 }
 
 export interface IShipPipelineResult {

@@ -185,3 +185,32 @@ def test_promote_groups_say_who_may_promote_to_which_environment(home, nb) -> No
         assert svc.audit_trail("owned", kinds=("promote",)).events[0].actor == "rel"
     finally:
         svc.close()
+
+
+def test_a_pipeline_has_environments_too(svc, nb, home, tmp_path, capsys) -> None:
+    """``ml-ship pipeline promote NAME N --to staging`` moves staging only; ``pipeline run
+    NAME --env staging`` runs staging's version; ``pipeline versions`` says which is where."""
+    nb("step.ipynb", "print('x is', x)", params="x = 1")
+    folder = tmp_path / "work"
+    for x in (1, 2):
+        (folder / "flow.pipeline.yaml").write_text(
+            f"name: flow\nsteps:\n  one:\n    notebook: step.ipynb\n    parameters: {{x: {x}}}\n")
+        svc.ship_pipeline(folder / "flow.pipeline.yaml")
+    assert svc.pipeline("flow").environments == {"production": 2}
+    assert main(["--home", str(home), "pipeline", "promote", "flow", "1", "--to",
+                 "staging"]) == 0
+    assert "pipeline flow: v1 is now in staging" in capsys.readouterr().err
+    assert svc.pipeline("flow").environments == {"staging": 1, "production": 2}
+    assert [(v.number, v.environments) for v in svc.pipeline_versions("flow")] == [
+        (2, ["production"]), (1, ["staging"])]
+    assert main(["--home", str(home), "pipeline", "run", "flow", "--env", "staging",
+                 "--wait"]) == 0
+    run = svc.pipeline_runs(pipeline="flow")[0][0]
+    assert (run.version, run.status) == (1, "succeeded")
+    assert svc.get_run(run.steps[0].run_id).parameters == {"x": 1}
+    with pytest.raises(Conflict, match="pipeline flow v1 is already in staging"):
+        svc.promote_pipeline("flow", 1, "staging")
+    svc.promote_pipeline("flow", 1)  # production: the current version
+    assert svc.pipeline("flow").current_version == 1
+    assert svc.audit_trail("flow", kinds=("pipeline-promote",)).events[0].data == {
+        "from": 2, "to": 1, "environment": "production"}

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from ...cron import check_schedule
 from ...errors import BadInput, Conflict, InvalidPipeline, NotFound
@@ -28,6 +28,9 @@ from ...store.schema import Event, Pipeline, PipelineVersion, utcnow
 from ..access import Actor
 from ..checks import parse_checks
 from ..context import ShipContext
+from ..convert import git_info
+from ..environments import pointers
+from ..provenance import git_provenance
 
 
 @dataclass
@@ -216,6 +219,7 @@ def _record(ctx: ShipContext, spec: PipelineSpec, full: dict[str, Any], digest: 
                     pipeline_id=pipe.id, number=number, digest=digest, spec=full,
                     source=spec.source, message=message, author=author,
                     source_path=source_path, created_at=utcnow(),
+                    git=git_provenance(spec.path.parent),
                 )
                 s.add(row)
                 s.flush()
@@ -267,7 +271,16 @@ def version_info(v: PipelineVersion, pipe: Pipeline) -> PipelineVersionInfo:
         pipeline=pipe.name, number=v.number, digest=v.digest, message=v.message,
         author=v.author, created_at=v.created_at, parameters=v.spec.get("parameters") or {},
         steps=steps, source_path=v.source_path, is_current=pipe.current_version == v.number,
+        environments=_environments_of(v, pipe), git=git_info(v.git),
     )
+
+
+def _environments_of(v: PipelineVersion, pipe: Pipeline) -> list[str]:
+    """The environments pointing at ``v`` (production: the current version)."""
+    s = object_session(pipe)
+    if s is None:
+        return ["production"] if pipe.current_version == v.number else []
+    return [env for env, n in pointers(s, "pipeline", pipe).items() if n == v.number]
 
 
 def rollback(ctx: ShipContext, name: str, number: int, actor: str) -> None:

@@ -11,6 +11,7 @@ promotion gate passed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -19,9 +20,10 @@ from ...cron import check_schedule
 from ...errors import Conflict
 from ...models import VersionInfo
 from ...store import Event, Job, Run, Version
-from ...store.schema import utcnow
+from ...store.schema import Pipeline, utcnow
 from .. import convert
-from ..access import Actor, whoami
+from ..access import Actor, Ownership, whoami
+from ..engine.versions import version_row as pipeline_version_row
 from ..environments import (
     PRODUCTION,
     check_environment,
@@ -124,3 +126,32 @@ def after_gate(s: Session, job: Job, v: Version, run_id: str, reason: str,
     s.add(Event(job_name=job.name, kind="promote", actor=actor,
                 data={"from": previous, "to": v.number, "environment": target,
                       "run_id": run_id, "reason": reason}))
+
+
+def promote_pipeline(svc: _ServiceBase, name: str, number: int, to: str | None,
+                     actor: Actor | str | None,
+                     ownership: Callable[[Session, Pipeline], Ownership]) -> None:
+    """Point environment ``to`` (default production: the pipeline's current version) of a
+    pipeline at its version ``number`` (owners and admins, or ``MlShip.promote_groups``;
+    audited ``pipeline-promote``). Pipelines have no promotion gate: their steps' jobs do."""
+    env = check_environment(svc.settings.environments, to, "to")
+    who = svc._actor(None if isinstance(actor, str) else actor)
+    name_of = who.name if who is not None else (actor if isinstance(actor, str) and actor
+                                                else whoami())
+    with svc.store.session() as s:
+        v = pipeline_version_row(s, name, number)
+        pipe = v.pipeline
+        check_promote(who, env, ownership(s, pipe), svc.settings.promote_groups)
+        previous = pointers(s, "pipeline", pipe).get(env)
+        if previous == v.number:
+            raise Conflict(f"pipeline {name} v{number} is already "
+                           + ("the current version" if env == PRODUCTION else f"in {env}"))
+        if env == PRODUCTION:
+            check_schedule((v.spec or {}).get("schedule"), f"pipeline {name} v{v.number}: "
+                           "schedule")
+            pipe.current_version = v.number
+        else:
+            set_pointer(s, "pipeline", name, env, v.number, name_of)
+        pipe.updated_at = utcnow()
+        s.add(Event(job_name=name, kind="pipeline-promote", actor=name_of,
+                    data={"from": previous, "to": v.number, "environment": env}))
