@@ -12,7 +12,7 @@ the server's health, a notebook before shipping, the log WebSocket's messages).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -71,12 +71,19 @@ class DeliveryInfo(ApiModel):
     url: str | None = Field(None, description="MLflow: the run in the tracking server's UI")
 
 
+#: a mail address and a secret's name, as ``notify_spec`` checks them
+MailAddress = Annotated[str, Field(pattern=r"^[^@\s<>,;\"]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")]
+SecretName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")]
+
+
 class NotifyTestRequest(ApiModel):
     """``POST /notify/test``: the targets to send a test message to."""
 
-    email: list[str] = Field([], max_length=50, description="mail addresses (one mail to all)")
-    webhook: list[str] = Field([], max_length=20, description="names of environment variables "
-                               "of the service holding webhook URLs (never the URLs)")
+    email: list[MailAddress] = Field([], max_length=50,
+                                     description="mail addresses (one mail to all)")
+    webhook: list[SecretName] = Field([], max_length=20, description="names of environment "
+                                      "variables of the service holding webhook URLs (never "
+                                      "the URLs)")
     job: str | None = Field(None, max_length=200, description="the job the message names")
 
 

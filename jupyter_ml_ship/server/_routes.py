@@ -61,6 +61,7 @@ from ..pipelines.models import (
 from . import _checks as checks
 from . import _files as f
 from . import _handlers as h
+from . import _notify as notify
 from . import _history as hist
 from . import _pipelines as p
 from . import _promotion as promotion
@@ -239,6 +240,13 @@ ROUTES += [
         "get": Op("What shipping a notebook would take along: its project folder's files, the "
                   "largest, what is left out and why, and whether it is over the limits",
                   ProjectPreview, query=f.ProjectPreviewQuery, errors=(400, 404, 413)),
+    }, "jobs"),
+    Route("/notify/test", notify.NotifyTestHandler, {
+        "post": Op("Send a test message to notification targets through the service's channels "
+                   "(its SMTP server, the webhook URLs in the named environment variables); how "
+                   "each went. 400: not an address or a secret name, or mail with no SMTP server",
+                   notify.NotifyTestResponse, body=notify.NotifyTestRequest,
+                   errors=(400, 413)),
     }, "jobs"),
     Route("/jobs/{name}/versions/{number}/files", f.VersionFilesHandler, {
         "get": Op("The project files of a version", VersionFiles, errors=(400, 404)),
