@@ -23,7 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         sub, "schedule", "edit, pause or resume a job's or pipeline's schedule without a new "
         "version", cmd_schedule,
         description="Changes the schedule in place (audited; the next tick honours it). An "
-                    "edited cron holds until a version is shipped with another schedule.")
+                    "edited cron holds until a version is shipped with another schedule. Without "
+                    "options it shows the schedule.")
     e.add_argument("name", help="the job (or, with --pipeline, the pipeline)")
     e.add_argument("--pipeline", action="store_true", help="NAME is a pipeline")
     e.add_argument("--cron", help="the new schedule: cron (5 fields) or a preset (@daily)")

@@ -153,8 +153,11 @@ def edit_schedule(svc: ShipContext, kind: str | None, name: str, *, cron: str | 
     ship it, audited (``schedule``, from and to). ``kind`` None: the job, else the pipeline."""
     if kind not in (None, "job", "pipeline"):
         raise BadInput(f"kind: {kind!r} is not 'job' or 'pipeline'")
-    if cron is None and tz is None and paused is None:
-        raise BadInput("nothing to change: give a cron, a time zone, or pause / resume")
+    if cron is None and tz is None and paused is None:  # nothing to change: the schedule
+        found = [x for x in schedules(svc) if x.name == name and kind in (None, x.kind)]
+        if not found:
+            raise NotFound(f"no {kind or 'job or pipeline'} named {name!r} has a schedule")
+        return found[0]
     where = f"schedule of {name}"
     if tz is not None:
         tz = check_timezone(tz, f"{where}: timezone")

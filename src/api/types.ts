@@ -354,6 +354,10 @@ export interface IJobInfo {
   /** the version each environment points at (production: the current version) */
   environments?: Record<string, number>;
   /** the current version's schedule (cron, UTC), if it has one */
+  /** the IANA time zone the schedule is read in (UTC unless edited) */
+  schedule_timezone?: string;
+  /** the schedule is paused (edited in the Schedules section): no next_run */
+  schedule_paused?: boolean;
   schedule: string | null;
   /** the schedule's next tick */
   next_run: string | null;

@@ -13,6 +13,7 @@ import { HealthTab } from './HealthTab';
 import type { MlShipClient } from '../api/client';
 import { may, permitted } from '../core/permissions';
 import { useTrans } from '../core/i18n';
+import { describeSchedule, formatInZone } from '../schedules/cronlib';
 
 export interface IJobDetailProps {
   job: IJobInfo;
@@ -163,14 +164,30 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
             <div
               className="jp-MlShip-item-sub jp-MlShip-schedule"
               data-schedule={job.schedule}
-              title={trans.__('Runs on the schedule %1 (cron, UTC)', job.schedule)}
+              title={trans.__('Runs on the schedule %1 (cron, %2); the panel’s Schedules section edits it', job.schedule, job.schedule_timezone ?? 'UTC')}
             >
-              {trans.__('on schedule')}{' '}<code>{job.schedule}</code>
-              {job.next_run && (
+              {trans.__('on schedule')}{' '}<code>{job.schedule}</code>{' '}
+              <span className="jp-MlShip-scheduleZone">{job.schedule_timezone ?? 'UTC'}</span>
+              {describeSchedule(job.schedule, document.documentElement.lang || 'en') && (
                 <>
                   <span className="jp-MlShip-dot">·</span>
-                  {trans.__('next')}{' '}{formatDate(job.next_run)}
+                  {describeSchedule(job.schedule, document.documentElement.lang || 'en')}
                 </>
+              )}
+              {job.schedule_paused ? (
+                <>
+                  <span className="jp-MlShip-dot">·</span>
+                  {trans.__('paused')}
+                </>
+              ) : (
+                job.next_run && (
+                  <>
+                    <span className="jp-MlShip-dot">·</span>
+                    <span title={formatDate(job.next_run)}>
+                      {trans.__('next')}{' '}{formatInZone(new Date(job.next_run), job.schedule_timezone ?? 'UTC')}
+                    </span>
+                  </>
+                )
               )}
               {job.schedule_error && (
                 <>

@@ -246,9 +246,19 @@ function ScheduleRow(props: { model: SchedulesModel; schedule: IScheduleInfo }):
   return (
     <li className={`jp-MlShip-schedule${s.paused ? ' jp-mod-paused' : ''}`} data-schedule={key}>
       <div className="jp-MlShip-item-main">
-        <span className="jp-MlShip-item-title jp-MlShip-grow" title={`${s.kind} ${s.name} v${s.version}`}>
-          {s.name}
-        </span>
+        {s.kind === 'job' && model.openJob ? (
+          <button
+            className="jp-MlShip-linkButton jp-MlShip-item-title jp-MlShip-grow"
+            title={trans.__('Open the job %1 (v%2)', s.name, s.version)}
+            onClick={() => model.openJob?.(s.name)}
+          >
+            {s.name}
+          </button>
+        ) : (
+          <span className="jp-MlShip-item-title jp-MlShip-grow" title={`${s.kind} ${s.name} v${s.version}`}>
+            {s.name}
+          </span>
+        )}
         {s.kind === 'pipeline' && <span className="jp-MlShip-muted">{trans.__('pipeline')}</span>}
         {s.paused && <span className="jp-MlShip-scheduleBadge">{trans.__('paused')}</span>}
         {s.last_run_status && <StatusChip status={s.last_run_status} title={trans.__('the last run a tick started')} />}

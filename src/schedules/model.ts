@@ -43,6 +43,8 @@ export class SchedulesModel {
   error = '';
   /** `kind:name` of the schedule being edited */
   editing: string | null = null;
+  /** show a job in the panel (its name is a link) */
+  openJob: ((name: string) => void) | null = null;
 
   constructor(readonly client: MlShipClient) {}
 

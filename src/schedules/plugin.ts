@@ -12,6 +12,7 @@ export const schedulesPlugin: JupyterFrontEndPlugin<void> = {
   requires: [IMlShip, IMlShipPanel],
   activate: (app: JupyterFrontEnd, core: IMlShip, panel: IMlShipPanel): void => {
     const model = new SchedulesModel(core.model.client);
+    model.openJob = name => core.actions.showJob(name);
     panel.addSection(schedulesSection(model));
     void model.refresh();
     // a ship (a new schedule) or a run that ends (a last run): the list again

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from jupyter_ml_ship.errors import BadInput
+from jupyter_ml_ship.errors import BadInput, NotFound
 
 from .conftest import make_notebook
 from .test_server import (  # noqa: F401  (fixtures)
@@ -98,8 +98,9 @@ def test_bad_edits_are_refused_naming_what_and_nothing_changes(svc, nb):
         svc.edit_schedule("job", "bad", cron="0 0 31 2 *")
     with pytest.raises(BadInput, match=r"'every day' is not a schedule"):
         svc.edit_schedule("job", "bad", cron="every day")
-    with pytest.raises(BadInput, match="nothing to change"):
-        svc.edit_schedule("job", "bad")
+    assert svc.edit_schedule("job", "bad").schedule == "0 6 * * *"  # nothing asked: as it is
+    with pytest.raises(NotFound, match="no job named 'nope' has a schedule"):
+        svc.edit_schedule("job", "nope")
     [sched] = svc.schedules()
     assert (sched.schedule, sched.timezone, sched.paused) == ("0 6 * * *", "UTC", False)
     assert svc.audit_trail("bad", kinds=("schedule",)).events == []

@@ -207,7 +207,8 @@ def test_the_run_dialog_starts_from_the_last_run(page, lab):
     # the job's schedule and its next tick (06:00 UTC), in the job's header
     schedule = panel.locator(".jp-MlShip-schedule[data-schedule='0 6 * * *']")
     text = " ".join(schedule.inner_text().split())
-    assert text.startswith("on schedule 0 6 * * * · next ") and "6:00" in text, text
+    # in words, with its time zone, the next tick on that zone's clock
+    assert text.startswith("on schedule 0 6 * * * UTC · At 06:00 · next ") and "06:00" in text, text
     page.shot("10a-job-schedule")
 
     def run_dialog():
