@@ -353,12 +353,12 @@ export interface IJobInfo {
   last_run: IRunInfo | null;
   /** the version each environment points at (production: the current version) */
   environments?: Record<string, number>;
-  /** the current version's schedule (cron, UTC), if it has one */
+  /** the current version's schedule (cron), as edited in the Schedules section, if it has one */
+  schedule: string | null;
   /** the IANA time zone the schedule is read in (UTC unless edited) */
   schedule_timezone?: string;
   /** the schedule is paused (edited in the Schedules section): no next_run */
   schedule_paused?: boolean;
-  schedule: string | null;
   /** the schedule's next tick */
   next_run: string | null;
   /** why the schedule never fires (a row stored before ship checked that): it starts nothing */
