@@ -153,3 +153,21 @@ async def test_the_rest_api_edits_pauses_and_refuses_an_unknown_zone(api: Api,  
         assert said in js(refused)["message"]
     assert js(await api("GET", "schedules"))["schedules"][0]["timezone"] == "Asia/Tokyo"
     await api("PATCH", "schedules", "job", "nope", body={"paused": True}, expect=404)
+
+
+def test_a_pipeline_schedule_is_paused_and_given_a_zone_without_a_new_version(svc, tmp_path):
+    make_notebook(tmp_path / "work" / "one.ipynb", "print(1)")
+    pipeline = tmp_path / "work" / "hourly.pipeline.yaml"
+    pipeline.write_text("name: hourly\nschedule: '@hourly'\nsteps:\n  one:\n    notebook: one.ipynb\n")
+    svc.ship_pipeline(pipeline)
+    sched = svc.edit_schedule(None, "hourly", timezone="Asia/Kolkata", paused=True)
+    assert (sched.kind, sched.schedule, sched.timezone, sched.paused) == \
+        ("pipeline", "@hourly", "Asia/Kolkata", True)
+    assert svc.fire_schedules(utc(2026, 11, 26, 10, 2)) == []
+    assert svc.fire_schedules(utc(2026, 11, 26, 11, 1)) == []  # paused: the 11:00 tick is skipped
+    # half-hour zone: @hourly in Kolkata (UTC+05:30) ticks at :30 UTC
+    resumed = svc.edit_schedule("pipeline", "hourly", paused=False)
+    assert resumed.next_run is not None and resumed.next_run.minute == 30
+    assert svc.pipeline("hourly").current_version == 1
+    events = svc.audit_trail("hourly", kinds=("schedule",)).events
+    assert [e.data["action"] for e in events] == ["resume", "pause"]
