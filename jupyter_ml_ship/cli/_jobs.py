@@ -87,7 +87,8 @@ def cmd_ship(args: argparse.Namespace) -> int:
         with checkout_at(Path(args.notebook), args.git_ref) as at:
             result = svc.ship(at.notebook, name=args.name, message=args.message, run=run,
                               parameters=params, backend=args.backend, git=at.git,
-                              source=str(Path(args.notebook).resolve()))
+                              source=str(Path(args.notebook).resolve()),
+                              exported_from=(at.tree, at.repo))
     else:
         result = svc.ship(args.notebook, name=args.name, message=args.message, run=run,
                           parameters=params, backend=args.backend)

@@ -118,6 +118,9 @@ class Checkout:
 
     notebook: Path
     git: dict[str, Any]
+    #: the temporary folder holding the exported tree, and the repository it is of
+    tree: Path
+    repo: Path
 
 
 @contextmanager
@@ -172,7 +175,7 @@ def checkout_at(notebook: Path, ref: str) -> Iterator[Checkout]:
             raise BadInput(f"{where}: {inside.as_posix()} is not in commit {commit[:12]} "
                            f"of {root}")
         yield Checkout(exported, {"commit": commit, "branch": branch, "dirty": False,
-                                  "remote": _remote(root)})
+                                  "remote": _remote(root)}, tree.resolve(), root.resolve())
 
 
 def check_delivery_config(config: dict[str, Any], promote: Any, environments: list[str],

@@ -232,6 +232,7 @@ class ShipService(JobRunsMixin, PipelinesMixin, ProjectsMixin, TickMixin, Promot
         confine: Path | None = None,
         actor: Actor | None = None,
         git: dict[str, Any] | None = None,
+        exported_from: tuple[Path, Path] | None = None,
     ) -> ShipResult:
         """Snapshot a notebook and its project folder as a new version of its job, or return
         the identical one.
@@ -241,6 +242,8 @@ class ShipService(JobRunsMixin, PipelinesMixin, ProjectsMixin, TickMixin, Promot
         ``actor``: who ships (team mode: an owner of an existing job, or an admin); its name is
         the author. ``git``: its provenance when the folder is not the checkout it came from
         (``--git-ref``); by default asked of git for the project folder (``core.provenance``).
+        ``exported_from``: (the temporary folder, the repository it was exported from) of a
+        ``--git-ref`` ship, so the version says it was shipped from the repository.
         """
         path = Path(path)
         nb = load_notebook(path, self.settings.max_notebook_bytes)
@@ -266,7 +269,9 @@ class ShipService(JobRunsMixin, PipelinesMixin, ProjectsMixin, TickMixin, Promot
             backend = snap.config.get("backend")
         nb_file = self.home / "jobs" / job_name / f"{snap.digest}.ipynb"
         manifest_file = nb_file.with_suffix(".files.json")
-        project = {"root": display_root(scan.root, confine), "notebook": scan.notebook,
+        shown = scan.root if exported_from is None else (
+            exported_from[1] / scan.root.relative_to(exported_from[0]))
+        project = {"root": display_root(shown, confine), "notebook": scan.notebook,
                    "files": len(files), "bytes": sum(f["size"] for f in files),
                    "manifest": str(manifest_file),
                    # where it was shipped from: a run's hint names what it left out

@@ -90,6 +90,7 @@ def test_git_ref_ships_the_committed_content_not_the_edited_file(svc, repo, home
                               "remote": "https://github.com/acme/churn.git",
                               "url": f"https://github.com/acme/churn/commit/{first}"}
     assert shipped["source_path"] == str((repo / "train.ipynb").resolve())
+    assert shipped["project"]["root"] == str(repo.resolve())  # not the temporary folder
     snapshot = Path(svc.version_notebook("train", shipped["number"])).read_text()
     assert "x = 1" in snapshot and "x = 3" not in snapshot
     assert "lib.py" in [f.path for f in svc.version_files("train", shipped["number"]).files]
