@@ -15,7 +15,7 @@ const SPEC = path.join(__dirname, '..', '..', 'jupyter_ml_ship', 'server', 'open
 
 const fields: Record<string, Record<string, true>> = {
   ParameterSpec: { name: true, type: true, default: true, help: true } satisfies Record<keyof T.IParameterSpec, true>,
-  RunError: { cell_index: true, ename: true, evalue: true, message: true, cell_number: true, cell_source: true, line: true, traceback: true } satisfies Record<keyof T.IRunError, true>,
+  RunError: { cell_index: true, ename: true, evalue: true, message: true, cell_number: true, cell_source: true, line: true, traceback: true, hint: true } satisfies Record<keyof T.IRunError, true>,
   RunInfo: {
     id: true, job: true, version: true, backend: true, status: true, parameters: true,
     attempts: true, max_attempts: true, created_at: true, started_at: true, ended_at: true,
@@ -89,8 +89,14 @@ const fields: Record<string, Record<string, true>> = {
   ProjectSummary: { root: true, notebook: true, files: true, bytes: true } satisfies Record<keyof T.IProjectSummary, true>,
   ProjectPreview: {
     root: true, notebook: true, files: true, bytes: true, largest: true, excluded: true,
-    max_files: true, max_bytes: true, error: true
+    max_files: true, max_bytes: true, error: true, proposed_root: true, proposed_folder: true,
+    proposed_reasons: true
   } satisfies Record<keyof T.IProjectPreview, true>,
+  NotifyTestRequest: { email: true, webhook: true, job: true } satisfies Record<keyof T.INotifyTestRequest, true>,
+  NotifyTestResult: {
+    channel: true, target: true, sent: true, error: true
+  } satisfies Record<keyof T.INotifyTestResult, true>,
+  NotifyTestResponse: { results: true } satisfies Record<keyof T.INotifyTestResponse, true>,
   VersionFiles: { job: true, version: true, project: true, files: true } satisfies Record<keyof T.IVersionFiles, true>,
   FileChange: { path: true, size_a: true, size_b: true } satisfies Record<keyof T.IFileChange, true>,
   VersionDiff: {

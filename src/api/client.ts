@@ -17,6 +17,8 @@ import type {
   IJobInfo,
   IJobList,
   INotebookInfo,
+  INotifyTestRequest,
+  INotifyTestResponse,
   IProjectPreview,
   IPromoteRequest,
   IRunFiles,
@@ -256,9 +258,15 @@ export class MlShipClient {
     return this._call(`jobs/${seg(job)}/versions/${n}`);
   }
 
-  /** What shipping the notebook at `path` would take along (its project folder). */
-  project(path: string): Promise<IProjectPreview> {
-    return this._call('project', {}, { path });
+  /** What shipping the notebook at `path` would take along (its project folder); `root`:
+   * the project folder to preview, relative to the notebook's (null: the notebook's own). */
+  project(path: string, root?: string | null): Promise<IProjectPreview> {
+    return this._call('project', {}, root === undefined || root === null ? { path } : { path, root });
+  }
+
+  /** Send a test message to these notification targets, through the server's channels. */
+  notifyTest(request: INotifyTestRequest): Promise<INotifyTestResponse> {
+    return this._call('notify/test', post(request));
   }
 
   /** The notebook a version stored (nbformat JSON), to be shown read-only. */

@@ -56,6 +56,8 @@ export interface IRunError {
   line?: number | null;
   /** the kernel's traceback, ANSI colours kept */
   traceback?: string | null;
+  /** how to fix it, when known (e.g. a module outside the shipped folder) */
+  hint?: string | null;
 }
 
 export interface IRunInfo {
@@ -250,6 +252,32 @@ export interface IProjectPreview extends IProjectSummary {
   max_bytes: number;
   /** why shipping would be refused, if it would */
   error: string | null;
+  /** the folder to ship instead, relative to the notebook's (as `metadata.ml_ship.root`) */
+  proposed_root?: string | null;
+  /** that folder relative to the server root ('' the root itself) */
+  proposed_folder?: string | null;
+  /** why: what the notebook reaches outside its folder */
+  proposed_reasons?: string[];
+}
+
+/** `POST /notify/test`: the targets to send a test message to. */
+export interface INotifyTestRequest {
+  email: string[];
+  webhook: string[];
+  job?: string | null;
+}
+
+/** One target of a test message, and how it went. */
+export interface INotifyTestResult {
+  channel: 'email' | 'webhook';
+  target: string;
+  sent: boolean;
+  /** why it was not sent (no secret in it) */
+  error: string | null;
+}
+
+export interface INotifyTestResponse {
+  results: INotifyTestResult[];
 }
 
 /** `GET /jobs/{name}/versions/{n}/files` */

@@ -32,13 +32,23 @@ function refusal(state: State): string | null {
   return state.kind === 'ready' ? state.preview.error : null;
 }
 
-/** Load the preview once, when the dialog opens. */
-function usePreview(load: () => Promise<IProjectPreview>): State {
+/** Load the preview when the dialog opens, and again when the project folder changes. */
+function usePreview(
+  load: (root?: string | null) => Promise<IProjectPreview>,
+  root: string | null | undefined,
+  onLoaded?: (preview: IProjectPreview) => void
+): State {
   const [state, setState] = React.useState<State>({ kind: 'loading' });
   React.useEffect(() => {
     let live = true;
-    load().then(
-      preview => live && setState({ kind: 'ready', preview }),
+    setState({ kind: 'loading' });
+    load(root).then(
+      preview => {
+        if (live) {
+          setState({ kind: 'ready', preview });
+          onLoaded?.(preview);
+        }
+      },
       error => {
         if (!live) {
           return;
@@ -53,7 +63,7 @@ function usePreview(load: () => Promise<IProjectPreview>): State {
       live = false;
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, []);
+  }, [root]);
   return state;
 }
 
@@ -142,9 +152,14 @@ function SummaryLine(props: { preview: IProjectPreview }): JSX.Element {
   );
 }
 
-export function ProjectPreview(props: { load: () => Promise<IProjectPreview> }): JSX.Element {
+export function ProjectPreview(props: {
+  load: (root?: string | null) => Promise<IProjectPreview>;
+  /** the project folder to preview (`metadata.ml_ship.root`); undefined: the notebook's */
+  root?: string | null;
+  onLoaded?: (preview: IProjectPreview) => void;
+}): JSX.Element {
   const trans = useTrans();
-  const state = usePreview(props.load);
+  const state = usePreview(props.load, props.root, props.onLoaded);
   const ref = React.useRef<HTMLDivElement>(null);
   // a refusal carries .jp-mod-error: the dialog disables Ship and Ship & run while it is there
   useDialogValidation(ref, [state]);

@@ -90,6 +90,11 @@ export function RunErrorBox(props: {
         !(ename && message.includes(`${ename}: ${evalue ?? ''}`)) && (
           <div className="jp-MlShip-error-message">{message}</div>
         )}
+      {props.error.hint ? (
+        <div className="jp-MlShip-error-hint" data-hint>
+          <strong>{trans.__('How to fix it:')}</strong> {props.error.hint}
+        </div>
+      ) : null}
       {props.error.cell_source ? (
         <CellSource source={props.error.cell_source} line={line} />
       ) : null}

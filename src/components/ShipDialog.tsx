@@ -2,11 +2,21 @@
 import { ReactWidget } from '@jupyterlab/apputils';
 import * as React from 'react';
 
-import type { IHealthInfo, IParameterSpec, IProjectPreview } from '../api/types';
+import type {
+  IHealthInfo,
+  INotifyTestRequest,
+  INotifyTestResponse,
+  IParameterSpec,
+  IProjectPreview
+} from '../api/types';
+import { folderOfRoot, rootOfFolder } from '../core/projectFolder';
 import { collectParameters, initialText, jobNameError } from '../core/params';
 import { BackendSelect } from './BackendSelect';
 import { Notice } from './common';
 import { ParameterForm, useDialogValidation } from './ParameterForm';
+import { NotifyFields } from './NotifyFields';
+import { notifyErrors, type INotifyTexts } from '../core/notifyConfig';
+import { ProjectFolder, type IFolderProposal } from './ProjectFolder';
 import { ProjectPreview } from './ProjectPreview';
 import { scheduleHint } from '../core/cron';
 import {
@@ -27,8 +37,17 @@ export interface IShipDialogOptions {
   /** schedule, env, secrets, requirements as `metadata.ml_ship` has them */
   extras: IShipExtrasTexts;
   health: IHealthInfo | null;
-  /** what shipping would take along (GET /project), asked when the dialog opens */
-  loadProject?: () => Promise<IProjectPreview>;
+  /** what shipping would take along (GET /project), asked when the dialog opens and again
+   * for the project folder chosen (`root` as `metadata.ml_ship.root` has it) */
+  loadProject?: (root?: string | null) => Promise<IProjectPreview>;
+  /** `metadata.ml_ship.root` as the notebook has it (undefined: not set) */
+  root?: string | null;
+  /** opens JupyterLab's folder picker in `host`: the folder chosen, or null */
+  pickFolder?: (current: string, host: HTMLElement) => Promise<string | null>;
+  /** `metadata.ml_ship.notify` as the fields show it */
+  notify: INotifyTexts;
+  /** "Send a test": POST /notify/test */
+  sendTest?: (request: INotifyTestRequest) => Promise<INotifyTestResponse>;
 }
 
 /** What the user chose. */
@@ -38,6 +57,10 @@ export interface IShipChoices {
   parameters: Record<string, unknown>;
   settings: IRunSettingsTexts;
   extras: IShipExtrasTexts;
+  /** `metadata.ml_ship.root` for the project folder chosen ('' the notebook's own); null:
+   * not a valid choice (the dialog's Ship buttons are disabled then) */
+  root: string | null;
+  notify: INotifyTexts;
 }
 
 function Field(props: {
@@ -131,6 +154,23 @@ function ShipForm(props: {
   );
   const [settings, setSettings] = React.useState<IRunSettingsTexts>(options.settings);
   const [extras, setExtras] = React.useState<IShipExtrasTexts>(options.extras);
+  const [folder, setFolder] = React.useState(() => folderOfRoot(options.path, options.root));
+  const [proposal, setProposal] = React.useState<IFolderProposal | null>(null);
+  const proposalTaken = React.useRef(false);
+  const [notify, setNotify] = React.useState<INotifyTexts>(options.notify);
+  const root = rootOfFolder(options.path, folder);
+  const onPreview = (preview: IProjectPreview) => {
+    if (preview.proposed_folder === null || preview.proposed_folder === undefined) {
+      return;
+    }
+    const offered = { folder: preview.proposed_folder, reasons: preview.proposed_reasons ?? [] };
+    setProposal(offered);
+    // a notebook with no root of its own starts from the proposal (once: a choice stays)
+    if (!proposalTaken.current && (options.root === undefined || options.root === null)) {
+      proposalTaken.current = true;
+      setFolder(offered.folder);
+    }
+  };
 
   const nameError = jobNameError(name);
   const collected = collectParameters(options.parameters, texts);
@@ -142,9 +182,10 @@ function ShipForm(props: {
   // a layout effect: the dialog reads the value on its button's click, which may come
   // before a passive effect of the last keystroke has run
   React.useLayoutEffect(() => {
-    props.onValue({ name, message, parameters: collected.values, settings, extras });
+    props.onValue({ name, message, parameters: collected.values, settings, extras, root, notify });
   });
-  useDialogValidation(ref, [name, texts, settings, extras]);
+  useDialogValidation(ref, [name, texts, settings, extras, folder, notify]);
+  const notifyInvalid = Object.keys(notifyErrors(notify)).length > 0;
 
   const set = (key: keyof IRunSettingsTexts) => (e: React.ChangeEvent<HTMLInputElement>) =>
     setSettings({ ...settings, [key]: e.currentTarget.value });
@@ -190,7 +231,18 @@ function ShipForm(props: {
           onChange={e => setMessage(e.currentTarget.value)}
         />
       </Field>
-      {options.loadProject && <ProjectPreview load={options.loadProject} />}
+      {options.loadProject && (
+        <>
+          <ProjectFolder
+            notebookPath={options.path}
+            folder={folder}
+            proposal={proposal}
+            onChange={setFolder}
+            pickFolder={options.pickFolder}
+          />
+          <ProjectPreview load={options.loadProject} root={root ?? ''} onLoaded={onPreview} />
+        </>
+      )}
 
       <fieldset className="jp-MlShip-section">
         <legend>{trans.__('Parameters for “Ship & run”')}</legend>
@@ -264,6 +316,12 @@ function ShipForm(props: {
             onChange={e => setExtras({ ...extras, schedule: e.currentTarget.value })}
           />
         </Field>
+      </fieldset>
+
+      <fieldset className="jp-MlShip-section jp-MlShip-notifySection">
+        <legend>{trans.__('Notifications')}</legend>
+        <NotifyFields texts={notify} onChange={setNotify} job={name} sendTest={options.sendTest} />
+        {notifyInvalid && <span className="jp-mod-error" hidden />}
       </fieldset>
 
       <fieldset className="jp-MlShip-section">
@@ -362,7 +420,9 @@ export class ShipDialogBody extends ReactWidget {
       message: '',
       parameters: {},
       settings: _options.settings,
-      extras: _options.extras
+      extras: _options.extras,
+      root: rootOfFolder(_options.path, folderOfRoot(_options.path, _options.root)),
+      notify: _options.notify
     };
   }
 
@@ -370,7 +430,24 @@ export class ShipDialogBody extends ReactWidget {
     return this._value;
   }
 
+  /** The folder picker opens inside this dialog: its keys (Enter, Escape) go to the picker,
+   * not to the Ship dialog, while it is open. */
+  private _pickFolder = async (current: string, host: HTMLElement): Promise<string | null> => {
+    const pick = this._options.pickFolder;
+    if (!pick) {
+      return null;
+    }
+    const outer = this.parent?.parent;
+    outer?.node.removeEventListener('keydown', outer as unknown as EventListener, true);
+    try {
+      return await pick(current, host);
+    } finally {
+      outer?.node.addEventListener('keydown', outer as unknown as EventListener, true);
+    }
+  };
+
   protected render(): JSX.Element {
-    return <ShipForm options={this._options} onValue={v => (this._value = v)} />;
+    const options = { ...this._options, pickFolder: this._options.pickFolder && this._pickFolder };
+    return <ShipForm options={options} onValue={v => (this._value = v)} />;
   }
 }

@@ -2,6 +2,7 @@
 import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
 import { showErrorMessage } from './errorDialog';
 import { PathExt } from '@jupyterlab/coreutils';
+import { FileDialog } from '@jupyterlab/filebrowser';
 import type { NotebookPanel } from '@jupyterlab/notebook';
 import type { Contents } from '@jupyterlab/services';
 
@@ -15,6 +16,7 @@ import {
   runSettingsFromConfig,
   shipExtrasFromConfig
 } from '../components/settingsFields';
+import { applyNotify, notifyFromConfig } from './notifyConfig';
 import { ShipDialogBody, type IShipChoices } from '../components/ShipDialog';
 import { settleNotification } from './notify';
 import { jobNameFromPath } from './params';
@@ -27,6 +29,31 @@ function shipConfigOf(panel: NotebookPanel): IShipConfig {
   return value && typeof value === 'object' && !Array.isArray(value)
     ? { ...(value as IShipConfig) }
     : {};
+}
+
+/** JupyterLab's folder picker, opened at the current choice (or the notebook's folder). */
+function pickFolder(
+  ctx: IActions,
+  notebookPath: string
+): (current: string, host: HTMLElement) => Promise<string | null> {
+  const trans = getTrans();
+  return async (current, host) => {
+    if (!ctx.docManager) {
+      return null;
+    }
+    const result = await FileDialog.getExistingDirectory({
+      manager: ctx.docManager,
+      title: trans.__('Choose the project folder'),
+      label: trans.__('The folder shipped with %1: its own, or one above it', PathExt.basename(notebookPath)),
+      defaultPath: current || PathExt.dirname(notebookPath),
+      host
+    });
+    if (!result.button.accept || !result.value?.length) {
+      return null;
+    }
+    const chosen = result.value[0];
+    return chosen.type === 'directory' ? chosen.path : PathExt.dirname(chosen.path);
+  };
 }
 
 export async function shipNotebook(
@@ -79,7 +106,11 @@ export async function shipNotebook(
     settings: runSettingsFromConfig(config, backend),
     extras: shipExtrasFromConfig(config),
     health: model.health,
-    loadProject: () => model.client.project(path)
+    loadProject: root => model.client.project(path, root),
+    root: typeof config.root === 'string' ? config.root : undefined,
+    pickFolder: ctx.docManager ? pickFolder(ctx, path) : undefined,
+    notify: notifyFromConfig(config),
+    sendTest: request => model.client.notifyTest(request)
   });
   const result = await showDialog<IShipChoices>({
     title: trans.__('Ship %1', PathExt.basename(path)),
@@ -102,10 +133,15 @@ export async function shipNotebook(
   const run = result.button.label === SHIP_AND_RUN;
 
   // Remember the choices in the notebook, so that the next ship is one click.
-  const newConfig = applyShipExtras(
-    applyRunSettings(config, choices.name, choices.settings),
-    choices.extras
+  const newConfig = applyNotify(
+    applyShipExtras(applyRunSettings(config, choices.name, choices.settings), choices.extras),
+    choices.notify
   );
+  if (choices.root) {
+    newConfig.root = choices.root; // the project folder, relative to the notebook's
+  } else {
+    delete newConfig.root;
+  }
   panel.model?.setMetadata('ml_ship', newConfig);
   try {
     await context.save();
