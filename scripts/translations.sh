@@ -19,6 +19,8 @@ cp -r src schema "$work/"
 rm -rf "$work/src/__tests__"
 cp package.json "$work/jupyter_ml_ship/"  # the catalogue's version
 [ -d jupyter_ml_ship/locale ] && cp -r jupyter_ml_ship/locale "$work/jupyter_ml_ship/"
+# a fresh .pot (jupyterlab-translate merges into an existing one: strings gone from src/ would stay)
+rm -f "$work/jupyter_ml_ship/locale/jupyter_ml_ship.pot"
 args=()
 for l in $LOCALES; do args+=(-l "$l"); done
 case "${1:-update}" in

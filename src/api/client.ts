@@ -32,7 +32,8 @@ import type {
   IVersionList,
   RunStatus
 } from './types';
-import { getTrans } from '../core/i18n';
+import { nullTranslator, type TranslationBundle } from '@jupyterlab/translation';
+import { DOMAIN, getTrans } from '../core/i18n';
 
 /** The REST base, relative to the server's base URL. */
 export const API_NAMESPACE = 'ml-ship/api';
@@ -108,9 +109,42 @@ export function parseErrorBody(text: string): IErrorBody | null {
   return null;
 }
 
-/** A readable message for anything thrown, never "undefined". */
+/**
+ * What the server's error codes mean, in the user's language: the server's `message` is English,
+ * its `error` code is stable (jupyter_ml_ship/server/_base.py), so the lab says the code's meaning.
+ */
+function codeTexts(trans: TranslationBundle): Record<string, string> {
+  return {
+    bad_request: trans.__('Refused: the request is not valid'),
+    unauthorized: trans.__('Not signed in'),
+    forbidden: trans.__('Not allowed'),
+    not_found: trans.__('Not found'),
+    method_not_allowed: trans.__('Not allowed'),
+    conflict: trans.__('Refused: it conflicts with the current state'),
+    too_large: trans.__('Refused: too large'),
+    unavailable: trans.__('Unavailable: a backend or service is not running'),
+    insufficient_storage: trans.__('The server’s disk is full'),
+    internal_error: trans.__('Internal server error'),
+    network: trans.__('The Jupyter server cannot be reached'),
+    bad_response: trans.__('The server sent an invalid answer')
+  };
+}
+
+/** The meaning of a server error code in the user's language; null in English (the message
+ * says it) and for codes the lab does not know. */
+export function errorCodeText(code: string): string | null {
+  const text = codeTexts(getTrans())[code];
+  return text && text !== codeTexts(nullTranslator.load(DOMAIN))[code] ? text : null;
+}
+
+/** A readable message for anything thrown, never "undefined" (a server error: its code's
+ * meaning first when the lab speaks another language than the server's English). */
 export function errorMessage(error: unknown): string {
   const trans = getTrans();
+  if (error instanceof ApiError && error.message) {
+    const meaning = errorCodeText(error.code);
+    return meaning ? trans.__('%1 — %2', meaning, error.message) : error.message;
+  }
   if (error instanceof Error && error.message) {
     return error.message;
   }

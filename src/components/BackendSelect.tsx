@@ -62,7 +62,8 @@ export function BackendSelect(props: {
         <ul className="jp-MlShip-backend-reasons">
           {unusable.map(b => (
             <li key={b.name} title={b.reason}>
-              <strong>{b.name}</strong>: {b.reason || trans.__('not available')}
+              <strong>{b.name}</strong>:{' '}
+              {b.reason ? <span lang="en">{b.reason}</span> : trans.__('not available')}
             </li>
           ))}
         </ul>

@@ -7,10 +7,10 @@ import * as React from 'react';
 
 import { ApiError, errorMessage } from '../api/client';
 import type { IProjectPreview } from '../api/types';
-import { formatBytes, groupExcluded, plural, projectSummaryText } from '../core/files';
+import { formatBytes, groupExcluded, projectSummaryText } from '../core/files';
 import { Notice } from './common';
 import { useDialogValidation } from './ParameterForm';
-import { useTrans } from '../core/i18n';
+import { serverText, useTrans } from '../core/i18n';
 
 /** Excluded paths listed before "and N more". */
 const MAX_EXCLUDED_SHOWN = 8;
@@ -86,7 +86,10 @@ function Excluded(props: { preview: IProjectPreview }): JSX.Element | null {
     for (const path of paths.slice(0, Math.max(0, budget))) {
       items.push(
         <li key={`${reason}:${path}`} data-excluded={path}>
-          <code>{path}</code> <span className="jp-MlShip-muted">— {reason}</span>
+          <code>{path}</code>{' '}
+          <span className="jp-MlShip-muted" lang={serverText(reason) === reason ? 'en' : undefined}>
+            — {serverText(reason)}
+          </span>
         </li>
       );
     }
@@ -204,7 +207,7 @@ export function ProjectPreview(props: {
               ) : null}
               {trans.__(', with sub-folders. Hidden files,')}{' '}<code>{trans.__('__pycache__')}</code>{' '}{trans.__('and what')}{' '}
               <code>{trans.__('.shipignore')}</code>{' '}{trans.__('lists stay out. Limit:')}{' '}
-              {plural(state.preview.max_files, 'file')}, {formatBytes(state.preview.max_bytes)}.
+              {trans._n('%1 file', '%1 files', state.preview.max_files)}, {formatBytes(state.preview.max_bytes)}.
             </div>
             <Largest preview={state.preview} />
             <Excluded preview={state.preview} />

@@ -8,7 +8,7 @@ import * as React from 'react';
 
 import { errorMessage, type MlShipClient } from '../api/client';
 import { isTerminal, type IProjectFile, type IRunFiles, type IRunInfo } from '../api/types';
-import { formatBytes, plural, previewKind } from '../core/files';
+import { formatBytes, previewKind } from '../core/files';
 import { shortId } from '../core/format';
 import { FilePreview } from './FilePreview';
 import { useTrans } from '../core/i18n';
@@ -144,7 +144,7 @@ export function RunFiles(props: IRunFilesProps): JSX.Element {
         {trans.__('Files')}{' '}
         {files.length > 0 && (
           <span className="jp-MlShip-count">
-            {plural(files.length, 'file')}, {formatBytes(total)}
+            {trans._n('%1 file', '%1 files', files.length)}, {formatBytes(total)}
           </span>
         )}
       </h3>

@@ -17,7 +17,7 @@ import * as React from 'react';
 
 import type { IHistoryRow, IRunHistory } from '../api/types';
 import { formatDuration, shortId } from '../core/format';
-import { useTrans } from '../core/i18n';
+import { dateLocale, useTrans } from '../core/i18n';
 
 Chart.register(ScatterController, PointElement, LinearScale, Tooltip, Legend);
 
@@ -45,9 +45,9 @@ export function metricOf(run: IHistoryRow, metric: string): number | null {
 export function tickLabel(ms: number, span: number): string {
   const at = new Date(ms);
   if (span < 2 * 86400_000) {
-    return at.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: span < 600_000 ? '2-digit' : undefined });
+    return at.toLocaleTimeString(dateLocale(), { hour: '2-digit', minute: '2-digit', second: span < 600_000 ? '2-digit' : undefined });
   }
-  return at.toLocaleDateString(undefined, { month: 'short', day: 'numeric' });
+  return at.toLocaleDateString(dateLocale(), { month: 'short', day: 'numeric' });
 }
 
 export function versionColor(version: number): string {

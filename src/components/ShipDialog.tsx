@@ -289,7 +289,7 @@ function ShipForm(props: {
             {input('timeout', trans.__('none (default)'))}
           </Field>
           <Field label={trans.__('Retries')} htmlFor="jp-MlShip-retries" error={settingsErrors.retries}>
-            {input('retries', '0 (default)')}
+            {input('retries', trans.__('0 (default)'))}
           </Field>
         </div>
         <div className="jp-MlShip-field-help">

@@ -16,7 +16,7 @@ import * as React from 'react';
 import { errorMessage } from '../api/client';
 import type { IGitInfo, IVersionFiles, IVersionInfo } from '../api/types';
 import { comparePair } from '../core/diff';
-import { formatBytes, plural } from '../core/files';
+import { formatBytes } from '../core/files';
 import { formatDate, formatRelative } from '../core/format';
 import { compareIcon } from '../core/icons';
 import type { IVersionFocus } from '../core/model';
@@ -314,7 +314,7 @@ function VersionRow(props: {
           {props.open ? <caretDownIcon.react tag="span" /> : <caretRightIcon.react tag="span" />}
           {project.files === 0
             ? trans.__('the notebook alone')
-            : trans.__('%1, %2 beside the notebook', plural(project.files, 'file'), formatBytes(project.bytes))}
+            : trans.__('%1, %2 beside the notebook', trans._n('%1 file', '%1 files', project.files), formatBytes(project.bytes))}
         </button>
       )}
       {props.open && <VersionFiles version={v.number} load={list.loadFiles} />}

@@ -191,7 +191,7 @@ export async function readStart(
 export function projectSummaryText(project: IProjectSummary): string {
   const trans = getTrans();
   const root = project.root ? `${project.root.replace(/\/+$/, '')}/` : trans.__('the server root');
-  return trans.__('%1, %2 from %3', plural(project.files, 'file'), formatBytes(project.bytes), root);
+  return trans.__('%1, %2 from %3', trans._n('%1 file', '%1 files', project.files), formatBytes(project.bytes), root);
 }
 
 /** Excluded files grouped by reason, most common first (a long list stays readable). */

@@ -1,6 +1,6 @@
 /** Small display helpers shared by the views. */
 import type { IRunInfo, RunStatus } from '../api/types';
-import { getTrans, translated } from './i18n';
+import { dateLocale, getTrans, translated } from './i18n';
 
 export const STATUS_LABELS: Record<RunStatus, string> = translated(trans => ({
   queued: trans.__('queued'),
@@ -62,7 +62,7 @@ export function formatRelative(iso: string | null | undefined, now = Date.now())
   if (s < 86400) {
     return trans.__('%1 h ago', Math.round(s / 3600));
   }
-  return new Date(time).toLocaleDateString();
+  return new Date(time).toLocaleDateString(dateLocale());
 }
 
 /** Full local date and time, for tooltips. */
@@ -71,7 +71,7 @@ export function formatDate(iso: string | null | undefined): string {
     return '';
   }
   const time = Date.parse(iso);
-  return Number.isNaN(time) ? iso : new Date(time).toLocaleString();
+  return Number.isNaN(time) ? iso : new Date(time).toLocaleString(dateLocale());
 }
 
 /** A value as one short line (outputs and parameters in lists). */

@@ -5,18 +5,18 @@
  * check records, and its message naming the columns that drifted).
  */
 import type { ICheckResult, IJobInfo, IRunInfo, IVersionInfo } from '../api/types';
-import { getTrans } from './i18n';
+import { getTrans, translated } from './i18n';
 
 /** A job's badge: its last run failed, its latest checked run was degraded, a candidate is
  * being validated, or all is well. */
 export type JobBadge = 'healthy' | 'degraded' | 'failing' | 'validating';
 
-export const BADGE_LABELS: Record<JobBadge, string> = {
-  healthy: 'healthy',
-  degraded: 'degraded',
-  failing: 'failing',
-  validating: 'validating'
-};
+export const BADGE_LABELS: Record<JobBadge, string> = translated(trans => ({
+  healthy: trans.__('healthy'),
+  degraded: trans.__('degraded'),
+  failing: trans.__('failing'),
+  validating: trans.__('validating')
+}));
 
 const ACTIVE = new Set(['queued', 'building', 'running']);
 

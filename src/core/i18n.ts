@@ -16,11 +16,18 @@ import * as React from 'react';
 export const DOMAIN = 'jupyter_ml_ship';
 
 let current: TranslationBundle = nullTranslator.load(DOMAIN);
+let language = 'en';
 
 /** Use the lab's translator (the core plugin's activation; before it: English). */
 export function setTranslator(translator: ITranslator | null): TranslationBundle {
   current = (translator ?? nullTranslator).load(DOMAIN);
+  language = translator?.languageCode ?? 'en';
   return current;
+}
+
+/** The locale for dates and numbers: the lab's language (undefined in English: the browser's). */
+export function dateLocale(): string | undefined {
+  return language && !language.startsWith('en') ? language.replace('_', '-') : undefined;
 }
 
 /** The bundle of the extension's domain, for code that is no React component. */
@@ -71,3 +78,25 @@ export function translated<T extends object>(make: (trans: TranslationBundle) =>
     }
   });
 }
+
+/**
+ * The server's fixed English texts the lab knows (reasons, labels it sends as text), in the
+ * user's language; any other server text is returned as it is (show it with `lang="en"`).
+ */
+function serverTexts(trans: TranslationBundle): Record<string, string> {
+  return {
+    hidden: trans.__('hidden'),
+    'not in metadata.ml_ship.include': trans.__('not in metadata.ml_ship.include'),
+    'another notebook (a job of its own; metadata.ml_ship.include takes it)': trans.__(
+      'another notebook (a job of its own; metadata.ml_ship.include takes it)'
+    ),
+    'a pipeline file (shipped as a pipeline of its own)': trans.__(
+      'a pipeline file (shipped as a pipeline of its own)'
+    )
+  };
+}
+
+export function serverText(text: string): string {
+  return serverTexts(current)[text] ?? text;
+}
+

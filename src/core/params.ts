@@ -361,13 +361,13 @@ export function kindHint(spec: IParameterSpec): string {
   const trans = getTrans();
   switch (paramKind(spec)) {
     case 'int':
-      return 'integer';
+      return trans.__('integer');
     case 'float':
-      return 'number';
+      return trans.__('number');
     case 'bool':
-      return 'true / false';
+      return trans.__('true / false');
     case 'str':
-      return 'text';
+      return trans.__('text');
     case 'json':
       return spec.type === 'dict' ? trans.__('JSON object') : spec.type === 'list' || spec.type === 'tuple' ? trans.__('JSON list') : 'JSON';
     default:

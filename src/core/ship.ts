@@ -22,8 +22,6 @@ import { settleNotification } from './notify';
 import { jobNameFromPath } from './params';
 import { getTrans } from './i18n';
 
-export const SHIP_AND_RUN = 'Ship & run';
-
 function shipConfigOf(panel: NotebookPanel): IShipConfig {
   const value = panel.model?.getMetadata('ml_ship');
   return value && typeof value === 'object' && !Array.isArray(value)
@@ -112,6 +110,7 @@ export async function shipNotebook(
     notify: notifyFromConfig(config),
     sendTest: request => model.client.notifyTest(request)
   });
+  const shipAndRun = trans.__('Ship & run');
   const result = await showDialog<IShipChoices>({
     title: trans.__('Ship %1', PathExt.basename(path)),
     body,
@@ -119,7 +118,7 @@ export async function shipNotebook(
       Dialog.cancelButton(),
       Dialog.okButton({ label: trans.__('Ship'), caption: trans.__('Save a new version of the job') }),
       Dialog.okButton({
-        label: SHIP_AND_RUN,
+        label: shipAndRun,
         caption: trans.__('Save a new version and run it with these parameters')
       })
     ],
@@ -130,7 +129,7 @@ export async function shipNotebook(
     return null;
   }
   const choices = result.value;
-  const run = result.button.label === SHIP_AND_RUN;
+  const run = result.button.label === shipAndRun;
 
   // Remember the choices in the notebook, so that the next ship is one click.
   const newConfig = applyNotify(
