@@ -138,3 +138,20 @@ def test_automatic_roll_back_on_postgres(pg_svc, tmp_path):
 
     check_no_roll_back_to_a_rolled_back_version(
         pg_svc, lambda name, *cells, **kw: make_notebook(tmp_path / name, *cells, **kw))
+
+
+def test_environments_on_postgres(pg_svc, tmp_path):
+    """The environment pointers (migration 0009) on PostgreSQL: staging moves alone, a listing
+    reads them in one query, a job deleted and shipped again under its name starts with none."""
+    for x in (1, 2):
+        pg_svc.ship(make_notebook(tmp_path / "pgenv.ipynb", f"print({x})"))
+    pg_svc.promote("pgenv", 1, to="staging")
+    assert pg_svc.job("pgenv").environments == {"staging": 1, "production": 2}
+    listed = {j.name: j.environments for j in pg_svc.jobs()}
+    assert listed["pgenv"] == {"staging": 1, "production": 2}
+    pg_svc.promote("pgenv", 2, to="staging")
+    assert [(v.number, v.environments) for v in pg_svc.versions("pgenv")] == [
+        (2, ["staging", "production"]), (1, [])]
+    pg_svc.delete_job("pgenv")
+    pg_svc.ship(make_notebook(tmp_path / "pgenv.ipynb", "print(3)"))
+    assert pg_svc.job("pgenv").environments == {"production": 1}
