@@ -19,7 +19,9 @@ describe('schedules as the Ship dialog checks them', () => {
 
   it('says what is wrong as the user types', () => {
     expect(scheduleHint('0 6 * *').error).toMatch(/five fields/);
-    expect(scheduleHint('61 * * * *').error).toMatch(/Not a schedule: .*minute: 61/);
+    expect(scheduleHint('61 * * * *').error).toMatch(/minute: 61 is not within 0–59/);
+    expect(scheduleHint('0 0 32 * *').error).toMatch(/day of month: 32 is not within 1–31/);
+    expect(scheduleHint('5-1 * * * *').error).toMatch(/Not a schedule: .*5-1/); // croner's words
     expect(scheduleHint('@sometimes').error).toMatch(/not one of/);
     expect(scheduleHint('0 6 * * *', at('2024-06-03T07:00:00Z')).hint).toMatch(/^Next run: 2024-06-04 06:00 UTC/);
     // in words, by cronstrue; croner knows L and # (the old parser left them to the server)

@@ -5,7 +5,7 @@
  * the server checks again at ship time.
  */
 import { cronOf, describeSchedule, nextRuns, PRESET_CRONS } from '../schedules/cronlib';
-import { getTrans } from './i18n';
+import { getTrans, translated } from './i18n';
 
 export const PRESETS: Record<string, string | null> = PRESET_CRONS;
 
@@ -17,6 +17,21 @@ export interface ISchedule {
 }
 
 export class CronError extends Error {}
+
+const RANGES: [number, number][] = [
+  [0, 59],
+  [0, 23],
+  [1, 31],
+  [1, 12],
+  [0, 7]
+];
+const FIELD_NAMES = translated(trans => [
+  trans.__('minute'),
+  trans.__('hour'),
+  trans.__('day of month'),
+  trans.__('month'),
+  trans.__('day of week')
+]);
 
 /** A schedule, or a `CronError` saying what is wrong (croner's words). */
 export function parseSchedule(value: string): ISchedule {
@@ -34,6 +49,17 @@ export function parseSchedule(value: string): ISchedule {
       trans.__('five fields (minute hour day month weekday, UTC), e.g. “0 6 * * *”; this has %1', parts.length)
     );
   }
+  // a number out of its field's range, said as before (croner counts days and months from 0)
+  parts.forEach((part, i) => {
+    const [lo, hi] = RANGES[i];
+    for (const item of part.split(',')) {
+      for (const value of item.split('/')[0].split('-')) {
+        if (/^\d+$/.test(value) && (+value < lo || +value > hi)) {
+          throw new CronError(trans.__('%1: %2 is not within %3–%4', FIELD_NAMES[i], +value, lo, hi));
+        }
+      }
+    }
+  });
   try {
     nextRuns(text, 'UTC', new Date(), 1, true);
   } catch (error) {
