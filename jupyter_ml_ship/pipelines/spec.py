@@ -20,6 +20,7 @@ from ..naming import check_name, name_from_path
 from ..notify_spec import parse_notify, plain_notify
 from ..untrusted import inside
 from ..user_yaml import compose
+from .commands import PARAMETER, parse_command
 from .templates import Ref, find_refs
 
 STEP_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,62}$")
@@ -28,7 +29,7 @@ STEP_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,62}$")
 #: job's ``metadata.ml_ship.owners`` / ``run_by`` (``core.access``)
 TOP_KEYS = {"name", "description", "parameters", "schedule", "steps", "notify", "owners", "run_by"}
 RUN_BY = ("owners", "team")
-STEP_KEYS = {"notebook", "script", "job", "depends_on", "parameters", "retries", "timeout", "backend",
+STEP_KEYS = {"notebook", "script", "job", "command", "depends_on", "parameters", "retries", "timeout", "backend",
              "cache", "checks", "on_degraded"}
 #: the step keys that name a file ml-ship reads: relative to the pipeline file, confined to its
 #: folder (``untrusted.inside``) when the file is read; the other keys are data (a test holds
@@ -43,6 +44,8 @@ class StepSpec:
     id: str
     notebook: str | None = None  # as written, relative to the pipeline file
     job: str | None = None  # job name, for ``job: name`` / ``job: name@3``
+    #: ``command:`` arguments as written, templates unrendered (``pipelines.commands``)
+    command: list[str] | None = None
     version: int | None = None  # pinned job version
     depends_on: list[str] = field(default_factory=list)
     parameters: dict[str, Any] = field(default_factory=dict)
@@ -232,10 +235,16 @@ def _step(spec: PipelineSpec, sid: str, raw: Any) -> StepSpec:
     if unknown:
         raise BadInput(f"{where(unknown[0])}: unknown key (allowed: {', '.join(sorted(STEP_KEYS))})")
     step = StepSpec(id=sid)
-    if sum(k in raw for k in ("notebook", "script", "job")) != 1:
+    if sum(k in raw for k in ("notebook", "script", "job", "command")) != 1:
         raise BadInput(f"{where()}: give exactly one of 'notebook' (a file), 'script' (a .py, "
-                       "'.R' or '.md' file) or 'job' (name[@N])")
-    if "script" in raw:  # a .py / .R / .md file: shipped through Jupytext (languages.scripts)
+                       "'.R' or '.md' file), 'job' (name[@N]) or 'command' (a list of arguments "
+                       "or a string)")
+    if "command" in raw:  # run without a shell, as a generated notebook (pipelines.commands)
+        step.command = parse_command(raw["command"], where("command"))
+        if raw.get("parameters"):
+            raise BadInput(f"{where('parameters')}: a command step takes no parameters; write "
+                           "values into the command: {{ params.NAME }}, {{ steps.X.outputs.Y }}")
+    elif "script" in raw:  # a .py / .R / .md file: shipped through Jupytext (languages.scripts)
         if not isinstance(raw["script"], str) or not raw["script"].strip():
             raise BadInput(f"{where('script')}: must be the path of a .py, .R or .md script")
         step.notebook = raw["script"]
@@ -265,6 +274,8 @@ def _step(spec: PipelineSpec, sid: str, raw: Any) -> StepSpec:
     if not isinstance(params, dict):
         raise BadInput(f"{where('parameters')}: must be a mapping of parameter names to values")
     step.parameters = {str(k): _jsonable(v, where("parameters", str(k))) for k, v in params.items()}
+    if step.command is not None:  # its templates resolve per run like a parameter's
+        step.parameters = {PARAMETER: step.command}
     step.refs = []
     for key, value in step.parameters.items():
         try:

@@ -22,6 +22,7 @@ from ...cron import check_schedule
 from ...errors import BadInput, Conflict, InvalidPipeline, NotFound
 from ...naming import name_from_path
 from ...pipelines.analysis import NotebookFacts, notebook_facts, read_notebook_facts
+from ...pipelines.commands import command_notebook
 from ...pipelines.models import PipelineDescription, PipelineVersionInfo, StepInfo
 from ...pipelines.spec import PipelineSpec, StepSpec, check_graph, load_pipeline
 from ...store.schema import Event, Pipeline, PipelineVersion, utcnow
@@ -43,6 +44,11 @@ class _Facts:
 
 def _step_facts(ctx: ShipContext, spec: PipelineSpec, step: StepSpec) -> _Facts:
     """What a step's notebook offers, read from the file or the pinned job version."""
+    if step.command is not None:  # outputs: what the command writes, known at run time
+        job = command_job(spec, step)
+        facts = notebook_facts(command_notebook(job, step.command))
+        facts.outputs = None
+        return _Facts(job, None, None, facts)
     if step.notebook is not None:
         path = (spec.base_dir / step.notebook).resolve()
         facts = read_notebook_facts(path, spec.where("steps", step.id, "notebook"))
@@ -111,6 +117,24 @@ def describe(ctx: ShipContext, path: str | Path) -> PipelineDescription:
                                steps=steps)
 
 
+def command_job(spec: PipelineSpec, step: StepSpec) -> str:
+    """The job a command step ships as: ``<pipeline>-<step>``."""
+    return name_from_path(f"{spec.name}-{step.id}")
+
+
+def _ship_command(ctx: ShipContext, spec: PipelineSpec, step: StepSpec, job: str,
+                  **ship: Any) -> Any:
+    """Ship a command step's generated notebook with the pipeline file's folder as its project
+    (the file is written beside the pipeline file for the snapshot, then removed)."""
+    assert step.command is not None
+    path = spec.base_dir / f".ml-ship-command-{step.id}.ipynb"
+    path.write_text(json.dumps(command_notebook(job, step.command), indent=1))
+    try:
+        return ctx.ship(path, name=job, **ship).version
+    finally:
+        path.unlink(missing_ok=True)
+
+
 def _job_of(step: StepSpec) -> str:
     try:
         return name_from_path(Path(step.notebook or step.id))
@@ -152,9 +176,14 @@ def ship(ctx: ShipContext, path: str | Path, message: str | None = None,
     steps: dict[str, dict[str, Any]] = {}
     for sid in spec.order():
         step, facts = spec.steps[sid], found[sid]
-        if facts.notebook_path is not None:
-            shipped = ctx.ship(facts.notebook_path, message=message or f"pipeline {spec.name}",
-                               author=author, actor=actor, confine=confine).version
+        if facts.notebook_path is not None or step.command is not None:
+            how: dict[str, Any] = dict(message=message or f"pipeline {spec.name}",
+                                       author=author, actor=actor, confine=confine)
+            if step.command is not None:
+                shipped = _ship_command(ctx, spec, step, facts.job, **how)
+            else:
+                assert facts.notebook_path is not None
+                shipped = ctx.ship(facts.notebook_path, **how).version
             _check_params(spec, step, [p.name for p in shipped.parameters], shipped.job)
             job, number, digest = shipped.job, shipped.number, shipped.digest
         else:
