@@ -17,7 +17,8 @@ from .._version import __version__
 
 #: modules of this package that add commands; each defines register(subparsers)
 COMMAND_MODULES = ["_jobs", "_runs", "_files", "_pipelines", "_schedules", "_images", "_warmcmd",
-                   "_agent", "_compare", "_audit", "_health", "_promote"]
+                   "_agent", "_compare", "_audit", "_health", "_promote",
+                   "_triggers"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -106,6 +106,9 @@ def cmd_ship(args: argparse.Namespace) -> int:
             f"its validation run {v.validation_run_id} decides whether it becomes current "
             f"(`ml-ship versions {v.job}` says how it went)" if v.promotion == "validating"
             else str(v.promotion_reason)))
+    if result.trigger_token:  # shown this once: only its hash is kept (core.triggers)
+        err(f"webhook trigger of {v.job} (shown once, keep it secret): POST "
+            f"/ml-ship/api/triggers/{result.trigger_token}")
     if result.run is None:
         return 0
     err(f"run {result.run.id} started on {result.run.backend}")

@@ -50,12 +50,14 @@ from .promotion import PromotionMixin, parse_promote, parse_rollback_on
 from .provenance import check_delivery_config, git_provenance
 from .rows import job_row, job_version_row
 from .tick import TickMixin
+from .triggers import TriggersMixin, fire_triggers, on_run_ended
 
 if TYPE_CHECKING:
     from ..models import ScheduleInfo
 
 
-class ShipService(JobRunsMixin, PipelinesMixin, ProjectsMixin, TickMixin, PromotionMixin):
+class ShipService(JobRunsMixin, PipelinesMixin, ProjectsMixin, TickMixin, PromotionMixin,
+                  TriggersMixin):
     def __init__(self, settings: MlShip | None = None, store: Store | None = None,
                  actor: Actor | None = None):
         self.settings = settings or MlShip()
@@ -68,7 +70,9 @@ class ShipService(JobRunsMixin, PipelinesMixin, ProjectsMixin, TickMixin, Promot
         self._listeners: list[Any] = []
         #: more periodic work, called at the end of every tick that writes: ``hook(service)``;
         #: notifications and MLflow logs of the runs that ended
-        self.tick_hooks: list[Any] = [deliver_pending]
+        self.tick_hooks: list[Any] = [deliver_pending, fire_triggers]
+        # a job's success starts its after-triggers at once (core.triggers)
+        self._listeners.append(lambda info: on_run_ended(self, info))
         #: who calls tick() in this process ("jupyter server", "agent"), for /health
         self.ticker: str | None = None
         #: a long-lived process (the Jupyter server) sets it: its first local run that starts
@@ -285,6 +289,13 @@ class ShipService(JobRunsMixin, PipelinesMixin, ProjectsMixin, TickMixin, Promot
             validate_parameters(parameter_schema(nb_file), promote.parameters,
                                 f"{path.name}: metadata.ml_ship.promote.validate.parameters",
                                 self.settings.max_request_bytes)
+        triggers = []  # runs started by events (core.triggers), checked before any record
+        if wanted.get("triggers") is not None:
+            if not nb_file.exists():
+                atomic_write_text(nb_file, snap.to_json())
+            triggers = self.check_triggers(job_name, wanted["triggers"],
+                                           parameter_schema(nb_file),
+                                           f"{path.name}: metadata.ml_ship.triggers")
         with self.store.session() as s:
             known = s.scalars(select(Job).where(Job.name == job_name)).first()
             # the current version's content again changes nothing (a pipeline's owner group
@@ -354,6 +365,7 @@ class ShipService(JobRunsMixin, PipelinesMixin, ProjectsMixin, TickMixin, Promot
         result = ShipResult(
             job=self.job(job_name, actor), version=self.version(job_name, version.number),
             created=created, made_current=made_current,
+            trigger_token=self.sync_triggers(job_name, triggers, scan.root),
         )
         if run and validation is not None:  # a candidate's run is its validation run
             result.run = validation

@@ -45,6 +45,13 @@ from ..models import (
     VersionInfo,
     VersionList,
 )
+from ..models.triggers import (
+    TriggerFired,
+    TriggerInfo,
+    TriggerList,
+    TriggerParameters,
+    TriggerToken,
+)
 from ..pipelines.models import (
     PipelineDescription,
     PipelineInfo,
@@ -61,10 +68,11 @@ from ..pipelines.models import (
 from . import _checks as checks
 from . import _files as f
 from . import _handlers as h
-from . import _notify as notify
 from . import _history as hist
+from . import _notify as notify
 from . import _pipelines as p
 from . import _promotion as promotion
+from . import _triggers as triggers
 from . import _upload as upload
 from ._base import NotFoundHandler
 from ._logs import LogHandler, LogSocketHandler, OutputHandler
@@ -96,6 +104,7 @@ ERRORS = {
     404: "no such job, pipeline, version, run, file or route",
     409: "the request does not fit the current state",
     413: "body or parameters over MlShip.max_request_bytes",
+    429: "too many requests: a webhook trigger over MlShip.trigger_rate_limit runs a minute",
     503: "a backend or the store is unavailable",
     507: "no space left on the disk of the home or the store (the message says where and how "
          "much is free); nothing half-written is left behind",
@@ -141,6 +150,23 @@ ROUTES: list[Route] = [
                     "cron that never fires or an unknown zone; 409: Airflow holds it",
                     ScheduleInfo, body=ScheduleEdit, errors=(400, 403, 404, 409, 413)),
     }, "server"),
+    Route("/triggers", triggers.TriggersHandler, {
+        "get": Op("Runs started by events: every job's triggers (webhook, files, after), "
+                  "their environment and when each last started a run", TriggerList),
+    }, "server"),
+    Route("/triggers/{token}", triggers.WebhookHandler, {
+        "post": Op("Start a run of the job whose webhook trigger this secret token is (the "
+                   "token is the credential: no Jupyter token, no XSRF). Body: the run's "
+                   "parameters, checked like a run's. 404 for an unknown or revoked token "
+                   "(nothing started), 429 over the job's rate limit", TriggerFired, 201,
+                   TriggerParameters, errors=(400, 404, 413, 429)),
+    }, "server"),
+    Route("/jobs/{name}/trigger", triggers.JobTriggerHandler, {
+        "post": Op("A new secret for the job's webhook trigger (the old one stops working), "
+                   "shown this once", TriggerToken, 201, errors=(404,)),
+        "delete": Op("Revoke the job's webhook trigger: its URL is a 404 from now on",
+                     TriggerInfo, errors=(404,)),
+    }, "jobs"),
     Route("/openapi.json", h.OpenApiHandler, {"get": Op("This document", "spec")}, "server"),
     Route("/notebook-info", h.NotebookInfoHandler, {
         "get": Op("Suggested name, parameters and metadata.ml_ship of a notebook",

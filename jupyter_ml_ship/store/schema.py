@@ -350,3 +350,42 @@ class Schedule(Base):
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_by: Mapped[str] = mapped_column(String(200), default="")
+
+
+# ---- runs started by events (migration 0010) ------------------------------------------------
+
+
+class Trigger(Base):
+    """One trigger of a job (``metadata.ml_ship.triggers``, ``core.triggers``): kept in step
+    with the job's last shipped version. A webhook keeps only the SHA-256 of its secret token."""
+
+    __tablename__ = "triggers"
+    __table_args__ = (UniqueConstraint("name", "kind", name="uq_triggers_name_kind"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: the job it starts
+    name: Mapped[str] = mapped_column(String(63), index=True)
+    #: "webhook", "files" or "after"
+    kind: Mapped[str] = mapped_column(String(16))
+    #: files: {"glob", "root", "parameter"}; after: {"upstream": [...]}; webhook: {}
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    environment: Mapped[str] = mapped_column(String(63), default="production")
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class TriggerFire(Base):
+    """A run a trigger started, once per ``key`` (files: the file's path; after: the upstream
+    run; webhook: the run itself): the unique key is what makes a file start one run only,
+    across restarts and processes."""
+
+    __tablename__ = "trigger_fires"
+    __table_args__ = (UniqueConstraint("name", "kind", "key", name="uq_trigger_fires"),
+                      Index("ix_trigger_fires_at", "name", "kind", "fired_at"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(63))
+    kind: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(1000))
+    run_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    fired_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
