@@ -39,6 +39,12 @@ export function AgentStatus(props: {
     : health.periodic === 'jupyter server'
       ? trans.__('Schedules and pipelines: this Jupyter server (they stop when it stops: run `ml-ship agent` to keep them going)')
       : trans.__('Schedules and pipelines: nobody (no agent, no server loop)');
+  // one row in the panel (the whole sentence in the tooltip)
+  const line = agent
+    ? trans.__('Schedules: ml-ship agent on %1 (pid %2), ticked %3', agent.host, agent.pid, formatRelative(agent.last_tick))
+    : health.periodic === 'jupyter server'
+      ? trans.__('Schedules: this Jupyter server (`ml-ship agent` keeps them going)')
+      : trans.__('Schedules: nobody runs them');
   return (
     <div className="jp-MlShip-agentStatus" data-periodic={health.periodic} title={text}>
       {health.warnings.map(w => (
@@ -50,7 +56,9 @@ export function AgentStatus(props: {
         <span
           className={`jp-MlShip-agentStatus-dot jp-MlShip-agentStatus-${health.periodic.replace(' ', '-')}`}
         />
-        <TextWithCode text={text} />
+        <span className="jp-MlShip-agentStatus-text">
+          <TextWithCode text={line} />
+        </span>
       </div>
     </div>
   );

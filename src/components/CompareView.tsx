@@ -118,6 +118,67 @@ function FilesTable(props: { diff: IVersionDiff }): JSX.Element {
   );
 }
 
+/** The settings (metadata.ml_ship: root, schedule, backend…) that differ from a to b. */
+export function configChanges(
+  a: Record<string, unknown> | undefined,
+  b: Record<string, unknown> | undefined
+): { key: string; a: unknown; b: unknown }[] {
+  const before = a ?? {};
+  const after = b ?? {};
+  return [...new Set([...Object.keys(before), ...Object.keys(after)])]
+    .sort()
+    .filter(key => JSON.stringify(before[key]) !== JSON.stringify(after[key]))
+    .map(key => ({ key, a: before[key], b: after[key] }));
+}
+
+function shownValue(value: unknown): string {
+  return value === undefined ? '—' : typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+function ConfigTable(props: { diff: IVersionDiff; versions: IVersionInfo[] }): JSX.Element | null {
+  const trans = useTrans();
+  const { diff, versions } = props;
+  const va = versions.find(v => v.number === diff.a);
+  const vb = versions.find(v => v.number === diff.b);
+  if (!va || !vb) {
+    return null;
+  }
+  const rows = configChanges(va.config, vb.config);
+  return (
+    <section className="jp-MlShip-compareConfig">
+      <h3>{trans.__('Settings')}</h3>
+      {rows.length === 0 ? (
+        <div className="jp-MlShip-muted">{trans.__('The same settings in both versions.')}</div>
+      ) : (
+        <table className="jp-MlShip-changes">
+          <thead>
+            <tr>
+              <th scope="col">{trans.__('setting')}</th>
+              <th scope="col">v{diff.a}</th>
+              <th scope="col">v{diff.b}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map(row => (
+              <tr key={row.key} data-setting={row.key}>
+                <td>
+                  <code>{row.key}</code>
+                </td>
+                <td>
+                  <code>{shownValue(row.a)}</code>
+                </td>
+                <td>
+                  <code>{shownValue(row.b)}</code>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
 /** The text diff, its added and removed lines coloured. */
 export function TextDiff(props: { text: string }): JSX.Element {
   const trans = useTrans();
@@ -161,6 +222,7 @@ function CompareHeader(props: {
       {state.loading && !diff && <div className="jp-MlShip-muted">{trans.__('Comparing…')}</div>}
       {diff && (
         <>
+          <ConfigTable diff={diff} versions={state.versions} />
           <FilesTable diff={diff} />
           <div className="jp-MlShip-compareNotebookBar">
             <h3>{trans.__('Notebook')}</h3>

@@ -77,7 +77,9 @@ function JobItem(props: {
         <div className="jp-MlShip-item-main">
           <span className="jp-MlShip-item-title">{job.name}</span>
           <HealthBadge job={job} quiet />
-          {job.last_run && <StatusChip status={job.last_run.status} />}
+          {job.last_run && (
+            <StatusChip status={job.last_run.status} version={job.last_run.version} />
+          )}
         </div>
         <div className="jp-MlShip-item-sub">
           <span className="jp-MlShip-version-badge" data-current-version={job.current_version ?? ''}>

@@ -314,7 +314,12 @@ function VersionRow(props: {
           {props.open ? <caretDownIcon.react tag="span" /> : <caretRightIcon.react tag="span" />}
           {project.files === 0
             ? trans.__('the notebook alone')
-            : trans.__('%1, %2 beside the notebook', trans._n('%1 file', '%1 files', project.files), formatBytes(project.bytes))}
+            : trans.__(
+                '%1, %2 from %3',
+                trans._n('%1 file', '%1 files', project.files),
+                formatBytes(project.bytes),
+                project.root ? `${project.root}/` : trans.__('the server root')
+              )}
         </button>
       )}
       {props.open && <VersionFiles version={v.number} load={list.loadFiles} />}

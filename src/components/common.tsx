@@ -5,14 +5,24 @@ import type { RunStatus } from '../api/types';
 import { formatValue, STATUS_LABELS } from '../core/format';
 import { useTrans } from '../core/i18n';
 
-export function StatusChip(props: { status: RunStatus; title?: string }): JSX.Element {
+export function StatusChip(props: {
+  status: RunStatus;
+  title?: string;
+  /** the version that ran, said after the status ("succeeded · v3") */
+  version?: number | null;
+}): JSX.Element {
+  const trans = useTrans();
+  const label = STATUS_LABELS[props.status];
+  const said =
+    typeof props.version === 'number' ? trans.__('%1 · v%2', label, props.version) : label;
   return (
     <span
       className={`jp-MlShip-status jp-MlShip-status-${props.status}`}
       data-status={props.status}
-      title={props.title ?? STATUS_LABELS[props.status]}
+      data-version={props.version ?? undefined}
+      title={props.title ?? said}
     >
-      {STATUS_LABELS[props.status]}
+      {said}
     </span>
   );
 }

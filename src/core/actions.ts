@@ -84,10 +84,11 @@ export async function runWithDialog(
   return startRun(ctx, job, info.number, result.value.parameters, result.value.backend);
 }
 
-/** The job's newest run, if it has one (none when the server cannot say). */
+/** The job's newest *successful* run, as the Ship dialog starts from (none: the defaults;
+ * a failed run's values are what the user is trying to get away from). */
 async function lastRunOf(ctx: IActions, job: string): Promise<IRunInfo | null> {
   try {
-    return (await ctx.model.client.runs({ job, limit: 1 })).runs[0] ?? null;
+    return (await ctx.model.client.runs({ job, status: 'succeeded', limit: 1 })).runs[0] ?? null;
   } catch {
     return null;
   }

@@ -54,6 +54,13 @@ export async function createNotebookDiff(options: INotebookDiffOptions): Promise
     withLanguage(options.base, options.mimeTypeOf) as unknown as nbformat.INotebookContent,
     options.diff as never
   );
+  // cells of an nbformat 4.4 notebook have no id: nbdime would head each with "Cell ID:
+  // undefined" (its model holds an id pair even when both sides are missing)
+  for (const cell of model.cells as unknown as { cellId: { base?: unknown; remote?: unknown } | null }[]) {
+    if (cell.cellId && cell.cellId.base == null && cell.cellId.remote == null) {
+      cell.cellId = null;
+    }
+  }
   const widget = new NotebookDiffWidget({
     model,
     rendermime: options.rendermime,
