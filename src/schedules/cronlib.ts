@@ -8,6 +8,8 @@
 import { Cron } from 'croner';
 import cronstrue from 'cronstrue/i18n';
 
+import { getTrans } from '../core/i18n';
+
 /** Airflow's presets and their cron form (as `jupyter_ml_ship/cron.py`); null: Airflow only */
 export const PRESET_CRONS: Record<string, string | null> = {
   '@hourly': '0 * * * *',
@@ -61,7 +63,8 @@ function cron(schedule: string, zone: string): Cron | null {
     return null;
   }
   if (text.split(' ').length !== 5) {
-    throw new Error('five fields: minute hour day-of-month month day-of-week, e.g. “0 6 * * *”');
+    const trans = getTrans();
+    throw new Error(trans.__('five fields: minute hour day-of-month month day-of-week, e.g. “0 6 * * *”'));
   }
   // five fields; day of month OR day of week when both are set, as cron and croniter read them
   return new Cron(text, { timezone: zone || 'UTC', mode: '5-part', domAndDow: false, paused: true });
@@ -73,7 +76,8 @@ export function scheduleError(schedule: string, zone = 'UTC'): string {
     return 'empty';
   }
   if (!isZone(zone || 'UTC')) {
-    return `“${zone}” is not a known time zone (an IANA name, e.g. Europe/Paris)`;
+    const trans = getTrans();
+    return trans.__('“%1” is not a known time zone (an IANA name, e.g. Europe/Paris)', zone);
   }
   try {
     const c = cron(schedule, zone);

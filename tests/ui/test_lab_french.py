@@ -87,12 +87,13 @@ def _catalogue_words() -> tuple[set[str], dict[str, str]]:
 
 
 def english_left(texts: list[list[str]], english: set[str]) -> list[str]:
-    """The visible texts holding an English word (file names and ids are data)."""
+    """The visible texts holding an English word (file names, ids, dotted names, addresses and
+    commands are data or code, in French too)."""
     left = []
     for text, _cls in texts:
         if re.fullmatch(r"[\w./-]+\.\w+", text) or re.fullmatch(r"#?[0-9a-f]{6,}", text):
             continue  # a file name, a run id
-        found = [w for w in re.findall(r"[A-Za-z]+", re.sub(r"ML Ship|ml-ship [a-z-]+|ml-ship|--\w+", " ", text))
+        found = [w for w in re.findall(r"[A-Za-z]+", re.sub(r"ML Ship|ml-ship [a-z-]+|--\w+|\S*[._=/@]\S*", " ", text))
                  if w in english]
         if found:
             left.append(f"{text!r} ({', '.join(found)}) in .{_cls}")
