@@ -8,5 +8,6 @@ import './compare.css';
 import './history.css';
 import './team.css';
 import './health.css';
+import './layout.css';
 import './environments.css';
 import './schedules.css';

@@ -2,7 +2,9 @@
 import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
 import { showErrorMessage } from './errorDialog';
 import { PathExt } from '@jupyterlab/coreutils';
-import { FileDialog } from '@jupyterlab/filebrowser';
+import { FileBrowser, FilterFileBrowserModel } from '@jupyterlab/filebrowser';
+import { PromiseDelegate } from '@lumino/coreutils';
+import { Widget } from '@lumino/widgets';
 import type { NotebookPanel } from '@jupyterlab/notebook';
 import type { Contents } from '@jupyterlab/services';
 
@@ -29,7 +31,13 @@ function shipConfigOf(panel: NotebookPanel): IShipConfig {
     : {};
 }
 
-/** JupyterLab's folder picker, opened at the current choice (or the notebook's folder). */
+/**
+ * JupyterLab's file browser as a folder picker, opened inside the Ship dialog (a second dialog,
+ * FileDialog.getExistingDirectory, would wait in JupyterLab's dialog queue until the Ship dialog
+ * closed): folders only, at the current choice; Select takes the folder selected, or the one
+ * the browser is in.
+ */
+let pickers = 0;
 function pickFolder(
   ctx: IActions,
   notebookPath: string
@@ -39,18 +47,51 @@ function pickFolder(
     if (!ctx.docManager) {
       return null;
     }
-    const result = await FileDialog.getExistingDirectory({
+    const model = new FilterFileBrowserModel({
       manager: ctx.docManager,
-      title: trans.__('Choose the project folder'),
-      label: trans.__('The folder shipped with %1: its own, or one above it', PathExt.basename(notebookPath)),
-      defaultPath: current || PathExt.dirname(notebookPath),
-      host
+      filter: item => (item.type === 'directory' ? {} : null)
     });
-    if (!result.button.accept || !result.value?.length) {
-      return null;
+    const browser = new FileBrowser({ id: `jp-MlShip-folderBrowser-${++pickers}`, model, restore: false });
+    browser.addClass('jp-MlShip-folderBrowser');
+    const bar = document.createElement('div');
+    bar.className = 'jp-MlShip-folderBrowserBar';
+    const label = document.createElement('span');
+    label.className = 'jp-MlShip-field-help';
+    label.textContent = trans.__(
+      'The folder shipped with %1: its own, or one above it',
+      PathExt.basename(notebookPath)
+    );
+    const cancel = document.createElement('button');
+    cancel.type = 'button';
+    cancel.className = 'jp-Button jp-mod-styled jp-mod-reject';
+    cancel.textContent = trans.__('Cancel');
+    const select = document.createElement('button');
+    select.type = 'button';
+    select.className = 'jp-Button jp-mod-styled jp-mod-accept';
+    select.textContent = trans.__('Select');
+    bar.append(label, cancel, select);
+    const done = new PromiseDelegate<string | null>();
+    cancel.onclick = () => done.resolve(null);
+    select.onclick = () => {
+      const chosen = browser.selectedItems().next();
+      const item = chosen && !chosen.done ? chosen.value : null;
+      done.resolve(item && item.type === 'directory' ? item.path : model.path);
+    };
+    Widget.attach(browser, host);
+    host.appendChild(bar);
+    try {
+      await model.cd('/' + (current || PathExt.dirname(notebookPath)));
+    } catch {
+      await model.cd('/' + PathExt.dirname(notebookPath));
     }
-    const chosen = result.value[0];
-    return chosen.type === 'directory' ? chosen.path : PathExt.dirname(chosen.path);
+    try {
+      return await done.promise;
+    } finally {
+      Widget.detach(browser);
+      browser.dispose();
+      model.dispose();
+      bar.remove();
+    }
   };
 }
 
