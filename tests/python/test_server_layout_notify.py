@@ -123,3 +123,15 @@ def test_the_service_refuses_mail_without_smtp_like_an_unset_webhook_secret(svc,
         svc.ship(nb, config={"notify": {"webhook": ["NOT_SET_ANYWHERE"]}})
     svc.settings.smtp_host = "127.0.0.1"  # with a server: shipped
     assert svc.ship(nb, config={"notify": {"email": ["oncall@example.com"]}}).created
+
+
+def test_a_pipeline_with_mail_is_refused_without_smtp(svc, tmp_path):
+    from .conftest import make_notebook
+
+    make_notebook(tmp_path / "p" / "step.ipynb", "print('hi')")
+    spec = tmp_path / "p" / "nightly.pipeline.yaml"
+    spec.write_text("name: nightly\nnotify:\n  email: [oncall@example.com]\n"
+                    "steps:\n  one:\n    notebook: step.ipynb\n")
+    with pytest.raises(BadInput, match=r"notify\.email: no SMTP server is configured"):
+        svc.ship_pipeline(spec)
+    assert svc.jobs() == []  # no step shipped either

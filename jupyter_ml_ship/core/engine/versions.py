@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, object_session
 from ...cron import check_schedule
 from ...errors import BadInput, Conflict, InvalidPipeline, NotFound
 from ...naming import name_from_path
+from ...notify_spec import check_mail_server
 from ...pipelines.analysis import NotebookFacts, notebook_facts, read_notebook_facts
 from ...pipelines.commands import command_notebook
 from ...pipelines.models import PipelineDescription, PipelineVersionInfo, StepInfo
@@ -172,6 +173,7 @@ def ship(ctx: ShipContext, path: str | Path, message: str | None = None,
     ``confine``: the folder every step's project folder must stay inside (the server root).
     """
     spec = load_pipeline(path)
+    check_mail_server(spec.notify, spec.where("notify"), ctx.settings.smtp_host)
     found = check(ctx, spec)
     steps: dict[str, dict[str, Any]] = {}
     for sid in spec.order():
