@@ -120,7 +120,14 @@ const fields: Record<string, Record<string, true>> = {
     id: true, subject: true, kind: true, actor: true, created_at: true, data: true
   } satisfies Record<keyof T.IAuditEvent, true>,
   AuditTrail: { events: true } satisfies Record<keyof T.IAuditTrail, true>,
-  ShipResult: { job: true, version: true, created: true, made_current: true, run: true } satisfies Record<keyof T.IShipResult, true>,
+  ShipResult: {
+    job: true, version: true, created: true, made_current: true, run: true, trigger_token: true
+  } satisfies Record<keyof T.IShipResult, true>,
+  TriggerInfo: {
+    job: true, kind: true, detail: true, environment: true, last_fired: true, last_run_id: true,
+    root: true, parameter: true, revoked: true
+  } satisfies Record<keyof T.ITriggerInfo, true>,
+  TriggerList: { triggers: true } satisfies Record<keyof T.ITriggerList, true>,
   BackendStatus: { name: true, available: true, reason: true } satisfies Record<keyof T.IBackendStatus, true>,
   AgentInfo: {
     holder: true, host: true, pid: true, since: true, last_tick: true, expires_at: true

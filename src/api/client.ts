@@ -26,6 +26,8 @@ import type {
   IRunList,
   IShipRequest,
   IShipResult,
+  ITriggerInfo,
+  ITriggerList,
   IVersionDiff,
   IVersionFiles,
   IVersionInfo,
@@ -270,6 +272,12 @@ export class MlShipClient {
 
   ship(request: IShipRequest): Promise<IShipResult> {
     return this._call('ship', post(request));
+  }
+
+  /** The triggers of every job (runs started by events), or of one job. */
+  async triggers(job?: string): Promise<ITriggerInfo[]> {
+    const found = (await this._call<ITriggerList>('triggers')).triggers;
+    return job === undefined ? found : found.filter(t => t.job === job);
   }
 
   async jobs(): Promise<IJobInfo[]> {

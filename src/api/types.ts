@@ -401,6 +401,26 @@ export interface IShipResult {
   /** the reused version was not the current one (shipped after a roll back) and now is */
   made_current: boolean;
   run: IRunInfo | null;
+  /** the secret of the job's new webhook trigger, shown this once (only its hash is kept) */
+  trigger_token?: string | null;
+}
+
+/** A job's trigger: runs started by events (metadata.ml_ship.triggers) */
+export interface ITriggerInfo {
+  job: string;
+  kind: 'webhook' | 'files' | 'after';
+  /** files: the glob; after: the upstream jobs or pipelines; webhook: 'active' or 'revoked' */
+  detail: string;
+  environment: string;
+  last_fired: string | null;
+  last_run_id: string | null;
+  root: string | null;
+  parameter: string | null;
+  revoked: boolean;
+}
+
+export interface ITriggerList {
+  triggers: ITriggerInfo[];
 }
 
 export interface IBackendStatus {

@@ -10,6 +10,7 @@ import { EnvironmentChips, VersionsList } from './VersionsList';
 import { JobAudit } from './JobAudit';
 import { HealthBadge } from './HealthBadge';
 import { HealthTab } from './HealthTab';
+import { JobTriggers } from './JobTriggers';
 import type { MlShipClient } from '../api/client';
 import { may, permitted } from '../core/permissions';
 import { useTrans } from '../core/i18n';
@@ -153,6 +154,7 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
               <EnvironmentChips environments={Object.keys(environments)} versions={environments} />
             </div>
           )}
+          {props.client && <JobTriggers client={props.client} job={job.name} refresh={job.updated_at} />}
           {job.owner && (
             <div className="jp-MlShip-item-sub" data-owner={job.owner}>
               {trans.__('owner')}{' '}{job.owner}

@@ -23,6 +23,7 @@ import { ShipDialogBody, type IShipChoices } from '../components/ShipDialog';
 import { settleNotification } from './notify';
 import { jobNameFromPath } from './params';
 import { getTrans } from './i18n';
+import { showTriggerToken } from '../components/JobTriggers';
 
 function shipConfigOf(panel: NotebookPanel): IShipConfig {
   const value = panel.model?.getMetadata('ml_ship');
@@ -210,6 +211,10 @@ export async function shipNotebook(
     return null;
   }
   model.noteShipped(shipped.job, shipped.run);
+  if (shipped.trigger_token) {
+    // the webhook's secret, shown this once (the server keeps only its hash)
+    void showTriggerToken(shipped.job.name, shipped.trigger_token);
+  }
   const { job, version } = shipped;
   const text = shipped.created
     ? trans.__('Shipped %1 v%2', job.name, version.number)
