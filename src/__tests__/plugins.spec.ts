@@ -33,12 +33,14 @@ function plugin(id: string) {
 }
 
 describe('the plugin list', () => {
-  it('has the core, the panel, pipelines and the run history', () => {
+  it('has the core, the panel, pipelines, the run history, schedules and New pipeline', () => {
     expect(plugins.map(p => p.id)).toEqual([
       'jupyter-ml-ship:plugin',
       'jupyter-ml-ship:panel',
       'jupyter-ml-ship:pipelines',
-      'jupyter-ml-ship:run-history'
+      'jupyter-ml-ship:run-history',
+      'jupyter-ml-ship:schedules',
+      'jupyter-ml-ship:new-pipeline'
     ]);
     expect(plugins.every(p => p.autoStart === true)).toBe(true);
   });
