@@ -8,6 +8,12 @@ Errors, whatever raised them, leave the server as ``{"error": CODE, "message": T
     tornado HTTPError            its status (403 forbidden, 405 …)
     anything else                500 internal_error, a generic message with a reference; the
                                  traceback goes to the server log only
+
+Every route is behind Jupyter's authentication (``@web.authenticated`` + ``@authorized``) with
+ONE documented exception: ``POST /triggers/{token}`` (``_triggers.WebhookHandler``), a job's
+webhook trigger, whose secret token in the path is the credential (looked up by its SHA-256,
+compared in constant time, 404 when unknown; ``@allow_unauthenticated``; XSRF does not apply:
+no cookie authenticates it). A new unauthenticated route needs the same reasoning here.
 """
 
 from __future__ import annotations
