@@ -48,6 +48,7 @@ bench: setup
 	$(PY) bench/bench_remote.py
 	$(PY) bench/bench_agent.py
 	$(PY) bench/bench_history.py
+	$(PY) bench/bench_envs.py
 	$(PY) bench/bench_triggers.py
 	scripts/postgres-up.sh && $(PY) bench/bench_team.py
 	scripts/docker-up.sh && $(PY) bench/bench_docker.py

@@ -13,6 +13,7 @@ from ..runner import _warm
 from ..runner._proc import start_time
 from ..store.blobs import BlobStore, materialize
 from .base import Backend, RunContext
+from .local_env import ensure_env, pins_requirements, run_env_vars
 
 
 class LocalBackend(Backend):
@@ -35,7 +36,10 @@ class LocalBackend(Backend):
         env.update(ctx.secrets)
         env["PYTHONUNBUFFERED"] = "1"
         env["ML_SHIP_RUN_ID"] = ctx.run_id
-        pid = _warm.start_run(self.settings, ctx.run_dir, ctx.log_path, env)
+        own_env = self._version_env(ctx)
+        env.update(own_env)
+        # the warm runner forks kernels from the server's environment: not for a version's own
+        pid = None if own_env else _warm.start_run(self.settings, ctx.run_dir, ctx.log_path, env)
         if pid is not None:
             return {"pid": pid, "start_time": start_time(pid), "warm": True}
         with open(ctx.log_path, "ab") as log:
@@ -50,6 +54,17 @@ class LocalBackend(Backend):
             )
         self._children[proc.pid] = proc
         return {"pid": proc.pid, "start_time": start_time(proc.pid)}
+
+    def _version_env(self, ctx: RunContext) -> dict[str, str]:
+        """The kernel's environment: the version's own (``local_env``) when it pins
+        requirements, else the server's (and the log says which)."""
+        if not pins_requirements(ctx.environment, ctx.environment_source):
+            ctx.log(f"environment: the server's ({sys.prefix}): this version declares no "
+                    "requirements")
+            return {}
+        folder = ensure_env(self.settings.home_path, ctx.environment,
+                            self.settings.wheelhouse, ctx.log)
+        return run_env_vars(folder)
 
     def is_alive(self, ref: dict[str, Any], run_dir: Path) -> bool:
         pid = ref.get("pid")

@@ -270,6 +270,10 @@ def start_early(run_dir: Path, kernel_name: str | None, cwd: Path | None = None,
                 extra_path: list[str] | None = None) -> EarlyKernel | None:
     if os.environ.get("ML_SHIP_NO_EARLY_KERNEL"):
         return None
+    version_python = os.environ.get("ML_SHIP_KERNEL_PYTHON")  # the version's env (local_env)
+    if version_python and (kernel_name or "python3") == "python3":
+        argv = [version_python, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+        return EarlyKernel(run_dir, cwd, extra_path or [], KernelArgv("python3", argv, {}))
     if (kernel_name or "python3") != "python3":
         spec = kernel_argv(str(kernel_name))
         return EarlyKernel(run_dir, cwd, extra_path or [], spec) if spec is not None else None
