@@ -28,6 +28,9 @@ class MlShip(Configurable):
                      "the home). PostgreSQL: postgresql+psycopg://user@host/db").tag(config=True)
     default_backend = Unicode(help="Backend used when a run names none (env ML_SHIP_BACKEND)."
                               ).tag(config=True)
+    spark_master = Unicode(help="Spark master of PySpark jobs (metadata.ml_ship.spark) that "
+                           "name none, e.g. spark://host:7077 (env ML_SHIP_SPARK_MASTER; "
+                           "default local[*]).").tag(config=True)
     max_request_bytes = Int(2 * 1024 * 1024, help="Largest accepted request body / parameter "
                             "payload in bytes.").tag(config=True)
     max_notebook_bytes = Int(200 * 1024 * 1024, help="Largest notebook accepted for shipping."
@@ -186,6 +189,10 @@ class MlShip(Configurable):
     @default("default_backend")
     def _default_backend(self) -> str:
         return _env("ML_SHIP_BACKEND", "local")
+
+    @default("spark_master")
+    def _spark_master(self) -> str:
+        return _env("ML_SHIP_SPARK_MASTER", "local[*]")
 
     @default("warm_runner")
     def _warm_runner(self) -> bool:

@@ -16,6 +16,7 @@ from ..errors import BackendUnavailable, BadInput, Conflict, NotFound, storage_e
 from ..models import TERMINAL_STATUSES, RunInfo
 from ..naming import validate_parameters
 from ..runner._prepare import write_input
+from ..runner._spark import app_facts, spark_spec
 from ..store import Job, Run
 from ..store.files import atomic_write_json, read_json
 from ..store.schema import utcnow
@@ -247,6 +248,7 @@ class JobRunsMixin(RunDeleteMixin):  # delete_run: in _run_delete
             raise NotFound(f"{where}: its file list {v.project['manifest']} is missing")
         notebook_dir = Path(project["notebook"]).parent.as_posix() if project else ""
         notebook_dir = "" if notebook_dir == "." else notebook_dir
+        spark = spark_spec(config.get("spark"), self.settings.spark_master, where)
         made_here = run_id is None  # a queued run's folder is its record: kept
         run_id = run_id or new_run_id()
         run_dir = self.home / "runs" / run_id
@@ -262,6 +264,8 @@ class JobRunsMixin(RunDeleteMixin):  # delete_run: in _run_delete
                 # names only: the runner masks their values in all it writes
                 "secret_names": sorted(secret_names),
             }
+            if spark is not None:  # the runner hands the notebook a ready `spark` session
+                spec["spark"] = spark
             if req.validation:
                 spec["validation"] = True
             if project is not None:
@@ -480,6 +484,9 @@ class JobRunsMixin(RunDeleteMixin):  # delete_run: in _run_delete
             row.status = status
             row.error = error
             row.ended_at = _parse_time((result or {}).get("ended_at")) or utcnow()
+            spark = (result or {}).get("spark") or app_facts(Path(row.run_dir))
+            if spark:  # the Spark application's id and UI link (a cancel has no result)
+                row.backend_ref = {**(row.backend_ref or {}), "spark": spark}
             if result:
                 row.outputs = outputs or {}
                 row.attempts = int(result.get("attempts") or row.attempts)

@@ -19,8 +19,10 @@ from ..models import (
     ProjectSummary,
     RunError,
     RunInfo,
+    SparkApp,
     VersionInfo,
 )
+from ..runner._spark import app_facts
 from ..store import Job, Run, Version
 from .access import Actor, Ownership, permissions
 from .environments import PRODUCTION, many_pointers, pointers
@@ -59,7 +61,16 @@ def run_info(r: Run, job_name: str | None = None, s: Session | None = None) -> R
         notifications=_deliveries(s, r.id) if s is not None else [],
         health=r.health or "healthy",  # type: ignore[arg-type]
         checks=[CheckResult(**c) for c in r.checks or []],
+        spark=_spark(r),
     )
+
+
+def _spark(r: Run) -> SparkApp | None:
+    """From the record once the run ended; from its folder while it runs (the live UI)."""
+    found = (r.backend_ref or {}).get("spark")
+    if found is None and r.status not in TERMINAL_STATUSES:
+        found = app_facts(Path(r.run_dir))
+    return SparkApp(**found) if found and found.get("app_id") else None
 
 
 def _deliveries(s: Session, run_id: str) -> list[Any]:

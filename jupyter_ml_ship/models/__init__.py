@@ -116,6 +116,16 @@ class CheckResult(ApiModel):
 RunHealth = Literal["healthy", "degraded"]
 
 
+class SparkApp(ApiModel):
+    """The Spark application of a PySpark run (metadata.ml_ship.spark)."""
+
+    app_id: str = Field(description="the application's id on its master")
+    ui_url: str | None = Field(None, description="the Spark UI of the application (live while "
+                               "it runs; its event log is kept with the run's files)")
+    master: str = ""
+    app_name: str = ""
+
+
 class RunInfo(ApiModel):
     id: str
     job: str
@@ -143,6 +153,7 @@ class RunInfo(ApiModel):
     checks: list[CheckResult] = Field(
         [], description="its checks as evaluated when it ended (none: no checks, or it did "
         "not succeed)")
+    spark: SparkApp | None = Field(None, description="its Spark application (a PySpark job)")
 
 
 class HealthPoint(ApiModel):

@@ -21,6 +21,7 @@ from ._kernel import EarlyKernel, start_early
 from ._mask import Masker, masker_for
 from ._project import Project
 from ._pump import OutputPump
+from ._spark import add_session_cell, app_facts
 from ._writes import reserve_space, save_output_through, write_result
 
 INTERRUPT_GRACE = 5.0
@@ -210,6 +211,7 @@ class Runner:
         save_output_through(self.run_dir / "output.partial.ipynb", self.masker)
         if self.project is not None:
             self.project.start()
+        add_session_cell(self.run_dir, self.spec)  # metadata.ml_ship.spark: a ready `spark`
         for attempt in range(1, max_attempts + 1):
             self._write_state(phase="running", attempt=attempt, started_at=started)
             _say(
@@ -252,6 +254,9 @@ class Runner:
             "started_at": started,
             "ended_at": _now(),
         }
+        spark = app_facts(self.run_dir) if self.spec.get("spark") else None
+        if spark is not None:  # the application's id and UI link, for the run's record
+            result["spark"] = spark
         # the last line before the result: a log follower stops reading once the run has ended
         _say(f"run {status}" + (f": {error['message']}" if error else ""))
         if self.pump is not None:
