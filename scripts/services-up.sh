@@ -18,7 +18,7 @@ set -euo pipefail
 
 readonly NAME=services-up
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-KNOWN=(docker browser airflow postgres mlflow hub monitoring r)   # also the order they are brought up in
+KNOWN=(docker browser airflow postgres mlflow hub monitoring r spark)   # also the order they are brought up in
 T0=$EPOCHREALTIME
 
 log() { printf '[%s] %s\n' "$NAME" "$*" >&2; }
