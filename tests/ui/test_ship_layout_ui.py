@@ -94,34 +94,6 @@ def test_the_dialog_proposes_the_project_folder_and_the_run_succeeds(page, lab):
     assert metadata(lab, "loans/notebooks/train.ipynb")["root"] == ".."
 
 
-def test_a_run_that_needs_its_project_folder_says_so_in_its_error_box(page, lab):
-    make_layout(lab.root / "hint")
-    page.set_viewport_size({"width": 900, "height": 900})
-    open_notebook(page, lab, "hint/notebooks/train.ipynb")
-    set_theme(page, "JupyterLab Dark")
-    dialog = ship_dialog(page)
-    folder = dialog.locator("#jp-MlShip-root")
-    expect(folder).to_have_value("hint")
-    folder.fill("hint/notebooks")  # the notebook's own folder: src/ and data/ stay behind
-    expect(dialog.locator(".jp-MlShip-projectSummary")).to_have_attribute("data-files", "0")
-    expect(dialog.get_by_role("button", name="Ship & run")).to_be_visible()
-    press(dialog, "Ship & run")
-    body = page.locator(".jp-MlShip-runBody[data-status='failed']").last
-    body.wait_for(timeout=LONG)
-    assert "root" not in metadata(lab, "hint/notebooks/train.ipynb")
-    box = body.locator(".jp-MlShip-error")
-    hint = box.locator(".jp-MlShip-error-hint")
-    expect(hint).to_contain_text("module 'src' is hint/src, outside the shipped folder "
-                                 "hint/notebooks")
-    expect(hint).to_contain_text("metadata.ml_ship.root to '..'")
-    # the box stays in its pane: a long traceback line scrolls inside it
-    width = page.evaluate("el => [el.scrollWidth, el.clientWidth]", box.element_handle())
-    assert width[0] <= width[1] + 1, width
-    hide_notifications(page)
-    settled(page)
-    doc_shot(box, "run-hint.png")
-
-
 def test_notification_fields_are_written_and_send_a_test_reaches_the_smtp_server(
         page, lab, mailbox):
     make_layout(lab.root / "alerts")
@@ -155,3 +127,31 @@ def test_notification_fields_are_written_and_send_a_test_reaches_the_smtp_server
     assert metadata(lab, "alerts/notebooks/train.ipynb")["notify"] == {
         "on": ["failed", "timed_out", "succeeded"],
         "email": ["oncall@example.com", "ds@example.com"]}
+
+
+def test_a_run_that_needs_its_project_folder_says_so_in_its_error_box(page, lab):
+    make_layout(lab.root / "hint")
+    page.set_viewport_size({"width": 900, "height": 900})
+    open_notebook(page, lab, "hint/notebooks/train.ipynb")
+    set_theme(page, "JupyterLab Dark")
+    dialog = ship_dialog(page)
+    folder = dialog.locator("#jp-MlShip-root")
+    expect(folder).to_have_value("hint")
+    folder.fill("hint/notebooks")  # the notebook's own folder: src/ and data/ stay behind
+    expect(dialog.locator(".jp-MlShip-projectSummary")).to_have_attribute("data-files", "0")
+    expect(dialog.get_by_role("button", name="Ship & run")).to_be_visible()
+    press(dialog, "Ship & run")
+    body = page.locator(".jp-MlShip-runBody[data-status='failed']").last
+    body.wait_for(timeout=LONG)
+    assert "root" not in metadata(lab, "hint/notebooks/train.ipynb")
+    box = body.locator(".jp-MlShip-error")
+    hint = box.locator(".jp-MlShip-error-hint")
+    expect(hint).to_contain_text("module 'src' is hint/src, outside the shipped folder "
+                                 "hint/notebooks")
+    expect(hint).to_contain_text("metadata.ml_ship.root to '..'")
+    # the box stays in its pane: a long traceback line scrolls inside it
+    width = page.evaluate("el => [el.scrollWidth, el.clientWidth]", box.element_handle())
+    assert width[0] <= width[1] + 1, width
+    hide_notifications(page)
+    settled(page)
+    doc_shot(box, "run-hint.png")
