@@ -153,6 +153,8 @@ def edit_schedule(svc: ShipContext, kind: str | None, name: str, *, cron: str | 
     ship it, audited (``schedule``, from and to). ``kind`` None: the job, else the pipeline."""
     if kind not in (None, "job", "pipeline"):
         raise BadInput(f"kind: {kind!r} is not 'job' or 'pipeline'")
+    if cron is not None and not cron.strip():
+        cron = None  # an empty cron changes nothing (as absent)
     if cron is None and tz is None and paused is None:  # nothing to change: the schedule
         found = [x for x in schedules(svc) if x.name == name and kind in (None, x.kind)]
         if not found:

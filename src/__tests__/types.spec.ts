@@ -110,6 +110,8 @@ const fields: Record<string, Record<string, true>> = {
   JobInfo: {
     name: true, current_version: true, latest_version: true, created_at: true, updated_at: true,
     source_path: true, last_run: true, schedule: true, next_run: true, schedule_error: true,
+    schedule_timezone: true,
+    schedule_paused: true,
     owner: true, owners: true, run_by: true, permissions: true, environments: true
   } satisfies Record<keyof T.IJobInfo, true>,
   Permission: { allowed: true, reason: true } satisfies Record<keyof T.IPermission, true>,

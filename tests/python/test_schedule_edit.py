@@ -171,3 +171,10 @@ def test_a_pipeline_schedule_is_paused_and_given_a_zone_without_a_new_version(sv
     assert svc.pipeline("hourly").current_version == 1
     events = svc.audit_trail("hourly", kinds=("schedule",)).events
     assert [e.data["action"] for e in events] == ["resume", "pause"]
+
+
+def test_an_empty_cron_or_zone_changes_nothing(svc, nb):
+    svc.ship(nb("same.ipynb", "print(1)", metadata=DAILY_6))
+    sched = svc.edit_schedule("job", "same", cron=" ")
+    assert (sched.schedule, sched.timezone, sched.edited) == ("0 6 * * *", "UTC", False)
+    assert svc.audit_trail("same", kinds=("schedule",)).events == []
