@@ -20,8 +20,11 @@ const fields: Record<string, Record<string, true>> = {
     id: true, job: true, version: true, backend: true, status: true, parameters: true,
     attempts: true, max_attempts: true, created_at: true, started_at: true, ended_at: true,
     duration: true, error: true, outputs: true, pipeline_run_id: true, step: true, has_output: true,
-    notifications: true, started_by: true, health: true, checks: true
+    notifications: true, started_by: true, health: true, checks: true, spark: true
   } satisfies Record<keyof T.IRunInfo, true>,
+  SparkApp: {
+    app_id: true, ui_url: true, master: true, app_name: true
+  } satisfies Record<keyof T.ISparkApp, true>,
   CheckResult: {
     name: true, rule: true, value: true, baseline: true, bound: true, passed: true, message: true
   } satisfies Record<keyof T.ICheckResult, true>,

@@ -87,6 +87,18 @@ export interface IRunInfo {
   health?: RunHealth;
   /** its checks (metadata.ml_ship.checks) as evaluated when it ended */
   checks?: ICheckResult[];
+  /** its Spark application (a PySpark job: metadata.ml_ship.spark) */
+  spark?: ISparkApp | null;
+}
+
+/** The Spark application of a PySpark run. */
+export interface ISparkApp {
+  /** the application's id on its master */
+  app_id: string;
+  /** its Spark UI (live while it runs) */
+  ui_url: string | null;
+  master: string;
+  app_name: string;
 }
 
 export type RunHealth = 'healthy' | 'degraded';

@@ -30,6 +30,7 @@ import { KeyValues, Notice, RunErrorBox, StatusChip } from './common';
 import { LogView } from './LogView';
 import { RunFiles } from './RunFiles';
 import { RunChecks } from './RunChecks';
+import { RunSpark } from './RunSpark';
 import { RunNotifications } from './RunNotifications';
 import { getTrans, useTrans } from '../core/i18n';
 
@@ -321,6 +322,7 @@ class RunViewContent extends ReactWidget {
           </section>
         </div>
         <RunChecks run={run} />
+        <RunSpark run={run} />
         <RunNotifications client={this._actions.model.client} run={run} />
         <RunFiles
           client={this._actions.model.client}
