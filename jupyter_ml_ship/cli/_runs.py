@@ -168,6 +168,9 @@ def cmd_status(args: argparse.Namespace) -> int:
             rows.append(("hint", info.error.hint))
     for name, value in info.outputs.items():
         rows.append((f"output {name}", value))
+    if info.spark is not None:  # a PySpark job: its application on the master
+        rows.append(("spark app", f"{info.spark.app_id} on {info.spark.master}"))
+        rows.append(("spark ui", info.spark.ui_url or "-"))
     for c in info.checks:  # metadata.ml_ship.checks, as evaluated when it ended
         rows.append((f"check {c.rule}", ("ok    " if c.passed else "FAILED ") + c.message))
     for k, v in rows:
