@@ -7,7 +7,8 @@ from jupyter_server.auth.decorator import authorized
 from pydantic import BaseModel, ConfigDict, Field
 from tornado import web
 
-from ..core.history import MAX_HISTORY, compare_runs, run_history
+from ..core.history import MAX_HISTORY, compare_runs
+from ..core.history_json import run_history_json
 from ..core.pipeline_history import pipeline_history
 from ..models import RunStatus
 from ._base import MlShipHandler
@@ -30,10 +31,8 @@ class JobHistoryHandler(MlShipHandler):
     @authorized
     async def get(self, name: str) -> None:
         q = self.query(HistoryQuery)
-        history = await self.call(run_history, self.service, name, q.limit)
-        if q.status:
-            history.runs = [r for r in history.runs if r.status == q.status]
-        self.reply(history)
+        # RunHistory's JSON written by the store itself (core.history_json): no 5,000 objects
+        self.finish(await self.call(run_history_json, self.service, name, q.limit, q.status))
 
 
 class CompareRunsHandler(MlShipHandler):
