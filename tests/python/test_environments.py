@@ -51,7 +51,7 @@ def test_promote_to_staging_then_production_moves_only_those_pointers(svc, nb, h
     assert svc.job("churn").environments == {"staging": 2, "production": 1}
     with pytest.raises(Conflict, match="churn v2 is already in staging"):
         svc.promote("churn", 2, to="staging")
-    with pytest.raises(BadInput, match="no environment named 'qa' \\(environments: staging, "
+    with pytest.raises(NotFound, match="no environment named 'qa' \\(environments: staging, "
                                        "production"):
         svc.promote("churn", 3, to="qa")
 
@@ -81,7 +81,7 @@ def test_environments_are_configurable_and_an_empty_one_is_said(home, nb) -> Non
         svc.promote("churn", 1, to="dev")
         svc.promote("churn", 2, to="qa")
         assert svc.job("churn").environments == {"dev": 1, "qa": 2, "production": 3}
-        with pytest.raises(BadInput, match="'staging'"):
+        with pytest.raises(NotFound, match="'staging'"):
             svc.promote("churn", 1, to="staging")
     finally:
         svc.close()

@@ -1,6 +1,6 @@
 """Environments over REST (a real Jupyter server through jp_fetch): POST …/promote {to} moves only
-that environment, GET job and version say where each points, an unknown environment is a 400
-naming it, GET /health lists the configured environments."""
+that environment, GET job and version say where each points, an unknown environment is a 404
+naming it (the request is well formed, its target is not there), GET /health lists the configured environments."""
 
 from __future__ import annotations
 
@@ -32,8 +32,8 @@ async def test_promote_to_an_environment_over_rest(api: Api, jp_root_dir: Path) 
     assert [(v["number"], v["environments"]) for v in listed] == [(2, ["production"]),
                                                                   (1, ["staging"])]
     code, message = error_of(await api("POST", "jobs", "churn", "versions", "1", "promote",
-                                       body={"to": "qa"}, expect=400))
-    assert code == "bad_request" and "no environment named 'qa'" in message
+                                       body={"to": "qa"}, expect=404))
+    assert code == "not_found" and "no environment named 'qa'" in message
     code, message = error_of(await api("POST", "jobs", "churn", "versions", "1", "promote",
                                        body={"to": "staging"}, expect=409))
     assert message == "churn v1 is already in staging"

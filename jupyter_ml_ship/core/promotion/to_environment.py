@@ -11,13 +11,13 @@ promotion gate passed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from ...cron import check_schedule
-from ...errors import Conflict
+from ...errors import BadInput, Conflict, NotFound
 from ...models import VersionInfo
 from ...store import Event, Job, Run, Version
 from ...store.schema import Pipeline, utcnow
@@ -40,12 +40,22 @@ if TYPE_CHECKING:
     from .._base import _ServiceBase
 
 
+def requested_environment(names: Sequence[str], to: str | None) -> str:
+    """The environment a request names (None: production). One that is not configured is a
+    ``NotFound`` (404), like an unknown job: the request was well formed, its target is not
+    there. (In a notebook's metadata the same name is bad input: ``check_environment``.)"""
+    try:
+        return check_environment(names, to, "to")
+    except BadInput as exc:
+        raise NotFound(str(exc)) from None
+
+
 def promote(svc: _ServiceBase, name: str, number: int, force: bool = False,
             actor: Actor | str | None = None, to: str | None = None) -> VersionInfo:
     """Point environment ``to`` (default production, the current version) at version
     ``number``, through the job's gate when the version has not passed it (then the answer says
     ``validating`` and the run that decides). Audited ``promote``."""
-    env = check_environment(svc.settings.environments, to, "to")
+    env = requested_environment(svc.settings.environments, to)
     who = svc._actor(None if isinstance(actor, str) else actor)
     name_of = who.name if who is not None else (actor if isinstance(actor, str) and actor
                                                 else whoami())
@@ -134,7 +144,7 @@ def promote_pipeline(svc: _ServiceBase, name: str, number: int, to: str | None,
     """Point environment ``to`` (default production: the pipeline's current version) of a
     pipeline at its version ``number`` (owners and admins, or ``MlShip.promote_groups``;
     audited ``pipeline-promote``). Pipelines have no promotion gate: their steps' jobs do."""
-    env = check_environment(svc.settings.environments, to, "to")
+    env = requested_environment(svc.settings.environments, to)
     who = svc._actor(None if isinstance(actor, str) else actor)
     name_of = who.name if who is not None else (actor if isinstance(actor, str) and actor
                                                 else whoami())
