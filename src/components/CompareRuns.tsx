@@ -1,7 +1,11 @@
 /** Two runs side by side: parameters, outputs and durations, and the diff of their notebooks. */
+import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { Widget } from '@lumino/widgets';
 import * as React from 'react';
 
 import type { ICompareRow, IRunComparison } from '../api/types';
+import { cellChanges, cellChangesText } from '../core/diff';
+import { createNotebookDiff } from '../core/nbdiff';
 import { formatDuration, formatValue, shortId } from '../core/format';
 import { StatusChip } from './common';
 import { useTrans } from '../core/i18n';
@@ -35,10 +39,101 @@ function Rows(props: { title: string; rows: ICompareRow[] }): JSX.Element | null
   );
 }
 
-export function CompareRuns(props: { cmp: IRunComparison; onOpenRun: (id: string) => void; onClose: () => void }): JSX.Element {
+/** nbdime's rendered diff of the two output notebooks, as the version Compare view shows it;
+ * `onFailed`: nbdime could not render it (the text diff is shown instead). */
+function RenderedDiff(props: {
+  cmp: IRunComparison;
+  rendermime: IRenderMimeRegistry;
+  onFailed: (why: string) => void;
+  hidden: boolean;
+}): JSX.Element {
+  const trans = useTrans();
+  const host = React.useRef<HTMLDivElement>(null);
+  const [ready, setReady] = React.useState(false);
+  // a layout effect: its cleanup runs while the host is still in the page (Lumino detaches
+  // only a widget the document holds)
+  React.useLayoutEffect(() => {
+    let widget: Widget | null = null;
+    let alive = true;
+    setReady(false);
+    createNotebookDiff({
+      base: props.cmp.notebook_a ?? {},
+      diff: props.cmp.notebook_diff,
+      rendermime: props.rendermime
+    })
+      .then(w => {
+        if (!alive || !host.current) {
+          w.dispose();
+          return;
+        }
+        widget = w;
+        Widget.attach(w, host.current);
+        setReady(true);
+      })
+      .catch(error => alive && props.onFailed(String(error?.message ?? error)));
+    return () => {
+      alive = false;
+      try {
+        if (widget?.isAttached) {
+          Widget.detach(widget);
+        }
+      } finally {
+        widget?.dispose();
+      }
+    };
+  }, [props.cmp, props.rendermime]);
+  return (
+    <>
+      {!ready && !props.hidden && (
+        <div className="jp-MlShip-muted">{trans.__('Rendering the notebook diff…')}</div>
+      )}
+      <div
+        className="jp-MlShip-compareNotebook jp-MlShip-runsNbdiff"
+        ref={host}
+        style={props.hidden ? { display: 'none' } : undefined}
+      />
+    </>
+  );
+}
+
+/** The text diff of the two notebooks, its added and removed lines coloured. */
+function TextLines(props: { lines: string[] }): JSX.Element {
+  const trans = useTrans();
+  const { lines } = props;
+  return (
+    <pre className="jp-MlShip-textDiff" aria-label={trans.__('Notebook diff')}>
+      {lines.map((line, i) => (
+        <div
+          key={i}
+          className={
+            /^\s*[+>]/.test(line) && !line.startsWith('+++')
+              ? 'jp-MlShip-add'
+              : /^\s*[-<]/.test(line) && !line.startsWith('---')
+                ? 'jp-MlShip-del'
+                : ''
+          }
+        >
+          {line || ' '}
+        </div>
+      ))}
+    </pre>
+  );
+}
+
+export function CompareRuns(props: {
+  cmp: IRunComparison;
+  onOpenRun: (id: string) => void;
+  onClose: () => void;
+  /** the app's rendermime: the notebooks' diff rendered by nbdime (none: as text) */
+  rendermime?: IRenderMimeRegistry | null;
+}): JSX.Element {
   const trans = useTrans();
   const { cmp } = props;
   const lines = cmp.notebook_text ? cmp.notebook_text.split('\n') : [];
+  const [renderError, setRenderError] = React.useState<string | null>(null);
+  const [mode, setMode] = React.useState<'rendered' | 'text'>('rendered');
+  const canRender = !!props.rendermime && !renderError && !!cmp.notebook_a && cmp.notebook_diff.length > 0;
+  const cells = cmp.notebook_diff.length ? cellChanges(cmp.notebook_diff) : null;
   return (
     <section className="jp-MlShip-compareRuns" aria-label={trans.__('Compare runs')}>
       <div className="jp-MlShip-historyBar">
@@ -76,26 +171,46 @@ export function CompareRuns(props: { cmp: IRunComparison; onOpenRun: (id: string
           <Rows title={trans.__('Outputs')} rows={cmp.outputs} />
         </tbody>
       </table>
-      <h3 className="jp-MlShip-compareTitle">{trans.__('Output notebooks (sources)')}</h3>
+      <div className="jp-MlShip-compareNotebookBar">
+        <h3 className="jp-MlShip-compareTitle">{trans.__('Output notebooks (sources)')}</h3>
+        <span className="jp-MlShip-muted" data-cells>
+          {cells && cellChangesText(cells)}
+        </span>
+        <span className="jp-MlShip-grow" />
+        {canRender && lines.length > 0 && (
+          <div className="jp-MlShip-segmented" role="group" aria-label={trans.__('Diff view')}>
+            {(['rendered', 'text'] as const).map(m => (
+              <button
+                key={m}
+                className={mode === m ? 'jp-mod-active' : ''}
+                aria-pressed={mode === m}
+                onClick={() => setMode(m)}
+              >
+                {m === 'rendered' ? trans.__('Cells') : trans.__('Text')}
+              </button>
+            ))}
+          </div>
+        )}
+      </div>
+      {renderError && (
+        <div className="jp-MlShip-muted">
+          {trans.__('The cell view is not available (')}{renderError}{trans.__('): the text diff is shown.')}
+        </div>
+      )}
       {cmp.missing.length ? (
         <div className="jp-MlShip-empty">{trans.__('No output notebook for')}{' '}{cmp.missing.map(shortId).join(', ')}{trans.__(': nothing to diff.')}</div>
+      ) : canRender && props.rendermime ? (
+        <>
+          <RenderedDiff
+            cmp={cmp}
+            rendermime={props.rendermime}
+            onFailed={setRenderError}
+            hidden={mode !== 'rendered'}
+          />
+          {mode === 'text' && <TextLines lines={lines} />}
+        </>
       ) : lines.length ? (
-        <pre className="jp-MlShip-textDiff" aria-label={trans.__('Notebook diff')}>
-          {lines.map((line, i) => (
-            <div
-              key={i}
-              className={
-                /^\s*[+>]/.test(line) && !line.startsWith('+++')
-                  ? 'jp-MlShip-add'
-                  : /^\s*[-<]/.test(line) && !line.startsWith('---')
-                    ? 'jp-MlShip-del'
-                    : ''
-              }
-            >
-              {line || ' '}
-            </div>
-          ))}
-        </pre>
+        <TextLines lines={lines} />
       ) : (
         <div className="jp-MlShip-empty">{trans.__('The two output notebooks have the same sources.')}</div>
       )}

@@ -34,6 +34,9 @@ export interface IRunsTableProps {
   onCompare?: (a: string, b: string) => void;
   /** a pipeline's runs: open the run of a step */
   onOpenStepRun?: (id: string) => void;
+  /** each version's parameter names: a run without a value says "default" (its version had
+   * the parameter) or "not a parameter then" (it did not) */
+  versionParameters?: Record<number, string[]>;
 }
 
 function isPipeline(history: IRunHistory | IPipelineHistory): history is IPipelineHistory {
@@ -125,6 +128,19 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
   const statuses = [...new Set(history.runs.map(r => r.status))].sort();
 
   const groups = isPipeline(history) ? history.step_groups : null;
+  // every parameter a run was given, and every parameter a version had (a run that used all
+  // the defaults still shows them: "default")
+  const paramColumns = React.useMemo(() => {
+    const seen = new Map(history.parameters.map(c => [c.name, c]));
+    for (const names of Object.values(props.versionParameters ?? {})) {
+      for (const name of names) {
+        if (!seen.has(name)) {
+          seen.set(name, { name, numeric: false });
+        }
+      }
+    }
+    return [...seen.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }, [history, props.versionParameters]);
   const header = (label: string, key: SortKey, title?: string, className = '') => {
     const active = sameKey(sort.key, key);
     return (
@@ -202,7 +218,7 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
               {header('Version', { kind: 'version' })}
               {header('Started', { kind: 'started' })}
               {header('Duration', { kind: 'duration' })}
-              {history.parameters.map(c => header(c.name, { kind: 'param', name: c.name }, trans.__('parameter %1', c.name), 'jp-MlShip-paramCol'))}
+              {paramColumns.map(c => header(c.name, { kind: 'param', name: c.name }, trans.__('parameter %1', c.name), 'jp-MlShip-paramCol'))}
               {!groups &&
                 history.outputs.map(c => header(c.name, { kind: 'output', name: c.name }, trans.__('output %1', c.name), 'jp-MlShip-outputCol'))}
               {groups?.map(g => (
@@ -259,11 +275,32 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
                 </td>
                 <td title={formatDate(run.started_at ?? run.created_at)}>{formatDate(run.started_at ?? run.created_at)}</td>
                 <td className="jp-MlShip-num">{formatDuration(run.duration)}</td>
-                {history.parameters.map(c => (
-                  <td key={`p:${c.name}`} className={c.numeric ? 'jp-MlShip-num jp-MlShip-paramCol' : 'jp-MlShip-paramCol'}>
-                    {c.name in run.parameters ? formatValue(run.parameters[c.name], 30) : ''}
-                  </td>
-                ))}
+                {paramColumns.map(c => {
+                  const given = c.name in run.parameters;
+                  const had = props.versionParameters?.[run.version]?.includes(c.name);
+                  const blank = given || had === undefined ? null : had ? 'default' : 'absent';
+                  return (
+                    <td
+                      key={`p:${c.name}`}
+                      className={c.numeric ? 'jp-MlShip-num jp-MlShip-paramCol' : 'jp-MlShip-paramCol'}
+                      data-blank={blank ?? undefined}
+                    >
+                      {given ? (
+                        formatValue(run.parameters[c.name], 30)
+                      ) : blank === 'default' ? (
+                        <span className="jp-MlShip-muted" title={trans.__('v%1 had %2: its default was used', run.version, c.name)}>
+                          {trans.__('default')}
+                        </span>
+                      ) : blank === 'absent' ? (
+                        <span className="jp-MlShip-muted" title={trans.__('v%1 had no parameter %2', run.version, c.name)}>
+                          {trans.__('not a parameter then')}
+                        </span>
+                      ) : (
+                        ''
+                      )}
+                    </td>
+                  );
+                })}
                 {!groups &&
                   history.outputs.map(c => (
                     <td key={`o:${c.name}`} className={c.numeric ? 'jp-MlShip-num jp-MlShip-outputCol' : 'jp-MlShip-outputCol'}>

@@ -14,7 +14,15 @@ import * as React from 'react';
 import type { IActions } from './actions';
 import { shortId } from './format';
 import { shipIcon } from './icons';
-import { describeStored, OUTPUT_DRIVE, storedNotebookAt, type StoredNotebook } from './outputs';
+import {
+  describeStored,
+  goneStored,
+  goneText,
+  OUTPUT_DRIVE,
+  storedKey,
+  storedNotebookAt,
+  type StoredNotebook
+} from './outputs';
 import { shipNotebook } from './ship';
 import { getTrans, useTrans } from './i18n';
 
@@ -88,6 +96,23 @@ function StoredBanner(props: { stored: StoredNotebook; onOpen: () => void }): JS
   );
 }
 
+/** The banner of a stored notebook the server no longer has: why, and a button to close. */
+function GoneBanner(props: { stored: StoredNotebook; onClose: () => void }): JSX.Element {
+  const trans = useTrans();
+  const text = goneText(props.stored);
+  return (
+    <div className="jp-MlShip-outputBanner jp-MlShip-storedGone" role="note" data-gone={storedKey(props.stored)}>
+      <span className="jp-MlShip-outputBanner-badge">{trans.__('Gone')}</span>
+      <span className="jp-MlShip-outputBanner-text" title={text}>
+        {text}
+      </span>
+      <button className="jp-Button jp-mod-styled jp-mod-accept" onClick={props.onClose}>
+        {trans.__('Close this tab')}
+      </button>
+    </div>
+  );
+}
+
 /** Stored notebooks (outputs of runs, shipped versions): a banner, cells not editable, Ctrl+S
  * explained (no raw path). */
 export class OutputNotebookExtension
@@ -119,6 +144,17 @@ export class OutputNotebookExtension
       }
     };
     void context.ready.then(() => {
+      if (goneStored.has(storedKey(stored))) {
+        // restored after its run (or job) was deleted: say so in place of the banner
+        const gone = ReactWidget.create(<GoneBanner stored={stored} onClose={() => panel.close()} />);
+        gone.addClass('jp-MlShip-outputBanner-host');
+        BoxLayout.setStretch(gone, 0);
+        (panel.layout as unknown as { insertWidget: (i: number, w: Widget) => void }).insertWidget(
+          1,
+          gone
+        );
+        banner.dispose();
+      }
       lock();
       // nothing here can be saved: no "unsaved changes" dot, no "Save changes?" on close (the
       // lab marks a loaded notebook dirty when it normalises it, e.g. adds cell ids)

@@ -12,7 +12,7 @@ import type { IDocumentManager } from '@jupyterlab/docmanager';
 import type { Contents, ServerConnection } from '@jupyterlab/services';
 import { Signal, type ISignal } from '@lumino/signaling';
 
-import { apiUrl, type MlShipClient } from '../api/client';
+import { ApiError, apiUrl, type MlShipClient } from '../api/client';
 import type { IRunInfo } from '../api/types';
 import { shortId } from './format';
 import { getTrans } from './i18n';
@@ -67,6 +67,35 @@ export function describeStored(stored: StoredNotebook): string {
 }
 
 type Json = Record<string, unknown>;
+
+/** The stored notebooks the server no longer has (a tab restored after its run or job was
+ * deleted, or with another ML Ship home): keyed by {@link storedKey}. */
+export const goneStored = new Set<string>();
+
+export function storedKey(stored: StoredNotebook): string {
+  return stored.kind === 'output' ? stored.runId : `${stored.job}@${stored.version}`;
+}
+
+/** What a tab of a gone stored notebook shows: one markdown cell saying so (the lab opens it
+ * instead of a modal "File Load Error"; the tab's banner offers to close it). */
+function goneNotebook(stored: StoredNotebook): Json {
+  return {
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: {},
+    cells: [
+      { cell_type: 'markdown', metadata: {}, source: goneText(stored), id: 'gone' }
+    ]
+  };
+}
+
+/** Why a stored notebook's tab is empty. */
+export function goneText(stored: StoredNotebook): string {
+  const trans = getTrans();
+  return stored.kind === 'output'
+    ? trans.__('Run #%1 no longer exists: its job was deleted (or this lab uses another ML Ship home than when the tab was opened).', shortId(stored.runId))
+    : trans.__('Version v%1 of %2 no longer exists: the job was deleted (or this lab uses another ML Ship home than when the tab was opened).', stored.version, stored.job);
+}
 
 const join = (value: unknown) =>
   Array.isArray(value) && value.every(v => typeof v === 'string') ? value.join('') : value;
@@ -143,14 +172,23 @@ export class OutputDrive implements Contents.IDrive {
         mimetype: ''
       };
     }
-    const content =
-      options?.content === false
-        ? null
-        : joinMultiline(
-            await (stored.kind === 'output'
-              ? this._client.output(stored.runId)
-              : this._client.versionNotebook(stored.job, stored.version))
-          );
+    let content: Json | null = null;
+    if (options?.content !== false) {
+      try {
+        content = joinMultiline(
+          await (stored.kind === 'output'
+            ? this._client.output(stored.runId)
+            : this._client.versionNotebook(stored.job, stored.version))
+        );
+        goneStored.delete(storedKey(stored));
+      } catch (error) {
+        if (!(error instanceof ApiError && error.code === 'not_found')) {
+          throw error;
+        }
+        goneStored.add(storedKey(stored));
+        content = goneNotebook(stored);
+      }
+    }
     return {
       name: localPath.split('/').pop() ?? '',
       path: localPath,

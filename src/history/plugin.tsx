@@ -4,10 +4,12 @@
  */
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { MainAreaWidget, ReactWidget } from '@jupyterlab/apputils';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import * as React from 'react';
 
 import { errorMessage, type MlShipClient } from '../api/client';
-import type { IPipelineHistory, IRunComparison, IRunHistory } from '../api/types';
+import type { IPipelineHistory, IRunComparison, IRunHistory, IRunInfo } from '../api/types';
+import type { MlShipModel } from '../core/model';
 import { CompareRuns } from '../components/CompareRuns';
 import { RunsTable } from '../components/RunsTable';
 import { CommandIDs, IMlShip, PipelineCommandIDs, PluginIDs } from '../tokens';
@@ -20,11 +22,17 @@ function HistoryBody(props: {
   /** `job` is a pipeline: its pipeline runs, a column group per step, no Compare */
   pipeline?: boolean;
   openStepRun?: (id: string) => void;
+  /** the lab's model: the table reloads when one of the job's runs ends (server events) */
+  model?: MlShipModel;
+  /** the app's rendermime: two runs' notebooks diffed by nbdime, as versions are */
+  rendermime?: IRenderMimeRegistry | null;
 }): JSX.Element {
   const trans = useTrans();
   const [history, setHistory] = React.useState<IRunHistory | IPipelineHistory | null>(null);
   const [error, setError] = React.useState<string | null>(null);
   const [cmp, setCmp] = React.useState<IRunComparison | null>(null);
+  /** each version's parameter names: a blank cell says "default" or "not a parameter then" */
+  const [versionParams, setVersionParams] = React.useState<Record<number, string[]> | null>(null);
   const compareRef = React.useRef<HTMLDivElement>(null);
   const load = React.useCallback(() => {
     const t0 = performance.now();
@@ -40,8 +48,29 @@ function HistoryBody(props: {
         );
       })
       .catch(e => setError(errorMessage(e)));
+    if (!props.pipeline) {
+      props.client
+        .versions(props.job)
+        .then(vs => setVersionParams(Object.fromEntries(vs.map(v => [v.number, v.parameters.map(p => p.name)]))))
+        .catch(() => setVersionParams(null));
+    }
   }, [props.job, props.pipeline]);
   React.useEffect(load, [load]);
+  React.useEffect(() => {
+    const model = props.model;
+    if (!model) {
+      return;
+    }
+    const ended = (_: unknown, run: IRunInfo) => {
+      if (props.pipeline ? !!run.pipeline_run_id : run.job === props.job) {
+        load();
+      }
+    };
+    model.runFinished.connect(ended);
+    return () => {
+      model.runFinished.disconnect(ended);
+    };
+  }, [props.model, load]);
   const compare = (a: string, b: string) => {
     props.client
       .call<IRunComparison>('runs/compare', {}, { a, b })
@@ -69,12 +98,20 @@ function HistoryBody(props: {
       {history && history.runs.length > 0 && (
         <RunsTable
           history={history}
+          versionParameters={versionParams ?? undefined}
           onOpenRun={props.openRun}
           onCompare={props.pipeline ? undefined : compare}
           onOpenStepRun={props.openStepRun}
         />
       )}
-      <div ref={compareRef}>{cmp && <CompareRuns cmp={cmp} onOpenRun={props.openRun} onClose={() => setCmp(null)} />}</div>
+      <div ref={compareRef}>{cmp && (
+          <CompareRuns
+            cmp={cmp}
+            onOpenRun={props.openRun}
+            onClose={() => setCmp(null)}
+            rendermime={props.rendermime}
+          />
+        )}</div>
     </div>
   );
 }
@@ -84,7 +121,8 @@ export const historyPlugin: JupyterFrontEndPlugin<void> = {
   description: 'A job\'s runs as a chart and a table; two runs compared',
   autoStart: true,
   requires: [IMlShip],
-  activate: (app: JupyterFrontEnd, core: IMlShip) => {
+  optional: [IRenderMimeRegistry],
+  activate: (app: JupyterFrontEnd, core: IMlShip, rendermime: IRenderMimeRegistry | null) => {
     const trans = getTrans();
     const { client } = core.model;
     const views = new Map<string, MainAreaWidget>();
@@ -99,7 +137,13 @@ export const historyPlugin: JupyterFrontEndPlugin<void> = {
           return;
         }
         const content = ReactWidget.create(
-          <HistoryBody job={job} client={client} openRun={openRun} />
+          <HistoryBody
+            job={job}
+            client={client}
+            openRun={openRun}
+            model={core.model}
+            rendermime={rendermime}
+          />
         );
         const widget = new MainAreaWidget({ content });
         widget.id = `ml-ship-history-${job}`;
@@ -129,6 +173,7 @@ export const historyPlugin: JupyterFrontEndPlugin<void> = {
             job={pipeline}
             pipeline
             client={client}
+            model={core.model}
             openRun={openPipelineRun}
             openStepRun={openRun}
           />

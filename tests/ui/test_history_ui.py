@@ -114,6 +114,9 @@ def test_runs_table_chart_and_compare(page, lab):
     acc = cmp.locator("tr[data-name='accuracy']")
     assert acc.locator("td").nth(0).inner_text() == str(a["outputs"]["accuracy"])
     assert acc.locator("td").nth(1).inner_text() == str(b["outputs"]["accuracy"])
+    # the notebooks' diff is rendered by nbdime (as for versions); its text beside
+    cmp.locator(".jp-Notebook-diff .jp-Cell-diff").first.wait_for(timeout=30_000)
+    cmp.get_by_role("button", name="Text").click()
     diff = cmp.locator(".jp-MlShip-textDiff").inner_text()
     assert "0.0" in diff and "0.12" in diff
     cmp.scroll_into_view_if_needed()
