@@ -37,7 +37,9 @@ def serve(values: dict[str, Any], run_id: str) -> int:
             print(f"pipeline run {run_id}: another scheduler is running", flush=True)
             return 0
         print(f"pipeline run {run_id}: scheduler {os.getpid()} started", flush=True)
-        svc.prewarm()  # the run's later steps start from a warm runner
+        # the run's later steps start from a warm runner, which exits with this scheduler
+        # (not after its idle time: no warm runner left behind by a pipeline run)
+        svc.prewarm(owned=True)
         info = drive(svc, run_id)
         print(f"pipeline run {run_id}: {info.status}", flush=True)
     svc.close()

@@ -5,8 +5,8 @@ process that starts a local run uses it when it answers, whichever face it is (`
 ``python -m jupyter_ml_ship``, ``python3 -m …``, the Jupyter server): the socket is keyed on the
 resolved interpreter and environment, not on the name it was started by. The long-lived
 processes start it: the Jupyter server on its first local run, the agent when it takes the
-lease (both as its *owner*: it exits with them, even when they are killed), a pipeline
-scheduler for its later steps, ``ml-ship warm start``. Nothing depends on it: when it is off,
+lease, a pipeline scheduler for its later steps (each as its *owner*: it exits with them, even
+when they are killed), ``ml-ship warm start`` (it exits after its idle time). Nothing depends on it: when it is off,
 starting, gone, or out of date, a run starts cold, exactly as before.
 """
 

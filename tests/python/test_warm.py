@@ -149,9 +149,14 @@ def test_an_idle_warm_runner_exits_and_a_run_then_starts_cold(settings, nb):
 def test_a_pipeline_scheduler_warms_up_and_keeps_its_settings_to_itself(svc, nb, tmp_path):
     svc.settings.airflow_password = "pw-never-in-a-step"  # handed to the scheduler only
     # the first step waits (up to a minute) for the warm runner the scheduler starts
-    nb("first.ipynb", "import glob, time\nuntil = time.time() + 60\n"
+    nb("first.ipynb", "import glob, json, time\nfrom jupyter_ml_ship import record\n"
+                      "until = time.time() + 60\n"
                       "while not glob.glob(f'{home}/warm/*.sock') and time.time() < until:\n"
-                      "    time.sleep(0.1)\ntime.sleep(0.5)", params="home = ''")
+                      "    time.sleep(0.1)\ntime.sleep(0.5)\n"
+                      "pid = json.load(open(f'{home}/warm/starting.json'))['pid']\n"
+                      "record('warm', pid)\n"
+                      "record('warm_environ', open(f'/proc/{pid}/environ').read())",
+       params="home = ''")
     nb("then.ipynb", PROBE + "record('leak', [k for k, v in os.environ.items() "
                              "if 'pw-never-in-a-step' in v])", params="n = 1")
     spec = tmp_path / "work" / "warmup.pipeline.yaml"
@@ -166,10 +171,14 @@ def test_a_pipeline_scheduler_warms_up_and_keeps_its_settings_to_itself(svc, nb,
     then = {s.id: s for s in info.steps}["then"]
     assert then.outputs["leak"] == []
     assert "jupyter_ml_ship.runner._forkserver" in then.outputs["cmdline"]
-    warm = _warm.ping(svc.settings)
-    assert warm
-    environ = Path(f"/proc/{warm}/environ").read_bytes()
-    assert b"pw-never-in-a-step" not in environ and b"SCHEDULER_SETTINGS" not in environ
+    first = {s.id: s for s in info.steps}["first"].outputs
+    environ = first["warm_environ"]
+    assert "pw-never-in-a-step" not in environ and "SCHEDULER_SETTINGS" not in environ
+    # the scheduler owned the warm runner it started: it left with it (not after its idle time)
+    assert wait_until(lambda: gone(first["warm"]), 30)
+    assert _warm.ping(svc.settings) is None
+    svc.prewarm()
+    assert _warm.wait_ready(svc.settings, 60)
 
     # with the warm runner up, the next pipeline run's scheduler is forked from it too, and its
     # settings (the password) reach it over the socket, not through its environment
@@ -184,6 +193,7 @@ def test_a_pipeline_scheduler_warms_up_and_keeps_its_settings_to_itself(svc, nb,
     info = svc.get_pipeline_run(again.id)
     assert info.status == "succeeded", info.error
     assert {s.id: s for s in info.steps}["then"].outputs["leak"] == []
+    assert svc.stop_warm_runner()
 
 
 def test_stop_also_ends_a_warm_runner_that_is_still_starting(svc):
