@@ -54,6 +54,7 @@ bench: setup
 	scripts/docker-up.sh && $(PY) bench/bench_docker.py
 	scripts/airflow-up.sh && $(PY) bench/bench_airflow.py
 	scripts/r-up.sh && $(PY) bench/bench_r.py
+	scripts/spark-up.sh && $(PY) bench/bench_spark.py
 
 clean:
 	rm -rf $(VENV) node_modules lib jupyter_ml_ship/labextension
