@@ -202,9 +202,10 @@ def test_at_900_px_the_ship_button_and_the_agent_status_fit(page, lab, loans):
     set_theme(page, "JupyterLab Light")
 
 
-@pytest.mark.xfail(reason="on page.reload() JupyterLab shows 'Cannot open: Cannot read properties "
-                   "of undefined (reading 'model')' for the restored tab; the gone banner showed "
-                   "when the lab was opened anew (not yet understood)", strict=False)
+@pytest.mark.skip(reason="issue #24 item 5, open: on page.reload() JupyterLab shows 'Cannot open: "
+                  "Cannot read properties of undefined (reading 'model')' for the restored tab "
+                  "(the gone banner showed when the lab was opened anew); kept to be finished, "
+                  "not run: an xfail that may pass or fail asserts nothing")
 def test_a_restored_output_tab_whose_run_is_gone_explains(page, lab, loans):
     run = wait_run(lab, post(lab, "/runs", {"job": JOB})["id"])
     lab_at(page, lab)
