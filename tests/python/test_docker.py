@@ -21,6 +21,7 @@ import pytest
 from jupyter_ml_ship.backends.docker import DockerBackend
 from jupyter_ml_ship.config import MlShip
 from jupyter_ml_ship.core import ShipService
+from jupyter_ml_ship.errors import BadInput
 
 from .conftest import EXAMPLES, require
 
@@ -257,7 +258,7 @@ def test_secrets_reach_the_container_but_no_image_log_or_store(
             assert value.encode() not in f.read_bytes(), f"secret found in {f}"
 
 
-def test_missing_requirement_fails_the_build_and_local_still_runs(
+def test_missing_requirement_fails_the_build_and_the_local_run_says_why(
         dsvc: ShipService, job_name: str, nb: Any) -> None:
     path = nb("needs.ipynb", "print('ran without the package')", params="x = 1",
               metadata={"ml_ship": {"requirements": ["ml-ship-no-such-package-qz==1.0"]}})
@@ -270,10 +271,15 @@ def test_missing_requirement_fails_the_build_and_local_still_runs(
     # the installer's own explanation is in the log
     assert ("not found in the package registry" in log or "No matching distribution" in log), log
     gone(dsvc, info.id)
-    local = dsvc.run(job_name, backend="local", parameters={"x": 2})
-    local = dsvc.wait(local.id, timeout=120)
-    assert local.status == "succeeded"
-    assert "ran without the package" in log_of(dsvc, local.id)
+    # the local backend runs a version in its own environment too (an environment per version):
+    # the same missing package fails there, refused at start with uv's explanation in the log,
+    # and the run is recorded as failed, not lost
+    with pytest.raises(BadInput, match="the version's environment could not be made"):
+        dsvc.run(job_name, backend="local", parameters={"x": 2})
+    local = dsvc.runs(job=job_name, limit=1)[0][0]
+    assert local.id != info.id and local.backend == "local" and local.status == "failed"
+    assert "could not be made" in local.error.message
+    assert "ml-ship-no-such-package-qz" in log_of(dsvc, local.id)
 
 
 def test_offline_build_from_a_wheelhouse(home: Path, job_name: str, tmp_path: Path) -> None:
