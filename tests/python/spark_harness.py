@@ -75,7 +75,7 @@ def _until(what: str, ok: Any, deadline: float, procs: list[subprocess.Popen[Any
         try:
             if ok():
                 return
-        except OSError:
+        except (OSError, ValueError):  # not answering yet, or its UI up before its JSON API
             pass
         if any(p.poll() is not None for p in procs):
             raise RuntimeError(f"a Spark process ended while waiting for {what}")

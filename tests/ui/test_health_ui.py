@@ -97,6 +97,12 @@ def shot(locator, name: str) -> None:
 
 def test_health_badges_tab_checks_and_promotion_light_and_dark(page, lab):
     gate = lab.root / "release-v3"
+    # the lab is shared by the browser tests: jobs other tests left count in the overview too
+    before = api(lab, "/jobs")["jobs"]
+    failing_before = sum(1 for j in before if (j.get("last_run") or {}).get("status")
+                         in ("failed", "timed_out"))
+    degraded_before = sum(1 for j in before if (j.get("last_run") or {}).get("status")
+                          == "succeeded" and j["last_run"].get("health") == "degraded")
     # v1: a candidate, validated and promoted (nothing to compare with yet)
     (lab.root / "watched.ipynb").write_text(watched(0.92))
     first = post(lab, "/ship", {"path": "watched.ipynb", "name": "watched"})
@@ -152,7 +158,7 @@ def test_health_badges_tab_checks_and_promotion_light_and_dark(page, lab):
         expect(panel.locator("li[data-job='scores'] [data-health]")).to_have_text("degraded")
         overview = page.locator(".jp-MlShip-headerHealth")
         expect(overview.locator("[data-health-count]")).to_have_text(
-            ["1 failing", "1 degraded", "1 validating"])
+            [f"{1 + failing_before} failing", f"{1 + degraded_before} degraded", "1 validating"])
         settled(page)
         shot(page.locator(".jp-MlShip-panel"), "jobs-list")
 
