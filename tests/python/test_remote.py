@@ -5,6 +5,7 @@ nothing stored; the CI workflows in docs/ci run as written."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -65,9 +66,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    top = tmp_path_factory.mktemp("remote")
+@contextlib.contextmanager
+def live_server(top: Path, *options: str) -> Iterator[Server]:
+    """A real ``jupyter server`` on 127.0.0.1 with the token ``TOKEN``, its ML Ship home and root
+    under ``top``, ``options`` added to its command line; stopped (and its warm runner) at exit."""
     home, root = top / "server-home", top / "server-root"
     root.mkdir()
     port = free_port()
@@ -78,7 +80,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         [sys.executable, "-m", "jupyter_server", "--ServerApp.ip=127.0.0.1",
          f"--ServerApp.port={port}", f"--IdentityProvider.token={TOKEN}",
          "--ServerApp.open_browser=False", f"--ServerApp.root_dir={root}", "--allow-root",
-         f"--MlShip.max_project_bytes={SERVER_LIMIT}", "--MlShip.freeze_environment=False"],
+         "--MlShip.freeze_environment=False", *options],
         env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 60
@@ -101,6 +103,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         from jupyter_ml_ship.runner import _warm
 
         _warm.stop(MlShip(home=str(home)))
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with live_server(tmp_path_factory.mktemp("remote"),
+                     f"--MlShip.max_project_bytes={SERVER_LIMIT}") as srv:
+        yield srv
 
 
 def ml_ship(*args: str, env: dict[str, str], cwd: Path,

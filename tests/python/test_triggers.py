@@ -21,48 +21,18 @@ from jupyter_ml_ship.config import MlShip
 from jupyter_ml_ship.core import ShipService
 from jupyter_ml_ship.errors import BadInput
 
-from .conftest import make_notebook, stop_process
+from .conftest import make_notebook
 from .test_agent import start_agent, stop, until
-from .test_remote import ML_SHIP, TOKEN, Server, free_port
+from .test_remote import ML_SHIP, TOKEN, Server, live_server
 
 RATE = 3  # the live server's MlShip.trigger_rate_limit in these tests
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    top = tmp_path_factory.mktemp("triggers")
-    home, root = top / "server-home", top / "server-root"
-    root.mkdir()
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ML_SHIP_")}
-    env["ML_SHIP_HOME"] = str(home)
-    log = open(top / "server.log", "ab")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyter_server", "--ServerApp.ip=127.0.0.1",
-         f"--ServerApp.port={port}", f"--IdentityProvider.token={TOKEN}",
-         "--ServerApp.open_browser=False", f"--ServerApp.root_dir={root}", "--allow-root",
-         f"--MlShip.trigger_rate_limit={RATE}", "--MlShip.freeze_environment=False"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        until(lambda: _up(url, proc), 60, "the jupyter server", top / "server.log")
-        yield Server(url, home, root)
-    finally:
-        stop_process(proc)
-        log.close()
-        from jupyter_ml_ship.runner import _warm
-
-        _warm.stop(MlShip(home=str(home)))
-
-
-def _up(url: str, proc: subprocess.Popen[bytes]) -> bool:
-    if proc.poll() is not None:
-        raise RuntimeError("jupyter server exited")
-    try:
-        return httpx.get(f"{url}api/me", headers={"Authorization": f"token {TOKEN}"},
-                         timeout=2).status_code == 200
-    except httpx.TransportError:
-        return False
+    with live_server(tmp_path_factory.mktemp("triggers"),
+                     f"--MlShip.trigger_rate_limit={RATE}") as srv:
+        yield srv
 
 
 def cli(*args: str, home: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
