@@ -24,7 +24,11 @@ SOURCE = (
 
 
 def drag(page, source, target) -> None:
-    """A mouse drag (Lumino starts its drag after a few pixels of movement)."""
+    """A mouse drag (Lumino starts its drag after a few pixels of movement). The source is
+    scrolled into view first: in the shared lab, earlier tests leave enough files that a name
+    late in the alphabet sits below the file browser's fold, and a press there selects text."""
+    source.scroll_into_view_if_needed()
+    target.scroll_into_view_if_needed()
     a, b = source.bounding_box(), target.bounding_box()
     page.mouse.move(a["x"] + a["width"] / 2, a["y"] + a["height"] / 2)
     page.mouse.down()
@@ -53,7 +57,7 @@ def test_edit_a_pipeline_on_the_canvas_and_keep_the_files_comments(page, lab):
     canvas.wait_for()
 
     # a notebook dragged from the file browser becomes a step
-    item = page.locator(".jp-DirListing-item", has_text="train.ipynb").first
+    item = page.locator(".jp-DirListing-item", has=page.get_by_text("train.ipynb", exact=True))
     drag(page, item, canvas)
     graph = page.locator(".jp-MlShip-editorCanvas .jp-MlShip-graph")
     graph.locator("[data-step='train']").wait_for()

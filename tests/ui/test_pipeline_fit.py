@@ -105,7 +105,7 @@ def test_the_graph_fits_zooms_pans_and_keeps_a_new_step_in_view(page, lab):
     edit_pane = canvas.locator(".jp-MlShip-graphViewport")
     edit_pane.locator(".jp-MlShip-graphControls").get_by_role("button", name="Zoom in").click()
     edit_pane.locator(".jp-MlShip-graphControls").get_by_role("button", name="Zoom in").click()
-    drag(page, page.locator(".jp-DirListing-item", has_text="hello.ipynb").first, canvas)
+    drag(page, page.locator(".jp-DirListing-item", has=page.get_by_text("hello.ipynb", exact=True)), canvas)
     added = canvas.locator(".jp-MlShip-graph[data-steps='8'] [data-step='hello']")
     added.wait_for()
     page.wait_for_function("() => { const n = document.querySelector("
