@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from . import _quick
 from ._common import (
     add_param_option,
     command,
@@ -119,15 +120,23 @@ def cmd_ship(args: argparse.Namespace) -> int:
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:
-    jobs = service().jobs()
-    if args.json:
-        dump_json({"jobs": jobs})
-        return 0
+    # the table straight from a local SQLite store: no SQLAlchemy, pydantic or traitlets to
+    # import (``_quick``); the service for --json, another database or a remote server
+    jobs: Any = None if args.json else _quick.jobs()
+    if jobs is None:
+        jobs = service().jobs()
+        if args.json:
+            dump_json({"jobs": jobs})
+            return 0
+        jobs = [_quick.JobRow(
+            name=j.name, owner=j.owner, owners=j.owners, current_version=j.current_version,
+            latest_version=j.latest_version, last_run_id=j.last_run.id if j.last_run else None,
+            last_run_status=j.last_run.status if j.last_run else None,
+            updated_at=j.updated_at, schedule_error=j.schedule_error) for j in jobs]
     table(["JOB", "OWNER", "CURRENT", "LATEST", "LAST RUN", "STATUS", "UPDATED"], [
         [j.name, owner_text(j.owner, j.owners),
          f"v{j.current_version}" if j.current_version is not None else "- (candidate)",
-         f"v{j.latest_version}",
-         j.last_run.id if j.last_run else "-", j.last_run.status if j.last_run else "-",
+         f"v{j.latest_version}", j.last_run_id or "-", j.last_run_status or "-",
          when(j.updated_at)] for j in jobs
     ])
     for j in jobs:
