@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import gc
 import importlib
+import json
 import os
 import select
 import signal
@@ -40,6 +41,7 @@ from typing import Any
 
 sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # as the runner does
 
+from ._changes import ModuleChanges  # noqa: E402
 from ._fork import fork_into  # noqa: E402
 from ._warm import read_message, same_pythonpath, send_message  # noqa: E402
 
@@ -59,7 +61,6 @@ PRELOAD = (
     "jupyter_ml_ship.backends.local",
     "sqlalchemy.dialects.sqlite.pysqlite",
 )
-STALE_CHECK_INTERVAL = 0.5
 
 
 def _preload() -> None:
@@ -81,25 +82,6 @@ def _module_times() -> dict[str, float]:
             except OSError:
                 pass
     return times
-
-
-_checked = 0.0
-
-
-def _stale(times: dict[str, float]) -> str | None:
-    """The path of a preloaded module that changed on disk, if one did (checked at most every
-    half second: a pipeline layer's starts share one check)."""
-    global _checked
-    if time.monotonic() - _checked < STALE_CHECK_INTERVAL:
-        return None
-    _checked = time.monotonic()
-    for path, mtime in times.items():
-        try:
-            if os.stat(path).st_mtime != mtime:
-                return path
-        except OSError:
-            return path
-    return None
 
 
 def _reply(conn: socket.socket, answer: dict[str, Any]) -> None:
@@ -173,6 +155,58 @@ def _fork(req: dict[str, Any], base_path: list[str], fds: tuple[int, ...],
     return fork_into(child)
 
 
+class _Spare:
+    """A child forked ahead of the next request, waiting on a pipe for it: a run (or a
+    scheduler) starts without waiting for the fork of this big process (tens of ms on a busy
+    machine, paid by every step of a pipeline chain). It exits when this server does (the
+    pipe's end), and is made again after each request it took, off the requester's path."""
+
+    def __init__(self, base_path: list[str], fds: tuple[int, ...], srv: socket.socket):
+        read_end, self._write_end = os.pipe()
+
+        def child() -> int:
+            srv.close()
+            for fd in (*fds, self._write_end):
+                os.close(fd)
+            with os.fdopen(read_end, "rb") as pipe:
+                data = pipe.read()
+            if not data:  # the server went away without a request
+                return 0
+            req = json.loads(data)
+            return TARGETS[req["op"]](req, base_path)
+
+        try:
+            self.pid = fork_into(child)
+        finally:
+            os.close(read_end)
+
+    def take(self, req: dict[str, Any]) -> int | None:
+        """Hand it the request: its pid, or None if it is gone (fork one instead)."""
+        write_end, self._write_end = self._write_end, -1
+        try:
+            with os.fdopen(write_end, "wb") as pipe:
+                pipe.write(json.dumps(req).encode())
+        except OSError:
+            return None
+        return self.pid
+
+    def fds(self) -> tuple[int, ...]:
+        """What a child forked directly must close (or this spare never sees the pipe end)."""
+        return () if self._write_end < 0 else (self._write_end,)
+
+    def close(self) -> None:
+        if self._write_end >= 0:
+            os.close(self._write_end)
+            self._write_end = -1
+
+
+def _spare(base_path: list[str], fds: tuple[int, ...], srv: socket.socket) -> _Spare | None:
+    try:
+        return _Spare(base_path, fds, srv)
+    except OSError:  # no process or pipe to spare now: requests fork as they come
+        return None
+
+
 def _bind(path: str) -> socket.socket | None:
     """Listen on ``path`` unless another server already answers there."""
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -218,7 +252,7 @@ def serve(path: str, idle: float, owner: int | None = None) -> int:
     if _owner_gone(owner, pidfd):  # killed before this process even started
         return 0
     _preload()  # before listening: a client never waits for the imports
-    times = _module_times()
+    changes = ModuleChanges(_module_times())  # inotify where it can: a check costs ~nothing
     # the preloaded objects move to a generation the collector never walks: a forked child's
     # collections do not touch (and so copy) the pages they live on
     gc.collect()
@@ -235,9 +269,11 @@ def serve(path: str, idle: float, owner: int | None = None) -> int:
           + (f", exits with process {owner}" if owner is not None else ""), flush=True)
     last = time.monotonic()
     waits: list[Any] = [srv] if pidfd is None else [srv, pidfd]
-    fds = () if pidfd is None else (pidfd,)
+    fds = tuple(fd for fd in (pidfd, changes.fileno()) if fd is not None)
+    spare: _Spare | None = None
     try:
         while True:
+            spare = spare or _spare(base_path, fds, srv)  # after a reply: off the client's path
             ready = select.select(waits, [], [], 1.0)[0]
             if _owner_gone(owner, pidfd):
                 print(f"warm runner: its owner {owner} is gone; exiting", flush=True)
@@ -274,20 +310,27 @@ def serve(path: str, idle: float, owner: int | None = None) -> int:
                                            os.environ.get("PYTHONPATH")):
                         _reply(conn, {"cold": "PYTHONPATH differs from the warm runner's"})
                         continue  # sys.path was made from it at start: that run starts cold
-                    changed = _stale(times)
+                    changed = changes.changed()
                     if changed:
                         _reply(conn, {"stale": True})
                         print(f"warm runner: a preloaded module changed on disk ({changed}); "
                               "exiting", flush=True)
                         return 0
                     try:
-                        pid = _fork(req, base_path, fds, srv, conn)
+                        pid = spare.take(req) if spare is not None else None
+                        if pid is None:
+                            pid = _fork(req, base_path, fds + (spare.fds() if spare else ()),
+                                        srv, conn)
+                        spare = None  # taken (or broken): a new one after this reply
                     except (OSError, KeyError) as exc:
                         _reply(conn, {"error": str(exc)})
                         continue
                     _reply(conn, {"pid": pid})
     finally:
         srv.close()
+        changes.close()
+        if spare is not None:
+            spare.close()  # it reads the end of its pipe and exits
         if pidfd is not None:
             os.close(pidfd)
         try:
