@@ -1,5 +1,9 @@
+import { nullTranslator } from '@jupyterlab/translation';
+
+import { DOMAIN, setTranslator } from '../core/i18n';
 import {
   builderToCron,
+  cronstrueLocale,
   cronToBuilder,
   describeSchedule,
   formatInZone,
@@ -42,6 +46,22 @@ describe('schedules by croner and cronstrue', () => {
     expect(describeSchedule('30 7 * * 1-5')).toBe('At 07:30, Monday through Friday');
     expect(describeSchedule('30 7 * * 1-5', 'fr')).toMatch(/07:30.*lundi.*vendredi/);
     expect(describeSchedule('@once')).toBe('Once');
+  });
+
+  it("says a schedule in the language of the lab's translator, not a fixed one", () => {
+    expect(cronstrueLocale('fr-FR')).toBe('fr');
+    expect(cronstrueLocale('pt_BR')).toBe('pt_BR');
+    expect(cronstrueLocale('zh-CN')).toBe('zh_CN');
+    expect(cronstrueLocale('xx-YY')).toBe('en');
+    try {
+      setTranslator({ languageCode: 'fr-FR', load: () => nullTranslator.load(DOMAIN) });
+      expect(describeSchedule('30 7 * * 1-5')).toBe('À 07:30, de lundi à vendredi');
+      setTranslator({ languageCode: 'de-DE', load: () => nullTranslator.load(DOMAIN) });
+      expect(describeSchedule('30 7 * * 1-5')).toMatch(/Montag.*Freitag/);
+    } finally {
+      setTranslator(nullTranslator);
+    }
+    expect(describeSchedule('30 7 * * 1-5')).toBe('At 07:30, Monday through Friday');
   });
 
   it('builds a cron from the friendly forms and reads back the ones it wrote', () => {

@@ -170,10 +170,10 @@ export function JobDetail(props: IJobDetailProps): JSX.Element {
             >
               {trans.__('on schedule')}{' '}<code>{job.schedule}</code>{' '}
               <span className="jp-MlShip-scheduleZone">{job.schedule_timezone ?? 'UTC'}</span>
-              {describeSchedule(job.schedule, document.documentElement.lang || 'en') && (
+              {describeSchedule(job.schedule) && (
                 <>
                   <span className="jp-MlShip-dot">·</span>
-                  {describeSchedule(job.schedule, document.documentElement.lang || 'en')}
+                  {describeSchedule(job.schedule)}
                 </>
               )}
               {job.schedule_paused ? (

@@ -100,7 +100,7 @@ export function scheduleHint(
     return { error: trans.__('This schedule never runs') };
   }
   const utc = next.toISOString().slice(0, 16).replace('T', ' ');
-  const words = describeSchedule(schedule.text, document.documentElement.lang || 'en');
+  const words = describeSchedule(schedule.text);
   return {
     hint:
       trans.__('Next run: %1 UTC (%2 here)', utc, next.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })) +

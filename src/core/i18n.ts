@@ -25,6 +25,11 @@ export function setTranslator(translator: ITranslator | null): TranslationBundle
   return current;
 }
 
+/** The lab's language, as its translator names it ('en', 'fr_FR'…). */
+export function labLanguage(): string {
+  return language || 'en';
+}
+
 /** The locale for dates and numbers: the lab's language (undefined in English: the browser's). */
 export function dateLocale(): string | undefined {
   return language && !language.startsWith('en') ? language.replace('_', '-') : undefined;

@@ -41,8 +41,9 @@ export function subtitle(step: IStepInfo): string {
 
 /** The foot of a box with no run: its notebook when the file's name is not the step's. */
 function notShippedLine(step: IStepInfo): string {
+  const trans = getTrans();
   const file = step.notebook?.split('/').pop() ?? '';
-  return file && file.replace(/\.ipynb$/, '') !== step.id ? file : 'not run';
+  return file && file.replace(/\.ipynb$/, '') !== step.id ? file : trans.__('not run');
 }
 
 /** Recorded outputs shown on a box; the rest are counted (and listed in its tooltip). */

@@ -47,7 +47,7 @@ function PipelineVersions(props: {
           return (
             <li key={v.number} className="jp-MlShip-pipelineVersion" data-pipeline-version={v.number}>
               <span className="jp-MlShip-version-badge">v{v.number}</span>
-              <span className="jp-MlShip-grow jp-MlShip-muted" title={`${v.message || 'no message'} · ${formatDate(v.created_at)}`}>
+              <span className="jp-MlShip-grow jp-MlShip-muted" title={`${v.message || trans.__('no message')} · ${formatDate(v.created_at)}`}>
                 {v.message || formatRelative(v.created_at)}
               </span>
               {v.number === current ? (

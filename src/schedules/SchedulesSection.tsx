@@ -7,7 +7,7 @@ import * as React from 'react';
 
 import { StatusChip } from '../components/common';
 import { formatDate, formatRelative } from '../core/format';
-import { useTrans } from '../core/i18n';
+import { dateLocale, useTrans } from '../core/i18n';
 import type { IMlShipPanelSection } from '../tokens';
 import {
   builderToCron,
@@ -21,10 +21,10 @@ import {
 } from './cronlib';
 import type { IScheduleInfo, SchedulesModel } from './model';
 
-const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-
-function locale(): string {
-  return document.documentElement.lang || 'en';
+/** The days of the week, Sunday first (cron's 0), short, in the lab's language. */
+function weekdays(): string[] {
+  const format = new Intl.DateTimeFormat(dateLocale() ?? 'en', { weekday: 'short', timeZone: 'UTC' });
+  return [0, 1, 2, 3, 4, 5, 6].map(d => format.format(new Date(Date.UTC(2024, 0, 7 + d))));
 }
 
 function useModel(model: SchedulesModel): void {
@@ -122,8 +122,8 @@ function BuilderFields(props: { value: Builder; onChange: (b: Builder) => void }
       )}
       {b.kind === 'weekly' && (
         <span className="jp-MlShip-scheduleDays" role="group" aria-label={trans.__('Days')}>
-          {WEEKDAYS.map((d, i) => (
-            <label key={d}>
+          {weekdays().map((d, i) => (
+            <label key={i}>
               <input
                 type="checkbox"
                 checked={b.days.includes(i)}
@@ -131,7 +131,7 @@ function BuilderFields(props: { value: Builder; onChange: (b: Builder) => void }
                   props.onChange({ ...b, days: e.target.checked ? [...b.days, i] : b.days.filter(x => x !== i) })
                 }
               />
-              {trans.__(d)}
+              {d}
             </label>
           ))}
         </span>
@@ -214,7 +214,7 @@ function ScheduleEditor(props: { model: SchedulesModel; schedule: IScheduleInfo 
         {serverError ||
           (error
             ? trans.__('Not a schedule: %1', error)
-            : `${describeSchedule(cron, locale())} (${zone}) · ${trans.__('next')}: ${next
+            : `${describeSchedule(cron)} (${zone}) · ${trans.__('next')}: ${next
                 .map(d => formatInZone(d, zone))
                 .join(', ')}`)}
       </div>
@@ -241,7 +241,7 @@ function ScheduleRow(props: { model: SchedulesModel; schedule: IScheduleInfo }):
   const editing = model.editing === key;
   const [error, setError] = React.useState('');
   const airflow = s.runner === 'airflow';
-  const words = describeSchedule(s.schedule, locale()) || s.description;
+  const words = describeSchedule(s.schedule) || s.description;
   const toggle = async () => setError(await model.update(s, { paused: !s.paused }));
   return (
     <li className={`jp-MlShip-schedule${s.paused ? ' jp-mod-paused' : ''}`} data-schedule={key}>

@@ -8,7 +8,7 @@
 import { Cron } from 'croner';
 import cronstrue from 'cronstrue/i18n';
 
-import { getTrans } from '../core/i18n';
+import { getTrans, labLanguage } from '../core/i18n';
 
 /** Airflow's presets and their cron form (as `jupyter_ml_ship/cron.py`); null: Airflow only */
 export const PRESET_CRONS: Record<string, string | null> = {
@@ -73,7 +73,8 @@ function cron(schedule: string, zone: string): Cron | null {
 /** What is wrong with a schedule in a zone ('' when nothing). */
 export function scheduleError(schedule: string, zone = 'UTC'): string {
   if (!schedule.trim()) {
-    return 'empty';
+    const trans = getTrans();
+    return trans.__('empty');
   }
   if (!isZone(zone || 'UTC')) {
     const trans = getTrans();
@@ -82,7 +83,8 @@ export function scheduleError(schedule: string, zone = 'UTC'): string {
   try {
     const c = cron(schedule, zone);
     if (c && c.nextRuns(1).length === 0) {
-      return 'never fires';
+      const trans = getTrans();
+      return trans.__('never fires');
     }
     return '';
   } catch (error) {
@@ -112,16 +114,30 @@ export function nextRuns(
   }
 }
 
-/** The schedule in words ("At 06:00, Monday through Friday"), '' when cronstrue cannot say. */
-export function describeSchedule(schedule: string, locale = 'en'): string {
+/**
+ * cronstrue's locale for a language of the lab's translator ('fr_FR' -> 'fr', 'pt_BR' -> 'pt_BR',
+ * 'zh_CN' -> 'zh_CN'); English for a language cronstrue does not have.
+ */
+export function cronstrueLocale(language: string): string {
+  const [lang, region] = language.split(/[-_]/);
+  const known = cronstrue.locales ?? {};
+  return [`${lang}_${region}`, lang].find(name => name in known) ?? 'en';
+}
+
+/**
+ * The schedule in words ("At 06:00, Monday through Friday"), in the lab's language (its
+ * translator's; cronstrue's own locales), '' when cronstrue cannot say.
+ */
+export function describeSchedule(schedule: string, language: string = labLanguage()): string {
   const text = cronOf(schedule);
   if (text === null) {
-    return schedule.trim() === '@once' ? 'Once' : 'Continuously';
+    const trans = getTrans();
+    return schedule.trim() === '@once' ? trans.__('Once') : trans.__('Continuously');
   }
   try {
     return cronstrue.toString(text, {
       use24HourTimeFormat: true,
-      locale: locale.split(/[-_]/)[0],
+      locale: cronstrueLocale(language),
       throwExceptionOnParseError: true
     });
   } catch {

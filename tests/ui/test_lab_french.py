@@ -15,12 +15,14 @@ from __future__ import annotations
 import json
 import re
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.python.conftest import REPO
-from tests.ui.conftest import TOKEN, run_lab
+from tests.ui.conftest import TOKEN, run_lab, settled
 from tests.ui.test_lab_flow import api, post, ship_dialog_ready
 
 LOCALE = REPO / "jupyter_ml_ship" / "locale"
@@ -186,3 +188,86 @@ def test_panel_ship_dialog_and_run_view_speak_french(page, french_lab):
     assert fr["Ship & run"] in shown, shown
     page.screenshot(path=str(SCREENSHOTS / "fr-ship-dialog.png"))
     dialog.get_by_role("button", name="Annuler").click()
+
+
+#: the pipeline example's and the scheduled notebook's data shown by the views (step names,
+#: parameters, the job's name)
+PIPELINE_DATA = {"day", "rows", "epochs", "accuracy", "nightly", "scores"}
+
+
+def _english(texts: list[list[str]], english: set[str]) -> list[str]:
+    return english_left(texts, english - PIPELINE_DATA)
+
+
+def test_schedules_view_and_pipeline_editor_speak_french(page, french_lab):
+    """The Schedules view (a schedule in words by cronstrue's French locale, its editor and the
+    friendly builder) and the pipeline editor (the graph's view, Edit mode and a step's side
+    form) show no English word."""
+    lab = french_lab
+    english, fr = _catalogue_words()
+    (lab.root / "nightly_scores.ipynb").write_text(json.dumps({
+        "cells": [{"cell_type": "code", "metadata": {}, "source": "print('tick')", "outputs": [],
+                   "execution_count": None}],
+        "nbformat": 4, "nbformat_minor": 5,
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                    "language": "python"},
+                     "ml_ship": {"schedule": "30 7 * * 1-5"}}}))
+    post(lab, "/ship", {"path": "nightly_scores.ipynb", "name": "nightly-scores"})
+    urllib.request.urlopen(urllib.request.Request(
+        lab.api("/schedules/job/nightly-scores"), method="PATCH",
+        data=json.dumps({"timezone": "Europe/Paris"}).encode(),
+        headers={"Content-Type": "application/json"}), timeout=30).close()
+
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(f"{lab.url}lab?token={TOKEN}&reset")
+    page.locator("#jp-menu-panel").get_by_text("Fichier", exact=True).wait_for(timeout=90_000)
+    page.locator(".jp-SideBar [data-id='jp-MlShip-panel']").first.click()
+    section = page.locator("section.jp-MlShip-schedules")
+    row = section.locator("[data-schedule='job:nightly-scores']")
+    # the schedule in words, by cronstrue in the lab's language (not "At 07:30, Monday
+    # through Friday")
+    expect(row.locator(".jp-MlShip-scheduleWords")).to_contain_text("À 07:30, de lundi à vendredi",
+                                                                    timeout=30_000)
+    texts = section.evaluate(VISIBLE_TEXTS)
+    assert not (left := _english(texts, english)), f"English left: {left}"
+
+    # its editor: the builder's kinds, a week's days, the hint in words
+    row.get_by_role("button", name=fr["Edit"]).click()
+    editor = row.locator(".jp-MlShip-scheduleEditor")
+    hint = editor.locator(".jp-MlShip-scheduleHint")
+    expect(hint).to_contain_text("À 07:30, de lundi à vendredi (Europe/Paris)")
+    expect(hint).not_to_contain_text("next")
+    texts = editor.evaluate(VISIBLE_TEXTS) + editor.evaluate(
+        "e => [...e.querySelectorAll('option')].map(o => [o.text, 'option'])")
+    assert not (left := _english(texts, english)), f"English left: {left}"
+    editor.get_by_label(fr["Repeat"]).select_option("weekly")
+    expect(hint).to_contain_text("lundi")
+    texts = editor.evaluate(VISIBLE_TEXTS)
+    assert not (left := _english(texts, english)), f"English left: {left}"
+    assert "lun." in {t for t, _ in texts} or any(t.startswith("lun") for t, _ in texts), texts
+    editor.get_by_label(fr["Time zone"]).fill("Mars/Olympus")
+    expect(hint).to_contain_text("Mars/Olympus")
+    texts = editor.evaluate(VISIBLE_TEXTS)
+    assert not (left := _english(texts, english)), f"English left: {left}"
+    settled(page)
+    page.screenshot(path=str(SCREENSHOTS / "fr-schedules.png"))
+    editor.get_by_role("button", name="Annuler").or_(
+        editor.get_by_role("button", name=fr["Cancel"])).first.click()
+
+    # the pipeline graph (view), then Edit mode and a step's side form
+    page.goto(f"{lab.url}lab/tree/churn.pipeline.yaml?token={TOKEN}&reset")
+    widget = page.locator(".jp-MlShip-pipelineWidget")
+    widget.locator(".jp-MlShip-graph[data-steps='3']").wait_for(timeout=90_000)
+    texts = widget.evaluate(VISIBLE_TEXTS)
+    assert not (left := _english(texts, english)), f"English left: {left}"
+    widget.locator(".jp-Toolbar").get_by_text(fr["Edit"], exact=True).click()
+    canvas = widget.locator(".jp-MlShip-editorCanvas")
+    canvas.locator("[data-step='train']").click()
+    form = widget.locator(".jp-MlShip-stepForm[data-step='train']")
+    form.wait_for()
+    texts = widget.evaluate(VISIBLE_TEXTS) + form.evaluate(
+        "e => [...e.querySelectorAll('option, [title], [aria-label]')].map("
+        "o => [o.tagName === 'OPTION' ? o.text : (o.title || o.getAttribute('aria-label')), 'attr'])")
+    assert not (left := _english(texts, english)), f"English left: {left}"
+    settled(page)
+    page.screenshot(path=str(SCREENSHOTS / "fr-pipeline-editor.png"))
