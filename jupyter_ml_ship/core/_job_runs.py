@@ -16,12 +16,13 @@ from ..errors import BackendUnavailable, BadInput, Conflict, NotFound, storage_e
 from ..models import TERMINAL_STATUSES, RunInfo
 from ..naming import validate_parameters
 from ..runner._prepare import write_input
-from ..runner._spark import app_facts, spark_spec
+from ..runner._spark import app_facts, merge_spark, spark_spec
 from ..store import Job, Run
 from ..store.files import atomic_write_json, read_json
 from ..store.schema import utcnow
 from . import convert
 from ._run_delete import RunDeleteMixin
+from ._run_ends import RunEndsMixin
 from ._run_files import mask_recorded, no_result_reason, run_folder
 from .access import Actor, check, whoami
 from .checks import evaluate_finished
@@ -41,7 +42,7 @@ def _parse_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-class JobRunsMixin(RunDeleteMixin):  # delete_run: in _run_delete
+class JobRunsMixin(RunDeleteMixin, RunEndsMixin):  # delete_run: in _run_delete; _run_ended
     # ---- start --------------------------------------------------------------------------
 
     def run(
@@ -229,6 +230,9 @@ class JobRunsMixin(RunDeleteMixin):  # delete_run: in _run_delete
         exists."""
         v = self._version(s, req.job, req.version)
         config = {**v.config, **(req.overrides or {})}
+        step_spark = (req.overrides or {}).get("spark")
+        if step_spark is not None:  # a pipeline step's spark:, over the notebook's
+            config["spark"] = merge_spark(v.config.get("spark"), step_spark)
         where = f"job {req.job} v{v.number}"
         params = validate_parameters(
             v.parameters, req.parameters, where, self.settings.max_request_bytes
@@ -493,8 +497,7 @@ class JobRunsMixin(RunDeleteMixin):  # delete_run: in _run_delete
                 row.started_at = row.started_at or _parse_time(result.get("started_at"))
             if checked is not None:
                 checked.apply(row)
-        self.after_run_ended(run_id)  # promotion, rollback_on (core.promotion)
-        self._notify(self.get_run(run_id, reconcile=False))
+        self._run_ended(run_id)  # promotion, rollback_on, listeners (maybe deferred: _run_ends)
 
     def finish_run(self, run_id: str, status: str, error: dict[str, Any] | None,
                    result: dict[str, Any] | None = None) -> None:

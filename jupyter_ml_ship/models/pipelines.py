@@ -47,6 +47,9 @@ class StepInfo(ApiModel):
     on_degraded: Literal["continue", "stop"] = Field(
         "continue", description="stop: when the step's run is degraded, the steps after it are "
         "not started and the pipeline run fails")
+    spark: bool | dict[str, Any] | None = Field(
+        None, description="the step's spark: (master, executors, cores, memory, conf), merged "
+        "over its notebook's metadata.ml_ship.spark; false: no Spark")
     declared_outputs: list[str] | None = Field(
         None, description="outputs the notebook records (None: names are computed at run time)"
     )

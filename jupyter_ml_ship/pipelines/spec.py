@@ -18,6 +18,7 @@ from ..cron import check_schedule
 from ..errors import BadInput
 from ..naming import check_name, name_from_path
 from ..notify_spec import parse_notify, plain_notify
+from ..runner._spark import spark_spec
 from ..untrusted import inside
 from ..user_yaml import compose
 from .commands import PARAMETER, parse_command
@@ -30,7 +31,7 @@ STEP_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,62}$")
 TOP_KEYS = {"name", "description", "parameters", "schedule", "steps", "notify", "owners", "run_by"}
 RUN_BY = ("owners", "team")
 STEP_KEYS = {"notebook", "script", "job", "command", "depends_on", "parameters", "retries", "timeout", "backend",
-             "cache", "checks", "on_degraded"}
+             "cache", "checks", "on_degraded", "spark"}
 #: the step keys that name a file ml-ship reads: relative to the pipeline file, confined to its
 #: folder (``untrusted.inside``) when the file is read; the other keys are data (a test holds
 #: ``STEP_KEYS`` to this split)
@@ -56,6 +57,9 @@ class StepSpec:
     #: checks on the step's outputs, over its notebook's (validated in core.checks)
     checks: dict[str, Any] | None = None
     on_degraded: str = "continue"  # "stop": a degraded run stops the steps after it
+    #: ``spark:`` as written (true, false or a mapping), merged over the notebook's
+    #: ``metadata.ml_ship.spark`` when the step runs (``runner._spark.merge_spark``)
+    spark: Any = None
     refs: list[tuple[str, Ref]] = field(default_factory=list)
 
 
@@ -310,6 +314,9 @@ def _step(spec: PipelineSpec, sid: str, raw: Any) -> StepSpec:
     if on_degraded not in ON_DEGRADED:
         raise BadInput(f"{where('on_degraded')}: must be stop or continue, got {on_degraded!r}")
     step.on_degraded = on_degraded
+    if raw.get("spark") not in (None, False):  # checked now, naming the step and the key
+        spark_spec(raw["spark"], "", "", at=where("spark"))
+    step.spark = raw.get("spark")
     return step
 
 

@@ -29,14 +29,16 @@ _MASTER_RE = re.compile(r"^(local(\[(\*|\d+)(,\d+)?\])?|spark://[A-Za-z0-9.\-]+:
 _MEMORY_RE = re.compile(r"^\d+[kmgtKMGT]?$")
 
 
-def spark_spec(value: Any, default_master: str, where: str) -> dict[str, Any] | None:
+def spark_spec(value: Any, default_master: str, where: str,
+               at: str | None = None) -> dict[str, Any] | None:
     """``metadata.ml_ship.spark`` checked and resolved; ``None`` when the job uses no Spark.
-    A ``BadInput`` naming the key and what is wrong otherwise."""
+    A ``BadInput`` naming the key and what is wrong otherwise (``at``: the key's whole location,
+    e.g. a pipeline step's ``flow.pipeline.yaml, line 9: steps.count.spark``)."""
     if value is None or value is False:
         return None
     if value is True:
         value = {}
-    at = f"{where}: metadata.ml_ship.spark"
+    at = at or f"{where}: metadata.ml_ship.spark"
     if not isinstance(value, dict):
         raise BadInput(f"{at} must be true or a mapping (master, executors, cores, memory, "
                        f"conf), got {type(value).__name__}")
@@ -67,6 +69,23 @@ def spark_spec(value: Any, default_master: str, where: str) -> dict[str, Any] | 
         raise BadInput(f"{at}.conf must map spark.* keys to strings or numbers")
     spec["conf"] = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in conf.items()}
     return spec
+
+
+def merge_spark(base: Any, step: Any) -> Any:
+    """A pipeline step's ``spark:`` over its notebook's ``metadata.ml_ship.spark``: the step's
+    keys win, its ``conf`` is merged key by key; ``false`` turns Spark off, ``true`` keeps the
+    notebook's settings (or turns Spark on with the defaults)."""
+    if step is None:
+        return base
+    if step is False:
+        return None
+    mine = {} if step is True else dict(step)
+    theirs = dict(base) if isinstance(base, dict) else {}
+    conf = {**(theirs.get("conf") or {}), **(mine.get("conf") or {})}
+    merged = {**theirs, **mine}
+    if conf:
+        merged["conf"] = conf
+    return merged
 
 
 def session_conf(spec: dict[str, Any], run_dir: Path) -> dict[str, str]:

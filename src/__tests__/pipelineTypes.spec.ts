@@ -17,7 +17,7 @@ const fields: Record<string, Record<string, true>> = {
   StepInfo: {
     id: true, job: true, version: true, notebook: true, depends_on: true, parameters: true,
     retries: true, timeout: true, backend: true, cache: true, checks: true, on_degraded: true,
-    declared_outputs: true, status: true,
+    spark: true, declared_outputs: true, status: true,
     run_id: true, cached: true, outputs: true, error: true, started_at: true, ended_at: true,
     duration: true
   } satisfies Record<keyof P.IStepInfo, true>,

@@ -47,6 +47,8 @@ export interface IStepInfo {
   checks?: Record<string, unknown> | null;
   /** stop: a degraded run of the step stops the steps after it */
   on_degraded?: 'continue' | 'stop';
+  /** the step's spark: (master, executors, cores, memory, conf), over its notebook's */
+  spark?: boolean | Record<string, unknown> | null;
   /** outputs the notebook records (null: names computed at run time) */
   declared_outputs: string[] | null;
   /** in a run only */

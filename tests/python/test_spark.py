@@ -120,3 +120,65 @@ def test_a_bad_spark_setting_is_refused_naming_it(svc, nb) -> None:
                                                 "executors": "two"}}}))
     with pytest.raises(BadInput, match=r"metadata.ml_ship.spark.executors"):
         svc.run("bad")
+
+
+STEP_PIPELINE = """
+name: sparky
+steps:
+  count:
+    notebook: count.ipynb
+    spark:
+      master: {master}
+      executors: 2
+      memory: 512m
+      conf: {{spark.sql.shuffle.partitions: "5"}}
+"""
+
+
+def test_a_pipeline_steps_spark_key_runs_it_on_the_cluster_over_the_notebooks(
+        svc, nb, cluster, tmp_path) -> None:
+    # the notebook alone would run on local[1] with 3 shuffle partitions; the step moves it to
+    # the cluster with two executors, its conf merged key by key over the notebook's
+    nb("count.ipynb",
+       "from jupyter_ml_ship import record\n"
+       "conf = spark.sparkContext.getConf()\n"
+       "record('master', spark.sparkContext.master)\n"
+       "record('partitions', spark.conf.get('spark.sql.shuffle.partitions'))\n"
+       "record('kept', conf.get('spark.sql.ansi.enabled'))\n"
+       "record('cores_max', conf.get('spark.cores.max'))\n"
+       "record('total', spark.range(100).groupBy().sum('id').first()[0])",
+       metadata={"ml_ship": {"spark": {"master": "local[1]", "conf": {
+           "spark.sql.shuffle.partitions": "3", "spark.sql.ansi.enabled": "true"}}}})
+    path = tmp_path / "work" / "sparky.pipeline.yaml"
+    path.write_text(STEP_PIPELINE.format(master=cluster.master_url))
+    version = svc.ship_pipeline(path).version
+    assert version.steps[0].spark["master"] == cluster.master_url
+    info = svc.drive_pipeline_run(svc.run_pipeline("sparky", detach=False).id, timeout=TIMEOUT)
+    step = info.steps[0]
+    assert info.status == "succeeded", (info.error, step.error,
+                                         step.run_id and svc.read_log(step.run_id)[0][-3000:])
+    assert step.outputs == {"master": cluster.master_url, "partitions": "5", "kept": "true",
+                            "cores_max": "2", "total": 4950}
+    run = svc.get_run(step.run_id)
+    assert run.spark is not None and run.spark.master == cluster.master_url
+    done = {a["id"]: a for a in cluster.state()["completedapps"]}
+    assert done[run.spark.app_id]["name"] == f"ml-ship {step.job} {step.run_id}"
+
+
+@pytest.mark.parametrize("spark, message", [
+    ("{executors: two}", r"sparky.pipeline.yaml, line 6: steps.count.spark.executors must be a "
+                         r"whole number"),
+    ("{memory: lots}", r"line 6: steps.count.spark.memory: 'lots' is not a JVM memory size"),
+    ("{master: 'http://x'}", r"line 6: steps.count.spark.master: 'http://x' is not a Spark"),
+    ("{workers: 2}", r"line 6: steps.count.spark: unknown key\(s\) workers"),
+    ("[local]", r"line 6: steps.count.spark must be true or a mapping"),
+])
+def test_a_bad_step_spark_key_is_refused_at_load_naming_the_step_and_key(
+        tmp_path, spark, message) -> None:
+    from jupyter_ml_ship.pipelines.spec import load_pipeline
+
+    path = tmp_path / "sparky.pipeline.yaml"
+    path.write_text("name: sparky\nsteps:\n  count:\n    notebook: count.ipynb\n"
+                    f"    depends_on: []\n    spark: {spark}\n")
+    with pytest.raises(BadInput, match=message):
+        load_pipeline(path)

@@ -163,7 +163,7 @@ def run_info(pr: PipelineRun) -> PipelineRunInfo:
             retries=st.get("retries"), timeout=st.get("timeout"), backend=st.get("backend"),
             cache=st.get("cache", True), checks=st.get("checks"),
             on_degraded="stop" if st.get("on_degraded") == "stop" else "continue",
-            declared_outputs=st.get("outputs"), status=row.status,  # type: ignore[arg-type]
+            spark=st.get("spark"), declared_outputs=st.get("outputs"), status=row.status,  # type: ignore[arg-type]
             run_id=row.run_id, cached=row.cached, outputs=row.outputs or {},
             error=RunError(**row.error) if row.error else None,
             started_at=row.started_at, ended_at=row.ended_at,

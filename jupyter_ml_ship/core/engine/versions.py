@@ -154,7 +154,7 @@ def _step_info(step: StepSpec, job: str, version: int | None,
                     retries=step.retries, timeout=step.timeout, backend=step.backend,
                     cache=step.cache, checks=step.checks,
                     on_degraded="stop" if step.on_degraded == "stop" else "continue",
-                    declared_outputs=outputs)
+                    spark=step.spark, declared_outputs=outputs)
 
 
 # ---- ship -----------------------------------------------------------------------------------
@@ -199,6 +199,7 @@ def ship(ctx: ShipContext, path: str | Path, message: str | None = None,
             **({} if step.cache else {"cache": False}),  # only when off: digests stay as they were
             **({"checks": step.checks} if step.checks else {}),  # the same: only when set
             **({"on_degraded": "stop"} if step.on_degraded == "stop" else {}),
+            **({"spark": step.spark} if step.spark is not None else {}),  # the same
         }
     content = {
         "name": spec.name, "parameters": spec.parameters,
@@ -295,7 +296,7 @@ def version_info(v: PipelineVersion, pipe: Pipeline) -> PipelineVersionInfo:
                  retries=st.get("retries"), timeout=st.get("timeout"), backend=st.get("backend"),
                  cache=st.get("cache", True), checks=st.get("checks"),
                  on_degraded="stop" if st.get("on_degraded") == "stop" else "continue",
-                 declared_outputs=st.get("outputs"))
+                 spark=st.get("spark"), declared_outputs=st.get("outputs"))
         for sid, st in (v.spec.get("steps") or {}).items()
     ]
     return PipelineVersionInfo(
