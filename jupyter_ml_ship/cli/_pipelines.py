@@ -95,6 +95,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         v = shipped.version
         state = "new version" if shipped.created else "unchanged, same version"
         err(f"shipped pipeline {v.pipeline} v{v.number} ({state}, {len(v.steps)} steps)")
+        show_trigger_token(shipped)
         name, version = v.pipeline, v.number
     else:
         name, version = split_ref(args.pipeline)
@@ -272,7 +273,15 @@ def cmd_ship(args: argparse.Namespace) -> int:
     err(f"shipped pipeline {v.pipeline} v{v.number} ({state}, digest {v.digest[:12]})")
     for st in v.steps:
         err(f"  {st.id:<16} {st.job} v{st.version}")
+    show_trigger_token(result)
     return 0
+
+
+def show_trigger_token(result: Any) -> None:
+    """The pipeline's new webhook secret, shown this once (only its hash is kept)."""
+    if result.trigger_token:
+        err(f"webhook trigger of pipeline {result.version.pipeline} (shown once, keep it "
+            f"secret): POST /ml-ship/api/triggers/{result.trigger_token}")
 
 
 def cmd_check(args: argparse.Namespace) -> int:

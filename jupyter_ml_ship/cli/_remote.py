@@ -37,6 +37,7 @@ from ..errors import (
     ShipError,
     TooLarge,
 )
+from ._remote_pipelines import RemotePipelines
 
 _BY_STATUS: dict[int, type[ShipError]] = {400: BadInput, 403: Forbidden, 404: NotFound,
                                           409: Conflict, 413: TooLarge,
@@ -53,8 +54,9 @@ def _q(name: str) -> str:
     return quote(str(name), safe="")
 
 
-class RemoteService:
-    """The ``ShipService`` calls of the commands, answered by a remote server."""
+class RemoteService(RemotePipelines):
+    """The ``ShipService`` calls of the commands, answered by a remote server (its pipeline
+    calls: ``RemotePipelines``)."""
 
     remote = True
     #: how often ``--wait`` asks for news (a local follow reads a file; this is a request)

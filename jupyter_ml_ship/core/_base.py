@@ -15,10 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from datetime import datetime
+    from pathlib import Path
 
     from sqlalchemy.orm import Session
 
     from ..models import AgentInfo, RunInfo, ScheduleInfo
+    from ..pipelines.spec import PipelineSpec
     from ..store import Job, Version
     from .access import Actor, Ownership
     from .context import ShipContext, TickHook
@@ -69,6 +71,14 @@ if TYPE_CHECKING:
 
         def with_layout_hint(self, project: dict[str, Any] | None,
                              error: dict[str, Any] | None) -> dict[str, Any] | None: ...
+
+        # ---- a pipeline file's triggers (core.triggers) --------------------------------------
+
+        def check_pipeline_triggers(self, spec: PipelineSpec,
+                                    steps: set[str] | None = None) -> list[Any]: ...
+
+        def sync_triggers(self, name: str, specs: list[Any], root: Path | None,
+                          target: str = "job") -> str | None: ...
 
 else:
     class _ServiceBase:

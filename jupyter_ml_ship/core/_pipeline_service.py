@@ -30,7 +30,7 @@ from .engine import pipeline_runs, scheduler, versions
 from .engine.deployment import pipeline_deployment
 from .engine.pipeline_runs import run_info
 from .engine.versions import pipeline_row, version_info, version_row
-from .environments import pointers
+from .environments import check_environment, pointers
 from .promotion.to_environment import promote_pipeline
 
 #: pipeline run statuses that are final, and step statuses of work in progress
@@ -43,7 +43,26 @@ class PipelinesMixin(_ServiceBase):
 
     def describe_pipeline_file(self, path: str | Path) -> PipelineDescription:
         """The validated graph of a pipeline file or notebook folder; ships and runs nothing."""
-        return versions.describe(self, path)
+        found = versions.describe(self, path)
+        self._delivery_keys(path, found)
+        return found
+
+    def _delivery_keys(self, path: str | Path, found: PipelineDescription | None = None
+                       ) -> tuple[str, list[Any], Path | None]:
+        """A pipeline file's ``schedule_environment`` and ``triggers:`` checked against the
+        settings and the store (``core.triggers``): (its name, its triggers, their folder)."""
+        if Path(path).is_dir():  # a folder of notebooks: neither key
+            return versions.describe(self, path).name, [], None
+        spec = load_pipeline(path, check_graph=False)
+        if spec.schedule_environment is not None:
+            check_environment(self.settings.environments, spec.schedule_environment,
+                              spec.where("schedule_environment"))
+        if spec.triggers is None:
+            return spec.name, [], spec.base_dir
+        steps = None
+        if "after" in str(spec.triggers):  # its steps' jobs may not start it again
+            steps = {st.job for st in (found or versions.describe(self, path)).steps}
+        return spec.name, self.check_pipeline_triggers(spec, steps), spec.base_dir
 
     def ship_pipeline(self, path: str | Path, message: str | None = None,
                       author: str | None = None, actor: Actor | None = None,
@@ -65,11 +84,13 @@ class PipelinesMixin(_ServiceBase):
             def may_change(s: Any, pipe: Any) -> None:  # a new version: owners and admins
                 check(who, "ship", self._pipeline_ownership(s, pipe))
 
+        name, triggers, root = self._delivery_keys(path)  # before anything is recorded
         version, created = versions.ship(self, path, message,
                                          author if author is not None else whoami(), actor,
                                          may_change, confine)
+        token = self.sync_triggers(name, triggers, root, "pipeline")
         return ShipPipelineResult(pipeline=self.pipeline(version.pipeline, actor),
-                                  version=version, created=created)
+                                  version=version, created=created, trigger_token=token)
 
     def pipelines(self, actor: Actor | None = None) -> list[PipelineInfo]:
         actor = self._actor(actor)

@@ -174,16 +174,20 @@ def check_promote(actor: Actor | None, env: str, own: Ownership,
 
 
 def scheduled_version(s: Session, name: str, config: Mapping[str, Any] | None,
-                      current: int) -> tuple[int, str, str | None]:
-    """(the version a job's schedule runs, its environment, why it runs nothing or None): the
-    current version (production) unless ``schedule_environment`` names another environment."""
+                      current: int, kind: str = "job") -> tuple[int, str, str | None]:
+    """(the version a job's or pipeline's schedule runs, its environment, why it runs nothing
+    or None): the current version (production) unless ``schedule_environment`` (a job's
+    ``metadata.ml_ship``, a pipeline file's top level) names another environment."""
     env = schedule_environment(config)
     if env == PRODUCTION:
         return current, env, None
-    row = s.scalars(select(Job).where(Job.name == name)).first()
-    version = pointers(s, "job", row).get(env) if row is not None else None
+    row: Job | Pipeline | None = (
+        s.scalars(select(Job).where(Job.name == name)).first() if kind == "job"
+        else s.scalars(select(Pipeline).where(Pipeline.name == name)).first())
+    version = pointers(s, kind, row).get(env) if row is not None else None
     if version is None:
-        return current, env, (f"metadata.ml_ship.{SCHEDULE_KEY} is {env}, and {env} has no "
-                              f"version yet: nothing runs (`ml-ship promote {name} N --to "
-                              f"{env}`)")
+        key, promote = (f"metadata.ml_ship.{SCHEDULE_KEY}", "ml-ship promote") \
+            if kind == "job" else (SCHEDULE_KEY, "ml-ship pipeline promote")
+        return current, env, (f"{key} is {env}, and {env} has no version yet: nothing runs "
+                              f"(`{promote} {name} N --to {env}`)")
     return version, env, None

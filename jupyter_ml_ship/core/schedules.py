@@ -92,8 +92,8 @@ def schedules(svc: ShipContext, now: datetime | None = None) -> list[ScheduleInf
     found: list[tuple[Literal["job", "pipeline"], str, int, str | None, str, Any]] = []
     lasts: dict[tuple[str, str], tuple[str, str, datetime | None]] = {}
     #: a job schedule's environment (core.environments), and why it has no version to run
-    envs: dict[str, str] = {}
-    no_env: dict[str, str | None] = {}
+    envs: dict[tuple[str, str], str] = {}
+    no_env: dict[tuple[str, str], str | None] = {}
     with svc.store.session() as s:
         rows = {"job": edit_rows(s, "job"), "pipeline": edit_rows(s, "pipeline")}
         for name, number, config in s.execute(
@@ -103,7 +103,8 @@ def schedules(svc: ShipContext, now: datetime | None = None) -> list[ScheduleInf
             config = config or {}
             if config.get("schedule") or name in rows["job"]:
                 backend = config.get("backend") or svc.settings.default_backend
-                number, envs[name], no_env[name] = scheduled_version(s, name, config, number)
+                key = ("job", name)
+                number, envs[key], no_env[key] = scheduled_version(s, name, config, number)
                 found.append(("job", name, number, config.get("schedule"), backend,
                               rows["job"].get(name)))
         for name, number, spec in s.execute(
@@ -112,6 +113,9 @@ def schedules(svc: ShipContext, now: datetime | None = None) -> list[ScheduleInf
                       & (PipelineVersion.number == Pipeline.current_version))
                 .order_by(Pipeline.name)):
             if (spec or {}).get("schedule") or name in rows["pipeline"]:
+                key = ("pipeline", name)  # its file's schedule_environment, like a job's
+                number, envs[key], no_env[key] = scheduled_version(s, name, spec, number,
+                                                                   "pipeline")
                 found.append(("pipeline", name, number, (spec or {}).get("schedule"),
                               svc.settings.default_backend, rows["pipeline"].get(name)))
         for model, owner, kind in ((Run, Job, "job"), (PipelineRun, Pipeline, "pipeline")):
@@ -129,12 +133,12 @@ def schedules(svc: ShipContext, now: datetime | None = None) -> list[ScheduleInf
         state = read_json(_state_path(svc, kind, name)) or {}
         fired = state.get("fired")
         next_run, error = next_tick(cron, now, tz)
-        if kind == "job" and no_env.get(name):
-            next_run, error = None, error or no_env[name]
+        if no_env.get((kind, name)):
+            next_run, error = None, error or no_env[(kind, name)]
         last_id, last_status, last_at = lasts.get((kind, name), (None, None, None))
         result.append(ScheduleInfo(
             kind=kind, name=name, version=number, schedule=cron, backend=backend,
-            environment=envs.get(name, "production") if kind == "job" else "production",
+            environment=envs.get((kind, name), "production"),
             runner=_runner_of(svc, backend), next_run=None if paused else next_run,
             schedule_error=error, last_fired=datetime.fromisoformat(fired) if fired else None,
             timezone=tz, paused=paused, description=describe(cron), shipped_schedule=shipped,

@@ -538,6 +538,10 @@ class CreateRunRequest(ApiModel):
     version: int | None = Field(None, ge=1, le=VERSION_MAX, description="default: the current one")
     parameters: dict[str, Any] | None = None
     backend: str | None = None
+    environment: str | None = Field(
+        None, min_length=1, max_length=63, description="run the version this environment "
+        "(MlShip.environments) points at instead (not with version); 404 when it is not "
+        "configured or has no version of the job")
 
 
 class RollbackRequest(ApiModel):

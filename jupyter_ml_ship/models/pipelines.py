@@ -135,6 +135,9 @@ class ShipPipelineResult(ApiModel):
     pipeline: PipelineInfo
     version: PipelineVersionInfo
     created: bool = Field(description="false when the content was unchanged and the version reused")
+    trigger_token: str | None = Field(
+        None, description="the secret of the pipeline's new webhook trigger (its file's "
+        "triggers:), shown this once (only its hash is kept)")
 
 
 class PipelineList(ApiModel):
@@ -165,6 +168,10 @@ class StartPipelineRunRequest(ApiModel):
     backend: str | None = Field(None, description="for steps that name no backend")
     use_cache: bool = Field(True, description="false: re-run steps even when unchanged")
     parallelism: int | None = Field(None, ge=1, le=256)
+    environment: str | None = Field(
+        None, min_length=1, max_length=63, description="run the version this environment "
+        "(MlShip.environments) points at instead (not with version); 404 when it is not "
+        "configured or has no version of the pipeline")
 
 
 class PipelineRunStatusEvent(ApiModel):

@@ -10,9 +10,13 @@ from pydantic import ConfigDict, Field
 
 from .base import ApiModel
 
+Target = Literal["job", "pipeline"]
+
 
 class TriggerInfo(ApiModel):
-    job: str
+    job: str = Field(description="the name of the job or pipeline it starts (see target)")
+    target: Target = Field("job", description="what it starts: a job (metadata.ml_ship."
+                           "triggers) or a pipeline (its file's triggers:)")
     kind: Literal["webhook", "files", "after"]
     detail: str = Field(description="files: the glob (under root); after: the upstream jobs or "
                         "pipelines; webhook: 'active' or 'revoked'")
@@ -31,15 +35,17 @@ class TriggerList(ApiModel):
 class TriggerToken(ApiModel):
     """A webhook's new secret (shown once: only its hash is kept)."""
 
-    job: str
+    job: str = Field(description="the job or pipeline (see target)")
+    target: Target = "job"
     token: str
     path: str = Field(description="POST it (JSON body: the run's parameters), under the "
                       "server's base URL")
 
 
 class TriggerFired(ApiModel):
-    job: str
-    run_id: str
+    job: str = Field(description="the job or pipeline (see target)")
+    target: Target = "job"
+    run_id: str = Field(description="the run it started (a pipeline: the pipeline run)")
     version: int
     environment: str
 

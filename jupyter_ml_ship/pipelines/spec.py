@@ -28,7 +28,10 @@ STEP_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_-]{0,62}$")
 #: ``schedule``: a cron expression (5 fields, UTC) or one of Airflow's presets (``cron``)
 #: ``owners`` (JupyterHub group names) and ``run_by`` (``owners``/``team``): team mode, like a
 #: job's ``metadata.ml_ship.owners`` / ``run_by`` (``core.access``)
-TOP_KEYS = {"name", "description", "parameters", "schedule", "steps", "notify", "owners", "run_by"}
+#: ``triggers`` (what starts it: webhook, files, after) and ``schedule_environment`` (the
+#: environment whose version its schedule runs) are checked against the store in ``core``
+TOP_KEYS = {"name", "description", "parameters", "schedule", "steps", "notify", "owners", "run_by",
+            "triggers", "schedule_environment"}
 RUN_BY = ("owners", "team")
 STEP_KEYS = {"notebook", "script", "job", "command", "depends_on", "parameters", "retries", "timeout", "backend",
              "cache", "checks", "on_degraded", "spark"}
@@ -73,6 +76,9 @@ class PipelineSpec:
     source: str  # the file's text (a folder: a generated YAML of the same pipeline)
     lines: dict[tuple[str, ...], int] = field(default_factory=dict)
     schedule: str | None = None  # when an orchestrator (Airflow) runs it by itself
+    #: the environment whose version the schedule runs (None: production)
+    schedule_environment: str | None = None
+    triggers: Any = None  # ``triggers:`` as written (``core.triggers`` checks it)
     owners: list[str] = field(default_factory=list)  # owner groups (JupyterHub group names)
     run_by: str | None = None  # "team" or "owners"; None: derived from the steps' jobs
     notify: Any = None  # the validated ``notify:`` value (``notify_spec``), delivered per run
@@ -187,6 +193,12 @@ def _build(spec: PipelineSpec, data: Any, graph: bool = True) -> PipelineSpec:
     spec.parameters = {str(k): _jsonable(v, spec.where("parameters", str(k)))
                        for k, v in params.items()}
     spec.schedule = check_schedule(data.get("schedule"), spec.where("schedule"))
+    env = data.get("schedule_environment")
+    if env is not None and (not isinstance(env, str) or not env):
+        raise BadInput(f"{spec.where('schedule_environment')}: an environment name is needed, "
+                       f"got {env!r}")
+    spec.schedule_environment = env
+    spec.triggers = data.get("triggers")
     if parse_notify(data.get("notify"), spec.where("notify")):
         spec.notify = plain_notify(data.get("notify"))
     spec.owners, spec.run_by = _ownership(spec, data)

@@ -159,7 +159,9 @@ class RunsHandler(MlShipHandler):
     @authorized
     async def post(self) -> None:
         req = self.body(CreateRunRequest)
-        info = await self.call(self.service.run, req.job, req.version, req.parameters,
+        version = await self.call(self.service.environment_version, "job", req.job,
+                                  req.environment, req.version)
+        info = await self.call(self.service.run, req.job, version, req.parameters,
                                req.backend, actor=await self.actor())
         self.set_header("Location", self.request.path.rstrip("/") + f"/{info.id}")
         self.reply(info, 201)

@@ -13,7 +13,7 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..errors import NotFound, ShipError
-from ..models import RollbackRequest
+from ..models import PromoteRequest, RollbackRequest
 from ..pipelines.models import (
     PipelineList,
     PipelineRunInfo,
@@ -131,6 +131,16 @@ class PipelineRollbackHandler(_PipelineHandler):
                                    actor=await self.actor() or self.author))
 
 
+class PipelinePromoteHandler(_PipelineHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, name: str, number: str) -> None:
+        req = self.body(PromoteRequest)
+        self.reply(await self.call(self.service.promote_pipeline, name,
+                                   self.version_number(number), req.to,
+                                   await self.actor() or self.author))
+
+
 class PipelineRunsOfHandler(_PipelineHandler):
     @web.authenticated
     @authorized
@@ -148,7 +158,9 @@ class PipelineRunsOfHandler(_PipelineHandler):
             raise NotFound(f"pipeline {name!r} has no version {req.version}")
         kwargs: dict[str, Any] = {"use_cache": req.use_cache, "parallelism": req.parallelism,
                                   "actor": await self.actor()}
-        info = await self.call(self.service.run_pipeline, name, req.version, req.parameters,
+        version = await self.call(self.service.environment_version, "pipeline", name,
+                                  req.environment, req.version)
+        info = await self.call(self.service.run_pipeline, name, version, req.parameters,
                                req.backend, **kwargs)
         self.set_header("Location", self.base_url.rstrip("/")
                         + f"/ml-ship/api/pipeline-runs/{info.id}")

@@ -151,11 +151,13 @@ ROUTES: list[Route] = [
                     ScheduleInfo, body=ScheduleEdit, errors=(400, 403, 404, 409, 413)),
     }, "server"),
     Route("/triggers", triggers.TriggersHandler, {
-        "get": Op("Runs started by events: every job's triggers (webhook, files, after), "
-                  "their environment and when each last started a run", TriggerList),
+        "get": Op("Runs started by events: every job's and pipeline's triggers (webhook, "
+                  "files, after; target says which), their environment and when each last "
+                  "started a run", TriggerList),
     }, "server"),
     Route("/triggers/{token}", triggers.WebhookHandler, {
-        "post": Op("Start a run of the job whose webhook trigger this secret token is (the "
+        "post": Op("Start a run of the job (or pipeline: a pipeline run) whose webhook "
+                   "trigger this secret token is (the "
                    "token is the credential: no Jupyter token, no XSRF). Body: the run's "
                    "parameters, checked like a run's. 404 for an unknown or revoked token "
                    "(nothing started), 429 over the job's rate limit", TriggerFired, 201,
@@ -229,7 +231,8 @@ ROUTES: list[Route] = [
     Route("/runs", h.RunsHandler, {
         "get": Op("Runs, newest first, one page at a time", RunList, query=ListRunsQuery,
                   errors=(400, 404)),
-        "post": Op("Start a run of a job's version", RunInfo, 201, CreateRunRequest,
+        "post": Op("Start a run of a job's version (default: the current one; environment: "
+                   "the one that environment points at)", RunInfo, 201, CreateRunRequest,
                    errors=(400, 404, 413)),
     }, "runs"),
     Route("/runs/compare", hist.CompareRunsHandler, {  # before /runs/{run_id}
@@ -314,11 +317,25 @@ ROUTES += [
         "delete": Op("Delete a pipeline with no active run (its jobs stay)", "empty", 204,
                      errors=(404, 409)),
     }, "pipelines"),
+    Route("/pipelines/{name}/trigger", triggers.PipelineTriggerHandler, {
+        "post": Op("A new secret for the pipeline's webhook trigger (its file's triggers:; the "
+                   "old one stops working), shown this once", TriggerToken, 201,
+                   errors=(404,)),
+        "delete": Op("Revoke the pipeline's webhook trigger: its URL is a 404 from now on",
+                     TriggerInfo, errors=(404,)),
+    }, "pipelines"),
     Route("/pipelines/{name}/versions", p.PipelineVersionsHandler, {
         "get": Op("Versions of a pipeline, newest first", PipelineVersionList, errors=(404,)),
     }, "pipelines"),
     Route("/pipelines/{name}/versions/{number}", p.PipelineVersionHandler, {
         "get": Op("One pipeline version", PipelineVersionInfo, errors=(400, 404)),
+    }, "pipelines"),
+    Route("/pipelines/{name}/versions/{number}/promote", p.PipelinePromoteHandler, {
+        "post": Op("Point an environment (``to``, default production: the current version) of "
+                   "a pipeline at a version (owners and admins, or MlShip.promote_groups: 403; "
+                   "audited pipeline-promote). 404: no such pipeline, version or environment; "
+                   "409: it is already there", PipelineInfo, body=PromoteRequest,
+                   errors=(400, 403, 404, 409, 413)),
     }, "pipelines"),
     Route("/pipelines/{name}/rollback", p.PipelineRollbackHandler, {
         "post": Op("Move the pipeline's current version pointer", PipelineInfo,
@@ -332,7 +349,8 @@ ROUTES += [
     Route("/pipelines/{name}/runs", p.PipelineRunsOfHandler, {
         "get": Op("Runs of a pipeline, newest first", PipelineRunList,
                   query=PipelineRunsOfQuery, errors=(400, 404)),
-        "post": Op("Start a run of a pipeline (default: its current version)",
+        "post": Op("Start a run of a pipeline (default: its current version; environment: "
+                   "the one that environment points at)",
                    PipelineRunInfo, 201, StartPipelineRunRequest, errors=(400, 404, 413)),
     }, "pipelines"),
     Route("/pipeline-runs", p.PipelineRunsHandler, {

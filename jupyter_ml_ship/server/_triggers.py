@@ -38,6 +38,22 @@ class JobTriggerHandler(MlShipHandler):
         self.reply(await self.call(self.service.revoke_trigger, name, await self.actor()))
 
 
+class PipelineTriggerHandler(MlShipHandler):
+    """A pipeline's webhook (its file's ``triggers:``): a new secret (shown once) or revoked."""
+
+    @web.authenticated
+    @authorized
+    async def post(self, name: str) -> None:
+        self.reply(await self.call(self.service.trigger_token, name, await self.actor(),
+                                   "pipeline"), 201)
+
+    @web.authenticated
+    @authorized
+    async def delete(self, name: str) -> None:
+        self.reply(await self.call(self.service.revoke_trigger, name, await self.actor(),
+                                   "pipeline"))
+
+
 class WebhookHandler(MlShipHandler):
     """POST /triggers/{token}: the token is the credential (see the module's docstring)."""
 

@@ -22,7 +22,7 @@ from ..errors import (
 )
 
 #: The newest migration; a store at this revision is opened with no Alembic import at all.
-HEAD_REVISION = "0012"
+HEAD_REVISION = "0013"
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 

@@ -356,13 +356,17 @@ class Schedule(Base):
 
 
 class Trigger(Base):
-    """One trigger of a job (``metadata.ml_ship.triggers``, ``core.triggers``): kept in step
-    with the job's last shipped version. A webhook keeps only the SHA-256 of its secret token."""
+    """One trigger of a job (``metadata.ml_ship.triggers``) or pipeline (its file's
+    ``triggers:``), ``core.triggers``: kept in step with the last shipped version. A webhook
+    keeps only the SHA-256 of its secret token."""
 
     __tablename__ = "triggers"
-    __table_args__ = (UniqueConstraint("name", "kind", name="uq_triggers_name_kind"),)
+    __table_args__ = (UniqueConstraint("target", "name", "kind",
+                                       name="uq_triggers_target_name_kind"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    #: the job it starts
+    #: what it starts: "job" or "pipeline" (migration 0013)
+    target: Mapped[str] = mapped_column(String(16), default="job", server_default="job")
+    #: the job or pipeline it starts
     name: Mapped[str] = mapped_column(String(63), index=True)
     #: "webhook", "files" or "after"
     kind: Mapped[str] = mapped_column(String(16))
@@ -381,9 +385,10 @@ class TriggerFire(Base):
     across restarts and processes."""
 
     __tablename__ = "trigger_fires"
-    __table_args__ = (UniqueConstraint("name", "kind", "key", name="uq_trigger_fires"),
+    __table_args__ = (UniqueConstraint("target", "name", "kind", "key", name="uq_trigger_fires"),
                       Index("ix_trigger_fires_at", "name", "kind", "fired_at"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    target: Mapped[str] = mapped_column(String(16), default="job", server_default="job")
     name: Mapped[str] = mapped_column(String(63))
     kind: Mapped[str] = mapped_column(String(16))
     key: Mapped[str] = mapped_column(String(1000))

@@ -37,13 +37,14 @@ const fields: Record<string, Record<string, true>> = {
     source_path: true, last_run: true, owner: true, owners: true, run_by: true, permissions: true,
     environments: true
   } satisfies Record<keyof P.IPipelineInfo, true>,
-  ShipPipelineResult: { pipeline: true, version: true, created: true } satisfies Record<keyof P.IShipPipelineResult, true>,
+  ShipPipelineResult: { pipeline: true, version: true, created: true, trigger_token: true } satisfies Record<keyof P.IShipPipelineResult, true>,
   PipelineList: { pipelines: true } satisfies Record<keyof P.IPipelineList, true>,
   PipelineVersionList: { versions: true } satisfies Record<keyof P.IPipelineVersionList, true>,
   PipelineRunList: { runs: true, next_cursor: true } satisfies Record<keyof P.IPipelineRunList, true>,
   ShipPipelineRequest: { path: true, message: true } satisfies Record<keyof P.IShipPipelineRequest, true>,
   StartPipelineRunRequest: {
-    version: true, parameters: true, backend: true, use_cache: true, parallelism: true
+    version: true, parameters: true, backend: true, use_cache: true, parallelism: true,
+    environment: true
   } satisfies Record<keyof P.IStartPipelineRunRequest, true>,
   PipelineRunStatusEvent: { pipeline_run_id: true, pipeline: true, status: true, steps: true } satisfies Record<keyof P.IPipelineRunStatusEvent, true>
 };

@@ -129,8 +129,8 @@ const fields: Record<string, Record<string, true>> = {
     job: true, version: true, created: true, made_current: true, run: true, trigger_token: true
   } satisfies Record<keyof T.IShipResult, true>,
   TriggerInfo: {
-    job: true, kind: true, detail: true, environment: true, last_fired: true, last_run_id: true,
-    root: true, parameter: true, revoked: true
+    job: true, target: true, kind: true, detail: true, environment: true, last_fired: true,
+    last_run_id: true, root: true, parameter: true, revoked: true
   } satisfies Record<keyof T.ITriggerInfo, true>,
   TriggerList: { triggers: true } satisfies Record<keyof T.ITriggerList, true>,
   BackendStatus: { name: true, available: true, reason: true } satisfies Record<keyof T.IBackendStatus, true>,
@@ -149,7 +149,7 @@ const fields: Record<string, Record<string, true>> = {
   ShipRequest: {
     path: true, name: true, message: true, parameters: true, backend: true, run: true, config: true
   } satisfies Record<keyof T.IShipRequest, true>,
-  CreateRunRequest: { job: true, version: true, parameters: true, backend: true } satisfies Record<keyof T.ICreateRunRequest, true>,
+  CreateRunRequest: { job: true, version: true, parameters: true, backend: true, environment: true } satisfies Record<keyof T.ICreateRunRequest, true>,
   RollbackRequest: { version: true } satisfies Record<keyof T.IRollbackRequest, true>,
   PromoteRequest: { force: true, to: true } satisfies Record<keyof T.IPromoteRequest, true>,
   RunStatusEvent: {

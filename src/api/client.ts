@@ -277,7 +277,9 @@ export class MlShipClient {
   /** The triggers of every job (runs started by events), or of one job. */
   async triggers(job?: string): Promise<ITriggerInfo[]> {
     const found = (await this._call<ITriggerList>('triggers')).triggers;
-    return job === undefined ? found : found.filter(t => t.job === job);
+    return job === undefined
+      ? found
+      : found.filter(t => t.job === job && (t.target ?? 'job') === 'job');
   }
 
   async jobs(): Promise<IJobInfo[]> {

@@ -135,6 +135,8 @@ export interface IShipPipelineResult {
   version: IPipelineVersionInfo;
   /** false when the content was unchanged and the version reused */
   created: boolean;
+  /** the secret of the pipeline's new webhook trigger, shown this once */
+  trigger_token?: string | null;
 }
 
 export interface IPipelineList {
@@ -165,6 +167,8 @@ export interface IStartPipelineRunRequest {
   /** false: re-run steps even when unchanged */
   use_cache?: boolean;
   parallelism?: number | null;
+  /** run the version this environment points at (not with version) */
+  environment?: string | null;
 }
 
 /** Payload of the Jupyter server event emitted when a pipeline run or a step changes. */

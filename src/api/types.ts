@@ -419,7 +419,10 @@ export interface IShipResult {
 
 /** A job's trigger: runs started by events (metadata.ml_ship.triggers) */
 export interface ITriggerInfo {
+  /** the job or pipeline it starts (see target) */
   job: string;
+  /** what it starts: a job (metadata.ml_ship.triggers) or a pipeline (its file's triggers:) */
+  target?: 'job' | 'pipeline';
   kind: 'webhook' | 'files' | 'after';
   /** files: the glob; after: the upstream jobs or pipelines; webhook: 'active' or 'revoked' */
   detail: string;
@@ -523,6 +526,8 @@ export interface ICreateRunRequest {
   version?: number | null;
   parameters?: Record<string, unknown> | null;
   backend?: string | null;
+  /** run the version this environment points at (not with version) */
+  environment?: string | null;
 }
 
 export interface IRollbackRequest {

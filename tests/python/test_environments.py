@@ -214,3 +214,28 @@ def test_a_pipeline_has_environments_too(svc, nb, home, tmp_path, capsys) -> Non
     assert svc.pipeline("flow").current_version == 1
     assert svc.audit_trail("flow", kinds=("pipeline-promote",)).events[0].data == {
         "from": 2, "to": 1, "environment": "production"}
+
+
+def test_a_pipeline_schedule_bound_to_staging_runs_the_staging_version(svc, nb,
+                                                                      tmp_path) -> None:
+    """A pipeline file's ``schedule_environment`` is honoured like a job's."""
+    from jupyter_ml_ship.core.schedules import fire_due
+
+    nb("step.ipynb", "print('x is', x)", params="x = 1")
+    folder = tmp_path / "work"
+    for x in (1, 2):
+        (folder / "nightly.pipeline.yaml").write_text(
+            "name: nightly\nschedule: '0 * * * *'\nschedule_environment: staging\nsteps:\n"
+            f"  one:\n    notebook: step.ipynb\n    parameters: {{x: {x}}}\n")
+        svc.ship_pipeline(folder / "nightly.pipeline.yaml")
+    (listed,) = [s for s in svc.schedules() if s.name == "nightly"]
+    assert listed.next_run is None and "staging has no version yet" in listed.schedule_error
+    svc.promote_pipeline("nightly", 1, "staging")
+    (listed,) = [s for s in svc.schedules() if s.name == "nightly"]
+    assert (listed.kind, listed.environment, listed.version) == ("pipeline", "staging", 1)
+    now = datetime(2026, 12, 6, 10, 30, tzinfo=timezone.utc)
+    assert fire_due(svc, now) == []  # first seen: counts from now
+    (fired,) = fire_due(svc, now + timedelta(hours=1))
+    run = svc.wait_pipeline_run(fired[1], timeout=WAIT)
+    assert (run.version, run.started_by, run.status) == (1, "schedule", "succeeded")
+    assert svc.get_run(run.steps[0].run_id).parameters == {"x": 1}

@@ -16,10 +16,12 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from jupyter_ml_ship.config import MlShip
 from jupyter_ml_ship.core import ShipService
-from jupyter_ml_ship.errors import BadInput
+from jupyter_ml_ship.core.triggers import fire_after, fire_files
+from jupyter_ml_ship.errors import BadInput, NotFound
 
 from .conftest import make_notebook
 from .test_agent import start_agent, stop, until
@@ -214,3 +216,151 @@ def test_a_cycle_of_after_triggers_is_refused_and_the_cli_exits_2(
     assert refused.returncode == 2
     assert "metadata.ml_ship.triggers.after: a cycle: a -> b -> a" in refused.stderr
     assert [(t.job, t.kind) for t in svc.triggers()] == [("b", "after")]
+
+
+# ---- a pipeline file's triggers: (and environments over REST) -------------------------------
+
+
+def pipeline_file(folder: Path, name: str, triggers: Any, x: int = 1, **top: Any) -> Path:
+    """A one-step pipeline whose step prints its ``trigger_file`` parameter (and ``x``)."""
+    make_notebook(folder / "load.ipynb", "print('loading', trigger_file, 'x is', x)",
+                  params="trigger_file = ''\nx = 0")
+    path = folder / f"{name}.pipeline.yaml"
+    path.write_text(yaml.safe_dump({
+        "name": name, "parameters": {"trigger_file": ""}, **top, "steps": {"load": {
+            "notebook": "load.ipynb",
+            "parameters": {"trigger_file": "{{ params.trigger_file }}", "x": x}}},
+        **({"triggers": triggers} if triggers is not None else {})}))
+    return path
+
+
+def test_a_pipeline_file_s_triggers_start_pipeline_runs(svc: ShipService, nb: Any,
+                                                        tmp_path: Path) -> None:
+    work = tmp_path / "flow"
+    incoming = work / "incoming"
+    incoming.mkdir(parents=True)
+    (incoming / "old.csv").write_text("there at ship: not new\n")
+    svc.ship(nb("prepare.ipynb", "print('prepared')",
+                metadata={"ml_ship": {"name": "prepare-data"}}))
+    path = pipeline_file(work, "ingest", [{"webhook": True}, {"files": "incoming/*.csv"},
+                                          {"after": ["prepare-data"]}])
+    shipped = svc.ship_pipeline(path)
+    token = shipped.trigger_token
+    assert token and svc.ship_pipeline(path).trigger_token is None  # shown once
+    assert [(t.job, t.target, t.kind) for t in svc.triggers(target="pipeline")] == [
+        ("ingest", "pipeline", "after"), ("ingest", "pipeline", "files"),
+        ("ingest", "pipeline", "webhook")]
+    svc.ship(nb("report.ipynb", "print('report')",  # a job after the pipeline
+                metadata={"ml_ship": {"name": "report", "triggers": {"after": "ingest"}}}))
+
+    fired = svc.fire_webhook(token, {"trigger_file": "from-the-hook"})
+    assert (fired.job, fired.target, fired.version) == ("ingest", "pipeline", 1)
+    hooked = svc.wait_pipeline_run(fired.run_id, timeout=120)
+    assert (hooked.status, hooked.started_by) == ("succeeded", "trigger:webhook")
+    assert "loading from-the-hook" in svc.read_log(hooked.steps[0].run_id)[0].decode()
+    (report,) = [svc.get_run(i) for i in fire_after(svc)]  # the pipeline's success
+    assert (report.job, report.started_by) == ("report", "trigger:after")
+
+    for name in ("a.csv", "b.csv"):
+        (incoming / name).write_text(name)
+    started = fire_files(svc)  # the tick's part: one pipeline run per new file
+    assert fire_files(svc) == []  # never twice
+    runs = [svc.wait_pipeline_run(i, timeout=120) for i in started]
+    assert sorted(r.parameters["trigger_file"] for r in runs) == [
+        str((incoming / n).resolve()) for n in ("a.csv", "b.csv")]
+    assert {(r.status, r.started_by) for r in runs} == {("succeeded", "trigger:files")}
+
+    before = len(svc.pipeline_runs("ingest")[0])
+    assert svc.wait(svc.run("prepare-data").id, 120).status == "succeeded"
+    after = until(lambda: (lambda r: r if len(r) > before else None)(
+        svc.pipeline_runs("ingest")[0]), 30, "the pipeline run after prepare-data")
+    assert after[0].started_by == "trigger:after"
+    assert svc.wait_pipeline_run(after[0].id, timeout=120).status == "succeeded"
+    svc.tick()  # the tick's catch-up sees the same success, and the step's own: nothing more
+    assert len(svc.pipeline_runs("ingest")[0]) == before + 1
+
+    svc.revoke_trigger("ingest", target="pipeline")
+    with pytest.raises(NotFound):
+        svc.fire_webhook(token, {})
+    listed = cli("triggers", home=svc.home, cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert re.search(r"ingest \(pipeline\)\s+webhook\s+revoked", listed.stdout)
+
+
+@pytest.mark.parametrize(("triggers", "top", "message"), [
+    ({"files": "in/*.csv", "parameter": "nope"}, {},
+     r"line \d+: triggers\.parameter: the pipeline declares no parameter 'nope'"),
+    ({"after": ["load"]}, {}, r"triggers\.after: 'load' is a step of this pipeline"),
+    ({"after": ["nowhere"]}, {}, r"triggers\.after: no job or pipeline named 'nowhere'"),
+    ({"webhook": "yes"}, {}, r"triggers\.webhook: true or false"),
+    (None, {"schedule_environment": "qa"}, r"schedule_environment: no environment named 'qa'"),
+])
+def test_bad_pipeline_triggers_are_refused_at_check_and_ship(
+        svc: ShipService, tmp_path: Path, triggers: Any, top: dict[str, Any],
+        message: str) -> None:
+    path = pipeline_file(tmp_path / "bad", "bad", triggers, **top)
+    with pytest.raises(BadInput, match=message):
+        svc.describe_pipeline_file(path)
+    with pytest.raises(BadInput, match=message):
+        svc.ship_pipeline(path)
+    assert svc.pipelines() == [] and svc.jobs() == [] and svc.triggers() == []
+
+
+def test_pipeline_webhook_and_environments_over_rest_and_the_remote_cli(
+        server: Server, tmp_path: Path) -> None:
+    svc = ShipService(MlShip(home=str(server.home), freeze_environment=False))
+    work = tmp_path / "rest"
+    tokens = [svc.ship_pipeline(pipeline_file(work, "relay", {"webhook": True}, x=x)
+                                ).trigger_token for x in (1, 2)]
+    token = tokens[0]
+    assert token and tokens[1] is None
+    for x in (1, 2):  # a job of two versions
+        triggered("envjob", work, None, code="print('x is', x)", params=f"x = {x}")
+        svc.ship(work / "envjob.ipynb")
+    fired = post(server, token, {"trigger_file": "over-rest"})
+    assert fired.status_code == 201, fired.text
+    assert (fired.json()["target"], fired.json()["version"]) == ("pipeline", 2)
+    auth = {"Authorization": f"token {TOKEN}"}
+    api = f"{server.url}ml-ship/api/"
+    listed = httpx.get(f"{api}triggers", headers=auth, timeout=30).json()["triggers"]
+    assert {"job": "relay", "target": "pipeline", "kind": "webhook"}.items() <= next(
+        t for t in listed if t["job"] == "relay").items()
+    gone = httpx.delete(f"{api}pipelines/relay/trigger", headers=auth, timeout=30)
+    assert gone.status_code == 200 and gone.json()["revoked"]
+    assert post(server, token, {}).status_code == 404
+
+    def run(path: str, body: dict[str, Any]) -> httpx.Response:
+        return httpx.post(api + path, json=body, headers=auth, timeout=30)
+
+    assert run("runs", {"job": "envjob", "environment": "staging"}).status_code == 404
+    unknown = run("pipelines/relay/runs", {"environment": "qa"})
+    assert unknown.status_code == 404 and "no environment named 'qa'" in unknown.text
+    empty = run("pipelines/relay/runs", {"environment": "staging"})
+    assert empty.status_code == 404 and "no version in staging" in empty.text
+    promoted = run("pipelines/relay/versions/1/promote", {"to": "staging"})
+    assert promoted.status_code == 200, promoted.text
+    assert promoted.json()["environments"] == {"staging": 1, "production": 2}
+    assert run("pipelines/relay/versions/1/promote", {"to": "qa"}).status_code == 404
+    started = run("pipelines/relay/runs", {"environment": "staging"})
+    assert started.status_code == 201 and started.json()["version"] == 1
+    svc.promote("envjob", 1, to="staging")
+    one = run("runs", {"job": "envjob", "environment": "staging"})
+    assert one.status_code == 201 and one.json()["version"] == 1
+    both = run("runs", {"job": "envjob", "environment": "staging", "version": 2})
+    assert both.status_code == 400 and "not both" in both.text
+
+    remote = cli_remote(server, "pipeline", "run", "relay", "--env", "staging", "--wait",
+                        cwd=tmp_path)
+    assert remote.returncode == 0, remote.stderr
+    assert "pipeline run" in remote.stderr and "succeeded" in remote.stderr
+    last = svc.pipeline_runs("relay")[0][0]
+    assert (last.version, last.status) == (1, "succeeded")
+    job = cli_remote(server, "run", "envjob", "--env", "staging", "--wait", cwd=tmp_path)
+    assert job.returncode == 0, job.stderr
+    assert "x is 1" in job.stdout
+    assert svc.wait_pipeline_run(started.json()["id"], timeout=120).status == "succeeded"
+
+
+def cli_remote(server: Server, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([ML_SHIP, *args], env=server.env(), cwd=cwd, capture_output=True,
+                          text=True, timeout=120)

@@ -214,12 +214,15 @@ def ship(ctx: ShipContext, path: str | Path, message: str | None = None,
         content["run_by"] = spec.run_by
     if spec.notify:  # the same: only when set
         content["notify"] = spec.notify
+    extra = {k: v for k, v in (("schedule_environment", spec.schedule_environment),
+                               ("triggers", spec.triggers)) if v is not None}
+    content.update(extra)  # the same: only when set (core.triggers, core.environments)
     digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
     full = {"name": spec.name, "parameters": spec.parameters, "schedule": spec.schedule,
             "steps": {sid: steps[sid] for sid in spec.steps},
             **({"owners": spec.owners} if spec.owners else {}),
             **({"run_by": spec.run_by} if spec.run_by else {}),
-            **({"notify": spec.notify} if spec.notify else {})}
+            **({"notify": spec.notify} if spec.notify else {}), **extra}
     return _record(ctx, spec, full, digest, message or "", author if author is not None else "",
                    may_change)
 

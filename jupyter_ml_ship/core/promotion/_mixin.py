@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 
+from ...errors import BadInput
 from ...models import VersionInfo
 from ...notify_spec import notify_rules
 from ...store import Event, Job, Run, Version
@@ -18,11 +19,12 @@ from ...store.schema import utcnow
 from .._base import _ServiceBase
 from ..access import Actor, whoami
 from ..context import RunRequest
+from ..environments import environment_version as pick_version
 from ..notifications import add_deliveries
 from .decide import verdict
 from .rollback import plan_rollback
 from .spec import promote_of, rollback_on_of
-from .to_environment import after_gate
+from .to_environment import after_gate, requested_environment
 from .to_environment import promote as promote_to
 
 if TYPE_CHECKING:
@@ -35,6 +37,20 @@ ROLLBACK_ACTOR = "rollback_on"
 
 
 class PromotionMixin(_ServiceBase):
+    def environment_version(self, kind: str, name: str, env: str | None,
+                            version: int | None = None) -> int | None:
+        """The version a run of a job or pipeline (``kind``) asking for environment ``env``
+        runs (no ``env``: ``version`` as given). An environment that is not configured, or has
+        no version of it, is ``NotFound`` (404, like promote); naming both is ``BadInput``."""
+        if env is None:
+            return version
+        if version is not None:
+            raise BadInput(f"version {version} and environment {env!r}: name the version or "
+                           "the environment, not both")
+        env = requested_environment(self.settings.environments, env)
+        with self.store.session() as s:
+            return pick_version(s, kind, name, env, list(self.settings.environments))
+
     # ---- a candidate's validation run ------------------------------------------------------
 
     def start_validation(self, job: str, number: int,
