@@ -88,6 +88,26 @@ def test_the_dialog_proposes_the_project_folder_and_the_run_succeeds(page, lab):
     settled(page)
     doc_shot(dialog.locator(".jp-Dialog-content"), "project-folder.png")
 
+    # a 900 px window, light theme: the folder row, the reasons and the buttons stay in the
+    # dialog, which stays in the window (nothing scrolls sideways)
+    page.set_viewport_size({"width": 900, "height": 900})
+    settled(page)
+    content = dialog.locator(".jp-Dialog-content")
+    scroll = content.evaluate("el => [el.scrollWidth, el.clientWidth]")
+    assert scroll[0] <= scroll[1] + 1, scroll
+    frame = content.bounding_box()
+    assert frame and frame["x"] >= 0 and frame["x"] + frame["width"] <= 900, frame
+    for part in (folder, dialog.get_by_role("button", name="Choose…"),
+                 dialog.locator(".jp-MlShip-folderProposal").first, summary,
+                 dialog.get_by_role("button", name="Ship", exact=True),
+                 dialog.get_by_role("button", name="Ship & run")):
+        box = part.bounding_box()
+        assert box and box["x"] >= frame["x"] and \
+            box["x"] + box["width"] <= frame["x"] + frame["width"] + 1 and \
+            box["y"] + box["height"] <= 900, (part, box, frame)
+    page.screenshot(path=str(ARTIFACTS / "project-folder-light-900.png"))
+    page.set_viewport_size({"width": 1440, "height": 900})
+
     press(dialog, "Ship & run")
     body = page.locator(".jp-MlShip-runBody[data-status='succeeded']").last
     body.wait_for(timeout=LONG)
