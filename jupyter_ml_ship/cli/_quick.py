@@ -46,13 +46,19 @@ def _sqlite_file() -> Path | None:
             return None
         path = Path(url[len("sqlite:///"):])
     else:
-        home = os.environ.get("ML_SHIP_HOME", "")
-        if not home:
-            from jupyter_core.paths import jupyter_data_dir
-
-            home = str(Path(jupyter_data_dir()) / "ml_ship")
-        path = Path(home).expanduser() / "ml_ship.db"
+        path = home() / "ml_ship.db"
     return path if path.is_file() else None
+
+
+def home() -> Path:
+    """The home as ``MlShip().home_path`` finds it (env ML_SHIP_HOME, or the Jupyter data
+    dir's ``ml_ship``), without importing traitlets."""
+    found = os.environ.get("ML_SHIP_HOME", "")
+    if not found:
+        from jupyter_core.paths import jupyter_data_dir
+
+        found = str(Path(jupyter_data_dir()) / "ml_ship")
+    return Path(found).expanduser()
 
 
 def _head_revision() -> str:

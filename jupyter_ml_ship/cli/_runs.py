@@ -90,6 +90,12 @@ def environment_version(svc: Any, job: str, version: int | None, env: str) -> in
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if not getattr(args, "env", None):  # a Jupyter server up on this store starts it warm
+        from ._via_server import run
+
+        code = run(args)
+        if code is not None:
+            return code
     svc = service()
     job, version = split_ref(args.job)
     if getattr(args, "env", None):
@@ -112,6 +118,8 @@ def follow(svc: Any, run_id: str, as_json: bool = False, out: Any = None) -> int
 
     out = out or (sys.stderr if as_json else sys.stdout)
     offset = 0
+    if hasattr(type(svc), "stream_log"):  # a remote server: its log WebSocket, live
+        _, offset = svc.stream_log(run_id, out)  # (polling on from there if it could not)
     while True:
         info = svc.get_run(run_id)
         data, offset = svc.read_log(run_id, offset)

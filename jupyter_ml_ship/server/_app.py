@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Int, Type
 
+from .. import local_server
 from .._version import __version__
 from ..backend_config import SECTIONS as BACKEND_SECTIONS
 from ..config import MlShip
@@ -68,6 +69,7 @@ class MlShipExtension(ExtensionApp):
             serverapp.event_logger.register_event_schema(EVENT_SCHEMAS / schema)
         self.service.subscribe(self._on_run_change)
         serverapp.io_loop.add_callback(self._start_reconciler)
+        serverapp.io_loop.add_callback(self._announce)
         # the warm runner starts with the first local run (an idle lab does not pay for it),
         # owned by this server: it exits with it, even when the server is killed
         self.service.warm_on_first_run = True
@@ -77,6 +79,21 @@ class MlShipExtension(ExtensionApp):
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(tornado_handlers())
+
+    def _announce(self) -> None:
+        """Tell ``ml-ship`` on this machine where this server is (``local_server``): its
+        ``run --wait`` then asks this server, warm, instead of starting the service anew."""
+        app = self.serverapp
+        if app is None or app.sock:
+            return
+        host = "[::1]" if ":" in app.ip else "127.0.0.1"
+        url = f"{'https' if app.certfile else 'http'}://{host}:{app.port}{app.base_url}"
+        try:
+            local_server.announce(self.service.home, url, app.identity_provider.token or "",
+                                  self.service.store.safe_url)
+        except OSError as exc:  # the command then starts the service itself, as before
+            self.log.warning("ml-ship: cannot announce this server in %s: %s",
+                             self.service.home, exc)
 
     # ---- events -------------------------------------------------------------------------
 
@@ -192,6 +209,7 @@ class MlShipExtension(ExtensionApp):
 
     async def stop_extension(self) -> None:
         """Stop the reconciler and the thread pool; runs keep going (they are detached)."""
+        local_server.withdraw(self.service.home)
         task, self._reconciler = self._reconciler, None
         if task is not None:
             task.cancel()

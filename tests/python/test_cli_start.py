@@ -33,16 +33,19 @@ sys.exit(code)
 """
 
 
-def probe(args: list[str], env: dict[str, str]) -> tuple[str, list[str]]:
+def probe(args: list[str], env: dict[str, str], code: int = 0) -> tuple[str, str, list[str]]:
+    """``ml-ship ARGS``: (stdout, stderr, the heavy packages it imported)."""
     proc = subprocess.run([sys.executable, "-c", PROBE, *args], env=env, capture_output=True,
                           text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    line = next(x for x in proc.stderr.splitlines() if x.startswith("IMPORTED"))
-    return proc.stdout, eval(line.split(" ", 1)[1])
+    assert proc.returncode == code, proc.stderr
+    lines = proc.stderr.splitlines()
+    line = next(x for x in lines if x.startswith("IMPORTED"))
+    err = "\n".join(x for x in lines if not x.startswith("IMPORTED"))
+    return proc.stdout, err, eval(line.split(" ", 1)[1])
 
 
 def test_help_imports_no_store_models_or_notebooks(cli_env: dict[str, str]) -> None:
-    out, imported = probe(["--help"], cli_env)
+    out, _, imported = probe(["--help"], cli_env)
     assert "ship" in out and "jobs" in out
     assert imported == []
 
@@ -74,7 +77,7 @@ def jobs_store(svc: ShipService, nb: Any) -> ShipService:
 def test_jobs_reads_the_store_without_the_service_and_prints_its_table(
         jobs_store: ShipService, cli_env: dict[str, str], capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
-    out, imported = probe(["jobs"], cli_env)
+    out, _, imported = probe(["jobs"], cli_env)
     assert imported == []
     lines = out.splitlines()
     assert lines[0].split() == ["JOB", "OWNER", "CURRENT", "LATEST", "LAST", "RUN", "STATUS",
@@ -97,7 +100,7 @@ def test_jobs_reads_the_store_without_the_service_and_prints_its_table(
 def test_jobs_on_a_store_not_yet_migrated_takes_the_service(tmp_path: Path,
                                                             cli_env: dict[str, str]) -> None:
     """No store yet (or an older one): the service creates and migrates it; empty table."""
-    out, imported = probe(["jobs"], {**cli_env, "ML_SHIP_HOME": str(tmp_path / "new")})
+    out, _, imported = probe(["jobs"], {**cli_env, "ML_SHIP_HOME": str(tmp_path / "new")})
     assert out.split() == ["JOB", "OWNER", "CURRENT", "LATEST", "LAST", "RUN", "STATUS",
                            "UPDATED"]
     assert "sqlalchemy" in imported
