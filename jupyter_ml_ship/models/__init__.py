@@ -12,7 +12,7 @@ the server's health, a notebook before shipping, the log WebSocket's messages).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import Field
 
@@ -380,12 +380,20 @@ class AuditTrail(ApiModel):
     events: list[AuditEvent]
 
 
-class JobInfo(ApiModel):
+LastRun = TypeVar("LastRun")
+
+
+class ShippedInfo(ApiModel, Generic[LastRun]):
+    """What a job and a pipeline say alike: a name shipped in versions, who owns it and who may
+    run it, its version pointers and its last run (a ``RunInfo`` or a ``PipelineRunInfo``)."""
+
     name: str
     owner: str = Field("", description="who shipped its first version")
-    owners: list[str] = Field([], description="owner groups (metadata.ml_ship.owners)")
+    owners: list[str] = Field([], description="owner groups (a job's metadata.ml_ship.owners, "
+                              "a pipeline file's owners)")
     run_by: Literal["owners", "team"] = Field(
-        "owners", description="who may run it: its owners, or the whole team")
+        "owners", description="who may run it: its owners, or the whole team (a pipeline file "
+        "without run_by: team when every step's job says run_by: team)")
     permissions: JobPermissions = Field(
         JobPermissions(), description="what the current user may do with it")
     current_version: int | None = None
@@ -393,10 +401,13 @@ class JobInfo(ApiModel):
     created_at: datetime
     updated_at: datetime
     source_path: str = ""
-    last_run: RunInfo | None = None
+    last_run: LastRun | None = None
     environments: dict[str, int] = Field(
         {}, description="the version each environment points at (production: the current "
         "version); environments with no version are left out")
+
+
+class JobInfo(ShippedInfo[RunInfo]):
     schedule: str | None = Field(None, description="the current version's schedule (cron), "
                                  "as edited (``PATCH /schedules/job/{name}``)")
     schedule_timezone: str = Field("UTC", description="the time zone the schedule is read in")

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from . import DeliveryInfo, GitInfo, JobPermissions, RunError
+from . import DeliveryInfo, GitInfo, RunError, ShippedInfo
 from .base import ApiModel
 
 StepStatus = Literal[
@@ -111,24 +111,8 @@ class PipelineRunInfo(ApiModel):
         [], description="notifications of this pipeline run (GET /pipeline-runs/{id} only)")
 
 
-class PipelineInfo(ApiModel):
-    name: str
-    owner: str = Field("", description="who shipped its first version")
-    owners: list[str] = Field([], description="owner groups (the file's owners)")
-    run_by: Literal["owners", "team"] = Field(
-        "owners", description="who may run it: its owners, or the whole team (the file's "
-        "run_by; without one, team when every step's job says run_by: team)")
-    permissions: JobPermissions = Field(
-        JobPermissions(), description="what the current user may do with it")
-    current_version: int | None = None
-    latest_version: int | None = None
-    created_at: datetime
-    updated_at: datetime
-    source_path: str = ""
-    last_run: PipelineRunInfo | None = None
-    environments: dict[str, int] = Field(
-        {}, description="the version each environment points at (production: the current "
-        "version)")
+class PipelineInfo(ShippedInfo[PipelineRunInfo]):
+    """A shipped pipeline (its schedule, if it has one: ``GET /schedules``)."""
 
 
 class ShipPipelineResult(ApiModel):

@@ -5,7 +5,13 @@
  * (snake_case kept: these are the JSON documents as sent); `pipelineTypes.spec.ts` checks
  * them against the server's openapi.json.
  */
-import { RUN_STATUSES, type IDeliveryInfo, type IGitInfo, type IJobPermissions, type IRunError } from './types';
+import {
+  RUN_STATUSES,
+  type IDeliveryInfo,
+  type IGitInfo,
+  type IRunError,
+  type IShippedInfo
+} from './types';
 
 /** A step's statuses: a run's, plus `pending` (upstream not done) and `starting`. */
 export const STEP_STATUSES = ['pending', 'starting', ...RUN_STATUSES] as const;
@@ -110,25 +116,8 @@ export interface IPipelineRunInfo {
   notifications?: IDeliveryInfo[];
 }
 
-export interface IPipelineInfo {
-  name: string;
-  /** who shipped its first version */
-  owner?: string;
-  /** owner groups (the pipeline file's owners) */
-  owners?: string[];
-  /** who may run it: its owners, or the whole team (the file's run_by) */
-  run_by?: 'owners' | 'team';
-  /** what the current user may do with it (team mode) */
-  permissions?: IJobPermissions;
-  current_version: number | null;
-  latest_version: number | null;
-  created_at: string;
-  updated_at: string;
-  source_path: string;
-  last_run: IPipelineRunInfo | null;
-  /** the version each environment points at (production: the current version) */
-  environments?: Record<string, number>;
-}
+/** A shipped pipeline (its schedule, if it has one: the Schedules section). */
+export type IPipelineInfo = IShippedInfo<IPipelineRunInfo>;
 
 export interface IShipPipelineResult {
   pipeline: IPipelineInfo;

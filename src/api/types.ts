@@ -377,22 +377,31 @@ export interface IAuditTrail {
   events: IAuditEvent[];
 }
 
-export interface IJobInfo {
+/**
+ * What a job (`IJobInfo`) and a pipeline (`IPipelineInfo`) say alike; `R` is the type of its
+ * last run. The server's `ShippedInfo` (jupyter_ml_ship/models).
+ */
+export interface IShippedInfo<R> {
   name: string;
   /** who shipped its first version */
   owner?: string;
-  /** owner groups (metadata.ml_ship.owners) */
+  /** owner groups (a job's metadata.ml_ship.owners, a pipeline file's owners) */
   owners?: string[];
+  /** who may run it: its owners, or the whole team */
   run_by?: 'owners' | 'team';
+  /** what the current user may do with it (team mode) */
   permissions?: IJobPermissions;
   current_version: number | null;
   latest_version: number | null;
   created_at: string;
   updated_at: string;
   source_path: string;
-  last_run: IRunInfo | null;
+  last_run: R | null;
   /** the version each environment points at (production: the current version) */
   environments?: Record<string, number>;
+}
+
+export interface IJobInfo extends IShippedInfo<IRunInfo> {
   /** the current version's schedule (cron), as edited in the Schedules section, if it has one */
   schedule: string | null;
   /** the IANA time zone the schedule is read in (UTC unless edited) */
