@@ -217,6 +217,45 @@ class RemoteService(RemotePipelines):
 
         return RunInfo.model_validate(self.api("GET", f"runs/{_q(run_id)}"))
 
+    def stream_log(self, run_id: str, out: Any, offset: int = 0) -> tuple[bool, int]:
+        """Print a run's log live from ``offset`` over the server's WebSocket (``GET
+        /runs/{id}/logs/ws``) until the run ends: (whether it said the run ended, the offset
+        reached). A server or proxy that will not speak WebSocket (or drops it) is (False, the
+        offset reached): the caller polls on from there, nothing printed twice."""
+        import asyncio
+        import json
+
+        from tornado.httpclient import HTTPRequest
+        from tornado.websocket import websocket_connect
+
+        url = "ws" + self.url[len("http"):] + f"{API}/runs/{_q(run_id)}/logs/ws?offset={offset}"
+        headers = {"Authorization": f"token {self.token}"} if self.token else {}
+        reached = offset
+
+        async def follow() -> bool:
+            nonlocal reached
+            conn = await websocket_connect(HTTPRequest(url, headers=headers, connect_timeout=15))
+            try:
+                while True:
+                    message = await conn.read_message()
+                    if message is None:
+                        return False
+                    body = json.loads(message)
+                    if body.get("done"):
+                        return True
+                    if "offset" not in body:  # {"error", "message"}: poll instead
+                        return False
+                    out.write(body.get("data", ""))
+                    out.flush()
+                    reached = int(body["offset"])
+            finally:
+                conn.close()
+
+        try:
+            return asyncio.run(follow()), reached
+        except Exception:  # no WebSocket through this server or proxy: the caller polls
+            return False, reached
+
     def read_log(self, run_id: str, offset: int = 0) -> tuple[bytes, int]:
         r = self.request("GET", f"{API}/runs/{_q(run_id)}/logs", params={"offset": offset})
         return r.content, int(r.headers.get("X-Next-Offset", offset + len(r.content)))

@@ -170,6 +170,44 @@ def test_ship_run_wait_status_versions_rollback_over_rest(server: Server,
     assert missing.returncode == 2 and "no run with id 'nope'" in missing.stderr
 
 
+def test_run_wait_follows_the_log_live_over_the_websocket(server: Server,
+                                                          tmp_path: Path) -> None:
+    """``ml-ship --url … run --wait`` prints each line as the run writes it (the server's log
+    WebSocket, ``GET /runs/{id}/logs/ws``), and the whole log with the run's end."""
+    from jupyter_ml_ship.cli._remote import RemoteService
+
+    gate = tmp_path / "go"
+    work = project(tmp_path / "live", "import os, time\nprint('waiting', flush=True)\n"
+                   f"deadline = time.time() + 60\nwhile not os.path.exists({str(gate)!r}) "
+                   "and time.time() < deadline:\n    time.sleep(0.05)\nprint('released')",
+                   name="live.ipynb")
+    env = server.env()
+    assert ml_ship("ship", "live.ipynb", env=env, cwd=work).returncode == 0
+    proc = subprocess.Popen([ML_SHIP, "run", "live", "--wait"], env=env, cwd=work,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        seen = ""
+        while "waiting" not in seen:  # live: the run is still blocked on the gate
+            line = proc.stdout.readline()
+            assert line, "the log ended before 'waiting': " + (proc.stderr.read() if
+                                                               proc.stderr else "")
+            seen += line
+        gate.write_text("")
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "released" in out and (seen + out).count("waiting") == 1  # nothing printed twice
+    run_id = err.split()[1]
+    buffer = io.StringIO()
+    remote = RemoteService(server.url, TOKEN, MlShip())
+    ended, offset = remote.stream_log(run_id, buffer)  # the ended run: its whole log, then done
+    assert ended and "waiting" in buffer.getvalue() and "released" in buffer.getvalue()
+    assert offset == len(remote.read_log(run_id)[0])
+
+
 def test_a_failing_run_exits_as_it_does_locally(server: Server, tmp_path: Path) -> None:
     work = project(tmp_path / "proj", "print('about to fail')\nraise ValueError('boom')",
                    name="fails.ipynb")
