@@ -14,7 +14,8 @@ import urllib.request
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
-from tests.ui.conftest import TOKEN
+from tests.python.conftest import REPO
+from tests.ui.conftest import TOKEN, settled
 
 LONG = 120_000  # ms: a run starts a kernel on a busy 2-core machine
 
@@ -101,6 +102,15 @@ def succeeded_with_line(page, lab, job: str, line: str):
     return body
 
 
+def readme_shot(page, name: str, node=None) -> None:
+    """A screenshot for the README (docs/screenshots/NAME.png): the toasts hidden, the page
+    settled (test_lab_fixes.keep imports this module, so it cannot be used here)."""
+    page.add_style_tag(content=".Toastify__toast-container { display: none !important; }")
+    settled(page)
+    (REPO / "docs" / "screenshots").mkdir(parents=True, exist_ok=True)
+    (node or page).screenshot(path=str(REPO / "docs" / "screenshots" / f"{name}.png"))
+
+
 def test_ship_run_watch_output_and_roll_back(page, lab):
     open_notebook(page, lab, "hello.ipynb")
     page.shot("01-notebook")
@@ -113,6 +123,7 @@ def test_ship_run_watch_output_and_roll_back(page, lab):
 
     run_view = succeeded_with_line(page, lab, "hello", "hello, Ada!")
     page.shot("03-run-succeeded")
+    readme_shot(page, "run-view")
     assert run_view.locator(".jp-MlShip-status").first.inner_text() == "succeeded"
 
     # the server agrees: the run has the injected parameter and the recorded output
@@ -153,6 +164,7 @@ def test_ship_run_watch_output_and_roll_back(page, lab):
     page.locator(".jp-Dialog").get_by_role("button", name=re.compile("Roll back")).click()
     versions.locator("li").filter(has_text="v1").locator(".jp-MlShip-current").wait_for()
     page.shot("06-rolled-back")
+    readme_shot(page, "versions")
     assert api(lab, "/jobs/hello")["current_version"] == 1
 
 
@@ -226,6 +238,7 @@ def test_the_run_dialog_starts_from_the_last_run(page, lab):
     hint = dialog.locator(".jp-MlShip-initialFrom")
     assert f"run #{shipped['run']['id'][-6:]} (v1" in hint.inner_text()
     page.shot("10-run-dialog-from-last-run")
+    readme_shot(page, "run-dialog-last-run")
     hint.get_by_role("button", name="Use the defaults").click()
     assert who.input_value() == "world"
     assert hint.count() == 0

@@ -87,6 +87,11 @@ def test_the_dialog_proposes_the_project_folder_and_the_run_succeeds(page, lab):
     expect(summary).to_have_attribute("data-files", "4")
     settled(page)
     doc_shot(dialog.locator(".jp-Dialog-content"), "project-folder.png")
+    # what will be shipped, opened: the files of loans/, the largest first
+    dialog.locator(".jp-MlShip-projectDetails > summary").click()
+    expect(dialog.locator(".jp-MlShip-projectDetails")).to_contain_text("src/features.py")
+    settled(page)
+    doc_shot(page, "ship-dialog-project.png")
 
     # a 900 px window, light theme: the folder row, the reasons and the buttons stay in the
     # dialog, which stays in the window (nothing scrolls sideways)
