@@ -1,5 +1,8 @@
+import { PageConfig } from '@jupyterlab/coreutils';
+
 import {
   describeStored,
+  dropStoredTreePath,
   joinMultiline,
   outputPath,
   storedNotebookAt,
@@ -64,5 +67,14 @@ describe('output notebooks', () => {
     expect(outputPath(makeRun({ id: '0190000000aabbcc', job: 'train', version: 3 }))).toBe(
       'MlShipOutput:0190000000aabbcc/train-v3-aabbcc.ipynb'
     );
+  });
+
+  it("drop a stored notebook's tree path (a reloaded lab's URL), keep any other", () => {
+    PageConfig.setOption('treePath', 'MlShipOutput:0190000000aabbcc/train-v3-aabbcc.ipynb');
+    expect(dropStoredTreePath()).toBe(true);
+    expect(PageConfig.getOption('treePath')).toBe('');
+    PageConfig.setOption('treePath', 'notebooks/train.ipynb');
+    expect(dropStoredTreePath()).toBe(false);
+    expect(PageConfig.getOption('treePath')).toBe('notebooks/train.ipynb');
   });
 });

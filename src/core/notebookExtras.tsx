@@ -127,6 +127,13 @@ export class OutputNotebookExtension
       return;
     }
     panel.addClass('jp-MlShip-outputNotebook');
+    // a tab restored with the workspace is opened with the lab's default kernel preference: a
+    // stored notebook starts no kernel (nor asks for one, as a gone one with no kernelspec would)
+    context.sessionContext.kernelPreference = {
+      ...context.sessionContext.kernelPreference,
+      shouldStart: false,
+      autoStartDefault: false
+    };
     const open = () =>
       stored.kind === 'output'
         ? this._actions.openRun(stored.runId)
@@ -148,6 +155,7 @@ export class OutputNotebookExtension
         // restored after its run (or job) was deleted: say so in place of the banner
         const gone = ReactWidget.create(<GoneBanner stored={stored} onClose={() => panel.close()} />);
         gone.addClass('jp-MlShip-outputBanner-host');
+        gone.addClass('jp-MlShip-goneBanner-host');
         BoxLayout.setStretch(gone, 0);
         (panel.layout as unknown as { insertWidget: (i: number, w: Widget) => void }).insertWidget(
           1,

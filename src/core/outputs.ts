@@ -8,6 +8,7 @@
  * viewer: rendered outputs, the "read-only" indicator, no kernel started, and "Save As…"
  * to keep a copy.
  */
+import { PageConfig } from '@jupyterlab/coreutils';
 import type { IDocumentManager } from '@jupyterlab/docmanager';
 import type { Contents, ServerConnection } from '@jupyterlab/services';
 import { Signal, type ISignal } from '@lumino/signaling';
@@ -26,6 +27,22 @@ function readOnly(): string {
   return trans.__(
     'Stored notebooks (run outputs, shipped versions) are read-only: use File › Save Notebook As… to keep a copy.'
   );
+}
+
+/**
+ * A lab reloaded while a stored notebook's tab was the current one has
+ * `/lab/tree/MlShipOutput:…` as its URL: JupyterLab would hand that path to the file browser's
+ * "open path" (no file browser serves this drive: a modal "Cannot open … reading 'model'").
+ * The workspace restores the tab itself, so the path is dropped from the page's tree path
+ * before the router reads it. Call at activation (before the lab has routed its URL).
+ */
+export function dropStoredTreePath(): boolean {
+  const tree = PageConfig.getOption('treePath');
+  if (!tree.startsWith(`${OUTPUT_DRIVE}:`)) {
+    return false;
+  }
+  PageConfig.setOption('treePath', '');
+  return true;
 }
 
 /** What a read-only notebook of the drive is: a run's output or a shipped version. */

@@ -21,7 +21,7 @@ import { MlShipClient } from '../api/client';
 import { addCoreCommands } from './commands';
 import { setTranslator } from './i18n';
 import { MlShipModel } from './model';
-import { OutputDrive } from './outputs';
+import { dropStoredTreePath, OutputDrive } from './outputs';
 import { DEFAULT_SETTINGS, watchSettings, type IMlShipSettings } from './settings';
 import { OutputNotebookExtension, shipButtonFactory } from './notebookExtras';
 import { CoreViews } from './views';
@@ -70,6 +70,7 @@ export const corePlugin: JupyterFrontEndPlugin<IMlShip> = {
       watchInterval: 4000
     });
     serviceManager.contents.addDrive(new OutputDrive(client));
+    dropStoredTreePath();
 
     const views = new CoreViews({
       shell,

@@ -8,6 +8,7 @@ docs/screenshots/small-*.png (light and dark, 1440 and 900 px wide).
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import urllib.request
@@ -202,10 +203,6 @@ def test_at_900_px_the_ship_button_and_the_agent_status_fit(page, lab, loans):
     set_theme(page, "JupyterLab Light")
 
 
-@pytest.mark.skip(reason="issue #24 item 5, open: on page.reload() JupyterLab shows 'Cannot open: "
-                  "Cannot read properties of undefined (reading 'model')' for the restored tab "
-                  "(the gone banner showed when the lab was opened anew); kept to be finished, "
-                  "not run: an xfail that may pass or fail asserts nothing")
 def test_a_restored_output_tab_whose_run_is_gone_explains(page, lab, loans):
     run = wait_run(lab, post(lab, "/runs", {"job": JOB})["id"])
     lab_at(page, lab)
@@ -218,12 +215,22 @@ def test_a_restored_output_tab_whose_run_is_gone_explains(page, lab, loans):
     page.wait_for_function(
         "id => fetch('/lab/api/workspaces').then(r => r.text())"
         ".then(t => t.includes('MlShipOutput:' + id))", arg=run["id"], timeout=30_000)
+    # the output tab is the current one: the lab's URL names it (/lab/tree/MlShipOutput:…), and
+    # a reload hands that path to the router (before the fix: a modal "Cannot open … 'model'")
+    expect(page).to_have_url(re.compile(r"/lab/tree/MlShipOutput(:|%3A)"))
     delete(lab, f"/runs/{run['id']}")
     page.reload()  # the same workspace, restored
     gone = page.locator(f".jp-MlShip-storedGone[data-gone='{run['id']}']")
     gone.wait_for(timeout=90_000)
     expect(gone).to_contain_text("no longer exists")
-    assert page.locator(".jp-Dialog", has_text="File Load Error").count() == 0
+    # the lab has settled (its kernel list loaded): no modal at all, no kernel started for it
+    kernel = page.locator(".jp-MlShip-outputNotebook .jp-Toolbar-kernelName").first
+    expect(kernel).to_have_text("No Kernel")
+    settled(page)
+    assert page.locator(".jp-Dialog").count() == 0, page.locator(".jp-Dialog").all_inner_texts()
+    with urllib.request.urlopen(f"{lab.url}api/sessions?token={TOKEN}", timeout=10) as r:
+        sessions = [s["path"] for s in json.load(r)]
+    assert not [p for p in sessions if p.startswith("MlShipOutput:")], sessions
     settled(page)
     doc_shot(page.locator(".jp-MlShip-outputNotebook").first, "small-output-gone.png")
     gone.get_by_role("button", name="Close this tab").click()
