@@ -7,8 +7,7 @@ from jupyter_server.auth.decorator import authorized
 from pydantic import BaseModel, ConfigDict, Field
 from tornado import web
 
-from ..core.history import MAX_HISTORY, compare_runs
-from ..core.history_json import run_history_json
+from ..core.history import MAX_HISTORY, compare_runs, run_history_json
 from ..core.pipeline_history import pipeline_history
 from ..models import RunStatus
 from ._base import MlShipHandler
@@ -31,7 +30,7 @@ class JobHistoryHandler(MlShipHandler):
     @authorized
     async def get(self, name: str) -> None:
         q = self.query(HistoryQuery)
-        # RunHistory's JSON written by the store itself (core.history_json): no 5,000 objects
+        # RunHistory's JSON written by the store itself (core.history): no 5,000 objects
         self.finish(await self.call(run_history_json, self.service, name, q.limit, q.status))
 
 

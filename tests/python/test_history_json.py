@@ -1,5 +1,5 @@
-"""GET /jobs/{name}/history's body written by SQLite (core.history_json) is the JSON of the
-RunHistory that run_history builds: every field of every kind of run, the columns, the limit, the
+"""GET /jobs/{name}/history's body written by SQLite (core.history) is the JSON of the
+RunHistory that _built makes in Python (other databases): every field of every kind of run, the columns, the limit, the
 status filter; a mapping SQLite cannot read (NaN) takes pydantic's path."""
 
 from __future__ import annotations
@@ -7,8 +7,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 
-from jupyter_ml_ship.core.history import run_history
-from jupyter_ml_ship.core.history_json import run_history_json
+from jupyter_ml_ship.core.history import _built, run_history_json
 from jupyter_ml_ship.store import Job, Run, Version
 
 from .conftest import make_notebook
@@ -42,7 +41,7 @@ def seed(svc, tmp_path) -> None:
 
 
 def pydantic_json(svc, limit=5000, status=None):
-    h = run_history(svc, "train", limit)
+    h = _built(svc, "train", limit)
     if status:
         h.runs = [r for r in h.runs if r.status == status]
     return json.loads(h.model_dump_json())
@@ -76,3 +75,22 @@ def test_a_running_run_lasts_until_now_and_nan_takes_pydantics_path(svc, tmp_pat
         s.get(Run, "r000").outputs = {"loss": float("nan")}
     body = run_history_json(svc, "train")
     assert json.loads(body)["runs"][-1]["outputs"] == {"loss": None}  # as pydantic writes NaN
+
+
+def test_the_body_is_kept_while_the_store_is_unchanged_and_a_write_is_seen(svc, tmp_path):
+    """The lab asks again on every run event: an unchanged store answers the body it gave; a
+    run whose record changed (here: its outputs) shows the change at the next ask."""
+    seed(svc, tmp_path)
+    first = run_history_json(svc, "train", 1)  # the newest run only: none active
+    assert run_history_json(svc, "train", 1) is first
+    with svc.store.session() as s:
+        s.get(Run, "r006").outputs = {"rows": 11}
+    fresh = json.loads(run_history_json(svc, "train", 1))
+    assert fresh["runs"][0]["outputs"] == {"rows": 11}
+    assert fresh == pydantic_json(svc, 1)
+
+
+def test_a_body_with_an_active_run_is_made_anew(svc, tmp_path):
+    """A queued or running run's duration grows: such a body is never kept."""
+    seed(svc, tmp_path)  # r005 is queued
+    assert run_history_json(svc, "train") is not run_history_json(svc, "train")
