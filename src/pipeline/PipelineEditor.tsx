@@ -9,6 +9,7 @@ import * as React from 'react';
 
 import type { IStepInfo } from '../api/pipelines';
 import type { IBackendStatus } from '../api/types';
+import { NumberField } from '../components/NumberField';
 import { GraphView } from './GraphView';
 import { PipelineDoc, upstreamOf, type IPipelineIssue } from './pipelineDoc';
 import { getTrans, useTrans } from '../core/i18n';
@@ -48,51 +49,6 @@ export function referencesFor(
     refs.push({ label: trans.__('%1 → a file it writes…', up), value: `{{ steps.${up}.files['PATH'] }}` });
   }
   return refs;
-}
-
-/**
- * A whole-number field that writes the file only once its value is valid (or empty): what the
- * user types meanwhile stays in the field, said to be invalid, and the file keeps its value.
- */
-function NumberField(props: {
-  value: string;
-  min: number;
-  max?: number;
-  placeholder: string;
-  invalid: string;
-  onValid: (value: string) => void;
-}): JSX.Element {
-  const [draft, setDraft] = React.useState(props.value);
-  React.useEffect(() => setDraft(props.value), [props.value]);
-  const valid = (v: string) =>
-    v.trim() === '' ||
-    (/^\d+$/.test(v.trim()) && +v >= props.min && (props.max === undefined || +v <= props.max));
-  const bad = !valid(draft);
-  return (
-    <>
-      <input
-        className="jp-mod-styled"
-        type="number"
-        min={props.min}
-        max={props.max}
-        placeholder={props.placeholder}
-        value={draft}
-        aria-invalid={bad || undefined}
-        onChange={e => {
-          const v = e.target.value;
-          setDraft(v);
-          if (valid(v) && v.trim() !== props.value) {
-            props.onValid(v);
-          }
-        }}
-      />
-      {bad && (
-        <span className="jp-MlShip-field-error" role="alert">
-          {props.invalid}
-        </span>
-      )}
-    </>
-  );
 }
 
 function StepForm(props: {
@@ -212,6 +168,7 @@ function StepForm(props: {
           {trans.__('Retries')}
           <NumberField
             value={text(step.retries)}
+            optional
             min={0}
             max={20}
             placeholder="0"
@@ -223,6 +180,7 @@ function StepForm(props: {
           {trans.__('Timeout (s)')}
           <NumberField
             value={text(step.timeout)}
+            optional
             min={1}
             placeholder="none"
             invalid={trans.__('Timeout: a whole number of seconds, 1 or more (not saved until then)')}

@@ -6,6 +6,7 @@
 import * as React from 'react';
 
 import { StatusChip } from '../components/common';
+import { NumberField } from '../components/NumberField';
 import { formatDate, formatRelative } from '../core/format';
 import { dateLocale, useTrans } from '../core/i18n';
 import type { IMlShipPanelSection } from '../tokens';
@@ -99,24 +100,22 @@ function BuilderFields(props: { value: Builder; onChange: (b: Builder) => void }
       </select>
       {b.kind === 'hours' && (
         <>
-          <input
-            type="number"
+          <NumberField
             min={1}
             max={23}
-            className="jp-mod-styled jp-MlShip-scheduleNumber"
-            aria-label={trans.__('Hours apart')}
+            className="jp-MlShip-scheduleNumber"
+            label={trans.__('Hours apart')}
             value={b.every}
-            onChange={e => props.onChange({ ...b, every: Math.max(1, Math.min(23, +e.target.value || 1)) })}
+            onValid={v => props.onChange({ ...b, every: +v })}
           />
           <span>{trans.__('hours, at minute')}</span>
-          <input
-            type="number"
+          <NumberField
             min={0}
             max={59}
-            className="jp-mod-styled jp-MlShip-scheduleNumber"
-            aria-label={trans.__('Minute')}
+            className="jp-MlShip-scheduleNumber"
+            label={trans.__('Minute')}
             value={b.minute}
-            onChange={e => props.onChange({ ...b, minute: Math.max(0, Math.min(59, +e.target.value || 0)) })}
+            onValid={v => props.onChange({ ...b, minute: +v })}
           />
         </>
       )}
@@ -137,14 +136,13 @@ function BuilderFields(props: { value: Builder; onChange: (b: Builder) => void }
         </span>
       )}
       {b.kind === 'monthly' && (
-        <input
-          type="number"
+        <NumberField
           min={1}
           max={31}
-          className="jp-mod-styled jp-MlShip-scheduleNumber"
-          aria-label={trans.__('Day of month')}
+          className="jp-MlShip-scheduleNumber"
+          label={trans.__('Day of month')}
           value={b.day}
-          onChange={e => props.onChange({ ...b, day: Math.max(1, Math.min(31, +e.target.value || 1)) })}
+          onValid={v => props.onChange({ ...b, day: +v })}
         />
       )}
       {'hour' in b && <TimeInput hour={b.hour} minute={b.minute} onChange={time} />}
