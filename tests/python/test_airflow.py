@@ -571,3 +571,53 @@ async def test_the_lab_runs_the_example_pipeline_on_airflow(api: Api, jp_root_di
     assert "training on 200 customers" in log
     output = js(await api("GET", "runs", steps["evaluate"]["run_id"], "output"))
     assert "model approved" in json.dumps(output)
+
+
+COUNT_PY = """\
+import argparse, json, os
+ap = argparse.ArgumentParser()
+ap.add_argument("data")
+ap.add_argument("--expect", type=int)
+a = ap.parse_args()
+rows = open(a.data).read().split()
+assert len(rows) == a.expect, (len(rows), a.expect)
+print(f"counted {len(rows)} rows, sum {sum(map(int, rows))}", flush=True)
+os.makedirs("out", exist_ok=True)
+open("out/count.txt", "w").write(str(len(rows)))
+json.dump({"rows": len(rows), "total": sum(map(int, rows))}, open(os.environ["ML_SHIP_OUTPUTS"], "w"))
+"""
+
+
+def test_a_command_step_runs_as_an_airflow_task_with_its_file_log_and_outputs(asvc, tmp_path):
+    """A command step is a DockerOperator task like the others: it reads the file the step
+    before it wrote (shared storage), its log line comes back, its outputs (the JSON file at
+    $ML_SHIP_OUTPUTS) feed the next step, and its own files are listed with its run."""
+    folder = tmp_path / "cmd"
+    make_notebook(folder / "write.ipynb", "import os\nos.makedirs('out', exist_ok=True)\n"
+                  "open('out/n.txt', 'w').write(' '.join(str(i) for i in range(n)))\n"
+                  "from jupyter_ml_ship import record\nrecord('n', n)",
+                  params="n = 5", metadata={"ml_ship": {"name": "af-cmd-write"}})
+    make_notebook(folder / "report.ipynb", "from jupyter_ml_ship import record\n"
+                  "record('report', f'{rows} rows, total {total}')",
+                  params="rows = 0\ntotal = 0", metadata={"ml_ship": {"name": "af-cmd-report"}})
+    (folder / "count.py").write_text(COUNT_PY)
+    path = folder / "af-cmd.pipeline.yaml"
+    path.write_text(
+        "name: af-cmd\nsteps:\n  write: {notebook: write.ipynb}\n"
+        "  count:\n    command: [\"python3\", \"count.py\", "
+        "\"{{ steps.write.files['out/n.txt'] }}\", \"--expect\", \"{{ steps.write.outputs.n }}\"]\n"
+        "    depends_on: [write]\n"
+        "  report:\n    notebook: report.ipynb\n    depends_on: [count]\n"
+        "    parameters: {rows: \"{{ steps.count.outputs.rows }}\", "
+        "total: \"{{ steps.count.outputs.total }}\"}\n")
+    version = asvc.ship_pipeline(path).version
+    started = asvc.run_pipeline(version.pipeline, backend="airflow", detach=False)
+    info = asvc.drive_pipeline_run(started.id, timeout=RUN_TIMEOUT)
+    steps = {s.id: s for s in info.steps}
+    assert info.status == "succeeded", "\n".join(
+        f"{s.id}: {s.status} {s.error and s.error.message}\n"
+        + (log_of(asvc, s.run_id)[-2500:] if s.run_id else "") for s in info.steps)
+    assert steps["count"].outputs == {"rows": 5, "total": 10}
+    assert "counted 5 rows, sum 10" in log_of(asvc, steps["count"].run_id)
+    assert steps["report"].outputs == {"report": "5 rows, total 10"}
+    assert [f.path for f in asvc.run_files(steps["count"].run_id).files] == ["out/count.txt"]
