@@ -22,6 +22,7 @@ from ..store.files import atomic_write_json, read_json
 from ..store.schema import utcnow
 from . import convert
 from ._run_delete import RunDeleteMixin
+from ._run_ends import RunEndsMixin
 from ._run_files import mask_recorded, no_result_reason, run_folder
 from .access import Actor, check, whoami
 from .checks import evaluate_finished
@@ -41,7 +42,7 @@ def _parse_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-class JobRunsMixin(RunDeleteMixin):  # delete_run: in _run_delete
+class JobRunsMixin(RunDeleteMixin, RunEndsMixin):  # delete_run: in _run_delete; _run_ended
     # ---- start --------------------------------------------------------------------------
 
     def run(
@@ -496,8 +497,7 @@ class JobRunsMixin(RunDeleteMixin):  # delete_run: in _run_delete
                 row.started_at = row.started_at or _parse_time(result.get("started_at"))
             if checked is not None:
                 checked.apply(row)
-        self.after_run_ended(run_id)  # promotion, rollback_on (core.promotion)
-        self._notify(self.get_run(run_id, reconcile=False))
+        self._run_ended(run_id)  # promotion, rollback_on, listeners (maybe deferred: _run_ends)
 
     def finish_run(self, run_id: str, status: str, error: dict[str, Any] | None,
                    result: dict[str, Any] | None = None) -> None:

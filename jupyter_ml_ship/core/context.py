@@ -17,6 +17,7 @@ its real signature (the service's method), so the contract stays the list of wha
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -108,6 +109,11 @@ class ShipContext(Protocol):
     def finish_run(self, run_id: str, status: str, error: dict[str, Any] | None,
                    result: dict[str, Any] | None = None) -> None:
         """Record that a run ended (checks, promotion, listeners), unless it already had."""
+        ...
+
+    def after_runs_deferred(self) -> AbstractContextManager[None]:
+        """Inside: a run's end is recorded at once and its follow-up (promotion, listeners)
+        waits for the block's end (a pipeline pass starts the next steps first)."""
         ...
 
     def output_path(self, run_id: str) -> Path: ...

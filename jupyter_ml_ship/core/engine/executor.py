@@ -69,19 +69,23 @@ def step_pass(ctx: ShipContext, run_id: str,
         steps = {sid: _Snap(r) for sid, r in rows.items()}
         settings: dict[str, Any] = dict(params=pr.parameters, backend=pr.backend,
                                         parallelism=pr.parallelism, use_cache=pr.use_cache)
-    _refresh(ctx, run_id, [x for x in steps.values() if x.status in STEP_ACTIVE and (
-        only is None or x.run_id is None or x.run_id in only)], cancelled=status == "cancelled")
-    if status == "queued":
-        with ctx.store.session() as s:
-            s.execute(update(PipelineRun).where(PipelineRun.id == run_id,
-                                                PipelineRun.status == "queued")
-                      .values(status="running", started_at=utcnow()))
-        status = "running"
-    if status == "running":
-        # a cached step ends at once and may make its descendants ready: plan until stable
-        while _plan(ctx, run_id, spec, steps, settings):
-            pass
-        status = _finish_if_done(ctx, run_id, spec, steps) or status
+    # the follow-up of the steps' runs that ended (promotion, listeners) waits until the
+    # steps they made ready have started: a chain's next step does not wait for it
+    with ctx.after_runs_deferred():
+        _refresh(ctx, run_id, [x for x in steps.values() if x.status in STEP_ACTIVE and (
+            only is None or x.run_id is None or x.run_id in only)],
+            cancelled=status == "cancelled")
+        if status == "queued":
+            with ctx.store.session() as s:
+                s.execute(update(PipelineRun).where(PipelineRun.id == run_id,
+                                                    PipelineRun.status == "queued")
+                          .values(status="running", started_at=utcnow()))
+            status = "running"
+        if status == "running":
+            # a cached step ends at once and may make its descendants ready: plan until stable
+            while _plan(ctx, run_id, spec, steps, settings):
+                pass
+            status = _finish_if_done(ctx, run_id, spec, steps) or status
     return status, _result_files(ctx, steps)
 
 
@@ -282,7 +286,8 @@ def _refresh(ctx: ShipContext, run_id: str, snaps: list[_Snap], cancelled: bool)
     for snap in list(snaps):
         assert snap.run_id is not None  # the snaps without a run were left out just above
         ctx.reconcile(snap.run_id)
-        if _fail_if_never_started(ctx, snap.run_id):  # nothing ran: start the step again
+        # only a run still queued can be one its starter never handed to a backend
+        if snap.status in ("starting", "queued") and _fail_if_never_started(ctx, snap.run_id):
             _move(ctx, snap, tuple(STEP_ACTIVE), "pending", run_id=None, claimed_at=None)
             snap.run_id = None
             snaps.remove(snap)
