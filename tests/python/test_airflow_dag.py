@@ -241,3 +241,26 @@ def test_a_dag_run_is_claimed_once_and_a_dead_claim_is_taken_over(tmp_path):
     again.write_text('{"run_id": "x"}')
     os.utime(again, (old, old))
     assert discover._claim(claims, "ml-ship.churn.v1", "manual__1") is None  # recorded: never again
+
+
+def test_a_pyspark_step_is_refused_on_airflow_naming_it(cli_env, tmp_path):
+    """A task's runner is handed no Spark session yet: exporting a pipeline with a PySpark step
+    (its notebook's metadata.ml_ship.spark, or the step's spark:) says so, before any file is
+    written, instead of a DAG whose task dies on a NameError; spark: false on the step is fine."""
+    make_notebook(tmp_path / "nb" / "sparky.ipynb", "print(spark.range(3).count())",
+                  metadata={"ml_ship": {"spark": {"master": "local[1]"}}})
+    make_notebook(tmp_path / "nb" / "plain.ipynb", "print(1)")
+    out = tmp_path / "dags"
+    for step, refused in (("{notebook: sparky.ipynb}", True),
+                          ("{notebook: plain.ipynb, spark: true}", True),
+                          ("{notebook: sparky.ipynb, spark: false}", False)):
+        path = tmp_path / "nb" / "sp.pipeline.yaml"
+        path.write_text(f"name: sp\nsteps:\n  count: {step}\n")
+        proc = export(cli_env, str(path), "--to", "airflow", "-o", str(out))
+        if refused:
+            assert proc.returncode == 2, proc.stdout + proc.stderr
+            assert "pipeline sp: steps.count (job " in proc.stderr
+            assert "a PySpark job (spark:) does not run on the airflow backend" in proc.stderr
+            assert not list(out.glob("*.py"))
+        else:
+            assert proc.returncode == 0, proc.stdout + proc.stderr

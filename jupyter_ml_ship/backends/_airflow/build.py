@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...errors import BadInput
+from ...runner._spark import merge_spark
 from ...store.files import atomic_write_text
 from .._docker.context import image_tag
 from .dag import (
@@ -70,6 +71,14 @@ def _shared_file_paths(value: Any) -> Any:
                   f'{json.dumps("/" + m[1] + "/project/" + m[3])})', value)
 
 
+def _no_spark(spark: Any, where: str) -> None:
+    """A PySpark job's task would start with no ``spark`` session (the task's runner is not
+    handed one yet): refused before a DAG is written, rather than a NameError in the task."""
+    if spark not in (None, False):
+        raise BadInput(f"{where}: a PySpark job (spark:) does not run on the airflow backend "
+                       "yet; run it on the local or docker backend, or drop its spark: setting")
+
+
 def pipeline_dag_spec(deployment: dict[str, Any], settings: MlShip) -> DagSpec:
     """The DAG of a pipeline version, from what core read of it (``pipeline_deployment``)."""
     from ...pipelines.templates import find_refs
@@ -80,6 +89,8 @@ def pipeline_dag_spec(deployment: dict[str, Any], settings: MlShip) -> DagSpec:
     steps = []
     for sid, st in spec["steps"].items():
         info = deployment["jobs"][f"{st['job']}@{st['version']}"]
+        _no_spark(merge_spark(info["config"].get("spark"), st.get("spark")),
+                  f"pipeline {name}: steps.{sid} (job {st['job']})")
         params = st.get("parameters") or {}
         refs = find_refs(params, f"steps.{sid}.parameters")
         if any(r.kind == "files" for _, r in refs):
@@ -107,6 +118,7 @@ def pipeline_dag_spec(deployment: dict[str, Any], settings: MlShip) -> DagSpec:
 def job_dag_spec(job: str, version: int, digest: str, config: dict[str, Any],
                  notebook_file: Path, settings: MlShip) -> DagSpec:
     """The one-task DAG of a job version; the DAG run's conf is the run's parameters."""
+    _no_spark(config.get("spark"), f"job {job} v{version}")
     shipped = datetime.fromtimestamp(Path(notebook_file).stat().st_mtime, timezone.utc)
     step = _step(job, job, version, digest, config, raw_parameters=CONF_PARAMETERS)
     return DagSpec(
