@@ -159,6 +159,11 @@ def test_panel_ship_dialog_and_run_view_speak_french(page, french_lab):
     assert not (left := english_left(texts, english)), f"English left: {left}"
     shown = {t for t, _ in texts}
     assert fr["Runs"] in shown and fr["Run"] in shown, shown
+    # the job's tabs, wordier in French, all inside the panel (none cut at its edge)
+    right = panel.evaluate("el => el.getBoundingClientRect().right")
+    tabs = panel.locator(".jp-MlShip-tab").evaluate_all(
+        "els => els.map(e => [e.textContent, e.getBoundingClientRect().right])")
+    assert tabs and all(r <= right + 1 for _, r in tabs), (tabs, right)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     panel.screenshot(path=str(SCREENSHOTS / "fr-panel.png"))
 
