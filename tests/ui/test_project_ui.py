@@ -22,7 +22,7 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
-from tests.ui.conftest import ARTIFACTS, TOKEN, set_theme, settled
+from tests.ui.conftest import ARTIFACTS, REPO, TOKEN, set_theme, settled
 from tests.ui.test_lab_flow import ship_dialog_ready
 
 LONG = 150_000  # ms: a run starts a kernel on a busy 2-core machine
@@ -169,6 +169,8 @@ def test_ship_a_project_see_its_files_and_compare_versions(page, lab):
     hide_notifications(page)
     page.shot("p02-run-files-csv")
     shot(page, body, "run-artifacts-light")
+    settled(page)
+    page.screenshot(path=str(REPO / "docs" / "screenshots" / "run-artifacts.png"))  # README
     href = out_row.locator("a").get_attribute("href")
     assert href and "download=1" in href
 
