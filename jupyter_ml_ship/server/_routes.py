@@ -232,8 +232,8 @@ ROUTES: list[Route] = [
         "get": Op("Runs, newest first, one page at a time", RunList, query=ListRunsQuery,
                   errors=(400, 404)),
         "post": Op("Start a run of a job's version (default: the current one; environment: "
-                   "the one that environment points at)", RunInfo, 201, CreateRunRequest,
-                   errors=(400, 404, 413)),
+                   "the one that environment points at; 409 with a version that is not "
+                   "that one)", RunInfo, 201, CreateRunRequest, errors=(400, 404, 409, 413)),
     }, "runs"),
     Route("/runs/compare", hist.CompareRunsHandler, {  # before /runs/{run_id}
         "get": Op("Two runs side by side: parameters, outputs, durations and the nbdime diff "
@@ -350,8 +350,9 @@ ROUTES += [
         "get": Op("Runs of a pipeline, newest first", PipelineRunList,
                   query=PipelineRunsOfQuery, errors=(400, 404)),
         "post": Op("Start a run of a pipeline (default: its current version; environment: "
-                   "the one that environment points at)",
-                   PipelineRunInfo, 201, StartPipelineRunRequest, errors=(400, 404, 413)),
+                   "the one that environment points at; 409 with a version that is not that "
+                   "one)",
+                   PipelineRunInfo, 201, StartPipelineRunRequest, errors=(400, 404, 409, 413)),
     }, "pipelines"),
     Route("/pipeline-runs", p.PipelineRunsHandler, {
         "get": Op("Pipeline runs, newest first", PipelineRunList, query=ListPipelineRunsQuery,

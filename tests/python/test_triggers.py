@@ -347,7 +347,7 @@ def test_pipeline_webhook_and_environments_over_rest_and_the_remote_cli(
     one = run("runs", {"job": "envjob", "environment": "staging"})
     assert one.status_code == 201 and one.json()["version"] == 1
     both = run("runs", {"job": "envjob", "environment": "staging", "version": 2})
-    assert both.status_code == 400 and "not both" in both.text
+    assert both.status_code == 409 and "staging is v1, not v2" in both.text
 
     remote = cli_remote(server, "pipeline", "run", "relay", "--env", "staging", "--wait",
                         cwd=tmp_path)

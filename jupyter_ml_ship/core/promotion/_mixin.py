@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 
-from ...errors import BadInput
+from ...errors import Conflict
 from ...models import VersionInfo
 from ...notify_spec import notify_rules
 from ...store import Event, Job, Run, Version
@@ -41,15 +41,17 @@ class PromotionMixin(_ServiceBase):
                             version: int | None = None) -> int | None:
         """The version a run of a job or pipeline (``kind``) asking for environment ``env``
         runs (no ``env``: ``version`` as given). An environment that is not configured, or has
-        no version of it, is ``NotFound`` (404, like promote); naming both is ``BadInput``."""
+        no version of it, is ``NotFound`` (404, like promote); a ``version`` that is not the
+        environment's is ``Conflict`` (409)."""
         if env is None:
             return version
-        if version is not None:
-            raise BadInput(f"version {version} and environment {env!r}: name the version or "
-                           "the environment, not both")
         env = requested_environment(self.settings.environments, env)
         with self.store.session() as s:
-            return pick_version(s, kind, name, env, list(self.settings.environments))
+            found = pick_version(s, kind, name, env, list(self.settings.environments))
+        if version is not None and version != found:
+            raise Conflict(f"{kind} {name!r}: {env} is v{found}, not v{version}; name the "
+                           "version or the environment, not both")
+        return found
 
     # ---- a candidate's validation run ------------------------------------------------------
 
