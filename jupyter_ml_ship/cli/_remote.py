@@ -38,6 +38,7 @@ from ..errors import (
     TooLarge,
 )
 from ._remote_pipelines import RemotePipelines
+from ._remote_triggers import RemoteTriggers
 
 _BY_STATUS: dict[int, type[ShipError]] = {400: BadInput, 403: Forbidden, 404: NotFound,
                                           409: Conflict, 413: TooLarge,
@@ -54,9 +55,9 @@ def _q(name: str) -> str:
     return quote(str(name), safe="")
 
 
-class RemoteService(RemotePipelines):
+class RemoteService(RemotePipelines, RemoteTriggers):
     """The ``ShipService`` calls of the commands, answered by a remote server (its pipeline
-    calls: ``RemotePipelines``)."""
+    calls: ``RemotePipelines``, its trigger calls: ``RemoteTriggers``)."""
 
     remote = True
     #: how often ``--wait`` asks for news (a local follow reads a file; this is a request)

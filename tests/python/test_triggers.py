@@ -325,9 +325,16 @@ def test_pipeline_webhook_and_environments_over_rest_and_the_remote_cli(
     listed = httpx.get(f"{api}triggers", headers=auth, timeout=30).json()["triggers"]
     assert {"job": "relay", "target": "pipeline", "kind": "webhook"}.items() <= next(
         t for t in listed if t["job"] == "relay").items()
-    gone = httpx.delete(f"{api}pipelines/relay/trigger", headers=auth, timeout=30)
-    assert gone.status_code == 200 and gone.json()["revoked"]
+    remote = cli_remote(server, "triggers", "--json", cwd=tmp_path)  # the remote CLI too
+    assert remote.returncode == 0, remote.stderr
+    assert ("relay", "pipeline") in {(t["job"], t["target"])
+                                     for t in json.loads(remote.stdout)["triggers"]}
+    gone = cli_remote(server, "triggers", "revoke", "relay", "--pipeline", cwd=tmp_path)
+    assert gone.returncode == 0 and "pipeline relay: webhook revoked" in gone.stderr
     assert post(server, token, {}).status_code == 404
+    anew = httpx.post(f"{api}pipelines/relay/trigger", headers=auth, timeout=30)
+    assert anew.status_code == 201 and anew.json()["target"] == "pipeline"
+    assert post(server, anew.json()["token"], {"trigger_file": "again"}).status_code == 201
 
     def run(path: str, body: dict[str, Any]) -> httpx.Response:
         return httpx.post(api + path, json=body, headers=auth, timeout=30)
