@@ -1,6 +1,7 @@
 """The pipeline calls of ``ml-ship --url … pipeline …`` (``RemoteService``): a shipped
 pipeline, its runs (``pipeline run NAME [--env ENV] [--wait]``, ``status``, ``cancel``) and
-its environments (``pipeline promote``, ``rollback``), over the REST API with the same models
+its environments and history (``pipeline promote``, ``rollback``, ``versions``, ``runs``,
+``list``), over the REST API with the same models
 as locally."""
 
 from __future__ import annotations
@@ -30,6 +31,21 @@ class RemotePipelines:
         from ..pipelines.models import PipelineList
 
         return PipelineList.model_validate(self.api("GET", "pipelines")).pipelines
+
+    def pipeline_versions(self, name: str, *_: Any) -> list[Any]:
+        from ..pipelines.models import PipelineVersionList
+
+        return PipelineVersionList.model_validate(self.api(
+            "GET", f"pipelines/{_q(name)}/versions")).versions
+
+    def pipeline_runs(self, pipeline: str | None = None, status: str | None = None,
+                      limit: int = 50, cursor: str | None = None) -> tuple[list[Any], str | None]:
+        from ..pipelines.models import PipelineRunList
+
+        params = {k: v for k, v in (("pipeline", pipeline), ("status", status),
+                                    ("limit", limit), ("cursor", cursor)) if v}
+        page = PipelineRunList.model_validate(self.api("GET", "pipeline-runs", params=params))
+        return page.runs, page.next_cursor
 
     def promote_pipeline(self, name: str, number: int, to: str | None = None,
                          *_: Any) -> Any:

@@ -362,6 +362,10 @@ def test_pipeline_webhook_and_environments_over_rest_and_the_remote_cli(
     assert "pipeline run" in remote.stderr and "succeeded" in remote.stderr
     last = svc.pipeline_runs("relay")[0][0]
     assert (last.version, last.status) == (1, "succeeded")
+    listed = cli_remote(server, "pipeline", "runs", "--pipeline", "relay", cwd=tmp_path)
+    assert listed.returncode == 0 and last.id in listed.stdout, listed.stderr
+    versions = cli_remote(server, "pipeline", "versions", "relay", cwd=tmp_path)
+    assert re.search(r"v1 .*staging", versions.stdout), versions.stdout + versions.stderr
     job = cli_remote(server, "run", "envjob", "--env", "staging", "--wait", cwd=tmp_path)
     assert job.returncode == 0, job.stderr
     assert "x is 1" in job.stdout
