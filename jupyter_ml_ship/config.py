@@ -38,6 +38,16 @@ class MlShip(Configurable):
     max_project_bytes = Int(200 * 1024 * 1024, help="Largest project folder (the files shipped "
                             "with a notebook) in bytes.").tag(config=True)
     max_project_files = Int(5000, help="Most files a project folder may hold.").tag(config=True)
+    allow_big_ship = Bool(False, help="Anyone may ship a project folder over max_project_files / "
+                          "max_project_bytes anyway (the Ship dialog's 'Ship anyway', "
+                          "ship_anyway in POST /ship), up to ship_anyway_max_files / "
+                          "ship_anyway_max_bytes; without it only an ml-ship admin (or the "
+                          "user of a single-user server) may. Audited either way."
+                          ).tag(config=True)
+    ship_anyway_max_bytes = Int(5 * 1024 ** 3, help="Largest project folder a 'ship anyway' "
+                                "takes, in bytes.").tag(config=True)
+    ship_anyway_max_files = Int(100_000, help="Most files of a project folder a 'ship anyway' "
+                                "takes.").tag(config=True)
     max_artifact_bytes = Int(1024 * 1024 * 1024, help="Most bytes of files a run creates or "
                              "changes that are kept with it (its artifacts); past it the log "
                              "says what was not kept.").tag(config=True)

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from ..errors import BadInput, NotFound, ShipError
+from ..errors import BadInput, Forbidden, NotFound, ShipError
 from ..models import (
     ExcludedFile,
     FileChange,
@@ -38,6 +38,7 @@ from ..notebook.project import (
 from ..store.blobs import BlobStore, HashCache
 from ..store.files import read_json
 from ._base import _ServiceBase
+from .access import Actor
 
 ARTIFACTS_LIST = "artifacts.json"
 #: where a run's working copy (its artifacts, after the run) is, by backend
@@ -127,10 +128,11 @@ class ProjectsMixin(_ServiceBase):
         return scan
 
     def project_preview(self, path: str | Path, confine: Path | None = None,
-                        root: str | None = None) -> ProjectPreview:
+                        root: str | None = None, actor: Actor | None = None) -> ProjectPreview:
         """What shipping the notebook at ``path`` would take along (nothing is stored), and
         the project folder to ship instead when it reaches outside its root. ``root``: the
-        root to preview (as ``metadata.ml_ship.root``; None: the notebook's own)."""
+        root to preview (as ``metadata.ml_ship.root``; None: the notebook's own); ``actor``:
+        who asks (whether they may ship a folder over the limits anyway)."""
         from ..notebook import load_notebook
         from ..notebook._snapshot import ship_config
         from ..notebook.layout import propose_root
@@ -152,7 +154,31 @@ class ProjectsMixin(_ServiceBase):
                                   **proposed)
         shown = preview(scan, display_root(scan.root, confine), self.settings.max_project_files,
                         self.settings.max_project_bytes)
+        if shown.error is not None and self.may_ship_anyway(self._actor(actor)):
+            files, size = self.ship_limits(self._actor(actor), anyway=True)
+            if len(scan.files) <= files and scan.bytes <= size:
+                proposed.update(may_ship_anyway=True, anyway_max_files=files,
+                                anyway_max_bytes=size)
         return shown.model_copy(update=proposed)
+
+    def may_ship_anyway(self, actor: Actor | None) -> bool:
+        """Whether ``actor`` may ship a project folder over the limits: an ml-ship admin, the
+        user of a single-user server (no actor), or anyone with ``MlShip.allow_big_ship``."""
+        return actor is None or actor.admin or self.settings.allow_big_ship
+
+    def ship_limits(self, actor: Actor | None, anyway: bool = False) -> tuple[int, int]:
+        """(files, bytes) a project folder of one ship may hold: the server's limits, or a
+        ship anyway's (``Forbidden`` for who may not)."""
+        s = self.settings
+        if not anyway:
+            return s.max_project_files, s.max_project_bytes
+        if not self.may_ship_anyway(actor):
+            assert actor is not None  # no actor (single-user) may
+            raise Forbidden(f"{actor.name} may not ship a project folder over the limits "
+                            "anyway: only an ml-ship admin may (or a server with "
+                            "MlShip.allow_big_ship)")
+        return (max(s.ship_anyway_max_files, s.max_project_files),
+                max(s.ship_anyway_max_bytes, s.max_project_bytes))
 
     @staticmethod
     def with_layout_hint(project: dict[str, Any] | None,
@@ -180,8 +206,12 @@ class ProjectsMixin(_ServiceBase):
             return error
         return {**error, "hint": hint} if hint else error
 
-    def ingest_project(self, scan: ProjectScan) -> list[dict[str, Any]]:
-        check_limits(scan, self.settings.max_project_files, self.settings.max_project_bytes)
+    def ingest_project(self, scan: ProjectScan,
+                       limits: tuple[int, int] | None = None) -> list[dict[str, Any]]:
+        """Store the folder's files (over ``limits``, files and bytes, default the server's:
+        refused)."""
+        check_limits(scan, *(limits or (self.settings.max_project_files,
+                                        self.settings.max_project_bytes)))
         key = str(scan.root).encode()
         import hashlib
 

@@ -237,6 +237,7 @@ class ShipService(JobRunsMixin, PipelinesMixin, ProjectsMixin, TickMixin, Promot
         actor: Actor | None = None,
         git: dict[str, Any] | None = None,
         exported_from: tuple[Path, Path] | None = None,
+        ship_anyway: bool = False,
     ) -> ShipResult:
         """Snapshot a notebook and its project folder as a new version of its job, or return
         the identical one.
@@ -248,6 +249,8 @@ class ShipService(JobRunsMixin, PipelinesMixin, ProjectsMixin, TickMixin, Promot
         (``--git-ref``); by default asked of git for the project folder (``core.provenance``).
         ``exported_from``: (the temporary folder, the repository it was exported from) of a
         ``--git-ref`` ship, so the version says it was shipped from the repository.
+        ``ship_anyway``: a project folder over the server's limits ships, up to
+        ``MlShip.ship_anyway_max_*``, for who may (``may_ship_anyway``); audited (``ship-anyway``).
         """
         path = Path(path)
         nb = load_notebook(path, self.settings.max_notebook_bytes)
@@ -259,10 +262,11 @@ class ShipService(JobRunsMixin, PipelinesMixin, ProjectsMixin, TickMixin, Promot
         promote = parse_promote(wanted.get("promote"), f"{path.name}: metadata.ml_ship.promote")
         parse_rollback_on(wanted.get("rollback_on"), f"{path.name}: metadata.ml_ship.rollback_on")
         check_delivery_config(wanted, promote, self.settings.environments, f"{path.name}: ")
+        limits = self.ship_limits(actor, ship_anyway)  # Forbidden before anything is read
         check_mail_server(wanted.get("notify"), f"{path.name}: metadata.ml_ship.notify",
                           self.settings.smtp_host)
         scan = self.scan_project(path, wanted, confine)
-        files = self.ingest_project(scan)
+        files = self.ingest_project(scan, limits)
         if git is None:
             git = git_provenance(scan.root)
         snap = make_snapshot(path, nb, config, freeze=self.settings.freeze_environment,
@@ -360,6 +364,12 @@ class ShipService(JobRunsMixin, PipelinesMixin, ProjectsMixin, TickMixin, Promot
                 continue
         else:  # pragma: no cover - twenty lost races in a row
             raise Conflict(f"job {job_name!r}: too many concurrent ships, try again")
+        if ship_anyway and (len(scan.files) > self.settings.max_project_files
+                            or scan.bytes > self.settings.max_project_bytes):
+            self._audit(job_name, "ship-anyway", author, {
+                "version": version.number, "files": len(scan.files), "bytes": scan.bytes,
+                "max_files": self.settings.max_project_files,
+                "max_bytes": self.settings.max_project_bytes})
         validation = self.start_validation(job_name, version.number, actor) \
             if created and promote is not None else None
         result = ShipResult(

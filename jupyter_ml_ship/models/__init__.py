@@ -240,6 +240,12 @@ class ProjectPreview(ProjectSummary):
     proposed_folder: str | None = Field(
         None, description="that folder relative to the server root ('' the root itself)")
     proposed_reasons: list[str] = Field([], description="why: what the notebook reaches")
+    may_ship_anyway: bool = Field(
+        False, description="the folder is over max_files / max_bytes and the user asking may "
+        "ship it anyway (ship_anyway in POST /ship: an ml-ship admin, or anyone with "
+        "MlShip.allow_big_ship), up to anyway_max_files / anyway_max_bytes")
+    anyway_max_files: int | None = Field(None, description="the limits of a ship anyway")
+    anyway_max_bytes: int | None = None
 
 
 class VersionFiles(ApiModel):
@@ -538,6 +544,10 @@ class ShipRequest(ApiModel):
     config: dict[str, Any] | None = Field(
         None, description="overrides merged into metadata.ml_ship before shipping"
     )
+    ship_anyway: bool = Field(
+        False, description="ship a project folder over the server's limits (an ml-ship admin, "
+        "or anyone with MlShip.allow_big_ship; 403 otherwise), up to "
+        "MlShip.ship_anyway_max_files / ship_anyway_max_bytes; recorded in the audit trail")
 
 
 #: version numbers fit a 32-bit integer column on every database

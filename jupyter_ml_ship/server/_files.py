@@ -30,7 +30,8 @@ class ProjectPreviewHandler(MlShipHandler):
     async def get(self) -> None:
         q = self.query(ProjectPreviewQuery)
         path = await self.call(self.resolve_path, q.path)
-        self.reply(await self.call(self.service.project_preview, path, self.root_dir(), q.root))
+        self.reply(await self.call(self.service.project_preview, path, self.root_dir(), q.root,
+                                   await self.actor()))
 
 
 class VersionFilesHandler(MlShipHandler):

@@ -76,6 +76,7 @@ class ShipHandler(MlShipHandler):
                 author=self.author, config=req.config, run=req.run,
                 parameters=req.parameters, backend=req.backend, source=req.path,
                 confine=self.root_dir(), actor=await self.actor(groups=True),
+                ship_anyway=req.ship_anyway,
             )
         except ShipError as exc:  # name the file as the user knows it, not the server's path
             exc.message = exc.message.replace(str(path), req.path)

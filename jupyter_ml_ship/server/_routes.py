@@ -176,7 +176,8 @@ ROUTES: list[Route] = [
     }, "jobs"),
     Route("/ship", h.ShipHandler, {
         "post": Op("Ship a notebook as a new version of its job (or the identical one), "
-                   "optionally run it", ShipResult, 201, ShipRequest, errors=(400, 404, 409, 413)),
+                   "optionally run it", ShipResult, 201, ShipRequest,
+                   errors=(400, 403, 404, 409, 413)),
     }, "jobs"),
     Route("/ship/upload", upload.ShipUploadHandler, {
         "post": Op("Ship a notebook with its project folder sent as one tar stream (`ml-ship "

@@ -93,7 +93,7 @@ const fields: Record<string, Record<string, true>> = {
   ProjectPreview: {
     root: true, notebook: true, files: true, bytes: true, largest: true, excluded: true,
     max_files: true, max_bytes: true, error: true, proposed_root: true, proposed_folder: true,
-    proposed_reasons: true
+    proposed_reasons: true, may_ship_anyway: true, anyway_max_files: true, anyway_max_bytes: true
   } satisfies Record<keyof T.IProjectPreview, true>,
   NotifyTestRequest: { email: true, webhook: true, job: true } satisfies Record<keyof T.INotifyTestRequest, true>,
   NotifyTestResult: {
@@ -147,7 +147,8 @@ const fields: Record<string, Record<string, true>> = {
   RunList: { runs: true, next_cursor: true } satisfies Record<keyof T.IRunList, true>,
   ErrorBody: { error: true, message: true, steps: true } satisfies Record<keyof T.IErrorBody, true>,
   ShipRequest: {
-    path: true, name: true, message: true, parameters: true, backend: true, run: true, config: true
+    path: true, name: true, message: true, parameters: true, backend: true, run: true, config: true,
+    ship_anyway: true
   } satisfies Record<keyof T.IShipRequest, true>,
   CreateRunRequest: { job: true, version: true, parameters: true, backend: true, environment: true } satisfies Record<keyof T.ICreateRunRequest, true>,
   RollbackRequest: { version: true } satisfies Record<keyof T.IRollbackRequest, true>,

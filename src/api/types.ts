@@ -270,6 +270,11 @@ export interface IProjectPreview extends IProjectSummary {
   proposed_folder?: string | null;
   /** why: what the notebook reaches outside its folder */
   proposed_reasons?: string[];
+  /** over the limits, and this user may ship it anyway (`ship_anyway` in `POST /ship`) */
+  may_ship_anyway?: boolean;
+  /** the limits of a ship anyway */
+  anyway_max_files?: number | null;
+  anyway_max_bytes?: number | null;
 }
 
 /** `POST /notify/test`: the targets to send a test message to. */
@@ -528,6 +533,8 @@ export interface IShipRequest {
   run?: boolean;
   /** overrides merged into metadata.ml_ship before shipping */
   config?: Record<string, unknown> | null;
+  /** a project folder over the server's limits ships anyway (admins; audited) */
+  ship_anyway?: boolean;
 }
 
 export interface ICreateRunRequest {

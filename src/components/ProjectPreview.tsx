@@ -1,7 +1,9 @@
 /**
  * "What will be shipped": the Ship dialog's look at the notebook's project folder (the files a
  * version takes along), its largest files and what was left out and why. When the server says
- * shipping would be refused, the reason is shown and the dialog's Ship buttons are disabled.
+ * shipping would be refused, the reason is shown and the dialog's Ship buttons are disabled;
+ * for a folder over the limits that this user may ship anyway (an ml-ship admin, or anyone
+ * with `MlShip.allow_big_ship`), a "Ship anyway" box enables them again.
  */
 import * as React from 'react';
 
@@ -160,13 +162,19 @@ export function ProjectPreview(props: {
   /** the project folder to preview (`metadata.ml_ship.root`); undefined: the notebook's */
   root?: string | null;
   onLoaded?: (preview: IProjectPreview) => void;
+  /** "Ship anyway" ticked: a folder over the limits ships (for who may: `may_ship_anyway`) */
+  shipAnyway?: boolean;
+  onShipAnyway?: (anyway: boolean) => void;
 }): JSX.Element {
   const trans = useTrans();
   const state = usePreview(props.load, props.root, props.onLoaded);
   const ref = React.useRef<HTMLDivElement>(null);
-  // a refusal carries .jp-mod-error: the dialog disables Ship and Ship & run while it is there
-  useDialogValidation(ref, [state]);
   const refused = refusal(state);
+  const mayOverride =
+    !!refused && state.kind === 'ready' && !!state.preview.may_ship_anyway && !!props.onShipAnyway;
+  const overridden = mayOverride && !!props.shipAnyway;
+  // a refusal carries .jp-mod-error: the dialog disables Ship and Ship & run while it is there
+  useDialogValidation(ref, [state, overridden]);
 
   return (
     <div
@@ -175,8 +183,29 @@ export function ProjectPreview(props: {
       data-state={refused ? 'refused' : state.kind}
     >
       {refused && (
-        <div className="jp-MlShip-projectError jp-mod-error" role="alert">
-          <strong>{trans.__('Cannot ship:')}</strong> {refused}
+        <div
+          className={`jp-MlShip-projectError${overridden ? ' jp-MlShip-shipAnyway' : ' jp-mod-error'}`}
+          role="alert"
+        >
+          <strong>{overridden ? trans.__('Over the limits:') : trans.__('Cannot ship:')}</strong> {refused}
+          {mayOverride && state.kind === 'ready' && (
+            <label className="jp-MlShip-shipAnywayBox">
+              <input
+                type="checkbox"
+                name="ship_anyway"
+                checked={overridden}
+                onChange={e => props.onShipAnyway?.(e.currentTarget.checked)}
+              />{' '}
+              {trans.__('Ship anyway')}{' '}
+              <span className="jp-MlShip-muted">
+                {trans.__(
+                  '(allowed for you up to %1 files, %2; recorded in the audit trail)',
+                  state.preview.anyway_max_files ?? '',
+                  formatBytes(state.preview.anyway_max_bytes ?? 0)
+                )}
+              </span>
+            </label>
+          )}
         </div>
       )}
       <details className="jp-MlShip-projectDetails">

@@ -61,6 +61,8 @@ export interface IShipChoices {
    * not a valid choice (the dialog's Ship buttons are disabled then) */
   root: string | null;
   notify: INotifyTexts;
+  /** "Ship anyway" ticked for a project folder over the server's limits */
+  shipAnyway?: boolean;
 }
 
 function Field(props: {
@@ -158,8 +160,10 @@ function ShipForm(props: {
   const [proposal, setProposal] = React.useState<IFolderProposal | null>(null);
   const proposalTaken = React.useRef(false);
   const [notify, setNotify] = React.useState<INotifyTexts>(options.notify);
+  const [shipAnyway, setShipAnyway] = React.useState(false);
   const root = rootOfFolder(options.path, folder);
   const onPreview = (preview: IProjectPreview) => {
+    setShipAnyway(false); // another folder: asked again
     if (preview.proposed_folder === null || preview.proposed_folder === undefined) {
       return;
     }
@@ -182,7 +186,7 @@ function ShipForm(props: {
   // a layout effect: the dialog reads the value on its button's click, which may come
   // before a passive effect of the last keystroke has run
   React.useLayoutEffect(() => {
-    props.onValue({ name, message, parameters: collected.values, settings, extras, root, notify });
+    props.onValue({ name, message, parameters: collected.values, settings, extras, root, notify, shipAnyway });
   });
   useDialogValidation(ref, [name, texts, settings, extras, folder, notify]);
   const notifyInvalid = Object.keys(notifyErrors(notify)).length > 0;
@@ -240,7 +244,13 @@ function ShipForm(props: {
             onChange={setFolder}
             pickFolder={options.pickFolder}
           />
-          <ProjectPreview load={options.loadProject} root={root ?? ''} onLoaded={onPreview} />
+          <ProjectPreview
+            load={options.loadProject}
+            root={root ?? ''}
+            onLoaded={onPreview}
+            shipAnyway={shipAnyway}
+            onShipAnyway={setShipAnyway}
+          />
         </>
       )}
 

@@ -203,7 +203,8 @@ export async function shipNotebook(
       run,
       parameters: run ? choices.parameters : null,
       backend: choices.settings.backend || null,
-      config: newConfig
+      config: newConfig,
+      ...(choices.shipAnyway ? { ship_anyway: true } : {})
     });
   } catch (error) {
     Notification.dismiss(pending);
