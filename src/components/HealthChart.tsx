@@ -20,7 +20,7 @@ import * as React from 'react';
 import type { IHealthPoint, IOutputHealth } from '../api/types';
 import { shortId } from '../core/format';
 import { ruleBounds } from '../core/health';
-import { cssVar, tickLabel, useThemeChanges } from './RunsChart';
+import { chartLook, cssVar, timeAxis, useThemeChanges } from './RunsChart';
 import { getTrans, useTrans } from '../core/i18n';
 
 Chart.register(ScatterController, PointElement, LineElement, LinearScale, Tooltip, Legend);
@@ -106,10 +106,8 @@ export function HealthChart(props: { output: IOutputHealth; onOpenRun: (id: stri
       bound: cssVar('--jp-warn-color1', '#f57c00')
     });
     const xs = datasets[0].data.map(p => Number(p.x));
-    const span = xs.length ? Math.max(...xs) - Math.min(...xs) : 0;
-    const text = cssVar('--jp-ui-font-color1', '#333');
-    const grid = cssVar('--jp-border-color2', '#ddd');
-    const font = { family: cssVar('--jp-ui-font-family', 'sans-serif'), size: 11 };
+    const look = chartLook();
+    const { text, grid, font } = look;
     chart.current?.destroy();
     chart.current = new Chart<'scatter', IPoint[]>(canvas.current, {
       type: 'scatter',
@@ -121,11 +119,7 @@ export function HealthChart(props: { output: IOutputHealth; onOpenRun: (id: stri
         parsing: false,
         color: text,
         scales: {
-          x: {
-            type: 'linear',
-            grid: { color: grid },
-            ticks: { color: text, font, maxTicksLimit: 6, callback: value => tickLabel(Number(value), span) }
-          },
+          x: timeAxis(xs, 6, look),
           y: { grid: { color: grid }, ticks: { color: text, font }, grace: '5%' }
         },
         plugins: {

@@ -50,6 +50,36 @@ export function tickLabel(ms: number, span: number): string {
   return at.toLocaleDateString(dateLocale(), { month: 'short', day: 'numeric' });
 }
 
+/** The lab theme's text and grid colours and font for a chart, read at each drawing. */
+export interface IChartLook {
+  text: string;
+  grid: string;
+  font: { family: string; size: number };
+}
+
+export function chartLook(): IChartLook {
+  return {
+    text: cssVar('--jp-ui-font-color1', '#333'),
+    grid: cssVar('--jp-border-color2', '#ddd'),
+    font: { family: cssVar('--jp-ui-font-family', 'sans-serif'), size: 11 }
+  };
+}
+
+/** A chart's x axis of times (ms since the epoch), labelled by `tickLabel` for the span of `xs`. */
+export function timeAxis(xs: number[], maxTicksLimit: number, look: IChartLook) {
+  const span = xs.length ? Math.max(...xs) - Math.min(...xs) : 0;
+  return {
+    type: 'linear' as const,
+    grid: { color: look.grid },
+    ticks: {
+      color: look.text,
+      font: look.font,
+      maxTicksLimit,
+      callback: (value: string | number) => tickLabel(Number(value), span)
+    }
+  };
+}
+
 export function versionColor(version: number): string {
   return PALETTE[(version - 1) % PALETTE.length];
 }
@@ -115,10 +145,8 @@ export function RunsChart(props: IRunsChartProps): JSX.Element {
         };
       });
     const xs = datasets.flatMap(d => d.data.map(p => Number(p.x)));
-    const span = xs.length ? Math.max(...xs) - Math.min(...xs) : 0;
-    const text = cssVar('--jp-ui-font-color1', '#333');
-    const grid = cssVar('--jp-border-color2', '#ddd');
-    const font = { family: cssVar('--jp-ui-font-family', 'sans-serif'), size: 11 };
+    const look = chartLook();
+    const { text, grid, font } = look;
     chart.current?.destroy();
     chart.current = new Chart<'scatter', IPoint[]>(canvas.current, {
       type: 'scatter',
@@ -131,16 +159,7 @@ export function RunsChart(props: IRunsChartProps): JSX.Element {
         normalized: true,
         color: text,
         scales: {
-          x: {
-            type: 'linear',
-            grid: { color: grid },
-            ticks: {
-              color: text,
-              font,
-              maxTicksLimit: 8,
-              callback: value => tickLabel(Number(value), span)
-            }
-          },
+          x: timeAxis(xs, 8, look),
           y: {
             grid: { color: grid },
             ticks: { color: text, font },
