@@ -50,9 +50,10 @@ class PipelinesMixin(_ServiceBase):
     def _delivery_keys(self, path: str | Path, found: PipelineDescription | None = None
                        ) -> tuple[str, list[Any], Path | None]:
         """A pipeline file's ``schedule_environment`` and ``triggers:`` checked against the
-        settings and the store (``core.triggers``): (its name, its triggers, their folder)."""
+        settings and the store (``core.triggers``): (its name, its triggers, their folder; a
+        folder of notebooks has neither: no name, no triggers)."""
         if Path(path).is_dir():  # a folder of notebooks: neither key
-            return versions.describe(self, path).name, [], None
+            return "", [], None
         spec = load_pipeline(path, check_graph=False)
         if spec.schedule_environment is not None:
             check_environment(self.settings.environments, spec.schedule_environment,
@@ -84,11 +85,11 @@ class PipelinesMixin(_ServiceBase):
             def may_change(s: Any, pipe: Any) -> None:  # a new version: owners and admins
                 check(who, "ship", self._pipeline_ownership(s, pipe))
 
-        name, triggers, root = self._delivery_keys(path)  # before anything is recorded
+        _, triggers, root = self._delivery_keys(path)  # before anything is recorded
         version, created = versions.ship(self, path, message,
                                          author if author is not None else whoami(), actor,
                                          may_change, confine)
-        token = self.sync_triggers(name, triggers, root, "pipeline")
+        token = self.sync_triggers(version.pipeline, triggers, root, "pipeline")
         return ShipPipelineResult(pipeline=self.pipeline(version.pipeline, actor),
                                   version=version, created=created, trigger_token=token)
 

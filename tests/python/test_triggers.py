@@ -265,10 +265,13 @@ def test_a_pipeline_file_s_triggers_start_pipeline_runs(svc: ShipService, nb: An
         (incoming / name).write_text(name)
     started = fire_files(svc)  # the tick's part: one pipeline run per new file
     assert fire_files(svc) == []  # never twice
-    runs = [svc.wait_pipeline_run(i, timeout=120) for i in started]
+    runs = [svc.get_pipeline_run(i, reconcile=False) for i in started]
     assert sorted(r.parameters["trigger_file"] for r in runs) == [
         str((incoming / n).resolve()) for n in ("a.csv", "b.csv")]
-    assert {(r.status, r.started_by) for r in runs} == {("succeeded", "trigger:files")}
+    assert {r.started_by for r in runs} == {"trigger:files"}
+    for r in runs:  # what they print is the webhook's run's business above: stop them
+        svc.cancel_pipeline_run(r.id)
+        svc.wait_pipeline_run(r.id, timeout=120)
 
     before = len(svc.pipeline_runs("ingest")[0])
     assert svc.wait(svc.run("prepare-data").id, 120).status == "succeeded"
