@@ -52,7 +52,11 @@ def doc_shot(locator, name: str) -> None:
 
 
 def metadata(lab: Lab, path: str) -> dict:
-    return json.loads((lab.root / path).read_text())["metadata"].get("ml_ship", {})
+    """The notebook's metadata.ml_ship ({} while the lab is still writing the file)."""
+    try:
+        return json.loads((lab.root / path).read_text())["metadata"].get("ml_ship", {})
+    except json.JSONDecodeError:  # read in the middle of a save
+        return {}
 
 
 def test_the_dialog_proposes_the_project_folder_and_the_run_succeeds(page, lab):
@@ -145,13 +149,27 @@ def test_notification_fields_are_written_and_send_a_test_reaches_the_smtp_server
     assert mailbox.messages[-1]["Subject"] == "[ml-ship] Test notification for train"
     dialog.locator("#jp-MlShip-notifyWebhook").fill("")
     settled(page)
-    doc_shot(dialog.locator(".jp-MlShip-notifySection"), "ship-notify.png")
+    doc_shot(dialog.locator(".jp-MlShip-notifySection"), "ship-notify-dark.png")
     press(dialog, "Ship")
     page.locator(".jp-Dialog").wait_for(state="detached")
     until(lambda: "notify" in metadata(lab, "alerts/notebooks/train.ipynb"), timeout=30)
     assert metadata(lab, "alerts/notebooks/train.ipynb")["notify"] == {
         "on": ["failed", "timed_out", "succeeded"],
         "email": ["oncall@example.com", "ds@example.com"]}
+
+    # opened again (light theme): the fields read back what was written; a test sent again
+    set_theme(page, "JupyterLab Light")
+    dialog = ship_dialog(page)
+    expect(dialog.locator("#jp-MlShip-notifyEmail")).to_have_value(
+        "oncall@example.com, ds@example.com")
+    expect(dialog.locator("input[name='notify-on-succeeded']")).to_be_checked()
+    expect(dialog.locator("input[name='notify-on-degraded']")).not_to_be_checked()
+    dialog.get_by_role("button", name="Send a test").click()
+    expect(dialog.locator(".jp-MlShip-notifyResults li[data-channel='email'][data-sent='yes']")
+           ).to_be_visible()
+    settled(page)
+    doc_shot(dialog.locator(".jp-MlShip-notifySection"), "ship-notify.png")
+    dialog.get_by_role("button", name="Cancel").click()
 
 
 def test_a_run_that_needs_its_project_folder_says_so_in_its_error_box(page, lab):
@@ -179,4 +197,6 @@ def test_a_run_that_needs_its_project_folder_says_so_in_its_error_box(page, lab)
     assert width[0] <= width[1] + 1, width
     hide_notifications(page)
     settled(page)
+    doc_shot(box, "run-hint-dark.png")
+    set_theme(page, "JupyterLab Light")
     doc_shot(box, "run-hint.png")
