@@ -9,6 +9,7 @@ skipped without them unless ``ML_SHIP_REQUIRE`` names ``r`` or ``spark``."""
 from __future__ import annotations
 
 import csv
+import re
 import shutil
 from pathlib import Path
 
@@ -35,7 +36,8 @@ def expected(data: Path, min_amount: float) -> tuple[list[dict[str, str]], dict[
 
 
 def test_the_team_pipeline_runs_r_command_script_and_pyspark_as_written(
-        tmp_path: Path, home: Path) -> None:
+        tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SPARK_LOCAL_IP", "127.0.0.1")  # the driver and its UI on loopback
     require("r", "ir" in installed_kernels(), "no 'ir' Jupyter kernel (scripts/r-up.sh)")
     ok, why = usable()
     require("spark", ok, why)
@@ -68,5 +70,6 @@ def test_the_team_pipeline_runs_r_command_script_and_pyspark_as_written(
         assert got["top_region"] == max(net, key=lambda r: net[r])
         spark_run = svc.get_run(s["aggregate"].run_id)
         assert spark_run.spark is not None and spark_run.spark.master == "local[2]"
+        assert re.match(r"http://(127\.0\.0\.1|localhost):\d+$", spark_run.spark.ui_url)
     finally:
         svc.close()
