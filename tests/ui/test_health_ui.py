@@ -13,13 +13,14 @@ the run view lists a run's checks. Light and dark. Screenshots: tests/ui/artifac
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Callable
 from typing import Any
 
 from playwright.sync_api import expect
 
-from tests.ui.conftest import ARTIFACTS, TOKEN, set_theme, settled
+from tests.ui.conftest import ARTIFACTS, REPO, TOKEN, set_theme, settled
 from tests.ui.test_project_ui import PANEL, api, hide_notifications, post
 
 LONG = 60_000
@@ -90,9 +91,15 @@ def widen_side_panel(page, to: int = 560) -> None:
     page.wait_for_function(f"document.querySelector('.jp-MlShip-panel').offsetWidth > {to - 120}")
 
 
+#: the shots the README shows (docs/screenshots/health-NAME.png)
+README_SHOTS = {"jobs-list", "tab", "drift", "run-checks", "versions-promotion", "tab-dark"}
+
+
 def shot(locator, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     locator.screenshot(path=str(ARTIFACTS / f"health-{name}.png"))
+    if name in README_SHOTS:
+        shutil.copy(ARTIFACTS / f"health-{name}.png", REPO / "docs" / "screenshots")
 
 
 def test_health_badges_tab_checks_and_promotion_light_and_dark(page, lab):
