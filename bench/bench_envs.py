@@ -12,17 +12,26 @@ Usage: python bench/bench_envs.py [--pairs 6]
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-import nbformat  # noqa: E402
-from _util import BIN, env_with, median, report, timed  # noqa: E402
-from nbformat.v4 import new_code_cell, new_notebook  # noqa: E402
+from _util import (  # noqa: E402
+    BIN,
+    Command,
+    env_with,
+    load,
+    median,
+    notebook,
+    ratio,
+    report,
+    rotating_times,
+    timed,
+)
 
 CODE = "import mlshiptiny\nprint(mlshiptiny.VERSION, n)"
 
@@ -37,22 +46,6 @@ def tiny_wheel(folder: Path, name: str, version: str) -> None:
         files[f"{dist}/RECORD"] = "".join(f"{p},,\n" for p in files) + f"{dist}/RECORD,,\n"
         for path, text in files.items():
             whl.writestr(path, text)
-
-
-def notebook(path: Path, code: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nb = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                               "language": "python"}})
-    params = new_code_cell("n = 1")
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, new_code_cell(code)]
-    nbformat.write(nb, str(path))
-    return path
-
-
-def load() -> str:
-    one, five, _ = os.getloadavg()
-    return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} cores"
 
 
 def main() -> None:
@@ -76,11 +69,13 @@ def main() -> None:
         before = load()
         first = timed([str(BIN / "ml-ship"), "run", "pinned", "--wait"], env)  # cold uv cache
         timed([str(BIN / "ml-ship"), "run", "plain", "--wait"], env)  # page cache, bytecode
-        times: dict[str, list[float]] = {"pinned": [], "plain": []}
-        for i in range(args.pairs):
-            for name in (["pinned", "plain"] if i % 2 == 0 else ["plain", "pinned"]):
-                times[name].append(timed([str(BIN / "ml-ship"), "run", name, "--wait",
-                                          "-p", "n", str(i)], env))
+
+        def run(name: str) -> Callable[[int], Command]:
+            return lambda i: ([str(BIN / "ml-ship"), "run", name, "--wait", "-p", "n", str(i)],
+                              env)
+
+        times = rotating_times({"pinned": run("pinned"), "plain": run("plain")}, args.pairs,
+                               warm_up=False)
         cached, server = median(times["pinned"]), median(times["plain"])
         print(f"environment per version (local backend, cold runner), {args.pairs} rotating "
               "rounds (median):")
@@ -88,8 +83,8 @@ def main() -> None:
             ("first run, env made (cold uv cache, wheelhouse)", f"{first:.3f} s"),
             ("cached run (the version's env)", f"{cached:.3f} s"),
             ("run in the server's environment", f"{server:.3f} s"),
-            ("ratio first / server", f"{first / server:.2f}"),
-            ("ratio cached / server", f"{cached / server:.2f}  (target <= 1.2)"),
+            ("ratio first / server", ratio(first, server)),
+            ("ratio cached / server", ratio(cached, server, "<= 1.2")),
             ("machine", f"before: {before}; after: {load()}"),
         ])
 

@@ -8,7 +8,6 @@ the same code as a script, with the same master and settings. Target: ours <= 1.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import nbformat  # noqa: E402
-from _util import BIN, env_with, median, report, timed  # noqa: E402
+from _util import BIN, env_with, load, ratio, report, rotating, timed  # noqa: E402
 from nbformat.v4 import new_code_cell, new_notebook  # noqa: E402
 
 from jupyter_ml_ship.runner._spark import session_conf  # noqa: E402
@@ -24,11 +23,6 @@ from tests.python.spark_harness import spark_home, start_cluster, usable  # noqa
 
 WORK = "total = spark.sparkContext.parallelize(range(200_000), 4).map(lambda x: x * x).sum()\n" \
        "print('total', total)\n"
-
-
-def load() -> str:
-    one, five, _ = os.getloadavg()
-    return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} cores"
 
 
 def main() -> None:
@@ -64,22 +58,17 @@ def main() -> None:
                            SPARK_HOME=str(spark_home()))
             timed([str(BIN / "ml-ship"), "ship", str(path), "--name", "sparkbench"], env)
             ours_cmd = [str(BIN / "ml-ship"), "run", "sparkbench", "--wait"]
-            times: dict[str, list[float]] = {"ours": [], "submit": []}
-            timed(ours_cmd, env)  # once each first: page cache, bytecode
-            timed(submit, env)
             before = load()
-            for i in range(args.pairs):
-                for name in (["ours", "submit"] if i % 2 == 0 else ["submit", "ours"]):
-                    times[name].append(timed(ours_cmd if name == "ours" else submit, env))
+            times = rotating({"ours": (ours_cmd, env), "submit": (submit, env)}, args.pairs)
         finally:
             cluster.stop()
-    ours, theirs = median(times["ours"]), median(times["submit"])
+    ours, theirs = times["ours"], times["submit"]
     print(f"a PySpark notebook on a standalone cluster (2 workers), {args.pairs} rounds "
           "(median):")
     report([
         ("ml-ship run --wait (local backend)", f"{ours:.2f} s"),
         ("spark-submit of the same code", f"{theirs:.2f} s"),
-        ("ratio ours / spark-submit", f"{ours / theirs:.2f}  (target <= 1.3)"),
+        ("ratio ours / spark-submit", ratio(ours, theirs, "<= 1.3")),
         ("machine", f"before: {before}; after: {load()}"),
     ])
 

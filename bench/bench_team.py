@@ -27,7 +27,6 @@ import argparse
 import glob
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -44,7 +43,7 @@ import httpx
 from sqlalchemy import func, insert, select
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _util import REPO, report  # noqa: E402
+from _util import REPO, free_port, report  # noqa: E402
 
 sys.path.insert(0, str(REPO))
 from jupyter_ml_ship.config import MlShip  # noqa: E402
@@ -55,12 +54,6 @@ from tests.python.conftest import make_notebook  # noqa: E402
 
 TOKEN = "bench-team-token"
 ACTIVE = ("queued", "building", "running")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _pg_bin() -> str | None:

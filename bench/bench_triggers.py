@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,7 +27,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _util import REPO, median, report  # noqa: E402
+from _util import REPO, free_port, load, median, report, until  # noqa: E402
 
 sys.path.insert(0, str(REPO))
 from jupyter_ml_ship.config import MlShip  # noqa: E402
@@ -36,22 +35,6 @@ from jupyter_ml_ship.core import ShipService  # noqa: E402
 from tests.python.conftest import make_notebook  # noqa: E402
 
 TOKEN = "bench-token"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def until(check, timeout: float, what: str):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.01)
-    raise SystemExit(f"timed out waiting for {what}")
 
 
 def webhook(top: Path, rounds: int) -> list[tuple[str, str]]:
@@ -154,9 +137,7 @@ def main() -> None:
         top = Path(tmp)
         rows = webhook(top, args.rounds)
         rows += files(top, args.rounds)
-    load = os.getloadavg()
-    rows.append(("load average (1, 5, 15 min)", f"{load[0]:.1f}, {load[1]:.1f}, {load[2]:.1f} "
-                 f"on {os.cpu_count()} cores"))
+    rows.append(("machine", load()))
     print("runs started by events:")
     report(rows)
 

@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import email
 import json
-import socket
 import threading
 import time
-from collections.abc import Callable
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from .waits import free_port, until  # noqa: F401  (the receivers' tests import them from here)
 
 
 class MailBox:
@@ -80,11 +74,3 @@ class Receiver:
         self.server.server_close()
 
 
-def until(check: Callable[[], Any], timeout: float = 30.0, every: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError("timed out waiting")

@@ -22,6 +22,7 @@ from jupyter_ml_ship.core.schedules import _state_path
 
 from .conftest import REPO
 from .test_pipelines import TIMEOUT, explain, steps_of, write
+from .waits import until
 
 
 def start_agent(cli_env: dict[str, str], *args: str, log: Path) -> subprocess.Popen[bytes]:
@@ -37,15 +38,6 @@ def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> int:
     return proc.wait(30)
 
 
-def until(check, timeout: float, what: str, log: Path | None = None):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}" +
-                         (f"\nagent log:\n{log.read_text()}" if log and log.exists() else ""))
 
 
 def seen_two_minutes_ago(svc, name: str, version: int = 1) -> None:

@@ -24,6 +24,7 @@ from jupyter_ml_ship.core import ShipService
 from jupyter_ml_ship.errors import BadInput
 
 from .conftest import EXAMPLES, require
+from .waits import until
 
 BASE_IMAGE = os.environ.get("ML_SHIP_DOCKER_BASE_IMAGE") or "ml-ship/base:bookworm"
 
@@ -103,19 +104,11 @@ def image_of(svc: ShipService, job: str, version: int) -> Any:
     return svc.backend("docker").client().images.get(found[0]["image"])
 
 
-def wait_until(check: Any, timeout: float = 120, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def gone(svc: ShipService, run_id: str) -> None:
     """The run's container is removed (right after the result is written)."""
-    wait_until(lambda: containers_of(svc, run_id) == [], 30, f"the container of {run_id} to go")
+    until(lambda: containers_of(svc, run_id) == [], 30, f"the container of {run_id} to go")
 
 
 def edit_markdown(src: Path, dst: Path, text: str) -> Path:

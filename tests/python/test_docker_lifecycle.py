@@ -27,8 +27,8 @@ from .test_docker import (  # noqa: F401  (fixtures)
     gone,
     job_name,
     log_of,
-    wait_until,
 )
+from .waits import until
 
 SLEEPER = "import time\nprint(f'sleeping {seconds}', flush=True)\ntime.sleep(seconds)\n" \
           "print('woke up', flush=True)"
@@ -36,7 +36,7 @@ SLEEPER = "import time\nprint(f'sleeping {seconds}', flush=True)\ntime.sleep(sec
 
 def running(svc: ShipService, run_id: str) -> None:
     """Wait until the run's kernel is executing (image built, container up)."""
-    wait_until(lambda: "sleeping" in log_of(svc, run_id), 300, "the notebook to start")
+    until(lambda: "sleeping" in log_of(svc, run_id), 300, "the notebook to start")
     assert svc.get_run(run_id).status == "running"
 
 
@@ -75,7 +75,7 @@ def test_cancel_stops_the_container(dsvc: ShipService, job_name: str, nb: Any) -
     assert "woke up" not in log_of(dsvc, info.id)
     assert dsvc.get_run(info.id).status == "cancelled"
     # the runner saw the stop and saved the partial output notebook
-    wait_until(lambda: (dsvc.home / "runs" / info.id / "output.ipynb").exists(), 30,
+    until(lambda: (dsvc.home / "runs" / info.id / "output.ipynb").exists(), 30,
                "the output notebook")
 
 
@@ -85,10 +85,10 @@ def test_cancel_while_building(dsvc: ShipService, job_name: str, nb: Any) -> Non
     dsvc.ship(path, name=job_name)
     info = dsvc.run(job_name, backend="docker")
     assert info.status == "building"
-    wait_until(lambda: "Step " in log_of(dsvc, info.id), 60, "the build to start")
+    until(lambda: "Step " in log_of(dsvc, info.id), 60, "the build to start")
     assert dsvc.cancel(info.id).status == "cancelled"
     run_dir = dsvc.home / "runs" / info.id
-    result = wait_until(lambda: (run_dir / "result.json").exists() and
+    result = until(lambda: (run_dir / "result.json").exists() and
                         json.loads((run_dir / "result.json").read_text()), 60, "a result")
     assert result["status"] == "cancelled"
     gone(dsvc, info.id)

@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -18,19 +17,11 @@ from jupyter_ml_ship.runner import _warm
 from jupyter_ml_ship.store import Run
 
 from .conftest import stop_process
+from .waits import until
 
 BIN = Path(sys.executable).parent
 
 
-def wait_for(predicate: Any, timeout: float, what: str, log: Path | None = None) -> Any:
-    until = time.monotonic() + timeout
-    while time.monotonic() < until:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}"
-                         + (f"\n{log.read_text()}" if log and log.exists() else ""))
 
 
 def gone(pid: int) -> bool:
@@ -66,9 +57,9 @@ def test_every_face_finds_the_warm_runner_the_server_started_and_it_dies_with_th
              f"--ServerApp.root_dir={tmp_path / 'work'}", "--allow-root"],
             env=server_env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        info = wait_for(lambda: next(runtime.glob(f"jpserver-{server.pid}.json"), None), 60,
+        info = until(lambda: next(runtime.glob(f"jpserver-{server.pid}.json"), None), 60,
                         "the server's runtime file", log)
-        port = json.loads(wait_for(info.read_text, 10, "its content"))["port"]
+        port = json.loads(until(info.read_text, 10, "its content"))["port"]
 
         def api(path: str, body: dict[str, Any] | None = None) -> Any:
             req = urllib.request.Request(
@@ -85,7 +76,7 @@ def test_every_face_finds_the_warm_runner_the_server_started_and_it_dies_with_th
             except OSError:  # the runtime file is written just before the server listens
                 return False
 
-        wait_for(healthy, 60, "the server's health", log)
+        until(healthy, 60, "the server's health", log)
         assert _warm.ping(svc.settings) is None  # an idle lab has no warm runner
 
         first = api("/runs", {"job": "quick"})  # the first need: cold, and the warm runner starts
@@ -106,7 +97,7 @@ def test_every_face_finds_the_warm_runner_the_server_started_and_it_dies_with_th
 
         os.killpg(server.pid, signal.SIGKILL)
         server.wait(10)
-        wait_for(lambda: gone(pid), 3, "the killed server's warm runner to exit")
+        until(lambda: gone(pid), 3, "the killed server's warm runner to exit")
         assert not list((svc.home / "warm").glob("*.sock"))
     finally:
         stop_process(server)
