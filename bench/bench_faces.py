@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _util import BIN, REPO, env_with, median, report, timed  # noqa: E402
+from _util import BIN, REPO, env_with, median, report, rotating, timed  # noqa: E402
 
 sys.path.insert(0, str(REPO))
 from jupyter_ml_ship.config import MlShip  # noqa: E402
@@ -54,18 +54,6 @@ def bytecode_env(tmp: Path, **extra: str) -> dict[str, str]:
 
 def load() -> str:
     return f"load {os.getloadavg()[0]:.2f}"
-
-
-def rotating(commands: dict[str, tuple[list[str], dict[str, str]]], rounds: int
-             ) -> dict[str, float]:
-    """Median wall time of each command, in rotating order so that load hits all alike."""
-    for cmd, env in commands.values():  # once each first: page cache, bytecode
-        timed(cmd, env)
-    names, times = list(commands), {n: [] for n in commands}  # type: dict[str, list[float]]
-    for i in range(rounds):
-        for name in names[i % len(names):] + names[:i % len(names)]:
-            times[name].append(timed(*commands[name]))
-    return {n: median(t) for n, t in times.items()}
 
 
 # ---- a real jupyter server ----------------------------------------------------------------
