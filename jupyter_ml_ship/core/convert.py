@@ -161,7 +161,8 @@ def jobs_info(s: Session, jobs: list[Job], actor: Actor | None = None) -> list[J
 
 def _job_info(job: Job, last: Run | None, latest: int | None, config: dict[str, Any],
               actor: Actor | None, edit: Any = None) -> JobInfo:
-    schedule, tz, paused = effective(config.get("schedule"), edit)  # as edited (core.schedules)
+    schedule, tz, paused = effective(config.get("schedule"), edit,  # as edited (core.schedules)
+                                     config.get("timezone"))
     next_run, schedule_error = next_tick(schedule, tz=tz) if schedule else (None, None)
     own = Ownership.of("job", job.name, job.owner, config)
     return JobInfo(

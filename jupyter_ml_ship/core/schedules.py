@@ -70,12 +70,14 @@ def _state_path(svc: ShipContext, kind: str, name: str) -> Path:
     return svc.home / FOLDER / f"{kind}.{name}.json"
 
 
-def effective(shipped: str | None, row: Any) -> tuple[str | None, str, bool]:
-    """(the cron that runs, its time zone, paused) of a shipped schedule and its edit row."""
+def effective(shipped: str | None, row: Any,
+              shipped_tz: str | None = None) -> tuple[str | None, str, bool]:
+    """(the cron that runs, its time zone, paused) of a shipped schedule (and its zone,
+    ``metadata.ml_ship.timezone``) and its edit row; a row's empty zone: the shipped one."""
     if row is None:
-        return shipped, "UTC", False
+        return shipped, shipped_tz or "UTC", False
     cron = row.cron if row.cron is not None and row.base == shipped else shipped
-    return cron, row.timezone or "UTC", bool(row.paused)
+    return cron, row.timezone or shipped_tz or "UTC", bool(row.paused)
 
 
 def edit_rows(s: Any, kind: str, names: list[str] | None = None) -> dict[str, Any]:
@@ -91,6 +93,7 @@ def schedules(svc: ShipContext, now: datetime | None = None) -> list[ScheduleInf
     now = now or datetime.now(timezone.utc)
     found: list[tuple[Literal["job", "pipeline"], str, int, str | None, str, Any]] = []
     lasts: dict[tuple[str, str], tuple[str, str, datetime | None]] = {}
+    zones: dict[str, str | None] = {}  # a job's shipped time zone (metadata.ml_ship.timezone)
     #: a job schedule's environment (core.environments), and why it has no version to run
     envs: dict[tuple[str, str], str] = {}
     no_env: dict[tuple[str, str], str | None] = {}
@@ -107,6 +110,7 @@ def schedules(svc: ShipContext, now: datetime | None = None) -> list[ScheduleInf
                 number, envs[key], no_env[key] = scheduled_version(s, name, config, number)
                 found.append(("job", name, number, config.get("schedule"), backend,
                               rows["job"].get(name)))
+                zones[name] = config.get("timezone")
         for name, number, spec in s.execute(
                 select(Pipeline.name, PipelineVersion.number, PipelineVersion.spec)
                 .join(PipelineVersion, (PipelineVersion.pipeline_id == Pipeline.id)
@@ -127,7 +131,7 @@ def schedules(svc: ShipContext, now: datetime | None = None) -> list[ScheduleInf
                 lasts[(kind, name)] = (str(run_id), status, started)
     result = []
     for kind, name, number, shipped, backend, row in found:
-        cron, tz, paused = effective(shipped, row)
+        cron, tz, paused = effective(shipped, row, zones.get(name) if kind == "job" else None)
         if cron is None:
             continue  # an edit row left over after the schedule was shipped away
         state = read_json(_state_path(svc, kind, name)) or {}
@@ -178,7 +182,7 @@ def edit_schedule(svc: ShipContext, kind: str | None, name: str, *, cron: str | 
             kind = "job"
             config = s.scalar(select(Version.config).where(
                 Version.job_id == job.id, Version.number == job.current_version)) or {}
-            shipped = config.get("schedule")
+            shipped, shipped_tz = config.get("schedule"), config.get("timezone")
             backend = config.get("backend") or svc.settings.default_backend
             own = Ownership.of("job", name, job.owner, config)
         elif pipe is not None:
@@ -187,6 +191,7 @@ def edit_schedule(svc: ShipContext, kind: str | None, name: str, *, cron: str | 
                 PipelineVersion.pipeline_id == pipe.id,
                 PipelineVersion.number == pipe.current_version)) or {}
             shipped, backend = spec.get("schedule"), svc.settings.default_backend
+            shipped_tz = None
             own = svc.pipeline_ownership(s, pipe)
         else:
             raise NotFound(f"no {kind or 'job or pipeline'} named {name!r}")
@@ -197,7 +202,7 @@ def edit_schedule(svc: ShipContext, kind: str | None, name: str, *, cron: str | 
             raise Conflict(f"{kind} {name} runs on {where_it_runs}, whose DAG holds the schedule: "
                            "ship a new version to change it")
         row = s.get(Schedule, (kind, name))
-        before_cron, before_tz, before_paused = effective(shipped, row)
+        before_cron, before_tz, before_paused = effective(shipped, row, shipped_tz)
         new_cron = cron if cron is not None else before_cron
         if new_cron is None:
             raise BadInput(f"{where}: {kind} {name} has no schedule: give a cron, e.g. "
@@ -211,7 +216,7 @@ def edit_schedule(svc: ShipContext, kind: str | None, name: str, *, cron: str | 
             row = Schedule(kind=kind, name=name)
             s.add(row)
         row.cron, row.base = (None, None) if new_cron == shipped else (new_cron, shipped)
-        row.timezone = new_tz
+        row.timezone = "" if new_tz == (shipped_tz or "UTC") else new_tz  # "": as shipped
         row.paused = before_paused if paused is None else paused
         row.updated_at = utcnow()
         row.updated_by = (who.name if who is not None else "") or \

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from ..cron import check_schedule
+from ..cron import check_schedule, check_timezone
 from ..errors import BadInput, TooLarge
 from ..languages import check_kernel
 from ..languages.scripts import is_script, read_script
@@ -50,6 +50,8 @@ class ShipConfig(BaseModel):
     secrets: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")]] | None = Field(
         None, description="names of environment variables handed to the run, never stored")
     schedule: str | None = None
+    timezone: str | None = Field(None, description="the IANA time zone the schedule is read in "
+                                 "(default UTC)")
     depends_on: list[str] | None = None
     network: bool | None = None
     root: str | None = Field(None, description="the project folder, relative to the notebook's "
@@ -71,7 +73,7 @@ class ShipConfig(BaseModel):
 #: A new key goes in one of the two (a test holds ``ShipConfig`` to them).
 PATH_KEYS: tuple[str, ...] = ("root", "requirements")
 TEXT_KEYS: tuple[str, ...] = ("name", "backend", "base_image", "env", "secrets", "schedule",
-                              "depends_on", "include", "exclude", "notify", "owners", "run_by")
+                              "timezone", "depends_on", "include", "exclude", "notify", "owners", "run_by")
 
 
 def confined_paths(config: dict[str, Any], notebook: Path, top: Path,
@@ -155,6 +157,8 @@ def ship_config(nb: Any, overrides: dict[str, Any] | None = None, where: str = "
         loc = ".".join(str(x) for x in first["loc"])
         raise BadInput(f"{where}metadata.ml_ship.{loc}: {first['msg']}") from None
     config.schedule = check_schedule(config.schedule, f"{where}metadata.ml_ship.schedule")
+    if config.timezone is not None:
+        config.timezone = check_timezone(config.timezone, f"{where}metadata.ml_ship.timezone")
     parse_notify(config.notify, f"{where}metadata.ml_ship.notify")
     return config
 

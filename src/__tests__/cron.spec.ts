@@ -37,6 +37,7 @@ describe('schedule, env, secrets and requirements in metadata.ml_ship', () => {
     const texts = shipExtrasFromConfig(config);
     expect(texts).toEqual({
       schedule: '0 6 * * *',
+      timezone: 'UTC',
       env: [['A', '1']],
       secrets: 'TOKEN',
       requirementsMode: 'list',
@@ -44,16 +45,25 @@ describe('schedule, env, secrets and requirements in metadata.ml_ship', () => {
     });
     expect(applyShipExtras(config, texts)).toEqual(config);
     expect(
-      applyShipExtras(config, { schedule: ' ', env: [['', '']], secrets: '', requirementsMode: 'auto', requirements: 'x' })
+      applyShipExtras(config, { schedule: ' ', timezone: 'Europe/Paris', env: [['', '']], secrets: '', requirementsMode: 'auto', requirements: 'x' })
     ).toEqual({ name: 'a' });
     expect(
-      applyShipExtras({}, { schedule: '0  6 * * *', env: [[' B ', 'x y']], secrets: 'S1, S2', requirementsMode: 'file', requirements: 'req.txt' })
+      applyShipExtras({}, { schedule: '0  6 * * *', timezone: 'UTC', env: [[' B ', 'x y']], secrets: 'S1, S2', requirementsMode: 'file', requirements: 'req.txt' })
     ).toEqual({ schedule: '0 6 * * *', env: { B: 'x y' }, secrets: ['S1', 'S2'], requirements: 'req.txt' });
+  });
+
+  it('keeps a time zone other than UTC with its schedule', () => {
+    const config = { schedule: '0 6 * * *', timezone: 'Europe/Paris' };
+    const texts = shipExtrasFromConfig(config);
+    expect(texts.timezone).toBe('Europe/Paris');
+    expect(applyShipExtras({}, texts)).toEqual(config);
+    expect(applyShipExtras(config, { ...texts, timezone: 'UTC' })).toEqual({ schedule: '0 6 * * *' });
   });
 
   it('flags bad names', () => {
     const errors = shipExtrasErrors({
       schedule: '',
+      timezone: 'UTC',
       env: [['1A', 'x'], ['B', '1'], ['B', '2']],
       secrets: 'ok, not-ok',
       requirementsMode: 'file',

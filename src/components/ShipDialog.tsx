@@ -18,7 +18,7 @@ import { NotifyFields } from './NotifyFields';
 import { notifyErrors, type INotifyTexts } from '../core/notifyConfig';
 import { ProjectFolder, type IFolderProposal } from './ProjectFolder';
 import { ProjectPreview } from './ProjectPreview';
-import { scheduleHint } from '../core/cron';
+import { ShipScheduleFields } from './ShipSchedule';
 import {
   runSettingsErrors,
   shipExtrasErrors,
@@ -180,7 +180,6 @@ function ShipForm(props: {
   const collected = collectParameters(options.parameters, texts);
   const settingsErrors = runSettingsErrors(settings);
   const extrasErrors = shipExtrasErrors(extras);
-  const schedule = scheduleHint(extras.schedule);
   const backendInfo = options.health?.backends.find(b => b.name === settings.backend);
 
   // a layout effect: the dialog reads the value on its button's click, which may come
@@ -309,23 +308,7 @@ function ShipForm(props: {
 
       <fieldset className="jp-MlShip-section">
         <legend>{trans.__('Schedule')}</legend>
-        <Field
-          label={trans.__('Runs on (cron, UTC)')}
-          htmlFor="jp-MlShip-schedule"
-          error={schedule.error}
-          hint={<span data-schedule-hint>{schedule.hint}</span>}
-        >
-          <input
-            id="jp-MlShip-schedule"
-            name="schedule"
-            className={`jp-mod-styled jp-MlShip-input jp-MlShip-code${schedule.error ? ' jp-mod-error' : ''}`}
-            value={extras.schedule}
-            placeholder={trans.__('none: runs only when started')}
-            spellCheck={false}
-            autoComplete="off"
-            onChange={e => setExtras({ ...extras, schedule: e.currentTarget.value })}
-          />
-        </Field>
+        <ShipScheduleFields extras={extras} onChange={setExtras} />
       </fieldset>
 
       <fieldset className="jp-MlShip-section jp-MlShip-notifySection">

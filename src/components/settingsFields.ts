@@ -86,8 +86,10 @@ export function applyRunSettings(
 
 /** The Ship dialog's fields for what else `metadata.ml_ship` holds, as typed. */
 export interface IShipExtrasTexts {
-  /** cron (UTC) or a preset; empty: no schedule */
+  /** cron or a preset; empty: no schedule */
   schedule: string;
+  /** the IANA time zone the schedule is read in (`metadata.ml_ship.timezone`; UTC: unset) */
+  timezone: string;
   /** environment variables, one row each (rows with an empty name are dropped) */
   env: [string, string][];
   /** names of secrets (environment variables of the server handed to the run), by comma or space */
@@ -106,6 +108,7 @@ export function shipExtrasFromConfig(config: IShipConfig): IShipExtrasTexts {
   const requirements = config.requirements;
   return {
     schedule: typeof config.schedule === 'string' ? config.schedule : '',
+    timezone: typeof config.timezone === 'string' && config.timezone ? config.timezone : 'UTC',
     env: Object.entries(env).map(([k, v]) => [k, String(v)]),
     secrets: secrets.join(', '),
     requirementsMode: Array.isArray(requirements) ? 'list' : typeof requirements === 'string' && requirements ? 'file' : 'auto',
@@ -163,6 +166,12 @@ export function applyShipExtras(previous: IShipConfig, texts: IShipExtrasTexts):
     config.schedule = schedule;
   } else {
     delete config.schedule;
+  }
+  const zone = (texts.timezone ?? '').trim();
+  if (schedule && zone && zone !== 'UTC') {
+    config.timezone = zone;
+  } else {
+    delete config.timezone; // UTC, the default, is not written
   }
   const env = Object.fromEntries(
     texts.env.filter(([k]) => k.trim()).map(([k, v]) => [k.trim(), v])
