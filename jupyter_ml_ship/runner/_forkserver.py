@@ -177,6 +177,9 @@ class _Spare:
 
         try:
             self.pid = fork_into(child)
+        except OSError:  # no process to spare: no pipe left open either
+            os.close(self._write_end)
+            raise
         finally:
             os.close(read_end)
 
