@@ -38,8 +38,11 @@ def mlflow_server(tmp_path_factory):
         [str(exe), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
          "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
          "--artifacts-destination", str(root / "artifacts")],
+        # MLFLOW_SERVER_ENABLE_JOB_EXECUTION: no background job runner (eight huey consumer
+        # processes the tests never use, started before the server answers)
         stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PATH": f"{VENV}/bin:"
-                                                   f"{os.environ['PATH']}"},
+                                                   f"{os.environ['PATH']}",
+                                                   "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
         start_new_session=True)
     uri = f"http://127.0.0.1:{port}"
 
@@ -52,7 +55,11 @@ def mlflow_server(tmp_path_factory):
 
     # the server migrates its database before it answers: on 2 busy cores (the browser suite
     # runs beside the Python suite) that took over 120 s once
-    until(healthy, timeout=300, every=0.3)
+    try:
+        until(healthy, timeout=300, every=0.3)
+    except BaseException:
+        stop_process(proc)  # never leave a half-started server behind
+        raise
     if proc.poll() is not None:
         pytest.fail("mlflow server exited:\n" + (root / "server.log").read_text()[-3000:])
     yield uri
