@@ -29,6 +29,22 @@ describe('requestAPI errors', () => {
     expect(parseErrorBody('<html>')).toBeNull();
   });
 
+  it('tells a job’s triggers from a pipeline’s of the same name', async () => {
+    const trigger = (target: string | undefined, kind: string) => ({
+      job: 'ingest', target, kind, detail: '', environment: 'production', last_fired: null,
+      last_run_id: null, root: null, parameter: null, revoked: false
+    });
+    const server = new FakeServer().on('GET', 'triggers', {
+      status: 200,
+      body: { triggers: [trigger('job', 'webhook'), trigger('pipeline', 'files'), trigger(undefined, 'after')] }
+    });
+    const kinds = async (target?: 'job' | 'pipeline') =>
+      (await server.client().triggers('ingest', target)).map(t => t.kind);
+    expect(await kinds()).toEqual(['webhook', 'after']); // no target: an older server's jobs
+    expect(await kinds('pipeline')).toEqual(['files']);
+    expect((await server.client().triggers()).length).toBe(3);
+  });
+
   it('sends query parameters and JSON bodies', async () => {
     const server = new FakeServer().on('POST', 'runs', ({ body }) => ({
       status: 201,

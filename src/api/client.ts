@@ -274,12 +274,13 @@ export class MlShipClient {
     return this._call('ship', post(request));
   }
 
-  /** The triggers of every job (runs started by events), or of one job. */
-  async triggers(job?: string): Promise<ITriggerInfo[]> {
+  /** The triggers of every job and pipeline (runs started by events), or of one job (or, with
+   * target 'pipeline', of one pipeline: its file's triggers:). */
+  async triggers(job?: string, target: 'job' | 'pipeline' = 'job'): Promise<ITriggerInfo[]> {
     const found = (await this._call<ITriggerList>('triggers')).triggers;
     return job === undefined
       ? found
-      : found.filter(t => t.job === job && (t.target ?? 'job') === 'job');
+      : found.filter(t => t.job === job && (t.target ?? 'job') === target);
   }
 
   async jobs(): Promise<IJobInfo[]> {

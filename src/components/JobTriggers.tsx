@@ -1,5 +1,6 @@
-/** A job's triggers (runs started by events, `metadata.ml_ship.triggers`) in its header, and
- * the one time a webhook's secret is shown (after a ship made it), with a copy button. */
+/** A job's triggers (runs started by events, `metadata.ml_ship.triggers`) in its header, or a
+ * pipeline's (its file's `triggers:`) in the pipeline view's, and the one time a webhook's
+ * secret is shown (after a ship made it), with a copy button. */
 import { Clipboard, Dialog, showDialog } from '@jupyterlab/apputils';
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
@@ -23,19 +24,25 @@ export function triggerText(t: ITriggerInfo): string {
   }
 }
 
-export function JobTriggers(props: { client: MlShipClient; job: string; refresh?: unknown }): JSX.Element | null {
+export function JobTriggers(props: {
+  client: MlShipClient;
+  job: string;
+  /** whose triggers: the job's (default) or the pipeline's of that name */
+  target?: 'job' | 'pipeline';
+  refresh?: unknown;
+}): JSX.Element | null {
   const trans = useTrans();
   const [triggers, setTriggers] = React.useState<ITriggerInfo[]>([]);
   React.useEffect(() => {
     let live = true;
     props.client
-      .triggers(props.job)
+      .triggers(props.job, props.target ?? 'job')
       .then(found => live && setTriggers(found))
       .catch(() => live && setTriggers([]));
     return () => {
       live = false;
     };
-  }, [props.job, props.refresh]);
+  }, [props.job, props.target, props.refresh]);
   if (triggers.length === 0) {
     return null;
   }
@@ -49,7 +56,7 @@ export function JobTriggers(props: { client: MlShipClient; job: string; refresh?
           data-trigger={t.kind}
           title={t.last_fired ? trans.__('last started a run %1', formatDate(t.last_fired)) : trans.__('has not started a run yet')}
         >
-          {i > 0 && <span className="jp-MlShip-dot">·</span>}
+          {i > 0 && <span className="jp-MlShip-dot"> · </span>}
           {triggerText(t)}
         </span>
       ))}

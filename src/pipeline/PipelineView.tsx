@@ -8,6 +8,7 @@ import * as React from 'react';
 import type { IActions } from '../core/actions';
 import type { IStepInfo } from '../api/pipelines';
 import { KeyValues, Notice, RunErrorBox, StatusChip } from '../components/common';
+import { JobTriggers } from '../components/JobTriggers';
 import { DeliveryList } from '../components/RunNotifications';
 import { formatDate, formatDuration, formatRelative, shortId } from '../core/format';
 import type { IBackendStatus } from '../api/types';
@@ -133,6 +134,14 @@ function PipelineBody(props: {
         {model.loading && <span className="jp-MlShip-muted">{trans.__('loading…')}</span>}
         {model.busy && <span className="jp-MlShip-muted">{trans.__('shipping and starting…')}</span>}
       </div>
+      {fileView && model.pipelineInfo && (
+        <JobTriggers
+          client={model.api.client}
+          job={model.pipelineInfo.name}
+          target="pipeline"
+          refresh={model.pipelineInfo.updated_at}
+        />
+      )}
       <RunBar model={model} fileView={fileView} />
       {!run && model.issues.length > 0 && (
         <div className="jp-MlShip-error jp-MlShip-pipelineInvalid" role="alert">

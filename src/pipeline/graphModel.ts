@@ -7,6 +7,7 @@ import type { Event } from '@jupyterlab/services';
 import { Signal, type ISignal } from '@lumino/signaling';
 
 import { ApiError, errorMessage } from '../api/client';
+import { showTriggerToken } from '../components/JobTriggers';
 import { PipelineDoc, pipelineIssues, stepsInMessage, type IPipelineIssue } from './pipelineDoc';
 
 /** The steps a file says, as far as they can be drawn (edges to unknown steps left out). */
@@ -179,6 +180,10 @@ export class PipelineGraphModel extends EventDrivenModel {
     return this._run;
   }
   /** The pipeline's latest run, when the file's pipeline has been run before. */
+  /** The shipped pipeline of the file or run shown (null: never shipped). */
+  get pipelineInfo(): IPipelineInfo | null {
+    return this._pipeline;
+  }
   get lastRun(): IPipelineRunInfo | null {
     return this._lastRun;
   }
@@ -323,6 +328,10 @@ export class PipelineGraphModel extends EventDrivenModel {
     try {
       const shipped = await this.api.ship({ path: this._path });
       this._pipeline = shipped.pipeline;
+      if (shipped.trigger_token) {
+        // the file's webhook was made by this ship: its URL is shown this once
+        void showTriggerToken(shipped.pipeline.name, shipped.trigger_token);
+      }
       const run = await this.api.startRun(shipped.pipeline.name, {
         version: shipped.version.number,
         parameters: choices.parameters,
