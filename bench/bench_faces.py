@@ -239,7 +239,13 @@ def idle_agent(tmp: Path, jobs: int, idle: float) -> list[tuple[str, str]]:
         deadline = time.monotonic() + 60
         while "holding the lease" not in log.read_text() and time.monotonic() < deadline:
             time.sleep(0.1)
-        time.sleep(2)  # its first ticks: schedules read once
+        # its start-up (imports, the first ticks reading every schedule) is not idling: settle
+        # until two 1-s windows in a row cost it under 10 ms of CPU each (30 s at most)
+        quiet, settle_end = 0, time.monotonic() + 30
+        while quiet < 2 and time.monotonic() < settle_end:
+            was = cpu_seconds(proc.pid)
+            time.sleep(1)
+            quiet = quiet + 1 if cpu_seconds(proc.pid) - was < 0.01 else 0
         before, t0 = cpu_seconds(proc.pid), time.monotonic()
         time.sleep(idle)
         used, wall = cpu_seconds(proc.pid) - before, time.monotonic() - t0
