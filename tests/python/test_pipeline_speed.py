@@ -9,14 +9,11 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
-import pytest
-
-from jupyter_ml_ship.runner import _warm
 from jupyter_ml_ship.runner._changes import ModuleChanges
 from jupyter_ml_ship.store import Run
+from tests.python.test_warm import wait_until, warm  # noqa: F401 - warm: the fixture
 
 RECORD = "from jupyter_ml_ship import record\nrecord('i', i)"
 
@@ -32,24 +29,6 @@ def children(pid: int) -> set[int]:
             except (OSError, IndexError, ValueError):
                 pass
     return found
-
-
-def wait_until(predicate, timeout=30.0):
-    until = time.monotonic() + timeout
-    while time.monotonic() < until:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
-
-
-@pytest.fixture
-def warm(svc):
-    assert svc.prewarm() is True
-    pid = _warm.wait_ready(svc.settings, 60)
-    assert pid, (svc.settings.home_path / "warm" / "warm-runner.log").read_text()
-    yield pid
-    svc.stop_warm_runner()
 
 
 def test_a_chain_starts_its_next_step_before_telling_listeners_the_last_one_ended(
