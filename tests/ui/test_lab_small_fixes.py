@@ -204,10 +204,11 @@ def test_at_900_px_the_ship_button_and_the_agent_status_fit(page, lab, loans):
 
 
 @pytest.mark.skip(reason="issue #24 item 5: the modal 'Cannot open … reading model' is fixed "
-                  "(dropStoredTreePath; this test passed twice at 9570e6a), but on the tree of "
-                  "12:35 UTC the reopened lab restores no main-area tab at all (the saved "
-                  "workspace's main dock is null after the output tab was seen in it): to be "
-                  "found before un-skipping; an xfail that may pass or fail asserts nothing")
+                  "(dropStoredTreePath; this test passed twice at 9570e6a), but the lab now "
+                  "saves its workspace with an empty main area after the output tab was seen in "
+                  "it (GET /lab/api/workspaces shows main.dock null before the page is left), so "
+                  "neither /lab nor the tab's /lab/tree URL restores a tab to test; to be found "
+                  "before un-skipping: an xfail that may pass or fail asserts nothing")
 def test_a_restored_output_tab_whose_run_is_gone_explains(page, lab, loans):
     run = wait_run(lab, post(lab, "/runs", {"job": JOB})["id"])
     lab_at(page, lab)
