@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import time
 
+from playwright.sync_api import expect
+
 from tests.ui.test_lab_fixes import keep, open_lab, open_panel, set_theme, write_notebook
 from tests.ui.test_lab_flow import api, open_notebook, post, ship_dialog
 
@@ -42,6 +44,22 @@ def palette_run(page, label: str) -> None:
             page.keyboard.press("Escape")
 
 
+def palette_toggle(page, label: str, pressed: str) -> None:
+    """Run the (toggling) tag command from the palette until the active cell's toolbar button
+    says it is done (aria-pressed). Under stress-ng a palette click can be lost, or land twice
+    when palette_run retries: the button's state, not the click, decides."""
+    button = page.locator(".jp-Cell.jp-mod-active .jp-cell-toolbar "
+                          "[data-command='ml-ship:tag-parameters'] [aria-pressed]").first
+    for attempt in range(3):
+        palette_run(page, label if attempt == 0 else "as Parameters Cell")
+        try:
+            expect(button).to_have_attribute("aria-pressed", pressed, timeout=10_000)
+            return
+        except AssertionError:
+            if attempt == 2:
+                raise
+
+
 def saved_tags(page, lab, name: str, expected: list) -> list:
     """Save the notebook, then each cell's tags as written to disk (once they are `expected`,
     or as they are after 30 s). Saved once the change is in the notebook (its tab marked
@@ -69,12 +87,12 @@ def test_the_tag_as_parameters_command_toggles_the_tag(page, lab):
     open_notebook(page, lab, "tagme.ipynb")
     page.locator(".jp-Notebook .jp-Cell").nth(0).locator(".jp-InputPrompt").click()
     page.keyboard.press("Escape")
-    palette_run(page, "Tag as Parameters Cell")
+    palette_toggle(page, "Tag as Parameters Cell", pressed="true")
     want = [["parameters"], []]
     assert saved_tags(page, lab, "tagme.ipynb", want) == want
     page.shot("parameters-tagged")
     # run again (the palette now says Untag): removed
-    palette_run(page, "Untag as Parameters Cell")
+    palette_toggle(page, "Untag as Parameters Cell", pressed="false")
     want = [[], []]
     assert saved_tags(page, lab, "tagme.ipynb", want) == want
     # the cell toolbar button toggles it too
