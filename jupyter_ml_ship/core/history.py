@@ -2,13 +2,12 @@
 
 ``run_history_json`` is ``GET /jobs/{name}/history``'s body and ``run_history`` the same as
 objects (the CLI's ``--outputs`` table): one path. On SQLite each run's JSON object is written by
-the query itself (``printf``: times as pydantic writes them, durations from the integer
-microseconds as ``timedelta.total_seconds`` does, the stored parameters/outputs text as it is),
-the column list by ``json_each``; Python only joins the rows — no 5,000 objects. Other databases
-(and a mapping SQLite cannot read, such as NaN) take ``_built``, which makes the rows in Python
-(tests/python/test_history_json.py checks both give the same JSON).
+SQLite and remembered under the run's stored columns (``_history_rows.RowMemo``): after a write
+only the runs that changed are written again; Python joins the rows — no 5,000 objects. Other
+databases (and a mapping SQLite cannot read, such as NaN) take ``_built``, which makes the rows in
+Python (tests/python/test_history_json.py checks both give the same JSON).
 
-A body is kept while the store is unchanged (``_Unchanged``: SQLite's ``PRAGMA data_version``
+A body is kept while the store is unchanged (``Unchanged``: SQLite's ``PRAGMA data_version``
 on a private connection, bumped by every commit of any other connection) and none of its runs
 is active (a running run's duration grows): the lab asks again on every run event and on every
 opening of the Runs tab, mostly of runs that did not change.
@@ -21,16 +20,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import weakref
-from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
-from sqlalchemy import Text, cast, select, text
+from sqlalchemy import Text, cast, select
 
 from ..errors import BadInput
 from ..models import TERMINAL_STATUSES
@@ -43,6 +39,7 @@ from ..models.history import (
     RunHistory,
 )
 from ..store import Run, Version
+from ._history_rows import RowMemo, Unchanged
 from .rows import job_row
 
 if TYPE_CHECKING:
@@ -52,106 +49,14 @@ if TYPE_CHECKING:
 MAX_HISTORY = 20_000
 
 
-def _iso(col: str) -> str:
-    """pydantic's form of a stored UTC time ('2026-01-02 03:04:05.123456') as a JSON string:
-    'T', 'Z', no fraction when it is zero; null for NULL."""
-    return (f"json_quote(CASE WHEN {col} IS NULL THEN NULL ELSE replace(CASE WHEN "
-            f"substr({col}, 20) = '.000000' THEN substr({col}, 1, 19) ELSE {col} END, ' ', 'T')"
-            f" || 'Z' END)")
+_KEPT: weakref.WeakKeyDictionary[Store, Unchanged | None] = weakref.WeakKeyDictionary()
 
 
-def _micros(col: str) -> str:
-    return f"(unixepoch({col}) * 1000000 + coalesce(substr({col}, 21, 6), 0))"
-
-
-def _object(col: str) -> str:
-    """The stored JSON text of a mapping as it is ('null' or NULL: {}); a control character when it
-    is not valid JSON (NaN...: ``run_history_json`` then takes pydantic's path)."""
-    return (f"CASE WHEN {col} IS NULL OR {col} = 'null' THEN '{{}}' "
-            f"WHEN json_valid({col}) THEN {col} ELSE char(1) END")
-
-
-_TERMINAL = ", ".join(f"'{s}'" for s in sorted(TERMINAL_STATUSES))
-# each row's JSON written by concatenation: no JSON parsed or written again by SQLite
-_FIELDS = {  # HistoryRow's fields in order, each as SQL giving its JSON text
-    "id": "json_quote(id)", "version": "version_number", "status": "json_quote(status)",
-    "backend": "json_quote(backend)", "created_at": _iso("created_at"),
-    "started_at": _iso("started_at"), "ended_at": _iso("ended_at"),
-    "duration": f"""coalesce(CASE WHEN started_at IS NULL THEN NULL
-        WHEN ended_at IS NOT NULL THEN max(0, {_micros('ended_at')} - {_micros('started_at')}) / 1e6
-        WHEN status IN ({_TERMINAL}) THEN NULL
-        ELSE max(0, :now - {_micros('started_at')}) / 1e6 END, 'null')""",
-    "parameters": _object("parameters"), "outputs": _object("outputs"),
-    "error": """json_quote(CASE WHEN json_valid(error) THEN CASE WHEN json_type(error) = 'object'
-        THEN coalesce(nullif(json_extract(error, '$.ename'), ''), json_extract(error, '$.message'))
-        END END)""",
-    "step": "json_quote(step)", "pipeline_run_id": "json_quote(pipeline_run_id)",
-    "health": "json_quote(coalesce(nullif(health, ''), 'healthy'))",
-}
-# each row's JSON written by one printf: no JSON parsed or written again by SQLite
-_ROWS = (
-    "SELECT printf('{" + ",".join(f'"{k}":%s' for k in _FIELDS) + "}', "
-    + ", ".join(_FIELDS.values())
-    + ") FROM runs WHERE job_id = :job AND (:status IS NULL OR status = :status) "
-    "AND id > :cut ORDER BY id DESC")
-
-
-# every parameter and output name of those runs, numeric when every value is a number
-_COLUMNS = " UNION ALL ".join(
-    f"SELECT '{col}', key, min(type IN ('integer', 'real')) FROM runs, json_each("
-    f"CASE WHEN json_valid(runs.{col}) THEN CASE WHEN json_type(runs.{col}) = 'object' "
-    f"THEN runs.{col} END END) WHERE runs.job_id = :job AND runs.id > :cut GROUP BY key"
-    for col in ("parameters", "outputs"))
-
-# whether any of those runs is still going (its duration grows: the body is not kept)
-_ACTIVE = (f"SELECT 1 FROM runs WHERE job_id = :job AND id > :cut AND status NOT IN "
-           f"({_TERMINAL}) LIMIT 1")
-
-
-class _Unchanged:
-    """Bodies of one SQLite store, kept while ``PRAGMA data_version`` stays the same."""
-
-    #: bodies kept (job, limit, status); a lab asks for few
-    SIZE = 32
-
-    def __init__(self, database: str):
-        self.lock = threading.Lock()
-        self.bodies: OrderedDict[tuple[Any, ...], tuple[int, str]] = OrderedDict()
-        self.conn: sqlite3.Connection | None = sqlite3.connect(
-            f"file:{quote(database)}?mode=ro", uri=True, check_same_thread=False)
-
-    def version(self) -> int | None:
-        with self.lock:
-            try:
-                return int(self.conn.execute("PRAGMA data_version").fetchone()[0]) \
-                    if self.conn else None
-            except sqlite3.Error:  # the file replaced, say: nothing is kept
-                return None
-
-    def get(self, key: tuple[Any, ...], version: int | None) -> str | None:
-        with self.lock:
-            kept = self.bodies.get(key)
-            return kept[1] if kept is not None and version is not None \
-                and kept[0] == version else None
-
-    def put(self, key: tuple[Any, ...], version: int | None, body: str) -> None:
-        if version is None:
-            return
-        with self.lock:
-            self.bodies[key] = (version, body)
-            self.bodies.move_to_end(key)
-            while len(self.bodies) > self.SIZE:
-                self.bodies.popitem(last=False)
-
-
-_KEPT: weakref.WeakKeyDictionary[Store, _Unchanged | None] = weakref.WeakKeyDictionary()
-
-
-def _kept(store: Store) -> _Unchanged | None:
+def _kept(store: Store) -> Unchanged | None:
     if store not in _KEPT:
         database = store.engine.url.database
         try:
-            _KEPT[store] = _Unchanged(database) if store.kind == "sqlite" and database \
+            _KEPT[store] = Unchanged(database) if store.kind == "sqlite" and database \
                 and database != ":memory:" else None
         except sqlite3.Error:
             _KEPT[store] = None
@@ -178,17 +83,16 @@ def run_history_json(svc: ShipContext, job: str, limit: int = 5000,
         versions = s.execute(
             select(Version.number, Version.digest, Version.created_at, Version.message)
             .where(Version.job_id == j.id).order_by(Version.number)).all()
-        conn = s.connection()
         # the newest ``limit`` runs are those after the run at offset ``limit`` (if any)
-        cut = conn.execute(text("SELECT id FROM runs WHERE job_id = :job ORDER BY id DESC "
-                                "LIMIT 1 OFFSET :limit"), {"job": j.id, "limit": limit}).scalar()
-        args: dict[str, Any] = {"job": j.id, "cut": cut or "", "status": status or None,
-                                "now": _epoch_micros(datetime.now(timezone.utc))}
-        active = conn.execute(text(_ACTIVE), args).first() is not None
-        rows = conn.execute(text(_ROWS), args).scalars().all()
-        columns: dict[str, list[HistoryColumn]] = {"parameters": [], "outputs": []}
-        for col, key_name, numeric in sorted(conn.execute(text(_COLUMNS), args).all()):
-            columns[col].append(HistoryColumn(name=key_name, numeric=bool(numeric)))
+        conn = s.connection()
+        cut = conn.exec_driver_sql(
+            "SELECT id FROM runs WHERE job_id = :job ORDER BY id DESC LIMIT 1 OFFSET :limit",
+            {"job": j.id, "limit": limit}).scalar()
+        memo = kept.memo if kept is not None else RowMemo()
+        rows, names, active = memo.rows(conn, j.id, cut or "", status or None,
+                                        _epoch_micros(datetime.now(timezone.utc)))
+    columns = {col: [HistoryColumn(name=k, numeric=v) for k, v in sorted(names[col].items())]
+               for col in ("parameters", "outputs")}
     body = ",".join(rows)
     if "\x01" in body:  # a mapping that is not valid JSON (NaN, ...): pydantic's way
         return _dumped(svc, job, limit, status)

@@ -94,3 +94,45 @@ def test_a_body_with_an_active_run_is_made_anew(svc, tmp_path):
     """A queued or running run's duration grows: such a body is never kept."""
     seed(svc, tmp_path)  # r005 is queued
     assert run_history_json(svc, "train") is not run_history_json(svc, "train")
+
+
+def test_after_each_write_the_remembered_rows_give_the_store_as_it_is_now(svc, tmp_path):
+    """Finished runs' rows are remembered under their stored columns: after each kind of write
+    (health, outputs with a new name, a run added, one deleted, a running run ending) the body is
+    the store's as it is now, filtered or not."""
+    seed(svc, tmp_path)
+    with svc.store.session() as s:
+        j = s.query(Job).filter_by(name="train").one()
+        v = s.query(Version).filter_by(job_id=j.id).one()
+
+    def same() -> None:
+        for status in (None, "succeeded", "failed"):
+            got = json.loads(run_history_json(svc, "train", 5000, status))
+            want = pydantic_json(svc, 5000, status)
+            for body in (got, want):  # a running run lasts until now: the two nows differ
+                for run in body["runs"]:
+                    if run["status"] == "running":
+                        assert run.pop("duration") > 3600 * 24
+            assert got == want, status
+
+    same()
+    writes = [
+        lambda s: setattr(s.get(Run, "r003"), "health", "healthy"),
+        lambda s: setattr(s.get(Run, "r000"), "outputs", {"accuracy": 0.9, "auc": 0.7}),
+        lambda s: s.add(Run(id="r100", job_id=j.id, version_id=v.id, version_number=1,
+                            backend="local", status="running", parameters={"lr": "fast"},
+                            attempts=1, max_attempts=1, created_at=T0, started_at=T0,
+                            run_dir="x", backend_ref={})),
+        lambda s: s.delete(s.get(Run, "r001")),
+        lambda s: [setattr(s.get(Run, "r100"), k, val) for k, val in
+                   (("status", "succeeded"), ("ended_at", T0 + timedelta(seconds=3)))],
+    ]
+    for write in writes:
+        with svc.store.session() as s:
+            write(s)
+        same()
+    got = json.loads(run_history_json(svc, "train"))
+    assert got["runs"][0]["id"] == "r100" and got["runs"][0]["duration"] == 3.0
+    assert {"name": "lr", "numeric": False} in got["parameters"]
+    assert {"name": "auc", "numeric": True} in got["outputs"]
+    assert "r001" not in {r["id"] for r in got["runs"]}
