@@ -3,14 +3,18 @@
 - the follow-up of a step's end (promotion, listeners: server events, after-triggers) comes
   after the steps that end made ready have started;
 - the warm runner hands a run to a child forked ahead of the request (no fork on the way);
-- its check for preloaded modules changed on disk reads an inotify queue (no stat walk).
+- its check for preloaded modules changed on disk reads an inotify queue (no stat walk);
+- the scheduler sleeps until a step's ``result.json`` appears (inotify), instead of polling.
 """
 
 from __future__ import annotations
 
 import os
+import threading
+import time
 from pathlib import Path
 
+from jupyter_ml_ship.core.engine._watch import ResultWatch
 from jupyter_ml_ship.runner._changes import ModuleChanges
 from jupyter_ml_ship.store import Run
 from tests.python.test_warm import wait_until, warm  # noqa: F401 - warm: the fixture
@@ -92,3 +96,36 @@ def test_a_change_to_a_preloaded_file_is_seen_without_walking_the_files(tmp_path
     assert removed.changed() == str(other)
     changes.close()
     removed.close()
+
+
+def test_the_scheduler_wakes_when_a_result_is_renamed_into_a_run_folder(tmp_path):
+    """A runner writes ``result.json`` by a rename: the wait ends with that run at once (no
+    poll interval), an ended run already there is seen before any wait, a wait with nothing
+    ending ends at its deadline, and ``stop()`` ends it."""
+    a, b = tmp_path / "runs" / "a", tmp_path / "runs" / "b"
+    a.mkdir(parents=True)
+    b.mkdir()
+    files = {"a": a / "result.json", "b": b / "result.json"}
+    watch = ResultWatch()
+    try:
+        assert watch._fd is not None, "inotify on Linux"
+        start = time.monotonic()
+        assert watch.wait(files, start + 0.05) == set()
+        assert time.monotonic() - start >= 0.05
+        written = threading.Event()
+
+        def runner() -> None:  # the runner's atomic write, once the scheduler sleeps
+            time.sleep(0.2)
+            (b / "result.json.tmp").write_text("{}")
+            os.replace(b / "result.json.tmp", b / "result.json")
+            written.set()
+
+        threading.Thread(target=runner).start()
+        assert watch.wait(files, time.monotonic() + 30) == {"b"}
+        assert written.is_set()
+        assert watch.wait(files, time.monotonic() + 30) == {"b"}  # already there: at once
+        del files["b"]
+        assert watch.wait(files, time.monotonic() + 30, stop=lambda: True) is None
+        assert watch._folders.keys() == {str(a)}  # the ended run's folder is not watched
+    finally:
+        watch.close()

@@ -5,8 +5,8 @@ runner), detached (its own session), so scheduling goes on when the CLI exits.
 The process holds an exclusive ``flock`` on ``HOME/pipeline-runs/ID/scheduler.lock`` while
 alive: a second scheduler for the same run exits at once, and ``scheduler_alive`` tells a dead
 one apart (the lock dies with its process). Between full ``advance`` calls it only watches the
-run directories of its active steps for a ``result.json``, which keeps the reaction to a
-finished step at tens of milliseconds for almost no CPU.
+run directories of its active steps for a ``result.json`` (inotify, ``_watch``), which keeps
+the reaction to a finished step under a millisecond for no CPU.
 """
 
 from __future__ import annotations
@@ -29,10 +29,9 @@ from ...runner import _warm
 from ...runner._proc import start_time as _start_time
 from ...store.files import atomic_write_json, read_json
 from ..context import ShipContext
+from ._watch import ResultWatch
 from .pipeline_runs import StepPass, info, scheduling_of
 
-#: seconds between checks of the active steps' result files
-WATCH_INTERVAL = 0.01
 #: seconds between full reconciliations (backends without local result files, process deaths)
 FULL_INTERVAL = 2.0
 #: consecutive failed passes after which a scheduler gives up (a follower will start another)
@@ -124,32 +123,31 @@ def drive(ctx: ShipContext, run_id: str, deadline: float | None = None,
     step_pass: StepPass | None = None  # our executor's, or the mirror's of an orchestrator
     only: set[str] | None = None
     failures = 0
-    while True:
-        try:
-            step_pass = step_pass or scheduling_of(ctx, run_id)  # chosen once
-            status, watched = step_pass(only)
-            failures = 0
-        except NotFound:
-            raise  # the pipeline run (or its pipeline) was deleted
-        except Exception:  # e.g. the store busy for long: report, wait, try again
-            failures += 1
-            traceback.print_exc()
-            if failures >= MAX_FAILURES:
-                raise
-            time.sleep(FULL_INTERVAL)
-            only = None
-            continue
-        if status in PIPELINE_DONE and not watched:
-            return info(ctx, run_id)
-        if (deadline is not None and time.monotonic() > deadline) or (stop and stop()):
-            return info(ctx, run_id)
-        until = time.monotonic() + FULL_INTERVAL
-        only = None  # a full pass, unless a run is seen ending before then
-        while time.monotonic() < until:
-            ended = {rid for rid, result in watched.items() if result.exists()}
-            if ended:
-                only = ended
-                break
-            if stop and stop():
+    watch = ResultWatch()
+    try:
+        while True:
+            try:
+                step_pass = step_pass or scheduling_of(ctx, run_id)  # chosen once
+                status, watched = step_pass(only)
+                failures = 0
+            except NotFound:
+                raise  # the pipeline run (or its pipeline) was deleted
+            except Exception:  # e.g. the store busy for long: report, wait, try again
+                failures += 1
+                traceback.print_exc()
+                if failures >= MAX_FAILURES:
+                    raise
+                time.sleep(FULL_INTERVAL)
+                only = None
+                continue
+            if status in PIPELINE_DONE and not watched:
                 return info(ctx, run_id)
-            time.sleep(WATCH_INTERVAL)
+            if (deadline is not None and time.monotonic() > deadline) or (stop and stop()):
+                return info(ctx, run_id)
+            # a full pass after FULL_INTERVAL, unless a run is seen ending before then
+            ended = watch.wait(watched, time.monotonic() + FULL_INTERVAL, stop)
+            if ended is None:
+                return info(ctx, run_id)
+            only = ended or None
+    finally:
+        watch.close()
