@@ -25,6 +25,7 @@ from jupyter_ml_ship.backends.docker import DockerBackend
 from jupyter_ml_ship.config import MlShip
 from jupyter_ml_ship.core import ShipService
 
+from . import waits
 from .airflow_harness import AirflowHarness, airflow_installed, ensure_airflow_venv
 from .conftest import EXAMPLES, make_notebook, require, required
 from .test_docker import BASE_IMAGE, host_ca_bundle
@@ -122,18 +123,20 @@ def in_airflow(deployment: AirflowHarness, script: str, *args: str) -> Any:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def run_on_airflow(svc: ShipService, pipeline_file: Path) -> Any:
+    """Ship a pipeline file and run it on Airflow to its end (driven here); its run's info."""
+    version = svc.ship_pipeline(pipeline_file).version
+    started = svc.run_pipeline(version.pipeline, backend="airflow", detach=False)
+    return svc.drive_pipeline_run(started.id, timeout=RUN_TIMEOUT)
+
+
 def log_of(svc: ShipService, run_id: str) -> str:
     return svc.read_log(run_id, 0, 1 << 24)[0].decode()
 
 
-def until(check: Any, timeout: float, what: str, interval: float = 0.5) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what}")
+def until(check: Any, timeout: float, what: str, every: float = 0.5) -> Any:
+    """``waits.until`` at Airflow's pace (its REST API and scheduler: every half second)."""
+    return waits.until(check, timeout, what, every=every)
 
 
 IN_AIRFLOW = """
@@ -454,9 +457,7 @@ def small_pipeline(folder: Path, name: str, middle: str) -> Path:
 def test_failing_step_shows_its_cell_and_airflow_skips_the_rest(asvc, tmp_path):
     path = small_pipeline(tmp_path / "nb", "af-fail",
                           "print('got', x)\nif x == 2:\n    raise ValueError(f'x is {x}')")
-    version = asvc.ship_pipeline(path).version
-    started = asvc.run_pipeline(version.pipeline, backend="airflow", detach=False)
-    info = asvc.drive_pipeline_run(started.id, timeout=RUN_TIMEOUT)
+    info = run_on_airflow(asvc, path)
     steps = {s.id: s for s in info.steps}
     assert info.status == "failed"
     assert [steps[s].status for s in ("first", "middle", "last")] == [
@@ -488,9 +489,7 @@ def test_a_project_and_a_file_between_steps_on_airflow(asvc, tmp_path):
     path.write_text("name: af-files\nsteps:\n  write: {notebook: write.ipynb}\n"
                     "  read: {notebook: read.ipynb, depends_on: [write], "
                     "parameters: {data: \"{{ steps.write.files['out/squares.csv'] }}\"}}\n")
-    version = asvc.ship_pipeline(path).version
-    started = asvc.run_pipeline(version.pipeline, backend="airflow", detach=False)
-    info = asvc.drive_pipeline_run(started.id, timeout=RUN_TIMEOUT)
+    info = run_on_airflow(asvc, path)
     steps = {s.id: s for s in info.steps}
     assert info.status == "succeeded", [(s.id, s.status, s.error, s.run_id and log_of(
         asvc, s.run_id)[-1500:]) for s in info.steps]
@@ -513,7 +512,7 @@ def test_cancel_marks_the_dag_run_failed_and_stops_the_container(live, asvc, tmp
         step = next(s for s in info.steps if s.id == "middle")
         return step.status == "running" and "sleeping" in log_of(asvc, step.run_id)
 
-    until(middle_running, RUN_TIMEOUT, "the middle step to run", interval=1.0)
+    until(middle_running, RUN_TIMEOUT, "the middle step to run", every=1.0)
     info = asvc.cancel_pipeline_run(run.id)
     assert info.status == "cancelled"
     assert {s.id: s.status for s in info.steps} == {
@@ -606,9 +605,7 @@ def test_a_command_step_runs_as_an_airflow_task_with_its_file_log_and_outputs(as
         "  count:\n    command: [\"python3\", \"count.py\", "
         "\"{{ steps.write.files['out/n.txt'] }}\", \"--expect\", \"{{ steps.write.outputs.n }}\"]\n"
         "    depends_on: [write]\n")
-    version = asvc.ship_pipeline(path).version
-    started = asvc.run_pipeline(version.pipeline, backend="airflow", detach=False)
-    info = asvc.drive_pipeline_run(started.id, timeout=RUN_TIMEOUT)
+    info = run_on_airflow(asvc, path)
     steps = {s.id: s for s in info.steps}
     assert info.status == "succeeded", "\n".join(
         f"{s.id}: {s.status} {s.error and s.error.message}\n"
