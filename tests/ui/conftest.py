@@ -172,6 +172,26 @@ def settled(page) -> None:
       .then(() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done))))""")
 
 
+def wait_until_resolved(page, function: str, arg: object = None, timeout: float = 30_000) -> None:
+    """Wait until the page's async ``function`` (JS source of ``arg => Promise``, e.g. a fetch of
+    a REST answer) resolves to a truthy value, asked again every 100 ms for ``timeout`` ms.
+    ``page.wait_for_function`` is not that: it does not await a returned Promise, and a Promise
+    is truthy, so it returns at once whatever the answer."""
+    ok = page.evaluate(
+        f"""async ([arg, timeout]) => {{
+          const ask = {function};
+          const end = Date.now() + timeout;
+          for (;;) {{
+            try {{ if (await ask(arg)) return true; }} catch (e) {{ /* asked again */ }}
+            if (Date.now() > end) return false;
+            await new Promise(next => setTimeout(next, 100));
+          }}
+        }}""",
+        [arg, timeout],
+    )
+    assert ok, f"not true within {timeout / 1000:.0f} s: {function}"
+
+
 class HeldToasts:
     """What :func:`toasts_drawn_after` held back: ``held`` is how many toast-library scripts."""
 

@@ -19,7 +19,7 @@ from playwright.sync_api import expect
 
 from tests.python.conftest import make_notebook
 from tests.python.test_project_layout import make_layout
-from tests.ui.conftest import ARTIFACTS, REPO, TOKEN, Lab, set_theme, settled
+from tests.ui.conftest import ARTIFACTS, REPO, TOKEN, Lab, set_theme, settled, wait_until_resolved
 from tests.ui.test_lab_fixes import open_panel, wait_run
 from tests.ui.test_lab_flow import LONG, post
 from tests.ui.test_project_ui import hide_notifications
@@ -203,12 +203,6 @@ def test_at_900_px_the_ship_button_and_the_agent_status_fit(page, lab, loans):
     set_theme(page, "JupyterLab Light")
 
 
-@pytest.mark.skip(reason="issue #24 item 5: the modal 'Cannot open … reading model' is fixed "
-                  "(dropStoredTreePath; this test passed twice at 9570e6a), but the lab now "
-                  "saves its workspace with an empty main area after the output tab was seen in "
-                  "it (GET /lab/api/workspaces shows main.dock null before the page is left), so "
-                  "neither /lab nor the tab's /lab/tree URL restores a tab to test; to be found "
-                  "before un-skipping: an xfail that may pass or fail asserts nothing")
 def test_a_restored_output_tab_whose_run_is_gone_explains(page, lab, loans):
     run = wait_run(lab, post(lab, "/runs", {"job": JOB})["id"])
     lab_at(page, lab)
@@ -217,14 +211,17 @@ def test_a_restored_output_tab_whose_run_is_gone_explains(page, lab, loans):
     page.locator(f".jp-MlShip-runBody[data-run='{run['id']}']").wait_for(timeout=LONG)
     page.locator(".jp-Toolbar .jp-ToolbarButtonComponent", has_text="Open output").first.click()
     page.locator(".jp-MlShip-outputBanner[data-stored='output']").wait_for(timeout=30_000)
-    # the layout is saved; the run is deleted; the lab is opened again (restored, no reset)
-    # (the tab in the saved main-area layout, not only in the notebooks' tracker data: the
-    # layout is saved separately and a reload before it restores no tab)
-    page.wait_for_function(
+    # the layout is saved; the run is deleted; the lab is opened again (restored, no reset).
+    # The tab must be in the saved main-area layout (saved apart from the notebooks' tracker
+    # data, about a second later), awaited in the page: page.wait_for_function took the fetch's
+    # Promise for a true answer at once, the lab was left before it had saved the tab, and the
+    # reopened lab restored no tab (the empty main area it then saved looked like the cause)
+    wait_until_resolved(
+        page,
         "id => fetch('/lab/api/workspaces').then(r => r.json()).then(j => {"
         " const all = (j.workspaces && j.workspaces.values) || j.values || [j];"
         " return all.some(w => JSON.stringify(((w.data || {})['layout-restorer:data'] || {}).main"
-        " || {}).includes('MlShipOutput:' + id)); })", arg=run["id"], timeout=30_000)
+        " || {}).includes('MlShipOutput:' + id)); })", arg=run["id"])
     # the output tab is the current one: the lab's URL names it (/lab/tree/MlShipOutput:…), and
     # opening that URL hands the path to the router (before the fix: "Cannot open … 'model'")
     expect(page).to_have_url(re.compile(r"/lab/tree/MlShipOutput(:|%3A)"))
@@ -245,6 +242,9 @@ def test_a_restored_output_tab_whose_run_is_gone_explains(page, lab, loans):
     with urllib.request.urlopen(f"{lab.url}api/sessions?token={TOKEN}", timeout=10) as r:
         sessions = [s["path"] for s in json.load(r)]
     assert not [p for p in sessions if p.startswith("MlShipOutput:")], sessions
+    # the tab's one cell says it too (drawn: under load the shot came before its text)
+    expect(page.locator(".jp-MlShip-outputNotebook .jp-Cell").first).to_contain_text(
+        "no longer exists")
     settled(page)
     doc_shot(page.locator(".jp-MlShip-outputNotebook").first, "small-output-gone.png")
     gone.get_by_role("button", name="Close this tab").click()
