@@ -15,7 +15,7 @@ import time
 
 from playwright.sync_api import expect
 
-from tests.ui.conftest import TOKEN, settled
+from tests.ui.conftest import ARTIFACTS, REPO, TOKEN, settled
 from tests.ui.test_project_ui import PANEL, api, hide_notifications, notebook, post, set_theme
 
 LONG = 150_000
@@ -55,6 +55,7 @@ def test_runs_table_chart_and_compare(page, lab):
             runs.append(wait(lab, run["id"]))
     assert {r["status"] for r in runs} == {"succeeded"}
 
+    page.set_viewport_size({"width": 1440, "height": 900})
     page.goto(f"{lab.url}lab?token={TOKEN}&reset")
     page.locator(PANEL).first.click()
     panel = page.locator(".jp-MlShip-panelBody")
@@ -74,6 +75,7 @@ def test_runs_table_chart_and_compare(page, lab):
     assert legend == [["v1", 3], ["v2", 3], ["v3 (current)", 2]]
     settled(page)
     page.shot("h01-runs-table-chart")
+    readme_shot(page, view, "runs-table.png")
 
     # sort by accuracy (ascending, then descending): the best run first
     table.locator("thead th", has_text="accuracy").click()
@@ -131,6 +133,20 @@ def test_runs_table_chart_and_compare(page, lab):
                        ".backgroundColor")
     assert bg != "rgb(255, 255, 255)", bg
     set_theme(page, "JupyterLab Light")
+
+
+def readme_shot(page, view, name: str) -> None:
+    """The README's picture of the Runs tab: its title bar, the chart and the table (not the
+    empty tab below), in tests/ui/artifacts/ and docs/screenshots/."""
+    bar = page.locator(".jp-MlShip-historyBar").first.bounding_box()
+    body = view.bounding_box()
+    assert bar and body, (bar, body)
+    pad = 10
+    clip = {"x": bar["x"] - pad, "y": bar["y"] - pad, "width": bar["width"] + 2 * pad,
+            "height": body["y"] + body["height"] - bar["y"] + 2 * pad}
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), clip=clip)
+    (REPO / "docs" / "screenshots" / name).write_bytes((ARTIFACTS / name).read_bytes())
 
 
 def _artifact(name: str):

@@ -6,7 +6,8 @@ proposes ``loans`` as the project folder (with the reasons; the folder picker wo
 succeeds; shipped from the notebook's own folder instead, the run fails and its error box says
 what is outside and how to fix it; the notification fields write ``metadata.ml_ship.notify``
 and "Send a test" reaches a real SMTP server (aiosmtpd). Light and dark, 1440 and 900 px wide;
-screenshots in docs/screenshots/ (project-folder.png, run-hint.png, ship-notify.png).
+screenshots in docs/screenshots/ (project-folder.png, ship-dialog.png, run-hint.png,
+ship-notify.png).
 """
 
 from __future__ import annotations
@@ -116,6 +117,13 @@ def test_the_dialog_proposes_the_project_folder_and_the_run_succeeds(page, lab):
             box["y"] + box["height"] <= 900, (part, box, frame)
     page.screenshot(path=str(ARTIFACTS / "project-folder-light-900.png"))
     page.set_viewport_size({"width": 1440, "height": 900})
+    # the README's Ship dialog: its settings from the parameters on (the folder is shown above)
+    dialog.locator(".jp-MlShip-section", has_text="Parameters for").evaluate(
+        "e => e.scrollIntoView({block: 'start'})")
+    expect(dialog.locator("select[name='backend']")).to_be_visible()  # the server's backends
+    expect(dialog.get_by_role("button", name="Ship & run")).to_be_in_viewport()
+    settled(page)
+    doc_shot(content, "ship-dialog.png")
 
     press(dialog, "Ship & run")
     body = page.locator(".jp-MlShip-runBody[data-status='succeeded']").last
