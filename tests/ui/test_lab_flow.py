@@ -15,7 +15,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from tests.python.conftest import REPO
-from tests.ui.conftest import TOKEN, settled
+from tests.ui.conftest import TOKEN, settled, wait_until_resolved
 
 LONG = 120_000  # ms: a run starts a kernel on a busy 2-core machine
 
@@ -149,10 +149,9 @@ def test_ship_run_watch_output_and_roll_back(page, lab):
     dialog = ship_dialog(page)
     dialog.locator("#jp-MlShip-message").fill("second version")
     press(dialog, "Ship")
-    page.wait_for_function(
-        "() => fetch('/ml-ship/api/jobs/hello').then(r => r.json()).then(j => j.current_version === 2)",
-        timeout=LONG,
-    )
+    wait_until_resolved(
+        page, "() => fetch('/ml-ship/api/jobs/hello').then(r => r.json())"
+        ".then(j => j.current_version === 2)", timeout=LONG)
     page.locator(".jp-SideBar [data-id='jp-ml-ship-panel'], .jp-SideBar li[title*='ML Ship']").first.click()
     panel = page.locator(".jp-MlShip-panelBody")
     panel.get_by_text("hello", exact=True).first.click()

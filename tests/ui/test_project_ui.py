@@ -22,7 +22,7 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
-from tests.ui.conftest import ARTIFACTS, REPO, TOKEN, set_theme, settled
+from tests.ui.conftest import ARTIFACTS, REPO, TOKEN, set_theme, settled, wait_until_resolved
 from tests.ui.test_lab_flow import ship_dialog_ready
 
 LONG = 150_000  # ms: a run starts a kernel on a busy 2-core machine
@@ -206,8 +206,8 @@ def test_ship_a_project_see_its_files_and_compare_versions(page, lab):
     dialog = ship_dialog(page)
     dialog.locator("#jp-MlShip-message").fill("score x3")
     dialog.get_by_role("button", name="Ship", exact=True).click()
-    page.wait_for_function(
-        "() => fetch('/ml-ship/api/jobs/train-proj').then(r => r.json())"
+    wait_until_resolved(
+        page, "() => fetch('/ml-ship/api/jobs/train-proj').then(r => r.json())"
         ".then(j => j.current_version === 2)", timeout=LONG)
 
     page.locator(PANEL).first.click()
