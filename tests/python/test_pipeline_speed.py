@@ -112,17 +112,19 @@ def test_the_scheduler_wakes_when_a_result_is_renamed_into_a_run_folder(tmp_path
         start = time.monotonic()
         assert watch.wait(files, start + 0.05) == set()
         assert time.monotonic() - start >= 0.05
-        written = threading.Event()
 
-        def runner() -> None:  # the runner's atomic write, once the scheduler sleeps
+        def runner() -> None:  # the runner's atomic write, a while after the scheduler sleeps
             time.sleep(0.2)
             (b / "result.json.tmp").write_text("{}")
             os.replace(b / "result.json.tmp", b / "result.json")
-            written.set()
 
-        threading.Thread(target=runner).start()
-        assert watch.wait(files, time.monotonic() + 30) == {"b"}
-        assert written.is_set()
+        thread = threading.Thread(target=runner)
+        thread.start()
+        try:
+            assert watch.wait(files, time.monotonic() + 30) == {"b"}
+            assert (b / "result.json").read_text() == "{}"
+        finally:
+            thread.join()
         assert watch.wait(files, time.monotonic() + 30) == {"b"}  # already there: at once
         del files["b"]
         assert watch.wait(files, time.monotonic() + 30, stop=lambda: True) is None
