@@ -9,7 +9,8 @@ has SQLite write the objects of the rows it has not seen as they are now. A run 
 written every time (its duration grows until now).
 
 The parameter and output columns are the names in the runs' mappings, numeric when every value
-is a number (not a bool); each distinct mapping text is read once.
+is a number (not a bool), counted per (column, name, numeric) as runs come and go: a mapping is
+decoded when its run is first seen (or changed), not at every ask.
 """
 
 from __future__ import annotations

@@ -14,14 +14,18 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ...runner._changes import _libc
+from ...runner._changes import (
+    _IN_CLOEXEC,
+    _IN_CLOSE_WRITE,
+    _IN_CREATE,
+    _IN_MOVED_TO,
+    _IN_NONBLOCK,
+    _libc,
+)
 
 #: seconds between checks without inotify (and between ``stop()`` checks with it)
 POLL = 0.01
 STOP_EVERY = 0.05
-# <sys/inotify.h>: a file written, moved or created in the folder
-_IN_CLOSE_WRITE, _IN_MOVED_TO, _IN_CREATE = 0x8, 0x80, 0x100
-_IN_NONBLOCK, _IN_CLOEXEC = 0o4000, 0o2000000
 
 
 class ResultWatch:
@@ -64,8 +68,8 @@ class ResultWatch:
         for folder in set(self._folders) - folders:
             self._libc.inotify_rm_watch(self._fd, self._folders.pop(folder))
         for folder in folders - set(self._folders):
-            wd = self._libc.inotify_add_watch(self._fd, os.fsencode(folder),
-                                              _IN_CLOSE_WRITE | _IN_MOVED_TO | _IN_CREATE)
+            wd = self._libc.inotify_add_watch(  # a file written, moved or created in it
+                self._fd, os.fsencode(folder), _IN_CLOSE_WRITE | _IN_MOVED_TO | _IN_CREATE)
             if wd < 0:  # the folder not there (yet), or out of watches
                 return False
             self._folders[folder] = wd
