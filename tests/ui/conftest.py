@@ -24,6 +24,7 @@ from tests.python.conftest import EXAMPLES, REPO, require, stop_process
 
 CHROMIUM = os.environ.get("ML_SHIP_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = REPO / "tests" / "ui" / "artifacts"
+DOCS = REPO / "docs" / "screenshots"
 TOKEN = "ml-ship-ui-test-token"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
@@ -170,6 +171,15 @@ def settled(page) -> None:
         .filter(a => a.effect && a.effect.getComputedTiming().endTime !== Infinity)
         .map(a => a.finished.catch(() => null)))
       .then(() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done))))""")
+
+
+def doc_shot(target, name: str, **options: object) -> None:
+    """A picture for the docs: ``target`` (a page or a locator) shot into the test artifacts
+    (``options``: Playwright's, e.g. ``clip``) and copied to docs/screenshots/ (the README's)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    target.screenshot(path=str(ARTIFACTS / name), **options)
+    DOCS.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ARTIFACTS / name, DOCS / name)
 
 
 def wait_until_resolved(page, function: str, arg: object = None, timeout: float = 30_000) -> None:

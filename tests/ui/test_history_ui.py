@@ -15,7 +15,7 @@ import time
 
 from playwright.sync_api import expect
 
-from tests.ui.conftest import ARTIFACTS, REPO, TOKEN, settled
+from tests.ui.conftest import TOKEN, doc_shot, settled
 from tests.ui.test_project_ui import PANEL, api, hide_notifications, notebook, post, set_theme
 
 LONG = 150_000
@@ -144,9 +144,7 @@ def readme_shot(page, view, name: str) -> None:
     pad = 10
     clip = {"x": bar["x"] - pad, "y": bar["y"] - pad, "width": bar["width"] + 2 * pad,
             "height": body["y"] + body["height"] - bar["y"] + 2 * pad}
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / name), clip=clip)
-    (REPO / "docs" / "screenshots" / name).write_bytes((ARTIFACTS / name).read_bytes())
+    doc_shot(page, name, clip=clip)
 
 
 def _artifact(name: str):

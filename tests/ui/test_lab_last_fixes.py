@@ -14,11 +14,10 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.python.test_project_layout import make_layout
-from tests.ui.conftest import ARTIFACTS, REPO, TOKEN, Lab, set_theme, settled
+from tests.ui.conftest import TOKEN, Lab, doc_shot, set_theme, settled
 
 FOLDER = "lastfix"
 NB = f"{FOLDER}/notebooks/train.ipynb"
-DOCS = REPO / "docs" / "screenshots"
 
 #: the Ship button drawn inside its notebook's toolbar (not in the "…" overflow menu, not cut)
 SHIP_IN_TOOLBAR = """() => {
@@ -28,13 +27,6 @@ SHIP_IN_TOOLBAR = """() => {
   const b = ship.getBoundingClientRect(), t = bar.getBoundingClientRect();
   return b.left >= t.left - 1 && b.right <= t.right + 1 && b.top >= t.top - 1 && b.bottom <= t.bottom + 1;
 }"""
-
-
-def doc_shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / name))
-    DOCS.mkdir(parents=True, exist_ok=True)
-    (DOCS / name).write_bytes((ARTIFACTS / name).read_bytes())
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +116,7 @@ def test_the_ship_dialog_schedules_in_a_time_zone(page, lab, project):
         zone.scroll_into_view_if_needed()
         settled(page)
         content = dialog.locator(".jp-Dialog-content")
-        doc_shot_of(content, "last-ship-timezone.png")
+        doc_shot(content, "last-ship-timezone.png")
         # dark: the theme is switched with the dialog closed (it is modal), then filled again
         page.keyboard.press("Escape")
         expect(dialog).to_have_count(0)
@@ -137,7 +129,7 @@ def test_the_ship_dialog_schedules_in_a_time_zone(page, lab, project):
         expect(hint).to_contain_text("06:00 America/New_York")
         zone.scroll_into_view_if_needed()
         settled(page)
-        doc_shot_of(content, "last-ship-timezone-dark.png")
+        doc_shot(content, "last-ship-timezone-dark.png")
         dialog.get_by_role("button", name="Ship", exact=True).click()
         page.locator(".Toastify__toast").filter(has_text="Shipped loans-tz v1").wait_for(timeout=60_000)
     finally:
@@ -152,9 +144,3 @@ def test_the_ship_dialog_schedules_in_a_time_zone(page, lab, project):
               if s["name"] == "loans-tz"]
     assert listed and listed[0]["timezone"] == "America/New_York", listed
     assert listed[0]["next_run"][11:16] in ("10:00", "11:00"), listed  # EDT / EST in UTC
-
-
-def doc_shot_of(locator, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    locator.screenshot(path=str(ARTIFACTS / name))
-    (DOCS / name).write_bytes((ARTIFACTS / name).read_bytes())

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import urllib.request
 from collections.abc import Iterator
 
@@ -19,25 +18,23 @@ from playwright.sync_api import expect
 
 from tests.python.conftest import make_notebook
 from tests.python.test_project_layout import make_layout
-from tests.ui.conftest import ARTIFACTS, REPO, TOKEN, Lab, set_theme, settled, wait_until_resolved
+from tests.ui.conftest import (
+    TOKEN,
+    Lab,
+    doc_shot,
+    set_theme,
+    settled,
+    wait_until_resolved,
+)
 from tests.ui.test_lab_fixes import open_panel, wait_run
 from tests.ui.test_lab_flow import LONG, post
 from tests.ui.test_project_ui import hide_notifications
 
 JOB = "loans-small"
 NB = "smallfix/notebooks/train.ipynb"
-DOCS = REPO / "docs" / "screenshots"
 CODE = ('import sys\nsys.path.insert(0, "..")\nfrom src.features import ratio\nimport csv\n'
         "rows = list(csv.DictReader(open('../data/loans.csv')))\n"
         "print('loans', len(rows), 'paid share', ratio(rows, strict))")
-
-
-def doc_shot(locator, name: str) -> None:
-    """A screenshot for the docs (and the test artifacts)."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    locator.screenshot(path=str(ARTIFACTS / name))
-    DOCS.mkdir(parents=True, exist_ok=True)
-    shutil.copy(ARTIFACTS / name, DOCS / name)
 
 
 def delete(lab: Lab, path: str) -> None:

@@ -13,7 +13,6 @@ ship-notify.png).
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -21,12 +20,11 @@ from playwright.sync_api import expect
 
 from tests.python.notify_harness import MailBox, until
 from tests.python.test_project_layout import make_layout
-from tests.ui.conftest import ARTIFACTS, REPO, Lab, run_lab, set_theme, settled
+from tests.ui.conftest import ARTIFACTS, Lab, doc_shot, run_lab, set_theme, settled
 from tests.ui.test_lab_flow import press
 from tests.ui.test_project_ui import hide_notifications, open_notebook, ship_dialog
 
 LONG = 150_000  # ms: a run starts a kernel on a busy 2-core machine
-DOCS = REPO / "docs" / "screenshots"
 
 
 @pytest.fixture(scope="module")
@@ -43,13 +41,6 @@ def lab(tmp_path_factory: pytest.TempPathFactory, mailbox: MailBox) -> Iterator[
            "ML_SHIP_SMTP_FROM": "ml-ship@example.com"}
     with run_lab(tmp_path_factory.mktemp("layout-lab"), env) as running:
         yield running
-
-
-def doc_shot(locator, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    locator.screenshot(path=str(ARTIFACTS / name))
-    DOCS.mkdir(parents=True, exist_ok=True)
-    shutil.copy(ARTIFACTS / name, DOCS / name)
 
 
 def metadata(lab: Lab, path: str) -> dict:
