@@ -7,7 +7,7 @@ import * as React from 'react';
 
 import { errorMessage } from '../api/client';
 import type { INotifyTestRequest, INotifyTestResponse, INotifyTestResult } from '../api/types';
-import { Notice } from './common';
+import { Field, Notice } from './common';
 import { NOTIFY_EVENTS, notifyErrors, splitList, type INotifyTexts } from '../core/notifyConfig';
 import { useTrans } from '../core/i18n';
 
@@ -55,8 +55,12 @@ export function NotifyFields(props: {
   }
   return (
     <div className="jp-MlShip-notifyFields">
-      <div className={`jp-MlShip-field${errors.email ? ' jp-MlShip-field-invalid' : ''}`}>
-        <label htmlFor="jp-MlShip-notifyEmail">{trans.__('Email')}</label>
+      <Field
+        label={trans.__('Email')}
+        htmlFor="jp-MlShip-notifyEmail"
+        error={errors.email}
+        hint={trans.__('Sent through the server’s SMTP server')}
+      >
         <input
           id="jp-MlShip-notifyEmail"
           name="notify-email"
@@ -67,14 +71,15 @@ export function NotifyFields(props: {
           autoComplete="off"
           onChange={e => set({ email: e.currentTarget.value })}
         />
-        {errors.email ? (
-          <div className="jp-MlShip-field-error">{errors.email}</div>
-        ) : (
-          <div className="jp-MlShip-field-help">{trans.__('Sent through the server’s SMTP server')}</div>
+      </Field>
+      <Field
+        label={trans.__('Webhooks')}
+        htmlFor="jp-MlShip-notifyWebhook"
+        error={errors.webhook}
+        hint={trans.__(
+          'Names of the server’s environment variables holding the URLs (a Slack-compatible JSON post), never the URLs'
         )}
-      </div>
-      <div className={`jp-MlShip-field${errors.webhook ? ' jp-MlShip-field-invalid' : ''}`}>
-        <label htmlFor="jp-MlShip-notifyWebhook">{trans.__('Webhooks')}</label>
+      >
         <input
           id="jp-MlShip-notifyWebhook"
           name="notify-webhook"
@@ -85,14 +90,7 @@ export function NotifyFields(props: {
           autoComplete="off"
           onChange={e => set({ webhook: e.currentTarget.value })}
         />
-        {errors.webhook ? (
-          <div className="jp-MlShip-field-error">{errors.webhook}</div>
-        ) : (
-          <div className="jp-MlShip-field-help">
-            {trans.__('Names of the server’s environment variables holding the URLs (a Slack-compatible JSON post), never the URLs')}
-          </div>
-        )}
-      </div>
+      </Field>
       <div
         className={`jp-MlShip-field jp-MlShip-notifyEvents${errors.events ? ' jp-MlShip-field-invalid' : ''}`}
         role="group"

@@ -12,7 +12,7 @@ import type {
 import { folderOfRoot, rootOfFolder } from '../core/projectFolder';
 import { collectParameters, initialText, jobNameError } from '../core/params';
 import { BackendSelect } from './BackendSelect';
-import { Notice } from './common';
+import { Field, Notice } from './common';
 import { ParameterForm, useDialogValidation } from './ParameterForm';
 import { NotifyFields } from './NotifyFields';
 import { notifyErrors, type INotifyTexts } from '../core/notifyConfig';
@@ -63,26 +63,6 @@ export interface IShipChoices {
   notify: INotifyTexts;
   /** "Ship anyway" ticked for a project folder over the server's limits */
   shipAnyway?: boolean;
-}
-
-function Field(props: {
-  label: string;
-  htmlFor: string;
-  error?: string;
-  hint?: React.ReactNode;
-  children: React.ReactNode;
-}): JSX.Element {
-  return (
-    <div className={`jp-MlShip-field${props.error ? ' jp-MlShip-field-invalid' : ''}`}>
-      <label htmlFor={props.htmlFor}>{props.label}</label>
-      {props.children}
-      {props.error ? (
-        <div className="jp-MlShip-field-error">{props.error}</div>
-      ) : props.hint ? (
-        <div className="jp-MlShip-field-help">{props.hint}</div>
-      ) : null}
-    </div>
-  );
 }
 
 /** Environment variables as rows of name and value, one more row to add. */

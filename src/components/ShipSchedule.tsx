@@ -8,6 +8,7 @@ import * as React from 'react';
 import { scheduleHint } from '../core/cron';
 import { getTrans, useTrans } from '../core/i18n';
 import { COMMON_ZONES, describeSchedule, formatInZone, isZone, nextRuns } from '../schedules/cronlib';
+import { Field } from './common';
 import type { IShipExtrasTexts } from './settingsFields';
 
 /** Every IANA zone this browser knows, the common ones first (UTC included: Chromium's list
@@ -56,8 +57,12 @@ export function ShipScheduleFields(props: {
   const zones = React.useMemo(zoneChoices, []);
   return (
     <>
-      <div className={`jp-MlShip-field${said.error ? ' jp-MlShip-field-invalid' : ''}`}>
-        <label htmlFor="jp-MlShip-schedule">{trans.__('Runs on (cron)')}</label>
+      <Field
+        label={trans.__('Runs on (cron)')}
+        htmlFor="jp-MlShip-schedule"
+        error={said.error}
+        hint={<span data-schedule-hint>{said.hint}</span>}
+      >
         <input
           id="jp-MlShip-schedule"
           name="schedule"
@@ -68,16 +73,13 @@ export function ShipScheduleFields(props: {
           autoComplete="off"
           onChange={e => onChange({ ...extras, schedule: e.currentTarget.value })}
         />
-        {said.error ? (
-          <div className="jp-MlShip-field-error">{said.error}</div>
-        ) : (
-          <div className="jp-MlShip-field-help">
-            <span data-schedule-hint>{said.hint}</span>
-          </div>
-        )}
-      </div>
-      <div className={`jp-MlShip-field${said.zoneError ? ' jp-MlShip-field-invalid' : ''}`}>
-        <label htmlFor="jp-MlShip-timezone">{trans.__('Time zone')}</label>
+      </Field>
+      <Field
+        label={trans.__('Time zone')}
+        htmlFor="jp-MlShip-timezone"
+        error={said.zoneError}
+        hint={trans.__('The cron is read in this zone, daylight saving included (default UTC)')}
+      >
         <input
           id="jp-MlShip-timezone"
           name="timezone"
@@ -94,14 +96,7 @@ export function ShipScheduleFields(props: {
             <option key={z} value={z} />
           ))}
         </datalist>
-        {said.zoneError ? (
-          <div className="jp-MlShip-field-error">{said.zoneError}</div>
-        ) : (
-          <div className="jp-MlShip-field-help">
-            {trans.__('The cron is read in this zone, daylight saving included (default UTC)')}
-          </div>
-        )}
-      </div>
+      </Field>
     </>
   );
 }

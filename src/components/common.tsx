@@ -95,3 +95,24 @@ export function Notice(props: {
     </div>
   );
 }
+
+/** A dialog field: its label, the control(s), and its error, or else its hint, below. */
+export function Field(props: {
+  label: string;
+  htmlFor: string;
+  error?: string;
+  hint?: React.ReactNode;
+  children: React.ReactNode;
+}): JSX.Element {
+  return (
+    <div className={`jp-MlShip-field${props.error ? ' jp-MlShip-field-invalid' : ''}`}>
+      <label htmlFor={props.htmlFor}>{props.label}</label>
+      {props.children}
+      {props.error ? (
+        <div className="jp-MlShip-field-error">{props.error}</div>
+      ) : props.hint ? (
+        <div className="jp-MlShip-field-help">{props.hint}</div>
+      ) : null}
+    </div>
+  );
+}
